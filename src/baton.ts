@@ -1,0 +1,248 @@
+/**
+ * The library API: `openBaton()` returns a {@link Baton} whose methods carry the
+ * CLI's names. It reads no environment variables; the CLI resolves flags, env and
+ * config, then calls the same methods.
+ */
+import { BatonError } from "./core/errors.js";
+import { parseAgent, parseKey } from "./core/identity.js";
+import { type DurationInput, durationMs } from "./core/schemas.js";
+import type { BatonEvent, Claim } from "./core/types.js";
+import {
+  type ActionResult,
+  type CheckResult,
+  type ClaimOptions,
+  type ClaimResult,
+  ClaimService,
+  DEFAULT_TTL_MS,
+  type ListOptions,
+  type LogOptions,
+  type ReapResult,
+  type ShowResult,
+} from "./services/claims.js";
+import { keepLease } from "./services/lease.js";
+import { defaultDbPath } from "./store/sqlite/sqlite-location.js";
+import { openSqliteStore, type SqliteSync } from "./store/sqlite/sqlite-store.js";
+import type { Store } from "./store/store.js";
+
+export interface OpenBatonOptions {
+  /**
+   * SQLite database file. Default: `baton/baton.db` in the git common dir of
+   * `cwd`, or `.baton/baton.db` in `cwd` outside a repository.
+   */
+  db?: string;
+  /** Where to look for the repository when `db` is not given. Default `process.cwd()`. */
+  cwd?: string;
+  /** Lock wait before `STORE_BUSY`: ms or `5s`. Default 5 s. */
+  busyTimeout?: DurationInput;
+  /** SQLite durability: `full` (default) or `normal`. */
+  synchronous?: SqliteSync;
+  /** Default lease for `claim`, `renew` and `withClaim`: ms or `60m`. Default 60 minutes. */
+  defaultTtl?: DurationInput;
+  /** The clock (epoch ms) for the SQLite store; for tests. Default `Date.now`. */
+  clock?: () => number;
+  /** Use this store instead of opening one (for adapters and tests). */
+  store?: Store;
+}
+
+/** Options of {@link Baton.withClaim}. */
+export interface WithClaimOptions<T> extends ClaimOptions {
+  /** The completion result: text, or a function of `fn`'s value. */
+  result?: string | ((value: T) => string | undefined);
+  /** The commit SHA recorded at completion. */
+  commit?: string;
+  /** Renewal period: ms or `20s`. Default a third of the TTL. */
+  renewEvery?: DurationInput;
+}
+
+/** What `fn` receives inside {@link Baton.withClaim}. */
+export interface ClaimContext {
+  /** The claim as granted (its token is the fencing token to pass downstream). */
+  readonly claim: Claim;
+  /** Aborted when the lease is lost: stop before acting without it. */
+  readonly signal: AbortSignal;
+}
+
+/** The answer to {@link Baton.withClaim}. */
+export type WithClaimResult<T> =
+  | { readonly ok: true; readonly outcome: "completed"; readonly value: T; readonly claim: Claim }
+  | (ClaimResult & { readonly ok: false })
+  | {
+      readonly ok: false;
+      readonly outcome: "lost";
+      readonly code: "NOT_HOLDER" | "CLAIM_EXPIRED" | "NOT_FOUND";
+      readonly value: T;
+      readonly message: string;
+    };
+
+/**
+ * A handle on a Baton registry. Every method validates its input (throwing a
+ * {@link BatonError} with a stable `code` on bad input or store failure) and
+ * returns an expected "no" (denied, done, not held) as a value.
+ *
+ * @example
+ * ```ts
+ * const baton = await openBaton({ db: "baton.db" });
+ * const r = await baton.claim("github:acme/api#42", { as: "agent-7", ttl: "30m" });
+ * if (r.ok) {
+ *   // ... do the work, passing r.claim.token to anything that can check it ...
+ *   await baton.complete("github:acme/api#42", { as: "agent-7", result: "fixed in #43" });
+ * } else {
+ *   console.log(r.message); // held by someone else, or done recently: verify instead
+ * }
+ * await baton.close();
+ * ```
+ */
+export class Baton {
+  readonly #store: Store;
+  readonly #claims: ClaimService;
+  readonly #defaultTtlMs: number;
+
+  /** Use {@link openBaton}. */
+  constructor(store: Store, options: { defaultTtlMs?: number } = {}) {
+    this.#store = store;
+    this.#defaultTtlMs = options.defaultTtlMs ?? DEFAULT_TTL_MS;
+    this.#claims = new ClaimService(store, { defaultTtlMs: this.#defaultTtlMs });
+  }
+
+  /** The store behind this handle (its `description` says where it is). */
+  get store(): Store {
+    return this.#store;
+  }
+
+  /**
+   * Claim `key` for `options.as`. Free, expired, released or abandoned → `granted` with a
+   * new fencing token; already mine → `renewed` (same token); held by another → `denied`;
+   * completed within 24 h → `done` (unless `reopen`).
+   */
+  claim(key: string, options: ClaimOptions): Promise<ClaimResult> {
+    return this.#claims.claim(key, options);
+  }
+
+  /** Extend my live claim. `ok: false` (`NOT_HOLDER`, `CLAIM_EXPIRED`) when I lost it. */
+  renew(key: string, options: { as: string; ttl?: DurationInput }): Promise<ActionResult> {
+    return this.#claims.renew(key, options);
+  }
+
+  /** Complete my live claim; an expired claim cannot be completed. */
+  complete(key: string, options: { as: string; result?: string; commit?: string }): Promise<ActionResult> {
+    return this.#claims.complete(key, options);
+  }
+
+  /** Give my claim back (it becomes free at once). */
+  release(key: string, options: { as: string; commit?: string }): Promise<ActionResult> {
+    return this.#claims.release(key, options);
+  }
+
+  /** Give my claim up with a reason; it shows as a loose end. */
+  abandon(key: string, options: { as: string; reason?: string }): Promise<ActionResult> {
+    return this.#claims.abandon(key, options);
+  }
+
+  /** Turn claims expired for at least `minAge` (default 24 h) into abandoned loose ends. */
+  reap(options?: { minAge?: DurationInput; as?: string }): Promise<ReapResult> {
+    return this.#claims.reap(options);
+  }
+
+  /** The state of one key and its latest events. */
+  show(key: string, options?: { events?: number }): Promise<ShowResult> {
+    return this.#claims.show(key, options);
+  }
+
+  /** Claims by state (default: live ones), agent and key prefix. */
+  list(options?: ListOptions): Promise<Claim[]> {
+    return this.#claims.list(options);
+  }
+
+  /** The audit log, oldest first (the newest `limit`, default 100). */
+  log(options?: LogOptions): Promise<BatonEvent[]> {
+    return this.#claims.log(options);
+  }
+
+  /** `ok` only while `token` is the live holder's token for `key`. */
+  check(key: string, token: number | string): Promise<CheckResult> {
+    return this.#claims.check(key, token);
+  }
+
+  /**
+   * Claim `key`, run `fn` while renewing the lease, then complete (when `fn` resolves)
+   * or release (when it throws, rethrowing). Denied or done → `fn` is not run and the
+   * denial is returned. If the lease is lost while `fn` runs, `signal` is aborted and the
+   * result is `lost`.
+   */
+  async withClaim<T>(
+    key: string,
+    fn: (context: ClaimContext) => Promise<T> | T,
+    options: WithClaimOptions<T>,
+  ): Promise<WithClaimResult<T>> {
+    const agent = parseAgent(options.as);
+    const normalisedKey = parseKey(key);
+    const ttlMs = options.ttl === undefined ? this.#defaultTtlMs : durationMs(options.ttl, "ttl");
+    const everyMs = options.renewEvery === undefined ? undefined : durationMs(options.renewEvery, "renewEvery");
+    const granted = await this.#claims.claim(normalisedKey, { ...options, as: agent, ttl: ttlMs });
+    if (!granted.ok) return granted;
+    const controller = new AbortController();
+    const keeper = keepLease(this.#claims, {
+      key: normalisedKey,
+      agent,
+      ttlMs,
+      ...(everyMs === undefined ? {} : { everyMs }),
+      onLost: (reason) =>
+        controller.abort(
+          reason instanceof Error ? reason : new BatonError(reason.ok ? "INTERNAL" : reason.code, reason.message),
+        ),
+    });
+    let value: T;
+    try {
+      value = await fn({ claim: granted.claim, signal: controller.signal });
+    } catch (error) {
+      await keeper.stop();
+      await this.#claims.release(normalisedKey, { as: agent }).catch(() => undefined);
+      throw error;
+    }
+    await keeper.stop();
+    const result = typeof options.result === "function" ? options.result(value) : options.result;
+    const done = await this.#claims.complete(normalisedKey, {
+      as: agent,
+      ...(result === undefined ? {} : { result }),
+      ...(options.commit === undefined ? {} : { commit: options.commit }),
+    });
+    if (!done.ok) return { ok: false, outcome: "lost", code: done.code, value, message: done.message };
+    return { ok: true, outcome: "completed", value, claim: done.claim };
+  }
+
+  /** The store's clock. */
+  now(): Promise<Date> {
+    return this.#claims.now();
+  }
+
+  /** Close the store. Further calls fail with `STORE_CLOSED`. */
+  close(): Promise<void> {
+    return this.#store.close();
+  }
+}
+
+/**
+ * Open a Baton registry: the SQLite file at `options.db` (created and migrated if
+ * needed), or the default location for `options.cwd`.
+ *
+ * @throws BatonError `STORE_BUSY`, `STORE_UNAVAILABLE`, `SCHEMA_TOO_NEW`, `BAD_DURATION`
+ */
+export async function openBaton(options: OpenBatonOptions = {}): Promise<Baton> {
+  const defaultTtlMs = options.defaultTtl === undefined ? DEFAULT_TTL_MS : durationMs(options.defaultTtl, "defaultTtl");
+  if (options.store !== undefined) return new Baton(options.store, { defaultTtlMs });
+  const busyTimeoutMs =
+    options.busyTimeout === undefined ? undefined : durationMs(options.busyTimeout, "busyTimeout", true);
+  if (options.synchronous !== undefined && options.synchronous !== "full" && options.synchronous !== "normal") {
+    throw new BatonError(
+      "BAD_OPTION",
+      `invalid synchronous ${JSON.stringify(options.synchronous)}: use full or normal`,
+    );
+  }
+  const store = openSqliteStore({
+    path: options.db ?? defaultDbPath(options.cwd ?? process.cwd()),
+    ...(busyTimeoutMs === undefined ? {} : { busyTimeoutMs }),
+    ...(options.synchronous === undefined ? {} : { synchronous: options.synchronous }),
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
+  });
+  return new Baton(store, { defaultTtlMs });
+}

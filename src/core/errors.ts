@@ -1,0 +1,136 @@
+/**
+ * The error registry: every failure Baton reports has a stable `code` string,
+ * shared by every surface. Each code maps to a CLI exit code and an HTTP status
+ * here, in one table, so no surface invents its own mapping.
+ *
+ * Exit codes: 0 done, 1 the expected "no" (denied, not held, already done),
+ * 2 bad input, 3 store unavailable, 4 internal.
+ */
+
+/** Exit code for the expected "no": denied, not held, already done. */
+export const EXIT_NO = 1;
+/** Exit code for bad input (keys, agents, durations, options, JSON). */
+export const EXIT_BAD_INPUT = 2;
+/** Exit code when the store cannot be used (locked, unreadable, newer schema). */
+export const EXIT_UNAVAILABLE = 3;
+/** Exit code for a bug or an unexpected failure. */
+export const EXIT_INTERNAL = 4;
+
+interface CodeSpec {
+  readonly exit: number;
+  readonly http: number;
+  readonly summary: string;
+}
+
+/** Every error and denial code Baton emits, with its exit code, HTTP status and meaning. */
+export const ERROR_CODES = {
+  // The expected "no": values in the library, exit 1 in the CLI.
+  CLAIM_HELD: { exit: EXIT_NO, http: 409, summary: "The key is held by another agent." },
+  CLAIM_DONE: {
+    exit: EXIT_NO,
+    http: 409,
+    summary: "The work was completed recently; verify it instead of redoing it (or pass --reopen).",
+  },
+  NOT_HOLDER: { exit: EXIT_NO, http: 409, summary: "You do not hold a live claim on the key." },
+  CLAIM_EXPIRED: {
+    exit: EXIT_NO,
+    http: 409,
+    summary: "Your claim on the key expired; claim it again before acting.",
+  },
+  NOT_FOUND: { exit: EXIT_NO, http: 404, summary: "No claim exists for the key." },
+  TOKEN_STALE: {
+    exit: EXIT_NO,
+    http: 409,
+    summary: "The fencing token is not the live holder's token.",
+  },
+  // Bad input: exit 2, nothing changed.
+  BAD_INPUT: { exit: EXIT_BAD_INPUT, http: 400, summary: "The input is invalid." },
+  BAD_KEY: { exit: EXIT_BAD_INPUT, http: 400, summary: "The key is invalid." },
+  BAD_AGENT: { exit: EXIT_BAD_INPUT, http: 400, summary: "The agent name is invalid." },
+  MISSING_AGENT: {
+    exit: EXIT_BAD_INPUT,
+    http: 400,
+    summary: "A mutating command needs an agent name (--as NAME or BATON_AGENT).",
+  },
+  BAD_DURATION: { exit: EXIT_BAD_INPUT, http: 400, summary: "The duration is invalid." },
+  BAD_META: { exit: EXIT_BAD_INPUT, http: 400, summary: "The metadata is not a JSON object." },
+  BAD_TOKEN: { exit: EXIT_BAD_INPUT, http: 400, summary: "The fencing token is not a positive integer." },
+  BAD_OPTION: { exit: EXIT_BAD_INPUT, http: 400, summary: "An option or argument is invalid." },
+  BAD_CONFIG: { exit: EXIT_BAD_INPUT, http: 400, summary: "The configuration file is invalid." },
+  UNKNOWN_COMMAND: { exit: EXIT_BAD_INPUT, http: 404, summary: "No such command." },
+  // The store cannot be used: exit 3.
+  STORE_BUSY: {
+    exit: EXIT_UNAVAILABLE,
+    http: 503,
+    summary: "The store stayed locked past the busy timeout.",
+  },
+  STORE_UNAVAILABLE: {
+    exit: EXIT_UNAVAILABLE,
+    http: 503,
+    summary: "The store cannot be opened or read.",
+  },
+  SCHEMA_TOO_NEW: {
+    exit: EXIT_UNAVAILABLE,
+    http: 503,
+    summary: "The store was written by a newer Baton; upgrade Baton to use it.",
+  },
+  STORE_CLOSED: { exit: EXIT_UNAVAILABLE, http: 503, summary: "The Baton handle was closed." },
+  // Everything else.
+  INTERNAL: { exit: EXIT_INTERNAL, http: 500, summary: "An internal error; please report it." },
+} as const satisfies Record<string, CodeSpec>;
+
+/** A stable error or denial code. */
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Codes that are an expected "no" rather than a failure. */
+export type DenialCode = "CLAIM_HELD" | "CLAIM_DONE" | "NOT_HOLDER" | "CLAIM_EXPIRED" | "NOT_FOUND" | "TOKEN_STALE";
+
+/**
+ * A typed Baton failure. Bad input and store failures are thrown as `BatonError`;
+ * expected "no" answers are returned as values instead.
+ */
+export class BatonError extends Error {
+  override readonly name = "BatonError";
+  /** The stable code, e.g. `BAD_KEY` or `STORE_BUSY`. */
+  readonly code: ErrorCode;
+  /** Structured details for machine output (which field, which value). */
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.details = details;
+  }
+
+  /** The CLI exit code for this error. */
+  get exitCode(): number {
+    return ERROR_CODES[this.code].exit;
+  }
+
+  /** The HTTP status for this error. */
+  get httpStatus(): number {
+    return ERROR_CODES[this.code].http;
+  }
+
+  toJSON(): { code: ErrorCode; message: string; details?: Record<string, unknown> } {
+    return this.details === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, details: this.details };
+  }
+}
+
+/** True when `value` is a {@link BatonError}, also across bundle boundaries. */
+export function isBatonError(value: unknown): value is BatonError {
+  return (
+    value instanceof BatonError ||
+    (value instanceof Error &&
+      value.name === "BatonError" &&
+      typeof (value as { code?: unknown }).code === "string" &&
+      (value as unknown as { code: string }).code in ERROR_CODES)
+  );
+}
+
+/** The exit code for any thrown value: a BatonError's own, else internal. */
+export function exitCodeFor(error: unknown): number {
+  return isBatonError(error) ? ERROR_CODES[error.code].exit : EXIT_INTERNAL;
+}

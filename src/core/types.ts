@@ -1,0 +1,70 @@
+/**
+ * Baton's domain types. Terminology:
+ *
+ * - **agent**: who acts (`--as NAME`); a session id is an agent name.
+ * - **key**: the identity of a piece of work (`github:owner/repo#123`, `task:42`).
+ * - **claim**: an exclusive lease on a key for a TTL. Its stored state is `active`,
+ *   `completed`, `released` or `abandoned`; an active claim past its expiry is
+ *   reported as `expired` (derived, never stored).
+ * - **fencing token**: an integer drawn from one store-wide counter at every grant,
+ *   so it only grows; a renewal keeps the token.
+ * - **event**: an append-only audit record of every decision.
+ */
+
+/** States a claim row is stored in. */
+export const STORED_CLAIM_STATES = ["active", "completed", "released", "abandoned"] as const;
+/** A stored claim state. */
+export type StoredClaimState = (typeof STORED_CLAIM_STATES)[number];
+/** A claim state as reported: the stored state, or `expired` for an active claim past its TTL. */
+export type ClaimState = StoredClaimState | "expired";
+/** Every state `list --state` accepts. */
+export const CLAIM_STATES = ["active", "expired", "completed", "released", "abandoned"] as const;
+
+/** The current state of one key. */
+export interface Claim {
+  /** The work key. */
+  readonly key: string;
+  /** The agent that holds (or last held) the key. */
+  readonly agent: string;
+  /** The fencing token of the last grant. */
+  readonly token: number;
+  /** The reported state (`expired` is derived from `active` + expiry). */
+  readonly state: ClaimState;
+  /** When the current holder was granted the key. */
+  readonly claimedAt: Date;
+  /** When the lease runs out (for active claims; kept for history otherwise). */
+  readonly expiresAt: Date;
+  /** When the claim was completed, released or abandoned; null while active. */
+  readonly endedAt: Date | null;
+  /** Free-form metadata given at claim time. */
+  readonly meta: Record<string, unknown> | null;
+  /** The result text given at completion. */
+  readonly result: string | null;
+  /** The commit SHA given at completion or release. */
+  readonly commit: string | null;
+  /** The reason given when abandoned (or `reaped` by reap). */
+  readonly reason: string | null;
+}
+
+/** Kinds of audit event. */
+export const EVENT_KINDS = ["granted", "renewed", "denied", "completed", "released", "abandoned", "reaped"] as const;
+/** A kind of audit event. */
+export type EventKind = (typeof EVENT_KINDS)[number];
+
+/** One append-only audit record. */
+export interface BatonEvent {
+  /** Monotonic id: events are totally ordered by it. */
+  readonly id: number;
+  /** When the store recorded the decision. */
+  readonly at: Date;
+  readonly kind: EventKind;
+  readonly key: string;
+  /** The acting agent (for `reaped`, the agent whose claim was reaped). */
+  readonly agent: string;
+  /** The fencing token involved, if any. */
+  readonly token: number | null;
+  /** The commit SHA given with the action, if any. */
+  readonly commit: string | null;
+  /** Extra facts: the denial code and holder, the TTL, the result, the reason. */
+  readonly detail: Record<string, unknown> | null;
+}

@@ -1,0 +1,41 @@
+/**
+ * Baton: a coordination layer for fleets of autonomous agents.
+ *
+ * @packageDocumentation
+ */
+export {
+  Baton,
+  type ClaimContext,
+  type OpenBatonOptions,
+  openBaton,
+  type WithClaimOptions,
+  type WithClaimResult,
+} from "./baton.js";
+export { formatDuration, parseDuration } from "./core/duration.js";
+export {
+  BatonError,
+  type DenialCode,
+  ERROR_CODES,
+  type ErrorCode,
+  EXIT_BAD_INPUT,
+  EXIT_INTERNAL,
+  EXIT_NO,
+  EXIT_UNAVAILABLE,
+  isBatonError,
+} from "./core/errors.js";
+export { parseAgent, parseKey, parseToken } from "./core/identity.js";
+export type { DurationInput } from "./core/schemas.js";
+export type { BatonEvent, Claim, ClaimState, EventKind, StoredClaimState } from "./core/types.js";
+export type {
+  ActionResult,
+  CheckResult,
+  ClaimOptions,
+  ClaimResult,
+  ListOptions,
+  LogOptions,
+  ReapResult,
+  ShowResult,
+} from "./services/claims.js";
+export { defaultDbPath } from "./store/sqlite/sqlite-location.js";
+export { openSqliteStore, SqliteStore, type SqliteStoreOptions, type SqliteSync } from "./store/sqlite/sqlite-store.js";
+export type { Store, StoreCapabilities } from "./store/store.js";

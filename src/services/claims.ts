@@ -1,0 +1,362 @@
+/**
+ * The claim use cases: validate input, call one atomic store operation, and turn
+ * its outcome into a result with a human message. No SQL and no surface concerns.
+ */
+import { formatDuration } from "../core/duration.js";
+import { BatonError, type DenialCode } from "../core/errors.js";
+import { parseAgent, parseKey, parseToken } from "../core/identity.js";
+import { type DurationInput, durationMs, parseCommit, parseLimit, parseMeta, parseText } from "../core/schemas.js";
+import {
+  type BatonEvent,
+  CLAIM_STATES,
+  type Claim,
+  type ClaimState,
+  EVENT_KINDS,
+  type EventKind,
+} from "../core/types.js";
+import type { MutationOutcome, Store } from "../store/store.js";
+
+/** Default lease for `claim`: 60 minutes, the seeds' habit. */
+export const DEFAULT_TTL_MS = 60 * 60_000;
+/** How long a completion answers "done — verify instead" to a new claim. */
+export const DEFAULT_DONE_WINDOW_MS = 24 * 3_600_000;
+/** Default `reap --min-age`: claims expired for a day. */
+export const DEFAULT_REAP_MIN_AGE_MS = 24 * 3_600_000;
+
+export interface ClaimOptions {
+  /** The acting agent. */
+  as: string;
+  /** Lease length: ms as a number, or `30s`, `15m`, `2h`, `1d`. Default 60 minutes. */
+  ttl?: DurationInput;
+  /** JSON object (or its text) stored with the claim. */
+  meta?: Record<string, unknown> | string;
+  /** Claim even though the work was completed within the last 24 h. */
+  reopen?: boolean;
+}
+
+/** The answer to {@link ClaimService.claim}. A "no" is a value, not an exception. */
+export type ClaimResult =
+  | {
+      readonly ok: true;
+      readonly outcome: "granted" | "renewed";
+      readonly claim: Claim;
+      /** The claim this grant replaced (expired, released, abandoned or reopened), if any. */
+      readonly previous: Claim | null;
+      readonly message: string;
+    }
+  | {
+      readonly ok: false;
+      readonly outcome: "denied" | "done";
+      readonly code: "CLAIM_HELD" | "CLAIM_DONE";
+      /** The claim that blocks this one. */
+      readonly claim: Claim;
+      readonly holder: string;
+      readonly message: string;
+    };
+
+/** The answer to renew, complete, release, abandon. */
+export type ActionResult =
+  | {
+      readonly ok: true;
+      readonly outcome: "renewed" | "completed" | "released" | "abandoned";
+      readonly claim: Claim;
+      readonly message: string;
+    }
+  | {
+      readonly ok: false;
+      readonly outcome: "not_held";
+      readonly code: "NOT_HOLDER" | "CLAIM_EXPIRED" | "NOT_FOUND";
+      readonly claim: Claim | null;
+      readonly message: string;
+    };
+
+/** The answer to {@link ClaimService.check}. */
+export interface CheckResult {
+  /** True only while `token` is the live holder's token. */
+  readonly ok: boolean;
+  readonly code?: DenialCode;
+  readonly claim: Claim | null;
+  readonly message: string;
+}
+
+export interface ReapResult {
+  /** The claims that became abandoned: the loose ends. */
+  readonly reaped: Claim[];
+  readonly minAgeMs: number;
+  readonly message: string;
+}
+
+export interface ShowResult {
+  readonly claim: Claim | null;
+  /** The newest events of the key, oldest first. */
+  readonly events: BatonEvent[];
+}
+
+export interface ListOptions {
+  /** States to include (`active` = live). Default `["active"]`; `"all"` for every state. */
+  state?: ClaimState | readonly ClaimState[] | "all";
+  agent?: string;
+  prefix?: string;
+  limit?: number;
+}
+
+export interface LogOptions {
+  key?: string;
+  agent?: string;
+  /** Only events this recent: ms or `2h`. */
+  since?: DurationInput;
+  kind?: EventKind | readonly EventKind[];
+  /** The newest N events (default 100). */
+  limit?: number;
+}
+
+const iso = (date: Date): string => date.toISOString();
+
+function describeHolder(claim: Claim, now: Date): string {
+  const left = claim.expiresAt.getTime() - now.getTime();
+  return `held by ${claim.agent} since ${iso(claim.claimedAt)} (expires ${iso(claim.expiresAt)}, in ${formatDuration(left)})`;
+}
+
+function describeNotHeld(
+  code: "NOT_HOLDER" | "CLAIM_EXPIRED" | "NOT_FOUND",
+  key: string,
+  agent: string,
+  claim: Claim | null,
+): string {
+  if (code === "NOT_FOUND" || claim === null) return `${key} was never claimed`;
+  if (code === "CLAIM_EXPIRED") {
+    return `${agent}'s claim on ${key} expired at ${iso(claim.expiresAt)}; claim it again before acting`;
+  }
+  if (claim.agent !== agent) {
+    return `${agent} does not hold ${key}: ${claim.state === "active" ? "it is held" : `it was last ${claim.state}`} by ${claim.agent} (token ${claim.token})`;
+  }
+  return `${agent} no longer holds ${key}: it is ${claim.state}`;
+}
+
+function states(input: ListOptions["state"]): ClaimState[] {
+  if (input === undefined) return ["active"];
+  if (input === "all") return [...CLAIM_STATES];
+  const list = typeof input === "string" ? [input] : [...input];
+  for (const state of list) {
+    if (!(CLAIM_STATES as readonly string[]).includes(state)) {
+      throw new BatonError(
+        "BAD_OPTION",
+        `invalid state ${JSON.stringify(state)}: use one of ${CLAIM_STATES.join(", ")}, all`,
+      );
+    }
+  }
+  return list;
+}
+
+function kinds(input: LogOptions["kind"]): EventKind[] | undefined {
+  if (input === undefined) return undefined;
+  const list = typeof input === "string" ? [input] : [...input];
+  for (const kind of list) {
+    if (!(EVENT_KINDS as readonly string[]).includes(kind)) {
+      throw new BatonError(
+        "BAD_OPTION",
+        `invalid event kind ${JSON.stringify(kind)}: use one of ${EVENT_KINDS.join(", ")}`,
+      );
+    }
+  }
+  return list;
+}
+
+/** Claims, their lifecycle, and the audit log. */
+export class ClaimService {
+  readonly #store: Store;
+  readonly #defaultTtlMs: number;
+  readonly #doneWindowMs: number;
+
+  constructor(store: Store, options: { defaultTtlMs?: number; doneWindowMs?: number } = {}) {
+    this.#store = store;
+    this.#defaultTtlMs = options.defaultTtlMs ?? DEFAULT_TTL_MS;
+    this.#doneWindowMs = options.doneWindowMs ?? DEFAULT_DONE_WINDOW_MS;
+  }
+
+  async claim(keyInput: string, options: ClaimOptions): Promise<ClaimResult> {
+    const key = parseKey(keyInput);
+    const agent = parseAgent(options.as);
+    const ttlMs = options.ttl === undefined ? this.#defaultTtlMs : durationMs(options.ttl, "ttl");
+    const meta = parseMeta(options.meta);
+    const reopen = options.reopen === true;
+    const outcome = await this.#store.claim({ key, agent, ttlMs, meta, reopen, doneWindowMs: this.#doneWindowMs });
+    const claim = outcome.claim;
+    switch (outcome.outcome) {
+      case "granted":
+        return {
+          ok: true,
+          outcome: "granted",
+          claim,
+          previous: outcome.previous,
+          message: `claimed ${key} (token ${claim.token}, expires in ${formatDuration(ttlMs)} at ${iso(claim.expiresAt)})`,
+        };
+      case "renewed":
+        return {
+          ok: true,
+          outcome: "renewed",
+          claim,
+          previous: null,
+          message: `renewed ${key} (token ${claim.token}, expires in ${formatDuration(ttlMs)} at ${iso(claim.expiresAt)})`,
+        };
+      case "denied":
+        return {
+          ok: false,
+          outcome: "denied",
+          code: "CLAIM_HELD",
+          claim,
+          holder: claim.agent,
+          message: `denied: ${key} is ${describeHolder(claim, await this.#store.now())}`,
+        };
+      case "done":
+        return {
+          ok: false,
+          outcome: "done",
+          code: "CLAIM_DONE",
+          claim,
+          holder: claim.agent,
+          message: `denied: ${key} was done by ${claim.agent} at ${iso(claim.endedAt ?? claim.claimedAt)}${claim.result ? `: ${claim.result}` : ""} — verify instead of redoing (or claim with --reopen)`,
+        };
+    }
+  }
+
+  async renew(keyInput: string, options: { as: string; ttl?: DurationInput }): Promise<ActionResult> {
+    const key = parseKey(keyInput);
+    const agent = parseAgent(options.as);
+    const ttlMs = options.ttl === undefined ? this.#defaultTtlMs : durationMs(options.ttl, "ttl");
+    const outcome = await this.#store.renew({ key, agent, ttlMs });
+    return this.#action(
+      outcome,
+      "renewed",
+      key,
+      agent,
+      (claim) =>
+        `renewed ${key} (token ${claim.token}, expires in ${formatDuration(ttlMs)} at ${iso(claim.expiresAt)})`,
+    );
+  }
+
+  async complete(keyInput: string, options: { as: string; result?: string; commit?: string }): Promise<ActionResult> {
+    const key = parseKey(keyInput);
+    const agent = parseAgent(options.as);
+    const result = parseText(options.result, "result");
+    const commit = parseCommit(options.commit);
+    const outcome = await this.#store.complete({ key, agent, result, commit });
+    return this.#action(
+      outcome,
+      "completed",
+      key,
+      agent,
+      (claim) => `completed ${key} (token ${claim.token}${commit ? `, commit ${commit}` : ""})`,
+    );
+  }
+
+  async release(keyInput: string, options: { as: string; commit?: string }): Promise<ActionResult> {
+    const key = parseKey(keyInput);
+    const agent = parseAgent(options.as);
+    const commit = parseCommit(options.commit);
+    const outcome = await this.#store.release({ key, agent, commit });
+    return this.#action(outcome, "released", key, agent, (claim) => `released ${key} (token ${claim.token})`);
+  }
+
+  async abandon(keyInput: string, options: { as: string; reason?: string }): Promise<ActionResult> {
+    const key = parseKey(keyInput);
+    const agent = parseAgent(options.as);
+    const reason = parseText(options.reason, "reason");
+    const outcome = await this.#store.abandon({ key, agent, reason });
+    return this.#action(
+      outcome,
+      "abandoned",
+      key,
+      agent,
+      (claim) => `abandoned ${key} (token ${claim.token})${reason ? `: ${reason}` : ""}`,
+    );
+  }
+
+  #action(
+    outcome: MutationOutcome,
+    verb: "renewed" | "completed" | "released" | "abandoned",
+    key: string,
+    agent: string,
+    describe: (claim: Claim) => string,
+  ): ActionResult {
+    if (outcome.ok) return { ok: true, outcome: verb, claim: outcome.claim, message: describe(outcome.claim) };
+    return {
+      ok: false,
+      outcome: "not_held",
+      code: outcome.code,
+      claim: outcome.claim,
+      message: describeNotHeld(outcome.code, key, agent, outcome.claim),
+    };
+  }
+
+  async reap(options: { minAge?: DurationInput; as?: string } = {}): Promise<ReapResult> {
+    const minAgeMs =
+      options.minAge === undefined ? DEFAULT_REAP_MIN_AGE_MS : durationMs(options.minAge, "min-age", true);
+    const by = options.as === undefined ? null : parseAgent(options.as);
+    const reaped = await this.#store.reap({ minAgeMs, by });
+    return {
+      reaped,
+      minAgeMs,
+      message: `reaped ${reaped.length} stale claim${reaped.length === 1 ? "" : "s"} (expired >${formatDuration(minAgeMs)}) -> abandoned`,
+    };
+  }
+
+  async show(keyInput: string, options: { events?: number } = {}): Promise<ShowResult> {
+    const key = parseKey(keyInput);
+    const limit = parseLimit(options.events, 20);
+    const [claim, events] = [await this.#store.get(key), await this.#store.events({ key, limit })];
+    return { claim, events };
+  }
+
+  async list(options: ListOptions = {}): Promise<Claim[]> {
+    return this.#store.list({
+      states: states(options.state),
+      agent: options.agent === undefined ? undefined : parseAgent(options.agent),
+      prefix: options.prefix,
+      limit: parseLimit(options.limit, 1000),
+    });
+  }
+
+  async log(options: LogOptions = {}): Promise<BatonEvent[]> {
+    return this.#store.events({
+      key: options.key === undefined ? undefined : parseKey(options.key),
+      agent: options.agent === undefined ? undefined : parseAgent(options.agent),
+      sinceMs: options.since === undefined ? undefined : durationMs(options.since, "since"),
+      kinds: kinds(options.kind),
+      limit: parseLimit(options.limit, 100),
+    });
+  }
+
+  async check(keyInput: string, tokenInput: number | string): Promise<CheckResult> {
+    const key = parseKey(keyInput);
+    const token = parseToken(tokenInput);
+    const claim = await this.#store.get(key);
+    if (claim === null) return { ok: false, code: "NOT_FOUND", claim, message: `${key} was never claimed` };
+    if (claim.token !== token) {
+      return {
+        ok: false,
+        code: "TOKEN_STALE",
+        claim,
+        message: `token ${token} is stale for ${key}: the latest grant is token ${claim.token} to ${claim.agent} (${claim.state})`,
+      };
+    }
+    if (claim.state !== "active") {
+      return {
+        ok: false,
+        code: claim.state === "expired" ? "CLAIM_EXPIRED" : "NOT_HOLDER",
+        claim,
+        message: `token ${token} no longer holds ${key}: the claim is ${claim.state}`,
+      };
+    }
+    return {
+      ok: true,
+      claim,
+      message: `token ${token} holds ${key} (${claim.agent}, expires ${iso(claim.expiresAt)})`,
+    };
+  }
+
+  /** The store's current time. */
+  now(): Promise<Date> {
+    return this.#store.now();
+  }
+}

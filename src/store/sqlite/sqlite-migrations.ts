@@ -1,0 +1,59 @@
+/**
+ * Versioned schema migrations for the SQLite store. The version lives in
+ * `PRAGMA user_version`; migrations run on open inside one write transaction, so
+ * processes opening a new file together apply each step exactly once.
+ * Append new steps; never edit a released one.
+ */
+export interface Migration {
+  readonly version: number;
+  readonly description: string;
+  readonly sql: string;
+}
+
+export const SQLITE_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: "claims, events, counters",
+    sql: `
+      CREATE TABLE claims (
+        key         TEXT PRIMARY KEY,
+        agent       TEXT NOT NULL,
+        token       INTEGER NOT NULL,
+        state       TEXT NOT NULL CHECK (state IN ('active', 'completed', 'released', 'abandoned')),
+        claimed_at  INTEGER NOT NULL,
+        renewed_at  INTEGER,
+        expires_at  INTEGER NOT NULL,
+        ended_at    INTEGER,
+        meta        TEXT,
+        result      TEXT,
+        commit_sha  TEXT,
+        reason      TEXT
+      );
+      CREATE INDEX claims_state_expiry ON claims (state, expires_at);
+      CREATE INDEX claims_agent ON claims (agent, state);
+
+      CREATE TABLE events (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        at          INTEGER NOT NULL,
+        kind        TEXT NOT NULL,
+        key         TEXT NOT NULL,
+        agent       TEXT NOT NULL,
+        token       INTEGER,
+        commit_sha  TEXT,
+        detail      TEXT
+      );
+      CREATE INDEX events_key ON events (key, id);
+      CREATE INDEX events_agent ON events (agent, id);
+      CREATE INDEX events_at ON events (at);
+
+      CREATE TABLE counters (
+        name   TEXT PRIMARY KEY,
+        value  INTEGER NOT NULL
+      );
+      INSERT INTO counters (name, value) VALUES ('fencing_token', 0);
+    `,
+  },
+];
+
+/** The schema version this build of Baton writes. */
+export const SQLITE_SCHEMA_VERSION = SQLITE_MIGRATIONS[SQLITE_MIGRATIONS.length - 1]?.version ?? 0;

@@ -1,0 +1,522 @@
+/**
+ * The embedded store: one SQLite file shared by every process on a machine.
+ * WAL journal, a busy timeout, `synchronous=FULL` unless lowered. Every write is
+ * one `BEGIN IMMEDIATE` transaction that reads the clock after taking the write
+ * lock, so decisions are serialised and ordered by the time they were made.
+ */
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import Database from "better-sqlite3";
+import { BatonError } from "../../core/errors.js";
+import type { BatonEvent, Claim, ClaimState, EventKind, StoredClaimState } from "../../core/types.js";
+import type {
+  ClaimInput,
+  ClaimOutcome,
+  EndInput,
+  EventFilter,
+  ListFilter,
+  MutationOutcome,
+  ReapInput,
+  RenewInput,
+  Store,
+  StoreCapabilities,
+} from "../store.js";
+import { SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION } from "./sqlite-migrations.js";
+
+/** How hard SQLite syncs to disk. `full` survives power loss; `normal` may lose the last commits. */
+export type SqliteSync = "full" | "normal";
+
+export interface SqliteStoreOptions {
+  /** Database file path (created with its folder if missing), or `:memory:`. */
+  readonly path: string;
+  /** How long to wait for a lock before failing with `STORE_BUSY`. Default 5000 ms. */
+  readonly busyTimeoutMs?: number;
+  /** Default `full`. */
+  readonly synchronous?: SqliteSync;
+  /** The clock, in epoch milliseconds. Default `Date.now`. Injectable for tests. */
+  readonly clock?: () => number;
+}
+
+/** Default lock wait before `STORE_BUSY`. */
+export const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
+
+interface ClaimRow {
+  key: string;
+  agent: string;
+  token: number;
+  state: StoredClaimState;
+  claimed_at: number;
+  renewed_at: number | null;
+  expires_at: number;
+  ended_at: number | null;
+  meta: string | null;
+  result: string | null;
+  commit_sha: string | null;
+  reason: string | null;
+}
+
+interface EventRow {
+  id: number;
+  at: number;
+  kind: EventKind;
+  key: string;
+  agent: string;
+  token: number | null;
+  commit_sha: string | null;
+  detail: string | null;
+}
+
+const CLAIM_COLUMNS =
+  "key, agent, token, state, claimed_at, renewed_at, expires_at, ended_at, meta, result, commit_sha, reason";
+
+const BUSY_CODES = new Set(["SQLITE_BUSY", "SQLITE_BUSY_SNAPSHOT", "SQLITE_BUSY_RECOVERY", "SQLITE_LOCKED"]);
+
+/** Translate a driver error into a BatonError with a stable code. */
+function translateError(error: unknown, path: string): unknown {
+  if (error instanceof BatonError) return error;
+  const code = (error as { code?: unknown })?.code;
+  if (typeof code === "string" && code.startsWith("SQLITE_")) {
+    const reason = error instanceof Error ? error.message : String(error);
+    if (BUSY_CODES.has(code)) {
+      return new BatonError(
+        "STORE_BUSY",
+        `the store at ${path} stayed locked past the busy timeout (${reason}); retry, or raise BATON_BUSY_TIMEOUT`,
+        { sqlite: code },
+        { cause: error },
+      );
+    }
+    return new BatonError(
+      "STORE_UNAVAILABLE",
+      `the store at ${path} cannot be used: ${reason} (${code})`,
+      { sqlite: code },
+      { cause: error },
+    );
+  }
+  return error;
+}
+
+/** Block the thread for `ms` milliseconds (used only while opening a new file). */
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+function parseJson(text: string | null): Record<string, unknown> | null {
+  return text === null ? null : (JSON.parse(text) as Record<string, unknown>);
+}
+
+/** The SQLite implementation of {@link Store}. Open it with {@link openSqliteStore}. */
+export class SqliteStore implements Store {
+  readonly capabilities: StoreCapabilities = { serverClock: false, multiMachine: false };
+  readonly description: string;
+  readonly #db: Database.Database;
+  readonly #path: string;
+  readonly #clock: () => number;
+  readonly #statements = new Map<string, Database.Statement>();
+  #closed = false;
+
+  constructor(db: Database.Database, path: string, clock: () => number) {
+    this.#db = db;
+    this.#path = path;
+    this.#clock = clock;
+    this.description = `sqlite:${path}`;
+  }
+
+  /** The underlying connection, for tests and benchmarks that compare against bare SQL. */
+  get database(): Database.Database {
+    return this.#db;
+  }
+
+  #stmt(sql: string): Database.Statement {
+    let statement = this.#statements.get(sql);
+    if (statement === undefined) {
+      statement = this.#db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  /** Run `fn` in one BEGIN IMMEDIATE transaction with the clock read after the lock. */
+  #write<T>(fn: (now: number) => T): T {
+    this.#assertOpen();
+    try {
+      return this.#db.transaction(() => fn(this.#clock())).immediate();
+    } catch (error) {
+      throw translateError(error, this.#path);
+    }
+  }
+
+  #read<T>(fn: (now: number) => T): T {
+    this.#assertOpen();
+    try {
+      return fn(this.#clock());
+    } catch (error) {
+      throw translateError(error, this.#path);
+    }
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new BatonError("STORE_CLOSED", "this Baton handle is closed; open a new one");
+  }
+
+  #toClaim(row: ClaimRow, now: number): Claim {
+    return {
+      key: row.key,
+      agent: row.agent,
+      token: row.token,
+      state: row.state === "active" && row.expires_at <= now ? "expired" : row.state,
+      claimedAt: new Date(row.claimed_at),
+      expiresAt: new Date(row.expires_at),
+      endedAt: row.ended_at === null ? null : new Date(row.ended_at),
+      meta: parseJson(row.meta),
+      result: row.result,
+      commit: row.commit_sha,
+      reason: row.reason,
+    };
+  }
+
+  #row(key: string): ClaimRow | undefined {
+    return this.#stmt(`SELECT ${CLAIM_COLUMNS} FROM claims WHERE key = ?`).get(key) as ClaimRow | undefined;
+  }
+
+  #event(
+    now: number,
+    kind: EventKind,
+    key: string,
+    agent: string,
+    token: number | null,
+    commit: string | null,
+    detail: Record<string, unknown> | null,
+  ): void {
+    this.#stmt("INSERT INTO events (at, kind, key, agent, token, commit_sha, detail) VALUES (?, ?, ?, ?, ?, ?, ?)").run(
+      now,
+      kind,
+      key,
+      agent,
+      token,
+      commit,
+      detail === null ? null : JSON.stringify(detail),
+    );
+  }
+
+  async now(): Promise<Date> {
+    return new Date(this.#read((now) => now));
+  }
+
+  async claim(input: ClaimInput): Promise<ClaimOutcome> {
+    return this.#write((now): ClaimOutcome => {
+      const row = this.#row(input.key);
+      if (row !== undefined && row.state === "active" && row.expires_at > now) {
+        if (row.agent === input.agent) {
+          const renewed = this.#stmt(
+            `UPDATE claims SET expires_at = ?, renewed_at = ?, meta = coalesce(?, meta)
+             WHERE key = ? RETURNING ${CLAIM_COLUMNS}`,
+          ).get(now + input.ttlMs, now, input.meta === null ? null : JSON.stringify(input.meta), input.key) as ClaimRow;
+          this.#event(now, "renewed", input.key, input.agent, row.token, null, { ttlMs: input.ttlMs });
+          return { outcome: "renewed", claim: this.#toClaim(renewed, now) };
+        }
+        this.#event(now, "denied", input.key, input.agent, null, null, {
+          code: "CLAIM_HELD",
+          holder: row.agent,
+          holderToken: row.token,
+          expiresAt: new Date(row.expires_at).toISOString(),
+        });
+        return { outcome: "denied", claim: this.#toClaim(row, now) };
+      }
+      if (
+        row !== undefined &&
+        row.state === "completed" &&
+        !input.reopen &&
+        row.ended_at !== null &&
+        row.ended_at > now - input.doneWindowMs
+      ) {
+        this.#event(now, "denied", input.key, input.agent, null, null, {
+          code: "CLAIM_DONE",
+          holder: row.agent,
+          holderToken: row.token,
+          completedAt: new Date(row.ended_at).toISOString(),
+        });
+        return { outcome: "done", claim: this.#toClaim(row, now) };
+      }
+      const { value: token } = this.#stmt(
+        "UPDATE counters SET value = value + 1 WHERE name = 'fencing_token' RETURNING value",
+      ).get() as { value: number };
+      const granted = this.#stmt(
+        `INSERT INTO claims (key, agent, token, state, claimed_at, renewed_at, expires_at, meta)
+         VALUES (?, ?, ?, 'active', ?, NULL, ?, ?)
+         ON CONFLICT (key) DO UPDATE SET
+           agent = excluded.agent, token = excluded.token, state = 'active',
+           claimed_at = excluded.claimed_at, renewed_at = NULL, expires_at = excluded.expires_at,
+           ended_at = NULL, meta = excluded.meta, result = NULL, commit_sha = NULL, reason = NULL
+         RETURNING ${CLAIM_COLUMNS}`,
+      ).get(
+        input.key,
+        input.agent,
+        token,
+        now,
+        now + input.ttlMs,
+        input.meta === null ? null : JSON.stringify(input.meta),
+      ) as ClaimRow;
+      const previous = row === undefined ? null : this.#toClaim(row, now);
+      this.#event(now, "granted", input.key, input.agent, token, null, {
+        ttlMs: input.ttlMs,
+        ...(previous === null
+          ? {}
+          : { previousAgent: previous.agent, previousState: previous.state, previousToken: previous.token }),
+        ...(input.reopen && previous?.state === "completed" ? { reopened: true } : {}),
+      });
+      return { outcome: "granted", claim: this.#toClaim(granted, now), previous };
+    });
+  }
+
+  /** Why `agent` cannot act on `key` now (called after a guarded update matched nothing). */
+  #notHeld(key: string, agent: string, now: number, allowExpired: boolean): MutationOutcome {
+    const row = this.#row(key);
+    if (row === undefined) return { ok: false, code: "NOT_FOUND", claim: null };
+    const claim = this.#toClaim(row, now);
+    if (row.agent === agent && row.state === "active" && !allowExpired && row.expires_at <= now) {
+      return { ok: false, code: "CLAIM_EXPIRED", claim };
+    }
+    return { ok: false, code: "NOT_HOLDER", claim };
+  }
+
+  async renew(input: RenewInput): Promise<MutationOutcome> {
+    return this.#write((now): MutationOutcome => {
+      const row = this.#stmt(
+        `UPDATE claims SET expires_at = ?, renewed_at = ?
+         WHERE key = ? AND agent = ? AND state = 'active' AND expires_at > ?
+         RETURNING ${CLAIM_COLUMNS}`,
+      ).get(now + input.ttlMs, now, input.key, input.agent, now) as ClaimRow | undefined;
+      if (row === undefined) return this.#notHeld(input.key, input.agent, now, false);
+      this.#event(now, "renewed", input.key, input.agent, row.token, null, { ttlMs: input.ttlMs });
+      return { ok: true, claim: this.#toClaim(row, now) };
+    });
+  }
+
+  async complete(input: EndInput): Promise<MutationOutcome> {
+    return this.#write((now): MutationOutcome => {
+      const row = this.#stmt(
+        `UPDATE claims SET state = 'completed', ended_at = ?, result = ?, commit_sha = ?
+         WHERE key = ? AND agent = ? AND state = 'active' AND expires_at > ?
+         RETURNING ${CLAIM_COLUMNS}`,
+      ).get(now, input.result ?? null, input.commit ?? null, input.key, input.agent, now) as ClaimRow | undefined;
+      if (row === undefined) return this.#notHeld(input.key, input.agent, now, false);
+      this.#event(
+        now,
+        "completed",
+        input.key,
+        input.agent,
+        row.token,
+        input.commit ?? null,
+        input.result ? { result: input.result } : null,
+      );
+      return { ok: true, claim: this.#toClaim(row, now) };
+    });
+  }
+
+  // Release and abandon accept an expired claim that nobody took over: the holder
+  // is still the last one who had it, and saying so is better than silence.
+  #end(input: EndInput, state: "released" | "abandoned"): Promise<MutationOutcome> {
+    const outcome = this.#write((now): MutationOutcome => {
+      const row = this.#stmt(
+        `UPDATE claims SET state = ?, ended_at = ?, commit_sha = ?, reason = ?
+         WHERE key = ? AND agent = ? AND state = 'active'
+         RETURNING ${CLAIM_COLUMNS}`,
+      ).get(state, now, input.commit ?? null, input.reason ?? null, input.key, input.agent) as ClaimRow | undefined;
+      if (row === undefined) return this.#notHeld(input.key, input.agent, now, true);
+      this.#event(
+        now,
+        state,
+        input.key,
+        input.agent,
+        row.token,
+        input.commit ?? null,
+        input.reason ? { reason: input.reason } : null,
+      );
+      return { ok: true, claim: this.#toClaim(row, now) };
+    });
+    return Promise.resolve(outcome);
+  }
+
+  async release(input: EndInput): Promise<MutationOutcome> {
+    return this.#end(input, "released");
+  }
+
+  async abandon(input: EndInput): Promise<MutationOutcome> {
+    return this.#end(input, "abandoned");
+  }
+
+  async reap(input: ReapInput): Promise<Claim[]> {
+    return this.#write((now) => {
+      const cutoff = now - input.minAgeMs;
+      const detail = JSON.stringify(input.by === null ? {} : { by: input.by });
+      this.#stmt(
+        `INSERT INTO events (at, kind, key, agent, token, detail)
+         SELECT ?, 'reaped', key, agent, token, json_patch(?, json_object('expiredAt', expires_at))
+         FROM claims WHERE state = 'active' AND expires_at <= ?
+         ORDER BY expires_at, key`,
+      ).run(now, detail, cutoff);
+      const rows = this.#stmt(
+        `UPDATE claims SET state = 'abandoned', ended_at = ?, reason = 'reaped: expired without completion'
+         WHERE state = 'active' AND expires_at <= ?
+         RETURNING ${CLAIM_COLUMNS}`,
+      ).all(now, cutoff) as ClaimRow[];
+      rows.sort((a, b) => a.expires_at - b.expires_at || (a.key < b.key ? -1 : 1));
+      return rows.map((row) => this.#toClaim(row, now));
+    });
+  }
+
+  async get(key: string): Promise<Claim | null> {
+    return this.#read((now) => {
+      const row = this.#row(key);
+      return row === undefined ? null : this.#toClaim(row, now);
+    });
+  }
+
+  async list(filter: ListFilter): Promise<Claim[]> {
+    return this.#read((now) => {
+      const where: string[] = [];
+      const params: unknown[] = [];
+      const stateTerms = filter.states.map((state: ClaimState) => {
+        if (state === "active") {
+          params.push(now);
+          return "(state = 'active' AND expires_at > ?)";
+        }
+        if (state === "expired") {
+          params.push(now);
+          return "(state = 'active' AND expires_at <= ?)";
+        }
+        params.push(state);
+        return "state = ?";
+      });
+      if (stateTerms.length > 0) where.push(`(${stateTerms.join(" OR ")})`);
+      if (filter.agent !== undefined) {
+        where.push("agent = ?");
+        params.push(filter.agent);
+      }
+      if (filter.prefix !== undefined && filter.prefix.length > 0) {
+        where.push("key >= ? AND substr(key, 1, ?) = ?");
+        params.push(filter.prefix, filter.prefix.length, filter.prefix);
+      }
+      params.push(filter.limit);
+      const sql = `SELECT ${CLAIM_COLUMNS} FROM claims ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+                   ORDER BY claimed_at DESC, key LIMIT ?`;
+      return (this.#stmt(sql).all(...params) as ClaimRow[]).map((row) => this.#toClaim(row, now));
+    });
+  }
+
+  async events(filter: EventFilter): Promise<BatonEvent[]> {
+    return this.#read((now) => {
+      const where: string[] = [];
+      const params: unknown[] = [];
+      if (filter.key !== undefined) {
+        where.push("key = ?");
+        params.push(filter.key);
+      }
+      if (filter.agent !== undefined) {
+        where.push("agent = ?");
+        params.push(filter.agent);
+      }
+      if (filter.sinceMs !== undefined) {
+        where.push("at >= ?");
+        params.push(now - filter.sinceMs);
+      }
+      if (filter.kinds !== undefined && filter.kinds.length > 0) {
+        where.push(`kind IN (${filter.kinds.map(() => "?").join(", ")})`);
+        params.push(...filter.kinds);
+      }
+      params.push(filter.limit);
+      const sql = `SELECT id, at, kind, key, agent, token, commit_sha, detail FROM events
+                   ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id DESC LIMIT ?`;
+      const rows = this.#stmt(sql).all(...params) as EventRow[];
+      return rows.reverse().map((row) => ({
+        id: row.id,
+        at: new Date(row.at),
+        kind: row.kind,
+        key: row.key,
+        agent: row.agent,
+        token: row.token,
+        commit: row.commit_sha,
+        detail: parseJson(row.detail),
+      }));
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#statements.clear();
+    this.#db.close();
+  }
+}
+
+/** Set WAL once per file. Changing the journal mode needs a lock the busy handler may not wait for. */
+function enableWal(db: Database.Database, deadline: number): void {
+  for (;;) {
+    try {
+      const mode = db.pragma("journal_mode", { simple: true });
+      if (mode === "wal" || mode === "memory") return;
+      db.pragma("journal_mode = WAL");
+      return;
+    } catch (error) {
+      const code = (error as { code?: string }).code ?? "";
+      if (!BUSY_CODES.has(code) || Date.now() >= deadline) throw error;
+      sleepSync(5 + Math.floor(Math.random() * 10));
+    }
+  }
+}
+
+function migrate(db: Database.Database, path: string): void {
+  const current = db.pragma("user_version", { simple: true }) as number;
+  if (current === SQLITE_SCHEMA_VERSION) return;
+  if (current > SQLITE_SCHEMA_VERSION) throw schemaTooNew(path, current);
+  db.transaction(() => {
+    // Re-read under the write lock: another process may have migrated meanwhile.
+    const version = db.pragma("user_version", { simple: true }) as number;
+    if (version > SQLITE_SCHEMA_VERSION) throw schemaTooNew(path, version);
+    for (const migration of SQLITE_MIGRATIONS) {
+      if (migration.version <= version) continue;
+      db.exec(migration.sql);
+      db.pragma(`user_version = ${migration.version}`);
+    }
+  }).immediate();
+}
+
+function schemaTooNew(path: string, version: number): BatonError {
+  return new BatonError(
+    "SCHEMA_TOO_NEW",
+    `the store at ${path} has schema version ${version}, newer than this Baton understands (${SQLITE_SCHEMA_VERSION}); upgrade Baton (npm install baton@latest) or point BATON_DB at another file`,
+    { found: version, supported: SQLITE_SCHEMA_VERSION },
+  );
+}
+
+/**
+ * Open (creating if needed) the SQLite store at `options.path`, set WAL,
+ * the busy timeout and the sync level, and run pending migrations.
+ *
+ * @throws BatonError `STORE_BUSY`, `STORE_UNAVAILABLE` or `SCHEMA_TOO_NEW`
+ */
+export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
+  const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+  const path = options.path;
+  let db: Database.Database | undefined;
+  try {
+    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+    db = new Database(path, { timeout: busyTimeoutMs });
+    enableWal(db, Date.now() + busyTimeoutMs);
+    db.pragma(`synchronous = ${options.synchronous === "normal" ? "NORMAL" : "FULL"}`);
+    migrate(db, path);
+    return new SqliteStore(db, path, options.clock ?? Date.now);
+  } catch (error) {
+    db?.close();
+    const translated = translateError(error, path);
+    if (translated !== error) throw translated;
+    if (error instanceof BatonError) throw error;
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new BatonError(
+      "STORE_UNAVAILABLE",
+      `cannot open the store at ${path}: ${reason}`,
+      { path },
+      { cause: error },
+    );
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * The store interface: the only place that knows how claims are kept. Each
+ * operation is atomic (one statement or one transaction) and takes its time from
+ * the store's own clock, so no caller can race between a check and an act.
+ * Adapters: `sqlite/` (embedded, one machine); a PostgreSQL adapter implements the
+ * same interface and passes the same contract suite.
+ */
+import type { BatonEvent, Claim, ClaimState, EventKind } from "../core/types.js";
+
+/** What a store can do beyond the contract; callers branch on these, never on a backend name. */
+export interface StoreCapabilities {
+  /** Time comes from a database server shared by every client (not the local clock). */
+  readonly serverClock: boolean;
+  /** The store can be shared by processes on several machines. */
+  readonly multiMachine: boolean;
+}
+
+export interface ClaimInput {
+  readonly key: string;
+  readonly agent: string;
+  readonly ttlMs: number;
+  readonly meta: Record<string, unknown> | null;
+  /** Grant even if the key was completed within `doneWindowMs`. */
+  readonly reopen: boolean;
+  /** How long a completion blocks a new claim (24 h by default). */
+  readonly doneWindowMs: number;
+}
+
+/** The store's answer to a claim attempt; denials are recorded as `denied` events. */
+export type ClaimOutcome =
+  | { readonly outcome: "granted"; readonly claim: Claim; readonly previous: Claim | null }
+  | { readonly outcome: "renewed"; readonly claim: Claim }
+  | { readonly outcome: "denied"; readonly claim: Claim }
+  | { readonly outcome: "done"; readonly claim: Claim };
+
+/** Why a holder-only operation was refused. */
+export type NotHeldCode = "NOT_HOLDER" | "CLAIM_EXPIRED" | "NOT_FOUND";
+
+/** The store's answer to renew, complete, release and abandon. */
+export type MutationOutcome =
+  | { readonly ok: true; readonly claim: Claim }
+  | { readonly ok: false; readonly code: NotHeldCode; readonly claim: Claim | null };
+
+export interface RenewInput {
+  readonly key: string;
+  readonly agent: string;
+  readonly ttlMs: number;
+}
+
+export interface EndInput {
+  readonly key: string;
+  readonly agent: string;
+  readonly result?: string | null;
+  readonly commit?: string | null;
+  readonly reason?: string | null;
+}
+
+export interface ReapInput {
+  /** Only claims expired for at least this long are reaped. */
+  readonly minAgeMs: number;
+  /** Who ran the reap, recorded in each `reaped` event (optional). */
+  readonly by: string | null;
+}
+
+export interface ListFilter {
+  /** States to include; `active` means live (not expired). Default: `["active"]`. */
+  readonly states: readonly ClaimState[];
+  readonly agent?: string | undefined;
+  readonly prefix?: string | undefined;
+  readonly limit: number;
+}
+
+export interface EventFilter {
+  readonly key?: string | undefined;
+  readonly agent?: string | undefined;
+  /** Only events from the last `sinceMs` milliseconds (store clock). */
+  readonly sinceMs?: number | undefined;
+  readonly kinds?: readonly EventKind[] | undefined;
+  /** The newest `limit` events are returned, oldest first. */
+  readonly limit: number;
+}
+
+/** The storage contract every backend implements. */
+export interface Store {
+  readonly capabilities: StoreCapabilities;
+  /** A short description for diagnostics, e.g. `sqlite:/repo/.git/baton/baton.db`. */
+  readonly description: string;
+  /** The store's current time. */
+  now(): Promise<Date>;
+  /** Grant, renew or deny a claim, atomically, recording the decision. */
+  claim(input: ClaimInput): Promise<ClaimOutcome>;
+  /** Extend the caller's live claim (keeps the token). */
+  renew(input: RenewInput): Promise<MutationOutcome>;
+  /** Mark the caller's live claim completed. An expired claim cannot be completed. */
+  complete(input: EndInput): Promise<MutationOutcome>;
+  /** Give back the caller's active claim (live or expired but not taken over). */
+  release(input: EndInput): Promise<MutationOutcome>;
+  /** Give up the caller's active claim with a reason; it becomes a loose end. */
+  abandon(input: EndInput): Promise<MutationOutcome>;
+  /** Turn claims expired for at least `minAgeMs` into `abandoned`; returns them. */
+  reap(input: ReapInput): Promise<Claim[]>;
+  /** The current state of one key, or null if it was never claimed. */
+  get(key: string): Promise<Claim | null>;
+  /** Claims matching the filter, newest grant first. */
+  list(filter: ListFilter): Promise<Claim[]>;
+  /** Audit events matching the filter, oldest first. */
+  events(filter: EventFilter): Promise<BatonEvent[]>;
+  /** Release resources; further calls fail with `STORE_CLOSED`. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,387 @@
+/**
+ * Handlers for the claim commands. Each validates its flags before the store is
+ * opened (bad input touches nothing), calls one library method, and renders.
+ */
+import { formatDuration, parseDuration } from "../../core/duration.js";
+import { BatonError } from "../../core/errors.js";
+import { parseAgent, parseKey, parseToken } from "../../core/identity.js";
+import { parseCommit, parseLimit, parseMeta, parseText } from "../../core/schemas.js";
+import type { BatonEvent, Claim, ClaimState, EventKind } from "../../core/types.js";
+import type { ActionResult, ClaimResult } from "../../services/claims.js";
+import { requireAgent } from "./config.js";
+import type { CommonFlags } from "./main.js";
+import { emit, emitNo, type OutputMode, table } from "./output.js";
+import { withSession } from "./session.js";
+
+const iso = (date: Date): string => date.toISOString().replace(/\.\d{3}Z$/, "Z");
+
+function ttlFlag(value: string | undefined): number | undefined {
+  return value === undefined ? undefined : parseDuration(value, { name: "--ttl" });
+}
+
+function splitList(value: string | undefined): string[] | undefined {
+  return value === undefined
+    ? undefined
+    : value
+        .split(",")
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0);
+}
+
+function renderClaimResult(mode: OutputMode, result: ClaimResult | ActionResult): void {
+  if (result.ok) emit(mode, result, result.message);
+  else emitNo(mode, result, result.message);
+}
+
+function relative(claim: Claim, now: Date): string {
+  if (claim.state === "active") return `expires in ${formatDuration(claim.expiresAt.getTime() - now.getTime())}`;
+  if (claim.state === "expired") return `expired ${formatDuration(now.getTime() - claim.expiresAt.getTime())} ago`;
+  return `${claim.state} ${claim.endedAt ? `${formatDuration(now.getTime() - claim.endedAt.getTime())} ago` : ""}`.trim();
+}
+
+function describeEvent(event: BatonEvent): string {
+  const parts = [iso(event.at), event.kind.padEnd(9), event.key, event.agent];
+  if (event.token !== null) parts.push(`token=${event.token}`);
+  if (event.commit !== null) parts.push(`commit=${event.commit}`);
+  const d = event.detail ?? {};
+  if (event.kind === "denied") parts.push(`(${String(d.code)}: ${String(d.holder)})`);
+  if (typeof d.result === "string") parts.push(`result=${JSON.stringify(d.result)}`);
+  if (typeof d.reason === "string") parts.push(`reason=${JSON.stringify(d.reason)}`);
+  if (event.kind === "reaped" && typeof d.by === "string") parts.push(`by=${d.by}`);
+  return parts.join("  ");
+}
+
+interface ClaimFlags extends CommonFlags {
+  ttl?: string;
+  meta?: string;
+  reopen?: boolean;
+}
+
+export function claim(keyInput: string, flags: ClaimFlags): Promise<void> {
+  return withSession(
+    flags,
+    (config) => ({
+      key: parseKey(keyInput),
+      as: requireAgent(config, "claim"),
+      ttl: ttlFlag(flags.ttl),
+      meta: parseMeta(flags.meta),
+    }),
+    async ({ baton, mode }, p) => {
+      const result = await baton.claim(p.key, {
+        as: p.as,
+        ...(p.ttl === undefined ? {} : { ttl: p.ttl }),
+        ...(p.meta === null ? {} : { meta: p.meta }),
+        reopen: flags.reopen === true,
+      });
+      renderClaimResult(mode, result);
+    },
+  );
+}
+
+export function renew(keyInput: string, flags: CommonFlags & { ttl?: string }): Promise<void> {
+  return withSession(
+    flags,
+    (config) => ({ key: parseKey(keyInput), as: requireAgent(config, "renew"), ttl: ttlFlag(flags.ttl) }),
+    async ({ baton, mode }, p) => {
+      renderClaimResult(mode, await baton.renew(p.key, { as: p.as, ...(p.ttl === undefined ? {} : { ttl: p.ttl }) }));
+    },
+  );
+}
+
+export function complete(keyInput: string, flags: CommonFlags & { result?: string; commit?: string }): Promise<void> {
+  return withSession(
+    flags,
+    (config) => ({
+      key: parseKey(keyInput),
+      as: requireAgent(config, "complete"),
+      result: parseText(flags.result, "--result"),
+      commit: parseCommit(flags.commit),
+    }),
+    async ({ baton, mode }, p) => {
+      const result = await baton.complete(p.key, {
+        as: p.as,
+        ...(p.result === null ? {} : { result: p.result }),
+        ...(p.commit === null ? {} : { commit: p.commit }),
+      });
+      renderClaimResult(mode, result);
+    },
+  );
+}
+
+export function release(keyInput: string, flags: CommonFlags & { commit?: string }): Promise<void> {
+  return withSession(
+    flags,
+    (config) => ({ key: parseKey(keyInput), as: requireAgent(config, "release"), commit: parseCommit(flags.commit) }),
+    async ({ baton, mode }, p) => {
+      renderClaimResult(
+        mode,
+        await baton.release(p.key, { as: p.as, ...(p.commit === null ? {} : { commit: p.commit }) }),
+      );
+    },
+  );
+}
+
+export function abandon(keyInput: string, flags: CommonFlags & { reason?: string }): Promise<void> {
+  return withSession(
+    flags,
+    (config) => ({
+      key: parseKey(keyInput),
+      as: requireAgent(config, "abandon"),
+      reason: parseText(flags.reason, "--reason"),
+    }),
+    async ({ baton, mode }, p) => {
+      renderClaimResult(
+        mode,
+        await baton.abandon(p.key, { as: p.as, ...(p.reason === null ? {} : { reason: p.reason }) }),
+      );
+    },
+  );
+}
+
+function reapWith(
+  flags: CommonFlags,
+  parseMinAge: () => number,
+  render: (count: number, minAgeMs: number) => string,
+  withList: boolean,
+): Promise<void> {
+  return withSession(
+    flags,
+    (config) => ({
+      minAgeMs: parseMinAge(),
+      as: config.agent === undefined ? undefined : parseAgent(config.agent),
+    }),
+    async ({ baton, mode }, p) => {
+      const result = await baton.reap({ minAge: p.minAgeMs, ...(p.as === undefined ? {} : { as: p.as }) });
+      emit(mode, { ok: true, ...result }, () => {
+        const lines = [render(result.reaped.length, p.minAgeMs)];
+        if (withList) {
+          for (const c of result.reaped) {
+            lines.push(`  loose end: ${c.key}  (${c.agent}, token ${c.token}, expired ${iso(c.expiresAt)})`);
+          }
+        }
+        return lines.join("\n");
+      });
+    },
+  );
+}
+
+const reapedLine = (n: number, age: string): string =>
+  `reaped ${n} stale claim${n === 1 ? "" : "s"} (expired >${age}) -> abandoned`;
+
+export function reap(flags: CommonFlags & { minAge?: string }): Promise<void> {
+  return reapWith(
+    flags,
+    () =>
+      flags.minAge === undefined ? 24 * 3_600_000 : parseDuration(flags.minAge, { name: "--min-age", allowZero: true }),
+    (n, ms) => reapedLine(n, formatDuration(ms)),
+    true,
+  );
+}
+
+export function show(keyInput: string, flags: CommonFlags): Promise<void> {
+  return withSession(
+    flags,
+    () => parseKey(keyInput),
+    async ({ baton, mode }, key) => {
+      const result = await baton.show(key);
+      const now = await baton.now();
+      if (result.claim === null) {
+        emitNo(
+          mode,
+          { ok: false, code: "NOT_FOUND", key, claim: null, events: result.events },
+          `${key}: never claimed`,
+        );
+        return;
+      }
+      const c = result.claim;
+      emit(mode, { ok: true, key, ...result }, () => {
+        const lines = [
+          `key:      ${c.key}`,
+          `state:    ${c.state} (${relative(c, now)})`,
+          `holder:   ${c.agent} (token ${c.token}) since ${iso(c.claimedAt)}`,
+          `expires:  ${iso(c.expiresAt)}`,
+        ];
+        if (c.meta !== null) lines.push(`meta:     ${JSON.stringify(c.meta)}`);
+        if (c.result !== null) lines.push(`result:   ${c.result}`);
+        if (c.commit !== null) lines.push(`commit:   ${c.commit}`);
+        if (c.reason !== null) lines.push(`reason:   ${c.reason}`);
+        lines.push("events:");
+        for (const event of result.events) lines.push(`  ${describeEvent(event)}`);
+        return lines.join("\n");
+      });
+    },
+  );
+}
+
+interface ListFlags extends CommonFlags {
+  state?: string;
+  agent?: string;
+  mine?: boolean;
+  prefix?: string;
+  limit?: string;
+}
+
+export function list(flags: ListFlags): Promise<void> {
+  return withSession(
+    flags,
+    (config) => {
+      if (flags.mine && flags.agent !== undefined) {
+        throw new BatonError("BAD_OPTION", "--mine and --agent cannot be used together");
+      }
+      const agent = flags.mine
+        ? requireAgent(config, "list --mine")
+        : flags.agent === undefined
+          ? undefined
+          : parseAgent(flags.agent);
+      const states = splitList(flags.state);
+      return {
+        agent,
+        state: states === undefined ? undefined : states.includes("all") ? ("all" as const) : (states as ClaimState[]),
+        limit: parseLimit(flags.limit, 1000),
+      };
+    },
+    async ({ baton, mode }, p) => {
+      const claims = await baton.list({
+        ...(p.agent === undefined ? {} : { agent: p.agent }),
+        ...(p.state === undefined ? {} : { state: p.state }),
+        ...(flags.prefix === undefined ? {} : { prefix: flags.prefix }),
+        limit: p.limit,
+      });
+      const now = await baton.now();
+      emit(mode, { ok: true, claims }, () => {
+        if (claims.length === 0) return p.state === undefined ? "no live claims" : "no claims";
+        return table(
+          ["KEY", "AGENT", "TOKEN", "STATE", "WHEN"],
+          claims.map((c) => [c.key, c.agent, String(c.token), c.state, relative(c, now)]),
+        );
+      });
+    },
+  );
+}
+
+export function log(
+  keyInput: string | undefined,
+  flags: CommonFlags & { agent?: string; since?: string; kind?: string; limit?: string },
+): Promise<void> {
+  return withSession(
+    flags,
+    () => ({
+      key: keyInput === undefined ? undefined : parseKey(keyInput),
+      agent: flags.agent === undefined ? undefined : parseAgent(flags.agent),
+      since: flags.since === undefined ? undefined : parseDuration(flags.since, { name: "--since" }),
+      limit: parseLimit(flags.limit, 100),
+    }),
+    async ({ baton, mode }, p) => {
+      const events = await baton.log({
+        ...(p.key === undefined ? {} : { key: p.key }),
+        ...(p.agent === undefined ? {} : { agent: p.agent }),
+        ...(p.since === undefined ? {} : { since: p.since }),
+        ...(flags.kind === undefined ? {} : { kind: splitList(flags.kind) as EventKind[] }),
+        limit: p.limit,
+      });
+      emit(mode, { ok: true, events }, () =>
+        events.length === 0 ? "no events" : events.map(describeEvent).join("\n"),
+      );
+    },
+  );
+}
+
+export function check(keyInput: string, flags: CommonFlags & { token: string }): Promise<void> {
+  return withSession(
+    flags,
+    () => ({ key: parseKey(keyInput), token: parseToken(flags.token) }),
+    async ({ baton, mode }, p) => {
+      const result = await baton.check(p.key, p.token);
+      if (result.ok) emit(mode, result, result.message);
+      else emitNo(mode, result, result.message);
+    },
+  );
+}
+
+// The seed system's verbs. Output lines match the seed CLI so scripts that grep
+// them keep working.
+
+function minutes(ms: number): string {
+  const m = ms / 60_000;
+  return Number.isInteger(m) ? String(m) : m.toFixed(2).replace(/\.?0+$/, "");
+}
+
+export function workClaim(session: string, keyInput: string, flags: CommonFlags & { ttl: string }): Promise<void> {
+  return withSession(
+    flags,
+    () => ({ key: parseKey(keyInput), as: parseAgent(session), ttl: parseDuration(flags.ttl, { name: "--ttl" }) }),
+    async ({ baton, mode }, p) => {
+      const result = await baton.claim(p.key, { as: p.as, ttl: p.ttl });
+      if (result.ok) {
+        emit(mode, result, `claimed ${p.key} (expires in ${minutes(p.ttl)} min)`);
+      } else if (result.outcome === "denied") {
+        emitNo(mode, result, `DENIED: already claimed by ${result.holder} (expires ${iso(result.claim.expiresAt)})`);
+      } else {
+        emitNo(mode, result, `DENIED: ${result.message.replace(/^denied: /, "")}`);
+      }
+    },
+  );
+}
+
+export function workComplete(
+  session: string,
+  keyInput: string,
+  flags: CommonFlags & { result?: string },
+): Promise<void> {
+  return withSession(
+    flags,
+    () => ({ key: parseKey(keyInput), as: parseAgent(session), result: parseText(flags.result, "--result") }),
+    async ({ baton, mode }, p) => {
+      const result = await baton.complete(p.key, { as: p.as, ...(p.result === null ? {} : { result: p.result }) });
+      if (result.ok) emit(mode, result, `completed ${p.key}`);
+      else emitNo(mode, result, `NOT HELD: ${result.message}`);
+    },
+  );
+}
+
+export function workAbandon(
+  session: string,
+  keyInput: string,
+  flags: CommonFlags & { reason?: string },
+): Promise<void> {
+  return withSession(
+    flags,
+    () => ({ key: parseKey(keyInput), as: parseAgent(session), reason: parseText(flags.reason, "--reason") }),
+    async ({ baton, mode }, p) => {
+      const result = await baton.abandon(p.key, { as: p.as, ...(p.reason === null ? {} : { reason: p.reason }) });
+      if (result.ok) emit(mode, result, `abandoned ${p.key}`);
+      else emitNo(mode, result, `NOT HELD: ${result.message}`);
+    },
+  );
+}
+
+export function workReap(flags: CommonFlags & { minAgeHours: string }): Promise<void> {
+  const hours = flags.minAgeHours.trim();
+  return reapWith(
+    flags,
+    () => {
+      if (!/^\d+(\.\d+)?$/.test(hours)) {
+        throw new BatonError(
+          "BAD_DURATION",
+          `invalid --min-age-hours ${JSON.stringify(hours)}: expected a number of hours`,
+        );
+      }
+      return parseDuration(`${hours}h`, { name: "--min-age-hours", allowZero: true });
+    },
+    (n) => reapedLine(n, `${Number(hours)}h`),
+    false,
+  );
+}
+
+export function workList(flags: CommonFlags): Promise<void> {
+  return withSession(
+    flags,
+    () => undefined,
+    async ({ baton, mode }) => {
+      const claims = await baton.list();
+      emit(mode, { ok: true, claims }, () =>
+        claims.map((c) => `${c.key}  ${c.agent}  (expires ${iso(c.expiresAt)})`).join("\n"),
+      );
+    },
+  );
+}

@@ -1,0 +1,128 @@
+/**
+ * CLI configuration: flags > environment > config file > defaults, resolved once
+ * and frozen. The library never reads the environment; this module does, for it.
+ *
+ * Environment:
+ *   BATON_AGENT          agent name for --as
+ *   BATON_DB             SQLite database file
+ *   BATON_BUSY_TIMEOUT   lock wait before STORE_BUSY (e.g. 5s)
+ *   BATON_SQLITE_SYNC    full (default) | normal
+ *   BATON_CONFIG         path of a JSON config file (default: nearest .baton/config.json)
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { BatonError } from "../../core/errors.js";
+import { parseAgent } from "../../core/identity.js";
+
+/** The environment variables the CLI reads, for `--help`. */
+export const ENVIRONMENT_HELP = `Environment:
+  BATON_AGENT           agent name when --as is not given
+  BATON_DB              SQLite database file (default: baton/baton.db in the git common dir,
+                        or .baton/baton.db outside a repository)
+  BATON_BUSY_TIMEOUT    how long to wait for a locked store before exit 3 (default 5s)
+  BATON_SQLITE_SYNC     full (default) or normal: trade durability for speed
+  BATON_CONFIG          JSON config file (default: the nearest .baton/config.json)
+
+Exit codes: 0 done, 1 denied / not held / already done, 2 bad input,
+            3 store unavailable, 4 internal error.`;
+
+interface ConfigFile {
+  agent?: string | undefined;
+  db?: string | undefined;
+  busyTimeout?: string | number | undefined;
+  sqliteSync?: "full" | "normal" | undefined;
+  defaultTtl?: string | number | undefined;
+}
+
+/** The resolved settings a command runs with. */
+export interface CliConfig {
+  readonly agent: string | undefined;
+  readonly db: string | undefined;
+  readonly busyTimeout: string | number | undefined;
+  readonly sqliteSync: "full" | "normal" | undefined;
+  readonly defaultTtl: string | number | undefined;
+  /** The config file that was read, if any. */
+  readonly configFile: string | undefined;
+}
+
+function findConfigFile(cwd: string): string | undefined {
+  let dir = resolve(cwd);
+  for (;;) {
+    const candidate = join(dir, ".baton", "config.json");
+    if (existsSync(candidate)) return candidate;
+    if (existsSync(join(dir, ".git"))) return undefined; // stop at the repository root
+    const parent = dirname(dir);
+    if (parent === dir) return undefined;
+    dir = parent;
+  }
+}
+
+// zod is loaded only when a config file exists: most calls have none, and every
+// millisecond of a CLI call is paid by every agent.
+async function readConfigFile(path: string): Promise<ConfigFile> {
+  const z = await import("zod/mini");
+  const ConfigFileSchema = z.strictObject({
+    agent: z.optional(z.string()),
+    db: z.optional(z.string()),
+    busyTimeout: z.optional(z.union([z.string(), z.number()])),
+    sqliteSync: z.optional(z.enum(["full", "normal"])),
+    defaultTtl: z.optional(z.union([z.string(), z.number()])),
+  });
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, "utf8"));
+  } catch (error) {
+    throw new BatonError("BAD_CONFIG", `cannot read the config file ${path}: ${(error as Error).message}`);
+  }
+  const parsed = ConfigFileSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue?.path.length ? issue.path.join(".") : "(top level)";
+    throw new BatonError("BAD_CONFIG", `invalid config file ${path}: ${where}: ${issue?.message ?? "invalid"}`);
+  }
+  return parsed.data;
+}
+
+/** Resolve flags > env > file > defaults. */
+export async function resolveConfig(
+  flags: { as?: string | undefined; db?: string | undefined },
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+): Promise<CliConfig> {
+  const explicit = env.BATON_CONFIG;
+  const configFile = explicit ? resolve(cwd, explicit) : findConfigFile(cwd);
+  if (explicit && !existsSync(configFile as string)) {
+    throw new BatonError("BAD_CONFIG", `BATON_CONFIG points at ${configFile}, which does not exist`);
+  }
+  const file = configFile === undefined ? {} : await readConfigFile(configFile);
+  const pick = <T>(...values: (T | undefined)[]): T | undefined => values.find((v) => v !== undefined && v !== "");
+  const sync = pick(env.BATON_SQLITE_SYNC?.toLowerCase(), file.sqliteSync);
+  if (sync !== undefined && sync !== "full" && sync !== "normal") {
+    throw new BatonError("BAD_CONFIG", `invalid BATON_SQLITE_SYNC ${JSON.stringify(sync)}: use full or normal`);
+  }
+  const db = pick(flags.db, env.BATON_DB, file.db);
+  const fileDir = configFile === undefined ? cwd : dirname(dirname(configFile));
+  return Object.freeze({
+    agent: pick(flags.as, env.BATON_AGENT, file.agent),
+    // A db path in the config file is relative to the folder holding .baton/.
+    db:
+      db === undefined
+        ? undefined
+        : resolve(db === file.db && flags.db === undefined && !env.BATON_DB ? fileDir : cwd, db),
+    busyTimeout: pick<string | number>(env.BATON_BUSY_TIMEOUT, file.busyTimeout),
+    sqliteSync: sync,
+    defaultTtl: pick<string | number>(file.defaultTtl),
+    configFile,
+  });
+}
+
+/** The agent for a mutating command, or a MISSING_AGENT error that says how to set it. */
+export function requireAgent(config: CliConfig, command: string): string {
+  if (config.agent === undefined) {
+    throw new BatonError(
+      "MISSING_AGENT",
+      `${command} needs an agent name: pass --as NAME or set BATON_AGENT (e.g. export BATON_AGENT=session-$$)`,
+    );
+  }
+  return parseAgent(config.agent);
+}

@@ -1,0 +1,200 @@
+/**
+ * The `baton` (and `coordination`) command line. This file only declares the
+ * commands; each action loads its handler on demand, so one call pays only for
+ * what it runs. Handlers translate flags into library calls and render results.
+ */
+import { basename } from "node:path";
+import { Command, CommanderError, Option } from "commander";
+import { BatonError } from "../../core/errors.js";
+import { ENVIRONMENT_HELP } from "./config.js";
+import { emitError } from "./output.js";
+
+declare const BATON_VERSION: string | undefined;
+const VERSION = typeof BATON_VERSION === "string" ? BATON_VERSION : "0.0.0-dev";
+
+/** Flags every command accepts. */
+export interface CommonFlags {
+  as?: string;
+  json?: boolean;
+  db?: string;
+}
+
+function common(command: Command): Command {
+  return command
+    .option("--as <agent>", "act as this agent (default: $BATON_AGENT)")
+    .option("--json", "print one JSON object on stdout")
+    .option("--db <file>", "SQLite database file (default: $BATON_DB, or the repository's)");
+}
+
+type Handlers = typeof import("./commands.js");
+
+async function handlers(): Promise<Handlers> {
+  return import("./commands.js");
+}
+
+function isJson(argv: readonly string[]): boolean {
+  return argv.includes("--json");
+}
+
+/** Build the program. `name` is `baton` or `coordination` (same commands). */
+export function buildProgram(name: string): Command {
+  const program = new Command(name)
+    .description("Baton: atomic work claims for fleets of autonomous agents.")
+    .version(VERSION, "-V, --version")
+    .enablePositionalOptions()
+    .showSuggestionAfterError(true)
+    .addHelpText("after", `\n${ENVIRONMENT_HELP}`);
+
+  common(program.command("claim"))
+    .summary("claim a key (granted, renewed, denied, or done recently)")
+    .argument("<key>", "the work: github:owner/repo#123, task:42, topic:...")
+    .option("--ttl <duration>", "lease length: 30s, 15m, 2h, 1d; a bare number is minutes", undefined)
+    .option("--meta <json>", "a JSON object stored with the claim")
+    .option("--reopen", "claim even if the work was completed in the last 24 h")
+    .action(async (key: string, flags) => (await handlers()).claim(key, flags));
+
+  common(program.command("renew"))
+    .summary("extend my live claim")
+    .argument("<key>")
+    .option("--ttl <duration>", "new lease length from now")
+    .action(async (key: string, flags) => (await handlers()).renew(key, flags));
+
+  common(program.command("complete"))
+    .summary("complete my live claim")
+    .argument("<key>")
+    .option("--result <text>", "what was done")
+    .option("--commit <sha>", "the commit that did it")
+    .action(async (key: string, flags) => (await handlers()).complete(key, flags));
+
+  common(program.command("release"))
+    .summary("give my claim back")
+    .argument("<key>")
+    .option("--commit <sha>", "the commit, if any")
+    .action(async (key: string, flags) => (await handlers()).release(key, flags));
+
+  common(program.command("abandon"))
+    .summary("give my claim up; it becomes a loose end")
+    .argument("<key>")
+    .option("--reason <text>", "why")
+    .action(async (key: string, flags) => (await handlers()).abandon(key, flags));
+
+  common(program.command("reap"))
+    .summary("turn claims expired for at least --min-age into abandoned loose ends")
+    .option("--min-age <duration>", "how long past expiry (default 24h)")
+    .action(async (flags) => (await handlers()).reap(flags));
+
+  common(program.command("show"))
+    .summary("the state of a key and its recent events")
+    .argument("<key>")
+    .action(async (key: string, flags) => (await handlers()).show(key, flags));
+
+  common(program.command("list"))
+    .summary("claims (default: live ones)")
+    .option("--state <states>", "active, expired, completed, released, abandoned, all (comma-separated)")
+    .option("--agent <agent>", "only this agent's claims")
+    .option("--mine", "only my claims (--as)")
+    .option("--prefix <prefix>", "only keys starting with this")
+    .option("--limit <n>", "at most n claims (default 1000)")
+    .action(async (flags) => (await handlers()).list(flags));
+
+  common(program.command("log"))
+    .summary("the audit log: every grant, denial, renewal, completion, release, abandon, reap")
+    .argument("[key]")
+    .option("--agent <agent>", "only this agent's events")
+    .option("--since <duration>", "only events this recent, e.g. 2h")
+    .option("--kind <kinds>", "only these kinds (comma-separated)")
+    .option("--limit <n>", "the newest n events (default 100)")
+    .action(async (key: string | undefined, flags) => (await handlers()).log(key, flags));
+
+  common(program.command("check"))
+    .summary("exit 0 only while TOKEN is the live holder's fencing token")
+    .argument("<key>")
+    .requiredOption("--token <n>", "the fencing token to check")
+    .action(async (key: string, flags) => (await handlers()).check(key, flags));
+
+  common(program.command("run"))
+    .summary("claim, run a command while renewing, complete on exit 0 (release otherwise)")
+    .argument("<key>")
+    .argument("[command...]", "after --: the command and its arguments")
+    .option("--ttl <duration>", "lease length, renewed every third of it (default 10m)")
+    .option("--result <text>", "result recorded on success")
+    .option("--commit <sha>", "commit recorded on success")
+    .passThroughOptions()
+    .action(async (key: string, command: string[], flags) => (await import("./run.js")).run(key, command, flags));
+
+  program
+    .command("demo")
+    .summary("race N agent processes over one backlog, without and with Baton")
+    .option("--agents <n>", "agent processes", "12")
+    .option("--tasks <n>", "tasks in the backlog", "40")
+    .option("--work <duration>", "how long one task takes", "40ms")
+    .option("--json", "print one JSON object on stdout")
+    .option("--keep", "keep the temporary folder")
+    .action(async (flags) => (await import("./demo/demo.js")).demo(flags));
+
+  // The seed system's verbs, verbatim: SESSION first, --ttl in minutes.
+  common(program.command("work-claim"))
+    .summary("seed verb: claim KEY for SESSION")
+    .argument("<session>")
+    .argument("<key>")
+    .option("--ttl <minutes>", "lease in minutes (or 30s, 2h)", "60")
+    .action(async (session: string, key: string, flags) => (await handlers()).workClaim(session, key, flags));
+  common(program.command("work-complete"))
+    .summary("seed verb: complete KEY for SESSION")
+    .argument("<session>")
+    .argument("<key>")
+    .option("--result <text>", "what was done")
+    .action(async (session: string, key: string, flags) => (await handlers()).workComplete(session, key, flags));
+  common(program.command("work-abandon"))
+    .summary("seed verb: abandon KEY for SESSION")
+    .argument("<session>")
+    .argument("<key>")
+    .option("--reason <text>", "why")
+    .action(async (session: string, key: string, flags) => (await handlers()).workAbandon(session, key, flags));
+  common(program.command("work-reap"))
+    .summary("seed verb: reap claims expired for --min-age-hours")
+    .addOption(new Option("--min-age-hours <hours>", "hours past expiry").default("24"))
+    .action(async (flags) => (await handlers()).workReap(flags));
+  common(program.command("work-list"))
+    .summary("seed verb: list live claims")
+    .action(async (flags) => (await handlers()).workList(flags));
+
+  return program;
+}
+
+/** Run the CLI with `argv` (without node and script). Sets `process.exitCode`. */
+export async function main(argv: readonly string[], invokedAs: string): Promise<void> {
+  const program = buildProgram(invokedAs === "coordination" ? "coordination" : "baton");
+  const json = isJson(argv);
+  const silence = { outputError: () => undefined };
+  program.exitOverride().configureOutput(silence);
+  for (const command of program.commands) command.exitOverride().configureOutput(silence);
+  if (argv.length === 0) {
+    program.outputHelp();
+    process.exitCode = 2;
+    return;
+  }
+  try {
+    await program.parseAsync([...argv], { from: "user" });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (
+        error.code === "commander.helpDisplayed" ||
+        error.code === "commander.version" ||
+        error.code === "commander.help"
+      ) {
+        process.exitCode = 0;
+        return;
+      }
+      const text = error.message.replace(/^error: /, "");
+      const code = error.code === "commander.unknownCommand" ? "UNKNOWN_COMMAND" : "BAD_OPTION";
+      const hint = code === "UNKNOWN_COMMAND" ? " (run baton --help for the list)" : " (see --help)";
+      emitError({ json }, new BatonError(code, `${text}${hint}`));
+      return;
+    }
+    emitError({ json }, error);
+  }
+}
+
+const invokedAs = basename(process.argv[1] ?? "baton").replace(/\.(m?js|ts)$/, "");
+await main(process.argv.slice(2), invokedAs);

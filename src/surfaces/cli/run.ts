@@ -1,0 +1,144 @@
+/**
+ * `baton run KEY -- CMD ARGS…`: claim, run the command while renewing the lease
+ * every TTL/3, complete on exit 0 and release otherwise; forward SIGINT, SIGTERM
+ * and SIGHUP; exit with the command's code. Denied or done → exit 1, not run.
+ * If the lease is lost while the command runs, the command gets SIGTERM.
+ *
+ * The command sees BATON_KEY, BATON_TOKEN (the fencing token) and BATON_AGENT.
+ */
+import { spawn } from "node:child_process";
+import { accessSync, constants } from "node:fs";
+import { delimiter, isAbsolute, join, resolve } from "node:path";
+import { parseDuration } from "../../core/duration.js";
+import { BatonError } from "../../core/errors.js";
+import { parseKey } from "../../core/identity.js";
+import { parseCommit, parseText } from "../../core/schemas.js";
+import { keepLease } from "../../services/lease.js";
+import { requireAgent } from "./config.js";
+import type { CommonFlags } from "./main.js";
+import { emitNo } from "./output.js";
+import { withSession } from "./session.js";
+
+/** Default lease for `baton run`. */
+const RUN_TTL_MS = 10 * 60_000;
+const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Find `command` the way the shell would, so a typo is refused before anything is claimed. */
+function resolveCommand(command: string): string {
+  if (command.includes("/")) {
+    const path = isAbsolute(command) ? command : resolve(command);
+    if (isExecutable(path)) return path;
+  } else {
+    for (const dir of (process.env.PATH ?? "").split(delimiter)) {
+      if (dir && isExecutable(join(dir, command))) return join(dir, command);
+    }
+  }
+  throw new BatonError("BAD_INPUT", `cannot run ${JSON.stringify(command)}: not found or not executable`);
+}
+
+interface RunFlags extends CommonFlags {
+  ttl?: string;
+  result?: string;
+  commit?: string;
+}
+
+export function run(keyInput: string, argv: string[], flags: RunFlags): Promise<void> {
+  return withSession(
+    flags,
+    (config) => {
+      const key = parseKey(keyInput);
+      const as = requireAgent(config, "run");
+      const ttlMs = flags.ttl === undefined ? RUN_TTL_MS : parseDuration(flags.ttl, { name: "--ttl" });
+      const [command, ...args] = argv;
+      if (command === undefined || command.length === 0) {
+        throw new BatonError("BAD_INPUT", "run needs a command after --, e.g. baton run task:42 -- make deploy");
+      }
+      return {
+        key,
+        as,
+        ttlMs,
+        command: resolveCommand(command),
+        args,
+        result: parseText(flags.result, "--result"),
+        commit: parseCommit(flags.commit),
+      };
+    },
+    async ({ baton, mode }, p) => {
+      const claimed = await baton.claim(p.key, { as: p.as, ttl: p.ttlMs });
+      if (!claimed.ok) {
+        emitNo(mode, claimed, claimed.message);
+        return;
+      }
+      const log = (line: string): void => {
+        if (!mode.json) process.stderr.write(`baton: ${line}\n`);
+      };
+      log(claimed.message);
+      const child = spawn(p.command, p.args, {
+        stdio: mode.json ? ["inherit", "inherit", "inherit"] : "inherit",
+        env: {
+          ...process.env,
+          BATON_KEY: p.key,
+          BATON_TOKEN: String(claimed.claim.token),
+          BATON_AGENT: p.as,
+        },
+      });
+      const forward = (signal: NodeJS.Signals) => () => {
+        child.kill(signal);
+      };
+      const handlers = FORWARDED.map((signal) => [signal, forward(signal)] as const);
+      for (const [signal, handler] of handlers) process.on(signal, handler);
+      const keeper = keepLease(baton, {
+        key: p.key,
+        agent: p.as,
+        ttlMs: p.ttlMs,
+        onLost: (reason) => {
+          log(
+            `lost the claim on ${p.key} (${reason instanceof Error ? reason.message : reason.message}); stopping the command`,
+          );
+          child.kill("SIGTERM");
+        },
+      });
+      const exit = await new Promise<{ code: number; signal: string | null; error?: Error }>((done) => {
+        child.once("error", (error) => done({ code: 127, signal: null, error }));
+        child.once("exit", (code, signal) => done({ code: code ?? 128 + (SIGNAL_NUMBERS[signal ?? ""] ?? 0), signal }));
+      });
+      for (const [signal, handler] of handlers) process.off(signal, handler);
+      await keeper.stop();
+      let finished: { ok: boolean; message: string };
+      if (exit.code === 0 && !keeper.lost) {
+        finished = await baton.complete(p.key, {
+          as: p.as,
+          ...(p.result === null ? {} : { result: p.result }),
+          ...(p.commit === null ? {} : { commit: p.commit }),
+        });
+      } else {
+        finished = await baton.release(p.key, { as: p.as });
+      }
+      const code = exit.code === 0 && (!finished.ok || keeper.lost) ? 1 : exit.code;
+      const summary = {
+        ok: code === 0,
+        key: p.key,
+        token: claimed.claim.token,
+        exitCode: exit.code,
+        signal: exit.signal,
+        lost: keeper.lost,
+        outcome: finished.ok ? (exit.code === 0 && !keeper.lost ? "completed" : "released") : "not_held",
+        message: finished.message,
+        ...(exit.error ? { error: exit.error.message } : {}),
+      };
+      if (mode.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+      else log(exit.error ? `cannot run the command: ${exit.error.message}; ${finished.message}` : finished.message);
+      process.exitCode = code;
+    },
+  );
+}
