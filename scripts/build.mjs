@@ -1,7 +1,7 @@
 // Builds Baton: the library (dist/index.js + dist/types) and the CLI
 // (dist/cli/baton.js, code-split so a command loads only what it needs).
 import { execFileSync } from "node:child_process";
-import { readFileSync, rmSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -31,27 +31,30 @@ const [, cli] = await Promise.all([
     outdir: "dist",
     packages: "external",
   }),
-  // The CLI is on every agent's hot path: bundle its pure-JS dependencies, split
-  // per command, keep only the native addon external.
+  // The CLI is on every agent's hot path. One CommonJS file: Node loads it without
+  // the ESM loader's per-module work (~10 ms a call here), and modules reached by
+  // dynamic import() are only evaluated when a command needs them. The native
+  // addon and zod (needed only for a config file) stay external.
   build({
     ...common,
+    format: "cjs",
     entryPoints: {
       baton: "./src/surfaces/cli/main.ts",
       "demo-agent": "./src/surfaces/cli/demo/demo-agent.ts",
     },
     outdir: "dist/cli",
-    splitting: true,
-    chunkNames: "chunks/[name]-[hash]",
-    external: ["better-sqlite3"],
+    external: ["better-sqlite3", "zod"],
     minifySyntax: true,
-    define: { BATON_VERSION: JSON.stringify(pkg.version) },
-    // Bundled CommonJS (commander) calls require(); give ESM chunks a real one.
+    define: { BATON_VERSION: JSON.stringify(pkg.version), "import.meta.url": "__batonModuleUrl" },
     banner: {
-      js: '#!/usr/bin/env node\nimport { createRequire as __batonCreateRequire } from "node:module";\nconst require = __batonCreateRequire(import.meta.url);',
+      js: '#!/usr/bin/env node\nconst __batonModuleUrl = require("node:url").pathToFileURL(__filename).href;',
     },
     metafile: true,
   }),
 ]);
+
+// dist/cli/*.js are CommonJS inside an ESM package.
+writeFileSync(join(root, "dist", "cli", "package.json"), `${JSON.stringify({ type: "commonjs" })}\n`);
 
 if (process.argv.includes("--analyze")) {
   const { analyzeMetafile } = await import("esbuild");

@@ -196,5 +196,5 @@ export async function main(argv: readonly string[], invokedAs: string): Promise<
   }
 }
 
-const invokedAs = basename(process.argv[1] ?? "baton").replace(/\.(m?js|ts)$/, "");
-await main(process.argv.slice(2), invokedAs);
+const invokedAs = basename(process.argv[1] ?? "baton").replace(/\.(c?js|m?js|ts)$/, "");
+main(process.argv.slice(2), invokedAs).catch((error: unknown) => emitError({ json: false }, error));

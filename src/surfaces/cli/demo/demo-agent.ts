@@ -86,6 +86,13 @@ async function withBaton(): Promise<Record<string, number>> {
   return { did, skipped: 0, denied };
 }
 
-await waitForGo();
-const counts = mode === "baton" ? await withBaton() : await withoutBaton();
-process.stdout.write(`${JSON.stringify({ agent, ...counts })}\n`);
+async function main(): Promise<void> {
+  await waitForGo();
+  const counts = mode === "baton" ? await withBaton() : await withoutBaton();
+  process.stdout.write(`${JSON.stringify({ agent, ...counts })}\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`demo agent ${agent}: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+});

@@ -42,9 +42,8 @@ function count(value: string, name: string, max: number): number {
 }
 
 function agentScript(): string {
-  // demo-agent.js sits beside the CLI entry in dist/cli/ (this file is a chunk in dist/cli/chunks/).
-  const here = dirname(fileURLToPath(import.meta.url));
-  return join(here.endsWith("chunks") ? dirname(here) : here, "demo-agent.js");
+  // demo-agent.js is built beside the CLI bundle, in dist/cli/.
+  return join(dirname(fileURLToPath(import.meta.url)), "demo-agent.js");
 }
 
 function exited(child: ChildProcess): Promise<number> {
