@@ -76,9 +76,19 @@ async function readConfigFile(path: string): Promise<ConfigFile> {
   }
   const parsed = ConfigFileSchema.safeParse(raw);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const where = issue?.path.length ? issue.path.join(".") : "(top level)";
-    throw new BatonError("BAD_CONFIG", `invalid config file ${path}: ${where}: ${issue?.message ?? "invalid"}`);
+    const issue = parsed.error.issues[0] as
+      | { code: string; path: PropertyKey[]; expected?: string; keys?: string[]; values?: unknown[] }
+      | undefined;
+    const where = issue?.path.length ? issue.path.map(String).join(".") : "(top level)";
+    const what =
+      issue?.code === "unrecognized_keys"
+        ? `unknown setting ${issue.keys?.join(", ")} (known: agent, db, busyTimeout, sqliteSync, defaultTtl)`
+        : issue?.code === "invalid_value"
+          ? `expected one of ${issue.values?.map((v) => JSON.stringify(v)).join(", ")}`
+          : issue?.expected
+            ? `expected ${issue.expected}`
+            : "invalid value";
+    throw new BatonError("BAD_CONFIG", `invalid config file ${path}: ${where}: ${what}`);
   }
   return parsed.data;
 }
