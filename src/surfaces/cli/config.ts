@@ -24,7 +24,8 @@ export const ENVIRONMENT_HELP = `Environment:
   BATON_CONFIG          JSON config file (default: the nearest .baton/config.json)
 
 Exit codes: 0 done, 1 denied / not held / already done, 2 bad input,
-            3 store unavailable, 4 internal error.`;
+            3 store unavailable, 4 internal error.
+`;
 
 interface ConfigFile {
   agent?: string | undefined;

@@ -41,7 +41,6 @@ export function buildProgram(name: string): Command {
   const program = new Command(name)
     .description("Baton: atomic work claims for fleets of autonomous agents.")
     .version(VERSION, "-V, --version")
-    .enablePositionalOptions()
     .showSuggestionAfterError(true)
     .addHelpText("after", `\n${ENVIRONMENT_HELP}`);
 
@@ -119,7 +118,6 @@ export function buildProgram(name: string): Command {
     .option("--ttl <duration>", "lease length, renewed every third of it (default 10m)")
     .option("--result <text>", "result recorded on success")
     .option("--commit <sha>", "commit recorded on success")
-    .passThroughOptions()
     .action(async (key: string, command: string[], flags) => (await import("./run.js")).run(key, command, flags));
 
   program
