@@ -107,7 +107,12 @@ function loadDriver(): { Database: typeof Database; nativeBinding: string | unde
     const Database = requireCjs("better-sqlite3") as typeof import("better-sqlite3");
     let nativeBinding: string | undefined;
     try {
-      const candidate = join(dirname(requireCjs.resolve("better-sqlite3/package.json")), "build", "Release", "better_sqlite3.node");
+      const candidate = join(
+        dirname(requireCjs.resolve("better-sqlite3/package.json")),
+        "build",
+        "Release",
+        "better_sqlite3.node",
+      );
       if (existsSync(candidate)) nativeBinding = candidate;
     } catch {
       nativeBinding = undefined;
@@ -373,7 +378,7 @@ export class SqliteStore implements Store {
       const detail = JSON.stringify(input.by === null ? {} : { by: input.by });
       this.#stmt(
         `INSERT INTO events (at, kind, key, agent, token, detail)
-         SELECT ?, 'reaped', key, agent, token, json_patch(?, json_object('expiredAt', expires_at))
+         SELECT ?, 'reaped', key, agent, token, json_patch(?, json_object('expiredAt', strftime('%Y-%m-%dT%H:%M:%fZ', expires_at / 1000.0, 'unixepoch')))
          FROM claims WHERE state = 'active' AND expires_at <= ?
          ORDER BY expires_at, key`,
       ).run(now, detail, cutoff);
