@@ -57,6 +57,17 @@ export const ERROR_CODES = {
   BAD_TOKEN: { exit: EXIT_BAD_INPUT, http: 400, summary: "The fencing token is not a positive integer." },
   BAD_OPTION: { exit: EXIT_BAD_INPUT, http: 400, summary: "An option or argument is invalid." },
   BAD_CONFIG: { exit: EXIT_BAD_INPUT, http: 400, summary: "The configuration file is invalid." },
+  BAD_PATH: {
+    exit: EXIT_BAD_INPUT,
+    http: 400,
+    summary: "The path pattern is empty, outside the repository, or not a valid glob.",
+  },
+  NOT_GIT_REPO: { exit: EXIT_BAD_INPUT, http: 400, summary: "The directory is not inside a git repository." },
+  GIT_FAILED: {
+    exit: EXIT_BAD_INPUT,
+    http: 422,
+    summary: "A git command failed (unknown remote or ref, network, git missing).",
+  },
   UNKNOWN_COMMAND: { exit: EXIT_BAD_INPUT, http: 404, summary: "No such command." },
   // The store cannot be used: exit 3.
   STORE_BUSY: {
