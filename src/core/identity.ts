@@ -6,7 +6,7 @@ export const MAX_KEY_LENGTH = 512;
 export const MAX_AGENT_LENGTH = 128;
 
 // C0 and C1 control characters, DEL included.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+// Matching control characters is the point of this pattern.
 const CONTROL_RE = /[\u0000-\u001f\u007f-\u009f]/;
 const AGENT_RE = /^[A-Za-z0-9._:@/-]+$/;
 

@@ -88,7 +88,7 @@ export interface CompiledPattern {
 
 const GLOB_CHARS = /[*?[{]/;
 // C0 and C1 control characters, DEL included.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+// Matching control characters is the point of this pattern.
 const CONTROL_RE = /[\u0000-\u001f\u007f-\u009f]/;
 const EXTGLOB_RE = /[?*+@!]\(/;
 const DRIVE_RE = /^[A-Za-z]:\//;
