@@ -20,6 +20,7 @@ import {
   type ShowResult,
 } from "./services/claims.js";
 import { keepLease } from "./services/lease.js";
+import { openPostgresStore } from "./store/postgres/pg-store.js";
 import { defaultDbPath } from "./store/sqlite/sqlite-location.js";
 import { openSqliteStore, type SqliteSync } from "./store/sqlite/sqlite-store.js";
 import type { Store } from "./store/store.js";
@@ -30,15 +31,31 @@ export interface OpenBatonOptions {
    * `cwd`, or `.baton/baton.db` in `cwd` outside a repository.
    */
   db?: string;
+  /**
+   * A PostgreSQL URL (`postgres://user:pass@host:5432/db`): use the shared
+   * PostgreSQL store instead of a SQLite file. Exclusive with `db`.
+   */
+  databaseUrl?: string;
+  /** PostgreSQL schema holding Baton's tables. Default `baton`. */
+  schema?: string;
+  /** PostgreSQL connections in the pool. Default 10. */
+  poolSize?: number;
+  /** PostgreSQL statement timeout: ms or `30s`. Default 30 s. */
+  statementTimeout?: DurationInput;
+  /** Run pending schema migrations on open (default `true`). */
+  migrate?: boolean;
   /** Where to look for the repository when `db` is not given. Default `process.cwd()`. */
   cwd?: string;
-  /** Lock wait before `STORE_BUSY`: ms or `5s`. Default 5 s. */
+  /** Lock wait before `STORE_BUSY` (SQLite busy timeout, PostgreSQL lock timeout): ms or `5s`. Default 5 s. */
   busyTimeout?: DurationInput;
   /** SQLite durability: `full` (default) or `normal`. */
   synchronous?: SqliteSync;
   /** Default lease for `claim`, `renew` and `withClaim`: ms or `60m`. Default 60 minutes. */
   defaultTtl?: DurationInput;
-  /** The clock (epoch ms) for the SQLite store; for tests. Default `Date.now`. */
+  /**
+   * The clock (epoch ms) for the SQLite store; for tests. Default `Date.now`.
+   * The PostgreSQL store ignores it: decisions there use the server's clock.
+   */
   clock?: () => number;
   /** Use this store instead of opening one (for adapters and tests). */
   store?: Store;
@@ -222,16 +239,41 @@ export class Baton {
 }
 
 /**
- * Open a Baton registry: the SQLite file at `options.db` (created and migrated if
- * needed), or the default location for `options.cwd`.
+ * Open a Baton registry: the PostgreSQL database at `options.databaseUrl`, else the
+ * SQLite file at `options.db`, else the default SQLite location for `options.cwd`.
+ * The schema is created and migrated if needed (unless `migrate: false`).
  *
- * @throws BatonError `STORE_BUSY`, `STORE_UNAVAILABLE`, `SCHEMA_TOO_NEW`, `BAD_DURATION`
+ * @throws BatonError `STORE_BUSY`, `STORE_UNAVAILABLE`, `SCHEMA_TOO_NEW`, `BAD_DURATION`, `BAD_OPTION`
  */
 export async function openBaton(options: OpenBatonOptions = {}): Promise<Baton> {
   const defaultTtlMs = options.defaultTtl === undefined ? DEFAULT_TTL_MS : durationMs(options.defaultTtl, "defaultTtl");
   if (options.store !== undefined) return new Baton(options.store, { defaultTtlMs });
   const busyTimeoutMs =
     options.busyTimeout === undefined ? undefined : durationMs(options.busyTimeout, "busyTimeout", true);
+  if (options.databaseUrl !== undefined) {
+    if (options.db !== undefined) {
+      throw new BatonError("BAD_OPTION", "give either db (a SQLite file) or databaseUrl (PostgreSQL), not both");
+    }
+    if (typeof options.databaseUrl !== "string" || !/^postgres(ql)?:\/\//.test(options.databaseUrl)) {
+      throw new BatonError("BAD_OPTION", "databaseUrl must be a postgres:// or postgresql:// URL");
+    }
+    if (options.poolSize !== undefined && !(Number.isInteger(options.poolSize) && options.poolSize >= 1)) {
+      throw new BatonError("BAD_OPTION", `invalid poolSize ${JSON.stringify(options.poolSize)}: use an integer >= 1`);
+    }
+    const statementTimeoutMs =
+      options.statementTimeout === undefined
+        ? undefined
+        : durationMs(options.statementTimeout, "statementTimeout", true);
+    const store = await openPostgresStore({
+      url: options.databaseUrl,
+      ...(options.schema === undefined ? {} : { schema: options.schema }),
+      ...(options.poolSize === undefined ? {} : { poolSize: options.poolSize }),
+      ...(statementTimeoutMs === undefined ? {} : { statementTimeoutMs }),
+      ...(busyTimeoutMs === undefined ? {} : { lockTimeoutMs: busyTimeoutMs }),
+      ...(options.migrate === undefined ? {} : { migrate: options.migrate }),
+    });
+    return new Baton(store, { defaultTtlMs });
+  }
   if (options.synchronous !== undefined && options.synchronous !== "full" && options.synchronous !== "normal") {
     throw new BatonError(
       "BAD_OPTION",
@@ -243,6 +285,7 @@ export async function openBaton(options: OpenBatonOptions = {}): Promise<Baton> 
     ...(busyTimeoutMs === undefined ? {} : { busyTimeoutMs }),
     ...(options.synchronous === undefined ? {} : { synchronous: options.synchronous }),
     ...(options.clock === undefined ? {} : { clock: options.clock }),
+    ...(options.migrate === undefined ? {} : { migrate: options.migrate }),
   });
   return new Baton(store, { defaultTtlMs });
 }

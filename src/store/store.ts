@@ -80,6 +80,16 @@ export interface EventFilter {
   readonly limit: number;
 }
 
+/** The schema a store holds, against what this build of Baton writes. */
+export interface SchemaStatus {
+  /** The applied schema version (0: nothing yet). */
+  readonly version: number;
+  /** The version this build writes. */
+  readonly supported: number;
+  /** Migrations not yet applied. */
+  readonly pending: readonly { readonly version: number; readonly description: string }[];
+}
+
 /** The storage contract every backend implements. */
 export interface Store {
   readonly capabilities: StoreCapabilities;
@@ -105,6 +115,8 @@ export interface Store {
   list(filter: ListFilter): Promise<Claim[]>;
   /** Audit events matching the filter, oldest first. */
   events(filter: EventFilter): Promise<BatonEvent[]>;
+  /** The schema version found and the migrations still pending. */
+  schemaStatus(): Promise<SchemaStatus>;
   /** Release resources; further calls fail with `STORE_CLOSED`. */
   close(): Promise<void>;
 }

@@ -9,7 +9,8 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import type Database from "better-sqlite3";
 import { BatonError } from "../../core/errors.js";
-import type { BatonEvent, Claim, ClaimState, EventKind, StoredClaimState } from "../../core/types.js";
+import type { BatonEvent, Claim, ClaimState, EventKind } from "../../core/types.js";
+import { CLAIM_COLUMNS, type ClaimRow, EVENT_COLUMNS, type EventRow, toClaim, toEvent } from "../rows.js";
 import type {
   ClaimInput,
   ClaimOutcome,
@@ -19,6 +20,7 @@ import type {
   MutationOutcome,
   ReapInput,
   RenewInput,
+  SchemaStatus,
   Store,
   StoreCapabilities,
 } from "../store.js";
@@ -36,39 +38,12 @@ export interface SqliteStoreOptions {
   readonly synchronous?: SqliteSync;
   /** The clock, in epoch milliseconds. Default `Date.now`. Injectable for tests. */
   readonly clock?: () => number;
+  /** Run pending migrations on open (default). `false` only reads the schema version. */
+  readonly migrate?: boolean;
 }
 
 /** Default lock wait before `STORE_BUSY`. */
 export const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
-
-interface ClaimRow {
-  key: string;
-  agent: string;
-  token: number;
-  state: StoredClaimState;
-  claimed_at: number;
-  renewed_at: number | null;
-  expires_at: number;
-  ended_at: number | null;
-  meta: string | null;
-  result: string | null;
-  commit_sha: string | null;
-  reason: string | null;
-}
-
-interface EventRow {
-  id: number;
-  at: number;
-  kind: EventKind;
-  key: string;
-  agent: string;
-  token: number | null;
-  commit_sha: string | null;
-  detail: string | null;
-}
-
-const CLAIM_COLUMNS =
-  "key, agent, token, state, claimed_at, renewed_at, expires_at, ended_at, meta, result, commit_sha, reason";
 
 const BUSY_CODES = new Set(["SQLITE_BUSY", "SQLITE_BUSY_SNAPSHOT", "SQLITE_BUSY_RECOVERY", "SQLITE_LOCKED"]);
 
@@ -127,10 +102,6 @@ function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
-function parseJson(text: string | null): Record<string, unknown> | null {
-  return text === null ? null : (JSON.parse(text) as Record<string, unknown>);
-}
-
 /** The SQLite implementation of {@link Store}. Open it with {@link openSqliteStore}. */
 export class SqliteStore implements Store {
   readonly capabilities: StoreCapabilities = { serverClock: false, multiMachine: false };
@@ -186,19 +157,7 @@ export class SqliteStore implements Store {
   }
 
   #toClaim(row: ClaimRow, now: number): Claim {
-    return {
-      key: row.key,
-      agent: row.agent,
-      token: row.token,
-      state: row.state === "active" && row.expires_at <= now ? "expired" : row.state,
-      claimedAt: new Date(row.claimed_at),
-      expiresAt: new Date(row.expires_at),
-      endedAt: row.ended_at === null ? null : new Date(row.ended_at),
-      meta: parseJson(row.meta),
-      result: row.result,
-      commit: row.commit_sha,
-      reason: row.reason,
-    };
+    return toClaim(row, now);
   }
 
   #row(key: string): ClaimRow | undefined {
@@ -452,19 +411,24 @@ export class SqliteStore implements Store {
         params.push(...filter.kinds);
       }
       params.push(filter.limit);
-      const sql = `SELECT id, at, kind, key, agent, token, commit_sha, detail FROM events
+      const sql = `SELECT ${EVENT_COLUMNS} FROM events
                    ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id DESC LIMIT ?`;
       const rows = this.#stmt(sql).all(...params) as EventRow[];
-      return rows.reverse().map((row) => ({
-        id: row.id,
-        at: new Date(row.at),
-        kind: row.kind,
-        key: row.key,
-        agent: row.agent,
-        token: row.token,
-        commit: row.commit_sha,
-        detail: parseJson(row.detail),
-      }));
+      return rows.reverse().map(toEvent);
+    });
+  }
+
+  async schemaStatus(): Promise<SchemaStatus> {
+    return this.#read(() => {
+      const version = this.#db.pragma("user_version", { simple: true }) as number;
+      return {
+        version,
+        supported: SQLITE_SCHEMA_VERSION,
+        pending: SQLITE_MIGRATIONS.filter((m) => m.version > version).map(({ version, description }) => ({
+          version,
+          description,
+        })),
+      };
     });
   }
 
@@ -492,10 +456,11 @@ function enableWal(db: Database.Database, deadline: number): void {
   }
 }
 
-function migrate(db: Database.Database, path: string): void {
+function migrate(db: Database.Database, path: string, apply: boolean): void {
   const current = db.pragma("user_version", { simple: true }) as number;
   if (current === SQLITE_SCHEMA_VERSION) return;
   if (current > SQLITE_SCHEMA_VERSION) throw schemaTooNew(path, current);
+  if (!apply) return;
   db.transaction(() => {
     // Re-read under the write lock: another process may have migrated meanwhile.
     const version = db.pragma("user_version", { simple: true }) as number;
@@ -532,7 +497,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     db = new Database(path, { timeout: busyTimeoutMs, ...(nativeBinding === undefined ? {} : { nativeBinding }) });
     enableWal(db, Date.now() + busyTimeoutMs);
     db.pragma(`synchronous = ${options.synchronous === "normal" ? "NORMAL" : "FULL"}`);
-    migrate(db, path);
+    migrate(db, path, options.migrate !== false);
     return new SqliteStore(db, path, options.clock ?? Date.now);
   } catch (error) {
     db?.close();

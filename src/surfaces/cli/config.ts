@@ -5,6 +5,8 @@
  * Environment:
  *   BATON_AGENT          agent name for --as
  *   BATON_DB             SQLite database file
+ *   BATON_DATABASE_URL   PostgreSQL URL (use the shared PostgreSQL store)
+ *   BATON_PG_SCHEMA      PostgreSQL schema (default baton)
  *   BATON_BUSY_TIMEOUT   lock wait before STORE_BUSY (e.g. 5s)
  *   BATON_SQLITE_SYNC    full (default) | normal
  *   BATON_CONFIG         path of a JSON config file (default: nearest .baton/config.json)
@@ -19,6 +21,8 @@ export const ENVIRONMENT_HELP = `Environment:
   BATON_AGENT           agent name when --as is not given
   BATON_DB              SQLite database file (default: baton/baton.db in the git common dir,
                         or .baton/baton.db outside a repository)
+  BATON_DATABASE_URL    postgres://user:pass@host:5432/db: use PostgreSQL instead of SQLite
+  BATON_PG_SCHEMA       PostgreSQL schema holding Baton's tables (default baton)
   BATON_BUSY_TIMEOUT    how long to wait for a locked store before exit 3 (default 5s)
   BATON_SQLITE_SYNC     full (default) or normal: trade durability for speed
   BATON_CONFIG          JSON config file (default: the nearest .baton/config.json)
@@ -30,6 +34,8 @@ Exit codes: 0 done, 1 denied / not held / already done, 2 bad input,
 interface ConfigFile {
   agent?: string | undefined;
   db?: string | undefined;
+  databaseUrl?: string | undefined;
+  pgSchema?: string | undefined;
   busyTimeout?: string | number | undefined;
   sqliteSync?: "full" | "normal" | undefined;
   defaultTtl?: string | number | undefined;
@@ -39,6 +45,9 @@ interface ConfigFile {
 export interface CliConfig {
   readonly agent: string | undefined;
   readonly db: string | undefined;
+  /** PostgreSQL URL; when set, `db` is undefined. */
+  readonly databaseUrl: string | undefined;
+  readonly pgSchema: string | undefined;
   readonly busyTimeout: string | number | undefined;
   readonly sqliteSync: "full" | "normal" | undefined;
   readonly defaultTtl: string | number | undefined;
@@ -65,6 +74,8 @@ async function readConfigFile(path: string): Promise<ConfigFile> {
   const ConfigFileSchema = z.strictObject({
     agent: z.optional(z.string()),
     db: z.optional(z.string()),
+    databaseUrl: z.optional(z.string()),
+    pgSchema: z.optional(z.string()),
     busyTimeout: z.optional(z.union([z.string(), z.number()])),
     sqliteSync: z.optional(z.enum(["full", "normal"])),
     defaultTtl: z.optional(z.union([z.string(), z.number()])),
@@ -83,7 +94,7 @@ async function readConfigFile(path: string): Promise<ConfigFile> {
     const where = issue?.path.length ? issue.path.map(String).join(".") : "(top level)";
     const what =
       issue?.code === "unrecognized_keys"
-        ? `unknown setting ${issue.keys?.join(", ")} (known: agent, db, busyTimeout, sqliteSync, defaultTtl)`
+        ? `unknown setting ${issue.keys?.join(", ")} (known: agent, db, databaseUrl, pgSchema, busyTimeout, sqliteSync, defaultTtl)`
         : issue?.code === "invalid_value"
           ? `expected one of ${issue.values?.map((v) => JSON.stringify(v)).join(", ")}`
           : issue?.expected
@@ -96,7 +107,7 @@ async function readConfigFile(path: string): Promise<ConfigFile> {
 
 /** Resolve flags > env > file > defaults. */
 export async function resolveConfig(
-  flags: { as?: string | undefined; db?: string | undefined },
+  flags: { as?: string | undefined; db?: string | undefined; databaseUrl?: string | undefined },
   env: NodeJS.ProcessEnv,
   cwd: string,
 ): Promise<CliConfig> {
@@ -111,20 +122,58 @@ export async function resolveConfig(
   if (sync !== undefined && sync !== "full" && sync !== "normal") {
     throw new BatonError("BAD_CONFIG", `invalid BATON_SQLITE_SYNC ${JSON.stringify(sync)}: use full or normal`);
   }
-  const db = pick(flags.db, env.BATON_DB, file.db);
+  const store = chooseStore(flags, env, file, configFile);
+  const db = store.db;
   const fileDir = configFile === undefined ? cwd : dirname(dirname(configFile));
   return Object.freeze({
     agent: pick(flags.as, env.BATON_AGENT, file.agent),
     // A db path in the config file is relative to the folder holding .baton/.
-    db:
-      db === undefined
-        ? undefined
-        : resolve(db === file.db && flags.db === undefined && !env.BATON_DB ? fileDir : cwd, db),
+    db: db === undefined ? undefined : resolve(store.from === "file" ? fileDir : cwd, db),
+    databaseUrl: store.databaseUrl,
+    pgSchema: pick(env.BATON_PG_SCHEMA, file.pgSchema),
     busyTimeout: pick<string | number>(env.BATON_BUSY_TIMEOUT, file.busyTimeout),
     sqliteSync: sync,
     defaultTtl: pick<string | number>(file.defaultTtl),
     configFile,
   });
+}
+
+/**
+ * SQLite file or PostgreSQL URL: the first level (flags, env, file) that names
+ * either decides; naming both at one level is an error, never a silent pick.
+ */
+function chooseStore(
+  flags: { db?: string | undefined; databaseUrl?: string | undefined },
+  env: NodeJS.ProcessEnv,
+  file: ConfigFile,
+  configFile: string | undefined,
+): { db?: string; databaseUrl?: string; from?: "flag" | "env" | "file" } {
+  const levels = [
+    { from: "flag" as const, db: flags.db, url: flags.databaseUrl, names: "--db and --database-url" },
+    { from: "env" as const, db: env.BATON_DB, url: env.BATON_DATABASE_URL, names: "BATON_DB and BATON_DATABASE_URL" },
+    { from: "file" as const, db: file.db, url: file.databaseUrl, names: `db and databaseUrl in ${configFile}` },
+  ];
+  for (const level of levels) {
+    const db = level.db === "" ? undefined : level.db;
+    const url = level.url === "" ? undefined : level.url;
+    if (db !== undefined && url !== undefined) {
+      throw new BatonError(
+        level.from === "flag" ? "BAD_OPTION" : "BAD_CONFIG",
+        `${level.names} are both set: choose a SQLite file or a PostgreSQL URL`,
+      );
+    }
+    if (url !== undefined) {
+      if (!/^postgres(ql)?:\/\//.test(url)) {
+        throw new BatonError(
+          level.from === "flag" ? "BAD_OPTION" : "BAD_CONFIG",
+          `the database URL must start with postgres:// or postgresql:// (got ${JSON.stringify(url.slice(0, 40))})`,
+        );
+      }
+      return { databaseUrl: url, from: level.from };
+    }
+    if (db !== undefined) return { db, from: level.from };
+  }
+  return {};
 }
 
 /** The agent for a mutating command, or a MISSING_AGENT error that says how to set it. */

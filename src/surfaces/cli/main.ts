@@ -17,13 +17,15 @@ export interface CommonFlags {
   as?: string;
   json?: boolean;
   db?: string;
+  databaseUrl?: string;
 }
 
 function common(command: Command): Command {
   return command
     .option("--as <agent>", "act as this agent (default: $BATON_AGENT)")
     .option("--json", "print one JSON object on stdout")
-    .option("--db <file>", "SQLite database file (default: $BATON_DB, or the repository's)");
+    .option("--db <file>", "SQLite database file (default: $BATON_DB, or the repository's)")
+    .option("--database-url <url>", "PostgreSQL URL: use the shared store (default: $BATON_DATABASE_URL)");
 }
 
 type Handlers = typeof import("./commands.js");
@@ -130,6 +132,14 @@ export function buildProgram(name: string): Command {
     .option("--keep", "keep the temporary folder")
     .action(async (flags) => (await import("./demo/demo.js")).demo(flags));
 
+  const db = program.command("db").summary("the store's schema: status and explicit migration");
+  common(db.command("status"))
+    .summary("the store, its schema version and pending migrations (changes nothing)")
+    .action(async (flags) => (await import("./db.js")).status(flags));
+  common(db.command("migrate"))
+    .summary("apply pending schema migrations (they also run on open)")
+    .action(async (flags) => (await import("./db.js")).migrate(flags));
+
   // The seed system's verbs, verbatim: SESSION first, --ttl in minutes.
   common(program.command("work-claim"))
     .summary("seed verb: claim KEY for SESSION")
@@ -166,7 +176,13 @@ export async function main(argv: readonly string[], invokedAs: string): Promise<
   const json = isJson(argv);
   const silence = { outputError: () => undefined };
   program.exitOverride().configureOutput(silence);
-  for (const command of program.commands) command.exitOverride().configureOutput(silence);
+  const quiet = (command: Command): void => {
+    for (const sub of command.commands) {
+      sub.exitOverride().configureOutput(silence);
+      quiet(sub);
+    }
+  };
+  quiet(program);
   if (argv.length === 0) {
     program.outputHelp();
     process.exitCode = 2;

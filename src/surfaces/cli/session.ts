@@ -15,13 +15,16 @@ export interface Session {
 
 /** Resolve config for these flags (flags > env > file > defaults). */
 export function configFor(flags: CommonFlags): Promise<CliConfig> {
-  return resolveConfig({ as: flags.as, db: flags.db }, process.env, process.cwd());
+  return resolveConfig({ as: flags.as, db: flags.db, databaseUrl: flags.databaseUrl }, process.env, process.cwd());
 }
 
-/** Open Baton with the resolved configuration. */
-export function openFromConfig(config: CliConfig): Promise<Baton> {
+/** Open Baton with the resolved configuration (one PostgreSQL connection per CLI call). */
+export function openFromConfig(config: CliConfig, options: { migrate?: boolean } = {}): Promise<Baton> {
   return openBaton({
     ...(config.db === undefined ? {} : { db: config.db }),
+    ...(config.databaseUrl === undefined ? {} : { databaseUrl: config.databaseUrl, poolSize: 1 }),
+    ...(config.pgSchema === undefined ? {} : { schema: config.pgSchema }),
+    ...(options.migrate === undefined ? {} : { migrate: options.migrate }),
     ...(config.busyTimeout === undefined ? {} : { busyTimeout: config.busyTimeout }),
     ...(config.sqliteSync === undefined ? {} : { synchronous: config.sqliteSync }),
     ...(config.defaultTtl === undefined ? {} : { defaultTtl: config.defaultTtl }),

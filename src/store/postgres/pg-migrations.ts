@@ -1,0 +1,228 @@
+/**
+ * Versioned schema migrations for the PostgreSQL store. Everything lives in one
+ * schema (default `baton`); the applied versions are rows of
+ * `<schema>.schema_migrations`. Migrations run on open in one transaction under
+ * an advisory lock, so processes starting together apply each step once.
+ * Append new steps; never edit a released one.
+ *
+ * Times are `bigint` epoch milliseconds read from the server's clock
+ * (`clock_timestamp()`), like the SQLite store's, so both map rows the same way.
+ * JSON columns are `json`, not `jsonb`, so metadata and event details keep the
+ * key order they were written with and print the same on both stores.
+ *
+ * Each claim operation is one PL/pgSQL function: one round trip, one transaction,
+ * the row locked (`FOR UPDATE`) before the clock is read and before a fencing
+ * token is drawn, so tokens grow in grant order per key.
+ */
+
+export interface PgMigration {
+  readonly version: number;
+  readonly description: string;
+  /** SQL with `S` standing for the quoted schema name (replaced by {@link migrationSql}). */
+  readonly sql: string;
+}
+
+export const PG_MIGRATIONS: readonly PgMigration[] = [
+  {
+    version: 1,
+    description: "claims, events, fencing-token sequence, claim functions",
+    sql: `
+CREATE SEQUENCE S.fencing_token;
+
+CREATE TABLE S.claims (
+  key         text COLLATE "C" PRIMARY KEY,
+  agent       text COLLATE "C" NOT NULL,
+  token       bigint NOT NULL,
+  state       text NOT NULL CHECK (state IN ('active', 'completed', 'released', 'abandoned')),
+  claimed_at  bigint NOT NULL,
+  renewed_at  bigint,
+  expires_at  bigint NOT NULL,
+  ended_at    bigint,
+  meta        json,
+  result      text,
+  commit_sha  text,
+  reason      text
+);
+CREATE INDEX claims_state_expiry ON S.claims (state, expires_at);
+CREATE INDEX claims_agent ON S.claims (agent, state);
+
+CREATE TABLE S.events (
+  id          bigserial PRIMARY KEY,
+  at          bigint NOT NULL,
+  kind        text NOT NULL,
+  key         text COLLATE "C" NOT NULL,
+  agent       text COLLATE "C" NOT NULL,
+  token       bigint,
+  commit_sha  text,
+  detail      json
+);
+CREATE INDEX events_key ON S.events (key, id);
+CREATE INDEX events_agent ON S.events (agent, id);
+CREATE INDEX events_at ON S.events (at);
+
+-- The server's clock in epoch milliseconds: the only clock decisions use.
+CREATE FUNCTION S.now_ms() RETURNS bigint LANGUAGE sql VOLATILE
+AS $$ SELECT floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint $$;
+
+-- Epoch milliseconds as an ISO-8601 UTC string, exactly as JavaScript's toISOString().
+CREATE FUNCTION S.iso(ms bigint) RETURNS text LANGUAGE sql IMMUTABLE
+AS $$ SELECT to_char(to_timestamp(ms / 1000) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS')
+          || '.' || lpad((ms % 1000)::text, 3, '0') || 'Z' $$;
+
+-- Grant, renew or deny a claim, recording the decision. See ClaimInput.
+CREATE FUNCTION S.claim(p_key text, p_agent text, p_ttl bigint, p_meta json, p_reopen boolean, p_done_window bigint)
+RETURNS TABLE (outcome text, now_ms bigint, claim json, previous json)
+LANGUAGE plpgsql AS $$
+DECLARE
+  r S.claims;
+  g S.claims;
+  t bigint;
+  prev_state text;
+BEGIN
+  LOOP
+    SELECT * INTO r FROM S.claims c WHERE c.key = p_key FOR UPDATE;
+    EXIT WHEN FOUND;
+    -- A key never claimed: no earlier grant exists, so no token can be lower than one
+    -- before it. Losing the insert race means another grant exists: lock it and decide.
+    t := S.now_ms();
+    INSERT INTO S.claims AS c (key, agent, token, state, claimed_at, expires_at, meta)
+      VALUES (p_key, p_agent, nextval('S.fencing_token'), 'active', t, t + p_ttl, p_meta)
+      ON CONFLICT (key) DO NOTHING
+      RETURNING * INTO g;
+    IF FOUND THEN
+      INSERT INTO S.events (at, kind, key, agent, token, detail)
+        VALUES (t, 'granted', p_key, p_agent, g.token, json_build_object('ttlMs', p_ttl));
+      RETURN QUERY SELECT 'granted'::text, t, row_to_json(g), NULL::json;
+      RETURN;
+    END IF;
+  END LOOP;
+
+  t := S.now_ms();
+  IF r.state = 'active' AND r.expires_at > t THEN
+    IF r.agent = p_agent THEN
+      UPDATE S.claims c SET expires_at = t + p_ttl, renewed_at = t, meta = coalesce(p_meta, c.meta)
+        WHERE c.key = p_key RETURNING * INTO g;
+      INSERT INTO S.events (at, kind, key, agent, token, detail)
+        VALUES (t, 'renewed', p_key, p_agent, r.token, json_build_object('ttlMs', p_ttl));
+      RETURN QUERY SELECT 'renewed'::text, t, row_to_json(g), NULL::json;
+      RETURN;
+    END IF;
+    INSERT INTO S.events (at, kind, key, agent, token, detail)
+      VALUES (t, 'denied', p_key, p_agent, NULL, json_build_object(
+        'code', 'CLAIM_HELD', 'holder', r.agent, 'holderToken', r.token, 'expiresAt', S.iso(r.expires_at)));
+    RETURN QUERY SELECT 'denied'::text, t, row_to_json(r), NULL::json;
+    RETURN;
+  END IF;
+
+  IF r.state = 'completed' AND NOT p_reopen AND r.ended_at IS NOT NULL AND r.ended_at > t - p_done_window THEN
+    INSERT INTO S.events (at, kind, key, agent, token, detail)
+      VALUES (t, 'denied', p_key, p_agent, NULL, json_build_object(
+        'code', 'CLAIM_DONE', 'holder', r.agent, 'holderToken', r.token, 'completedAt', S.iso(r.ended_at)));
+    RETURN QUERY SELECT 'done'::text, t, row_to_json(r), NULL::json;
+    RETURN;
+  END IF;
+
+  -- The row is locked: the token drawn here is greater than every earlier grant's.
+  UPDATE S.claims c SET agent = p_agent, token = nextval('S.fencing_token'), state = 'active',
+      claimed_at = t, renewed_at = NULL, expires_at = t + p_ttl, ended_at = NULL, meta = p_meta,
+      result = NULL, commit_sha = NULL, reason = NULL
+    WHERE c.key = p_key RETURNING * INTO g;
+  prev_state := CASE WHEN r.state = 'active' AND r.expires_at <= t THEN 'expired' ELSE r.state END;
+  INSERT INTO S.events (at, kind, key, agent, token, detail)
+    VALUES (t, 'granted', p_key, p_agent, g.token, CASE
+      WHEN p_reopen AND prev_state = 'completed' THEN json_build_object('ttlMs', p_ttl,
+        'previousAgent', r.agent, 'previousState', prev_state, 'previousToken', r.token, 'reopened', true)
+      ELSE json_build_object('ttlMs', p_ttl,
+        'previousAgent', r.agent, 'previousState', prev_state, 'previousToken', r.token)
+      END);
+  RETURN QUERY SELECT 'granted'::text, t, row_to_json(g), row_to_json(r);
+END $$;
+
+-- Renew, complete, release or abandon the caller's claim. p_kind is the event kind.
+CREATE FUNCTION S.act(p_kind text, p_key text, p_agent text, p_ttl bigint,
+                      p_result text, p_commit text, p_reason text)
+RETURNS TABLE (code text, now_ms bigint, claim json)
+LANGUAGE plpgsql AS $$
+DECLARE
+  r S.claims;
+  g S.claims;
+  t bigint;
+BEGIN
+  SELECT * INTO r FROM S.claims c WHERE c.key = p_key FOR UPDATE;
+  t := S.now_ms();
+  IF NOT FOUND THEN
+    RETURN QUERY SELECT 'NOT_FOUND'::text, t, NULL::json;
+    RETURN;
+  END IF;
+  IF r.agent <> p_agent OR r.state <> 'active' THEN
+    RETURN QUERY SELECT 'NOT_HOLDER'::text, t, row_to_json(r);
+    RETURN;
+  END IF;
+  -- Release and abandon accept an expired claim nobody took over; renew and complete do not.
+  IF r.expires_at <= t AND p_kind IN ('renewed', 'completed') THEN
+    RETURN QUERY SELECT 'CLAIM_EXPIRED'::text, t, row_to_json(r);
+    RETURN;
+  END IF;
+  IF p_kind = 'renewed' THEN
+    UPDATE S.claims c SET expires_at = t + p_ttl, renewed_at = t WHERE c.key = p_key RETURNING * INTO g;
+    INSERT INTO S.events (at, kind, key, agent, token, detail)
+      VALUES (t, 'renewed', p_key, p_agent, g.token, json_build_object('ttlMs', p_ttl));
+  ELSIF p_kind = 'completed' THEN
+    UPDATE S.claims c SET state = 'completed', ended_at = t, result = p_result, commit_sha = p_commit
+      WHERE c.key = p_key RETURNING * INTO g;
+    INSERT INTO S.events (at, kind, key, agent, token, commit_sha, detail)
+      VALUES (t, 'completed', p_key, p_agent, g.token, p_commit,
+              CASE WHEN coalesce(p_result, '') <> '' THEN json_build_object('result', p_result) END);
+  ELSE
+    UPDATE S.claims c SET state = p_kind, ended_at = t, commit_sha = p_commit, reason = p_reason
+      WHERE c.key = p_key RETURNING * INTO g;
+    INSERT INTO S.events (at, kind, key, agent, token, commit_sha, detail)
+      VALUES (t, p_kind, p_key, p_agent, g.token, p_commit,
+              CASE WHEN coalesce(p_reason, '') <> '' THEN json_build_object('reason', p_reason) END);
+  END IF;
+  RETURN QUERY SELECT NULL::text, t, row_to_json(g);
+END $$;
+
+-- Turn claims expired for at least p_min_age into abandoned loose ends, logging each.
+CREATE FUNCTION S.reap(p_min_age bigint, p_by text)
+RETURNS TABLE (now_ms bigint, claim json)
+LANGUAGE plpgsql AS $$
+DECLARE
+  t bigint;
+BEGIN
+  PERFORM 1 FROM S.claims c WHERE c.state = 'active' AND c.expires_at <= S.now_ms() - p_min_age
+    ORDER BY c.key FOR UPDATE;
+  t := S.now_ms();
+  RETURN QUERY
+  WITH reaped AS (
+    UPDATE S.claims c SET state = 'abandoned', ended_at = t, reason = 'reaped: expired without completion'
+      WHERE c.state = 'active' AND c.expires_at <= t - p_min_age
+      RETURNING c.*, c.expires_at AS old_expiry
+  ), logged AS (
+    INSERT INTO S.events (at, kind, key, agent, token, detail)
+      SELECT t, 'reaped', x.key, x.agent, x.token, CASE
+        WHEN p_by IS NULL THEN json_build_object('expiredAt', S.iso(x.old_expiry))
+        ELSE json_build_object('by', p_by, 'expiredAt', S.iso(x.old_expiry)) END
+      FROM (SELECT * FROM reaped ORDER BY expires_at, key) x
+  )
+  SELECT t, json_build_object('key', x.key, 'agent', x.agent, 'token', x.token, 'state', x.state,
+      'claimed_at', x.claimed_at, 'renewed_at', x.renewed_at, 'expires_at', x.expires_at,
+      'ended_at', x.ended_at, 'meta', x.meta, 'result', x.result, 'commit_sha', x.commit_sha, 'reason', x.reason)
+    FROM reaped x ORDER BY x.expires_at, x.key;
+END $$;
+`,
+  },
+];
+
+/** The schema version this build of Baton writes. */
+export const PG_SCHEMA_VERSION = PG_MIGRATIONS[PG_MIGRATIONS.length - 1]?.version ?? 0;
+
+/** Quote an identifier for SQL. */
+export function quoteIdent(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/** A migration's SQL for the schema `schema`. */
+export function migrationSql(migration: PgMigration, schema: string): string {
+  return migration.sql.replace(/\bS\./g, `${quoteIdent(schema)}.`);
+}

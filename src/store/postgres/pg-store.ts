@@ -1,0 +1,414 @@
+/**
+ * The PostgreSQL store: one registry for agents on many machines. Every claim
+ * operation is one call of a PL/pgSQL function (see pg-migrations.ts): one round
+ * trip, one transaction, decided on the server's clock after the row lock.
+ * The client's clock is never consulted.
+ */
+import { createRequire } from "node:module";
+import type { Pool, PoolClient, PoolConfig } from "pg";
+import { BatonError } from "../../core/errors.js";
+import type { BatonEvent, Claim, ClaimState } from "../../core/types.js";
+import { CLAIM_COLUMNS, type ClaimRow, EVENT_COLUMNS, type EventRow, toClaim, toEvent } from "../rows.js";
+import type {
+  ClaimInput,
+  ClaimOutcome,
+  EndInput,
+  EventFilter,
+  ListFilter,
+  MutationOutcome,
+  NotHeldCode,
+  ReapInput,
+  RenewInput,
+  SchemaStatus,
+  Store,
+  StoreCapabilities,
+} from "../store.js";
+import { migrationSql, PG_MIGRATIONS, PG_SCHEMA_VERSION, quoteIdent } from "./pg-migrations.js";
+
+export interface PostgresStoreOptions {
+  /** `postgres://user:password@host:port/database` (any libpq-style URL pg accepts). */
+  readonly url: string;
+  /** The schema holding Baton's tables. Default `baton`. */
+  readonly schema?: string;
+  /** Connections in the pool. Default 10 (the CLI uses 1). */
+  readonly poolSize?: number;
+  /** Longest a statement may run before it is cancelled (`STORE_BUSY`). Default 30 000 ms. */
+  readonly statementTimeoutMs?: number;
+  /** Longest to wait for a row lock before `STORE_BUSY`. Default 5 000 ms. */
+  readonly lockTimeoutMs?: number;
+  /** Longest to wait for a connection. Default 10 000 ms. */
+  readonly connectTimeoutMs?: number;
+  /** Run pending migrations on open (default). `false` only reads the schema version. */
+  readonly migrate?: boolean;
+}
+
+/** Default schema name. */
+export const DEFAULT_PG_SCHEMA = "baton";
+const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+/** Serialization failures and deadlocks are retried this many times before STORE_BUSY. */
+const MAX_ATTEMPTS = 5;
+const RETRYABLE = new Set(["40001", "40P01"]);
+
+// pg is loaded on first use: SQLite users never pay for it.
+const requireCjs = createRequire(import.meta.url);
+let pgModule: typeof import("pg") | undefined;
+function loadPg(): typeof import("pg") {
+  if (pgModule === undefined) {
+    try {
+      pgModule = requireCjs("pg") as typeof import("pg");
+    } catch (error) {
+      throw new BatonError(
+        "STORE_UNAVAILABLE",
+        "the PostgreSQL driver (the pg package) is not installed: npm install pg",
+        {},
+        { cause: error },
+      );
+    }
+  }
+  return pgModule;
+}
+
+/** The URL without its password, for messages and `description`. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== "") parsed.password = "***";
+    return parsed.toString();
+  } catch {
+    return "postgres://(unparsable URL)";
+  }
+}
+
+/** Translate a driver or server error into a BatonError with a stable code. */
+function translateError(error: unknown, where: string): unknown {
+  if (error instanceof BatonError) return error;
+  const err = error as { code?: unknown; message?: unknown; severity?: unknown };
+  const code = typeof err.code === "string" ? err.code : "";
+  const reason = typeof err.message === "string" ? err.message : String(error);
+  if (code === "57014" || code === "55P03" || RETRYABLE.has(code)) {
+    return new BatonError(
+      "STORE_BUSY",
+      `the store at ${where} stayed busy past its timeout (${reason}); retry, or raise BATON_BUSY_TIMEOUT`,
+      { sqlstate: code },
+      { cause: error },
+    );
+  }
+  if (code === "42P01" || code === "3F000" || code === "42883") {
+    return new BatonError(
+      "STORE_UNAVAILABLE",
+      `the store at ${where} has no Baton schema yet (${reason}); run baton db migrate`,
+      { sqlstate: code },
+      { cause: error },
+    );
+  }
+  const isServerError = typeof err.severity === "string";
+  const unavailableClass = /^(08|53|57|58|28|3D|42501)/.test(code);
+  if (!isServerError || unavailableClass) {
+    // Network errors (ECONNREFUSED, ECONNRESET, "Connection terminated unexpectedly"),
+    // authentication, a missing database, a terminated backend, a server shutting down.
+    return new BatonError(
+      "STORE_UNAVAILABLE",
+      `the store at ${where} cannot be used: ${reason}${code ? ` (${code})` : ""}`,
+      code ? { sqlstate: code } : {},
+      { cause: error },
+    );
+  }
+  return new BatonError("INTERNAL", `unexpected error from the store at ${where}: ${reason} (${code})`, {
+    sqlstate: code,
+  });
+}
+
+function schemaTooNew(where: string, version: number): BatonError {
+  return new BatonError(
+    "SCHEMA_TOO_NEW",
+    `the store at ${where} has schema version ${version}, newer than this Baton understands (${PG_SCHEMA_VERSION}); upgrade Baton (npm install baton@latest) or use another schema (BATON_PG_SCHEMA)`,
+    { found: version, supported: PG_SCHEMA_VERSION },
+  );
+}
+
+interface ClaimFnRow {
+  outcome: ClaimOutcome["outcome"];
+  now_ms: number;
+  claim: ClaimRow;
+  previous: ClaimRow | null;
+}
+
+interface ActFnRow {
+  code: NotHeldCode | null;
+  now_ms: number;
+  claim: ClaimRow | null;
+}
+
+/** The PostgreSQL implementation of {@link Store}. Open it with {@link openPostgresStore}. */
+export class PostgresStore implements Store {
+  readonly capabilities: StoreCapabilities = { serverClock: true, multiMachine: true };
+  readonly description: string;
+  readonly #pool: Pool;
+  readonly #s: string;
+  #closed = false;
+
+  constructor(pool: Pool, schema: string, where: string) {
+    this.#pool = pool;
+    this.#s = quoteIdent(schema);
+    this.description = `postgres:${where} (schema ${schema})`;
+  }
+
+  /** The connection pool, for tests and benchmarks that compare against bare SQL. */
+  get pool(): Pool {
+    return this.#pool;
+  }
+
+  /** Run one statement, retrying serialization failures and deadlocks (bounded). */
+  async #query<R>(sql: string, params: unknown[] = []): Promise<R[]> {
+    if (this.#closed) throw new BatonError("STORE_CLOSED", "this Baton handle is closed; open a new one");
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const result = await this.#pool.query(sql, params);
+        return result.rows as R[];
+      } catch (error) {
+        const code = (error as { code?: string }).code ?? "";
+        if (RETRYABLE.has(code) && attempt < MAX_ATTEMPTS) {
+          await new Promise((resolve) => setTimeout(resolve, attempt * 5 + Math.random() * 10));
+          continue;
+        }
+        throw translateError(error, this.description);
+      }
+    }
+  }
+
+  async now(): Promise<Date> {
+    const [row] = await this.#query<{ now_ms: number }>(`SELECT ${this.#s}.now_ms() AS now_ms`);
+    return new Date(Number(row?.now_ms));
+  }
+
+  async claim(input: ClaimInput): Promise<ClaimOutcome> {
+    const [row] = await this.#query<ClaimFnRow>(
+      `SELECT outcome, now_ms, claim, previous FROM ${this.#s}.claim($1, $2, $3, $4::json, $5, $6)`,
+      [
+        input.key,
+        input.agent,
+        input.ttlMs,
+        input.meta === null ? null : JSON.stringify(input.meta),
+        input.reopen,
+        input.doneWindowMs,
+      ],
+    );
+    if (row === undefined) throw new BatonError("INTERNAL", "the claim function returned no row");
+    const now = Number(row.now_ms);
+    const claim = toClaim(row.claim, now);
+    if (row.outcome === "granted") {
+      return { outcome: "granted", claim, previous: row.previous === null ? null : toClaim(row.previous, now) };
+    }
+    return { outcome: row.outcome, claim };
+  }
+
+  async #act(kind: "renewed" | "completed" | "released" | "abandoned", input: EndInput, ttlMs = 0) {
+    const [row] = await this.#query<ActFnRow>(
+      `SELECT code, now_ms, claim FROM ${this.#s}.act($1, $2, $3, $4, $5, $6, $7)`,
+      [kind, input.key, input.agent, ttlMs, input.result ?? null, input.commit ?? null, input.reason ?? null],
+    );
+    if (row === undefined) throw new BatonError("INTERNAL", "the act function returned no row");
+    const now = Number(row.now_ms);
+    const claim = row.claim === null ? null : toClaim(row.claim, now);
+    if (row.code !== null) return { ok: false, code: row.code, claim } satisfies MutationOutcome;
+    return { ok: true, claim: claim as Claim } satisfies MutationOutcome;
+  }
+
+  renew(input: RenewInput): Promise<MutationOutcome> {
+    return this.#act("renewed", { key: input.key, agent: input.agent }, input.ttlMs);
+  }
+
+  complete(input: EndInput): Promise<MutationOutcome> {
+    return this.#act("completed", input);
+  }
+
+  release(input: EndInput): Promise<MutationOutcome> {
+    return this.#act("released", input);
+  }
+
+  abandon(input: EndInput): Promise<MutationOutcome> {
+    return this.#act("abandoned", input);
+  }
+
+  async reap(input: ReapInput): Promise<Claim[]> {
+    const rows = await this.#query<{ now_ms: number; claim: ClaimRow }>(
+      `SELECT now_ms, claim FROM ${this.#s}.reap($1, $2)`,
+      [input.minAgeMs, input.by],
+    );
+    return rows.map((row) => toClaim(row.claim, Number(row.now_ms)));
+  }
+
+  async get(key: string): Promise<Claim | null> {
+    const [row] = await this.#query<ClaimRow & { now_ms: number }>(
+      `SELECT ${CLAIM_COLUMNS}, ${this.#s}.now_ms() AS now_ms FROM ${this.#s}.claims WHERE key = $1`,
+      [key],
+    );
+    return row === undefined ? null : toClaim(row, Number(row.now_ms));
+  }
+
+  async list(filter: ListFilter): Promise<Claim[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const p = (value: unknown): string => {
+      params.push(value);
+      return `$${params.length}`;
+    };
+    const stateTerms = filter.states.map((state: ClaimState) => {
+      if (state === "active") return "(state = 'active' AND expires_at > t.now)";
+      if (state === "expired") return "(state = 'active' AND expires_at <= t.now)";
+      return `state = ${p(state)}`;
+    });
+    if (stateTerms.length > 0) where.push(`(${stateTerms.join(" OR ")})`);
+    if (filter.agent !== undefined) where.push(`agent = ${p(filter.agent)}`);
+    if (filter.prefix !== undefined && filter.prefix.length > 0) {
+      const prefix = p(filter.prefix);
+      where.push(`key >= ${prefix} AND starts_with(key, ${prefix})`);
+    }
+    const sql = `SELECT ${CLAIM_COLUMNS}, t.now AS now_ms
+                 FROM ${this.#s}.claims, (SELECT ${this.#s}.now_ms() AS now) t
+                 ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+                 ORDER BY claimed_at DESC, key LIMIT ${p(filter.limit)}`;
+    const rows = await this.#query<ClaimRow & { now_ms: number }>(sql, params);
+    return rows.map((row) => toClaim(row, Number(row.now_ms)));
+  }
+
+  async events(filter: EventFilter): Promise<BatonEvent[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const p = (value: unknown): string => {
+      params.push(value);
+      return `$${params.length}`;
+    };
+    if (filter.key !== undefined) where.push(`key = ${p(filter.key)}`);
+    if (filter.agent !== undefined) where.push(`agent = ${p(filter.agent)}`);
+    if (filter.sinceMs !== undefined) where.push(`at >= ${this.#s}.now_ms() - ${p(filter.sinceMs)}`);
+    if (filter.kinds !== undefined && filter.kinds.length > 0) where.push(`kind = ANY(${p(filter.kinds)})`);
+    const sql = `SELECT ${EVENT_COLUMNS} FROM ${this.#s}.events
+                 ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id DESC LIMIT ${p(filter.limit)}`;
+    const rows = await this.#query<EventRow>(sql, params);
+    return rows.reverse().map(toEvent);
+  }
+
+  async schemaStatus(): Promise<SchemaStatus> {
+    if (this.#closed) throw new BatonError("STORE_CLOSED", "this Baton handle is closed; open a new one");
+    const client = await this.#pool.connect().catch((error: unknown) => {
+      throw translateError(error, this.description);
+    });
+    try {
+      const version = await readVersion(client, this.#s);
+      return schemaStatusFor(version);
+    } catch (error) {
+      throw translateError(error, this.description);
+    } finally {
+      client.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#pool.end();
+  }
+}
+
+function schemaStatusFor(version: number): SchemaStatus {
+  return {
+    version,
+    supported: PG_SCHEMA_VERSION,
+    pending: PG_MIGRATIONS.filter((m) => m.version > version).map(({ version, description }) => ({
+      version,
+      description,
+    })),
+  };
+}
+
+/** The applied schema version, 0 when the schema or its table does not exist. */
+async function readVersion(client: PoolClient, s: string): Promise<number> {
+  try {
+    const result = await client.query(`SELECT coalesce(max(version), 0) AS version FROM ${s}.schema_migrations`);
+    return Number(result.rows[0]?.version ?? 0);
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === "42P01" || code === "3F000") return 0; // no table / no schema yet
+    throw error;
+  }
+}
+
+/** Apply pending migrations under an advisory lock. */
+async function migrate(client: PoolClient, schema: string, where: string): Promise<void> {
+  const s = quoteIdent(schema);
+  await client.query("BEGIN");
+  try {
+    // One lock per schema: processes opening a fresh database together take turns.
+    await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`baton:migrate:${schema}`]);
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS ${s}.schema_migrations (
+         version integer PRIMARY KEY,
+         description text NOT NULL,
+         applied_at timestamptz NOT NULL DEFAULT now())`,
+    );
+    const version = await readVersion(client, s);
+    if (version > PG_SCHEMA_VERSION) throw schemaTooNew(where, version);
+    for (const migration of PG_MIGRATIONS) {
+      if (migration.version <= version) continue;
+      await client.query(migrationSql(migration, schema));
+      await client.query(`INSERT INTO ${s}.schema_migrations (version, description) VALUES ($1, $2)`, [
+        migration.version,
+        migration.description,
+      ]);
+    }
+    await client.query("COMMIT");
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => undefined);
+    throw error;
+  }
+}
+
+/**
+ * Connect to PostgreSQL, check the schema version and run pending migrations
+ * (unless `migrate: false`).
+ *
+ * @throws BatonError `BAD_OPTION` (bad schema name), `STORE_UNAVAILABLE`, `STORE_BUSY`, `SCHEMA_TOO_NEW`
+ */
+export async function openPostgresStore(options: PostgresStoreOptions): Promise<PostgresStore> {
+  const schema = options.schema ?? DEFAULT_PG_SCHEMA;
+  if (!SCHEMA_NAME.test(schema)) {
+    throw new BatonError(
+      "BAD_OPTION",
+      `invalid PostgreSQL schema name ${JSON.stringify(schema)}: use 1-63 letters, digits and _, not starting with a digit`,
+    );
+  }
+  const where = redactUrl(options.url);
+  const pg = loadPg();
+  // bigint (int8) columns as numbers: tokens, ids and epoch milliseconds stay far below 2^53.
+  const types = new pg.TypeOverrides();
+  types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value));
+  const config: PoolConfig = {
+    connectionString: options.url,
+    max: options.poolSize ?? 10,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+    statement_timeout: options.statementTimeoutMs ?? 30_000,
+    lock_timeout: options.lockTimeoutMs ?? 5_000,
+    application_name: "baton",
+    types,
+  };
+  const pool = new pg.Pool(config);
+  // An idle connection the server drops must not crash the process; the next query reconnects.
+  pool.on("error", () => undefined);
+  let client: PoolClient | undefined;
+  try {
+    client = await pool.connect();
+    const s = quoteIdent(schema);
+    const version = await readVersion(client, s);
+    if (version > PG_SCHEMA_VERSION) throw schemaTooNew(where, version);
+    if (version < PG_SCHEMA_VERSION && options.migrate !== false) await migrate(client, schema, where);
+    client.release();
+    client = undefined;
+    return new PostgresStore(pool, schema, where);
+  } catch (error) {
+    client?.release(true);
+    await pool.end().catch(() => undefined);
+    throw translateError(error, where);
+  }
+}

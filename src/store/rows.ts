@@ -1,0 +1,78 @@
+/**
+ * Row shapes shared by every store adapter. Both stores keep times as epoch
+ * milliseconds of the store's clock and map rows to the domain types here, so a
+ * claim or an event reads the same whichever store holds it.
+ */
+import type { BatonEvent, Claim, EventKind, StoredClaimState } from "../core/types.js";
+
+/** A row of the `claims` table, as both adapters return it. */
+export interface ClaimRow {
+  key: string;
+  agent: string;
+  token: number;
+  state: StoredClaimState;
+  claimed_at: number;
+  renewed_at: number | null;
+  expires_at: number;
+  ended_at: number | null;
+  /** JSON text (SQLite) or already parsed (PostgreSQL). */
+  meta: string | Record<string, unknown> | null;
+  result: string | null;
+  commit_sha: string | null;
+  reason: string | null;
+}
+
+/** A row of the `events` table, as both adapters return it. */
+export interface EventRow {
+  id: number;
+  at: number;
+  kind: EventKind;
+  key: string;
+  agent: string;
+  token: number | null;
+  commit_sha: string | null;
+  detail: string | Record<string, unknown> | null;
+}
+
+/** The claim columns in table order. */
+export const CLAIM_COLUMNS =
+  "key, agent, token, state, claimed_at, renewed_at, expires_at, ended_at, meta, result, commit_sha, reason";
+
+/** The event columns in table order. */
+export const EVENT_COLUMNS = "id, at, kind, key, agent, token, commit_sha, detail";
+
+function parseJson(value: string | Record<string, unknown> | null): Record<string, unknown> | null {
+  if (value === null) return null;
+  return typeof value === "string" ? (JSON.parse(value) as Record<string, unknown>) : value;
+}
+
+/** A claim row as the domain sees it at store time `now` (an active row past expiry is `expired`). */
+export function toClaim(row: ClaimRow, now: number): Claim {
+  return {
+    key: row.key,
+    agent: row.agent,
+    token: Number(row.token),
+    state: row.state === "active" && Number(row.expires_at) <= now ? "expired" : row.state,
+    claimedAt: new Date(Number(row.claimed_at)),
+    expiresAt: new Date(Number(row.expires_at)),
+    endedAt: row.ended_at === null ? null : new Date(Number(row.ended_at)),
+    meta: parseJson(row.meta),
+    result: row.result,
+    commit: row.commit_sha,
+    reason: row.reason,
+  };
+}
+
+/** An event row as the domain sees it. */
+export function toEvent(row: EventRow): BatonEvent {
+  return {
+    id: Number(row.id),
+    at: new Date(Number(row.at)),
+    kind: row.kind,
+    key: row.key,
+    agent: row.agent,
+    token: row.token === null ? null : Number(row.token),
+    commit: row.commit_sha,
+    detail: parseJson(row.detail),
+  };
+}
