@@ -159,11 +159,13 @@ export class PostgresStore implements Store {
   }
 
   /** Run one statement, retrying serialization failures and deadlocks (bounded). */
-  async #query<R>(sql: string, params: unknown[] = []): Promise<R[]> {
+  async #query<R>(sql: string, params: unknown[] = [], name?: string): Promise<R[]> {
     if (this.#closed) throw new BatonError("STORE_CLOSED", "this Baton handle is closed; open a new one");
+    // Hot statements are named: each connection parses and plans them once.
+    const query = name === undefined ? { text: sql, values: params } : { name: `baton_${name}`, text: sql, values: params };
     for (let attempt = 1; ; attempt++) {
       try {
-        const result = await this.#pool.query(sql, params);
+        const result = await this.#pool.query(query);
         return result.rows as R[];
       } catch (error) {
         const code = (error as { code?: string }).code ?? "";
@@ -192,6 +194,7 @@ export class PostgresStore implements Store {
         input.reopen,
         input.doneWindowMs,
       ],
+      "claim",
     );
     if (row === undefined) throw new BatonError("INTERNAL", "the claim function returned no row");
     const now = Number(row.now_ms);
@@ -206,6 +209,7 @@ export class PostgresStore implements Store {
     const [row] = await this.#query<ActFnRow>(
       `SELECT code, now_ms, claim FROM ${this.#s}.act($1, $2, $3, $4, $5, $6, $7)`,
       [kind, input.key, input.agent, ttlMs, input.result ?? null, input.commit ?? null, input.reason ?? null],
+      "act",
     );
     if (row === undefined) throw new BatonError("INTERNAL", "the act function returned no row");
     const now = Number(row.now_ms);
@@ -242,6 +246,7 @@ export class PostgresStore implements Store {
     const [row] = await this.#query<ClaimRow & { now_ms: number }>(
       `SELECT ${CLAIM_COLUMNS}, ${this.#s}.now_ms() AS now_ms FROM ${this.#s}.claims WHERE key = $1`,
       [key],
+      "get",
     );
     return row === undefined ? null : toClaim(row, Number(row.now_ms));
   }

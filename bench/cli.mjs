@@ -1,0 +1,30 @@
+// One CLI call vs the floor (`node -e 0`), median of interleaved runs.
+import { join } from "node:path";
+import { CLI, fmt, median, table, tempDir, timeProcess } from "./lib.mjs";
+
+export async function run({ quick }) {
+  const runs = quick ? 20 : 40;
+  const dir = tempDir();
+  const env = { ...process.env, BATON_DB: join(dir, "cli.db"), BATON_AGENT: "bench" };
+  for (const key of Object.keys(env)) if (key.startsWith("BATON_") && !["BATON_DB", "BATON_AGENT"].includes(key)) delete env[key];
+  timeProcess([CLI, "claim", "warmup"], env); // creates the file: every measured call finds it
+  const floor = [];
+  const claim = [];
+  const show = [];
+  for (let i = 0; i < runs; i++) {
+    floor.push(timeProcess(["-e", "0"], env));
+    claim.push(timeProcess([CLI, "claim", `fresh:${i}`], env));
+    show.push(timeProcess([CLI, "show", `fresh:${i}`], env));
+  }
+  const f = median(floor);
+  const rows = [
+    ["node -e 0 (floor)", fmt(f, 1), "1.00x", ""],
+    ["baton claim <fresh key>", fmt(median(claim), 1), `${(median(claim) / f).toFixed(2)}x`, median(claim) / f < 1.6 ? "met" : "MISSED"],
+    ["baton show <key>", fmt(median(show), 1), `${(median(show) / f).toFixed(2)}x`, ""],
+  ];
+  return {
+    name: "cli",
+    rows,
+    text: table(`One CLI call, median of ${runs} interleaved runs (target: claim < 1.6x the floor)`, ["command", "median ms", "vs floor", "target"], rows),
+  };
+}

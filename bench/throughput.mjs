@@ -1,0 +1,175 @@
+// Claim+complete throughput through Baton vs the bare SQL statements doing the
+// same work, in the same run: SQLite at synchronous FULL and NORMAL; PostgreSQL
+// with 1 connection and 8 concurrent connections (distinct and contended keys).
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { fmt, LIB, pct, postgres, rate, table, tempDir } from "./lib.mjs";
+
+const require = createRequire(import.meta.url);
+const { openBaton } = await import(pathToFileURL(LIB).href);
+const HOUR = 3_600_000;
+
+/** Bare better-sqlite3: the same transactions Baton's SQLite store runs, nothing else. */
+function bareSqlite(path, sync) {
+  const Database = require("better-sqlite3");
+  const db = new Database(path, { timeout: 5000 });
+  db.pragma("journal_mode = WAL");
+  db.pragma(`synchronous = ${sync}`);
+  const row = db.prepare("SELECT * FROM claims WHERE key = ?");
+  const bump = db.prepare("UPDATE counters SET value = value + 1 WHERE name = 'fencing_token' RETURNING value");
+  const upsert = db.prepare(
+    `INSERT INTO claims (key, agent, token, state, claimed_at, renewed_at, expires_at, meta)
+     VALUES (?, ?, ?, 'active', ?, NULL, ?, NULL)
+     ON CONFLICT (key) DO UPDATE SET agent = excluded.agent, token = excluded.token, state = 'active',
+       claimed_at = excluded.claimed_at, renewed_at = NULL, expires_at = excluded.expires_at, ended_at = NULL,
+       meta = excluded.meta, result = NULL, commit_sha = NULL, reason = NULL RETURNING *`,
+  );
+  const event = db.prepare("INSERT INTO events (at, kind, key, agent, token, commit_sha, detail) VALUES (?, ?, ?, ?, ?, ?, ?)");
+  const complete = db.prepare(
+    `UPDATE claims SET state = 'completed', ended_at = ?, result = ?, commit_sha = NULL
+     WHERE key = ? AND agent = ? AND state = 'active' AND expires_at > ? RETURNING *`,
+  );
+  const claimTx = db.transaction((key, agent) => {
+    const now = Date.now();
+    row.get(key);
+    const { value } = bump.get();
+    upsert.get(key, agent, value, now, now + HOUR);
+    event.run(now, "granted", key, agent, value, null, JSON.stringify({ ttlMs: HOUR }));
+  });
+  const completeTx = db.transaction((key, agent) => {
+    const now = Date.now();
+    const r = complete.get(now, "ok", key, agent, now);
+    event.run(now, "completed", key, agent, r.token, null, JSON.stringify({ result: "ok" }));
+  });
+  return {
+    op: async (i) => {
+      claimTx.immediate(`bare:${i}`, "bench");
+      completeTx.immediate(`bare:${i}`, "bench");
+    },
+    close: () => db.close(),
+  };
+}
+
+async function sqliteRows(ms) {
+  const rows = [];
+  for (const sync of ["full", "normal"]) {
+    const dir = tempDir();
+    const baton = await openBaton({ db: join(dir, "baton.db"), synchronous: sync });
+    const schemaOnly = await openBaton({ db: join(dir, "bare.db") });
+    await schemaOnly.close();
+    const bare = bareSqlite(join(dir, "bare.db"), sync.toUpperCase());
+    const viaBaton = async (i) => {
+      await baton.claim(`task:${i}`, { as: "bench", ttl: HOUR });
+      await baton.complete(`task:${i}`, { as: "bench", result: "ok" });
+    };
+    // Warm up both, then alternate rounds so drift hits both alike.
+    await rate(viaBaton, 200);
+    await rate(bare.op, 200);
+    let b = 0;
+    let s = 0;
+    for (let round = 0; round < 3; round++) {
+      b += await rate((i) => viaBaton(`${round}:${i}`), ms / 3);
+      s += await rate((i) => bare.op(`${round}:${i}`), ms / 3);
+    }
+    b /= 3;
+    s /= 3;
+    rows.push([`SQLite synchronous=${sync.toUpperCase()}`, fmt(b), fmt(s), pct(b / s), b / s >= 0.8 ? "met" : "MISSED"]);
+    await baton.close();
+    bare.close();
+  }
+  return rows;
+}
+
+/** Bare pg: the same work as two statements (claim, complete), each one round trip. */
+function barePg(pool, schema) {
+  const s = `"${schema}"`;
+  const claimSql = `WITH t AS (SELECT ${s}.now_ms() AS now),
+    c AS (INSERT INTO ${s}.claims (key, agent, token, state, claimed_at, expires_at)
+          SELECT $1, $2, nextval('${s}.fencing_token'), 'active', t.now, t.now + ${HOUR} FROM t
+          ON CONFLICT (key) DO UPDATE SET agent = excluded.agent, token = nextval('${s}.fencing_token'),
+            state = 'active', claimed_at = excluded.claimed_at, expires_at = excluded.expires_at, ended_at = NULL
+          WHERE ${s}.claims.state <> 'active' OR ${s}.claims.expires_at <= excluded.claimed_at
+          RETURNING key, agent, token, claimed_at),
+    d AS (INSERT INTO ${s}.events (at, kind, key, agent, detail)
+          SELECT t.now, 'denied', $1, $2, json_build_object('code', 'CLAIM_HELD') FROM t
+          WHERE NOT EXISTS (SELECT 1 FROM c))
+    INSERT INTO ${s}.events (at, kind, key, agent, token, detail)
+      SELECT claimed_at, 'granted', key, agent, token, json_build_object('ttlMs', ${HOUR}) FROM c`;
+  const completeSql = `WITH t AS (SELECT ${s}.now_ms() AS now),
+    u AS (UPDATE ${s}.claims c SET state = 'completed', ended_at = t.now, result = 'ok' FROM t
+          WHERE c.key = $1 AND c.agent = $2 AND c.state = 'active' AND c.expires_at > t.now
+          RETURNING c.key, c.agent, c.token, t.now)
+    INSERT INTO ${s}.events (at, kind, key, agent, token, detail)
+      SELECT now, 'completed', key, agent, token, json_build_object('result', 'ok') FROM u`;
+  return async (key, agent) => {
+    // Named (prepared) statements: planned once per connection, as a careful hand-written client would.
+    await pool.query({ name: `claim_${schema}`, text: claimSql, values: [key, agent] });
+    await pool.query({ name: `complete_${schema}`, text: completeSql, values: [key, agent] });
+  };
+}
+
+/** `workers` concurrent loops for `ms`; returns total ops/s. */
+async function concurrent(workers, ms, op) {
+  const rates = await Promise.all(Array.from({ length: workers }, (_, w) => rate((i) => op(w, i), ms)));
+  return rates.reduce((a, b) => a + b, 0);
+}
+
+async function postgresRows(ms) {
+  const pg = require("pg");
+  const server = await postgres();
+  const rows = [];
+  try {
+    for (const [label, workers, contended] of [
+      ["1 connection", 1, false],
+      ["8 connections, distinct keys", 8, false],
+      ["8 connections, 4 contended keys", 8, true],
+    ]) {
+      const schema = `bench_${Date.now().toString(36)}_${workers}${contended ? "c" : "d"}`;
+      const baton = await openBaton({ databaseUrl: server.url, schema, poolSize: workers });
+      const bareSchema = `${schema}_bare`;
+      await (await openBaton({ databaseUrl: server.url, schema: bareSchema, poolSize: 1 })).close();
+      const pool = new pg.Pool({ connectionString: server.url, max: workers });
+      pool.on("error", () => undefined);
+      const bare = barePg(pool, bareSchema);
+      const key = (tag, w, i) => (contended ? `hot:${(w + i) % 4}` : `${tag}:${w}:${i}`);
+      const viaBaton = async (w, i) => {
+        const k = key("b", w, i);
+        const agent = `w${w}`;
+        const r = await baton.claim(k, { as: agent, ttl: HOUR, reopen: true });
+        if (r.ok) await baton.complete(k, { as: agent, result: "ok" });
+      };
+      const viaBare = (w, i) => bare(key("s", w, i), `w${w}`);
+      await concurrent(workers, 300, viaBaton);
+      await concurrent(workers, 300, viaBare);
+      let b = 0;
+      let s = 0;
+      for (let round = 0; round < 2; round++) {
+        b += await concurrent(workers, ms / 2, (w, i) => viaBaton(w, `${round}:${i}`));
+        s += await concurrent(workers, ms / 2, (w, i) => viaBare(w, `${round}:${i}`));
+      }
+      b /= 2;
+      s /= 2;
+      rows.push([`PostgreSQL, ${label}`, fmt(b), fmt(s), pct(b / s), b / s >= 0.8 ? "met" : "MISSED"]);
+      await baton.close();
+      await pool.end();
+    }
+  } finally {
+    await server.stop();
+  }
+  return rows;
+}
+
+export async function run({ quick }) {
+  const ms = quick ? 1000 : 3000;
+  const rows = [...(await sqliteRows(ms)), ...(await postgresRows(ms))];
+  return {
+    name: "throughput",
+    rows,
+    text: table(
+      "Claim+complete throughput, in process (target: Baton >= 80% of the bare SQL)",
+      ["store", "Baton ops/s", "bare SQL ops/s", "ratio", "target"],
+      rows,
+    ),
+  };
+}
