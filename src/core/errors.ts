@@ -38,6 +38,11 @@ export const ERROR_CODES = {
     summary: "Your claim on the key expired; claim it again before acting.",
   },
   NOT_FOUND: { exit: EXIT_NO, http: 404, summary: "No claim exists for the key." },
+  PATH_CONFLICT: {
+    exit: EXIT_NO,
+    http: 409,
+    summary: "A requested path overlaps another agent's live path claim.",
+  },
   TOKEN_STALE: {
     exit: EXIT_NO,
     http: 409,
@@ -94,7 +99,14 @@ export const ERROR_CODES = {
 export type ErrorCode = keyof typeof ERROR_CODES;
 
 /** Codes that are an expected "no" rather than a failure. */
-export type DenialCode = "CLAIM_HELD" | "CLAIM_DONE" | "NOT_HOLDER" | "CLAIM_EXPIRED" | "NOT_FOUND" | "TOKEN_STALE";
+export type DenialCode =
+  | "CLAIM_HELD"
+  | "CLAIM_DONE"
+  | "NOT_HOLDER"
+  | "CLAIM_EXPIRED"
+  | "NOT_FOUND"
+  | "TOKEN_STALE"
+  | "PATH_CONFLICT";
 
 /**
  * A typed Baton failure. Bad input and store failures are thrown as `BatonError`;

@@ -68,3 +68,29 @@ export interface BatonEvent {
   /** Extra facts: the denial code and holder, the TTL, the result, the reason. */
   readonly detail: Record<string, unknown> | null;
 }
+
+/** A claim on a repository path pattern (a file, a folder like `src/auth/`, or a glob). */
+export interface PathClaim {
+  /** The store's id of this path claim. */
+  readonly id: number;
+  /** The repository's identity (`root:<sha>`), so one registry serves several repositories. */
+  readonly repo: string;
+  /** The normalised, repository-relative pattern. */
+  readonly pattern: string;
+  readonly agent: string;
+  /** `exclusive` (default) conflicts with any overlapping claim; `shared` only with exclusive ones. */
+  readonly mode: "exclusive" | "shared";
+  /** The fencing token of the grant (shared by the patterns granted together). */
+  readonly token: number;
+  /** Stored state, or `expired` for an active claim past its expiry. */
+  readonly state: ClaimState;
+  readonly claimedAt: Date;
+  readonly expiresAt: Date;
+  readonly endedAt: Date | null;
+  /** Why the paths are claimed, as given. */
+  readonly reason: string | null;
+  /** The commit recorded at release (or by the post-commit hook). */
+  readonly commit: string | null;
+  /** The work key claimed together with these paths (`baton claim KEY --paths …`), if any. */
+  readonly workKey: string | null;
+}

@@ -3,7 +3,7 @@
  * milliseconds of the store's clock and map rows to the domain types here, so a
  * claim or an event reads the same whichever store holds it.
  */
-import type { BatonEvent, Claim, EventKind, StoredClaimState } from "../core/types.js";
+import type { BatonEvent, Claim, EventKind, PathClaim, StoredClaimState } from "../core/types.js";
 
 /** A row of the `claims` table, as both adapters return it. */
 export interface ClaimRow {
@@ -76,3 +76,78 @@ export function toEvent(row: EventRow): BatonEvent {
     detail: parseJson(row.detail),
   };
 }
+
+/** A row of the `path_claims` table, as both adapters return it. */
+export interface PathRow {
+  id: number;
+  repo: string;
+  pattern: string;
+  agent: string;
+  mode: "exclusive" | "shared";
+  token: number;
+  state: StoredClaimState;
+  claimed_at: number;
+  renewed_at: number | null;
+  expires_at: number;
+  ended_at: number | null;
+  reason: string | null;
+  commit_sha: string | null;
+  work_key: string | null;
+}
+
+/** The path claim columns in table order. */
+export const PATH_COLUMNS =
+  "id, repo, pattern, agent, mode, token, state, claimed_at, renewed_at, expires_at, ended_at, reason, commit_sha, work_key";
+
+/** A path claim row as the domain sees it at store time `now`. */
+export function toPathClaim(row: PathRow, now: number): PathClaim {
+  return {
+    id: Number(row.id),
+    repo: row.repo,
+    pattern: row.pattern,
+    agent: row.agent,
+    mode: row.mode,
+    token: Number(row.token),
+    state: row.state === "active" && Number(row.expires_at) <= now ? "expired" : row.state,
+    claimedAt: new Date(Number(row.claimed_at)),
+    expiresAt: new Date(Number(row.expires_at)),
+    endedAt: row.ended_at === null ? null : new Date(Number(row.ended_at)),
+    reason: row.reason,
+    commit: row.commit_sha,
+    workKey: row.work_key,
+  };
+}
+
+/** The audit key of a path claim's events. */
+export const pathEventKey = (pattern: string): string => `path:${pattern}`;
+
+/** Event details for path claims, built one way for both stores (same log on both). */
+export const pathDetail = {
+  granted: (repo: string, mode: string, ttlMs: number, workKey: string | null, advisoryConflicts: number) => ({
+    repo,
+    mode,
+    ttlMs,
+    ...(workKey === null ? {} : { workKey }),
+    ...(advisoryConflicts > 0 ? { advisory: true, overriddenConflicts: advisoryConflicts } : {}),
+  }),
+  renewed: (repo: string, mode: string, ttlMs: number) => ({ repo, mode, ttlMs }),
+  denied: (repo: string, mode: string, conflicts: readonly { pattern: string; held: PathClaim }[]) => ({
+    code: "PATH_CONFLICT",
+    repo,
+    mode,
+    conflicts: conflicts.map((c) => ({
+      pattern: c.held.pattern,
+      holder: c.held.agent,
+      mode: c.held.mode,
+      holderToken: c.held.token,
+      expiresAt: c.held.expiresAt.toISOString(),
+      ...(c.held.reason === null ? {} : { reason: c.held.reason }),
+    })),
+  }),
+  ended: (repo: string) => ({ repo }),
+  reaped: (repo: string, expiresAt: number, by: string | null) => ({
+    ...(by === null ? {} : { by }),
+    repo,
+    expiredAt: new Date(expiresAt).toISOString(),
+  }),
+};

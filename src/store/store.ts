@@ -5,7 +5,8 @@
  * Adapters: `sqlite/` (embedded, one machine); a PostgreSQL adapter implements the
  * same interface and passes the same contract suite.
  */
-import type { BatonEvent, Claim, ClaimState, EventKind } from "../core/types.js";
+import type { PathMode } from "../core/path-plan.js";
+import type { BatonEvent, Claim, ClaimState, EventKind, PathClaim } from "../core/types.js";
 
 /** What a store can do beyond the contract; callers branch on these, never on a backend name. */
 export interface StoreCapabilities {
@@ -80,6 +81,59 @@ export interface EventFilter {
   readonly limit: number;
 }
 
+/** A path claim request: all patterns, or none. */
+export interface PathClaimInput {
+  /** Repository identity (see `repoIdentity`). */
+  readonly repo: string;
+  readonly agent: string;
+  /** Normalised, distinct patterns. */
+  readonly patterns: readonly string[];
+  readonly mode: PathMode;
+  readonly ttlMs: number;
+  readonly reason: string | null;
+  /** Grant despite conflicts, reporting them (never the default). */
+  readonly advisory: boolean;
+  /** A work claim to make in the same transaction: both granted, or neither. */
+  readonly work: ClaimInput | null;
+}
+
+/** A requested pattern and the live claim of another agent it collides with. */
+export interface PathConflict {
+  readonly pattern: string;
+  readonly held: PathClaim;
+}
+
+/** The store's answer to a path claim. */
+export type PathClaimOutcome =
+  | {
+      readonly outcome: "granted";
+      /** Every requested pattern's claim (new ones and renewed ones), in request order. */
+      readonly claims: PathClaim[];
+      /** Only in advisory mode: the conflicts that were overridden. */
+      readonly conflicts: PathConflict[];
+      /** The work claim's outcome, when one was asked for. */
+      readonly work: ClaimOutcome | null;
+    }
+  | { readonly outcome: "conflict"; readonly conflicts: PathConflict[] }
+  | { readonly outcome: "work_refused"; readonly work: ClaimOutcome };
+
+/** Which of an agent's path claims an operation applies to. */
+export interface PathSelector {
+  readonly repo: string;
+  readonly agent: string;
+  /** Exact normalised patterns; `null` means all of the agent's claims in the repository. */
+  readonly patterns: readonly string[] | null;
+}
+
+export interface PathListFilter {
+  /** Only this repository (default: every repository in the store). */
+  readonly repo?: string | undefined;
+  readonly agent?: string | undefined;
+  /** `active` means live. Default `["active"]`. Empty: every state. */
+  readonly states: readonly ClaimState[];
+  readonly limit: number;
+}
+
 /** The schema a store holds, against what this build of Baton writes. */
 export interface SchemaStatus {
   /** The applied schema version (0: nothing yet). */
@@ -115,6 +169,16 @@ export interface Store {
   list(filter: ListFilter): Promise<Claim[]>;
   /** Audit events matching the filter, oldest first. */
   events(filter: EventFilter): Promise<BatonEvent[]>;
+  /** Claim path patterns (and optionally a work key) atomically: all, or none. */
+  claimPaths(input: PathClaimInput): Promise<PathClaimOutcome>;
+  /** Extend the agent's live path claims; returns those renewed. */
+  renewPaths(input: PathSelector & { readonly ttlMs: number }): Promise<PathClaim[]>;
+  /** Release the agent's active path claims (live or expired); returns those released. */
+  releasePaths(input: PathSelector & { readonly commit: string | null }): Promise<PathClaim[]>;
+  /** Path claims matching the filter, newest first. */
+  listPaths(filter: PathListFilter): Promise<PathClaim[]>;
+  /** Turn path claims expired for at least `minAgeMs` into `abandoned`; returns them. */
+  reapPaths(input: ReapInput): Promise<PathClaim[]>;
   /** The schema version found and the migrations still pending. */
   schemaStatus(): Promise<SchemaStatus>;
   /** Release resources; further calls fail with `STORE_CLOSED`. */

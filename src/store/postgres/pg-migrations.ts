@@ -212,6 +212,30 @@ BEGIN
 END $$;
 `,
   },
+  {
+    version: 2,
+    description: "path claims",
+    sql: `
+CREATE TABLE S.path_claims (
+  id          bigserial PRIMARY KEY,
+  repo        text COLLATE "C" NOT NULL,
+  pattern     text COLLATE "C" NOT NULL,
+  agent       text COLLATE "C" NOT NULL,
+  mode        text NOT NULL CHECK (mode IN ('exclusive', 'shared')),
+  token       bigint NOT NULL,
+  state       text NOT NULL CHECK (state IN ('active', 'completed', 'released', 'abandoned')),
+  claimed_at  bigint NOT NULL,
+  renewed_at  bigint,
+  expires_at  bigint NOT NULL,
+  ended_at    bigint,
+  reason      text,
+  commit_sha  text,
+  work_key    text COLLATE "C"
+);
+CREATE INDEX path_claims_live ON S.path_claims (repo, state, expires_at);
+CREATE INDEX path_claims_agent ON S.path_claims (agent, state);
+`,
+  },
 ];
 
 /** The schema version this build of Baton writes. */

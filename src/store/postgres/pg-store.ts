@@ -7,8 +7,21 @@
 import { createRequire } from "node:module";
 import type { Pool, PoolClient, PoolConfig } from "pg";
 import { BatonError } from "../../core/errors.js";
-import type { BatonEvent, Claim, ClaimState } from "../../core/types.js";
-import { CLAIM_COLUMNS, type ClaimRow, EVENT_COLUMNS, type EventRow, toClaim, toEvent } from "../rows.js";
+import type { BatonEvent, Claim, ClaimState, PathClaim } from "../../core/types.js";
+import { planPathClaim } from "../../core/path-plan.js";
+import {
+  CLAIM_COLUMNS,
+  type ClaimRow,
+  EVENT_COLUMNS,
+  type EventRow,
+  PATH_COLUMNS,
+  type PathRow,
+  pathDetail,
+  pathEventKey,
+  toClaim,
+  toEvent,
+  toPathClaim,
+} from "../rows.js";
 import type {
   ClaimInput,
   ClaimOutcome,
@@ -17,6 +30,10 @@ import type {
   ListFilter,
   MutationOutcome,
   NotHeldCode,
+  PathClaimInput,
+  PathClaimOutcome,
+  PathListFilter,
+  PathSelector,
   ReapInput,
   RenewInput,
   SchemaStatus,
@@ -139,6 +156,17 @@ interface ActFnRow {
   claim: ClaimRow | null;
 }
 
+/** The claim function's row as a {@link ClaimOutcome}. */
+function claimOutcome(row: ClaimFnRow | undefined): ClaimOutcome {
+  if (row === undefined) throw new BatonError("INTERNAL", "the claim function returned no row");
+  const now = Number(row.now_ms);
+  const claim = toClaim(row.claim, now);
+  if (row.outcome === "granted") {
+    return { outcome: "granted", claim, previous: row.previous === null ? null : toClaim(row.previous, now) };
+  }
+  return { outcome: row.outcome, claim };
+}
+
 /** The PostgreSQL implementation of {@link Store}. Open it with {@link openPostgresStore}. */
 export class PostgresStore implements Store {
   readonly capabilities: StoreCapabilities = { serverClock: true, multiMachine: true };
@@ -196,13 +224,7 @@ export class PostgresStore implements Store {
       ],
       "claim",
     );
-    if (row === undefined) throw new BatonError("INTERNAL", "the claim function returned no row");
-    const now = Number(row.now_ms);
-    const claim = toClaim(row.claim, now);
-    if (row.outcome === "granted") {
-      return { outcome: "granted", claim, previous: row.previous === null ? null : toClaim(row.previous, now) };
-    }
-    return { outcome: row.outcome, claim };
+    return claimOutcome(row);
   }
 
   async #act(kind: "renewed" | "completed" | "released" | "abandoned", input: EndInput, ttlMs = 0) {
@@ -292,6 +314,232 @@ export class PostgresStore implements Store {
                  ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id DESC LIMIT ${p(filter.limit)}`;
     const rows = await this.#query<EventRow>(sql, params);
     return rows.reverse().map(toEvent);
+  }
+
+  /**
+   * Run `fn` in one transaction on one connection. Serialization failures and
+   * deadlocks roll back and run `fn` again (bounded); other errors roll back and throw.
+   */
+  async #transaction<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
+    if (this.#closed) throw new BatonError("STORE_CLOSED", "this Baton handle is closed; open a new one");
+    for (let attempt = 1; ; attempt++) {
+      let client: PoolClient | undefined;
+      try {
+        client = await this.#pool.connect();
+        await client.query("BEGIN");
+        const value = await fn(client);
+        await client.query("COMMIT");
+        client.release();
+        return value;
+      } catch (error) {
+        if (client !== undefined) {
+          const broken = await client.query("ROLLBACK").then(
+            () => false,
+            () => true,
+          );
+          client.release(broken);
+        }
+        const code = (error as { code?: string }).code ?? "";
+        if (RETRYABLE.has(code) && attempt < MAX_ATTEMPTS) {
+          await new Promise((resolve) => setTimeout(resolve, attempt * 5 + Math.random() * 10));
+          continue;
+        }
+        throw translateError(error, this.description);
+      }
+    }
+  }
+
+  async #nowIn(client: PoolClient): Promise<number> {
+    const result = await client.query(`SELECT ${this.#s}.now_ms() AS now_ms`);
+    return Number(result.rows[0]?.now_ms);
+  }
+
+  async #eventIn(
+    client: PoolClient,
+    now: number,
+    kind: string,
+    key: string,
+    agent: string,
+    token: number | null,
+    commit: string | null,
+    detail: Record<string, unknown> | null,
+  ): Promise<void> {
+    await client.query({
+      name: "baton_event",
+      text: `INSERT INTO ${this.#s}.events (at, kind, key, agent, token, commit_sha, detail) VALUES ($1, $2, $3, $4, $5, $6, $7::json)`,
+      values: [now, kind, key, agent, token, commit, detail === null ? null : JSON.stringify(detail)],
+    });
+  }
+
+  async claimPaths(input: PathClaimInput): Promise<PathClaimOutcome> {
+    return this.#transaction(async (client): Promise<PathClaimOutcome> => {
+      // Path claims of one repository take turns: the overlap test runs in JavaScript,
+      // so the set of live claims must not change between reading and inserting.
+      await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`baton:paths:${this.#s}:${input.repo}`]);
+      const now = await this.#nowIn(client);
+      const liveRows = await client.query(
+        `SELECT ${PATH_COLUMNS} FROM ${this.#s}.path_claims
+         WHERE repo = $1 AND state = 'active' AND expires_at > $2 ORDER BY id`,
+        [input.repo, now],
+      );
+      const live = (liveRows.rows as PathRow[]).map((row) => toPathClaim(row, now));
+      const plan = planPathClaim(live, input);
+      if (plan.conflicts.length > 0 && !input.advisory) {
+        for (const pattern of input.patterns) {
+          const mine = plan.conflicts.filter((c) => c.pattern === pattern);
+          if (mine.length === 0) continue;
+          await this.#eventIn(client, now, "denied", pathEventKey(pattern), input.agent, null, null, pathDetail.denied(input.repo, input.mode, mine));
+        }
+        return { outcome: "conflict", conflicts: plan.conflicts };
+      }
+      let work: ClaimOutcome | null = null;
+      let token: number | null = null;
+      if (input.work !== null) {
+        const w = input.work;
+        const result = await client.query(
+          `SELECT outcome, now_ms, claim, previous FROM ${this.#s}.claim($1, $2, $3, $4::json, $5, $6)`,
+          [w.key, w.agent, w.ttlMs, w.meta === null ? null : JSON.stringify(w.meta), w.reopen, w.doneWindowMs],
+        );
+        work = claimOutcome(result.rows[0] as ClaimFnRow);
+        // Nothing of the paths is written yet; the work's denial stays in the log.
+        if (work.outcome !== "granted" && work.outcome !== "renewed") return { outcome: "work_refused", work };
+        token = work.claim.token;
+      }
+      const byPattern = new Map<string, PathRow>();
+      const workKey = input.work?.key ?? null;
+      for (const own of plan.renew) {
+        const result = await client.query(
+          `UPDATE ${this.#s}.path_claims SET expires_at = $1, renewed_at = $2, mode = $3,
+             reason = coalesce($4, reason), work_key = coalesce($5, work_key)
+           WHERE id = $6 RETURNING ${PATH_COLUMNS}`,
+          [now + input.ttlMs, now, input.mode, input.reason, workKey, own.id],
+        );
+        const row = result.rows[0] as PathRow;
+        await this.#eventIn(client, now, "renewed", pathEventKey(own.pattern), input.agent, Number(row.token), null, pathDetail.renewed(input.repo, input.mode, input.ttlMs));
+        byPattern.set(own.pattern, row);
+      }
+      if (plan.insert.length > 0 && token === null) {
+        const result = await client.query(`SELECT nextval('${this.#s}.fencing_token') AS token`);
+        token = Number(result.rows[0]?.token);
+      }
+      for (const pattern of plan.insert) {
+        const result = await client.query(
+          `INSERT INTO ${this.#s}.path_claims (repo, pattern, agent, mode, token, state, claimed_at, expires_at, reason, work_key)
+           VALUES ($1, $2, $3, $4, $5, 'active', $6, $7, $8, $9) RETURNING ${PATH_COLUMNS}`,
+          [input.repo, pattern, input.agent, input.mode, token, now, now + input.ttlMs, input.reason, workKey],
+        );
+        const row = result.rows[0] as PathRow;
+        const overridden = plan.conflicts.filter((c) => c.pattern === pattern).length;
+        await this.#eventIn(client, now, "granted", pathEventKey(pattern), input.agent, token, null, pathDetail.granted(input.repo, input.mode, input.ttlMs, workKey, overridden));
+        byPattern.set(pattern, row);
+      }
+      return {
+        outcome: "granted",
+        claims: input.patterns.map((p) => toPathClaim(byPattern.get(p) as PathRow, now)),
+        conflicts: plan.conflicts,
+        work,
+      };
+    });
+  }
+
+  /** Lock and return the agent's active path claims picked by the selector. */
+  async #selectPathsIn(client: PoolClient, selector: PathSelector, onlyLiveAt: number | null): Promise<PathRow[]> {
+    const result = await client.query(
+      `SELECT ${PATH_COLUMNS} FROM ${this.#s}.path_claims
+       WHERE repo = $1 AND agent = $2 AND state = 'active' AND ($3::bigint IS NULL OR expires_at > $3)
+       ORDER BY id FOR UPDATE`,
+      [selector.repo, selector.agent, onlyLiveAt],
+    );
+    const rows = result.rows as PathRow[];
+    if (selector.patterns === null) return rows;
+    const wanted = new Set(selector.patterns);
+    return rows.filter((row) => wanted.has(row.pattern));
+  }
+
+  async renewPaths(input: PathSelector & { readonly ttlMs: number }): Promise<PathClaim[]> {
+    return this.#transaction(async (client) => {
+      const first = await this.#nowIn(client);
+      const rows = await this.#selectPathsIn(client, input, first);
+      const now = await this.#nowIn(client);
+      const out: PathClaim[] = [];
+      for (const own of rows) {
+        const result = await client.query(
+          `UPDATE ${this.#s}.path_claims SET expires_at = $1, renewed_at = $2 WHERE id = $3 RETURNING ${PATH_COLUMNS}`,
+          [now + input.ttlMs, now, own.id],
+        );
+        const row = result.rows[0] as PathRow;
+        await this.#eventIn(client, now, "renewed", pathEventKey(row.pattern), input.agent, Number(row.token), null, pathDetail.renewed(input.repo, row.mode, input.ttlMs));
+        out.push(toPathClaim(row, now));
+      }
+      return out;
+    });
+  }
+
+  async releasePaths(input: PathSelector & { readonly commit: string | null }): Promise<PathClaim[]> {
+    return this.#transaction(async (client) => {
+      const rows = await this.#selectPathsIn(client, input, null);
+      const now = await this.#nowIn(client);
+      const out: PathClaim[] = [];
+      for (const own of rows) {
+        const result = await client.query(
+          `UPDATE ${this.#s}.path_claims SET state = 'released', ended_at = $1, commit_sha = $2 WHERE id = $3 RETURNING ${PATH_COLUMNS}`,
+          [now, input.commit, own.id],
+        );
+        const row = result.rows[0] as PathRow;
+        await this.#eventIn(client, now, "released", pathEventKey(row.pattern), input.agent, Number(row.token), input.commit, pathDetail.ended(input.repo));
+        out.push(toPathClaim(row, now));
+      }
+      return out;
+    });
+  }
+
+  async listPaths(filter: PathListFilter): Promise<PathClaim[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const p = (value: unknown): string => {
+      params.push(value);
+      return `$${params.length}`;
+    };
+    const stateTerms = filter.states.map((state: ClaimState) => {
+      if (state === "active") return "(state = 'active' AND expires_at > t.now)";
+      if (state === "expired") return "(state = 'active' AND expires_at <= t.now)";
+      return `state = ${p(state)}`;
+    });
+    if (stateTerms.length > 0) where.push(`(${stateTerms.join(" OR ")})`);
+    if (filter.repo !== undefined) where.push(`repo = ${p(filter.repo)}`);
+    if (filter.agent !== undefined) where.push(`agent = ${p(filter.agent)}`);
+    const sql = `SELECT ${PATH_COLUMNS}, t.now AS now_ms
+                 FROM ${this.#s}.path_claims, (SELECT ${this.#s}.now_ms() AS now) t
+                 ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+                 ORDER BY claimed_at DESC, id DESC LIMIT ${p(filter.limit)}`;
+    const rows = await this.#query<PathRow & { now_ms: number }>(sql, params);
+    return rows.map((row) => toPathClaim(row, Number(row.now_ms)));
+  }
+
+  async reapPaths(input: ReapInput): Promise<PathClaim[]> {
+    return this.#transaction(async (client) => {
+      const first = await this.#nowIn(client);
+      const stale = await client.query(
+        `SELECT ${PATH_COLUMNS} FROM ${this.#s}.path_claims WHERE state = 'active' AND expires_at <= $1
+         ORDER BY expires_at, id FOR UPDATE`,
+        [first - input.minAgeMs],
+      );
+      const now = await this.#nowIn(client);
+      const out: PathClaim[] = [];
+      for (const old of stale.rows as PathRow[]) {
+        const result = await client.query(
+          `UPDATE ${this.#s}.path_claims SET state = 'abandoned', ended_at = $1,
+             reason = coalesce(reason, 'reaped: expired without release')
+           WHERE id = $2 AND state = 'active' RETURNING ${PATH_COLUMNS}`,
+          [now, old.id],
+        );
+        const row = result.rows[0] as PathRow | undefined;
+        if (row === undefined) continue;
+        await this.#eventIn(client, now, "reaped", pathEventKey(row.pattern), row.agent, Number(row.token), null, pathDetail.reaped(row.repo, Number(old.expires_at), input.by));
+        out.push(toPathClaim(row, now));
+      }
+      return out;
+    });
   }
 
   async schemaStatus(): Promise<SchemaStatus> {

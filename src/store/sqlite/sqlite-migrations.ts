@@ -53,6 +53,30 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       INSERT INTO counters (name, value) VALUES ('fencing_token', 0);
     `,
   },
+  {
+    version: 2,
+    description: "path claims",
+    sql: `
+      CREATE TABLE path_claims (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        repo        TEXT NOT NULL,
+        pattern     TEXT NOT NULL,
+        agent       TEXT NOT NULL,
+        mode        TEXT NOT NULL CHECK (mode IN ('exclusive', 'shared')),
+        token       INTEGER NOT NULL,
+        state       TEXT NOT NULL CHECK (state IN ('active', 'completed', 'released', 'abandoned')),
+        claimed_at  INTEGER NOT NULL,
+        renewed_at  INTEGER,
+        expires_at  INTEGER NOT NULL,
+        ended_at    INTEGER,
+        reason      TEXT,
+        commit_sha  TEXT,
+        work_key    TEXT
+      );
+      CREATE INDEX path_claims_live ON path_claims (repo, state, expires_at);
+      CREATE INDEX path_claims_agent ON path_claims (agent, state);
+    `,
+  },
 ];
 
 /** The schema version this build of Baton writes. */

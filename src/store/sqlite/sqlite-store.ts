@@ -9,8 +9,21 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import type Database from "better-sqlite3";
 import { BatonError } from "../../core/errors.js";
-import type { BatonEvent, Claim, ClaimState, EventKind } from "../../core/types.js";
-import { CLAIM_COLUMNS, type ClaimRow, EVENT_COLUMNS, type EventRow, toClaim, toEvent } from "../rows.js";
+import type { BatonEvent, Claim, ClaimState, EventKind, PathClaim } from "../../core/types.js";
+import { planPathClaim } from "../../core/path-plan.js";
+import {
+  CLAIM_COLUMNS,
+  type ClaimRow,
+  EVENT_COLUMNS,
+  type EventRow,
+  PATH_COLUMNS,
+  type PathRow,
+  pathDetail,
+  pathEventKey,
+  toClaim,
+  toEvent,
+  toPathClaim,
+} from "../rows.js";
 import type {
   ClaimInput,
   ClaimOutcome,
@@ -18,6 +31,10 @@ import type {
   EventFilter,
   ListFilter,
   MutationOutcome,
+  PathClaimInput,
+  PathClaimOutcome,
+  PathListFilter,
+  PathSelector,
   ReapInput,
   RenewInput,
   SchemaStatus,
@@ -189,7 +206,12 @@ export class SqliteStore implements Store {
   }
 
   async claim(input: ClaimInput): Promise<ClaimOutcome> {
-    return this.#write((now): ClaimOutcome => {
+    return this.#write((now) => this.#claimAt(now, input));
+  }
+
+  /** The claim decision, inside a write transaction. */
+  #claimAt(now: number, input: ClaimInput): ClaimOutcome {
+    {
       const row = this.#row(input.key);
       if (row !== undefined && row.state === "active" && row.expires_at > now) {
         if (row.agent === input.agent) {
@@ -251,7 +273,7 @@ export class SqliteStore implements Store {
         ...(input.reopen && previous?.state === "completed" ? { reopened: true } : {}),
       });
       return { outcome: "granted", claim: this.#toClaim(granted, now), previous };
-    });
+    }
   }
 
   /** Why `agent` cannot act on `key` now (called after a guarded update matched nothing). */
@@ -415,6 +437,142 @@ export class SqliteStore implements Store {
                    ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id DESC LIMIT ?`;
       const rows = this.#stmt(sql).all(...params) as EventRow[];
       return rows.reverse().map(toEvent);
+    });
+  }
+
+  #livePaths(repo: string, now: number): PathRow[] {
+    return this.#stmt(
+      `SELECT ${PATH_COLUMNS} FROM path_claims WHERE repo = ? AND state = 'active' AND expires_at > ? ORDER BY id`,
+    ).all(repo, now) as PathRow[];
+  }
+
+  async claimPaths(input: PathClaimInput): Promise<PathClaimOutcome> {
+    return this.#write((now): PathClaimOutcome => {
+      const live = this.#livePaths(input.repo, now).map((row) => toPathClaim(row, now));
+      const plan = planPathClaim(live, input);
+      if (plan.conflicts.length > 0 && !input.advisory) {
+        for (const pattern of input.patterns) {
+          const mine = plan.conflicts.filter((c) => c.pattern === pattern);
+          if (mine.length === 0) continue;
+          this.#event(now, "denied", pathEventKey(pattern), input.agent, null, null, pathDetail.denied(input.repo, input.mode, mine));
+        }
+        return { outcome: "conflict", conflicts: plan.conflicts };
+      }
+      let work: ClaimOutcome | null = null;
+      let token: number | null = null;
+      if (input.work !== null) {
+        work = this.#claimAt(now, input.work);
+        // Nothing of the paths is written yet; the work's denial stays in the log.
+        if (work.outcome !== "granted" && work.outcome !== "renewed") return { outcome: "work_refused", work };
+        token = work.claim.token;
+      }
+      const byPattern = new Map<string, PathRow>();
+      for (const own of plan.renew) {
+        const row = this.#stmt(
+          `UPDATE path_claims SET expires_at = ?, renewed_at = ?, mode = ?, reason = coalesce(?, reason),
+             work_key = coalesce(?, work_key)
+           WHERE id = ? RETURNING ${PATH_COLUMNS}`,
+        ).get(now + input.ttlMs, now, input.mode, input.reason, input.work?.key ?? null, own.id) as PathRow;
+        this.#event(now, "renewed", pathEventKey(own.pattern), input.agent, row.token, null, pathDetail.renewed(input.repo, input.mode, input.ttlMs));
+        byPattern.set(own.pattern, row);
+      }
+      if (plan.insert.length > 0 && token === null) {
+        token = (this.#stmt("UPDATE counters SET value = value + 1 WHERE name = 'fencing_token' RETURNING value").get() as { value: number }).value;
+      }
+      for (const pattern of plan.insert) {
+        const row = this.#stmt(
+          `INSERT INTO path_claims (repo, pattern, agent, mode, token, state, claimed_at, expires_at, reason, work_key)
+           VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?, ?) RETURNING ${PATH_COLUMNS}`,
+        ).get(input.repo, pattern, input.agent, input.mode, token, now, now + input.ttlMs, input.reason, input.work?.key ?? null) as PathRow;
+        const overridden = plan.conflicts.filter((c) => c.pattern === pattern).length;
+        this.#event(now, "granted", pathEventKey(pattern), input.agent, row.token, null, pathDetail.granted(input.repo, input.mode, input.ttlMs, input.work?.key ?? null, overridden));
+        byPattern.set(pattern, row);
+      }
+      return {
+        outcome: "granted",
+        claims: input.patterns.map((p) => toPathClaim(byPattern.get(p) as PathRow, now)),
+        conflicts: plan.conflicts,
+        work,
+      };
+    });
+  }
+
+  /** The agent's active path claims picked by the selector (all, or exact patterns). */
+  #selectPaths(selector: PathSelector, onlyLive: boolean, now: number): PathRow[] {
+    const rows = this.#stmt(
+      `SELECT ${PATH_COLUMNS} FROM path_claims WHERE repo = ? AND agent = ? AND state = 'active'
+         AND (? = 0 OR expires_at > ?) ORDER BY id`,
+    ).all(selector.repo, selector.agent, onlyLive ? 1 : 0, now) as PathRow[];
+    if (selector.patterns === null) return rows;
+    const wanted = new Set(selector.patterns);
+    return rows.filter((row) => wanted.has(row.pattern));
+  }
+
+  async renewPaths(input: PathSelector & { readonly ttlMs: number }): Promise<PathClaim[]> {
+    return this.#write((now) =>
+      this.#selectPaths(input, true, now).map((own) => {
+        const row = this.#stmt(
+          `UPDATE path_claims SET expires_at = ?, renewed_at = ? WHERE id = ? RETURNING ${PATH_COLUMNS}`,
+        ).get(now + input.ttlMs, now, own.id) as PathRow;
+        this.#event(now, "renewed", pathEventKey(row.pattern), input.agent, row.token, null, pathDetail.renewed(input.repo, row.mode, input.ttlMs));
+        return toPathClaim(row, now);
+      }),
+    );
+  }
+
+  async releasePaths(input: PathSelector & { readonly commit: string | null }): Promise<PathClaim[]> {
+    return this.#write((now) =>
+      this.#selectPaths(input, false, now).map((own) => {
+        const row = this.#stmt(
+          `UPDATE path_claims SET state = 'released', ended_at = ?, commit_sha = ? WHERE id = ? RETURNING ${PATH_COLUMNS}`,
+        ).get(now, input.commit, own.id) as PathRow;
+        this.#event(now, "released", pathEventKey(row.pattern), input.agent, row.token, input.commit, pathDetail.ended(input.repo));
+        return toPathClaim(row, now);
+      }),
+    );
+  }
+
+  async listPaths(filter: PathListFilter): Promise<PathClaim[]> {
+    return this.#read((now) => {
+      const where: string[] = [];
+      const params: unknown[] = [];
+      const stateTerms = filter.states.map((state: ClaimState) => {
+        if (state === "active" || state === "expired") {
+          params.push(now);
+          return `(state = 'active' AND expires_at ${state === "active" ? ">" : "<="} ?)`;
+        }
+        params.push(state);
+        return "state = ?";
+      });
+      if (stateTerms.length > 0) where.push(`(${stateTerms.join(" OR ")})`);
+      if (filter.repo !== undefined) {
+        where.push("repo = ?");
+        params.push(filter.repo);
+      }
+      if (filter.agent !== undefined) {
+        where.push("agent = ?");
+        params.push(filter.agent);
+      }
+      params.push(filter.limit);
+      const sql = `SELECT ${PATH_COLUMNS} FROM path_claims ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+                   ORDER BY claimed_at DESC, id DESC LIMIT ?`;
+      return (this.#stmt(sql).all(...params) as PathRow[]).map((row) => toPathClaim(row, now));
+    });
+  }
+
+  async reapPaths(input: ReapInput): Promise<PathClaim[]> {
+    return this.#write((now) => {
+      const rows = this.#stmt(
+        `SELECT ${PATH_COLUMNS} FROM path_claims WHERE state = 'active' AND expires_at <= ? ORDER BY expires_at, id`,
+      ).all(now - input.minAgeMs) as PathRow[];
+      return rows.map((stale) => {
+        const row = this.#stmt(
+          `UPDATE path_claims SET state = 'abandoned', ended_at = ?, reason = coalesce(reason, 'reaped: expired without release')
+           WHERE id = ? RETURNING ${PATH_COLUMNS}`,
+        ).get(now, stale.id) as PathRow;
+        this.#event(now, "reaped", pathEventKey(row.pattern), row.agent, row.token, null, pathDetail.reaped(row.repo, stale.expires_at, input.by));
+        return toPathClaim(row, now);
+      });
     });
   }
 
