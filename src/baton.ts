@@ -6,7 +6,7 @@
 import { BatonError } from "./core/errors.js";
 import { parseAgent, parseKey } from "./core/identity.js";
 import { type DurationInput, durationMs } from "./core/schemas.js";
-import type { BatonEvent, Claim } from "./core/types.js";
+import type { BatonEvent, Claim, ClaimState, PathClaim } from "./core/types.js";
 import {
   type ActionResult,
   type CheckResult,
@@ -20,6 +20,12 @@ import {
   type ShowResult,
 } from "./services/claims.js";
 import { keepLease } from "./services/lease.js";
+import {
+  type PathClaimOptions,
+  type PathClaimResult,
+  PathService,
+  type RepoOptions,
+} from "./services/paths.js";
 import { openPostgresStore } from "./store/postgres/pg-store.js";
 import { defaultDbPath } from "./store/sqlite/sqlite-location.js";
 import { openSqliteStore, type SqliteSync } from "./store/sqlite/sqlite-store.js";
@@ -60,6 +66,22 @@ export interface OpenBatonOptions {
   /** Use this store instead of opening one (for adapters and tests). */
   store?: Store;
 }
+
+/** Options of {@link Baton.claimWithPaths}: the claim's, plus how the paths are held. */
+export interface ClaimWithPathsOptions extends ClaimOptions, RepoOptions {
+  /** Hold the paths shared (conflicting only with exclusive claims). Default exclusive. */
+  shared?: boolean;
+  /** Grant the paths despite conflicts, reporting them. */
+  advisory?: boolean;
+  /** Why the paths are claimed (shown to agents who meet the claim). */
+  reason?: string;
+}
+
+/** The answer to {@link Baton.claimWithPaths}: the claim's answer (with the paths when granted), or the path conflicts. */
+export type ClaimWithPathsResult =
+  | (Extract<ClaimResult, { ok: true }> & { readonly paths: PathClaim[]; readonly pathConflicts: PathClaimResult["conflicts"] })
+  | Extract<ClaimResult, { ok: false }>
+  | Extract<PathClaimResult, { ok: false }>;
 
 /** Options of {@link Baton.withClaim}. */
 export interface WithClaimOptions<T> extends ClaimOptions {
@@ -112,6 +134,7 @@ export type WithClaimResult<T> =
 export class Baton {
   readonly #store: Store;
   readonly #claims: ClaimService;
+  readonly #paths: PathService;
   readonly #defaultTtlMs: number;
 
   /** Use {@link openBaton}. */
@@ -119,6 +142,7 @@ export class Baton {
     this.#store = store;
     this.#defaultTtlMs = options.defaultTtlMs ?? DEFAULT_TTL_MS;
     this.#claims = new ClaimService(store, { defaultTtlMs: this.#defaultTtlMs });
+    this.#paths = new PathService(store);
   }
 
   /** The store behind this handle (its `description` says where it is). */
@@ -133,6 +157,66 @@ export class Baton {
    */
   claim(key: string, options: ClaimOptions): Promise<ClaimResult> {
     return this.#claims.claim(key, options);
+  }
+
+  /**
+   * Claim `key` and the repository paths the work will touch in one transaction: both
+   * are granted, or neither (a held key, or any path conflict, leaves nothing claimed).
+   * The paths share the claim's token and TTL.
+   */
+  async claimWithPaths(key: string, patterns: readonly string[], options: ClaimWithPathsOptions): Promise<ClaimWithPathsResult> {
+    const input = this.#claims.claimInput(key, options);
+    const { paths, work } = await this.#paths.claimWithWork(input, patterns, { ...options, ttl: input.ttlMs });
+    if (paths !== null && !paths.ok) return paths;
+    if (work === null) throw new BatonError("INTERNAL", "a claim with paths came back without the claim");
+    const claimed = await this.#claims.claimResult(input, work);
+    if (!claimed.ok || paths === null) return claimed as Extract<ClaimResult, { ok: false }>;
+    return {
+      ...claimed,
+      paths: paths.claims,
+      pathConflicts: paths.conflicts,
+      message: `${claimed.message}\n${paths.message}`,
+    };
+  }
+
+  /**
+   * Claim repository paths (files, folders like `src/auth/`, globs like `src/**\/*.ts`),
+   * typed relative to `options.cwd`: every pattern, or none. A conflict is a value
+   * listing every conflicting claim (pattern, holder, expiry, reason).
+   */
+  claimPaths(patterns: readonly string[], options: PathClaimOptions): Promise<PathClaimResult> {
+    return this.#paths.claim(patterns, options);
+  }
+
+  /** Release my path claims: the patterns given, or all of mine in the repository (`null`). */
+  releasePaths(
+    patterns: readonly string[] | null,
+    options: RepoOptions & { as: string; commit?: string },
+  ): Promise<{ readonly released: PathClaim[]; readonly message: string }> {
+    return this.#paths.release(patterns, options);
+  }
+
+  /** Extend my live path claims: the patterns given, or all of mine in the repository (`null`). */
+  renewPaths(
+    patterns: readonly string[] | null,
+    options: RepoOptions & { as: string; ttl?: DurationInput },
+  ): Promise<{ readonly renewed: PathClaim[]; readonly message: string }> {
+    return this.#paths.renew(patterns, options);
+  }
+
+  /** Path claims of the repository at `cwd` (or of every repository with `allRepos`). Default: live ones. */
+  listPaths(
+    options?: RepoOptions & { allRepos?: boolean; agent?: string; state?: ClaimState | readonly ClaimState[] | "all"; limit?: number },
+  ): Promise<PathClaim[]> {
+    return this.#paths.list(options);
+  }
+
+  /** Which of `files` (repository-relative) fall under another agent's live exclusive path claim. */
+  pathBlockers(
+    files: readonly string[],
+    options: RepoOptions & { as: string },
+  ): Promise<{ readonly file: string; readonly held: PathClaim }[]> {
+    return this.#paths.blockers(files, options);
   }
 
   /** Extend my live claim. `ok: false` (`NOT_HOLDER`, `CLAIM_EXPIRED`) when I lost it. */

@@ -13,8 +13,9 @@ import {
   type ClaimState,
   EVENT_KINDS,
   type EventKind,
+  type PathClaim,
 } from "../core/types.js";
-import type { MutationOutcome, Store } from "../store/store.js";
+import type { ClaimInput, ClaimOutcome, MutationOutcome, Store } from "../store/store.js";
 
 /** Default lease for `claim`: 60 minutes, the seeds' habit. */
 export const DEFAULT_TTL_MS = 60 * 60_000;
@@ -82,6 +83,8 @@ export interface CheckResult {
 export interface ReapResult {
   /** The claims that became abandoned: the loose ends. */
   readonly reaped: Claim[];
+  /** The path claims that became abandoned. */
+  readonly reapedPaths: PathClaim[];
   readonly minAgeMs: number;
   readonly message: string;
 }
@@ -133,7 +136,8 @@ function describeNotHeld(
   return `${agent} no longer holds ${key}: it is ${claim.state}`;
 }
 
-function states(input: ListOptions["state"]): ClaimState[] {
+/** Parse a state filter: `undefined` → live only, `"all"` → every state. */
+export function parseStates(input: ListOptions["state"]): ClaimState[] {
   if (input === undefined) return ["active"];
   if (input === "all") return [...CLAIM_STATES];
   const list = typeof input === "string" ? [input] : [...input];
@@ -175,12 +179,25 @@ export class ClaimService {
   }
 
   async claim(keyInput: string, options: ClaimOptions): Promise<ClaimResult> {
-    const key = parseKey(keyInput);
-    const agent = parseAgent(options.as);
-    const ttlMs = options.ttl === undefined ? this.#defaultTtlMs : durationMs(options.ttl, "ttl");
-    const meta = parseMeta(options.meta);
-    const reopen = options.reopen === true;
-    const outcome = await this.#store.claim({ key, agent, ttlMs, meta, reopen, doneWindowMs: this.#doneWindowMs });
+    const input = this.claimInput(keyInput, options);
+    return this.claimResult(input, await this.#store.claim(input));
+  }
+
+  /** Validate a claim request into the store's input (throws on bad input, touches nothing). */
+  claimInput(keyInput: string, options: ClaimOptions): ClaimInput {
+    return {
+      key: parseKey(keyInput),
+      agent: parseAgent(options.as),
+      ttlMs: options.ttl === undefined ? this.#defaultTtlMs : durationMs(options.ttl, "ttl"),
+      meta: parseMeta(options.meta),
+      reopen: options.reopen === true,
+      doneWindowMs: this.#doneWindowMs,
+    };
+  }
+
+  /** The store's claim outcome as a result with a message. */
+  async claimResult(input: ClaimInput, outcome: ClaimOutcome): Promise<ClaimResult> {
+    const { key, ttlMs } = input;
     const claim = outcome.claim;
     switch (outcome.outcome) {
       case "granted":
@@ -294,10 +311,16 @@ export class ClaimService {
       options.minAge === undefined ? DEFAULT_REAP_MIN_AGE_MS : durationMs(options.minAge, "min-age", true);
     const by = options.as === undefined ? null : parseAgent(options.as);
     const reaped = await this.#store.reap({ minAgeMs, by });
+    const reapedPaths = await this.#store.reapPaths({ minAgeMs, by });
+    const paths =
+      reapedPaths.length === 0
+        ? ""
+        : `; and ${reapedPaths.length} stale path claim${reapedPaths.length === 1 ? "" : "s"}`;
     return {
       reaped,
+      reapedPaths,
       minAgeMs,
-      message: `reaped ${reaped.length} stale claim${reaped.length === 1 ? "" : "s"} (expired >${formatDuration(minAgeMs)}) -> abandoned`,
+      message: `reaped ${reaped.length} stale claim${reaped.length === 1 ? "" : "s"} (expired >${formatDuration(minAgeMs)}) -> abandoned${paths}`,
     };
   }
 
@@ -310,7 +333,7 @@ export class ClaimService {
 
   async list(options: ListOptions = {}): Promise<Claim[]> {
     return this.#store.list({
-      states: states(options.state),
+      states: parseStates(options.state),
       agent: options.agent === undefined ? undefined : parseAgent(options.agent),
       prefix: options.prefix,
       limit: parseLimit(options.limit, 1000),

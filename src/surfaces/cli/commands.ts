@@ -44,7 +44,12 @@ function describeEvent(event: BatonEvent): string {
   if (event.token !== null) parts.push(`token=${event.token}`);
   if (event.commit !== null) parts.push(`commit=${event.commit}`);
   const d = event.detail ?? {};
-  if (event.kind === "denied") parts.push(`(${String(d.code)}: ${String(d.holder)})`);
+  if (event.kind === "denied") {
+    const holders = Array.isArray(d.conflicts)
+      ? [...new Set((d.conflicts as { holder?: unknown }[]).map((c) => String(c.holder)))].join(", ")
+      : String(d.holder);
+    parts.push(`(${String(d.code)}: ${holders})`);
+  }
   if (typeof d.result === "string") parts.push(`result=${JSON.stringify(d.result)}`);
   if (typeof d.reason === "string") parts.push(`reason=${JSON.stringify(d.reason)}`);
   if (event.kind === "reaped" && typeof d.by === "string") parts.push(`by=${d.by}`);

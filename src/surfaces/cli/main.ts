@@ -52,7 +52,15 @@ export function buildProgram(name: string): Command {
     .option("--ttl <duration>", "lease length: 30s, 15m, 2h, 1d; a bare number is minutes", undefined)
     .option("--meta <json>", "a JSON object stored with the claim")
     .option("--reopen", "claim even if the work was completed in the last 24 h")
-    .action(async (key: string, flags) => (await handlers()).claim(key, flags));
+    .option("--paths <patterns...>", "also claim these repository paths, in the same transaction (all or nothing)")
+    .option("--shared", "with --paths: hold the paths shared")
+    .option("--advisory", "with --paths: grant the paths despite conflicts, reporting them")
+    .option("--reason <text>", "with --paths: why the paths are claimed")
+    .action(async (key: string, flags) =>
+      flags.paths === undefined
+        ? (await handlers()).claim(key, flags)
+        : (await import("./paths.js")).claimWithPaths(key, flags.paths, flags),
+    );
 
   common(program.command("renew"))
     .summary("extend my live claim")
@@ -131,6 +139,38 @@ export function buildProgram(name: string): Command {
     .option("--json", "print one JSON object on stdout")
     .option("--keep", "keep the temporary folder")
     .action(async (flags) => (await import("./demo/demo.js")).demo(flags));
+
+  const paths = program.command("paths").summary("claim repository files, folders and globs");
+  common(paths.command("claim"))
+    .summary("claim path patterns: all or nothing; conflicts are listed")
+    .argument("<patterns...>", "files (src/a.ts), folders (src/auth/), globs (src/**/*.ts); relative to here")
+    .option("--shared", "shared: conflicts only with exclusive claims (default exclusive)")
+    .option("--ttl <duration>", "lease length (default 30m)")
+    .option("--reason <text>", "why, shown to agents who meet the claim")
+    .option("--advisory", "grant despite conflicts, reporting them (never the default)")
+    .option("--repo <id>", "repository identity to use instead of asking git")
+    .action(async (patterns: string[], flags) => (await import("./paths.js")).claim(patterns, flags));
+  common(paths.command("release"))
+    .summary("release my path claims (no pattern: all of mine here)")
+    .argument("[patterns...]")
+    .option("--commit <sha>", "the commit that finished the change")
+    .option("--repo <id>", "repository identity to use instead of asking git")
+    .action(async (patterns: string[], flags) => (await import("./paths.js")).release(patterns, flags));
+  common(paths.command("renew"))
+    .summary("extend my live path claims (no pattern: all of mine here)")
+    .argument("[patterns...]")
+    .option("--ttl <duration>", "new lease length from now (default 30m)")
+    .option("--repo <id>", "repository identity to use instead of asking git")
+    .action(async (patterns: string[], flags) => (await import("./paths.js")).renew(patterns, flags));
+  common(paths.command("list"))
+    .summary("path claims in this repository (default: live ones)")
+    .option("--state <states>", "active, expired, completed, released, abandoned, all (comma-separated)")
+    .option("--agent <agent>", "only this agent's claims")
+    .option("--mine", "only my claims (--as)")
+    .option("--all-repos", "every repository in the registry")
+    .option("--limit <n>", "at most n claims (default 1000)")
+    .option("--repo <id>", "repository identity to use instead of asking git")
+    .action(async (flags) => (await import("./paths.js")).list(flags));
 
   const db = program.command("db").summary("the store's schema: status and explicit migration");
   common(db.command("status"))

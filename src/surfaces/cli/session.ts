@@ -37,14 +37,14 @@ export function openFromConfig(config: CliConfig, options: { migrate?: boolean }
  */
 export async function withSession<P>(
   flags: CommonFlags,
-  prepare: (config: CliConfig) => P,
+  prepare: (config: CliConfig) => P | Promise<P>,
   fn: (session: Session, prepared: P) => Promise<void>,
 ): Promise<void> {
   const mode: OutputMode = { json: flags.json === true };
   let baton: Baton | undefined;
   try {
     const config = await configFor(flags);
-    const prepared = prepare(config);
+    const prepared = await prepare(config);
     baton = await openFromConfig(config);
     await fn({ config, mode, baton }, prepared);
   } catch (error) {

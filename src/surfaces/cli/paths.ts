@@ -1,0 +1,183 @@
+/**
+ * `baton paths claim|release|renew|list` and `baton claim KEY --paths …`. Patterns
+ * are resolved against the repository (git) and validated before the store opens.
+ */
+import { parseDuration } from "../../core/duration.js";
+import { parseKey } from "../../core/identity.js";
+import { parseCommit, parseLimit, parseMeta, parseText } from "../../core/schemas.js";
+import type { ClaimState, PathClaim } from "../../core/types.js";
+import { parseStates } from "../../services/claims.js";
+import { normalizePatterns, resolveRepo } from "../../services/paths.js";
+import { requireAgent } from "./config.js";
+import type { CommonFlags } from "./main.js";
+import { emit, emitNo, table } from "./output.js";
+import { withSession } from "./session.js";
+
+interface PathFlags extends CommonFlags {
+  shared?: boolean;
+  ttl?: string;
+  reason?: string;
+  advisory?: boolean;
+  repo?: string;
+}
+
+const iso = (date: Date): string => date.toISOString().replace(/\.\d{3}Z$/, "Z");
+
+/** Resolve the repository and normalise the patterns: bad paths never reach the store. */
+async function repoAndPatterns(patterns: readonly string[] | null, repoFlag: string | undefined) {
+  const repo = await resolveRepo({ ...(repoFlag === undefined ? {} : { repo: repoFlag }) });
+  const normalized = patterns === null || patterns.length === 0 ? null : normalizePatterns(patterns, repo);
+  // The service resolves again from the root: patterns are already root-relative, identity given.
+  return { repo, normalized, where: { cwd: repo.root, repo: repo.id } };
+}
+
+export function claim(patterns: string[], flags: PathFlags): Promise<void> {
+  return withSession(
+    flags,
+    async (config) => {
+      const as = requireAgent(config, "paths claim");
+      const ttl = flags.ttl === undefined ? undefined : parseDuration(flags.ttl, { name: "--ttl" });
+      const reason = parseText(flags.reason, "--reason");
+      const { normalized, where } = await repoAndPatterns(patterns.length === 0 ? [] : patterns, flags.repo);
+      return { as, ttl, reason, patterns: normalized ?? [], where };
+    },
+    async ({ baton, mode }, p) => {
+      const result = await baton.claimPaths(p.patterns, {
+        ...p.where,
+        as: p.as,
+        shared: flags.shared === true,
+        advisory: flags.advisory === true,
+        ...(p.ttl === undefined ? {} : { ttl: p.ttl }),
+        ...(p.reason === null ? {} : { reason: p.reason }),
+      });
+      if (result.ok) emit(mode, result, result.message);
+      else emitNo(mode, result, result.message);
+    },
+  );
+}
+
+export function release(patterns: string[], flags: CommonFlags & { commit?: string; repo?: string }): Promise<void> {
+  return withSession(
+    flags,
+    async (config) => {
+      const as = requireAgent(config, "paths release");
+      const commit = parseCommit(flags.commit);
+      const { normalized, where } = await repoAndPatterns(patterns, flags.repo);
+      return { as, commit, patterns: normalized, where };
+    },
+    async ({ baton, mode }, p) => {
+      const result = await baton.releasePaths(p.patterns, {
+        ...p.where,
+        as: p.as,
+        ...(p.commit === null ? {} : { commit: p.commit }),
+      });
+      emit(mode, { ok: true, ...result }, result.message);
+    },
+  );
+}
+
+export function renew(patterns: string[], flags: CommonFlags & { ttl?: string; repo?: string }): Promise<void> {
+  return withSession(
+    flags,
+    async (config) => {
+      const as = requireAgent(config, "paths renew");
+      const ttl = flags.ttl === undefined ? undefined : parseDuration(flags.ttl, { name: "--ttl" });
+      const { normalized, where } = await repoAndPatterns(patterns, flags.repo);
+      return { as, ttl, patterns: normalized, where };
+    },
+    async ({ baton, mode }, p) => {
+      const result = await baton.renewPaths(p.patterns, {
+        ...p.where,
+        as: p.as,
+        ...(p.ttl === undefined ? {} : { ttl: p.ttl }),
+      });
+      if (result.renewed.length > 0) emit(mode, { ok: true, ...result }, result.message);
+      else emitNo(mode, { ok: false, code: "NOT_HOLDER", ...result }, result.message);
+    },
+  );
+}
+
+interface ListFlags extends CommonFlags {
+  state?: string;
+  agent?: string;
+  mine?: boolean;
+  allRepos?: boolean;
+  limit?: string;
+  repo?: string;
+}
+
+export function list(flags: ListFlags): Promise<void> {
+  return withSession(
+    flags,
+    async (config) => {
+      const states: ClaimState[] | "all" | undefined =
+        flags.state === undefined ? undefined : flags.state === "all" ? "all" : parseStates(flags.state.split(",").map((s) => s.trim()) as ClaimState[]);
+      const agent = flags.mine === true ? requireAgent(config, "paths list --mine") : flags.agent;
+      const limit = parseLimit(flags.limit, 1000);
+      const where = flags.allRepos === true ? {} : (await repoAndPatterns(null, flags.repo)).where;
+      return { states, agent, limit, where };
+    },
+    async ({ baton, mode }, p) => {
+      const claims = await baton.listPaths({
+        ...p.where,
+        allRepos: flags.allRepos === true,
+        ...(p.states === undefined ? {} : { state: p.states }),
+        ...(p.agent === undefined ? {} : { agent: p.agent }),
+        limit: p.limit,
+      });
+      emit(mode, { ok: true, claims }, () => renderPaths(claims, flags.allRepos === true));
+    },
+  );
+}
+
+function renderPaths(claims: readonly PathClaim[], withRepo: boolean): string {
+  if (claims.length === 0) return "no path claims";
+  const header = ["pattern", "agent", "mode", "state", "token", "expires", ...(withRepo ? ["repo"] : []), "reason"];
+  return table(
+    header,
+    claims.map((c) => [
+      c.pattern,
+      c.agent,
+      c.mode,
+      c.state,
+      String(c.token),
+      iso(c.expiresAt),
+      ...(withRepo ? [c.repo] : []),
+      c.reason ?? "",
+    ]),
+  );
+}
+
+/** `baton claim KEY --paths P…`: the work and its paths in one transaction. */
+export function claimWithPaths(
+  keyInput: string,
+  patterns: string[],
+  flags: PathFlags & { meta?: string; reopen?: boolean },
+): Promise<void> {
+  return withSession(
+    flags,
+    async (config) => {
+      const key = parseKey(keyInput);
+      const as = requireAgent(config, "claim");
+      const ttl = flags.ttl === undefined ? undefined : parseDuration(flags.ttl, { name: "--ttl" });
+      const meta = parseMeta(flags.meta);
+      const reason = parseText(flags.reason, "--reason");
+      const { normalized, where } = await repoAndPatterns(patterns, flags.repo);
+      return { key, as, ttl, meta, reason, patterns: normalized ?? [], where };
+    },
+    async ({ baton, mode }, p) => {
+      const result = await baton.claimWithPaths(p.key, p.patterns, {
+        ...p.where,
+        as: p.as,
+        shared: flags.shared === true,
+        advisory: flags.advisory === true,
+        reopen: flags.reopen === true,
+        ...(p.ttl === undefined ? {} : { ttl: p.ttl }),
+        ...(p.meta === null ? {} : { meta: p.meta }),
+        ...(p.reason === null ? {} : { reason: p.reason }),
+      });
+      if (result.ok) emit(mode, result, result.message);
+      else emitNo(mode, result, result.message);
+    },
+  );
+}
