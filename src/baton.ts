@@ -211,6 +211,18 @@ export class Baton {
     return this.#paths.list(options);
   }
 
+  /**
+   * Record `commit` against my live path claims covering any of `files` (all of them when
+   * `files` is null), logging a `committed` event for each: what the post-commit hook does.
+   */
+  notePathCommit(
+    commit: string,
+    files: readonly string[] | null,
+    options: RepoOptions & { as: string },
+  ): Promise<PathClaim[]> {
+    return this.#paths.noteCommit(commit, files, options);
+  }
+
   /** Which of `files` (repository-relative) fall under another agent's live exclusive path claim. */
   pathBlockers(
     files: readonly string[],

@@ -47,7 +47,16 @@ export interface Claim {
 }
 
 /** Kinds of audit event. */
-export const EVENT_KINDS = ["granted", "renewed", "denied", "completed", "released", "abandoned", "reaped"] as const;
+export const EVENT_KINDS = [
+  "granted",
+  "renewed",
+  "denied",
+  "completed",
+  "released",
+  "abandoned",
+  "reaped",
+  "committed",
+] as const;
 /** A kind of audit event. */
 export type EventKind = (typeof EVENT_KINDS)[number];
 

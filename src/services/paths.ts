@@ -268,6 +268,27 @@ export class PathService {
     };
   }
 
+  /**
+   * Record `commit` against my live path claims that cover any of `files` (all of my
+   * live path claims when `files` is null): the post-commit hook's note in the log.
+   */
+  async noteCommit(
+    commit: string,
+    files: readonly string[] | null,
+    options: RepoOptions & { as: string },
+  ): Promise<PathClaim[]> {
+    const agent = parseAgent(options.as);
+    const sha = parseCommit(commit) as string;
+    const repo = await this.repo(options);
+    let patterns: string[] | null = null;
+    if (files !== null) {
+      const mine = await this.#store.listPaths({ repo: repo.id, agent, states: ["active"], limit: 100_000 });
+      patterns = mine.filter((c) => files.some((file) => pathMatches(c.pattern, file))).map((c) => c.pattern);
+      if (patterns.length === 0) return [];
+    }
+    return this.#store.notePathCommit({ repo: repo.id, agent, patterns, commit: sha });
+  }
+
   /** Path claims of this repository (or every repository), by state and agent. */
   async list(
     options: RepoOptions & { allRepos?: boolean; agent?: string; state?: ClaimState | readonly ClaimState[] | "all"; limit?: number } = {},

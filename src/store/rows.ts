@@ -145,6 +145,7 @@ export const pathDetail = {
     })),
   }),
   ended: (repo: string) => ({ repo }),
+  committed: (repo: string) => ({ repo }),
   reaped: (repo: string, expiresAt: number, by: string | null) => ({
     ...(by === null ? {} : { by }),
     repo,

@@ -175,6 +175,11 @@ export interface Store {
   renewPaths(input: PathSelector & { readonly ttlMs: number }): Promise<PathClaim[]>;
   /** Release the agent's active path claims (live or expired); returns those released. */
   releasePaths(input: PathSelector & { readonly commit: string | null }): Promise<PathClaim[]>;
+  /**
+   * Record a commit against the agent's live path claims (the post-commit hook): sets
+   * their commit and logs a `committed` event for each. Returns the claims touched.
+   */
+  notePathCommit(input: PathSelector & { readonly commit: string }): Promise<PathClaim[]>;
   /** Path claims matching the filter, newest first. */
   listPaths(filter: PathListFilter): Promise<PathClaim[]>;
   /** Turn path claims expired for at least `minAgeMs` into `abandoned`; returns them. */

@@ -181,6 +181,24 @@ describe.each(TARGETS)("path claim contract: $name", (target: StoreTarget) => {
     expect(await store.reapPaths({ minAgeMs: 0, by: null })).toEqual([]);
   });
 
+  it("records a commit against the agent's live path claims, logged as committed", async () => {
+    const store = await fresh();
+    await store.claimPaths(paths("a", ["src/", "docs/"]));
+    await store.claimPaths(paths("b", ["lib/"]));
+    const noted = await store.notePathCommit({ repo: REPO, agent: "a", patterns: ["src/"], commit: "abcdef1" });
+    expect(noted.map((p) => [p.pattern, p.commit, p.state])).toEqual([["src/", "abcdef1", "active"]]);
+    const all = await store.notePathCommit({ repo: REPO, agent: "a", patterns: null, commit: "abcdef2" });
+    expect(all.map((p) => p.pattern)).toEqual(["src/", "docs/"]);
+    expect(await store.notePathCommit({ repo: OTHER_REPO, agent: "a", patterns: null, commit: "abcdef3" })).toEqual([]);
+    const events = await store.events({ kinds: ["committed"], limit: 10 });
+    expect(events.map((e) => [e.key, e.commit])).toEqual([
+      ["path:src/", "abcdef1"],
+      ["path:src/", "abcdef2"],
+      ["path:docs/", "abcdef2"],
+    ]);
+    expect(events[0]?.detail).toEqual({ repo: REPO });
+  });
+
   it("lists by repository, agent and state, newest first", async () => {
     const store = await fresh();
     await store.claimPaths(paths("a", ["one"]));

@@ -493,6 +493,25 @@ export class PostgresStore implements Store {
     });
   }
 
+  async notePathCommit(input: PathSelector & { readonly commit: string }): Promise<PathClaim[]> {
+    return this.#transaction(async (client) => {
+      const first = await this.#nowIn(client);
+      const rows = await this.#selectPathsIn(client, input, first);
+      const now = await this.#nowIn(client);
+      const out: PathClaim[] = [];
+      for (const own of rows) {
+        const result = await client.query(
+          `UPDATE ${this.#s}.path_claims SET commit_sha = $1 WHERE id = $2 RETURNING ${PATH_COLUMNS}`,
+          [input.commit, own.id],
+        );
+        const row = result.rows[0] as PathRow;
+        await this.#eventIn(client, now, "committed", pathEventKey(row.pattern), input.agent, Number(row.token), input.commit, pathDetail.committed(input.repo));
+        out.push(toPathClaim(row, now));
+      }
+      return out;
+    });
+  }
+
   async listPaths(filter: PathListFilter): Promise<PathClaim[]> {
     const where: string[] = [];
     const params: unknown[] = [];

@@ -532,6 +532,19 @@ export class SqliteStore implements Store {
     );
   }
 
+  async notePathCommit(input: PathSelector & { readonly commit: string }): Promise<PathClaim[]> {
+    return this.#write((now) =>
+      this.#selectPaths(input, true, now).map((own) => {
+        const row = this.#stmt(`UPDATE path_claims SET commit_sha = ? WHERE id = ? RETURNING ${PATH_COLUMNS}`).get(
+          input.commit,
+          own.id,
+        ) as PathRow;
+        this.#event(now, "committed", pathEventKey(row.pattern), input.agent, row.token, input.commit, pathDetail.committed(input.repo));
+        return toPathClaim(row, now);
+      }),
+    );
+  }
+
   async listPaths(filter: PathListFilter): Promise<PathClaim[]> {
     return this.#read((now) => {
       const where: string[] = [];
