@@ -1,0 +1,24 @@
+// A racing agent for path claims: until the deadline, claim 1-3 random overlapping
+// patterns (exclusive), hold them briefly, release them. Prints counts as JSON.
+// argv: LIB_URL, OPTIONS_JSON, AGENT, REPO_DIR, START_AT_MS, DURATION_MS
+const [libUrl, optionsJson, agent, repoDir, startAt, duration] = process.argv.slice(2);
+const { openBaton } = await import(libUrl);
+const baton = await openBaton(JSON.parse(optionsJson));
+const FAMILY = ["src/", "src/a.ts", "src/*.ts", "src/x/**", "src/x/b.ts", "lib/", "lib/*.js", "**/*.md", "docs/", "docs/a.md", "src/{a,b}.ts", "test/"];
+const where = { as: agent, cwd: repoDir, repo: "root:race-test" };
+const wait = Number(startAt) - Date.now();
+if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+const deadline = Date.now() + Number(duration);
+const counts = { granted: 0, conflict: 0 };
+while (Date.now() < deadline) {
+  const n = 1 + Math.floor(Math.random() * 3);
+  const patterns = Array.from({ length: n }, () => FAMILY[Math.floor(Math.random() * FAMILY.length)]);
+  const r = await baton.claimPaths(patterns, { ...where, ttl: "20s" });
+  if (r.ok) {
+    counts.granted++;
+    await new Promise((res) => setTimeout(res, 2));
+    await baton.releasePaths(null, where);
+  } else counts.conflict++;
+}
+await baton.close();
+process.stdout.write(JSON.stringify(counts));
