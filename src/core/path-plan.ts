@@ -58,22 +58,39 @@ export function planPathClaim<T extends LivePath>(
     }
     return c;
   };
+  // Two patterns whose first segments are different plain names cannot overlap: every
+  // path either covers starts with that name. Live claims are bucketed by that name, so a
+  // request looks only at its own bucket and at claims that start with a wildcard.
+  const head = (pattern: string): string | null => {
+    const first = pattern.split("/", 1)[0] ?? "";
+    return first === "" || /[*?[{]/.test(first) ? null : first;
+  };
+  const buckets = new Map<string | null, T[]>();
+  const own = new Map<string, T>();
+  for (const held of live) {
+    if (held.agent === request.agent) {
+      own.set(held.pattern, held);
+      continue;
+    }
+    const h = head(held.pattern);
+    const bucket = buckets.get(h);
+    if (bucket === undefined) buckets.set(h, [held]);
+    else bucket.push(held);
+  }
   const conflicts: PlannedConflict<T>[] = [];
   const renew: T[] = [];
   const insert: string[] = [];
   for (const pattern of request.patterns) {
     const mine = compile(pattern);
-    let own: T | undefined;
-    for (const held of live) {
-      if (held.agent === request.agent) {
-        if (held.pattern === pattern) own = held;
-        continue;
-      }
+    const h = head(pattern);
+    const candidates = h === null ? live.filter((held) => held.agent !== request.agent) : [...(buckets.get(h) ?? []), ...(buckets.get(null) ?? [])];
+    for (const held of candidates) {
       if (!modesConflict(request.mode, held.mode)) continue;
       if (compiledOverlap(mine, compile(held.pattern))) conflicts.push({ pattern, held });
     }
-    if (own === undefined) insert.push(pattern);
-    else renew.push(own);
+    const mineHeld = own.get(pattern);
+    if (mineHeld === undefined) insert.push(pattern);
+    else renew.push(mineHeld);
   }
   return { conflicts, renew, insert };
 }

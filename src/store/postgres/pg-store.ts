@@ -8,7 +8,7 @@ import { createRequire } from "node:module";
 import type { Pool, PoolClient, PoolConfig } from "pg";
 import { BatonError } from "../../core/errors.js";
 import type { BatonEvent, Claim, ClaimState, PathClaim } from "../../core/types.js";
-import { planPathClaim } from "../../core/path-plan.js";
+import { type PathMode, planPathClaim } from "../../core/path-plan.js";
 import {
   CLAIM_COLUMNS,
   type ClaimRow,
@@ -32,6 +32,7 @@ import type {
   NotHeldCode,
   PathClaimInput,
   PathClaimOutcome,
+  PathConflict,
   PathListFilter,
   PathSelector,
   ReapInput,
@@ -377,20 +378,30 @@ export class PostgresStore implements Store {
       // so the set of live claims must not change between reading and inserting.
       await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`baton:paths:${this.#s}:${input.repo}`]);
       const now = await this.#nowIn(client);
+      // Just what the planner needs: fast on tens of thousands of live claims.
       const liveRows = await client.query(
-        `SELECT ${PATH_COLUMNS} FROM ${this.#s}.path_claims
-         WHERE repo = $1 AND state = 'active' AND expires_at > $2 ORDER BY id`,
+        `SELECT id, pattern, agent, mode FROM ${this.#s}.path_claims
+         WHERE repo = $1 AND state = 'active' AND expires_at > $2`,
         [input.repo, now],
       );
-      const live = (liveRows.rows as PathRow[]).map((row) => toPathClaim(row, now));
+      const live = (liveRows.rows as { id: number; pattern: string; agent: string; mode: PathMode }[]).sort(
+        (a, b) => a.id - b.id,
+      );
       const plan = planPathClaim(live, input);
-      if (plan.conflicts.length > 0 && !input.advisory) {
+      const ids = [...new Set(plan.conflicts.map((c) => c.held.id))];
+      const full = new Map<number, PathClaim>();
+      if (ids.length > 0) {
+        const rows = await client.query(`SELECT ${PATH_COLUMNS} FROM ${this.#s}.path_claims WHERE id = ANY($1)`, [ids]);
+        for (const row of rows.rows as PathRow[]) full.set(Number(row.id), toPathClaim(row, now));
+      }
+      const conflicts: PathConflict[] = plan.conflicts.map((c) => ({ pattern: c.pattern, held: full.get(c.held.id) as PathClaim }));
+      if (conflicts.length > 0 && !input.advisory) {
         for (const pattern of input.patterns) {
-          const mine = plan.conflicts.filter((c) => c.pattern === pattern);
+          const mine = conflicts.filter((c) => c.pattern === pattern);
           if (mine.length === 0) continue;
           await this.#eventIn(client, now, "denied", pathEventKey(pattern), input.agent, null, null, pathDetail.denied(input.repo, input.mode, mine));
         }
-        return { outcome: "conflict", conflicts: plan.conflicts };
+        return { outcome: "conflict", conflicts };
       }
       let work: ClaimOutcome | null = null;
       let token: number | null = null;
@@ -429,14 +440,14 @@ export class PostgresStore implements Store {
           [input.repo, pattern, input.agent, input.mode, token, now, now + input.ttlMs, input.reason, workKey],
         );
         const row = result.rows[0] as PathRow;
-        const overridden = plan.conflicts.filter((c) => c.pattern === pattern).length;
+        const overridden = conflicts.filter((c) => c.pattern === pattern).length;
         await this.#eventIn(client, now, "granted", pathEventKey(pattern), input.agent, token, null, pathDetail.granted(input.repo, input.mode, input.ttlMs, workKey, overridden));
         byPattern.set(pattern, row);
       }
       return {
         outcome: "granted",
         claims: input.patterns.map((p) => toPathClaim(byPattern.get(p) as PathRow, now)),
-        conflicts: plan.conflicts,
+        conflicts,
         work,
       };
     });

@@ -33,6 +33,7 @@ import type {
   MutationOutcome,
   PathClaimInput,
   PathClaimOutcome,
+  PathConflict,
   PathListFilter,
   PathSelector,
   ReapInput,
@@ -117,6 +118,14 @@ function loadDriver(): { Database: typeof Database; nativeBinding: string | unde
 /** Block the thread for `ms` milliseconds (used only while opening a new file). */
 function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** What the path planner reads of a live path claim. */
+interface LivePathRow {
+  id: number;
+  pattern: string;
+  agent: string;
+  mode: "exclusive" | "shared";
 }
 
 /** The SQLite implementation of {@link Store}. Open it with {@link openSqliteStore}. */
@@ -440,23 +449,39 @@ export class SqliteStore implements Store {
     });
   }
 
-  #livePaths(repo: string, now: number): PathRow[] {
-    return this.#stmt(
-      `SELECT ${PATH_COLUMNS} FROM path_claims WHERE repo = ? AND state = 'active' AND expires_at > ? ORDER BY id`,
-    ).all(repo, now) as PathRow[];
+  /** Just what the planner needs of the repository's live path claims (fast on 10 000s). */
+  #livePaths(repo: string, now: number): LivePathRow[] {
+    const rows = this.#stmt(
+      "SELECT id, pattern, agent, mode FROM path_claims WHERE repo = ? AND state = 'active' AND expires_at > ?",
+    ).all(repo, now) as LivePathRow[];
+    return rows.sort((a, b) => a.id - b.id);
+  }
+
+  /** Full path claims for the conflicts found, in the planner's order. */
+  #conflictClaims(conflicts: readonly { pattern: string; held: LivePathRow }[], now: number): PathConflict[] {
+    const ids = [...new Set(conflicts.map((c) => c.held.id))];
+    const full = new Map<number, PathClaim>();
+    for (let i = 0; i < ids.length; i += 500) {
+      const chunk = ids.slice(i, i + 500);
+      const rows = this.#stmt(`SELECT ${PATH_COLUMNS} FROM path_claims WHERE id IN (${chunk.map(() => "?").join(", ")})`).all(
+        ...chunk,
+      ) as PathRow[];
+      for (const row of rows) full.set(Number(row.id), toPathClaim(row, now));
+    }
+    return conflicts.map((c) => ({ pattern: c.pattern, held: full.get(c.held.id) as PathClaim }));
   }
 
   async claimPaths(input: PathClaimInput): Promise<PathClaimOutcome> {
     return this.#write((now): PathClaimOutcome => {
-      const live = this.#livePaths(input.repo, now).map((row) => toPathClaim(row, now));
-      const plan = planPathClaim(live, input);
-      if (plan.conflicts.length > 0 && !input.advisory) {
+      const plan = planPathClaim(this.#livePaths(input.repo, now), input);
+      const conflicts = this.#conflictClaims(plan.conflicts, now);
+      if (conflicts.length > 0 && !input.advisory) {
         for (const pattern of input.patterns) {
-          const mine = plan.conflicts.filter((c) => c.pattern === pattern);
+          const mine = conflicts.filter((c) => c.pattern === pattern);
           if (mine.length === 0) continue;
           this.#event(now, "denied", pathEventKey(pattern), input.agent, null, null, pathDetail.denied(input.repo, input.mode, mine));
         }
-        return { outcome: "conflict", conflicts: plan.conflicts };
+        return { outcome: "conflict", conflicts };
       }
       let work: ClaimOutcome | null = null;
       let token: number | null = null;
@@ -484,14 +509,14 @@ export class SqliteStore implements Store {
           `INSERT INTO path_claims (repo, pattern, agent, mode, token, state, claimed_at, expires_at, reason, work_key)
            VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?, ?) RETURNING ${PATH_COLUMNS}`,
         ).get(input.repo, pattern, input.agent, input.mode, token, now, now + input.ttlMs, input.reason, input.work?.key ?? null) as PathRow;
-        const overridden = plan.conflicts.filter((c) => c.pattern === pattern).length;
+        const overridden = conflicts.filter((c) => c.pattern === pattern).length;
         this.#event(now, "granted", pathEventKey(pattern), input.agent, row.token, null, pathDetail.granted(input.repo, input.mode, input.ttlMs, input.work?.key ?? null, overridden));
         byPattern.set(pattern, row);
       }
       return {
         outcome: "granted",
         claims: input.patterns.map((p) => toPathClaim(byPattern.get(p) as PathRow, now)),
-        conflicts: plan.conflicts,
+        conflicts,
         work,
       };
     });
