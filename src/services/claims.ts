@@ -31,8 +31,13 @@ export interface ClaimOptions {
   ttl?: DurationInput;
   /** JSON object (or its text) stored with the claim. */
   meta?: Record<string, unknown> | string;
-  /** Claim even though the work was completed within the last 24 h. */
+  /** Claim even though the work was completed within the done window. */
   reopen?: boolean;
+  /**
+   * How long a completion answers "done" to a new claim: ms or `24h`. Default 24 h.
+   * `0` lets a completed key be claimed again at once.
+   */
+  doneWindow?: DurationInput;
 }
 
 /** The answer to {@link ClaimService.claim}. A "no" is a value, not an exception. */
@@ -191,7 +196,8 @@ export class ClaimService {
       ttlMs: options.ttl === undefined ? this.#defaultTtlMs : durationMs(options.ttl, "ttl"),
       meta: parseMeta(options.meta),
       reopen: options.reopen === true,
-      doneWindowMs: this.#doneWindowMs,
+      doneWindowMs:
+        options.doneWindow === undefined ? this.#doneWindowMs : durationMs(options.doneWindow, "doneWindow", true),
     };
   }
 
