@@ -1,0 +1,182 @@
+/**
+ * What only PostgreSQL must prove: decisions on the server's clock, token order
+ * under contention, connection loss without half state, concurrent first opens,
+ * a newer schema refused, and a lock wait reported as STORE_BUSY.
+ */
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import pg from "pg";
+import { afterAll, describe, expect, it } from "vitest";
+import { openBaton } from "../src/index.js";
+import { freshSchema, testDatabaseUrl } from "./contract/targets.js";
+import { cli, cliAsync, LIB, ROOT } from "./helpers.js";
+
+const LIB_URL = pathToFileURL(LIB).href;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function worker(name: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(ROOT, "test", "workers", name), ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (c: Buffer) => {
+      out += c.toString();
+    });
+    child.stderr.on("data", (c: Buffer) => {
+      err += c.toString();
+    });
+    child.on("close", (code) => (code === 0 ? resolve(out) : reject(new Error(`${name} exited ${code}: ${err}`))));
+  });
+}
+
+const admin = new pg.Pool({ connectionString: testDatabaseUrl(), max: 3 });
+admin.on("error", () => undefined);
+afterAll(async () => {
+  await admin.end();
+});
+
+describe("PostgreSQL", () => {
+  it("decides on the server's clock: a client an hour off changes nothing", async () => {
+    const schema = freshSchema("clock");
+    const skewed = await openBaton({ databaseUrl: testDatabaseUrl(), schema, clock: () => Date.now() + 3_600_000 });
+    const honest = await openBaton({ databaseUrl: testDatabaseUrl(), schema });
+    try {
+      const before = Date.now();
+      const r = await skewed.claim("k", { as: "skewed", ttl: "1h" });
+      expect(Math.abs(r.claim.claimedAt.getTime() - before)).toBeLessThan(5_000);
+      expect(Math.abs((await skewed.now()).getTime() - Date.now())).toBeLessThan(5_000);
+      expect((await honest.claim("k", { as: "honest" })).outcome).toBe("denied");
+      await skewed.claim("short", { as: "skewed", ttl: "200ms" });
+      expect((await honest.claim("short", { as: "honest" })).outcome).toBe("denied");
+      await sleep(350);
+      expect((await honest.claim("short", { as: "honest" })).outcome).toBe("granted");
+      expect(await skewed.renew("short", { as: "skewed" })).toMatchObject({ ok: false, code: "NOT_HOLDER" });
+    } finally {
+      await skewed.close();
+      await honest.close();
+    }
+  });
+
+  it("gives grants tokens in grant order per key: 8 connections, 4 hot keys, 1 ms TTLs", async () => {
+    const options = { databaseUrl: testDatabaseUrl(), schema: freshSchema("hot") };
+    await (await openBaton(options)).close();
+    const startAt = Date.now() + 1000;
+    const counts = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => worker("pg-hot-worker.mjs", [LIB_URL, JSON.stringify(options), `w${i}`, "4", String(startAt), "3000"])),
+    );
+    const baton = await openBaton(options);
+    try {
+      const grants = await baton.log({ kind: "granted", limit: 100_000 });
+      expect(grants.length).toBe(counts.reduce((s, c) => s + Number(c), 0));
+      expect(grants.length).toBeGreaterThan(100);
+      const last = new Map<string, number>();
+      let regressions = 0;
+      for (const e of grants) {
+        const prev = last.get(e.key);
+        if (prev !== undefined && (e.token as number) <= prev) regressions++;
+        last.set(e.key, e.token as number);
+      }
+      console.log(`postgres hot keys: ${grants.length} grants, ${regressions} token regressions`);
+      expect(regressions).toBe(0);
+      expect(new Set(grants.map((e) => e.token)).size).toBe(grants.length);
+    } finally {
+      await baton.close();
+    }
+  });
+
+  it("a connection killed mid-operation is STORE_UNAVAILABLE with the server's reason, and leaves no half state", async () => {
+    const options = { databaseUrl: testDatabaseUrl(), schema: freshSchema("kill") };
+    await (await openBaton(options)).close();
+    const running = worker("pg-loop-worker.mjs", [LIB_URL, JSON.stringify(options), "victim", "2500"]);
+    for (let i = 0; i < 6; i++) {
+      await sleep(300);
+      await admin.query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'baton' AND datname = current_database() AND pid <> pg_backend_pid() AND query LIKE $1",
+        [`%${options.schema}%`],
+      );
+    }
+    const { ops, errors } = JSON.parse(await running) as { ops: number; errors: { code: string; message: string }[] };
+    expect(ops).toBeGreaterThan(10);
+    expect(errors.length).toBeGreaterThan(0);
+    for (const e of errors) {
+      expect(e.code).toBe("STORE_UNAVAILABLE");
+      expect(e.message).toMatch(/terminat|Connection/i);
+    }
+    // Every row agrees with its last event: a completion has its completed event, a grant its granted event.
+    const baton = await openBaton(options);
+    try {
+      const claims = await baton.list({ state: "all", limit: 100_000 });
+      const events = await baton.log({ limit: 100_000 });
+      for (const claim of claims) {
+        const mine = events.filter((e) => e.key === claim.key && e.kind !== "denied");
+        const lastEvent = mine[mine.length - 1];
+        expect(lastEvent?.token, claim.key).toBe(claim.token);
+        expect(lastEvent?.kind, claim.key).toBe(claim.state === "completed" ? "completed" : "granted");
+      }
+    } finally {
+      await baton.close();
+    }
+  });
+
+  it("16 processes opening a brand-new schema together all succeed and migrate once", async () => {
+    for (let round = 0; round < 2; round++) {
+      const schema = freshSchema("first");
+      const env = { BATON_DATABASE_URL: testDatabaseUrl(), BATON_PG_SCHEMA: schema };
+      const results = await Promise.all(Array.from({ length: 16 }, (_, i) => cliAsync(["claim", `k${i}`, "--as", `a${i}`], { env })));
+      for (const r of results) expect(r.code, r.stderr).toBe(0);
+      const rows = await admin.query(`SELECT version, count(*)::int AS n FROM "${schema}".schema_migrations GROUP BY version ORDER BY version`);
+      expect(rows.rows.map((r) => [r.version, r.n])).toEqual([
+        [1, 1],
+        [2, 1],
+      ]);
+    }
+  });
+
+  it("refuses a schema written by a newer Baton; db status and db migrate tell and do", async () => {
+    const schema = freshSchema("schema");
+    const env = { BATON_DATABASE_URL: testDatabaseUrl(), BATON_PG_SCHEMA: schema };
+    const status = cli(["db", "status", "--json"], { env });
+    expect(status.code).toBe(1);
+    expect(JSON.parse(status.stdout)).toMatchObject({ ok: false, version: 0, pending: [{ version: 1 }, { version: 2 }] });
+    expect(cli(["db", "migrate"], { env }).code).toBe(0);
+    expect(cli(["db", "status"], { env }).code).toBe(0);
+    await admin.query(`INSERT INTO "${schema}".schema_migrations (version, description) VALUES (999, 'from the future')`);
+    const r = cli(["claim", "k", "--as", "a", "--json"], { env });
+    expect(r.code).toBe(3);
+    expect(JSON.parse(r.stdout).error.code).toBe("SCHEMA_TOO_NEW");
+    await expect(openBaton({ databaseUrl: testDatabaseUrl(), schema })).rejects.toMatchObject({ code: "SCHEMA_TOO_NEW" });
+  });
+
+  it("a row lock held past the busy timeout is exit 3 STORE_BUSY, never a denial", async () => {
+    const schema = freshSchema("busy");
+    const env = { BATON_DATABASE_URL: testDatabaseUrl(), BATON_PG_SCHEMA: schema };
+    expect(cli(["claim", "k", "--as", "holder"], { env }).code).toBe(0);
+    const locker = await admin.connect();
+    try {
+      await locker.query("BEGIN");
+      await locker.query(`SELECT * FROM "${schema}".claims WHERE key = 'k' FOR UPDATE`);
+      const r = await cliAsync(["claim", "k", "--as", "other", "--json"], { env: { ...env, BATON_BUSY_TIMEOUT: "300ms" } });
+      expect(r.code).toBe(3);
+      expect(JSON.parse(r.stdout).error.code).toBe("STORE_BUSY");
+      await locker.query("ROLLBACK");
+    } finally {
+      locker.release();
+    }
+    const after = cli(["claim", "k", "--as", "other", "--json"], { env });
+    expect(JSON.parse(after.stdout)).toMatchObject({ ok: false, code: "CLAIM_HELD" });
+    const denied = JSON.parse(cli(["log", "--kind", "denied", "--json"], { env }).stdout).events;
+    expect(denied).toHaveLength(1);
+  });
+
+  it("refuses bad options and unreachable servers with clear codes", async () => {
+    await expect(openBaton({ databaseUrl: testDatabaseUrl(), schema: "bad-name;" })).rejects.toMatchObject({ code: "BAD_OPTION" });
+    await expect(openBaton({ databaseUrl: "mysql://x" })).rejects.toMatchObject({ code: "BAD_OPTION" });
+    const both = cli(["claim", "k", "--as", "a", "--db", "x.db", "--database-url", testDatabaseUrl(), "--json"]);
+    expect(both.code).toBe(2);
+    const down = cli(["claim", "k", "--as", "a", "--json"], { env: { BATON_DATABASE_URL: "postgres://u:secret@127.0.0.1:1/db" } });
+    expect(down.code).toBe(3);
+    expect(JSON.parse(down.stdout).error.code).toBe("STORE_UNAVAILABLE");
+    expect(down.stdout).not.toContain("secret");
+  });
+});
