@@ -72,3 +72,22 @@ export function cliAsync(
     child.once("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
 }
+
+/** Run a node script as a real process; resolves with its stdout, rejects with its stderr on a non-zero exit. */
+export function runScript(script: string, args: readonly string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [script, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c: Buffer) => {
+      stdout += c.toString();
+    });
+    child.stderr.on("data", (c: Buffer) => {
+      stderr += c.toString();
+    });
+    child.once("error", reject);
+    child.once("close", (code) =>
+      code === 0 ? resolve(stdout) : reject(new Error(`${script} exited ${code}: ${stderr}`)),
+    );
+  });
+}

@@ -3,30 +3,19 @@
  * on SQLite and on PostgreSQL. From the audit log, no two agents ever held
  * overlapping patterns exclusively at the same time.
  */
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { patternsOverlap } from "../src/core/paths.js";
 import { openBaton } from "../src/index.js";
 import { TARGETS } from "./contract/targets.js";
-import { LIB, ROOT, tempDir } from "./helpers.js";
+import { LIB, ROOT, runScript, tempDir } from "./helpers.js";
 
 const WORKER = join(ROOT, "test", "workers", "paths-race-worker.mjs");
 
-function run(args: string[]): Promise<{ granted: number; conflict: number }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [WORKER, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (c: Buffer) => {
-      out += c.toString();
-    });
-    child.stderr.on("data", (c: Buffer) => {
-      err += c.toString();
-    });
-    child.on("close", (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`worker exited ${code}: ${err}`))));
-  });
+async function run(args: string[]): Promise<{ granted: number; conflict: number }> {
+  return JSON.parse(await runScript(WORKER, args)) as { granted: number; conflict: number };
 }
 
 describe.each(TARGETS)("path claim race on $name", (target) => {

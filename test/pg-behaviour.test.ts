@@ -3,32 +3,18 @@
  * under contention, connection loss without half state, concurrent first opens,
  * a newer schema refused, and a lock wait reported as STORE_BUSY.
  */
-import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { openBaton } from "../src/index.js";
 import { freshSchema, testDatabaseUrl } from "./contract/targets.js";
-import { cli, cliAsync, LIB, ROOT } from "./helpers.js";
+import { cli, cliAsync, LIB, ROOT, runScript } from "./helpers.js";
 
 const LIB_URL = pathToFileURL(LIB).href;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function worker(name: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, "test", "workers", name), ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (c: Buffer) => {
-      out += c.toString();
-    });
-    child.stderr.on("data", (c: Buffer) => {
-      err += c.toString();
-    });
-    child.on("close", (code) => (code === 0 ? resolve(out) : reject(new Error(`${name} exited ${code}: ${err}`))));
-  });
-}
+const worker = (name: string, args: string[]): Promise<string> => runScript(join(ROOT, "test", "workers", name), args);
 
 const admin = new pg.Pool({ connectionString: testDatabaseUrl(), max: 3 });
 admin.on("error", () => undefined);

@@ -9,7 +9,7 @@ import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { openBaton } from "../src/index.js";
 import { TARGETS } from "./contract/targets.js";
-import { cliAsync, LIB, ROOT, tempDir } from "./helpers.js";
+import { cliAsync, LIB, ROOT, runScript, tempDir } from "./helpers.js";
 
 const WORKER = join(ROOT, "test", "workers", "store-race-worker.mjs");
 
@@ -20,20 +20,7 @@ interface Grant {
   token: number;
 }
 
-function runWorker(args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [WORKER, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (c: Buffer) => {
-      out += c.toString();
-    });
-    child.stderr.on("data", (c: Buffer) => {
-      err += c.toString();
-    });
-    child.on("close", (code) => (code === 0 ? resolve(out) : reject(new Error(`worker exited ${code}: ${err}`))));
-  });
-}
+const runWorker = (args: string[]): Promise<string> => runScript(WORKER, args);
 
 describe.each(TARGETS)("race on $name", (target) => {
   it("8 processes, 200 keys: one grant per key, tokens growing per key, log and workers agree", async () => {

@@ -157,6 +157,26 @@ interface ActFnRow {
   claim: ClaimRow | null;
 }
 
+/**
+ * A WHERE clause under construction for a list query: the state terms (`active` and
+ * `expired` against the server time `t.now`), a placeholder maker `p` for the rest.
+ */
+function stateFilter(states: readonly ClaimState[]): { where: string[]; params: unknown[]; p: (value: unknown) => string } {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const p = (value: unknown): string => {
+    params.push(value);
+    return `$${params.length}`;
+  };
+  const terms = states.map((state) => {
+    if (state === "active") return "(state = 'active' AND expires_at > t.now)";
+    if (state === "expired") return "(state = 'active' AND expires_at <= t.now)";
+    return `state = ${p(state)}`;
+  });
+  if (terms.length > 0) where.push(`(${terms.join(" OR ")})`);
+  return { where, params, p };
+}
+
 /** The claim function's row as a {@link ClaimOutcome}. */
 function claimOutcome(row: ClaimFnRow | undefined): ClaimOutcome {
   if (row === undefined) throw new BatonError("INTERNAL", "the claim function returned no row");
@@ -275,18 +295,7 @@ export class PostgresStore implements Store {
   }
 
   async list(filter: ListFilter): Promise<Claim[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const p = (value: unknown): string => {
-      params.push(value);
-      return `$${params.length}`;
-    };
-    const stateTerms = filter.states.map((state: ClaimState) => {
-      if (state === "active") return "(state = 'active' AND expires_at > t.now)";
-      if (state === "expired") return "(state = 'active' AND expires_at <= t.now)";
-      return `state = ${p(state)}`;
-    });
-    if (stateTerms.length > 0) where.push(`(${stateTerms.join(" OR ")})`);
+    const { where, params, p } = stateFilter(filter.states);
     if (filter.agent !== undefined) where.push(`agent = ${p(filter.agent)}`);
     if (filter.prefix !== undefined && filter.prefix.length > 0) {
       const prefix = p(filter.prefix);
@@ -524,18 +533,7 @@ export class PostgresStore implements Store {
   }
 
   async listPaths(filter: PathListFilter): Promise<PathClaim[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const p = (value: unknown): string => {
-      params.push(value);
-      return `$${params.length}`;
-    };
-    const stateTerms = filter.states.map((state: ClaimState) => {
-      if (state === "active") return "(state = 'active' AND expires_at > t.now)";
-      if (state === "expired") return "(state = 'active' AND expires_at <= t.now)";
-      return `state = ${p(state)}`;
-    });
-    if (stateTerms.length > 0) where.push(`(${stateTerms.join(" OR ")})`);
+    const { where, params, p } = stateFilter(filter.states);
     if (filter.repo !== undefined) where.push(`repo = ${p(filter.repo)}`);
     if (filter.agent !== undefined) where.push(`agent = ${p(filter.agent)}`);
     const sql = `SELECT ${PATH_COLUMNS}, t.now AS now_ms

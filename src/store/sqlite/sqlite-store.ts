@@ -120,6 +120,20 @@ function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
+/** The start of a list query's WHERE clause: the state terms, judged at store time `now`. */
+function stateFilter(states: readonly ClaimState[], now: number): { where: string[]; params: unknown[] } {
+  const params: unknown[] = [];
+  const terms = states.map((state) => {
+    if (state === "active" || state === "expired") {
+      params.push(now);
+      return `(state = 'active' AND expires_at ${state === "active" ? ">" : "<="} ?)`;
+    }
+    params.push(state);
+    return "state = ?";
+  });
+  return { where: terms.length > 0 ? [`(${terms.join(" OR ")})`] : [], params };
+}
+
 /** What the path planner reads of a live path claim. */
 interface LivePathRow {
   id: number;
@@ -391,21 +405,7 @@ export class SqliteStore implements Store {
 
   async list(filter: ListFilter): Promise<Claim[]> {
     return this.#read((now) => {
-      const where: string[] = [];
-      const params: unknown[] = [];
-      const stateTerms = filter.states.map((state: ClaimState) => {
-        if (state === "active") {
-          params.push(now);
-          return "(state = 'active' AND expires_at > ?)";
-        }
-        if (state === "expired") {
-          params.push(now);
-          return "(state = 'active' AND expires_at <= ?)";
-        }
-        params.push(state);
-        return "state = ?";
-      });
-      if (stateTerms.length > 0) where.push(`(${stateTerms.join(" OR ")})`);
+      const { where, params } = stateFilter(filter.states, now);
       if (filter.agent !== undefined) {
         where.push("agent = ?");
         params.push(filter.agent);
@@ -572,17 +572,7 @@ export class SqliteStore implements Store {
 
   async listPaths(filter: PathListFilter): Promise<PathClaim[]> {
     return this.#read((now) => {
-      const where: string[] = [];
-      const params: unknown[] = [];
-      const stateTerms = filter.states.map((state: ClaimState) => {
-        if (state === "active" || state === "expired") {
-          params.push(now);
-          return `(state = 'active' AND expires_at ${state === "active" ? ">" : "<="} ?)`;
-        }
-        params.push(state);
-        return "state = ?";
-      });
-      if (stateTerms.length > 0) where.push(`(${stateTerms.join(" OR ")})`);
+      const { where, params } = stateFilter(filter.states, now);
       if (filter.repo !== undefined) {
         where.push("repo = ?");
         params.push(filter.repo);
