@@ -1,5 +1,5 @@
 /** Shared test helpers: temp dirs, and running the built CLI as a real process. */
-import { spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -50,22 +50,15 @@ export function cli(
   return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
 }
 
-/** Run the CLI asynchronously (for tests that race processes). */
-export function cliAsync(
-  args: string[],
-  options: { env?: Record<string, string>; cwd?: string } = {},
-): Promise<CliResult> {
+/** Wait for a child process to close, collecting its output. */
+function collect(child: ChildProcess): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: options.cwd ?? tmpdir(),
-      env: cleanEnv(options.env),
-    });
     let stdout = "";
     let stderr = "";
-    child.stdout.on("data", (c: Buffer) => {
+    child.stdout?.on("data", (c: Buffer) => {
       stdout += c.toString();
     });
-    child.stderr.on("data", (c: Buffer) => {
+    child.stderr?.on("data", (c: Buffer) => {
       stderr += c.toString();
     });
     child.once("error", reject);
@@ -73,21 +66,17 @@ export function cliAsync(
   });
 }
 
+/** Run the CLI asynchronously (for tests that race processes). */
+export function cliAsync(
+  args: string[],
+  options: { env?: Record<string, string>; cwd?: string } = {},
+): Promise<CliResult> {
+  return collect(spawn(process.execPath, [CLI, ...args], { cwd: options.cwd ?? tmpdir(), env: cleanEnv(options.env) }));
+}
+
 /** Run a node script as a real process; resolves with its stdout, rejects with its stderr on a non-zero exit. */
-export function runScript(script: string, args: readonly string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c: Buffer) => {
-      stdout += c.toString();
-    });
-    child.stderr.on("data", (c: Buffer) => {
-      stderr += c.toString();
-    });
-    child.once("error", reject);
-    child.once("close", (code) =>
-      code === 0 ? resolve(stdout) : reject(new Error(`${script} exited ${code}: ${stderr}`)),
-    );
-  });
+export async function runScript(script: string, args: readonly string[]): Promise<string> {
+  const result = await collect(spawn(process.execPath, [script, ...args], { stdio: ["ignore", "pipe", "pipe"] }));
+  if (result.code !== 0) throw new Error(`${script} exited ${result.code}: ${result.stderr}`);
+  return result.stdout;
 }
