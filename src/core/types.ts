@@ -56,6 +56,7 @@ export const EVENT_KINDS = [
   "abandoned",
   "reaped",
   "committed",
+  "bypassed",
 ] as const;
 /** A kind of audit event. */
 export type EventKind = (typeof EVENT_KINDS)[number];

@@ -523,3 +523,45 @@ export async function aheadBehind(cwd: string, localRef: string, remoteRef: stri
   }
   return { ahead, behind };
 }
+
+/**
+ * The folder git runs hooks from: `core.hooksPath` when set (husky, lefthook and
+ * friends set it), else `hooks` in the common git dir. Absolute.
+ *
+ * @throws BatonError `NOT_GIT_REPO`
+ */
+export async function hooksDir(cwd: string): Promise<string> {
+  const { stdout } = await git(["rev-parse", "--path-format=absolute", "--git-path", "hooks"], { cwd });
+  return resolve(cwd, stdout.trim());
+}
+
+/** The commit HEAD names, or `null` before the first commit. */
+export async function headCommit(cwd: string): Promise<string | null> {
+  const { stdout, code } = await git(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], { cwd, okCodes: [1] });
+  return code === 1 ? null : stdout.trim();
+}
+
+/** The repository-relative paths a commit changed (a root commit: every path it adds). */
+export async function commitFiles(cwd: string, commit: string): Promise<string[]> {
+  if (!/^[0-9a-f]{4,64}$/i.test(commit)) throw new BatonError("BAD_INPUT", `invalid commit ${JSON.stringify(commit)}`);
+  const { stdout } = await git(["diff-tree", "--no-commit-id", "--name-only", "-r", "-z", "--root", "--no-renames", commit], {
+    cwd,
+  });
+  return nulFields(stdout);
+}
+
+/** The configured `user.email` (or `user.name` when there is no e-mail), or `null`. */
+export async function gitUser(cwd: string): Promise<string | null> {
+  for (const key of ["user.email", "user.name"]) {
+    const { stdout, code } = await git(["config", "--get", key], { cwd, okCodes: [1] });
+    if (code === 0 && stdout.trim() !== "") return stdout.trim();
+  }
+  return null;
+}
+
+/** Does the ref exist (e.g. `origin/main` before the first push)? */
+export async function refExists(cwd: string, ref: string): Promise<boolean> {
+  if (ref.startsWith("-") || ref.length === 0) throw new BatonError("BAD_INPUT", `invalid git ref ${JSON.stringify(ref)}`);
+  const { code } = await git(["rev-parse", "--verify", "--quiet", `${ref}^{commit}`], { cwd, okCodes: [1] });
+  return code === 0;
+}

@@ -134,6 +134,15 @@ export interface PathListFilter {
   readonly limit: number;
 }
 
+/** An audit record that decides nothing. */
+export interface RecordEventInput {
+  readonly kind: "bypassed";
+  readonly key: string;
+  readonly agent: string;
+  readonly commit: string | null;
+  readonly detail: Record<string, unknown> | null;
+}
+
 /** The schema a store holds, against what this build of Baton writes. */
 export interface SchemaStatus {
   /** The applied schema version (0: nothing yet). */
@@ -180,6 +189,11 @@ export interface Store {
    * their commit and logs a `committed` event for each. Returns the claims touched.
    */
   notePathCommit(input: PathSelector & { readonly commit: string }): Promise<PathClaim[]>;
+  /**
+   * Append an audit record that decides nothing (a guard bypassed, a note). Atomic: one
+   * insert. Returns the event as stored.
+   */
+  recordEvent(input: RecordEventInput): Promise<BatonEvent>;
   /** Path claims matching the filter, newest first. */
   listPaths(filter: PathListFilter): Promise<PathClaim[]>;
   /** Turn path claims expired for at least `minAgeMs` into `abandoned`; returns them. */

@@ -280,6 +280,20 @@ describe.each(TARGETS)("store contract: $name", (target: StoreTarget) => {
     expect((await store.list({ states: ["active"], prefix: "issue:é", limit: 5 })).map((c) => c.key)).toEqual([key]);
   });
 
+  it("records an audit event that decides nothing", async () => {
+    const store = await fresh();
+    const event = await store.recordEvent({
+      kind: "bypassed",
+      key: "path:src/a.ts",
+      agent: "a",
+      commit: null,
+      detail: { guard: "pre-commit", files: ["src/a.ts"] },
+    });
+    expect(event).toMatchObject({ kind: "bypassed", key: "path:src/a.ts", agent: "a", token: null });
+    expect(await store.events({ limit: 10 })).toEqual([event]);
+    expect(await store.get("path:src/a.ts")).toBeNull();
+  });
+
   it("reports its schema as current", async () => {
     const store = await fresh();
     const status = await store.schemaStatus();

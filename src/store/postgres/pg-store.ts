@@ -36,6 +36,7 @@ import type {
   PathListFilter,
   PathSelector,
   ReapInput,
+  RecordEventInput,
   RenewInput,
   SchemaStatus,
   Store,
@@ -530,6 +531,15 @@ export class PostgresStore implements Store {
       }
       return out;
     });
+  }
+
+  async recordEvent(input: RecordEventInput): Promise<BatonEvent> {
+    const [row] = await this.#query<EventRow>(
+      `INSERT INTO ${this.#s}.events (at, kind, key, agent, token, commit_sha, detail)
+       VALUES (${this.#s}.now_ms(), $1, $2, $3, NULL, $4, $5::json) RETURNING ${EVENT_COLUMNS}`,
+      [input.kind, input.key, input.agent, input.commit, input.detail === null ? null : JSON.stringify(input.detail)],
+    );
+    return toEvent(row as EventRow);
   }
 
   async listPaths(filter: PathListFilter): Promise<PathClaim[]> {

@@ -37,6 +37,7 @@ import type {
   PathListFilter,
   PathSelector,
   ReapInput,
+  RecordEventInput,
   RenewInput,
   SchemaStatus,
   Store,
@@ -568,6 +569,14 @@ export class SqliteStore implements Store {
         return toPathClaim(row, now);
       }),
     );
+  }
+
+  async recordEvent(input: RecordEventInput): Promise<BatonEvent> {
+    return this.#write((now) => {
+      this.#event(now, input.kind, input.key, input.agent, null, input.commit, input.detail);
+      const row = this.#stmt(`SELECT ${EVENT_COLUMNS} FROM events WHERE id = last_insert_rowid()`).get() as EventRow;
+      return toEvent(row);
+    });
   }
 
   async listPaths(filter: PathListFilter): Promise<PathClaim[]> {
