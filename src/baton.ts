@@ -19,6 +19,7 @@ import {
   type ReapResult,
   type ShowResult,
 } from "./services/claims.js";
+import { type ProbeOptions, type ProbeResult, probe, type SyncCheckOptions, type SyncCheckResult, syncCheck } from "./services/guards.js";
 import { keepLease } from "./services/lease.js";
 import {
   type PathClaimOptions,
@@ -229,6 +230,23 @@ export class Baton {
     options: RepoOptions & { as: string },
   ): Promise<{ readonly file: string; readonly held: PathClaim }[]> {
     return this.#paths.blockers(files, options);
+  }
+
+  /**
+   * Would a deploy from this working tree ship exactly the remote branch plus local
+   * commits, and does `as` still hold the claims named in `holding` (`KEY` or
+   * `KEY:TOKEN`)? Fetches first unless `fetch: false`. `ok: false` lists every reason.
+   */
+  syncCheck(options: SyncCheckOptions = {}): Promise<SyncCheckResult> {
+    return syncCheck(this.#store, options);
+  }
+
+  /**
+   * Is anyone else on these paths? Recent commits by others, overlapping path claims,
+   * uncommitted changes in other worktrees, and work claims whose metadata names them.
+   */
+  probe(paths: readonly string[], options: ProbeOptions = {}): Promise<ProbeResult> {
+    return probe(this.#store, paths, options);
   }
 
   /** Extend my live claim. `ok: false` (`NOT_HOLDER`, `CLAIM_EXPIRED`) when I lost it. */

@@ -43,6 +43,21 @@ export const ERROR_CODES = {
     http: 409,
     summary: "A requested path overlaps another agent's live path claim.",
   },
+  OUT_OF_SYNC: {
+    exit: EXIT_NO,
+    http: 409,
+    summary: "A deploy from here would not ship the remote branch plus local commits (behind, diverged, dirty, or a claim lost).",
+  },
+  PATHS_BUSY: {
+    exit: EXIT_NO,
+    http: 409,
+    summary: "Someone else is on these paths: recent commits, path claims, uncommitted edits or work claims.",
+  },
+  PATH_BLOCKED: {
+    exit: EXIT_NO,
+    http: 409,
+    summary: "Staged files fall under another agent's live exclusive path claim (the pre-commit guard).",
+  },
   TOKEN_STALE: {
     exit: EXIT_NO,
     http: 409,
@@ -106,7 +121,10 @@ export type DenialCode =
   | "CLAIM_EXPIRED"
   | "NOT_FOUND"
   | "TOKEN_STALE"
-  | "PATH_CONFLICT";
+  | "PATH_CONFLICT"
+  | "OUT_OF_SYNC"
+  | "PATHS_BUSY"
+  | "PATH_BLOCKED";
 
 /**
  * A typed Baton failure. Bad input and store failures are thrown as `BatonError`;

@@ -550,13 +550,17 @@ export async function commitFiles(cwd: string, commit: string): Promise<string[]
   return nulFields(stdout);
 }
 
-/** The configured `user.email` (or `user.name` when there is no e-mail), or `null`. */
+/**
+ * Who commits here: the author e-mail git would record (`git var GIT_AUTHOR_IDENT`, which
+ * honours `GIT_AUTHOR_EMAIL` and `user.email`), else the name; `null` when git knows neither.
+ */
 export async function gitUser(cwd: string): Promise<string | null> {
-  for (const key of ["user.email", "user.name"]) {
-    const { stdout, code } = await git(["config", "--get", key], { cwd, okCodes: [1] });
-    if (code === 0 && stdout.trim() !== "") return stdout.trim();
-  }
-  return null;
+  const { stdout, code } = await git(["var", "GIT_AUTHOR_IDENT"], { cwd, okCodes: [128] });
+  if (code !== 0) return null;
+  const match = /^(.*?)\s*<([^>]*)>/.exec(stdout.trim());
+  if (match === null) return null;
+  const [, name = "", email = ""] = match;
+  return email.trim() || name.trim() || null;
 }
 
 /** Does the ref exist (e.g. `origin/main` before the first push)? */

@@ -172,6 +172,36 @@ export function buildProgram(name: string): Command {
     .option("--repo <id>", "repository identity to use instead of asking git")
     .action(async (flags) => (await import("./paths.js")).list(flags));
 
+  common(program.command("sync-check"))
+    .summary("before a deploy: refuse when behind, diverged, dirty, or a held claim is lost")
+    .option("--remote <name>", "the remote to compare with", "origin")
+    .option("--branch <name>", "the remote branch (default: the branch checked out)")
+    .option("--allow-dirty", "do not refuse uncommitted changes")
+    .option("--holding <claims...>", "KEY or KEY:TOKEN: claims this agent must still hold (under this token)")
+    .option("--no-fetch", "compare with the remote-tracking branch as it is, without fetching")
+    .action(async (flags) => (await import("./git-guards.js")).syncCheck(flags));
+  common(program.command("probe"))
+    .summary("before starting: is anyone else on these paths? (commits, claims, other worktrees)")
+    .argument("<paths...>", "files, folders or globs, relative to here")
+    .option("--since <duration>", "how far back to look for commits (default 30m)")
+    .option("--fetch", "fetch first and look at the upstream branch too")
+    .option("--remote <name>", "the remote for --fetch", "origin")
+    .action(async (paths: string[], flags) => (await import("./git-guards.js")).probe(paths, flags));
+  const hooks = program.command("hooks").summary("git hooks: pre-commit path guard, pre-push sync check, post-commit record");
+  common(hooks.command("install"))
+    .summary("install Baton's git hooks, chaining to the hooks already there")
+    .option("--release-on-commit", "post-commit also releases the path claims the commit covered")
+    .action(async (flags) => (await import("./git-guards.js")).hooksInstall(flags));
+  common(hooks.command("uninstall"))
+    .summary("remove Baton's git hooks and restore the hooks that were there")
+    .action(async (flags) => (await import("./git-guards.js")).hooksUninstall(flags));
+  common(hooks.command("run"))
+    .summary("what the installed hooks call (pre-commit, pre-push, post-commit)")
+    .argument("<hook>")
+    .argument("[args...]", "the arguments git passed to the hook")
+    .option("--release-on-commit", "post-commit: release the covered path claims")
+    .action(async (hook: string, args: string[], flags) => (await import("./git-guards.js")).hooksRun(hook, args, flags));
+
   const db = program.command("db").summary("the store's schema: status and explicit migration");
   common(db.command("status"))
     .summary("the store, its schema version and pending migrations (changes nothing)")
