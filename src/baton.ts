@@ -20,6 +20,7 @@ import {
   type ShowResult,
 } from "./services/claims.js";
 import { type ProbeOptions, type ProbeResult, probe, type SyncCheckOptions, type SyncCheckResult, syncCheck } from "./services/guards.js";
+import { type GateMark, type GateOptions, type GateRunOptions, type GateRunResult, GateService } from "./services/gates.js";
 import { keepLease } from "./services/lease.js";
 import {
   type PathClaimOptions,
@@ -136,6 +137,7 @@ export class Baton {
   readonly #store: Store;
   readonly #claims: ClaimService;
   readonly #paths: PathService;
+  readonly #gates: GateService;
   readonly #defaultTtlMs: number;
 
   /** Use {@link openBaton}. */
@@ -144,6 +146,7 @@ export class Baton {
     this.#defaultTtlMs = options.defaultTtlMs ?? DEFAULT_TTL_MS;
     this.#claims = new ClaimService(store, { defaultTtlMs: this.#defaultTtlMs });
     this.#paths = new PathService(store);
+    this.#gates = new GateService(this.#claims);
   }
 
   /** The store behind this handle (its `description` says where it is). */
@@ -247,6 +250,30 @@ export class Baton {
    */
   probe(paths: readonly string[], options: ProbeOptions = {}): Promise<ProbeResult> {
     return probe(this.#store, paths, options);
+  }
+
+  /**
+   * Run a side effect once per window for the whole fleet (gate `key`): take the gate's
+   * lock, skip if it was marked within the window (or a sibling is running it), run `fn`,
+   * mark on success. `fn` throwing leaves no mark (a retry can fire) and rethrows.
+   * `onceOnly` marks before running: at most once instead of at least once.
+   */
+  async gate<T>(
+    key: string,
+    fn: (context: { claim: Claim; signal: AbortSignal }) => Promise<T> | T,
+    options: GateRunOptions,
+  ): Promise<GateRunResult<T>> {
+    return this.#gates.run(key, async (context) => ({ ok: true, value: await fn(context), digest: null }), options);
+  }
+
+  /** The gate machinery with full control of the effect's outcome (used by `baton gate run`). */
+  get gates(): GateService {
+    return this.#gates;
+  }
+
+  /** Was gate `key` marked within the window? (registry first, then marker files) */
+  gateCheck(key: string, options?: GateOptions): Promise<{ readonly done: boolean; readonly mark: GateMark | null; readonly message: string }> {
+    return this.#gates.check(key, options);
   }
 
   /** Extend my live claim. `ok: false` (`NOT_HOLDER`, `CLAIM_EXPIRED`) when I lost it. */

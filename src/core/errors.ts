@@ -77,6 +77,11 @@ export const ERROR_CODES = {
   BAD_TOKEN: { exit: EXIT_BAD_INPUT, http: 400, summary: "The fencing token is not a positive integer." },
   BAD_OPTION: { exit: EXIT_BAD_INPUT, http: 400, summary: "An option or argument is invalid." },
   BAD_CONFIG: { exit: EXIT_BAD_INPUT, http: 400, summary: "The configuration file is invalid." },
+  BAD_MARKER_DIR: {
+    exit: EXIT_BAD_INPUT,
+    http: 400,
+    summary: "The gate marker folder is not a folder, or cannot be read or written.",
+  },
   BAD_PATH: {
     exit: EXIT_BAD_INPUT,
     http: 400,

@@ -9,6 +9,7 @@
  *   BATON_PG_SCHEMA      PostgreSQL schema (default baton)
  *   BATON_BUSY_TIMEOUT   lock wait before STORE_BUSY (e.g. 5s)
  *   BATON_SQLITE_SYNC    full (default) | normal
+ *   BATON_MARKER_DIR     folder of gate marker files
  *   BATON_CONFIG         path of a JSON config file (default: nearest .baton/config.json)
  */
 import { existsSync, readFileSync } from "node:fs";
@@ -25,6 +26,7 @@ export const ENVIRONMENT_HELP = `Environment:
   BATON_PG_SCHEMA       PostgreSQL schema holding Baton's tables (default baton)
   BATON_BUSY_TIMEOUT    how long to wait for a locked store before exit 3 (default 5s)
   BATON_SQLITE_SYNC     full (default) or normal: trade durability for speed
+  BATON_MARKER_DIR      folder where gate marks are also written as files (can be committed)
   BATON_CONFIG          JSON config file (default: the nearest .baton/config.json)
 
 Exit codes: 0 done, 1 denied / not held / already done, 2 bad input,
@@ -36,6 +38,7 @@ interface ConfigFile {
   db?: string | undefined;
   databaseUrl?: string | undefined;
   pgSchema?: string | undefined;
+  markerDir?: string | undefined;
   busyTimeout?: string | number | undefined;
   sqliteSync?: "full" | "normal" | undefined;
   defaultTtl?: string | number | undefined;
@@ -48,6 +51,8 @@ export interface CliConfig {
   /** PostgreSQL URL; when set, `db` is undefined. */
   readonly databaseUrl: string | undefined;
   readonly pgSchema: string | undefined;
+  /** Folder of gate marker files (absolute). */
+  readonly markerDir: string | undefined;
   readonly busyTimeout: string | number | undefined;
   readonly sqliteSync: "full" | "normal" | undefined;
   readonly defaultTtl: string | number | undefined;
@@ -76,6 +81,7 @@ async function readConfigFile(path: string): Promise<ConfigFile> {
     db: z.optional(z.string()),
     databaseUrl: z.optional(z.string()),
     pgSchema: z.optional(z.string()),
+    markerDir: z.optional(z.string()),
     busyTimeout: z.optional(z.union([z.string(), z.number()])),
     sqliteSync: z.optional(z.enum(["full", "normal"])),
     defaultTtl: z.optional(z.union([z.string(), z.number()])),
@@ -94,7 +100,7 @@ async function readConfigFile(path: string): Promise<ConfigFile> {
     const where = issue?.path.length ? issue.path.map(String).join(".") : "(top level)";
     const what =
       issue?.code === "unrecognized_keys"
-        ? `unknown setting ${issue.keys?.join(", ")} (known: agent, db, databaseUrl, pgSchema, busyTimeout, sqliteSync, defaultTtl)`
+        ? `unknown setting ${issue.keys?.join(", ")} (known: agent, db, databaseUrl, pgSchema, markerDir, busyTimeout, sqliteSync, defaultTtl)`
         : issue?.code === "invalid_value"
           ? `expected one of ${issue.values?.map((v) => JSON.stringify(v)).join(", ")}`
           : issue?.expected
@@ -131,6 +137,11 @@ export async function resolveConfig(
     db: db === undefined ? undefined : resolve(store.from === "file" ? fileDir : cwd, db),
     databaseUrl: store.databaseUrl,
     pgSchema: pick(env.BATON_PG_SCHEMA, file.pgSchema),
+    markerDir: env.BATON_MARKER_DIR
+      ? resolve(cwd, env.BATON_MARKER_DIR)
+      : file.markerDir === undefined
+        ? undefined
+        : resolve(fileDir, file.markerDir),
     busyTimeout: pick<string | number>(env.BATON_BUSY_TIMEOUT, file.busyTimeout),
     sqliteSync: sync,
     defaultTtl: pick<string | number>(file.defaultTtl),

@@ -210,6 +210,48 @@ export function buildProgram(name: string): Command {
     .summary("apply pending schema migrations (they also run on open)")
     .action(async (flags) => (await import("./db.js")).migrate(flags));
 
+  const gate = program.command("gate").summary("side effects that happen once per window across the fleet");
+  const gateOptions = (command: Command): Command =>
+    common(command)
+      .option("--window <duration>", "how long a mark holds (default 24h)")
+      .option("--marker-dir <dir>", "also keep marks as JSON files here (default: $BATON_MARKER_DIR)");
+  gateOptions(gate.command("run"))
+    .summary("run a command once per window: skip if marked or running elsewhere, mark on success")
+    .argument("[key]", "the gate, e.g. notify:tekla/sven-auth (optional with --key-from-content)")
+    .argument("[command...]", "after --: the command and its arguments")
+    .option("--ttl <duration>", "lock lease while the command runs, renewed (default 2m)")
+    .option("--wait <duration>", "when a sibling is running it, wait this long for its outcome (default 0s)")
+    .option("-q, --quiet", "print nothing when skipped")
+    .option("--strict", "exit 1 when skipped")
+    .option("--once-only", "mark before running: at most once (default: at least once, mark after success)")
+    .option("--key-from-content", "the gate is a hash of the command's arguments and stdin; KEY becomes a label")
+    .option("--note <text>", "recorded with the mark")
+    .action(async (key: string | undefined, command: string[], flags) =>
+      (await import("./gate-commands.js")).run(key, command, flags),
+    );
+  gateOptions(gate.command("check"))
+    .summary("exit 0 when the gate was not marked in the window, 1 (who, when) when it was")
+    .argument("<key>")
+    .action(async (key: string, flags) => (await import("./gate-commands.js")).check(key, flags));
+  gateOptions(gate.command("mark"))
+    .summary("mark the gate done now, without running anything")
+    .argument("<key>")
+    .option("--note <text>", "what was done")
+    .action(async (key: string, flags) => (await import("./gate-commands.js")).mark(key, flags));
+  common(gate.command("list"))
+    .summary("gates marked recently, newest first")
+    .option("--since <duration>", "how far back (default 24h)")
+    .action(async (flags) => (await import("./gate-commands.js")).list(flags));
+  gateOptions(gate.command("forget"))
+    .summary("forget a gate's mark so it can fire again (logged)")
+    .argument("<key>")
+    .action(async (key: string, flags) => (await import("./gate-commands.js")).forget(key, flags));
+  common(program.command("audit-gates"))
+    .summary("find side-effect calls in scripts and code that do not go through baton gate")
+    .argument("[paths...]", "files or folders (default: .)")
+    .option("--pattern <regex...>", "more side-effect patterns to look for")
+    .action(async (paths: string[], flags) => (await import("./gate-commands.js")).audit(paths, flags));
+
   // The seed system's verbs, verbatim: SESSION first, --ttl in minutes.
   common(program.command("work-claim"))
     .summary("seed verb: claim KEY for SESSION")

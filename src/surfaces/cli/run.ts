@@ -21,8 +21,8 @@ import { withSession } from "./session.js";
 
 /** Default lease for `baton run`. */
 const RUN_TTL_MS = 10 * 60_000;
-const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
-const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
+export const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+export const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
 
 function isExecutable(path: string): boolean {
   try {
@@ -34,7 +34,7 @@ function isExecutable(path: string): boolean {
 }
 
 /** Find `command` the way the shell would, so a typo is refused before anything is claimed. */
-function resolveCommand(command: string): string {
+export function resolveCommand(command: string): string {
   if (command.includes("/")) {
     const path = isAbsolute(command) ? command : resolve(command);
     if (isExecutable(path)) return path;

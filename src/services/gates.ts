@@ -1,0 +1,403 @@
+/**
+ * Side-effect gates: a side effect (an e-mail, a comment, a deploy) happens once per
+ * window across the fleet. Built on claims, so it works on every store:
+ *
+ * - the gate `KEY` is the claim key `gate:KEY`;
+ * - its **lock** is a live claim on that key (TTL `--ttl`, renewed while the effect runs);
+ * - its **mark** is the claim's completion, whose result records the command, a digest of
+ *   its output and a note; a claim inside the window answers "done" — who and when;
+ * - optional **marker files** (one small JSON file per mark in a folder that can be
+ *   committed) keep the marks when the registry is new or lost.
+ *
+ * At least once (default): mark after the effect succeeded; a crash between the effect
+ * and the mark leaves no mark, so the effect may run again once the lock expires.
+ * At most once (`onceOnly`): mark before the effect; a crash after marking means the
+ * effect never runs again, even if it did not happen.
+ */
+import { createHash } from "node:crypto";
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { formatDuration } from "../core/duration.js";
+import { BatonError } from "../core/errors.js";
+import { parseAgent, parseKey } from "../core/identity.js";
+import { type DurationInput, durationMs, parseText } from "../core/schemas.js";
+import type { Claim } from "../core/types.js";
+import type { ClaimService } from "./claims.js";
+import { keepLease } from "./lease.js";
+
+/** Default window: a mark holds for a day. */
+export const DEFAULT_GATE_WINDOW_MS = 24 * 3_600_000;
+/** Default lock lease while the effect runs (renewed every third). */
+export const DEFAULT_GATE_TTL_MS = 2 * 60_000;
+const POLL_MS = 100;
+
+const iso = (date: Date): string => date.toISOString().replace(/\.\d{3}Z$/, "Z");
+
+/** The claim key of gate `key`. */
+export function gateKey(key: string): string {
+  const k = parseKey(key);
+  return k.startsWith("gate:") ? k : parseKey(`gate:${k}`);
+}
+
+/**
+ * A gate key from content: `content:` and the SHA-256 of the text with runs of white
+ * space collapsed and the ends trimmed, so the same message collapses into one gate
+ * whatever each session called it.
+ */
+export function contentKey(content: string | Buffer): string {
+  const text = Buffer.isBuffer(content) ? content.toString("utf8") : content;
+  const normal = text.normalize("NFC").replace(/\s+/g, " ").trim();
+  return `content:${createHash("sha256").update(normal).digest("hex").slice(0, 32)}`;
+}
+
+/** What a mark records. */
+export interface GateMark {
+  readonly key: string;
+  readonly agent: string;
+  readonly at: Date;
+  readonly command: string | null;
+  /** SHA-256 of the effect's output, when there was one. */
+  readonly digest: string | null;
+  readonly note: string | null;
+  readonly onceOnly: boolean;
+  /** Where the mark was found. */
+  readonly source: "registry" | "marker";
+}
+
+/** A folder of marker files. */
+export class MarkerDir {
+  readonly dir: string;
+
+  constructor(dir: string) {
+    this.dir = dir;
+    let stat: ReturnType<typeof statSync> | undefined;
+    try {
+      stat = statSync(dir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw this.#bad(error);
+    }
+    if (stat !== undefined && !stat.isDirectory()) {
+      throw new BatonError("BAD_MARKER_DIR", `marker dir ${dir} is not a folder`, { dir });
+    }
+    if (stat !== undefined) {
+      try {
+        readdirSync(dir);
+      } catch (error) {
+        throw this.#bad(error);
+      }
+    }
+  }
+
+  #bad(error: unknown): BatonError {
+    return new BatonError("BAD_MARKER_DIR", `marker dir ${this.dir} cannot be read: ${(error as Error).message}`, {
+      dir: this.dir,
+    });
+  }
+
+  /** The marker file of a gate key: readable, safe on every file system, unique by hash. */
+  file(key: string): string {
+    const readable = key.replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 80);
+    const hash = createHash("sha256").update(key).digest("hex").slice(0, 12);
+    return join(this.dir, `${readable}.${hash}.json`);
+  }
+
+  read(key: string): GateMark | null {
+    let text: string;
+    try {
+      text = readFileSync(this.file(key), "utf8");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
+      throw this.#bad(error);
+    }
+    try {
+      const raw = JSON.parse(text) as Record<string, unknown>;
+      if (raw.key !== key || typeof raw.at !== "string" || typeof raw.agent !== "string") return null;
+      return {
+        key,
+        agent: raw.agent,
+        at: new Date(raw.at),
+        command: typeof raw.command === "string" ? raw.command : null,
+        digest: typeof raw.digest === "string" ? raw.digest : null,
+        note: typeof raw.note === "string" ? raw.note : null,
+        onceOnly: raw.onceOnly === true,
+        source: "marker",
+      };
+    } catch {
+      return null; // a damaged marker is no mark; the registry still decides
+    }
+  }
+
+  write(mark: GateMark): void {
+    try {
+      mkdirSync(this.dir, { recursive: true });
+      const file = this.file(mark.key);
+      const { source: _source, ...rest } = mark;
+      const body = `${JSON.stringify({ ...rest, at: mark.at.toISOString() }, null, 2)}\n`;
+      writeFileSync(`${file}.tmp`, body);
+      renameSync(`${file}.tmp`, file);
+    } catch (error) {
+      throw this.#bad(error);
+    }
+  }
+
+  remove(key: string): boolean {
+    try {
+      rmSync(this.file(key));
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return false;
+      throw this.#bad(error);
+    }
+  }
+}
+
+function markOf(claim: Claim): GateMark | null {
+  if (claim.state !== "completed" || claim.endedAt === null) return null;
+  let data: Record<string, unknown> = {};
+  try {
+    data = claim.result === null ? {} : (JSON.parse(claim.result) as Record<string, unknown>);
+  } catch {
+    data = { note: claim.result };
+  }
+  return {
+    key: claim.key,
+    agent: claim.agent,
+    at: claim.endedAt,
+    command: typeof data.command === "string" ? data.command : null,
+    digest: typeof data.digest === "string" ? data.digest : null,
+    note: typeof data.note === "string" ? data.note : null,
+    onceOnly: data.onceOnly === true,
+    source: "registry",
+  };
+}
+
+/** Options every gate operation shares. */
+export interface GateOptions {
+  /** How long a mark holds: ms or `24h`. Default 24 h. */
+  window?: DurationInput;
+  /** A folder of marker files, honoured even when the registry is new or lost. */
+  markerDir?: string;
+}
+
+export interface GateRunOptions extends GateOptions {
+  as: string;
+  /** Lock lease while the effect runs (renewed): ms or `2m`. Default 2 minutes. */
+  ttl?: DurationInput;
+  /** When a sibling holds the lock, wait this long for its outcome. Default 0: skip at once. */
+  wait?: DurationInput;
+  /** Mark before running (at most once) instead of after success (at least once). */
+  onceOnly?: boolean;
+  /** Recorded with the mark. */
+  note?: string;
+  /** Recorded with the mark (the CLI puts the command line here). */
+  command?: string | null;
+}
+
+/** What the effect reports back. */
+export interface EffectOutcome<T> {
+  readonly ok: boolean;
+  readonly value: T;
+  /** SHA-256 of the effect's output, if it had one. */
+  readonly digest?: string | null;
+}
+
+export type GateRunResult<T> =
+  | { readonly outcome: "ran"; readonly ok: boolean; readonly value: T; readonly mark: GateMark | null; readonly message: string }
+  | {
+      readonly outcome: "skipped";
+      readonly reason: "marked" | "busy";
+      readonly mark: GateMark | null;
+      readonly holder: string | null;
+      readonly message: string;
+    };
+
+/** Gates over the claim service. */
+export class GateService {
+  readonly #claims: ClaimService;
+
+  constructor(claims: ClaimService) {
+    this.#claims = claims;
+  }
+
+  #windowMs(options: GateOptions): number {
+    return options.window === undefined ? DEFAULT_GATE_WINDOW_MS : durationMs(options.window, "window");
+  }
+
+  #markers(options: GateOptions): MarkerDir | null {
+    return options.markerDir === undefined ? null : new MarkerDir(options.markerDir);
+  }
+
+  /** The mark of `key` inside the window (registry first, then marker files), or null. */
+  async check(keyInput: string, options: GateOptions = {}): Promise<{ readonly done: boolean; readonly mark: GateMark | null; readonly message: string }> {
+    const key = gateKey(keyInput);
+    const windowMs = this.#windowMs(options);
+    const markers = this.#markers(options);
+    const now = await this.#claims.now();
+    const mark = await this.#markWithin(key, windowMs, markers, now);
+    return mark === null
+      ? { done: false, mark: null, message: `not done: no mark for ${key} in the last ${formatDuration(windowMs)}` }
+      : { done: true, mark, message: `done by ${mark.agent} at ${iso(mark.at)}${mark.note ? `: ${mark.note}` : ""}` };
+  }
+
+  async #markWithin(key: string, windowMs: number, markers: MarkerDir | null, now: Date): Promise<GateMark | null> {
+    const { claim } = await this.#claims.show(key, { events: 1 });
+    const fromRegistry = claim === null ? null : markOf(claim);
+    if (fromRegistry !== null && fromRegistry.at.getTime() > now.getTime() - windowMs) return fromRegistry;
+    const fromFile = markers?.read(key) ?? null;
+    if (fromFile !== null && fromFile.at.getTime() > now.getTime() - windowMs) return fromFile;
+    return null;
+  }
+
+  /**
+   * Run `effect` once per window for the fleet: take the lock, check for a mark, run,
+   * mark on success (or before running with `onceOnly`), release. Already marked or
+   * locked by a sibling → skipped (with `wait`, a sibling's outcome is awaited first).
+   * The effect failing (`ok: false` or a throw) leaves no mark so a retry can fire.
+   */
+  async run<T>(
+    keyInput: string,
+    effect: (context: { claim: Claim; signal: AbortSignal }) => Promise<EffectOutcome<T>>,
+    options: GateRunOptions,
+  ): Promise<GateRunResult<T>> {
+    const key = gateKey(keyInput);
+    const agent = parseAgent(options.as);
+    const windowMs = this.#windowMs(options);
+    const ttlMs = options.ttl === undefined ? DEFAULT_GATE_TTL_MS : durationMs(options.ttl, "ttl");
+    const waitMs = options.wait === undefined ? 0 : durationMs(options.wait, "wait", true);
+    const note = options.note === undefined ? null : parseText(options.note, "note");
+    const markers = this.#markers(options);
+    const skipped = (reason: "marked" | "busy", mark: GateMark | null, holder: string | null): GateRunResult<T> => ({
+      outcome: "skipped",
+      reason,
+      mark,
+      holder,
+      message:
+        reason === "marked" && mark !== null
+          ? `skipped: done by ${mark.agent} at ${iso(mark.at)}`
+          : `skipped: ${holder ?? "another agent"} is running it now`,
+    });
+    const fileMark = markers?.read(key) ?? null;
+    const now0 = await this.#claims.now();
+    if (fileMark !== null && fileMark.at.getTime() > now0.getTime() - windowMs) return skipped("marked", fileMark, null);
+
+    const deadline = Date.now() + waitMs;
+    let claim: Claim;
+    for (;;) {
+      const attempt = await this.#claims.claim(key, { as: agent, ttl: ttlMs, doneWindow: windowMs });
+      if (attempt.ok) {
+        claim = attempt.claim;
+        break;
+      }
+      if (attempt.outcome === "done") return skipped("marked", markOf(attempt.claim), null);
+      // A sibling holds the lock: skip, or watch (read-only) until it lets go or marks.
+      if (Date.now() >= deadline) return skipped("busy", null, attempt.holder);
+      let live = true;
+      while (live && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+        const { claim: now } = await this.#claims.show(key, { events: 1 });
+        live = now !== null && now.state === "active";
+      }
+      if (live) return skipped("busy", null, attempt.holder);
+    }
+
+    const record = (digest: string | null): GateMark => ({
+      key,
+      agent,
+      at: new Date(),
+      command: options.command ?? null,
+      digest,
+      note,
+      onceOnly: options.onceOnly === true,
+      source: "registry",
+    });
+    const markNow = async (digest: string | null): Promise<GateMark | null> => {
+      const mark = record(digest);
+      const done = await this.#claims.complete(key, {
+        as: agent,
+        result: JSON.stringify({ command: mark.command, digest, note, onceOnly: mark.onceOnly }),
+      });
+      if (!done.ok) return null;
+      const stored = { ...mark, at: done.claim.endedAt ?? mark.at };
+      markers?.write(stored);
+      return stored;
+    };
+
+    let mark: GateMark | null = null;
+    if (options.onceOnly === true) {
+      mark = await markNow(null);
+      if (mark === null) return skipped("busy", null, null);
+    }
+    const controller = new AbortController();
+    const keeper =
+      options.onceOnly === true
+        ? null
+        : keepLease(this.#claims, {
+            key,
+            agent,
+            ttlMs,
+            onLost: () => controller.abort(new BatonError("NOT_HOLDER", `lost the lock on ${key}`)),
+          });
+    let outcome: EffectOutcome<T>;
+    try {
+      outcome = await effect({ claim, signal: controller.signal });
+    } catch (error) {
+      await keeper?.stop();
+      if (options.onceOnly !== true) await this.#claims.release(key, { as: agent }).catch(() => undefined);
+      throw error;
+    }
+    await keeper?.stop();
+    if (options.onceOnly === true) {
+      return { outcome: "ran", ok: outcome.ok, value: outcome.value, mark, message: `ran ${key} (marked before running: at most once)` };
+    }
+    if (!outcome.ok || keeper?.lost === true) {
+      await this.#claims.release(key, { as: agent });
+      return { outcome: "ran", ok: false, value: outcome.value, mark: null, message: `ran ${key}: it failed, not marked (a retry can fire)` };
+    }
+    mark = await markNow(outcome.digest ?? null);
+    return {
+      outcome: "ran",
+      ok: mark !== null,
+      value: outcome.value,
+      mark,
+      message: mark === null ? `ran ${key} but lost the lock before marking` : `ran ${key}, marked at ${iso(mark.at)}`,
+    };
+  }
+
+  /** Mark `key` done now without running anything (e.g. done by hand). */
+  async mark(keyInput: string, options: GateOptions & { as: string; note?: string }): Promise<{ readonly ok: boolean; readonly mark: GateMark | null; readonly message: string }> {
+    const result = await this.run(keyInput, async () => ({ ok: true, value: null, digest: null }), {
+      ...options,
+      ...(options.note === undefined ? {} : { note: options.note }),
+      command: null,
+    });
+    if (result.outcome === "ran") return { ok: result.ok, mark: result.mark, message: result.ok ? `marked ${gateKey(keyInput)}` : result.message };
+    return { ok: false, mark: result.mark, message: result.message.replace(/^skipped: /, "already marked: ") };
+  }
+
+  /** Marks of the last `since` (default 24 h), newest first. */
+  async list(options: { since?: DurationInput } = {}): Promise<GateMark[]> {
+    const sinceMs = options.since === undefined ? DEFAULT_GATE_WINDOW_MS : durationMs(options.since, "since");
+    const now = await this.#claims.now();
+    const claims = await this.#claims.list({ state: "completed", prefix: "gate:" });
+    return claims
+      .map(markOf)
+      .filter((m): m is GateMark => m !== null && m.at.getTime() > now.getTime() - sinceMs)
+      .sort((a, b) => b.at.getTime() - a.at.getTime());
+  }
+
+  /** Forget a mark so the effect can fire again: logged (a reopened grant, then abandoned). */
+  async forget(keyInput: string, options: GateOptions & { as: string }): Promise<{ readonly ok: boolean; readonly message: string }> {
+    const key = gateKey(keyInput);
+    const agent = parseAgent(options.as);
+    const markers = this.#markers(options);
+    const removed = markers?.remove(key) ?? false;
+    const { claim } = await this.#claims.show(key, { events: 1 });
+    if (claim === null || claim.state !== "completed") {
+      return { ok: removed, message: removed ? `forgot the marker file of ${key}` : `nothing to forget: ${key} has no mark` };
+    }
+    const reopened = await this.#claims.claim(key, { as: agent, reopen: true, ttl: 60_000 });
+    if (!reopened.ok) return { ok: false, message: reopened.message };
+    await this.#claims.abandon(key, { as: agent, reason: `gate mark forgotten by ${agent}` });
+    return { ok: true, message: `forgot the mark of ${key} (logged)${removed ? " and its marker file" : ""}` };
+  }
+}

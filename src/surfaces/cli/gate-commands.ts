@@ -1,0 +1,214 @@
+/**
+ * `baton gate run|check|mark|list|forget` and `baton audit-gates`. The gate logic
+ * lives in services/gates.ts; this file spawns the command (its output passed
+ * through and digested) and renders answers.
+ */
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { resolve } from "node:path";
+import { parseDuration } from "../../core/duration.js";
+import { BatonError } from "../../core/errors.js";
+import { parseText } from "../../core/schemas.js";
+import { auditGates, extraPatterns } from "../../services/gate-audit.js";
+import { contentKey, type EffectOutcome, gateKey, MarkerDir } from "../../services/gates.js";
+import type { CliConfig } from "./config.js";
+import { requireAgent } from "./config.js";
+import type { CommonFlags } from "./main.js";
+import { emit, emitError, emitNo, type OutputMode } from "./output.js";
+import { FORWARDED, resolveCommand, SIGNAL_NUMBERS } from "./run.js";
+import { withSession } from "./session.js";
+
+interface GateFlags extends CommonFlags {
+  window?: string;
+  markerDir?: string;
+}
+
+interface GateRunFlags extends GateFlags {
+  ttl?: string;
+  wait?: string;
+  quiet?: boolean;
+  strict?: boolean;
+  onceOnly?: boolean;
+  keyFromContent?: boolean;
+  note?: string;
+}
+
+const iso = (date: Date): string => date.toISOString().replace(/\.\d{3}Z$/, "Z");
+
+function markerDirOf(flags: GateFlags, config: CliConfig): string | undefined {
+  const dir = flags.markerDir === undefined ? config.markerDir : resolve(process.cwd(), flags.markerDir);
+  if (dir !== undefined) new MarkerDir(dir); // not a folder or unreadable: refused before anything runs
+  return dir;
+}
+
+function windowOf(flags: GateFlags): number | undefined {
+  return flags.window === undefined ? undefined : parseDuration(flags.window, { name: "--window" });
+}
+
+async function readStdin(): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+export function run(keyInput: string | undefined, argv: string[], flags: GateRunFlags): Promise<void> {
+  return withSession(
+    flags,
+    async (config) => {
+      const as = requireAgent(config, "gate run");
+      const [command, ...args] = argv;
+      if (command === undefined || command.length === 0) {
+        throw new BatonError("BAD_INPUT", "gate run needs a command after --, e.g. baton gate run notify:tekla -- ./send-mail.sh");
+      }
+      const window = windowOf(flags);
+      const ttl = flags.ttl === undefined ? undefined : parseDuration(flags.ttl, { name: "--ttl" });
+      const wait = flags.wait === undefined ? undefined : parseDuration(flags.wait, { name: "--wait", allowZero: true });
+      const note = parseText(flags.note, "--note");
+      const markerDir = markerDirOf(flags, config);
+      const resolved = resolveCommand(command);
+      let stdin: Buffer | null = null;
+      let key: string;
+      if (flags.keyFromContent === true) {
+        // The message is what the command says: its arguments and what it reads on stdin.
+        stdin = process.stdin.isTTY ? Buffer.alloc(0) : await readStdin();
+        key = gateKey(contentKey(`${args.join("\n")}\n${stdin.toString("utf8")}`));
+      } else {
+        if (keyInput === undefined) throw new BatonError("BAD_KEY", "gate run needs a KEY (or --key-from-content)");
+        key = gateKey(keyInput);
+      }
+      return { as, key, label: keyInput ?? null, command: resolved, args, line: [command, ...args].join(" "), window, ttl, wait, note, markerDir, stdin };
+    },
+    async ({ baton, mode }, p) => {
+      const result = await baton.gates.run(
+        p.key,
+        ({ claim }) =>
+          new Promise<EffectOutcome<number>>((done) => {
+            const child = spawn(p.command, p.args, {
+              stdio: [p.stdin === null ? "inherit" : "pipe", "pipe", "inherit"],
+              env: { ...process.env, BATON_KEY: p.key, BATON_TOKEN: String(claim.token), BATON_AGENT: p.as },
+            });
+            if (p.stdin !== null) child.stdin?.end(p.stdin);
+            const digest = createHash("sha256");
+            child.stdout?.on("data", (chunk: Buffer) => {
+              digest.update(chunk);
+              if (!mode.json) process.stdout.write(chunk);
+            });
+            const forward = FORWARDED.map((signal) => [signal, () => child.kill(signal)] as const);
+            for (const [signal, handler] of forward) process.on(signal, handler);
+            const finish = (code: number) => {
+              for (const [signal, handler] of forward) process.off(signal, handler);
+              done({ ok: code === 0, value: code, digest: digest.digest("hex") });
+            };
+            child.once("error", () => finish(127));
+            child.once("exit", (code, signal) => finish(code ?? 128 + (SIGNAL_NUMBERS[signal ?? ""] ?? 0)));
+          }),
+        {
+          as: p.as,
+          command: p.line,
+          onceOnly: flags.onceOnly === true,
+          ...(p.window === undefined ? {} : { window: p.window }),
+          ...(p.ttl === undefined ? {} : { ttl: p.ttl }),
+          ...(p.wait === undefined ? {} : { wait: p.wait }),
+          ...(p.note !== null ? { note: p.note } : p.label !== null && flags.keyFromContent === true ? { note: p.label } : {}),
+          ...(p.markerDir === undefined ? {} : { markerDir: p.markerDir }),
+        },
+      );
+      if (result.outcome === "skipped") {
+        if (mode.json) process.stdout.write(`${JSON.stringify({ ok: flags.strict !== true, key: p.key, ...result })}\n`);
+        else if (flags.quiet !== true) process.stderr.write(`${result.message}\n`);
+        process.exitCode = flags.strict === true ? 1 : 0;
+        return;
+      }
+      const code = result.value as number;
+      if (mode.json) process.stdout.write(`${JSON.stringify({ ...result, ok: result.ok && code === 0, key: p.key, exitCode: code })}\n`);
+      else if (flags.quiet !== true && (!result.ok || code !== 0)) process.stderr.write(`baton: ${result.message}\n`);
+      process.exitCode = code !== 0 ? code : result.ok ? 0 : 1;
+    },
+  );
+}
+
+export function check(keyInput: string, flags: GateFlags): Promise<void> {
+  return withSession(
+    flags,
+    (config) => ({ key: gateKey(keyInput), window: windowOf(flags), markerDir: markerDirOf(flags, config) }),
+    async ({ baton, mode }, p) => {
+      const result = await baton.gateCheck(p.key, {
+        ...(p.window === undefined ? {} : { window: p.window }),
+        ...(p.markerDir === undefined ? {} : { markerDir: p.markerDir }),
+      });
+      // Exit 0: not done (go ahead); 1: done.
+      if (result.done) emitNo(mode, { ok: false, key: p.key, ...result }, result.message);
+      else emit(mode, { ok: true, key: p.key, ...result }, result.message);
+    },
+  );
+}
+
+export function mark(keyInput: string, flags: GateFlags & { note?: string }): Promise<void> {
+  return withSession(
+    flags,
+    (config) => ({
+      key: gateKey(keyInput),
+      as: requireAgent(config, "gate mark"),
+      note: parseText(flags.note, "--note"),
+      window: windowOf(flags),
+      markerDir: markerDirOf(flags, config),
+    }),
+    async ({ baton, mode }, p) => {
+      const result = await baton.gates.mark(p.key, {
+        as: p.as,
+        ...(p.note === null ? {} : { note: p.note }),
+        ...(p.window === undefined ? {} : { window: p.window }),
+        ...(p.markerDir === undefined ? {} : { markerDir: p.markerDir }),
+      });
+      if (result.ok) emit(mode, result, result.message);
+      else emitNo(mode, result, result.message);
+    },
+  );
+}
+
+export function list(flags: CommonFlags & { since?: string }): Promise<void> {
+  return withSession(
+    flags,
+    () => ({ since: flags.since === undefined ? undefined : parseDuration(flags.since, { name: "--since" }) }),
+    async ({ baton, mode }, p) => {
+      const marks = await baton.gates.list(p.since === undefined ? {} : { since: p.since });
+      emit(mode, { ok: true, marks }, () =>
+        marks.length === 0
+          ? "no gate fired in the window"
+          : marks.map((m) => `${iso(m.at)}  ${m.key}  ${m.agent}${m.command ? `  ${m.command}` : ""}${m.note ? `  (${m.note})` : ""}`).join("\n"),
+      );
+    },
+  );
+}
+
+export function forget(keyInput: string, flags: GateFlags): Promise<void> {
+  return withSession(
+    flags,
+    (config) => ({ key: gateKey(keyInput), as: requireAgent(config, "gate forget"), markerDir: markerDirOf(flags, config) }),
+    async ({ baton, mode }, p) => {
+      const result = await baton.gates.forget(p.key, {
+        as: p.as,
+        ...(p.markerDir === undefined ? {} : { markerDir: p.markerDir }),
+      });
+      if (result.ok) emit(mode, result, result.message);
+      else emitNo(mode, result, result.message);
+    },
+  );
+}
+
+export function audit(paths: string[], flags: CommonFlags & { pattern?: string[] }): void {
+  const mode: OutputMode = { json: flags.json === true };
+  try {
+    const patterns = extraPatterns(flags.pattern ?? []);
+    const { findings, filesScanned } = auditGates(paths, { cwd: process.cwd(), patterns });
+    const value = { ok: findings.length === 0, filesScanned, findings };
+    const text =
+      findings.length === 0
+        ? `no unwrapped side effects in ${filesScanned} file${filesScanned === 1 ? "" : "s"}`
+        : `${findings.map((f) => `${f.file}:${f.line}: ${f.pattern}`).join("\n")}\n${findings.length} side-effect call${findings.length === 1 ? "" : "s"} not wrapped by baton gate (${filesScanned} files scanned)`;
+    if (findings.length === 0) emit(mode, value, text);
+    else emitNo(mode, value, text);
+  } catch (error) {
+    emitError(mode, error);
+  }
+}
