@@ -276,6 +276,16 @@ export class Baton {
     return this.#gates.check(key, options);
   }
 
+  /** Attach a narrative note to a key (what was done, what is next); it shows in `show`, `context` and the log. */
+  note(key: string, options: { as: string; text: string }) {
+    return this.#claims.note(key, options);
+  }
+
+  /** Record that `as` verified the completed work on `key` (`ok: false` when it is not completed). */
+  verify(key: string, options: { as: string; note?: string }) {
+    return this.#claims.verify(key, options);
+  }
+
   /** Extend my live claim. `ok: false` (`NOT_HOLDER`, `CLAIM_EXPIRED`) when I lost it. */
   renew(key: string, options: { as: string; ttl?: DurationInput }): Promise<ActionResult> {
     return this.#claims.renew(key, options);

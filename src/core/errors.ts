@@ -38,6 +38,12 @@ export const ERROR_CODES = {
     summary: "Your claim on the key expired; claim it again before acting.",
   },
   NOT_FOUND: { exit: EXIT_NO, http: 404, summary: "No claim exists for the key." },
+  CLAIM_SIMILAR: {
+    exit: EXIT_NO,
+    http: 409,
+    summary: "A live claim with a similar key exists (strict near-duplicate check): probably the same work.",
+  },
+  NOT_COMPLETED: { exit: EXIT_NO, http: 409, summary: "The key is not completed, so there is nothing to verify." },
   PATH_CONFLICT: {
     exit: EXIT_NO,
     http: 409,
@@ -127,6 +133,8 @@ export type DenialCode =
   | "NOT_FOUND"
   | "TOKEN_STALE"
   | "PATH_CONFLICT"
+  | "CLAIM_SIMILAR"
+  | "NOT_COMPLETED"
   | "OUT_OF_SYNC"
   | "PATHS_BUSY"
   | "PATH_BLOCKED";

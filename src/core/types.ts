@@ -57,6 +57,8 @@ export const EVENT_KINDS = [
   "reaped",
   "committed",
   "bypassed",
+  "noted",
+  "verified",
 ] as const;
 /** A kind of audit event. */
 export type EventKind = (typeof EVENT_KINDS)[number];

@@ -4,6 +4,7 @@
  */
 import { formatDuration } from "../core/duration.js";
 import { BatonError, type DenialCode } from "../core/errors.js";
+import { DEFAULT_SIMILARITY_THRESHOLD, keySimilarity, namespaceOf } from "../core/similarity.js";
 import { parseAgent, parseKey, parseToken } from "../core/identity.js";
 import { type DurationInput, durationMs, parseCommit, parseLimit, parseMeta, parseText } from "../core/schemas.js";
 import {
@@ -38,6 +39,22 @@ export interface ClaimOptions {
    * `0` lets a completed key be claimed again at once.
    */
   doneWindow?: DurationInput;
+  /**
+   * Near-duplicate check against the live claims of the same namespace: `warn` (default)
+   * grants and lists similar keys, `strict` refuses with `CLAIM_SIMILAR` when a similar
+   * key was granted first, `off` skips the check.
+   */
+  similar?: "warn" | "strict" | "off";
+  /** Similarity threshold, 0..1 (default 0.6). */
+  similarityThreshold?: number;
+}
+
+/** A live claim whose key is close to the one claimed. */
+export interface SimilarClaim {
+  readonly key: string;
+  readonly agent: string;
+  readonly token: number;
+  readonly score: number;
 }
 
 /** The answer to {@link ClaimService.claim}. A "no" is a value, not an exception. */
@@ -48,6 +65,18 @@ export type ClaimResult =
       readonly claim: Claim;
       /** The claim this grant replaced (expired, released, abandoned or reopened), if any. */
       readonly previous: Claim | null;
+      /** Live claims of other agents with similar keys (a warning: maybe the same work). */
+      readonly similar: SimilarClaim[];
+      readonly message: string;
+    }
+  | {
+      readonly ok: false;
+      readonly outcome: "similar";
+      readonly code: "CLAIM_SIMILAR";
+      /** The claim this one backed off for (the earliest similar grant). */
+      readonly claim: Claim;
+      readonly holder: string;
+      readonly similar: SimilarClaim[];
       readonly message: string;
     }
   | {
@@ -185,7 +214,57 @@ export class ClaimService {
 
   async claim(keyInput: string, options: ClaimOptions): Promise<ClaimResult> {
     const input = this.claimInput(keyInput, options);
-    return this.claimResult(input, await this.#store.claim(input));
+    const mode = options.similar ?? "warn";
+    if (mode !== "warn" && mode !== "strict" && mode !== "off") {
+      throw new BatonError("BAD_OPTION", `invalid similar ${JSON.stringify(mode)}: use warn, strict or off`);
+    }
+    const threshold = options.similarityThreshold ?? DEFAULT_SIMILARITY_THRESHOLD;
+    if (typeof threshold !== "number" || !(threshold > 0 && threshold <= 1)) {
+      throw new BatonError("BAD_OPTION", `invalid similarity threshold ${JSON.stringify(threshold)}: use a number in (0, 1]`);
+    }
+    const result = await this.claimResult(input, await this.#store.claim(input));
+    if (!result.ok || result.outcome !== "granted" || mode === "off") return result;
+    return this.#checkSimilar(input, result, mode, threshold);
+  }
+
+  /**
+   * Compare a fresh grant with the live claims of its namespace. In strict mode the later
+   * of two similar grants (the larger token) backs off: racing claims of similar keys
+   * therefore leave exactly one standing, whichever order they commit in.
+   */
+  async #checkSimilar(
+    input: ClaimInput,
+    result: Extract<ClaimResult, { ok: true }>,
+    mode: "warn" | "strict",
+    threshold: number,
+  ): Promise<ClaimResult> {
+    const ns = namespaceOf(input.key);
+    if (ns === "") return result;
+    const live = await this.#store.list({ states: ["active"], prefix: `${ns}:`, limit: 100_000 });
+    const similar: SimilarClaim[] = [];
+    for (const other of live) {
+      if (other.key === input.key || other.agent === input.agent) continue;
+      const score = keySimilarity(input.key, other.key);
+      if (score >= threshold) similar.push({ key: other.key, agent: other.agent, token: other.token, score: Math.round(score * 100) / 100 });
+    }
+    similar.sort((a, b) => b.score - a.score || a.token - b.token);
+    if (similar.length === 0) return { ...result, similar };
+    const list = similar.map((s) => `${s.key} (${s.agent}, score ${s.score})`).join(", ");
+    const first = similar.reduce((a, b) => (b.token < a.token ? b : a));
+    if (mode === "strict" && first.token < result.claim.token) {
+      await this.#store.release({ key: input.key, agent: input.agent, reason: `similar to ${first.key}` });
+      const blocking = live.find((c) => c.key === first.key) as Claim;
+      return {
+        ok: false,
+        outcome: "similar",
+        code: "CLAIM_SIMILAR",
+        claim: blocking,
+        holder: first.agent,
+        similar,
+        message: `denied: ${input.key} looks like ${list} — the same work? (claimed and released; --similar warn to claim anyway)`,
+      };
+    }
+    return { ...result, similar, message: `${result.message}\nwarning: similar live claims: ${list} — the same work?` };
   }
 
   /** Validate a claim request into the store's input (throws on bad input, touches nothing). */
@@ -212,6 +291,7 @@ export class ClaimService {
           outcome: "granted",
           claim,
           previous: outcome.previous,
+          similar: [],
           message: `claimed ${key} (token ${claim.token}, expires in ${formatDuration(ttlMs)} at ${iso(claim.expiresAt)})`,
         };
       case "renewed":
@@ -220,6 +300,7 @@ export class ClaimService {
           outcome: "renewed",
           claim,
           previous: null,
+          similar: [],
           message: `renewed ${key} (token ${claim.token}, expires in ${formatDuration(ttlMs)} at ${iso(claim.expiresAt)})`,
         };
       case "denied":
@@ -238,9 +319,48 @@ export class ClaimService {
           code: "CLAIM_DONE",
           claim,
           holder: claim.agent,
-          message: `denied: ${key} was done by ${claim.agent} at ${iso(claim.endedAt ?? claim.claimedAt)}${claim.result ? `: ${claim.result}` : ""} — verify instead of redoing (or claim with --reopen)`,
+          message: `denied: ${key} was done by ${claim.agent} at ${iso(claim.endedAt ?? claim.claimedAt)}${claim.result ? `: ${claim.result}` : ""} — verify instead of redoing (baton verify ${key}), or claim with --reopen`,
         };
     }
+  }
+
+  /** Attach a narrative note to a key (what was done, what is next): a `noted` event. */
+  async note(keyInput: string, options: { as: string; text: string }): Promise<{ readonly ok: true; readonly event: BatonEvent; readonly message: string }> {
+    const key = parseKey(keyInput);
+    const agent = parseAgent(options.as);
+    const text = parseText(options.text, "note");
+    if (text === null || text.trim() === "") throw new BatonError("BAD_INPUT", "note needs text: what was done, what is next");
+    const event = await this.#store.recordEvent({ kind: "noted", key, agent, commit: null, detail: { text } });
+    return { ok: true, event, message: `noted on ${key}` };
+  }
+
+  /**
+   * Record that `as` verified the completed work on a key: the second agent's best move
+   * when a claim is refused as done. `ok: false` (`NOT_FOUND`, `NOT_COMPLETED`) otherwise.
+   */
+  async verify(
+    keyInput: string,
+    options: { as: string; note?: string },
+  ): Promise<
+    | { readonly ok: true; readonly event: BatonEvent; readonly claim: Claim; readonly message: string }
+    | { readonly ok: false; readonly code: "NOT_FOUND" | "NOT_COMPLETED"; readonly claim: Claim | null; readonly message: string }
+  > {
+    const key = parseKey(keyInput);
+    const agent = parseAgent(options.as);
+    const note = options.note === undefined ? null : parseText(options.note, "--note");
+    const claim = await this.#store.get(key);
+    if (claim === null) return { ok: false, code: "NOT_FOUND", claim, message: `${key} was never claimed: nothing to verify` };
+    if (claim.state !== "completed") {
+      return { ok: false, code: "NOT_COMPLETED", claim, message: `${key} is ${claim.state}, not completed: nothing to verify` };
+    }
+    const event = await this.#store.recordEvent({
+      kind: "verified",
+      key,
+      agent,
+      commit: claim.commit,
+      detail: { token: claim.token, completedBy: claim.agent, ...(note === null ? {} : { note }) },
+    });
+    return { ok: true, event, claim, message: `verified ${key} (done by ${claim.agent}, token ${claim.token})` };
   }
 
   async renew(keyInput: string, options: { as: string; ttl?: DurationInput }): Promise<ActionResult> {

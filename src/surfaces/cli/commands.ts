@@ -53,6 +53,8 @@ function describeEvent(event: BatonEvent): string {
   if (typeof d.result === "string") parts.push(`result=${JSON.stringify(d.result)}`);
   if (typeof d.reason === "string") parts.push(`reason=${JSON.stringify(d.reason)}`);
   if (event.kind === "reaped" && typeof d.by === "string") parts.push(`by=${d.by}`);
+  if (typeof d.text === "string") parts.push(JSON.stringify(d.text));
+  if (event.kind === "verified") parts.push(`(done by ${String(d.completedBy)}${typeof d.note === "string" ? `: ${JSON.stringify(d.note)}` : ""})`);
   return parts.join("  ");
 }
 
@@ -60,6 +62,18 @@ interface ClaimFlags extends CommonFlags {
   ttl?: string;
   meta?: string;
   reopen?: boolean;
+  similar?: string;
+  strictSimilar?: boolean;
+}
+
+/** The near-duplicate mode: --strict-similar > --similar > BATON_SIMILAR / config > warn. */
+function similarFlag(flags: ClaimFlags, config: { similar: "warn" | "strict" | "off" | undefined }): "warn" | "strict" | "off" {
+  if (flags.strictSimilar === true) return "strict";
+  const mode = flags.similar ?? config.similar ?? "warn";
+  if (mode !== "warn" && mode !== "strict" && mode !== "off") {
+    throw new BatonError("BAD_OPTION", `invalid --similar ${JSON.stringify(mode)}: use warn, strict or off`);
+  }
+  return mode;
 }
 
 export function claim(keyInput: string, flags: ClaimFlags): Promise<void> {
@@ -70,6 +84,7 @@ export function claim(keyInput: string, flags: ClaimFlags): Promise<void> {
       as: requireAgent(config, "claim"),
       ttl: ttlFlag(flags.ttl),
       meta: parseMeta(flags.meta),
+      similar: similarFlag(flags, config),
     }),
     async ({ baton, mode }, p) => {
       const result = await baton.claim(p.key, {
@@ -77,6 +92,7 @@ export function claim(keyInput: string, flags: ClaimFlags): Promise<void> {
         ...(p.ttl === undefined ? {} : { ttl: p.ttl }),
         ...(p.meta === null ? {} : { meta: p.meta }),
         reopen: flags.reopen === true,
+        similar: p.similar,
       });
       renderClaimResult(mode, result);
     },
@@ -387,6 +403,34 @@ export function workList(flags: CommonFlags): Promise<void> {
       emit(mode, { ok: true, claims }, () =>
         claims.map((c) => `${c.key}  ${c.agent}  (expires ${iso(c.expiresAt)})`).join("\n"),
       );
+    },
+  );
+}
+
+export function note(keyInput: string, text: string, flags: CommonFlags): Promise<void> {
+  return withSession(
+    flags,
+    (config) => {
+      const key = parseKey(keyInput);
+      const as = requireAgent(config, "note");
+      if (parseText(text, "note") === null || text.trim() === "") throw new BatonError("BAD_INPUT", "note needs text: what was done, what is next");
+      return { key, as };
+    },
+    async ({ baton, mode }, p) => {
+      const result = await baton.note(p.key, { as: p.as, text });
+      emit(mode, result, result.message);
+    },
+  );
+}
+
+export function verify(keyInput: string, flags: CommonFlags & { note?: string }): Promise<void> {
+  return withSession(
+    flags,
+    (config) => ({ key: parseKey(keyInput), as: requireAgent(config, "verify"), note: parseText(flags.note, "--note") }),
+    async ({ baton, mode }, p) => {
+      const result = await baton.verify(p.key, { as: p.as, ...(p.note === null ? {} : { note: p.note }) });
+      if (result.ok) emit(mode, result, result.message);
+      else emitNo(mode, result, result.message);
     },
   );
 }

@@ -26,6 +26,7 @@ export const ENVIRONMENT_HELP = `Environment:
   BATON_PG_SCHEMA       PostgreSQL schema holding Baton's tables (default baton)
   BATON_BUSY_TIMEOUT    how long to wait for a locked store before exit 3 (default 5s)
   BATON_SQLITE_SYNC     full (default) or normal: trade durability for speed
+  BATON_SIMILAR         near-duplicate check on claim: warn (default), strict, off
   BATON_MARKER_DIR      folder where gate marks are also written as files (can be committed)
   BATON_CONFIG          JSON config file (default: the nearest .baton/config.json)
 
@@ -39,6 +40,7 @@ interface ConfigFile {
   databaseUrl?: string | undefined;
   pgSchema?: string | undefined;
   markerDir?: string | undefined;
+  similar?: "warn" | "strict" | "off" | undefined;
   busyTimeout?: string | number | undefined;
   sqliteSync?: "full" | "normal" | undefined;
   defaultTtl?: string | number | undefined;
@@ -53,6 +55,8 @@ export interface CliConfig {
   readonly pgSchema: string | undefined;
   /** Folder of gate marker files (absolute). */
   readonly markerDir: string | undefined;
+  /** Near-duplicate check on claims: warn, strict or off. */
+  readonly similar: "warn" | "strict" | "off" | undefined;
   readonly busyTimeout: string | number | undefined;
   readonly sqliteSync: "full" | "normal" | undefined;
   readonly defaultTtl: string | number | undefined;
@@ -82,6 +86,7 @@ async function readConfigFile(path: string): Promise<ConfigFile> {
     databaseUrl: z.optional(z.string()),
     pgSchema: z.optional(z.string()),
     markerDir: z.optional(z.string()),
+    similar: z.optional(z.enum(["warn", "strict", "off"])),
     busyTimeout: z.optional(z.union([z.string(), z.number()])),
     sqliteSync: z.optional(z.enum(["full", "normal"])),
     defaultTtl: z.optional(z.union([z.string(), z.number()])),
@@ -100,7 +105,7 @@ async function readConfigFile(path: string): Promise<ConfigFile> {
     const where = issue?.path.length ? issue.path.map(String).join(".") : "(top level)";
     const what =
       issue?.code === "unrecognized_keys"
-        ? `unknown setting ${issue.keys?.join(", ")} (known: agent, db, databaseUrl, pgSchema, markerDir, busyTimeout, sqliteSync, defaultTtl)`
+        ? `unknown setting ${issue.keys?.join(", ")} (known: agent, db, databaseUrl, pgSchema, markerDir, similar, busyTimeout, sqliteSync, defaultTtl)`
         : issue?.code === "invalid_value"
           ? `expected one of ${issue.values?.map((v) => JSON.stringify(v)).join(", ")}`
           : issue?.expected
@@ -137,6 +142,7 @@ export async function resolveConfig(
     db: db === undefined ? undefined : resolve(store.from === "file" ? fileDir : cwd, db),
     databaseUrl: store.databaseUrl,
     pgSchema: pick(env.BATON_PG_SCHEMA, file.pgSchema),
+    similar: similarMode(pick(env.BATON_SIMILAR, file.similar)),
     markerDir: env.BATON_MARKER_DIR
       ? resolve(cwd, env.BATON_MARKER_DIR)
       : file.markerDir === undefined
@@ -185,6 +191,11 @@ function chooseStore(
     if (db !== undefined) return { db, from: level.from };
   }
   return {};
+}
+
+function similarMode(value: string | undefined): "warn" | "strict" | "off" | undefined {
+  if (value === undefined || value === "warn" || value === "strict" || value === "off") return value;
+  throw new BatonError("BAD_CONFIG", `invalid BATON_SIMILAR ${JSON.stringify(value)}: use warn, strict or off`);
 }
 
 /** The agent for a mutating command, or a MISSING_AGENT error that says how to set it. */

@@ -52,6 +52,8 @@ export function buildProgram(name: string): Command {
     .option("--ttl <duration>", "lease length: 30s, 15m, 2h, 1d; a bare number is minutes", undefined)
     .option("--meta <json>", "a JSON object stored with the claim")
     .option("--reopen", "claim even if the work was completed in the last 24 h")
+    .option("--strict-similar", "refuse (CLAIM_SIMILAR) when a similar key in the namespace was claimed first")
+    .option("--similar <mode>", "near-duplicate check: warn (default), strict, off")
     .option("--paths <patterns...>", "also claim these repository paths, in the same transaction (all or nothing)")
     .option("--shared", "with --paths: hold the paths shared")
     .option("--advisory", "with --paths: grant the paths despite conflicts, reporting them")
@@ -114,6 +116,18 @@ export function buildProgram(name: string): Command {
     .option("--kind <kinds>", "only these kinds (comma-separated)")
     .option("--limit <n>", "the newest n events (default 100)")
     .action(async (key: string | undefined, flags) => (await handlers()).log(key, flags));
+
+  common(program.command("note"))
+    .summary("attach a note to a key: what was done, what is next")
+    .argument("<key>")
+    .argument("<text>")
+    .action(async (key: string, text: string, flags) => (await handlers()).note(key, text, flags));
+
+  common(program.command("verify"))
+    .summary("record that you verified completed work (instead of redoing it)")
+    .argument("<key>")
+    .option("--note <text>", "what you checked")
+    .action(async (key: string, flags) => (await handlers()).verify(key, flags));
 
   common(program.command("check"))
     .summary("exit 0 only while TOKEN is the live holder's fencing token")
