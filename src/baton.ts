@@ -21,7 +21,9 @@ import {
 } from "./services/claims.js";
 import { type ProbeOptions, type ProbeResult, probe, type SyncCheckOptions, type SyncCheckResult, syncCheck } from "./services/guards.js";
 import { type GateMark, type GateOptions, type GateRunOptions, type GateRunResult, GateService } from "./services/gates.js";
+import { buildContext, type ContextResult } from "./services/context.js";
 import { keepLease } from "./services/lease.js";
+import { readRules, rulesPath } from "./services/rules.js";
 import {
   type PathClaimOptions,
   type PathClaimResult,
@@ -274,6 +276,24 @@ export class Baton {
   /** Was gate `key` marked within the window? (registry first, then marker files) */
   gateCheck(key: string, options?: GateOptions): Promise<{ readonly done: boolean; readonly mark: GateMark | null; readonly message: string }> {
     return this.#gates.check(key, options);
+  }
+
+  /**
+   * One block for a session prompt: the operating rules (name, version), my live claims,
+   * loose ends, other agents' claims, recent completions (verified or not), gates fired,
+   * and contention — most important first, within `budget` characters.
+   */
+  async context(options: { as?: string; budget?: number; cwd?: string; rulesFile?: string } = {}): Promise<ContextResult> {
+    const path = await rulesPath({
+      ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+      ...(options.rulesFile === undefined ? {} : { file: options.rulesFile }),
+    });
+    return buildContext(this.#store, {
+      ...(options.as === undefined ? {} : { as: options.as }),
+      ...(options.budget === undefined ? {} : { budget: options.budget }),
+      rules: readRules(path),
+      gates: await this.#gates.list(),
+    });
   }
 
   /** Attach a narrative note to a key (what was done, what is next); it shows in `show`, `context` and the log. */

@@ -44,6 +44,8 @@ export const ERROR_CODES = {
     summary: "A live claim with a similar key exists (strict near-duplicate check): probably the same work.",
   },
   NOT_COMPLETED: { exit: EXIT_NO, http: 409, summary: "The key is not completed, so there is nothing to verify." },
+  RULES_MISSING: { exit: EXIT_NO, http: 404, summary: "There is no operating-rules file yet." },
+  RULES_INCOMPLETE: { exit: EXIT_NO, http: 409, summary: "The operating rules still have empty slots." },
   PATH_CONFLICT: {
     exit: EXIT_NO,
     http: 409,
@@ -135,6 +137,8 @@ export type DenialCode =
   | "PATH_CONFLICT"
   | "CLAIM_SIMILAR"
   | "NOT_COMPLETED"
+  | "RULES_MISSING"
+  | "RULES_INCOMPLETE"
   | "OUT_OF_SYNC"
   | "PATHS_BUSY"
   | "PATH_BLOCKED";

@@ -41,6 +41,7 @@ interface ConfigFile {
   pgSchema?: string | undefined;
   markerDir?: string | undefined;
   similar?: "warn" | "strict" | "off" | undefined;
+  rulesFile?: string | undefined;
   busyTimeout?: string | number | undefined;
   sqliteSync?: "full" | "normal" | undefined;
   defaultTtl?: string | number | undefined;
@@ -55,6 +56,8 @@ export interface CliConfig {
   readonly pgSchema: string | undefined;
   /** Folder of gate marker files (absolute). */
   readonly markerDir: string | undefined;
+  /** The operating rules file (absolute), when configured. */
+  readonly rulesFile: string | undefined;
   /** Near-duplicate check on claims: warn, strict or off. */
   readonly similar: "warn" | "strict" | "off" | undefined;
   readonly busyTimeout: string | number | undefined;
@@ -87,6 +90,7 @@ async function readConfigFile(path: string): Promise<ConfigFile> {
     pgSchema: z.optional(z.string()),
     markerDir: z.optional(z.string()),
     similar: z.optional(z.enum(["warn", "strict", "off"])),
+    rulesFile: z.optional(z.string()),
     busyTimeout: z.optional(z.union([z.string(), z.number()])),
     sqliteSync: z.optional(z.enum(["full", "normal"])),
     defaultTtl: z.optional(z.union([z.string(), z.number()])),
@@ -105,7 +109,7 @@ async function readConfigFile(path: string): Promise<ConfigFile> {
     const where = issue?.path.length ? issue.path.map(String).join(".") : "(top level)";
     const what =
       issue?.code === "unrecognized_keys"
-        ? `unknown setting ${issue.keys?.join(", ")} (known: agent, db, databaseUrl, pgSchema, markerDir, similar, busyTimeout, sqliteSync, defaultTtl)`
+        ? `unknown setting ${issue.keys?.join(", ")} (known: agent, db, databaseUrl, pgSchema, markerDir, similar, rulesFile, busyTimeout, sqliteSync, defaultTtl)`
         : issue?.code === "invalid_value"
           ? `expected one of ${issue.values?.map((v) => JSON.stringify(v)).join(", ")}`
           : issue?.expected
@@ -143,6 +147,7 @@ export async function resolveConfig(
     databaseUrl: store.databaseUrl,
     pgSchema: pick(env.BATON_PG_SCHEMA, file.pgSchema),
     similar: similarMode(pick(env.BATON_SIMILAR, file.similar)),
+    rulesFile: file.rulesFile === undefined ? undefined : resolve(fileDir, file.rulesFile),
     markerDir: env.BATON_MARKER_DIR
       ? resolve(cwd, env.BATON_MARKER_DIR)
       : file.markerDir === undefined

@@ -117,6 +117,28 @@ export function buildProgram(name: string): Command {
     .option("--limit <n>", "the newest n events (default 100)")
     .action(async (key: string | undefined, flags) => (await handlers()).log(key, flags));
 
+  common(program.command("context"))
+    .summary("one block for a session prompt: rules, my claims, loose ends, others, recent completions")
+    .option("--format <format>", "md (default) or json")
+    .option("--budget <chars>", "character budget (default 4000)")
+    .option("--rules-file <file>", "the operating rules (default .baton/RULES.md at the repository root)")
+    .action(async (flags) => (await import("./context.js")).context(flags));
+
+  const rulesCommand = program.command("rules").summary("the fleet's operating rules");
+  common(rulesCommand.command("init"))
+    .summary("write starter operating rules (.baton/RULES.md)")
+    .option("--force", "replace an existing file")
+    .option("--rules-file <file>", "where (default .baton/RULES.md at the repository root)")
+    .action(async (flags) => (await import("./context.js")).rules("init", flags));
+  common(rulesCommand.command("show"))
+    .summary("print the rules with their version")
+    .option("--rules-file <file>", "where (default .baton/RULES.md at the repository root)")
+    .action(async (flags) => (await import("./context.js")).rules("show", flags));
+  common(rulesCommand.command("check"))
+    .summary("exit 1 while the rules are missing or have empty slots")
+    .option("--rules-file <file>", "where (default .baton/RULES.md at the repository root)")
+    .action(async (flags) => (await import("./context.js")).rules("check", flags));
+
   common(program.command("note"))
     .summary("attach a note to a key: what was done, what is next")
     .argument("<key>")
