@@ -319,7 +319,13 @@ export class PostgresStore implements Store {
     };
     if (filter.key !== undefined) where.push(`key = ${p(filter.key)}`);
     if (filter.agent !== undefined) where.push(`agent = ${p(filter.agent)}`);
-    if (filter.sinceMs !== undefined) where.push(`at >= ${this.#s}.now_ms() - ${p(filter.sinceMs)}`);
+    if (filter.sinceMs !== undefined) {
+      // The window's start as a plain value (read from the server clock first): with a
+      // function call there the planner cannot see the window is small and walks the whole
+      // log backwards by id (measured: 150 ms on a million events instead of 2 ms).
+      const [clock] = await this.#query<{ now_ms: number }>(`SELECT ${this.#s}.now_ms() AS now_ms`);
+      where.push(`at >= ${p(Number(clock?.now_ms) - filter.sinceMs)}`);
+    }
     if (filter.kinds !== undefined && filter.kinds.length > 0) where.push(`kind = ANY(${p(filter.kinds)})`);
     const sql = `SELECT ${EVENT_COLUMNS} FROM ${this.#s}.events
                  ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id DESC LIMIT ${p(filter.limit)}`;
