@@ -66,10 +66,19 @@ export async function run({ quick }) {
       const cwd = tempDir();
       const full = await time(() => baton.context({ as: "agent-1", cwd }), 20);
       rows.push([`${name}: context, 1,000 live claims, ${fmt(events)} events`, fmt(base, 1), fmt(full, 1), `${(full / base).toFixed(1)}x`, name === "SQLite" ? (full < 50 ? "met (< 50 ms)" : "MISSED (< 50 ms)") : ""]);
-      // Similarity: 10,000 live claims in one namespace.
-      for (let i = 0; i < live; i++) await baton.claim(`topic:subject-${i}-word${i % 97}-thing${i % 89}`, { as: `agent-${i % 50}`, similar: "off" });
-      const plain = await time((i) => baton.claim(`topic:fresh-plain-${i}-x`, { as: "bench", similar: "off" }), 30);
-      const checked = await time((i) => baton.claim(`topic:fresh-checked-${i}-y`, { as: "bench", similar: "warn" }), 30);
+      // Similarity: 10,000 live claims in one namespace, topic keys made of words (numbered
+      // keys skip the check in warn mode, so they would measure nothing).
+      const word = (n) => {
+        let w = "";
+        do {
+          w += String.fromCharCode(97 + (n % 26));
+          n = Math.floor(n / 26);
+        } while (n > 0);
+        return `${w}x`;
+      };
+      for (let i = 0; i < live; i++) await baton.claim(`topic:${word(i)}-${word(i * 7 + 3)}-notes`, { as: `agent-${i % 50}`, similar: "off" });
+      const plain = await time((i) => baton.claim(`topic:plain-${word(i + 50_000)}-draft`, { as: "bench", similar: "off" }), 30);
+      const checked = await time((i) => baton.claim(`topic:checked-${word(i + 90_000)}-draft`, { as: "bench", similar: "warn" }), 30);
       rows.push([`${name}: claim with similarity check, ${fmt(live)} live in namespace`, fmt(plain, 1), fmt(checked, 1), `${(checked / plain).toFixed(1)}x`, ""]);
       await baton.close();
     }

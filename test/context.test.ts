@@ -106,6 +106,10 @@ describe.each(TARGETS)("context on $name", (target) => {
         ["gates", 1],
         ["contention", 1],
       ]);
+      // After a reap the expired claim is an abandoned loose end, still listed with its holder.
+      await baton.reap({ minAge: 0, as: "janitor" });
+      const reaped = await baton.context({ as: "me", cwd: repo });
+      expect(normalise(reaped.markdown)).toContain("- task:3 — abandoned <dur> ago, last held by other; reaped: expired without completion");
       const small = await baton.context({ as: "me", cwd: repo, budget: 700 });
       expect(small.markdown.length).toBeLessThanOrEqual(700);
       expect(small.markdown).toContain("… and ");
