@@ -23,6 +23,7 @@ import { type ProbeOptions, type ProbeResult, probe, type SyncCheckOptions, type
 import { type GateMark, type GateOptions, type GateRunOptions, type GateRunResult, GateService } from "./services/gates.js";
 import { buildContext, type ContextResult } from "./services/context.js";
 import { keepLease } from "./services/lease.js";
+import { type NextOptions, type NextResult, type SupplyResult, TaskService } from "./services/tasks.js";
 import { readRules, rulesPath } from "./services/rules.js";
 import {
   type PathClaimOptions,
@@ -140,6 +141,7 @@ export class Baton {
   readonly #claims: ClaimService;
   readonly #paths: PathService;
   readonly #gates: GateService;
+  readonly #tasks: TaskService;
   readonly #defaultTtlMs: number;
 
   /** Use {@link openBaton}. */
@@ -149,6 +151,7 @@ export class Baton {
     this.#claims = new ClaimService(store, { defaultTtlMs: this.#defaultTtlMs });
     this.#paths = new PathService(store);
     this.#gates = new GateService(this.#claims);
+    this.#tasks = new TaskService(store);
   }
 
   /** The store behind this handle (its `description` says where it is). */
@@ -311,9 +314,39 @@ export class Baton {
     return this.#claims.renew(key, options);
   }
 
-  /** Complete my live claim; an expired claim cannot be completed. */
-  complete(key: string, options: { as: string; result?: string; commit?: string }): Promise<ActionResult> {
-    return this.#claims.complete(key, options);
+  /**
+   * Complete my live claim; an expired claim cannot be completed. For a task key,
+   * `outcome` (success, failure, noop) feeds the category steering of `next`.
+   */
+  async complete(
+    key: string,
+    options: { as: string; result?: string; commit?: string; outcome?: "success" | "failure" | "noop" },
+  ): Promise<ActionResult> {
+    if (options.outcome !== undefined && !["success", "failure", "noop"].includes(options.outcome)) {
+      throw new BatonError("BAD_OPTION", `invalid outcome ${JSON.stringify(options.outcome)}: success, failure or noop`);
+    }
+    const done = await this.#claims.complete(key, options);
+    if (done.ok && options.outcome !== undefined) await this.#tasks.recordOutcome(key, options.outcome);
+    return done;
+  }
+
+  /** The backlog: add, update, show, list tasks (see {@link TaskService}). */
+  get tasks(): TaskService {
+    return this.#tasks;
+  }
+
+  /**
+   * Select and claim the best ready task in one store transaction (with its paths, if it
+   * declares any): priority, age, category steering (Thompson sampling over outcomes) and
+   * the anti-monotony guard. `ok: false` (`NOTHING_READY`, tier 3) when nothing is ready.
+   */
+  next(options: NextOptions): Promise<NextResult> {
+    return this.#tasks.next(options);
+  }
+
+  /** Supply: ready, claimed, blocked and done counts, denials per agent, and a verdict. */
+  supply(): Promise<SupplyResult> {
+    return this.#tasks.supply();
   }
 
   /** Give my claim back (it becomes free at once). */

@@ -46,6 +46,9 @@ export const ERROR_CODES = {
   NOT_COMPLETED: { exit: EXIT_NO, http: 409, summary: "The key is not completed, so there is nothing to verify." },
   RULES_MISSING: { exit: EXIT_NO, http: 404, summary: "There is no operating-rules file yet." },
   RULES_INCOMPLETE: { exit: EXIT_NO, http: 409, summary: "The operating rules still have empty slots." },
+  NOTHING_READY: { exit: EXIT_NO, http: 404, summary: "No ready task to take (tier 3): explore instead of shopping for lanes." },
+  TASK_EXISTS: { exit: EXIT_NO, http: 409, summary: "A task with this id exists (use task update)." },
+  TASK_NOT_FOUND: { exit: EXIT_NO, http: 404, summary: "No task with this id (use task add)." },
   PATH_CONFLICT: {
     exit: EXIT_NO,
     http: 409,
@@ -139,6 +142,9 @@ export type DenialCode =
   | "NOT_COMPLETED"
   | "RULES_MISSING"
   | "RULES_INCOMPLETE"
+  | "NOTHING_READY"
+  | "TASK_EXISTS"
+  | "TASK_NOT_FOUND"
   | "OUT_OF_SYNC"
   | "PATHS_BUSY"
   | "PATH_BLOCKED";

@@ -59,6 +59,7 @@ export const EVENT_KINDS = [
   "bypassed",
   "noted",
   "verified",
+  "selected",
 ] as const;
 /** A kind of audit event. */
 export type EventKind = (typeof EVENT_KINDS)[number];
@@ -105,4 +106,31 @@ export interface PathClaim {
   readonly commit: string | null;
   /** The work key claimed together with these paths (`baton claim KEY --paths …`), if any. */
   readonly workKey: string | null;
+}
+
+/** A task's state: `done`, or (derived) `claimed` (a live claim on `task:ID`), `blocked` (a blocker not done) or `ready`. */
+export type TaskState = "ready" | "blocked" | "claimed" | "done";
+
+/** A backlog item. Its work key is `task:ID`. */
+export interface Task {
+  readonly id: string;
+  readonly title: string;
+  readonly category: string;
+  /** 0..100. */
+  readonly priority: number;
+  readonly state: TaskState;
+  /** Ids of tasks that must be done first. */
+  readonly blockedBy: readonly string[];
+  /** Repository paths the task touches (claimed together with it by `next`). */
+  readonly paths: readonly string[];
+  /** An agent the task is assigned to (tier 1 for that agent). */
+  readonly assignee: string | null;
+  readonly meta: Record<string, unknown> | null;
+  /** Where an imported task came from (file, URL). */
+  readonly source: string | null;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+  readonly doneAt: Date | null;
+  /** The live claim's holder when `claimed`. */
+  readonly holder: string | null;
 }

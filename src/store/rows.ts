@@ -3,7 +3,7 @@
  * milliseconds of the store's clock and map rows to the domain types here, so a
  * claim or an event reads the same whichever store holds it.
  */
-import type { BatonEvent, Claim, EventKind, PathClaim, StoredClaimState } from "../core/types.js";
+import type { BatonEvent, Claim, EventKind, PathClaim, StoredClaimState, Task, TaskState } from "../core/types.js";
 
 /** A row of the `claims` table, as both adapters return it. */
 export interface ClaimRow {
@@ -152,3 +152,50 @@ export const pathDetail = {
     expiredAt: new Date(expiresAt).toISOString(),
   }),
 };
+
+/** A task row with its derived state, as both adapters return it. */
+export interface TaskRow {
+  id: string;
+  title: string;
+  category: string;
+  priority: number;
+  derived: TaskState;
+  blocked_by: string | string[];
+  paths: string | string[];
+  assignee: string | null;
+  meta: string | Record<string, unknown> | null;
+  source: string | null;
+  created_at: number;
+  updated_at: number;
+  done_at: number | null;
+  holder: string | null;
+}
+
+const list = (value: string | string[]): string[] => (typeof value === "string" ? (JSON.parse(value) as string[]) : value);
+
+/** A task row as the domain sees it. */
+export function toTask(row: TaskRow): Task {
+  return {
+    id: row.id,
+    title: row.title,
+    category: row.category,
+    priority: Number(row.priority),
+    state: row.derived,
+    blockedBy: list(row.blocked_by),
+    paths: list(row.paths),
+    assignee: row.assignee,
+    meta: row.meta === null ? null : typeof row.meta === "string" ? (JSON.parse(row.meta) as Record<string, unknown>) : row.meta,
+    source: row.source,
+    createdAt: new Date(Number(row.created_at)),
+    updatedAt: new Date(Number(row.updated_at)),
+    doneAt: row.done_at === null ? null : new Date(Number(row.done_at)),
+    holder: row.derived === "claimed" ? row.holder : null,
+  };
+}
+
+/** Outcome counts decay with this half-life, so old outcomes fade. */
+export const OUTCOME_HALF_LIFE_MS = 7 * 24 * 3_600_000;
+/** How many recent selections the saturation guard looks at. */
+export const RECENT_SELECTIONS = 20;
+/** Candidates per category that `next` ranks (the best by priority, then age). */
+export const CANDIDATES_PER_CATEGORY = 50;

@@ -6,7 +6,7 @@
  * same interface and passes the same contract suite.
  */
 import type { PathMode } from "../core/path-plan.js";
-import type { BatonEvent, Claim, ClaimState, EventKind, PathClaim } from "../core/types.js";
+import type { BatonEvent, Claim, ClaimState, EventKind, PathClaim, Task, TaskState } from "../core/types.js";
 
 /** What a store can do beyond the contract; callers branch on these, never on a backend name. */
 export interface StoreCapabilities {
@@ -143,6 +143,74 @@ export interface RecordEventInput {
   readonly detail: Record<string, unknown> | null;
 }
 
+/** A task as written by add, update and import. */
+export interface TaskInput {
+  readonly id: string;
+  readonly title: string;
+  readonly category: string;
+  readonly priority: number;
+  readonly done: boolean;
+  readonly blockedBy: readonly string[];
+  readonly paths: readonly string[];
+  readonly assignee: string | null;
+  readonly meta: Record<string, unknown> | null;
+  readonly source: string | null;
+}
+
+/** How `putTasks` treats existing ids. */
+export type PutMode = "add" | "update" | "upsert";
+
+export type PutTasksOutcome =
+  | { readonly ok: true; readonly created: string[]; readonly updated: string[]; readonly unchanged: string[] }
+  | { readonly ok: false; readonly code: "TASK_EXISTS" | "TASK_NOT_FOUND"; readonly id: string };
+
+export interface TaskFilter {
+  readonly states?: readonly TaskState[] | undefined;
+  readonly category?: string | undefined;
+  readonly limit: number;
+}
+
+/** What the store gives the ranking function for `next`. */
+export interface NextContext {
+  readonly now: number;
+  /** Decayed outcome counts per category. */
+  readonly stats: ReadonlyMap<string, { successes: number; failures: number }>;
+  /** Categories of the most recent selections, newest first. */
+  readonly recent: readonly string[];
+}
+
+export interface NextInput {
+  readonly agent: string;
+  readonly category: string | null;
+  readonly ttlMs: number;
+  /** The repository identity for tasks that declare paths (null: such tasks are skipped). */
+  readonly repo: string | null;
+  /** Order the ready tasks, best first (pure; from core/scoring). */
+  readonly rank: (ready: readonly Task[], context: NextContext) => readonly string[];
+  /** Rank only: claim nothing. */
+  readonly dryRun: boolean;
+}
+
+export interface NextOutcome {
+  /** The task claimed (or, in a dry run, the one that would be), or null when none was ready. */
+  readonly task: Task | null;
+  readonly claim: Claim | null;
+  readonly paths: PathClaim[];
+  /** Ready tasks, in the ranking's order. */
+  readonly ranked: readonly string[];
+  /** Tasks passed over because their paths conflict with live path claims. */
+  readonly skipped: readonly string[];
+  readonly context: NextContext;
+}
+
+/** Counts for `supply`. */
+export interface TaskCounts {
+  readonly ready: number;
+  readonly blocked: number;
+  readonly claimed: number;
+  readonly done: number;
+}
+
 /** The schema a store holds, against what this build of Baton writes. */
 export interface SchemaStatus {
   /** The applied schema version (0: nothing yet). */
@@ -198,6 +266,22 @@ export interface Store {
   listPaths(filter: PathListFilter): Promise<PathClaim[]>;
   /** Turn path claims expired for at least `minAgeMs` into `abandoned`; returns them. */
   reapPaths(input: ReapInput): Promise<PathClaim[]>;
+  /** Write tasks in one transaction: all, or none. */
+  putTasks(tasks: readonly TaskInput[], mode: PutMode): Promise<PutTasksOutcome>;
+  /** One task, or null. */
+  getTask(id: string): Promise<Task | null>;
+  /** Tasks by state and category, by priority then id. */
+  listTasks(filter: TaskFilter): Promise<Task[]>;
+  /** Task counts by derived state. */
+  taskCounts(): Promise<TaskCounts>;
+  /**
+   * Select and claim in one transaction: the ready tasks (open, unblocked, unclaimed) are
+   * ranked and the best one whose paths are free is claimed (with its paths), so
+   * concurrent callers never get the same task.
+   */
+  next(input: NextInput): Promise<NextOutcome>;
+  /** Record a task outcome for its category's steering statistics (decayed). */
+  recordOutcome(input: { readonly category: string; readonly outcome: "success" | "failure" | "noop" }): Promise<void>;
   /** The schema version found and the migrations still pending. */
   schemaStatus(): Promise<SchemaStatus>;
   /** Release resources; further calls fail with `STORE_CLOSED`. */

@@ -236,6 +236,34 @@ CREATE INDEX path_claims_live ON S.path_claims (repo, state, expires_at);
 CREATE INDEX path_claims_agent ON S.path_claims (agent, state);
 `,
   },
+  {
+    version: 3,
+    description: "tasks and category outcome statistics",
+    sql: `
+CREATE TABLE S.tasks (
+  id          text COLLATE "C" PRIMARY KEY,
+  title       text NOT NULL,
+  category    text COLLATE "C" NOT NULL,
+  priority    integer NOT NULL,
+  state       text NOT NULL CHECK (state IN ('open', 'done')),
+  blocked_by  json NOT NULL DEFAULT '[]',
+  paths       json NOT NULL DEFAULT '[]',
+  assignee    text,
+  meta        json,
+  source      text,
+  created_at  bigint NOT NULL,
+  updated_at  bigint NOT NULL,
+  done_at     bigint
+);
+CREATE INDEX tasks_open ON S.tasks (state, category, priority DESC, created_at);
+CREATE TABLE S.category_stats (
+  category    text COLLATE "C" PRIMARY KEY,
+  successes   double precision NOT NULL,
+  failures    double precision NOT NULL,
+  updated_at  bigint NOT NULL
+);
+`,
+  },
 ];
 
 /** The schema version this build of Baton writes. */

@@ -7,24 +7,38 @@
 import { createRequire } from "node:module";
 import type { Pool, PoolClient, PoolConfig } from "pg";
 import { BatonError } from "../../core/errors.js";
-import type { BatonEvent, Claim, ClaimState, PathClaim } from "../../core/types.js";
+import type { BatonEvent, Claim, ClaimState, PathClaim, Task, TaskState } from "../../core/types.js";
 import { type PathMode, planPathClaim } from "../../core/path-plan.js";
+import { decay } from "../../core/scoring.js";
 import {
   CLAIM_COLUMNS,
   type ClaimRow,
   EVENT_COLUMNS,
   type EventRow,
+  CANDIDATES_PER_CATEGORY,
+  OUTCOME_HALF_LIFE_MS,
   PATH_COLUMNS,
   type PathRow,
   pathDetail,
   pathEventKey,
+  RECENT_SELECTIONS,
+  type TaskRow,
   toClaim,
   toEvent,
   toPathClaim,
+  toTask,
 } from "../rows.js";
 import type {
   ClaimInput,
   ClaimOutcome,
+  NextContext,
+  NextInput,
+  NextOutcome,
+  PutMode,
+  PutTasksOutcome,
+  TaskCounts,
+  TaskFilter,
+  TaskInput,
   EndInput,
   EventFilter,
   ListFilter,
@@ -389,7 +403,12 @@ export class PostgresStore implements Store {
   }
 
   async claimPaths(input: PathClaimInput): Promise<PathClaimOutcome> {
-    return this.#transaction(async (client): Promise<PathClaimOutcome> => {
+    return this.#transaction((client) => this.#claimPathsIn(client, input));
+  }
+
+  /** The path-claim decision, inside a transaction on `client`. */
+  async #claimPathsIn(client: PoolClient, input: PathClaimInput): Promise<PathClaimOutcome> {
+    {
       // Path claims of one repository take turns: the overlap test runs in JavaScript,
       // so the set of live claims must not change between reading and inserting.
       await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`baton:paths:${this.#s}:${input.repo}`]);
@@ -466,7 +485,7 @@ export class PostgresStore implements Store {
         conflicts,
         work,
       };
-    });
+    }
   }
 
   /** Lock and return the agent's active path claims picked by the selector. */
@@ -583,6 +602,227 @@ export class PostgresStore implements Store {
         out.push(toPathClaim(row, now));
       }
       return out;
+    });
+  }
+
+  // ---- tasks ----------------------------------------------------------------
+
+  /** A task's columns with its derived state at server time `$1`. */
+  #taskSelect(): string {
+    const s = this.#s;
+    return `SELECT t.id, t.title, t.category, t.priority, t.blocked_by, t.paths, t.assignee, t.meta,
+        t.source, t.created_at, t.updated_at, t.done_at, c.agent AS holder,
+        CASE WHEN t.state = 'done' THEN 'done'
+             WHEN c.agent IS NOT NULL THEN 'claimed'
+             WHEN EXISTS (SELECT 1 FROM json_array_elements_text(t.blocked_by) b(id) LEFT JOIN ${s}.tasks bt ON bt.id = b.id
+                          WHERE bt.id IS NULL OR bt.state <> 'done') THEN 'blocked'
+             ELSE 'ready' END AS derived
+      FROM ${s}.tasks t
+      LEFT JOIN ${s}.claims c ON c.key = 'task:' || t.id AND c.state = 'active' AND c.expires_at > $1`;
+  }
+
+  async putTasks(tasks: readonly TaskInput[], mode: PutMode): Promise<PutTasksOutcome> {
+    const refused = new Error("refused");
+    let answer: PutTasksOutcome | null = null;
+    try {
+      return await this.#transaction(async (client) => {
+        // Writers of the backlog take turns: an import and an add of the same id cannot interleave.
+        await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`baton:tasks:${this.#s}`]);
+        const now = await this.#nowIn(client);
+        const created: string[] = [];
+        const updated: string[] = [];
+        const unchanged: string[] = [];
+        for (const task of tasks) {
+          const found = await client.query(
+            `SELECT title, category, priority, state, blocked_by::text AS blocked_by, paths::text AS paths, assignee, meta::text AS meta, source
+             FROM ${this.#s}.tasks WHERE id = $1`,
+            [task.id],
+          );
+          const existing = found.rows[0] as Record<string, unknown> | undefined;
+          if (existing !== undefined && mode === "add") {
+            answer = { ok: false, code: "TASK_EXISTS", id: task.id };
+            throw refused;
+          }
+          if (existing === undefined && mode === "update") {
+            answer = { ok: false, code: "TASK_NOT_FOUND", id: task.id };
+            throw refused;
+          }
+          const values = {
+            title: task.title,
+            category: task.category,
+            priority: task.priority,
+            state: task.done ? "done" : "open",
+            blocked_by: JSON.stringify(task.blockedBy),
+            paths: JSON.stringify(task.paths),
+            assignee: task.assignee,
+            meta: task.meta === null ? null : JSON.stringify(task.meta),
+            source: task.source,
+          };
+          if (existing === undefined) {
+            await client.query(
+              `INSERT INTO ${this.#s}.tasks (id, title, category, priority, state, blocked_by, paths, assignee, meta, source, created_at, updated_at, done_at)
+               VALUES ($1, $2, $3, $4, $5, $6::json, $7::json, $8, $9::json, $10, $11, $11, $12)`,
+              [task.id, values.title, values.category, values.priority, values.state, values.blocked_by, values.paths, values.assignee, values.meta, values.source, now, task.done ? now : null],
+            );
+            created.push(task.id);
+          } else if (Object.entries(values).every(([k, v]) => existing[k] === v)) {
+            unchanged.push(task.id);
+          } else {
+            await client.query(
+              `UPDATE ${this.#s}.tasks SET title = $2, category = $3, priority = $4, state = $5, blocked_by = $6::json, paths = $7::json,
+                 assignee = $8, meta = $9::json, source = $10, updated_at = $11,
+                 done_at = CASE WHEN $5 = 'done' THEN coalesce(done_at, $11) ELSE NULL END
+               WHERE id = $1`,
+              [task.id, values.title, values.category, values.priority, values.state, values.blocked_by, values.paths, values.assignee, values.meta, values.source, now],
+            );
+            updated.push(task.id);
+          }
+        }
+        return { ok: true as const, created, updated, unchanged };
+      });
+    } catch (error) {
+      if (answer !== null) return answer;
+      throw error;
+    }
+  }
+
+  async getTask(id: string): Promise<Task | null> {
+    const now = await this.now();
+    const [row] = await this.#query<TaskRow>(`${this.#taskSelect()} WHERE t.id = $2`, [now.getTime(), id]);
+    return row === undefined ? null : toTask(row);
+  }
+
+  async listTasks(filter: TaskFilter): Promise<Task[]> {
+    const now = await this.now();
+    const params: unknown[] = [now.getTime()];
+    const p = (value: unknown): string => {
+      params.push(value);
+      return `$${params.length}`;
+    };
+    const where: string[] = [];
+    if (filter.category !== undefined) where.push(`category = ${p(filter.category)}`);
+    if (filter.states !== undefined && filter.states.length > 0) where.push(`derived = ANY(${p(filter.states)})`);
+    const sql = `SELECT * FROM (${this.#taskSelect()}) x ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+                 ORDER BY priority DESC, created_at, id LIMIT ${p(filter.limit)}`;
+    return (await this.#query<TaskRow>(sql, params)).map(toTask);
+  }
+
+  async taskCounts(): Promise<TaskCounts> {
+    const now = await this.now();
+    const rows = await this.#query<{ derived: TaskState; n: number }>(
+      `SELECT derived, count(*)::int AS n FROM (${this.#taskSelect()}) x GROUP BY derived`,
+      [now.getTime()],
+    );
+    const counts = { ready: 0, blocked: 0, claimed: 0, done: 0 };
+    for (const row of rows) counts[row.derived] = Number(row.n);
+    return counts;
+  }
+
+  async next(input: NextInput): Promise<NextOutcome> {
+    return this.#transaction(async (client): Promise<NextOutcome> => {
+      const now = await this.#nowIn(client);
+      const statRows = await client.query(`SELECT category, successes, failures, updated_at FROM ${this.#s}.category_stats`);
+      const stats = new Map<string, { successes: number; failures: number }>();
+      for (const row of statRows.rows as { category: string; successes: number; failures: number; updated_at: number }[]) {
+        stats.set(row.category, {
+          successes: decay(Number(row.successes), now - Number(row.updated_at), OUTCOME_HALF_LIFE_MS),
+          failures: decay(Number(row.failures), now - Number(row.updated_at), OUTCOME_HALF_LIFE_MS),
+        });
+      }
+      const recentRows = await client.query(
+        `SELECT detail FROM ${this.#s}.events WHERE kind = 'selected' ORDER BY id DESC LIMIT $1`,
+        [RECENT_SELECTIONS],
+      );
+      const recent = (recentRows.rows as { detail: { category?: unknown } | null }[]).map((r) => String(r.detail?.category ?? ""));
+      const context: NextContext = { now, stats, recent };
+      const params: unknown[] = [now];
+      const category = input.category === null ? "" : "AND category = $3";
+      params.push(CANDIDATES_PER_CATEGORY);
+      if (input.category !== null) params.push(input.category);
+      const found = await client.query(
+        `SELECT * FROM (
+           SELECT r.*, row_number() OVER (PARTITION BY category ORDER BY priority DESC, created_at, id) AS rank_in_category
+           FROM (${this.#taskSelect()} WHERE t.state = 'open') r
+           WHERE derived = 'ready' ${category}) x
+         WHERE rank_in_category <= $2`,
+        params,
+      );
+      const ready = (found.rows as TaskRow[]).map(toTask);
+      const byId = new Map(ready.map((t) => [t.id, t]));
+      const ranked = input.rank(ready, context).filter((id) => byId.has(id));
+      const skipped: string[] = [];
+      for (const id of ranked) {
+        const task = byId.get(id) as Task;
+        if (task.paths.length > 0 && input.repo === null) {
+          skipped.push(id);
+          continue;
+        }
+        if (input.dryRun) return { task, claim: null, paths: [], ranked, skipped, context };
+        // Another caller working on this task right now holds its row: skip it, do not wait.
+        const locked = await client.query(`SELECT id FROM ${this.#s}.tasks WHERE id = $1 AND state = 'open' FOR UPDATE SKIP LOCKED`, [id]);
+        if (locked.rowCount === 0) {
+          skipped.push(id);
+          continue;
+        }
+        const work: ClaimInput = { key: `task:${id}`, agent: input.agent, ttlMs: input.ttlMs, meta: null, reopen: true, doneWindowMs: 0 };
+        let claim: Claim;
+        let paths: PathClaim[] = [];
+        if (task.paths.length > 0) {
+          const outcome = await this.#claimPathsIn(client, {
+            repo: input.repo as string,
+            agent: input.agent,
+            patterns: task.paths,
+            mode: "exclusive",
+            ttlMs: input.ttlMs,
+            reason: `task:${id}`,
+            advisory: false,
+            work,
+          });
+          if (outcome.outcome !== "granted" || outcome.work === null) {
+            skipped.push(id);
+            continue;
+          }
+          claim = outcome.work.claim;
+          paths = outcome.claims;
+        } else {
+          const result = await client.query(
+            `SELECT outcome, now_ms, claim, previous FROM ${this.#s}.claim($1, $2, $3, NULL, true, 0)`,
+            [work.key, work.agent, work.ttlMs],
+          );
+          const outcome = claimOutcome(result.rows[0] as ClaimFnRow);
+          if (outcome.outcome !== "granted" && outcome.outcome !== "renewed") {
+            skipped.push(id);
+            continue;
+          }
+          claim = outcome.claim;
+        }
+        await this.#eventIn(client, now, "selected", `task:${id}`, input.agent, claim.token, null, {
+          category: task.category,
+          priority: task.priority,
+        });
+        return { task: { ...task, state: "claimed", holder: input.agent }, claim, paths, ranked, skipped, context };
+      }
+      return { task: null, claim: null, paths: [], ranked, skipped, context };
+    });
+  }
+
+  async recordOutcome(input: { readonly category: string; readonly outcome: "success" | "failure" | "noop" }): Promise<void> {
+    await this.#transaction(async (client) => {
+      const now = await this.#nowIn(client);
+      const found = await client.query(
+        `SELECT successes, failures, updated_at FROM ${this.#s}.category_stats WHERE category = $1 FOR UPDATE`,
+        [input.category],
+      );
+      const row = found.rows[0] as { successes: number; failures: number; updated_at: number } | undefined;
+      const s = row === undefined ? 0 : decay(Number(row.successes), now - Number(row.updated_at), OUTCOME_HALF_LIFE_MS);
+      const f = row === undefined ? 0 : decay(Number(row.failures), now - Number(row.updated_at), OUTCOME_HALF_LIFE_MS);
+      const ds = input.outcome === "success" ? 1 : 0;
+      const df = input.outcome === "failure" ? 1 : input.outcome === "noop" ? 0.5 : 0;
+      await client.query(
+        `INSERT INTO ${this.#s}.category_stats (category, successes, failures, updated_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (category) DO UPDATE SET successes = excluded.successes, failures = excluded.failures, updated_at = excluded.updated_at`,
+        [input.category, s + ds, f + df, now],
+      );
     });
   }
 

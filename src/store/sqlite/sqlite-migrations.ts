@@ -77,6 +77,34 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX path_claims_agent ON path_claims (agent, state);
     `,
   },
+  {
+    version: 3,
+    description: "tasks and category outcome statistics",
+    sql: `
+      CREATE TABLE tasks (
+        id          TEXT PRIMARY KEY,
+        title       TEXT NOT NULL,
+        category    TEXT NOT NULL,
+        priority    INTEGER NOT NULL,
+        state       TEXT NOT NULL CHECK (state IN ('open', 'done')),
+        blocked_by  TEXT NOT NULL DEFAULT '[]',
+        paths       TEXT NOT NULL DEFAULT '[]',
+        assignee    TEXT,
+        meta        TEXT,
+        source      TEXT,
+        created_at  INTEGER NOT NULL,
+        updated_at  INTEGER NOT NULL,
+        done_at     INTEGER
+      );
+      CREATE INDEX tasks_open ON tasks (state, category, priority DESC, created_at);
+      CREATE TABLE category_stats (
+        category    TEXT PRIMARY KEY,
+        successes   REAL NOT NULL,
+        failures    REAL NOT NULL,
+        updated_at  INTEGER NOT NULL
+      );
+    `,
+  },
 ];
 
 /** The schema version this build of Baton writes. */

@@ -9,24 +9,38 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import type Database from "better-sqlite3";
 import { BatonError } from "../../core/errors.js";
-import type { BatonEvent, Claim, ClaimState, EventKind, PathClaim } from "../../core/types.js";
+import type { BatonEvent, Claim, ClaimState, EventKind, PathClaim, Task, TaskState } from "../../core/types.js";
 import { planPathClaim } from "../../core/path-plan.js";
+import { decay } from "../../core/scoring.js";
 import {
   CLAIM_COLUMNS,
   type ClaimRow,
   EVENT_COLUMNS,
   type EventRow,
+  CANDIDATES_PER_CATEGORY,
+  OUTCOME_HALF_LIFE_MS,
   PATH_COLUMNS,
   type PathRow,
   pathDetail,
   pathEventKey,
+  RECENT_SELECTIONS,
+  type TaskRow,
   toClaim,
   toEvent,
   toPathClaim,
+  toTask,
 } from "../rows.js";
 import type {
   ClaimInput,
   ClaimOutcome,
+  NextContext,
+  NextInput,
+  NextOutcome,
+  PutMode,
+  PutTasksOutcome,
+  TaskCounts,
+  TaskFilter,
+  TaskInput,
   EndInput,
   EventFilter,
   ListFilter,
@@ -121,6 +135,11 @@ function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
+/** Thrown inside a write transaction to undo it and answer with `value` instead. */
+class Rollback {
+  constructor(readonly value: unknown) {}
+}
+
 /** The start of a list query's WHERE clause: the state terms, judged at store time `now`. */
 function stateFilter(states: readonly ClaimState[], now: number): { where: string[]; params: unknown[] } {
   const params: unknown[] = [];
@@ -174,12 +193,16 @@ export class SqliteStore implements Store {
     return statement;
   }
 
-  /** Run `fn` in one BEGIN IMMEDIATE transaction with the clock read after the lock. */
-  #write<T>(fn: (now: number) => T): T {
+  /**
+   * Run `fn` in one BEGIN IMMEDIATE transaction with the clock read after the lock. With
+   * `rollbackable`, `fn` may throw a {@link Rollback} to undo everything and answer with its value.
+   */
+  #write<T>(fn: (now: number) => T, rollbackable = false): T {
     this.#assertOpen();
     try {
       return this.#db.transaction(() => fn(this.#clock())).immediate();
     } catch (error) {
+      if (rollbackable && error instanceof Rollback) return error.value as T;
       throw translateError(error, this.#path);
     }
   }
@@ -476,7 +499,12 @@ export class SqliteStore implements Store {
   }
 
   async claimPaths(input: PathClaimInput): Promise<PathClaimOutcome> {
-    return this.#write((now): PathClaimOutcome => {
+    return this.#write((now) => this.#claimPathsAt(now, input));
+  }
+
+  /** The path-claim decision, inside a write transaction. */
+  #claimPathsAt(now: number, input: PathClaimInput): PathClaimOutcome {
+    {
       const plan = planPathClaim(this.#livePaths(input.repo, now), input);
       const conflicts = this.#conflictClaims(plan.conflicts, now);
       if (conflicts.length > 0 && !input.advisory) {
@@ -523,7 +551,7 @@ export class SqliteStore implements Store {
         conflicts,
         work,
       };
-    });
+    }
   }
 
   /** The agent's active path claims picked by the selector (all, or exact patterns). */
@@ -613,6 +641,198 @@ export class SqliteStore implements Store {
         this.#event(now, "reaped", pathEventKey(row.pattern), row.agent, row.token, null, pathDetail.reaped(row.repo, stale.expires_at, input.by));
         return toPathClaim(row, now);
       });
+    });
+  }
+
+  // ---- tasks ----------------------------------------------------------------
+
+  /** A task's columns with its derived state at time `?` (bound twice). */
+  static readonly #TASK_SELECT = `SELECT t.id, t.title, t.category, t.priority, t.blocked_by, t.paths, t.assignee, t.meta,
+      t.source, t.created_at, t.updated_at, t.done_at, c.agent AS holder,
+      CASE WHEN t.state = 'done' THEN 'done'
+           WHEN c.agent IS NOT NULL THEN 'claimed'
+           WHEN EXISTS (SELECT 1 FROM json_each(t.blocked_by) b LEFT JOIN tasks bt ON bt.id = b.value
+                        WHERE bt.id IS NULL OR bt.state <> 'done') THEN 'blocked'
+           ELSE 'ready' END AS derived
+    FROM tasks t
+    LEFT JOIN claims c ON c.key = 'task:' || t.id AND c.state = 'active' AND c.expires_at > ?`;
+
+  async putTasks(tasks: readonly TaskInput[], mode: PutMode): Promise<PutTasksOutcome> {
+    return this.#write((now): PutTasksOutcome => {
+      const created: string[] = [];
+      const updated: string[] = [];
+      const unchanged: string[] = [];
+      const find = this.#stmt("SELECT title, category, priority, state, blocked_by, paths, assignee, meta, source FROM tasks WHERE id = ?");
+      for (const task of tasks) {
+        const existing = find.get(task.id) as Record<string, unknown> | undefined;
+        if (existing !== undefined && mode === "add") throw new Rollback({ ok: false, code: "TASK_EXISTS", id: task.id });
+        if (existing === undefined && mode === "update") throw new Rollback({ ok: false, code: "TASK_NOT_FOUND", id: task.id });
+        const values = {
+          title: task.title,
+          category: task.category,
+          priority: task.priority,
+          state: task.done ? "done" : "open",
+          blocked_by: JSON.stringify(task.blockedBy),
+          paths: JSON.stringify(task.paths),
+          assignee: task.assignee,
+          meta: task.meta === null ? null : JSON.stringify(task.meta),
+          source: task.source,
+        };
+        if (existing === undefined) {
+          this.#stmt(
+            `INSERT INTO tasks (id, title, category, priority, state, blocked_by, paths, assignee, meta, source, created_at, updated_at, done_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          ).run(task.id, values.title, values.category, values.priority, values.state, values.blocked_by, values.paths, values.assignee, values.meta, values.source, now, now, task.done ? now : null);
+          created.push(task.id);
+        } else if (Object.entries(values).every(([k, v]) => existing[k] === v)) {
+          unchanged.push(task.id);
+        } else {
+          this.#stmt(
+            `UPDATE tasks SET title = ?, category = ?, priority = ?, state = ?, blocked_by = ?, paths = ?, assignee = ?, meta = ?, source = ?,
+               updated_at = ?, done_at = CASE WHEN ? = 'done' THEN coalesce(done_at, ?) ELSE NULL END
+             WHERE id = ?`,
+          ).run(values.title, values.category, values.priority, values.state, values.blocked_by, values.paths, values.assignee, values.meta, values.source, now, values.state, now, task.id);
+          updated.push(task.id);
+        }
+      }
+      return { ok: true, created, updated, unchanged };
+    }, true);
+  }
+
+  async getTask(id: string): Promise<Task | null> {
+    return this.#read((now) => {
+      const row = this.#stmt(`${SqliteStore.#TASK_SELECT} WHERE t.id = ?`).get(now, id) as TaskRow | undefined;
+      return row === undefined ? null : toTask(row);
+    });
+  }
+
+  async listTasks(filter: TaskFilter): Promise<Task[]> {
+    return this.#read((now) => {
+      const params: unknown[] = [now];
+      const where: string[] = [];
+      if (filter.category !== undefined) {
+        where.push("category = ?");
+        params.push(filter.category);
+      }
+      if (filter.states !== undefined && filter.states.length > 0) {
+        where.push(`derived IN (${filter.states.map(() => "?").join(", ")})`);
+        params.push(...filter.states);
+      }
+      params.push(filter.limit);
+      const sql = `SELECT * FROM (${SqliteStore.#TASK_SELECT}) ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+                   ORDER BY priority DESC, created_at, id LIMIT ?`;
+      return (this.#stmt(sql).all(...params) as TaskRow[]).map(toTask);
+    });
+  }
+
+  async taskCounts(): Promise<TaskCounts> {
+    return this.#read((now) => {
+      const rows = this.#stmt(`SELECT derived, count(*) AS n FROM (${SqliteStore.#TASK_SELECT}) GROUP BY derived`).all(now) as {
+        derived: TaskState;
+        n: number;
+      }[];
+      const counts = { ready: 0, blocked: 0, claimed: 0, done: 0 };
+      for (const row of rows) counts[row.derived] = row.n;
+      return counts;
+    });
+  }
+
+  #nextContext(now: number): NextContext {
+    const stats = new Map<string, { successes: number; failures: number }>();
+    for (const row of this.#stmt("SELECT category, successes, failures, updated_at FROM category_stats").all() as {
+      category: string;
+      successes: number;
+      failures: number;
+      updated_at: number;
+    }[]) {
+      stats.set(row.category, {
+        successes: decay(row.successes, now - row.updated_at, OUTCOME_HALF_LIFE_MS),
+        failures: decay(row.failures, now - row.updated_at, OUTCOME_HALF_LIFE_MS),
+      });
+    }
+    const recent = (
+      this.#stmt("SELECT detail FROM events WHERE kind = 'selected' ORDER BY id DESC LIMIT ?").all(RECENT_SELECTIONS) as {
+        detail: string | null;
+      }[]
+    ).map((r) => String((JSON.parse(r.detail ?? "{}") as { category?: unknown }).category ?? ""));
+    return { now, stats, recent };
+  }
+
+  async next(input: NextInput): Promise<NextOutcome> {
+    const run = (now: number): NextOutcome => {
+      const context = this.#nextContext(now);
+      const params: unknown[] = [now];
+      const category = input.category === null ? "" : "AND category = ?";
+      if (input.category !== null) params.push(input.category);
+      params.push(CANDIDATES_PER_CATEGORY);
+      const rows = this.#stmt(
+        `SELECT * FROM (
+           SELECT r.*, row_number() OVER (PARTITION BY category ORDER BY priority DESC, created_at, id) AS rank_in_category
+           FROM (${SqliteStore.#TASK_SELECT} WHERE t.state = 'open') r
+           WHERE derived = 'ready' ${category})
+         WHERE rank_in_category <= ?`,
+      ).all(...params) as TaskRow[];
+      const ready = rows.map(toTask);
+      const byId = new Map(ready.map((t) => [t.id, t]));
+      const ranked = input.rank(ready, context).filter((id) => byId.has(id));
+      const skipped: string[] = [];
+      for (const id of ranked) {
+        const task = byId.get(id) as Task;
+        if (task.paths.length > 0 && input.repo === null) {
+          skipped.push(id);
+          continue;
+        }
+        if (input.dryRun) return { task, claim: null, paths: [], ranked, skipped, context };
+        const work: ClaimInput = { key: `task:${id}`, agent: input.agent, ttlMs: input.ttlMs, meta: null, reopen: true, doneWindowMs: 0 };
+        if (task.paths.length > 0) {
+          const outcome = this.#claimPathsAt(now, {
+            repo: input.repo as string,
+            agent: input.agent,
+            patterns: task.paths,
+            mode: "exclusive",
+            ttlMs: input.ttlMs,
+            reason: `task:${id}`,
+            advisory: false,
+            work,
+          });
+          if (outcome.outcome !== "granted" || outcome.work === null) {
+            skipped.push(id);
+            continue;
+          }
+          this.#selected(now, input.agent, task, outcome.work.claim.token);
+          return { task: { ...task, state: "claimed", holder: input.agent }, claim: outcome.work.claim, paths: outcome.claims, ranked, skipped, context };
+        }
+        const claimed = this.#claimAt(now, work);
+        if (claimed.outcome !== "granted" && claimed.outcome !== "renewed") {
+          skipped.push(id);
+          continue;
+        }
+        this.#selected(now, input.agent, task, claimed.claim.token);
+        return { task: { ...task, state: "claimed", holder: input.agent }, claim: claimed.claim, paths: [], ranked, skipped, context };
+      }
+      return { task: null, claim: null, paths: [], ranked, skipped, context };
+    };
+    return input.dryRun ? this.#read(run) : this.#write(run);
+  }
+
+  #selected(now: number, agent: string, task: Task, token: number): void {
+    this.#event(now, "selected", `task:${task.id}`, agent, token, null, { category: task.category, priority: task.priority });
+  }
+
+  async recordOutcome(input: { readonly category: string; readonly outcome: "success" | "failure" | "noop" }): Promise<void> {
+    this.#write((now) => {
+      const row = this.#stmt("SELECT successes, failures, updated_at FROM category_stats WHERE category = ?").get(input.category) as
+        | { successes: number; failures: number; updated_at: number }
+        | undefined;
+      const s = row === undefined ? 0 : decay(row.successes, now - row.updated_at, OUTCOME_HALF_LIFE_MS);
+      const f = row === undefined ? 0 : decay(row.failures, now - row.updated_at, OUTCOME_HALF_LIFE_MS);
+      // A no-op (nothing to do after all) counts as half a failure: the lane was not worth a pick.
+      const ds = input.outcome === "success" ? 1 : 0;
+      const df = input.outcome === "failure" ? 1 : input.outcome === "noop" ? 0.5 : 0;
+      this.#stmt(
+        `INSERT INTO category_stats (category, successes, failures, updated_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (category) DO UPDATE SET successes = excluded.successes, failures = excluded.failures, updated_at = excluded.updated_at`,
+      ).run(input.category, s + ds, f + df, now);
     });
   }
 

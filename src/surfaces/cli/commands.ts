@@ -109,20 +109,30 @@ export function renew(keyInput: string, flags: CommonFlags & { ttl?: string }): 
   );
 }
 
-export function complete(keyInput: string, flags: CommonFlags & { result?: string; commit?: string }): Promise<void> {
+export function complete(
+  keyInput: string,
+  flags: CommonFlags & { result?: string; commit?: string; outcome?: string },
+): Promise<void> {
   return withSession(
     flags,
-    (config) => ({
-      key: parseKey(keyInput),
-      as: requireAgent(config, "complete"),
-      result: parseText(flags.result, "--result"),
-      commit: parseCommit(flags.commit),
-    }),
+    (config) => {
+      if (flags.outcome !== undefined && !["success", "failure", "noop"].includes(flags.outcome)) {
+        throw new BatonError("BAD_OPTION", `invalid --outcome ${JSON.stringify(flags.outcome)}: success, failure or noop`);
+      }
+      return {
+        key: parseKey(keyInput),
+        as: requireAgent(config, "complete"),
+        result: parseText(flags.result, "--result"),
+        commit: parseCommit(flags.commit),
+        outcome: flags.outcome as "success" | "failure" | "noop" | undefined,
+      };
+    },
     async ({ baton, mode }, p) => {
       const result = await baton.complete(p.key, {
         as: p.as,
         ...(p.result === null ? {} : { result: p.result }),
         ...(p.commit === null ? {} : { commit: p.commit }),
+        ...(p.outcome === undefined ? {} : { outcome: p.outcome }),
       });
       renderClaimResult(mode, result);
     },

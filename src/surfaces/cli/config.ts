@@ -42,6 +42,7 @@ interface ConfigFile {
   markerDir?: string | undefined;
   similar?: "warn" | "strict" | "off" | undefined;
   rulesFile?: string | undefined;
+  importLabels?: Record<string, { category?: string | undefined; priority?: number | undefined }> | undefined;
   busyTimeout?: string | number | undefined;
   sqliteSync?: "full" | "normal" | undefined;
   defaultTtl?: string | number | undefined;
@@ -56,6 +57,8 @@ export interface CliConfig {
   readonly pgSchema: string | undefined;
   /** Folder of gate marker files (absolute). */
   readonly markerDir: string | undefined;
+  /** How imported GitHub labels map to task categories and priorities. */
+  readonly importLabels: Record<string, { category?: string | undefined; priority?: number | undefined }> | undefined;
   /** The operating rules file (absolute), when configured. */
   readonly rulesFile: string | undefined;
   /** Near-duplicate check on claims: warn, strict or off. */
@@ -91,6 +94,9 @@ async function readConfigFile(path: string): Promise<ConfigFile> {
     markerDir: z.optional(z.string()),
     similar: z.optional(z.enum(["warn", "strict", "off"])),
     rulesFile: z.optional(z.string()),
+    importLabels: z.optional(
+      z.record(z.string(), z.strictObject({ category: z.optional(z.string()), priority: z.optional(z.number()) })),
+    ),
     busyTimeout: z.optional(z.union([z.string(), z.number()])),
     sqliteSync: z.optional(z.enum(["full", "normal"])),
     defaultTtl: z.optional(z.union([z.string(), z.number()])),
@@ -109,7 +115,7 @@ async function readConfigFile(path: string): Promise<ConfigFile> {
     const where = issue?.path.length ? issue.path.map(String).join(".") : "(top level)";
     const what =
       issue?.code === "unrecognized_keys"
-        ? `unknown setting ${issue.keys?.join(", ")} (known: agent, db, databaseUrl, pgSchema, markerDir, similar, rulesFile, busyTimeout, sqliteSync, defaultTtl)`
+        ? `unknown setting ${issue.keys?.join(", ")} (known: agent, db, databaseUrl, pgSchema, markerDir, similar, rulesFile, importLabels, busyTimeout, sqliteSync, defaultTtl)`
         : issue?.code === "invalid_value"
           ? `expected one of ${issue.values?.map((v) => JSON.stringify(v)).join(", ")}`
           : issue?.expected
@@ -147,6 +153,7 @@ export async function resolveConfig(
     databaseUrl: store.databaseUrl,
     pgSchema: pick(env.BATON_PG_SCHEMA, file.pgSchema),
     similar: similarMode(pick(env.BATON_SIMILAR, file.similar)),
+    importLabels: file.importLabels,
     rulesFile: file.rulesFile === undefined ? undefined : resolve(fileDir, file.rulesFile),
     markerDir: env.BATON_MARKER_DIR
       ? resolve(cwd, env.BATON_MARKER_DIR)

@@ -75,6 +75,7 @@ export function buildProgram(name: string): Command {
     .argument("<key>")
     .option("--result <text>", "what was done")
     .option("--commit <sha>", "the commit that did it")
+    .option("--outcome <outcome>", "for tasks: success, failure or noop (steers next)")
     .action(async (key: string, flags) => (await handlers()).complete(key, flags));
 
   common(program.command("release"))
@@ -245,6 +246,61 @@ export function buildProgram(name: string): Command {
   common(db.command("migrate"))
     .summary("apply pending schema migrations (they also run on open)")
     .action(async (flags) => (await import("./db.js")).migrate(flags));
+
+  const task = program.command("task").summary("the backlog: tasks with categories, priorities and blockers");
+  const taskFields = (command: Command): Command =>
+    common(command)
+      .option("--title <text>", "what the task is")
+      .option("--category <name>", "its category (default general)")
+      .option("--priority <0-100>", "higher first (default 50)")
+      .option("--blocked-by <ids...>", "tasks that must be done first")
+      .option("--paths <patterns...>", "repository paths it touches (claimed with it by next)")
+      .option("--assignee <agent>", "tier 1 for this agent")
+      .option("--meta <json>", "a JSON object stored with the task");
+  taskFields(task.command("add"))
+    .summary("add a task (its work key is task:ID)")
+    .argument("<id>")
+    .action(async (id: string, flags) => (await import("./tasks.js")).add(id, flags));
+  taskFields(task.command("update"))
+    .summary("change a task's fields")
+    .argument("<id>")
+    .action(async (id: string, flags) => (await import("./tasks.js")).update(id, flags));
+  common(task.command("show")).argument("<id>").summary("one task").action(async (id: string, flags) => (await import("./tasks.js")).show(id, flags));
+  common(task.command("list"))
+    .summary("tasks by state and category")
+    .option("--state <states>", "ready, blocked, claimed, done (comma-separated)")
+    .option("--category <name>")
+    .option("--limit <n>")
+    .action(async (flags) => (await import("./tasks.js")).list(flags));
+  for (const action of ["done", "reopen"] as const) {
+    common(task.command(action))
+      .summary(action === "done" ? "mark a task done" : "open a done task again")
+      .argument("<id>")
+      .action(async (id: string, flags) => (await import("./tasks.js")).change(action, id, [], flags));
+  }
+  for (const action of ["block", "unblock"] as const) {
+    common(task.command(action))
+      .summary(action === "block" ? "add blockers to a task" : "remove blockers from a task")
+      .argument("<id>")
+      .argument("<blockers...>")
+      .action(async (id: string, blockers: string[], flags) => (await import("./tasks.js")).change(action, id, blockers, flags));
+  }
+  common(task.command("import"))
+    .summary("import a folder of markdown tasks, or gh issue list JSON (idempotent)")
+    .argument("<path>", "a folder of .md files, a .md file, or a .json file (- for stdin with --github)")
+    .option("--github", "the input is gh issue list --json number,title,labels,state,url")
+    .action(async (path: string, flags) => (await import("./tasks.js")).importTasks(path, flags));
+  common(program.command("next"))
+    .summary("select and claim the best ready task in one step")
+    .option("--category <name>", "only this category")
+    .option("--explain", "show the top candidates and each term of their score")
+    .option("--dry-run", "rank only; claim nothing")
+    .option("--seed <n>", "seed the category sampling (reproducible)")
+    .option("--ttl <duration>", "lease on the task (default 60m)")
+    .action(async (flags) => (await import("./tasks.js")).next(flags));
+  common(program.command("supply"))
+    .summary("ready, claimed, blocked, done; denials per agent; healthy, contended or drained")
+    .action(async (flags) => (await import("./tasks.js")).supply(flags));
 
   const gate = program.command("gate").summary("side effects that happen once per window across the fleet");
   const gateOptions = (command: Command): Command =>

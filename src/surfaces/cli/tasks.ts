@@ -1,0 +1,219 @@
+/**
+ * `baton task …`, `baton next`, `baton supply`.
+ */
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { parseDuration } from "../../core/duration.js";
+import { BatonError } from "../../core/errors.js";
+import type { Task, TaskState } from "../../core/types.js";
+import { type LabelMap, readGithubTasks, readMarkdownTasks } from "../../services/task-import.js";
+import { parseTaskId, type TaskSpec } from "../../services/tasks.js";
+import { requireAgent } from "./config.js";
+import type { CommonFlags } from "./main.js";
+import { emit, emitNo, table } from "./output.js";
+import { withSession } from "./session.js";
+
+interface TaskFlags extends CommonFlags {
+  title?: string;
+  category?: string;
+  priority?: string;
+  blockedBy?: string[];
+  paths?: string[];
+  assignee?: string;
+  meta?: string;
+}
+
+function priorityOf(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d{1,3}$/.test(value)) throw new BatonError("BAD_INPUT", `invalid --priority ${JSON.stringify(value)}: an integer from 0 to 100`);
+  return Number(value);
+}
+
+function render(task: Task): string {
+  return [
+    `task:${task.id}  ${task.state}${task.holder ? ` (held by ${task.holder})` : ""}`,
+    `  ${task.title}`,
+    `  category ${task.category}, priority ${task.priority}${task.blockedBy.length ? `, blocked by ${task.blockedBy.join(", ")}` : ""}${task.paths.length ? `, paths ${task.paths.join(" ")}` : ""}${task.assignee ? `, assigned to ${task.assignee}` : ""}`,
+  ].join("\n");
+}
+
+function answer(mode: { json: boolean }, result: { ok: boolean; message: string }): void {
+  if (result.ok) emit(mode, result, result.message);
+  else emitNo(mode, result, result.message);
+}
+
+export function add(id: string, flags: TaskFlags): Promise<void> {
+  return withSession(
+    flags,
+    () => {
+      if (flags.title === undefined) throw new BatonError("BAD_INPUT", "task add needs --title");
+      return {
+        spec: {
+          id: parseTaskId(id),
+          title: flags.title,
+          ...(flags.category === undefined ? {} : { category: flags.category }),
+          ...(flags.priority === undefined ? {} : { priority: priorityOf(flags.priority) }),
+          blockedBy: flags.blockedBy ?? [],
+          paths: flags.paths ?? [],
+          assignee: flags.assignee ?? null,
+          meta: flags.meta ?? null,
+        } satisfies TaskSpec,
+      };
+    },
+    async ({ baton, mode }, p) => answer(mode, await baton.tasks.put([p.spec], "add")),
+  );
+}
+
+export function update(id: string, flags: TaskFlags): Promise<void> {
+  return withSession(
+    flags,
+    () => ({ id: parseTaskId(id), priority: priorityOf(flags.priority) }),
+    async ({ baton, mode }, p) => {
+      const result = await baton.tasks.modify(p.id, (t) => ({
+        id: t.id,
+        title: flags.title ?? t.title,
+        category: flags.category ?? t.category,
+        priority: p.priority ?? t.priority,
+        done: t.state === "done",
+        blockedBy: flags.blockedBy ?? t.blockedBy,
+        paths: flags.paths ?? t.paths,
+        assignee: flags.assignee ?? t.assignee,
+        meta: flags.meta ?? t.meta,
+        source: t.source,
+      }));
+      answer(mode, result);
+    },
+  );
+}
+
+/** done, reopen, block, unblock: one field of an existing task. */
+export function change(action: "done" | "reopen" | "block" | "unblock", id: string, others: string[], flags: CommonFlags): Promise<void> {
+  return withSession(
+    flags,
+    () => {
+      if ((action === "block" || action === "unblock") && others.length === 0) {
+        throw new BatonError("BAD_INPUT", `task ${action} needs the blocking task ids: baton task ${action} ID BLOCKER…`);
+      }
+      return { id: parseTaskId(id), others: others.map(parseTaskId) };
+    },
+    async ({ baton, mode }, p) => {
+      const result = await baton.tasks.modify(p.id, (t) => ({
+        id: t.id,
+        title: t.title,
+        category: t.category,
+        priority: t.priority,
+        done: action === "done" ? true : action === "reopen" ? false : t.state === "done",
+        blockedBy:
+          action === "block" ? [...t.blockedBy, ...p.others] : action === "unblock" ? t.blockedBy.filter((b) => !p.others.includes(b)) : t.blockedBy,
+        paths: t.paths,
+        assignee: t.assignee,
+        meta: t.meta,
+        source: t.source,
+      }));
+      answer(mode, result.ok ? { ...result, message: `${action} task:${p.id}` } : result);
+    },
+  );
+}
+
+export function show(id: string, flags: CommonFlags): Promise<void> {
+  return withSession(
+    flags,
+    () => ({ id: parseTaskId(id) }),
+    async ({ baton, mode }, p) => {
+      const task = await baton.tasks.show(p.id);
+      if (task === null) emitNo(mode, { ok: false, code: "TASK_NOT_FOUND", task: null }, `task ${p.id} does not exist`);
+      else emit(mode, { ok: true, task }, render(task));
+    },
+  );
+}
+
+export function list(flags: CommonFlags & { state?: string; category?: string; limit?: string }): Promise<void> {
+  return withSession(
+    flags,
+    () => ({ states: flags.state?.split(",").map((s) => s.trim()) as TaskState[] | undefined }),
+    async ({ baton, mode }, p) => {
+      const tasks = await baton.tasks.list({
+        ...(p.states === undefined ? {} : { state: p.states }),
+        ...(flags.category === undefined ? {} : { category: flags.category }),
+        ...(flags.limit === undefined ? {} : { limit: Number(flags.limit) }),
+      });
+      emit(mode, { ok: true, tasks }, () =>
+        tasks.length === 0
+          ? "no tasks"
+          : table(
+              ["id", "state", "priority", "category", "title"],
+              tasks.map((t) => [t.id, t.state, String(t.priority), t.category, t.title]),
+            ),
+      );
+    },
+  );
+}
+
+export function importTasks(path: string, flags: CommonFlags & { github?: boolean }): Promise<void> {
+  return withSession(
+    flags,
+    (config) => {
+      const full = resolve(process.cwd(), path);
+      let specs: TaskSpec[];
+      if (flags.github === true || path.endsWith(".json")) {
+        let text: string;
+        try {
+          text = path === "-" ? readFileSync(0, "utf8") : readFileSync(full, "utf8");
+        } catch {
+          throw new BatonError("BAD_INPUT", `cannot import ${JSON.stringify(path)}: no such file`);
+        }
+        specs = readGithubTasks(text, path, (config.importLabels ?? {}) as LabelMap);
+      } else specs = readMarkdownTasks(full, process.cwd());
+      return { specs };
+    },
+    async ({ baton, mode }, p) => {
+      const tty = process.stderr.isTTY === true && !mode.json && p.specs.length > 200;
+      if (tty) process.stderr.write(`importing ${p.specs.length} tasks … `);
+      const result = await baton.tasks.put(p.specs, "upsert");
+      if (tty) process.stderr.write("done\n");
+      answer(mode, { ...result, message: `imported ${p.specs.length} task${p.specs.length === 1 ? "" : "s"}: ${result.message}` });
+    },
+  );
+}
+
+export function next(flags: CommonFlags & { category?: string; explain?: boolean; dryRun?: boolean; seed?: string; ttl?: string }): Promise<void> {
+  return withSession(
+    flags,
+    (config) => {
+      if (flags.seed !== undefined && !/^\d{1,10}$/.test(flags.seed)) throw new BatonError("BAD_OPTION", `invalid --seed ${JSON.stringify(flags.seed)}`);
+      return {
+        as: requireAgent(config, "next"),
+        seed: flags.seed === undefined ? undefined : Number(flags.seed),
+        ttl: flags.ttl === undefined ? undefined : parseDuration(flags.ttl, { name: "--ttl" }),
+      };
+    },
+    async ({ baton, mode }, p) => {
+      const result = await baton.next({
+        as: p.as,
+        ...(flags.category === undefined ? {} : { category: flags.category }),
+        ...(p.seed === undefined ? {} : { seed: p.seed }),
+        ...(p.ttl === undefined ? {} : { ttl: p.ttl }),
+        dryRun: flags.dryRun === true,
+      });
+      const explain =
+        flags.explain === true && result.candidates.length > 0
+          ? `\n${table(
+              ["task", "tier", "category", "priority", "age", "steering", "saturation", "score"],
+              result.candidates.map((c) => [c.id, String(c.tier), c.category, String(c.priority), c.age.toFixed(1), c.steering.toFixed(1), `-${c.saturation.toFixed(1)}`, c.total.toFixed(1)]),
+            )}\n${result.task ? `${result.task.id} won: tier ${result.tier}, then the highest score` : ""}${result.skipped.length ? `; skipped (taken meanwhile, or paths claimed): ${result.skipped.join(", ")}` : ""} (seed ${result.seed})`
+          : "";
+      answer(mode, { ...result, message: `${result.message}${explain}` });
+    },
+  );
+}
+
+export function supply(flags: CommonFlags): Promise<void> {
+  return withSession(
+    flags,
+    () => ({}),
+    async ({ baton, mode }) => {
+      const result = await baton.supply();
+      emit(mode, { ok: true, ...result }, result.message);
+    },
+  );
+}

@@ -1,0 +1,147 @@
+/**
+ * The backlog and `next`: concurrent select-and-claim on both stores, steering and the
+ * anti-monotony guard, blockers, import (markdown and GitHub JSON), supply verdicts.
+ */
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { describe, expect, it } from "vitest";
+import { openBaton } from "../src/index.js";
+import { TARGETS } from "./contract/targets.js";
+import { cli, LIB, ROOT, runScript, tempDir } from "./helpers.js";
+
+const FIXTURES = join(ROOT, "test", "fixtures", "tasks");
+
+describe.each(TARGETS)("next on $name", (target) => {
+  it("16 processes calling next at once on 100 tasks: every task selected exactly once", async () => {
+    const options = target.batonOptions();
+    const baton = await openBaton(options);
+    const categories = ["auth", "docs", "perf", "ui"];
+    const put = await baton.tasks.put(
+      Array.from({ length: 100 }, (_, i) => ({ id: `t${i}`, title: `task ${i}`, category: categories[i % 4], priority: 40 + (i % 7) })),
+      "add",
+    );
+    expect(put.ok).toBe(true);
+    await baton.close();
+    const startAt = Date.now() + 1500;
+    const outs = await Promise.all(
+      Array.from({ length: 16 }, (_, i) => runScript(join(ROOT, "test", "workers", "next-worker.mjs"), [pathToFileURL(LIB).href, JSON.stringify(options), `agent-${i}`, String(startAt)])),
+    );
+    const got = outs.flatMap((o) => o.split("\n").filter(Boolean));
+    expect(got).toHaveLength(100);
+    expect(new Set(got).size).toBe(100);
+    const check = await openBaton(options);
+    try {
+      expect(await check.tasks.list({ state: "ready" })).toEqual([]);
+      expect((await check.tasks.list({ state: "claimed" })).length).toBe(100);
+      const selected = await check.log({ kind: "selected", limit: 1000 });
+      expect(selected).toHaveLength(100);
+    } finally {
+      await check.close();
+    }
+  });
+
+  it("steers toward rewarded categories, caps a category's share, never selects blocked tasks", async () => {
+    const baton = await openBaton(target.batonOptions());
+    try {
+      // Steering: equal priorities in four categories; auth always succeeds, the rest fail.
+      const four = ["auth", "docs", "perf", "ui"];
+      await baton.tasks.put(
+        Array.from({ length: 48 }, (_, i) => ({ id: `s${i}`, title: `s${i}`, category: four[i % 4], priority: 50 })),
+        "add",
+      );
+      const picks: string[] = [];
+      for (let i = 0; i < 24; i++) {
+        const r = await baton.next({ as: "agent", seed: 1000 + i });
+        if (!r.ok || r.task === null) break;
+        picks.push(r.task.category);
+        await baton.complete(`task:${r.task.id}`, { as: "agent", outcome: r.task.category === "auth" ? "success" : "failure" });
+        await baton.tasks.modify(r.task.id, (t) => ({ ...t, done: true }));
+      }
+      const late = picks.slice(12);
+      const auth = late.filter((c) => c === "auth").length;
+      for (const other of ["docs", "perf", "ui"]) expect(auth, `${other} in ${late.join(",")}`).toBeGreaterThan(late.filter((c) => c === other).length);
+      expect(auth / late.length).toBeLessThanOrEqual(0.6);
+
+      // Saturation: "hot" outranks the others by priority, yet cannot take over the recent selections.
+      const sat = await openBaton(target.batonOptions());
+      try {
+        await sat.tasks.put(
+          Array.from({ length: 60 }, (_, i) => ({ id: `h${i}`, title: `h${i}`, category: ["hot", "warm", "cool"][i % 3], priority: i % 3 === 0 ? 70 : 50 })),
+          "add",
+        );
+        const cats: string[] = [];
+        for (let i = 0; i < 30; i++) {
+          const r = await sat.next({ as: "agent", seed: 7 + i });
+          if (!r.ok || r.task === null) break;
+          cats.push(r.task.category);
+        }
+        const last20 = cats.slice(-20);
+        expect(last20.filter((c) => c === "hot").length / last20.length).toBeLessThanOrEqual(0.6);
+        expect(cats.slice(0, 2)).toEqual(["hot", "hot"]);
+      } finally {
+        await sat.close();
+      }
+
+      // Blockers: a blocked task is never selected; it becomes ready when its blocker is done.
+      const blk = await openBaton(target.batonOptions());
+      try {
+        await blk.tasks.put([{ id: "b1", title: "first", priority: 10 }, { id: "b2", title: "second", priority: 99, blockedBy: ["b1"] }], "add");
+        const first = await blk.next({ as: "a" });
+        expect(first.task?.id).toBe("b1");
+        expect((await blk.next({ as: "a" })).ok).toBe(false);
+        await blk.tasks.modify("b1", (t) => ({ ...t, done: true }));
+        const second = await blk.next({ as: "a" });
+        expect(second).toMatchObject({ ok: true, tier: 1, task: { id: "b2" } });
+      } finally {
+        await blk.close();
+      }
+    } finally {
+      await baton.close();
+    }
+  });
+});
+
+describe("task import", () => {
+  it("imports markdown and GitHub JSON idempotently; a bad file names file and line and imports nothing", () => {
+    const repo = tempDir();
+    cli(["--version"]);
+    const env = { BATON_DB: join(tempDir(), "t.db") };
+    execFileSync("git", ["init", "-q"], { cwd: repo });
+    const first = JSON.parse(cli(["task", "import", join(FIXTURES, "md"), "--json"], { env, cwd: repo }).stdout);
+    expect(first).toMatchObject({ ok: true, created: ["docs", "login", "old"], updated: [], unchanged: [] });
+    const again = JSON.parse(cli(["task", "import", join(FIXTURES, "md"), "--json"], { env, cwd: repo }).stdout);
+    expect(again).toMatchObject({ ok: true, created: [], updated: [], unchanged: ["docs", "login", "old"] });
+    const login = JSON.parse(cli(["task", "show", "login", "--json"], { env, cwd: repo }).stdout).task;
+    expect(login).toMatchObject({ title: "Fix the login redirect", category: "auth", priority: 80, paths: ["src/auth/"], meta: { owner_team: "identity" }, state: "ready" });
+    const docs = JSON.parse(cli(["task", "show", "docs", "--json"], { env, cwd: repo }).stdout).task;
+    expect(docs).toMatchObject({ title: "Document the new login flow", blockedBy: ["login"], state: "blocked" });
+    expect(JSON.parse(cli(["task", "show", "old", "--json"], { env, cwd: repo }).stdout).task.state).toBe("done");
+    const bad = cli(["task", "import", join(FIXTURES, "bad"), "--json"], { env, cwd: repo });
+    expect(bad.code).toBe(2);
+    expect(JSON.parse(bad.stdout).error.message).toMatch(/broken\.md:3: priority must be an integer/);
+    const gh = JSON.parse(cli(["task", "import", join(FIXTURES, "issues.json"), "--json"], { env, cwd: repo }).stdout);
+    expect(gh.created).toEqual(["gh-12", "gh-15", "gh-9"]);
+    expect(JSON.parse(cli(["task", "show", "gh-9", "--json"], { env, cwd: repo }).stdout).task.state).toBe("done");
+    expect(JSON.parse(cli(["task", "list", "--json"], { env, cwd: repo }).stdout).tasks).toHaveLength(6);
+  });
+});
+
+describe("supply", () => {
+  it("says drained, contended or healthy, and why", async () => {
+    const baton = await openBaton({ db: join(tempDir(), "s.db") });
+    try {
+      expect((await baton.supply()).verdict).toBe("drained");
+      await baton.tasks.put([{ id: "x", title: "x" }, { id: "y", title: "y" }], "add");
+      expect(await baton.supply()).toMatchObject({ verdict: "healthy", ready: 2 });
+      await baton.claim("topic:a", { as: "owner" });
+      await baton.claim("topic:a", { as: "shopper" });
+      await baton.claim("topic:a", { as: "shopper" });
+      const contended = await baton.supply();
+      expect(contended).toMatchObject({ verdict: "contended", denials: { shopper: 2 } });
+      expect(contended.rule).toContain("stop shopping");
+    } finally {
+      await baton.close();
+    }
+  });
+});
