@@ -3,7 +3,9 @@
  * milliseconds of the store's clock and map rows to the domain types here, so a
  * claim or an event reads the same whichever store holds it.
  */
+import { decay } from "../core/scoring.js";
 import type { BatonEvent, Claim, EventKind, PathClaim, StoredClaimState, Task, TaskState } from "../core/types.js";
+import type { TaskInput } from "./store.js";
 
 /** A row of the `claims` table, as both adapters return it. */
 export interface ClaimRow {
@@ -199,3 +201,49 @@ export const OUTCOME_HALF_LIFE_MS = 7 * 24 * 3_600_000;
 export const RECENT_SELECTIONS = 20;
 /** Candidates per category that `next` ranks (the best by priority, then age). */
 export const CANDIDATES_PER_CATEGORY = 50;
+
+/** A task's stored columns, as both adapters write them (JSON as text). */
+export function taskColumns(task: TaskInput) {
+  return {
+    title: task.title,
+    category: task.category,
+    priority: task.priority,
+    state: task.done ? "done" : "open",
+    blocked_by: JSON.stringify(task.blockedBy),
+    paths: JSON.stringify(task.paths),
+    assignee: task.assignee,
+    meta: task.meta === null ? null : JSON.stringify(task.meta),
+    source: task.source,
+  };
+}
+
+/** Category outcome counts as of `now`, old outcomes decayed. */
+export function decayedStats(
+  rows: readonly { category: string; successes: number; failures: number; updated_at: number }[],
+  now: number,
+): Map<string, { successes: number; failures: number }> {
+  const stats = new Map<string, { successes: number; failures: number }>();
+  for (const row of rows) {
+    const age = now - Number(row.updated_at);
+    stats.set(row.category, {
+      successes: decay(Number(row.successes), age, OUTCOME_HALF_LIFE_MS),
+      failures: decay(Number(row.failures), age, OUTCOME_HALF_LIFE_MS),
+    });
+  }
+  return stats;
+}
+
+/**
+ * The counts after one more outcome. A no-op (nothing to do after all) is half a failure:
+ * the lane was not worth a pick.
+ */
+export function withOutcome(
+  row: { successes: number; failures: number; updated_at: number } | undefined,
+  outcome: "success" | "failure" | "noop",
+  now: number,
+): { successes: number; failures: number } {
+  const age = row === undefined ? 0 : now - Number(row.updated_at);
+  const s = row === undefined ? 0 : decay(Number(row.successes), age, OUTCOME_HALF_LIFE_MS);
+  const f = row === undefined ? 0 : decay(Number(row.failures), age, OUTCOME_HALF_LIFE_MS);
+  return { successes: s + (outcome === "success" ? 1 : 0), failures: f + (outcome === "failure" ? 1 : outcome === "noop" ? 0.5 : 0) };
+}

@@ -9,24 +9,25 @@ import type { Pool, PoolClient, PoolConfig } from "pg";
 import { BatonError } from "../../core/errors.js";
 import type { BatonEvent, Claim, ClaimState, PathClaim, Task, TaskState } from "../../core/types.js";
 import { type PathMode, planPathClaim } from "../../core/path-plan.js";
-import { decay } from "../../core/scoring.js";
 import {
   CLAIM_COLUMNS,
   type ClaimRow,
   EVENT_COLUMNS,
   type EventRow,
   CANDIDATES_PER_CATEGORY,
-  OUTCOME_HALF_LIFE_MS,
+  decayedStats,
   PATH_COLUMNS,
   type PathRow,
   pathDetail,
   pathEventKey,
   RECENT_SELECTIONS,
   type TaskRow,
+  taskColumns,
   toClaim,
   toEvent,
   toPathClaim,
   toTask,
+  withOutcome,
 } from "../rows.js";
 import type {
   ClaimInput,
@@ -647,17 +648,7 @@ export class PostgresStore implements Store {
             answer = { ok: false, code: "TASK_NOT_FOUND", id: task.id };
             throw refused;
           }
-          const values = {
-            title: task.title,
-            category: task.category,
-            priority: task.priority,
-            state: task.done ? "done" : "open",
-            blocked_by: JSON.stringify(task.blockedBy),
-            paths: JSON.stringify(task.paths),
-            assignee: task.assignee,
-            meta: task.meta === null ? null : JSON.stringify(task.meta),
-            source: task.source,
-          };
+          const values = taskColumns(task);
           if (existing === undefined) {
             await client.query(
               `INSERT INTO ${this.#s}.tasks (id, title, category, priority, state, blocked_by, paths, assignee, meta, source, created_at, updated_at, done_at)
@@ -722,13 +713,7 @@ export class PostgresStore implements Store {
     return this.#transaction(async (client): Promise<NextOutcome> => {
       const now = await this.#nowIn(client);
       const statRows = await client.query(`SELECT category, successes, failures, updated_at FROM ${this.#s}.category_stats`);
-      const stats = new Map<string, { successes: number; failures: number }>();
-      for (const row of statRows.rows as { category: string; successes: number; failures: number; updated_at: number }[]) {
-        stats.set(row.category, {
-          successes: decay(Number(row.successes), now - Number(row.updated_at), OUTCOME_HALF_LIFE_MS),
-          failures: decay(Number(row.failures), now - Number(row.updated_at), OUTCOME_HALF_LIFE_MS),
-        });
-      }
+      const stats = decayedStats(statRows.rows as { category: string; successes: number; failures: number; updated_at: number }[], now);
       const recentRows = await client.query(
         `SELECT detail FROM ${this.#s}.events WHERE kind = 'selected' ORDER BY id DESC LIMIT $1`,
         [RECENT_SELECTIONS],
@@ -814,14 +799,11 @@ export class PostgresStore implements Store {
         [input.category],
       );
       const row = found.rows[0] as { successes: number; failures: number; updated_at: number } | undefined;
-      const s = row === undefined ? 0 : decay(Number(row.successes), now - Number(row.updated_at), OUTCOME_HALF_LIFE_MS);
-      const f = row === undefined ? 0 : decay(Number(row.failures), now - Number(row.updated_at), OUTCOME_HALF_LIFE_MS);
-      const ds = input.outcome === "success" ? 1 : 0;
-      const df = input.outcome === "failure" ? 1 : input.outcome === "noop" ? 0.5 : 0;
+      const counts = withOutcome(row, input.outcome, now);
       await client.query(
         `INSERT INTO ${this.#s}.category_stats (category, successes, failures, updated_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT (category) DO UPDATE SET successes = excluded.successes, failures = excluded.failures, updated_at = excluded.updated_at`,
-        [input.category, s + ds, f + df, now],
+        [input.category, counts.successes, counts.failures, now],
       );
     });
   }

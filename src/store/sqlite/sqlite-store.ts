@@ -11,24 +11,25 @@ import type Database from "better-sqlite3";
 import { BatonError } from "../../core/errors.js";
 import type { BatonEvent, Claim, ClaimState, EventKind, PathClaim, Task, TaskState } from "../../core/types.js";
 import { planPathClaim } from "../../core/path-plan.js";
-import { decay } from "../../core/scoring.js";
 import {
   CLAIM_COLUMNS,
   type ClaimRow,
   EVENT_COLUMNS,
   type EventRow,
   CANDIDATES_PER_CATEGORY,
-  OUTCOME_HALF_LIFE_MS,
+  decayedStats,
   PATH_COLUMNS,
   type PathRow,
   pathDetail,
   pathEventKey,
   RECENT_SELECTIONS,
   type TaskRow,
+  taskColumns,
   toClaim,
   toEvent,
   toPathClaim,
   toTask,
+  withOutcome,
 } from "../rows.js";
 import type {
   ClaimInput,
@@ -667,17 +668,7 @@ export class SqliteStore implements Store {
         const existing = find.get(task.id) as Record<string, unknown> | undefined;
         if (existing !== undefined && mode === "add") throw new Rollback({ ok: false, code: "TASK_EXISTS", id: task.id });
         if (existing === undefined && mode === "update") throw new Rollback({ ok: false, code: "TASK_NOT_FOUND", id: task.id });
-        const values = {
-          title: task.title,
-          category: task.category,
-          priority: task.priority,
-          state: task.done ? "done" : "open",
-          blocked_by: JSON.stringify(task.blockedBy),
-          paths: JSON.stringify(task.paths),
-          assignee: task.assignee,
-          meta: task.meta === null ? null : JSON.stringify(task.meta),
-          source: task.source,
-        };
+        const values = taskColumns(task);
         if (existing === undefined) {
           this.#stmt(
             `INSERT INTO tasks (id, title, category, priority, state, blocked_by, paths, assignee, meta, source, created_at, updated_at, done_at)
@@ -738,18 +729,15 @@ export class SqliteStore implements Store {
   }
 
   #nextContext(now: number): NextContext {
-    const stats = new Map<string, { successes: number; failures: number }>();
-    for (const row of this.#stmt("SELECT category, successes, failures, updated_at FROM category_stats").all() as {
-      category: string;
-      successes: number;
-      failures: number;
-      updated_at: number;
-    }[]) {
-      stats.set(row.category, {
-        successes: decay(row.successes, now - row.updated_at, OUTCOME_HALF_LIFE_MS),
-        failures: decay(row.failures, now - row.updated_at, OUTCOME_HALF_LIFE_MS),
-      });
-    }
+    const stats = decayedStats(
+      this.#stmt("SELECT category, successes, failures, updated_at FROM category_stats").all() as {
+        category: string;
+        successes: number;
+        failures: number;
+        updated_at: number;
+      }[],
+      now,
+    );
     const recent = (
       this.#stmt("SELECT detail FROM events WHERE kind = 'selected' ORDER BY id DESC LIMIT ?").all(RECENT_SELECTIONS) as {
         detail: string | null;
@@ -824,15 +812,11 @@ export class SqliteStore implements Store {
       const row = this.#stmt("SELECT successes, failures, updated_at FROM category_stats WHERE category = ?").get(input.category) as
         | { successes: number; failures: number; updated_at: number }
         | undefined;
-      const s = row === undefined ? 0 : decay(row.successes, now - row.updated_at, OUTCOME_HALF_LIFE_MS);
-      const f = row === undefined ? 0 : decay(row.failures, now - row.updated_at, OUTCOME_HALF_LIFE_MS);
-      // A no-op (nothing to do after all) counts as half a failure: the lane was not worth a pick.
-      const ds = input.outcome === "success" ? 1 : 0;
-      const df = input.outcome === "failure" ? 1 : input.outcome === "noop" ? 0.5 : 0;
+      const counts = withOutcome(row, input.outcome, now);
       this.#stmt(
         `INSERT INTO category_stats (category, successes, failures, updated_at) VALUES (?, ?, ?, ?)
          ON CONFLICT (category) DO UPDATE SET successes = excluded.successes, failures = excluded.failures, updated_at = excluded.updated_at`,
-      ).run(input.category, s + ds, f + df, now);
+      ).run(input.category, counts.successes, counts.failures, now);
     });
   }
 
