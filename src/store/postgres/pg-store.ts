@@ -720,17 +720,27 @@ export class PostgresStore implements Store {
       );
       const recent = (recentRows.rows as { detail: { category?: unknown } | null }[]).map((r) => String(r.detail?.category ?? ""));
       const context: NextContext = { now, stats, recent };
-      const params: unknown[] = [now];
-      const category = input.category === null ? "" : "AND category = $3";
-      params.push(CANDIDATES_PER_CATEGORY);
-      if (input.category !== null) params.push(input.category);
+      // Per category (a loose index scan finds them), the first ready tasks in index order
+      // (priority, then age): a 100,000-task backlog is never scanned whole.
+      const s = this.#s;
       const found = await client.query(
-        `SELECT * FROM (
-           SELECT r.*, row_number() OVER (PARTITION BY category ORDER BY priority DESC, created_at, id) AS rank_in_category
-           FROM (${this.#taskSelect()} WHERE t.state = 'open') r
-           WHERE derived = 'ready' ${category}) x
-         WHERE rank_in_category <= $2`,
-        params,
+        `WITH RECURSIVE cats(c) AS (
+           SELECT min(category) FROM ${s}.tasks WHERE state = 'open' AND ($3::text IS NULL OR category = $3)
+           UNION ALL
+           SELECT (SELECT min(category) FROM ${s}.tasks WHERE state = 'open' AND category > c AND $3::text IS NULL)
+           FROM cats WHERE c IS NOT NULL)
+         SELECT x.* FROM cats, LATERAL (
+           SELECT t.id, t.title, t.category, t.priority, t.blocked_by, t.paths, t.assignee, t.meta, t.source,
+                  t.created_at, t.updated_at, t.done_at, NULL::text AS holder, 'ready' AS derived
+           FROM ${s}.tasks t
+           WHERE t.state = 'open' AND t.category = cats.c
+             AND NOT EXISTS (SELECT 1 FROM ${s}.claims c WHERE c.key = 'task:' || t.id AND c.state = 'active' AND c.expires_at > $1)
+             AND NOT EXISTS (SELECT 1 FROM json_array_elements_text(t.blocked_by) b(id) LEFT JOIN ${s}.tasks bt ON bt.id = b.id
+                             WHERE bt.id IS NULL OR bt.state <> 'done')
+           ORDER BY t.priority DESC, t.created_at
+           LIMIT $2) x
+         WHERE cats.c IS NOT NULL`,
+        [now, CANDIDATES_PER_CATEGORY, input.category],
       );
       const ready = (found.rows as TaskRow[]).map(toTask);
       const byId = new Map(ready.map((t) => [t.id, t]));

@@ -749,17 +749,32 @@ export class SqliteStore implements Store {
   async next(input: NextInput): Promise<NextOutcome> {
     const run = (now: number): NextOutcome => {
       const context = this.#nextContext(now);
-      const params: unknown[] = [now];
-      const category = input.category === null ? "" : "AND category = ?";
-      if (input.category !== null) params.push(input.category);
-      params.push(CANDIDATES_PER_CATEGORY);
-      const rows = this.#stmt(
-        `SELECT * FROM (
-           SELECT r.*, row_number() OVER (PARTITION BY category ORDER BY priority DESC, created_at, id) AS rank_in_category
-           FROM (${SqliteStore.#TASK_SELECT} WHERE t.state = 'open') r
-           WHERE derived = 'ready' ${category})
-         WHERE rank_in_category <= ?`,
-      ).all(...params) as TaskRow[];
+      // Per category, walk the open tasks in index order (priority, then age) and keep the
+      // first ready ones: a 100,000-task backlog is never scanned whole.
+      const categories =
+        input.category !== null
+          ? [input.category]
+          : (
+              this.#stmt(
+                `WITH RECURSIVE cats(c) AS (
+                   SELECT min(category) FROM tasks WHERE state = 'open'
+                   UNION ALL
+                   SELECT (SELECT min(category) FROM tasks WHERE state = 'open' AND category > c) FROM cats WHERE c IS NOT NULL)
+                 SELECT c FROM cats WHERE c IS NOT NULL`,
+              ).all() as { c: string }[]
+            ).map((r) => r.c);
+      const pick = this.#stmt(
+        `SELECT t.id, t.title, t.category, t.priority, t.blocked_by, t.paths, t.assignee, t.meta, t.source,
+                t.created_at, t.updated_at, t.done_at, NULL AS holder, 'ready' AS derived
+         FROM tasks t
+         WHERE t.state = 'open' AND t.category = ?
+           AND NOT EXISTS (SELECT 1 FROM claims c WHERE c.key = 'task:' || t.id AND c.state = 'active' AND c.expires_at > ?)
+           AND NOT EXISTS (SELECT 1 FROM json_each(t.blocked_by) b LEFT JOIN tasks bt ON bt.id = b.value
+                           WHERE bt.id IS NULL OR bt.state <> 'done')
+         ORDER BY t.priority DESC, t.created_at
+         LIMIT ?`,
+      );
+      const rows = categories.flatMap((c) => pick.all(c, now, CANDIDATES_PER_CATEGORY) as TaskRow[]);
       const ready = rows.map(toTask);
       const byId = new Map(ready.map((t) => [t.id, t]));
       const ranked = input.rank(ready, context).filter((id) => byId.has(id));
