@@ -102,6 +102,34 @@ describe.each(TARGETS)("next on $name", (target) => {
   });
 });
 
+describe.each(TARGETS)("next with task paths on $name", (target) => {
+  it("claims a task with its paths, and skips a task whose paths another agent holds", async () => {
+    const repo = tempDir();
+    execFileSync("git", ["init", "-q"], { cwd: repo });
+    const baton = await openBaton(target.batonOptions());
+    try {
+      await baton.tasks.put(
+        [
+          { id: "p1", title: "auth work", priority: 90, paths: ["src/auth/"] },
+          { id: "p2", title: "ui work", priority: 50, paths: ["src/ui/"] },
+        ],
+        "add",
+        { cwd: repo },
+      );
+      expect((await baton.claimPaths(["src/auth/login.ts"], { as: "human", cwd: repo })).ok).toBe(true);
+      const first = await baton.next({ as: "agent", cwd: repo });
+      expect(first).toMatchObject({ ok: true, task: { id: "p2" }, skipped: ["p1"] });
+      expect(first.paths.map((p) => [p.pattern, p.token])).toEqual([["src/ui/", first.claim?.token]]);
+      await baton.releasePaths(null, { as: "human", cwd: repo });
+      const second = await baton.next({ as: "agent", cwd: repo });
+      expect(second).toMatchObject({ ok: true, task: { id: "p1" } });
+      expect(second.paths.map((p) => p.pattern)).toEqual(["src/auth/"]);
+    } finally {
+      await baton.close();
+    }
+  });
+});
+
 describe("task import", () => {
   it("imports markdown and GitHub JSON idempotently; a bad file names file and line and imports nothing", () => {
     const repo = tempDir();
@@ -120,6 +148,10 @@ describe("task import", () => {
     const bad = cli(["task", "import", join(FIXTURES, "bad"), "--json"], { env, cwd: repo });
     expect(bad.code).toBe(2);
     expect(JSON.parse(bad.stdout).error.message).toMatch(/broken\.md:3: priority must be an integer/);
+    // Nothing half-imported: the good file beside the bad one was not written either.
+    const fresh = { BATON_DB: join(tempDir(), "fresh.db") };
+    expect(cli(["task", "import", join(FIXTURES, "bad")], { env: fresh, cwd: repo }).code).toBe(2);
+    expect(JSON.parse(cli(["task", "list", "--json"], { env: fresh, cwd: repo }).stdout).tasks).toEqual([]);
     const gh = JSON.parse(cli(["task", "import", join(FIXTURES, "issues.json"), "--json"], { env, cwd: repo }).stdout);
     expect(gh.created).toEqual(["gh-12", "gh-15", "gh-9"]);
     expect(JSON.parse(cli(["task", "show", "gh-9", "--json"], { env, cwd: repo }).stdout).task.state).toBe("done");

@@ -24,8 +24,8 @@ function list(value: FrontValue | undefined, file: string, line: number, key: st
   throw new BatonError("BAD_INPUT", `${file}:${line}: ${key} must be a list of ids`);
 }
 
-/** Parse a folder (or one file) of markdown tasks. */
-export function readMarkdownTasks(path: string, cwd: string): TaskSpec[] {
+/** Parse a folder (or one file) of markdown tasks; `onProgress` hears of each file read. */
+export function readMarkdownTasks(path: string, cwd: string, onProgress?: (done: number, total: number) => void): TaskSpec[] {
   let files: string[];
   try {
     files = statSync(path).isDirectory()
@@ -37,7 +37,8 @@ export function readMarkdownTasks(path: string, cwd: string): TaskSpec[] {
   } catch {
     throw new BatonError("BAD_INPUT", `cannot import ${JSON.stringify(path)}: no such file or folder`);
   }
-  return files.map((file) => {
+  return files.map((file, index) => {
+    onProgress?.(index + 1, files.length);
     const name = relative(cwd, file) || file;
     let parsed: ReturnType<typeof parseFrontMatter>;
     try {

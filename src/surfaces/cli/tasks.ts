@@ -163,14 +163,20 @@ export function importTasks(path: string, flags: CommonFlags & { github?: boolea
           throw new BatonError("BAD_INPUT", `cannot import ${JSON.stringify(path)}: no such file`);
         }
         specs = readGithubTasks(text, path, (config.importLabels ?? {}) as LabelMap);
-      } else specs = readMarkdownTasks(full, process.cwd());
+      } else {
+        // A progress bar on a terminal, for folders of hundreds of files.
+        const bar = process.stderr.isTTY === true && flags.json !== true;
+        specs = readMarkdownTasks(full, process.cwd(), (done, total) => {
+          if (!bar || total < 100 || (done % 25 !== 0 && done !== total)) return;
+          const width = 30;
+          const filled = Math.round((done / total) * width);
+          process.stderr.write(`\rreading [${"#".repeat(filled)}${" ".repeat(width - filled)}] ${done}/${total}${done === total ? "\n" : ""}`);
+        });
+      }
       return { specs };
     },
     async ({ baton, mode }, p) => {
-      const tty = process.stderr.isTTY === true && !mode.json && p.specs.length > 200;
-      if (tty) process.stderr.write(`importing ${p.specs.length} tasks … `);
       const result = await baton.tasks.put(p.specs, "upsert");
-      if (tty) process.stderr.write("done\n");
       answer(mode, { ...result, message: `imported ${p.specs.length} task${p.specs.length === 1 ? "" : "s"}: ${result.message}` });
     },
   );
