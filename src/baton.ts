@@ -296,6 +296,7 @@ export class Baton {
       ...(options.budget === undefined ? {} : { budget: options.budget }),
       rules: readRules(path),
       gates: await this.#gates.list(),
+      supply: await this.#tasks.supply(),
     });
   }
 

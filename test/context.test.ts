@@ -40,8 +40,9 @@ const EMPTY = `# Baton context for me — <time>
 ## Gates fired (24 h)
 - none
 
-## Contention (last hour)
+## Contention and supply
 - fleet: 0 denials in 0 claim decisions (0% denied); me: 0 denials
+- backlog: drained — ready 0, claimed 0, blocked 0, done 0 (no ready task: everything is done, blocked or claimed)
 `;
 
 const BUSY = `# Baton context for me — <time>
@@ -66,8 +67,9 @@ const BUSY = `# Baton context for me — <time>
 ## Gates fired (24 h)
 - gate:notify:x — by me <dur> ago: sent the digest
 
-## Contention (last hour)
+## Contention and supply
 - fleet: 2 denials in 9 claim decisions (22% denied); me: 2 denials — stop shopping for lanes: take a loose end or explore something new
+- backlog: drained — ready 0, claimed 0, blocked 0, done 0 (no ready task: everything is done, blocked or claimed)
 `;
 
 describe.each(TARGETS)("context on $name", (target) => {
@@ -104,7 +106,7 @@ describe.each(TARGETS)("context on $name", (target) => {
         ["others", 1],
         ["completed", 2],
         ["gates", 1],
-        ["contention", 1],
+        ["contention", 2],
       ]);
       // After a reap the expired claim is an abandoned loose end, still listed with its holder.
       await baton.reap({ minAge: 0, as: "janitor" });
@@ -113,7 +115,7 @@ describe.each(TARGETS)("context on $name", (target) => {
       const small = await baton.context({ as: "me", cwd: repo, budget: 700 });
       expect(small.markdown.length).toBeLessThanOrEqual(700);
       expect(small.markdown).toContain("… and ");
-      expect(small.markdown.indexOf("## Operating rules")).toBeLessThan(small.markdown.indexOf("## Contention"));
+      expect(small.markdown.indexOf("## Operating rules")).toBeLessThan(small.markdown.indexOf("## Contention and supply"));
       const shown = small.sections.reduce((n, s) => n + s.items.length, 0);
       const total = small.sections.reduce((n, s) => n + s.total, 0);
       expect(shown).toBeLessThan(total);

@@ -47,6 +47,8 @@ export interface ContextInput {
   rules: RulesInfo | null;
   /** Recent gate marks (from the gate service). */
   gates: GateMark[];
+  /** The backlog's supply (from the task service), shown with contention. */
+  supply?: { ready: number; claimed: number; blocked: number; done: number; verdict: string; rule: string };
 }
 
 function rel(ms: number): string {
@@ -158,7 +160,7 @@ export async function buildContext(store: Store, input: ContextInput): Promise<C
     },
     {
       id: "contention",
-      title: "Contention (last hour)",
+      title: "Contention and supply",
       items: [
         {
           text: `fleet: ${denied.length} denial${denied.length === 1 ? "" : "s"} in ${recent.length} claim decisions (${recent.length === 0 ? 0 : Math.round((100 * denied.length) / recent.length)}% denied)${agent === null ? "" : `; ${agent}: ${myDenials.length} denial${myDenials.length === 1 ? "" : "s"}${myDenials.length >= 2 ? " — stop shopping for lanes: take a loose end or explore something new" : ""}`}`,
@@ -170,6 +172,14 @@ export async function buildContext(store: Store, input: ContextInput): Promise<C
             myDeniedKeys: myDenials.map((e) => e.key),
           },
         },
+        ...(input.supply === undefined
+          ? []
+          : [
+              {
+                text: `backlog: ${input.supply.verdict} — ready ${input.supply.ready}, claimed ${input.supply.claimed}, blocked ${input.supply.blocked}, done ${input.supply.done} (${input.supply.rule})`,
+                data: { ...input.supply },
+              },
+            ]),
       ],
     },
   ];
