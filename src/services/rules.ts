@@ -28,7 +28,7 @@ Every session reads these before it acts. \`baton context\` prints their name an
    command, the page, the API call. A passing unit test of a part is not a working whole.
 4. **Say what was done and what was not.** Every completion carries a result; every gap, a
    note (\`baton note KEY TEXT\`). Silence reads as "all done".
-5. **Nothing placeholder ships.** No stub, no TODO standing in for behaviour, no test that
+5. **Nothing half-made ships.** No stub, no to-do note standing in for behaviour, no test that
    cannot fail. If it is not finished, it is released or abandoned with a reason, not completed.
 6. **Sync before you deploy.** \`baton sync-check --holding KEY:TOKEN\` before any deploy or
    publish; a copy that is behind rolls other agents' work back.

@@ -175,7 +175,7 @@ interface ActFnRow {
 
 /**
  * A WHERE clause under construction for a list query: the state terms (`active` and
- * `expired` against the server time `t.now`), a placeholder maker `p` for the rest.
+ * `expired` against the server time `t.now`), and `p`, which adds a parameter and names it.
  */
 function stateFilter(states: readonly ClaimState[]): { where: string[]; params: unknown[]; p: (value: unknown) => string } {
   const where: string[] = [];
