@@ -18,6 +18,9 @@ import {
 } from "../core/types.js";
 import type { ClaimInput, ClaimOutcome, MutationOutcome, Store } from "../store/store.js";
 
+/** How long strict near-duplicate checking waits before its second look. */
+const STRICT_RECHECK_MS = 25;
+
 /** Default lease for `claim`: 60 minutes, the seeds' habit. */
 export const DEFAULT_TTL_MS = 60 * 60_000;
 /** How long a completion answers "done — verify instead" to a new claim. */
@@ -244,12 +247,24 @@ export class ClaimService {
     // keys with exactly the same words. Warning about that (a case or separator variant) is
     // not worth a namespace scan on every claim of a busy backlog; strict mode still checks.
     if (mode === "warn" && keyTokens(input.key).some((t) => /\d/.test(t))) return result;
-    const live = await this.#store.list({ states: ["active"], prefix: `${ns}:`, limit: 100_000 });
-    const similar: SimilarClaim[] = [];
-    for (const other of live) {
-      if (other.key === input.key || other.agent === input.agent) continue;
-      const score = keySimilarity(input.key, other.key);
-      if (score >= threshold) similar.push({ key: other.key, agent: other.agent, token: other.token, score: Math.round(score * 100) / 100 });
+    const scan = async () => {
+      const live = await this.#store.list({ states: ["active"], prefix: `${ns}:`, limit: 100_000 });
+      const similar: SimilarClaim[] = [];
+      for (const other of live) {
+        if (other.key === input.key || other.agent === input.agent) continue;
+        const score = keySimilarity(input.key, other.key);
+        if (score >= threshold) similar.push({ key: other.key, agent: other.agent, token: other.token, score: Math.round(score * 100) / 100 });
+      }
+      return { live, similar };
+    };
+    let { live, similar } = await scan();
+    // Strict mode, nothing earlier in sight: look once more a moment later. On a server store
+    // a similar grant with a smaller token can commit just after this one's check (tokens are
+    // drawn in lock order, commits finish in any order); the second look closes that window
+    // to the time one transaction takes to commit.
+    if (mode === "strict" && !similar.some((s) => s.token < result.claim.token)) {
+      await new Promise((resolve) => setTimeout(resolve, STRICT_RECHECK_MS));
+      ({ live, similar } = await scan());
     }
     similar.sort((a, b) => b.score - a.score || a.token - b.token);
     if (similar.length === 0) return { ...result, similar };
