@@ -162,5 +162,10 @@ describe("PostgreSQL", () => {
     expect(down.code).toBe(3);
     expect(JSON.parse(down.stdout).error.code).toBe("STORE_UNAVAILABLE");
     expect(down.stdout).not.toContain("secret");
+    const badTimeout = cli(["claim", "k", "--as", "a", "--json"], {
+      env: { BATON_DATABASE_URL: testDatabaseUrl(), BATON_PG_SCHEMA: freshSchema("st"), BATON_STATEMENT_TIMEOUT: "5x" },
+    });
+    expect(badTimeout.code).toBe(2);
+    expect(JSON.parse(badTimeout.stdout).error.code).toBe("BAD_DURATION");
   });
 });

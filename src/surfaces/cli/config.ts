@@ -25,6 +25,7 @@ export const ENVIRONMENT_HELP = `Environment:
   BATON_DATABASE_URL    postgres://user:pass@host:5432/db: use PostgreSQL instead of SQLite
   BATON_PG_SCHEMA       PostgreSQL schema holding Baton's tables (default baton)
   BATON_BUSY_TIMEOUT    how long to wait for a locked store before exit 3 (default 5s)
+  BATON_STATEMENT_TIMEOUT  PostgreSQL: longest a statement may run before exit 3 (default 30s)
   BATON_SQLITE_SYNC     full (default) or normal: trade durability for speed
   BATON_SIMILAR         near-duplicate check on claim: warn (default), strict, off
   BATON_MARKER_DIR      folder where gate marks are also written as files (can be committed)
@@ -43,6 +44,7 @@ interface ConfigFile {
   similar?: "warn" | "strict" | "off" | undefined;
   rulesFile?: string | undefined;
   importLabels?: Record<string, { category?: string | undefined; priority?: number | undefined }> | undefined;
+  statementTimeout?: string | number | undefined;
   busyTimeout?: string | number | undefined;
   sqliteSync?: "full" | "normal" | undefined;
   defaultTtl?: string | number | undefined;
@@ -57,6 +59,8 @@ export interface CliConfig {
   readonly pgSchema: string | undefined;
   /** Folder of gate marker files (absolute). */
   readonly markerDir: string | undefined;
+  /** PostgreSQL statement timeout (e.g. `30s`). */
+  readonly statementTimeout: string | number | undefined;
   /** How imported GitHub labels map to task categories and priorities. */
   readonly importLabels: Record<string, { category?: string | undefined; priority?: number | undefined }> | undefined;
   /** The operating rules file (absolute), when configured. */
@@ -94,6 +98,7 @@ async function readConfigFile(path: string): Promise<ConfigFile> {
     markerDir: z.optional(z.string()),
     similar: z.optional(z.enum(["warn", "strict", "off"])),
     rulesFile: z.optional(z.string()),
+    statementTimeout: z.optional(z.union([z.string(), z.number()])),
     importLabels: z.optional(
       z.record(z.string(), z.strictObject({ category: z.optional(z.string()), priority: z.optional(z.number()) })),
     ),
@@ -115,7 +120,7 @@ async function readConfigFile(path: string): Promise<ConfigFile> {
     const where = issue?.path.length ? issue.path.map(String).join(".") : "(top level)";
     const what =
       issue?.code === "unrecognized_keys"
-        ? `unknown setting ${issue.keys?.join(", ")} (known: agent, db, databaseUrl, pgSchema, markerDir, similar, rulesFile, importLabels, busyTimeout, sqliteSync, defaultTtl)`
+        ? `unknown setting ${issue.keys?.join(", ")} (known: agent, db, databaseUrl, pgSchema, markerDir, similar, rulesFile, importLabels, statementTimeout, busyTimeout, sqliteSync, defaultTtl)`
         : issue?.code === "invalid_value"
           ? `expected one of ${issue.values?.map((v) => JSON.stringify(v)).join(", ")}`
           : issue?.expected
@@ -154,6 +159,7 @@ export async function resolveConfig(
     pgSchema: pick(env.BATON_PG_SCHEMA, file.pgSchema),
     similar: similarMode(pick(env.BATON_SIMILAR, file.similar)),
     importLabels: file.importLabels,
+    statementTimeout: pick<string | number>(env.BATON_STATEMENT_TIMEOUT, file.statementTimeout),
     rulesFile: file.rulesFile === undefined ? undefined : resolve(fileDir, file.rulesFile),
     markerDir: env.BATON_MARKER_DIR
       ? resolve(cwd, env.BATON_MARKER_DIR)

@@ -24,6 +24,9 @@ export function openFromConfig(config: CliConfig, options: { migrate?: boolean }
     ...(config.db === undefined ? {} : { db: config.db }),
     ...(config.databaseUrl === undefined ? {} : { databaseUrl: config.databaseUrl, poolSize: 1 }),
     ...(config.pgSchema === undefined ? {} : { schema: config.pgSchema }),
+    ...(config.statementTimeout === undefined || config.databaseUrl === undefined
+      ? {}
+      : { statementTimeout: config.statementTimeout }),
     ...(options.migrate === undefined ? {} : { migrate: options.migrate }),
     ...(config.busyTimeout === undefined ? {} : { busyTimeout: config.busyTimeout }),
     ...(config.sqliteSync === undefined ? {} : { synchronous: config.sqliteSync }),
