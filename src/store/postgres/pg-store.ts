@@ -503,60 +503,64 @@ export class PostgresStore implements Store {
     return rows.filter((row) => wanted.has(row.pattern));
   }
 
-  async renewPaths(input: PathSelector & { readonly ttlMs: number }): Promise<PathClaim[]> {
+  /**
+   * Change each of the agent's selected path claims (locked; only live ones when `live`)
+   * with one UPDATE and log one event per claim: what renew, release and note-commit share.
+   */
+  #updatePaths(
+    input: PathSelector,
+    live: boolean,
+    kind: "renewed" | "released" | "committed",
+    update: (now: number) => { set: string; params: unknown[] },
+    event: (row: PathRow) => { commit: string | null; detail: Record<string, unknown> },
+  ): Promise<PathClaim[]> {
     return this.#transaction(async (client) => {
-      const first = await this.#nowIn(client);
-      const rows = await this.#selectPathsIn(client, input, first);
+      const rows = await this.#selectPathsIn(client, input, live ? await this.#nowIn(client) : null);
       const now = await this.#nowIn(client);
+      const { set, params } = update(now);
       const out: PathClaim[] = [];
       for (const own of rows) {
         const result = await client.query(
-          `UPDATE ${this.#s}.path_claims SET expires_at = $1, renewed_at = $2 WHERE id = $3 RETURNING ${PATH_COLUMNS}`,
-          [now + input.ttlMs, now, own.id],
+          `UPDATE ${this.#s}.path_claims SET ${set} WHERE id = $${params.length + 1} RETURNING ${PATH_COLUMNS}`,
+          [...params, own.id],
         );
         const row = result.rows[0] as PathRow;
-        await this.#eventIn(client, now, "renewed", pathEventKey(row.pattern), input.agent, Number(row.token), null, pathDetail.renewed(input.repo, row.mode, input.ttlMs));
+        const e = event(row);
+        await this.#eventIn(client, now, kind, pathEventKey(row.pattern), input.agent, Number(row.token), e.commit, e.detail);
         out.push(toPathClaim(row, now));
       }
       return out;
     });
   }
 
-  async releasePaths(input: PathSelector & { readonly commit: string | null }): Promise<PathClaim[]> {
-    return this.#transaction(async (client) => {
-      const rows = await this.#selectPathsIn(client, input, null);
-      const now = await this.#nowIn(client);
-      const out: PathClaim[] = [];
-      for (const own of rows) {
-        const result = await client.query(
-          `UPDATE ${this.#s}.path_claims SET state = 'released', ended_at = $1, commit_sha = $2 WHERE id = $3 RETURNING ${PATH_COLUMNS}`,
-          [now, input.commit, own.id],
-        );
-        const row = result.rows[0] as PathRow;
-        await this.#eventIn(client, now, "released", pathEventKey(row.pattern), input.agent, Number(row.token), input.commit, pathDetail.ended(input.repo));
-        out.push(toPathClaim(row, now));
-      }
-      return out;
-    });
+  renewPaths(input: PathSelector & { readonly ttlMs: number }): Promise<PathClaim[]> {
+    return this.#updatePaths(
+      input,
+      true,
+      "renewed",
+      (now) => ({ set: "expires_at = $1, renewed_at = $2", params: [now + input.ttlMs, now] }),
+      (row) => ({ commit: null, detail: pathDetail.renewed(input.repo, row.mode, input.ttlMs) }),
+    );
   }
 
-  async notePathCommit(input: PathSelector & { readonly commit: string }): Promise<PathClaim[]> {
-    return this.#transaction(async (client) => {
-      const first = await this.#nowIn(client);
-      const rows = await this.#selectPathsIn(client, input, first);
-      const now = await this.#nowIn(client);
-      const out: PathClaim[] = [];
-      for (const own of rows) {
-        const result = await client.query(
-          `UPDATE ${this.#s}.path_claims SET commit_sha = $1 WHERE id = $2 RETURNING ${PATH_COLUMNS}`,
-          [input.commit, own.id],
-        );
-        const row = result.rows[0] as PathRow;
-        await this.#eventIn(client, now, "committed", pathEventKey(row.pattern), input.agent, Number(row.token), input.commit, pathDetail.committed(input.repo));
-        out.push(toPathClaim(row, now));
-      }
-      return out;
-    });
+  releasePaths(input: PathSelector & { readonly commit: string | null }): Promise<PathClaim[]> {
+    return this.#updatePaths(
+      input,
+      false,
+      "released",
+      (now) => ({ set: "state = 'released', ended_at = $1, commit_sha = $2", params: [now, input.commit] }),
+      () => ({ commit: input.commit, detail: pathDetail.ended(input.repo) }),
+    );
+  }
+
+  notePathCommit(input: PathSelector & { readonly commit: string }): Promise<PathClaim[]> {
+    return this.#updatePaths(
+      input,
+      true,
+      "committed",
+      () => ({ set: "commit_sha = $1", params: [input.commit] }),
+      () => ({ commit: input.commit, detail: pathDetail.committed(input.repo) }),
+    );
   }
 
   async recordEvent(input: RecordEventInput): Promise<BatonEvent> {
@@ -567,7 +571,6 @@ export class PostgresStore implements Store {
     );
     return toEvent(row as EventRow);
   }
-
   async listPaths(filter: PathListFilter): Promise<PathClaim[]> {
     const { where, params, p } = stateFilter(filter.states);
     if (filter.repo !== undefined) where.push(`repo = ${p(filter.repo)}`);

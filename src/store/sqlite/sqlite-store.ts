@@ -566,40 +566,56 @@ export class SqliteStore implements Store {
     return rows.filter((row) => wanted.has(row.pattern));
   }
 
-  async renewPaths(input: PathSelector & { readonly ttlMs: number }): Promise<PathClaim[]> {
-    return this.#write((now) =>
-      this.#selectPaths(input, true, now).map((own) => {
-        const row = this.#stmt(
-          `UPDATE path_claims SET expires_at = ?, renewed_at = ? WHERE id = ? RETURNING ${PATH_COLUMNS}`,
-        ).get(now + input.ttlMs, now, own.id) as PathRow;
-        this.#event(now, "renewed", pathEventKey(row.pattern), input.agent, row.token, null, pathDetail.renewed(input.repo, row.mode, input.ttlMs));
+  /**
+   * Change each of the agent's selected path claims (only live ones when `live`) with one
+   * UPDATE and log one event per claim: what renew, release and note-commit share.
+   */
+  async #updatePaths(
+    input: PathSelector,
+    live: boolean,
+    kind: "renewed" | "released" | "committed",
+    update: (now: number) => { set: string; params: unknown[] },
+    event: (row: PathRow) => { commit: string | null; detail: Record<string, unknown> },
+  ): Promise<PathClaim[]> {
+    return this.#write((now) => {
+      const { set, params } = update(now);
+      const statement = this.#stmt(`UPDATE path_claims SET ${set} WHERE id = ? RETURNING ${PATH_COLUMNS}`);
+      return this.#selectPaths(input, live, now).map((own) => {
+        const row = statement.get(...params, own.id) as PathRow;
+        const e = event(row);
+        this.#event(now, kind, pathEventKey(row.pattern), input.agent, row.token, e.commit, e.detail);
         return toPathClaim(row, now);
-      }),
+      });
+    });
+  }
+
+  renewPaths(input: PathSelector & { readonly ttlMs: number }): Promise<PathClaim[]> {
+    return this.#updatePaths(
+      input,
+      true,
+      "renewed",
+      (now) => ({ set: "expires_at = ?, renewed_at = ?", params: [now + input.ttlMs, now] }),
+      (row) => ({ commit: null, detail: pathDetail.renewed(input.repo, row.mode, input.ttlMs) }),
     );
   }
 
-  async releasePaths(input: PathSelector & { readonly commit: string | null }): Promise<PathClaim[]> {
-    return this.#write((now) =>
-      this.#selectPaths(input, false, now).map((own) => {
-        const row = this.#stmt(
-          `UPDATE path_claims SET state = 'released', ended_at = ?, commit_sha = ? WHERE id = ? RETURNING ${PATH_COLUMNS}`,
-        ).get(now, input.commit, own.id) as PathRow;
-        this.#event(now, "released", pathEventKey(row.pattern), input.agent, row.token, input.commit, pathDetail.ended(input.repo));
-        return toPathClaim(row, now);
-      }),
+  releasePaths(input: PathSelector & { readonly commit: string | null }): Promise<PathClaim[]> {
+    return this.#updatePaths(
+      input,
+      false,
+      "released",
+      (now) => ({ set: "state = 'released', ended_at = ?, commit_sha = ?", params: [now, input.commit] }),
+      () => ({ commit: input.commit, detail: pathDetail.ended(input.repo) }),
     );
   }
 
-  async notePathCommit(input: PathSelector & { readonly commit: string }): Promise<PathClaim[]> {
-    return this.#write((now) =>
-      this.#selectPaths(input, true, now).map((own) => {
-        const row = this.#stmt(`UPDATE path_claims SET commit_sha = ? WHERE id = ? RETURNING ${PATH_COLUMNS}`).get(
-          input.commit,
-          own.id,
-        ) as PathRow;
-        this.#event(now, "committed", pathEventKey(row.pattern), input.agent, row.token, input.commit, pathDetail.committed(input.repo));
-        return toPathClaim(row, now);
-      }),
+  notePathCommit(input: PathSelector & { readonly commit: string }): Promise<PathClaim[]> {
+    return this.#updatePaths(
+      input,
+      true,
+      "committed",
+      () => ({ set: "commit_sha = ?", params: [input.commit] }),
+      () => ({ commit: input.commit, detail: pathDetail.committed(input.repo) }),
     );
   }
 
