@@ -48,16 +48,26 @@ function parseJson(value: string | Record<string, unknown> | null): Record<strin
   return typeof value === "string" ? (JSON.parse(value) as Record<string, unknown>) : value;
 }
 
+/** The lease part of a claim or path-claim row at store time `now` (an active row past expiry is `expired`). */
+function lease(
+  row: { token: number; state: StoredClaimState; claimed_at: number; expires_at: number; ended_at: number | null },
+  now: number,
+) {
+  return {
+    token: Number(row.token),
+    state: (row.state === "active" && Number(row.expires_at) <= now ? "expired" : row.state) as Claim["state"],
+    claimedAt: new Date(Number(row.claimed_at)),
+    expiresAt: new Date(Number(row.expires_at)),
+    endedAt: row.ended_at === null ? null : new Date(Number(row.ended_at)),
+  };
+}
+
 /** A claim row as the domain sees it at store time `now` (an active row past expiry is `expired`). */
 export function toClaim(row: ClaimRow, now: number): Claim {
   return {
     key: row.key,
     agent: row.agent,
-    token: Number(row.token),
-    state: row.state === "active" && Number(row.expires_at) <= now ? "expired" : row.state,
-    claimedAt: new Date(Number(row.claimed_at)),
-    expiresAt: new Date(Number(row.expires_at)),
-    endedAt: row.ended_at === null ? null : new Date(Number(row.ended_at)),
+    ...lease(row, now),
     meta: parseJson(row.meta),
     result: row.result,
     commit: row.commit_sha,
@@ -109,11 +119,7 @@ export function toPathClaim(row: PathRow, now: number): PathClaim {
     pattern: row.pattern,
     agent: row.agent,
     mode: row.mode,
-    token: Number(row.token),
-    state: row.state === "active" && Number(row.expires_at) <= now ? "expired" : row.state,
-    claimedAt: new Date(Number(row.claimed_at)),
-    expiresAt: new Date(Number(row.expires_at)),
-    endedAt: row.ended_at === null ? null : new Date(Number(row.ended_at)),
+    ...lease(row, now),
     reason: row.reason,
     commit: row.commit_sha,
     workKey: row.work_key,
