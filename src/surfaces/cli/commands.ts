@@ -6,8 +6,8 @@ import { formatDuration, parseDuration } from "../../core/duration.js";
 import { BatonError } from "../../core/errors.js";
 import { parseAgent, parseKey, parseToken } from "../../core/identity.js";
 import { parseCommit, parseLimit, parseMeta, parseText } from "../../core/schemas.js";
-import type { BatonEvent, Claim, ClaimState, EventKind } from "../../core/types.js";
-import type { ActionResult, ClaimResult } from "../../services/claims.js";
+import { type BatonEvent, type Claim, type ClaimState, EVENT_KINDS, type EventKind } from "../../core/types.js";
+import { type ActionResult, type ClaimResult, parseStates } from "../../services/claims.js";
 import { requireAgent } from "./config.js";
 import type { CommonFlags } from "./main.js";
 import { emit, emitNo, type OutputMode, table } from "./output.js";
@@ -265,9 +265,11 @@ export function list(flags: ListFlags): Promise<void> {
           ? undefined
           : parseAgent(flags.agent);
       const states = splitList(flags.state);
+      const state = states === undefined ? undefined : states.includes("all") ? ("all" as const) : (states as ClaimState[]);
+      parseStates(state); // refuse a bad --state before the store is opened
       return {
         agent,
-        state: states === undefined ? undefined : states.includes("all") ? ("all" as const) : (states as ClaimState[]),
+        state,
         limit: parseLimit(flags.limit, 1000),
       };
     },
@@ -290,6 +292,17 @@ export function list(flags: ListFlags): Promise<void> {
   );
 }
 
+/** `--kind`, checked before the store is opened (bad input touches nothing). */
+function kindsFlag(value: string | undefined): EventKind[] | undefined {
+  const list = splitList(value);
+  for (const kind of list ?? []) {
+    if (!(EVENT_KINDS as readonly string[]).includes(kind)) {
+      throw new BatonError("BAD_OPTION", `invalid event kind ${JSON.stringify(kind)}: use one of ${EVENT_KINDS.join(", ")}`);
+    }
+  }
+  return list as EventKind[] | undefined;
+}
+
 export function log(
   keyInput: string | undefined,
   flags: CommonFlags & { agent?: string; since?: string; kind?: string; limit?: string },
@@ -300,6 +313,7 @@ export function log(
       key: keyInput === undefined ? undefined : parseKey(keyInput),
       agent: flags.agent === undefined ? undefined : parseAgent(flags.agent),
       since: flags.since === undefined ? undefined : parseDuration(flags.since, { name: "--since" }),
+      kinds: kindsFlag(flags.kind),
       limit: parseLimit(flags.limit, 100),
     }),
     async ({ baton, mode }, p) => {
@@ -307,7 +321,7 @@ export function log(
         ...(p.key === undefined ? {} : { key: p.key }),
         ...(p.agent === undefined ? {} : { agent: p.agent }),
         ...(p.since === undefined ? {} : { since: p.since }),
-        ...(flags.kind === undefined ? {} : { kind: splitList(flags.kind) as EventKind[] }),
+        ...(p.kinds === undefined ? {} : { kind: p.kinds }),
         limit: p.limit,
       });
       emit(mode, { ok: true, events }, () =>

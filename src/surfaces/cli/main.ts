@@ -406,7 +406,7 @@ export async function main(argv: readonly string[], invokedAs: string): Promise<
       }
       const text = error.message.replace(/^error: /, "");
       const code = error.code === "commander.unknownCommand" ? "UNKNOWN_COMMAND" : "BAD_OPTION";
-      const hint = code === "UNKNOWN_COMMAND" ? " (run baton --help for the list)" : " (see --help)";
+      const hint = code === "UNKNOWN_COMMAND" ? ` (run ${program.name()} --help for the list)` : " (see --help)";
       emitError({ json }, new BatonError(code, `${text}${hint}`));
       return;
     }
