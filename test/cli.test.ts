@@ -930,3 +930,20 @@ describe("exit codes", () => {
     expect(j(["list"], { BATON_DB: tempDir() }, 3).error.code).toBe("STORE_UNAVAILABLE");
   });
 });
+
+describe("invalid settings", () => {
+  it("names the variable or the config file for a bad duration setting (BAD_CONFIG), creating nothing", () => {
+    const dir = tempDir();
+    const db = join(dir, "never.db");
+    const env = cli(["claim", "k", "--as", "a", "--json"], { env: { BATON_DB: db, BATON_BUSY_TIMEOUT: "bogus" } });
+    expect(env.code).toBe(2);
+    expect(JSON.parse(env.stdout).error).toMatchObject({ code: "BAD_CONFIG" });
+    expect(JSON.parse(env.stdout).error.message).toContain("BATON_BUSY_TIMEOUT");
+    mkdirSync(join(dir, ".baton"));
+    writeFileSync(join(dir, ".baton", "config.json"), JSON.stringify({ defaultTtl: "bogus" }));
+    const file = cli(["claim", "k", "--as", "a", "--json", "--db", db], { cwd: dir });
+    expect(file.code).toBe(2);
+    expect(JSON.parse(file.stdout).error.message).toContain("defaultTtl in");
+    expect(existsSync(db)).toBe(false);
+  });
+});

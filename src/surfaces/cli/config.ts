@@ -15,6 +15,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { BatonError } from "../../core/errors.js";
+import { parseDuration } from "../../core/duration.js";
 import { parseAgent } from "../../core/identity.js";
 
 /** The environment variables the CLI reads, for `--help`. */
@@ -159,16 +160,16 @@ export async function resolveConfig(
     pgSchema: pick(env.BATON_PG_SCHEMA, file.pgSchema),
     similar: similarMode(pick(env.BATON_SIMILAR, file.similar)),
     importLabels: file.importLabels,
-    statementTimeout: pick<string | number>(env.BATON_STATEMENT_TIMEOUT, file.statementTimeout),
+    statementTimeout: setting("statementTimeout", "BATON_STATEMENT_TIMEOUT", env.BATON_STATEMENT_TIMEOUT, file.statementTimeout, configFile),
     rulesFile: file.rulesFile === undefined ? undefined : resolve(fileDir, file.rulesFile),
     markerDir: env.BATON_MARKER_DIR
       ? resolve(cwd, env.BATON_MARKER_DIR)
       : file.markerDir === undefined
         ? undefined
         : resolve(fileDir, file.markerDir),
-    busyTimeout: pick<string | number>(env.BATON_BUSY_TIMEOUT, file.busyTimeout),
+    busyTimeout: setting("busyTimeout", "BATON_BUSY_TIMEOUT", env.BATON_BUSY_TIMEOUT, file.busyTimeout, configFile, true),
     sqliteSync: sync,
-    defaultTtl: pick<string | number>(file.defaultTtl),
+    defaultTtl: setting("defaultTtl", null, undefined, file.defaultTtl, configFile),
     configFile,
   });
 }
@@ -209,6 +210,30 @@ function chooseStore(
     if (db !== undefined) return { db, from: level.from };
   }
   return {};
+}
+
+/**
+ * A duration setting from the environment or the config file, checked here so a bad one is
+ * BAD_CONFIG naming the variable or the file, not a bare BAD_DURATION later.
+ */
+function setting(
+  key: string,
+  variable: string | null,
+  fromEnv: string | undefined,
+  fromFile: string | number | undefined,
+  configFile: string | undefined,
+  allowZero = false,
+): string | number | undefined {
+  const useEnv = fromEnv !== undefined && fromEnv !== "";
+  const value = useEnv ? fromEnv : fromFile;
+  if (value === undefined) return undefined;
+  try {
+    parseDuration(typeof value === "number" ? `${value}ms` : value, { name: key, allowZero });
+  } catch (error) {
+    const where = useEnv ? `${variable} (environment)` : `${key} in ${configFile}`;
+    throw new BatonError("BAD_CONFIG", `invalid ${where}: ${(error as Error).message.replace(/^invalid \S+ /, "")}`);
+  }
+  return value;
 }
 
 function similarMode(value: string | undefined): "warn" | "strict" | "off" | undefined {

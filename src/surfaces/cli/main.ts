@@ -415,4 +415,9 @@ export async function main(argv: readonly string[], invokedAs: string): Promise<
 }
 
 const invokedAs = basename(process.argv[1] ?? "baton").replace(/\.(c?js|m?js|ts)$/, "");
+// A reader that goes away early (`baton --help | head -2`) is not an error worth a stack trace.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
+  throw error;
+});
 main(process.argv.slice(2), invokedAs).catch((error: unknown) => emitError({ json: false }, error));
