@@ -166,6 +166,6 @@ describe("PostgreSQL", () => {
       env: { BATON_DATABASE_URL: testDatabaseUrl(), BATON_PG_SCHEMA: freshSchema("st"), BATON_STATEMENT_TIMEOUT: "5x" },
     });
     expect(badTimeout.code).toBe(2);
-    expect(JSON.parse(badTimeout.stdout).error.code).toBe("BAD_DURATION");
+    expect(JSON.parse(badTimeout.stdout).error.code).toBe("BAD_CONFIG");
   });
 });
