@@ -28,9 +28,10 @@ describe.each(TARGETS)("race on $name", (target) => {
     // Create the schema first on PostgreSQL is not needed: first opens race too (tested elsewhere).
     const processes = 8;
     const startAt = Date.now() + 1500;
+    const barrier = tempDir("baton-barrier-");
     const outputs = await Promise.all(
       Array.from({ length: processes }, (_, i) =>
-        runWorker([pathToFileURL(LIB).href, JSON.stringify(options), `agent-${i}`, "200", "3", String(startAt)]),
+        runWorker([pathToFileURL(LIB).href, JSON.stringify(options), `agent-${i}`, "200", "3", String(startAt), barrier, String(processes)]),
       ),
     );
     const grants: Grant[] = outputs.flatMap((out) =>

@@ -1,7 +1,9 @@
 // A racing agent: waits for the start moment, then claims every key (in its own
 // shuffled order) for several rounds, printing each grant as a JSON line.
-// argv: LIB_URL, OPTIONS_JSON, AGENT, KEYS, ROUNDS, START_AT_MS
-const [libUrl, optionsJson, agent, keyCount, rounds, startAt] = process.argv.slice(2);
+// argv: LIB_URL, OPTIONS_JSON, AGENT, KEYS, ROUNDS, START_AT_MS, BARRIER_DIR, WORKERS
+import { readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+const [libUrl, optionsJson, agent, keyCount, rounds, startAt, barrierDir, workers] = process.argv.slice(2);
 const { openBaton } = await import(libUrl);
 const baton = await openBaton(JSON.parse(optionsJson));
 const keys = Array.from({ length: Number(keyCount) }, (_, i) => `race:${i}`);
@@ -31,7 +33,14 @@ for (let round = 0; round < Number(rounds); round++) {
   }
   if (round === 0) {
     // Let everyone finish round 0 before the round-0 leases are handed back.
-    await new Promise((r) => setTimeout(r, 1500));
+    // Everyone finishes round 0 before any round-0 lease is handed back (a barrier, not a
+    // sleep: on a slow machine a fixed wait could let a key be granted twice in round 0).
+    writeFileSync(join(barrierDir, agent), "");
+    const deadline = Date.now() + 60_000;
+    while (readdirSync(barrierDir).length < Number(workers)) {
+      if (Date.now() > deadline) throw new Error("barrier: the other workers never finished round 0");
+      await new Promise((r) => setTimeout(r, 20));
+    }
     for (const key of keys) await baton.release(key, { as: agent });
   }
 }
