@@ -177,6 +177,14 @@ export function buildProgram(name: string): Command {
     .option("--keep", "keep the temporary folder")
     .action(async (flags) => (await import("./demo/demo.js")).demo(flags));
 
+  program
+    .command("mcp")
+    .summary("serve Baton's operations as MCP tools on stdio, for one agent")
+    .option("--as <agent>", "the agent every tool call acts as (default: $BATON_AGENT)")
+    .option("--db <file>", "SQLite database file (default: $BATON_DB, or the repository's)")
+    .option("--database-url <url>", "PostgreSQL URL: use the shared store (default: $BATON_DATABASE_URL)")
+    .action(async (flags) => (await import("./mcp.js")).mcp(flags));
+
   const paths = program.command("paths").summary("claim repository files, folders and globs");
   common(paths.command("claim"))
     .summary("claim path patterns: all or nothing; conflicts are listed")
