@@ -43,7 +43,7 @@ const [, cli] = await Promise.all([
       "demo-agent": "./src/surfaces/cli/demo/demo-agent.ts",
     },
     outdir: "dist/cli",
-    external: ["better-sqlite3", "zod", "pg", "@modelcontextprotocol/sdk"],
+    external: ["better-sqlite3", "zod", "pg", "@modelcontextprotocol/sdk", "fastify", "prom-client"],
     minifySyntax: true,
     define: { BATON_VERSION: JSON.stringify(pkg.version), "import.meta.url": "__batonModuleUrl" },
     banner: {

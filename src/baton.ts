@@ -25,6 +25,7 @@ import { buildContext, type ContextResult } from "./services/context.js";
 import { keepLease } from "./services/lease.js";
 import { type NextOptions, type NextResult, type SupplyResult, TaskService } from "./services/tasks.js";
 import { readRules, rulesPath } from "./services/rules.js";
+import { TokenService } from "./services/tokens.js";
 import {
   type PathClaimOptions,
   type PathClaimResult,
@@ -334,6 +335,11 @@ export class Baton {
   /** The backlog: add, update, show, list tasks (see {@link TaskService}). */
   get tasks(): TaskService {
     return this.#tasks;
+  }
+
+  /** Bearer tokens for `baton serve`: add, list, revoke, authenticate (see {@link TokenService}). */
+  get tokens(): TokenService {
+    return new TokenService(this.#store);
   }
 
   /**

@@ -10,13 +10,12 @@ import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
-import Database from "better-sqlite3";
 import { encode } from "gpt-tokenizer/encoding/cl100k_base";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Baton, openBaton } from "../src/baton.js";
 import { CATALOGUE } from "../src/api/catalogue.js";
 import { createMcpServer, toolsFor } from "../src/surfaces/mcp/mcp-server.js";
-import { CLI, cleanEnv, cli, tempDir } from "./helpers.js";
+import { CLI, cleanEnv, cli, dumpSqlite, tempDir } from "./helpers.js";
 
 type ToolAnswer = {
   isError?: boolean;
@@ -39,16 +38,6 @@ function gitRepo(): string {
   return dir;
 }
 
-/** Every row of every table: what "nothing changed" is checked against. */
-function dump(db: string): string {
-  const handle = new Database(db, { readonly: true });
-  try {
-    const tables = handle.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[];
-    return JSON.stringify(tables.map(({ name }) => [name, handle.prepare(`SELECT * FROM "${name}"`).all()]));
-  } finally {
-    handle.close();
-  }
-}
 
 describe("MCP tools in process", () => {
   const repo = gitRepo();
@@ -169,7 +158,7 @@ describe("MCP tools in process", () => {
 
   it("bad arguments are invalid params with the reason, and change nothing", async () => {
     const a = await connect("bad-input");
-    const before = dump(db);
+    const before = dumpSqlite(db);
     const bad: [string, Record<string, unknown>, RegExp][] = [
       ["claim", {}, /key/],
       ["claim", { key: 42 }, /key/],
@@ -192,7 +181,7 @@ describe("MCP tools in process", () => {
       expect(error, `${name} ${JSON.stringify(args)}`).toMatchObject({ code: -32602 });
       expect(String((error as Error).message), `${name} ${JSON.stringify(args)}`).toMatch(reason);
     }
-    expect(dump(db)).toBe(before);
+    expect(dumpSqlite(db)).toBe(before);
   });
 });
 

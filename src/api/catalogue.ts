@@ -10,6 +10,7 @@
  */
 import { z } from "zod";
 import type { Baton } from "../baton.js";
+import { BatonError } from "../core/errors.js";
 import type { Claim, PathClaim } from "../core/types.js";
 
 /** Who calls, decided by the surface (never by the operation's input). */
@@ -18,6 +19,8 @@ export interface OperationContext {
   readonly agent: string;
   /** The checkout the caller works in (for path operations, rules, probe). */
   readonly cwd: string;
+  /** `cwd` is the caller's own checkout on this machine (stdio MCP), not a server's folder. */
+  readonly local: boolean;
 }
 
 /**
@@ -132,6 +135,9 @@ export const CATALOGUE: readonly Operation[] = [
         ...(input.reopen === undefined ? {} : { reopen: input.reopen }),
       };
       if (input.paths === undefined) return fromClaimAnswer(await baton.claim(input.key, options));
+      if (!context.local) {
+        throw new BatonError("BAD_INPUT", "paths are resolved against the agent's checkout: claim them where it is (baton mcp on stdio, or the CLI)");
+      }
       const r = await baton.claimWithPaths(input.key, input.paths, { ...options, cwd: context.cwd });
       if ("conflicts" in r && !r.ok) {
         const first = r.conflicts[0]?.held ?? null;
@@ -286,7 +292,7 @@ export const CATALOGUE: readonly Operation[] = [
     mutates: true,
     idempotent: true,
     destructive: false,
-    local: false,
+    local: true,
     codes: ["PATH_CONFLICT"],
     async run(baton, input, context) {
       const r = await baton.claimPaths(input.paths, {
@@ -316,7 +322,7 @@ export const CATALOGUE: readonly Operation[] = [
     mutates: true,
     idempotent: true,
     destructive: false,
-    local: false,
+    local: true,
     codes: [],
     async run(baton, input, context) {
       const r = await baton.releasePaths(input.paths ?? null, {

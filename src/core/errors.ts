@@ -105,6 +105,24 @@ export const ERROR_CODES = {
     summary: "A git command failed (unknown remote or ref, network, git missing).",
   },
   UNKNOWN_COMMAND: { exit: EXIT_BAD_INPUT, http: 404, summary: "No such command." },
+  // The server's own refusals (baton serve).
+  UNAUTHENTICATED: {
+    exit: EXIT_BAD_INPUT,
+    http: 401,
+    summary: "No valid bearer token: create one with baton tokens add AGENT and send it as BATON_TOKEN.",
+  },
+  FORBIDDEN: {
+    exit: EXIT_BAD_INPUT,
+    http: 403,
+    summary: "The token may not do this: act as another agent (admin only) or change state (read-only token).",
+  },
+  BODY_TOO_LARGE: { exit: EXIT_BAD_INPUT, http: 413, summary: "The request body is larger than the server accepts." },
+  UNKNOWN_ROUTE: { exit: EXIT_BAD_INPUT, http: 404, summary: "No such route on the server (see /openapi.json)." },
+  SERVER_RUNNING: {
+    exit: EXIT_UNAVAILABLE,
+    http: 503,
+    summary: "Another baton serve already serves this SQLite file (one server per file).",
+  },
   // The store cannot be used: exit 3.
   STORE_BUSY: {
     exit: EXIT_UNAVAILABLE,

@@ -146,11 +146,24 @@ export interface LogOptions {
   /** Only events this recent: ms or `2h`. */
   since?: DurationInput;
   kind?: EventKind | readonly EventKind[];
-  /** The newest N events (default 100). */
+  /**
+   * A cursor (an event id): only later events, and then the oldest `limit` of them, so a
+   * follower pages forward without gaps.
+   */
+  after?: number;
+  /** The newest N events (default 100); with `after`, the next N. */
   limit?: number;
 }
 
 const iso = (date: Date): string => date.toISOString();
+
+/** An event id used as a cursor: a non-negative integer. */
+function parseCursor(value: unknown): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
+    throw new BatonError("BAD_INPUT", `invalid event cursor ${JSON.stringify(value)}: an event id (0 or more)`);
+  }
+  return value;
+}
 
 function describeHolder(claim: Claim, now: Date): string {
   const left = claim.expiresAt.getTime() - now.getTime();
@@ -491,6 +504,7 @@ export class ClaimService {
       agent: options.agent === undefined ? undefined : parseAgent(options.agent),
       sinceMs: options.since === undefined ? undefined : durationMs(options.since, "since"),
       kinds: kinds(options.kind),
+      afterId: options.after === undefined ? undefined : parseCursor(options.after),
       limit: parseLimit(options.limit, 100),
     });
   }

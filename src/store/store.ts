@@ -6,6 +6,7 @@
  * same interface and passes the same contract suite.
  */
 import type { PathMode } from "../core/path-plan.js";
+import type { TokenRecord, TokenRole } from "../core/tokens.js";
 import type { BatonEvent, Claim, ClaimState, EventKind, PathClaim, Task, TaskState } from "../core/types.js";
 
 /** What a store can do beyond the contract; callers branch on these, never on a backend name. */
@@ -77,8 +78,21 @@ export interface EventFilter {
   /** Only events from the last `sinceMs` milliseconds (store clock). */
   readonly sinceMs?: number | undefined;
   readonly kinds?: readonly EventKind[] | undefined;
-  /** The newest `limit` events are returned, oldest first. */
+  /**
+   * A cursor: only events with a larger id, and then the OLDEST `limit` of them (oldest
+   * first), so a follower pages forward without gaps. Without it, the newest `limit`.
+   */
+  readonly afterId?: number | undefined;
+  /** The newest `limit` events are returned, oldest first (see `afterId`). */
   readonly limit: number;
+}
+
+/** A bearer token to store: only its digest, never the token. */
+export interface TokenInput {
+  readonly agent: string;
+  readonly role: TokenRole;
+  /** Hex SHA-256 of the token. */
+  readonly hash: string;
 }
 
 /** A path claim request: all patterns, or none. */
@@ -284,6 +298,14 @@ export interface Store {
   recordOutcome(input: { readonly category: string; readonly outcome: "success" | "failure" | "noop" }): Promise<void>;
   /** The schema version found and the migrations still pending. */
   schemaStatus(): Promise<SchemaStatus>;
+  /** Store a server token's digest (one insert). */
+  addToken(input: TokenInput): Promise<TokenRecord>;
+  /** Every token record, revoked ones included, oldest first. */
+  listTokens(): Promise<TokenRecord[]>;
+  /** Revoke the live tokens with this id, or all of this agent's; returns those revoked. */
+  revokeTokens(input: { readonly id?: number | undefined; readonly agent?: string | undefined }): Promise<TokenRecord[]>;
+  /** The live (not revoked) token with this digest, or null. */
+  tokenByHash(hash: string): Promise<TokenRecord | null>;
   /** Release resources; further calls fail with `STORE_CLOSED`. */
   close(): Promise<void>;
 }

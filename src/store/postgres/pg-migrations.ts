@@ -264,6 +264,20 @@ CREATE TABLE S.category_stats (
 );
 `,
   },
+  {
+    version: 8,
+    description: "server tokens (digests only)",
+    sql: `
+CREATE TABLE S.tokens (
+  id          bigserial PRIMARY KEY,
+  agent       text COLLATE "C" NOT NULL,
+  role        text NOT NULL CHECK (role IN ('agent', 'admin', 'read-only')),
+  hash        text COLLATE "C" NOT NULL UNIQUE,
+  created_at  bigint NOT NULL,
+  revoked_at  bigint
+);
+`,
+  },
 ];
 
 /** The schema version this build of Baton writes. */

@@ -7,6 +7,9 @@
 import { createRequire } from "node:module";
 import type { Pool, PoolClient, PoolConfig } from "pg";
 import { BatonError } from "../../core/errors.js";
+import type { TokenRecord } from "../../core/tokens.js";
+import { TOKEN_COLUMNS, type TokenRow, toToken } from "../rows.js";
+import type { TokenInput } from "../store.js";
 import type { BatonEvent, Claim, ClaimState, PathClaim, Task, TaskState } from "../../core/types.js";
 import { type PathMode, planPathClaim } from "../../core/path-plan.js";
 import {
@@ -342,6 +345,12 @@ export class PostgresStore implements Store {
       where.push(`at >= ${p(Number(clock?.now_ms) - filter.sinceMs)}`);
     }
     if (filter.kinds !== undefined && filter.kinds.length > 0) where.push(`kind = ANY(${p(filter.kinds)})`);
+    if (filter.afterId !== undefined) {
+      // A cursor: the oldest events after it, in id order (a follower pages forward).
+      where.push(`id > ${p(filter.afterId)}`);
+      const sql = `SELECT ${EVENT_COLUMNS} FROM ${this.#s}.events WHERE ${where.join(" AND ")} ORDER BY id ASC LIMIT ${p(filter.limit)}`;
+      return (await this.#query<EventRow>(sql, params)).map(toEvent);
+    }
     const sql = `SELECT ${EVENT_COLUMNS} FROM ${this.#s}.events
                  ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id DESC LIMIT ${p(filter.limit)}`;
     const rows = await this.#query<EventRow>(sql, params);
@@ -571,6 +580,35 @@ export class PostgresStore implements Store {
     );
     return toEvent(row as EventRow);
   }
+  async addToken(input: TokenInput): Promise<TokenRecord> {
+    const [row] = await this.#query<TokenRow>(
+      `INSERT INTO ${this.#s}.tokens (agent, role, hash, created_at) VALUES ($1, $2, $3, ${this.#s}.now_ms()) RETURNING ${TOKEN_COLUMNS}`,
+      [input.agent, input.role, input.hash],
+    );
+    return toToken(row as TokenRow);
+  }
+
+  async listTokens(): Promise<TokenRecord[]> {
+    return (await this.#query<TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM ${this.#s}.tokens ORDER BY id`)).map(toToken);
+  }
+
+  async revokeTokens(input: { readonly id?: number | undefined; readonly agent?: string | undefined }): Promise<TokenRecord[]> {
+    const rows = await this.#query<TokenRow>(
+      `UPDATE ${this.#s}.tokens SET revoked_at = ${this.#s}.now_ms()
+       WHERE revoked_at IS NULL AND (id = $1 OR agent = $2) RETURNING ${TOKEN_COLUMNS}`,
+      [input.id ?? null, input.agent ?? null],
+    );
+    return rows.map(toToken);
+  }
+
+  async tokenByHash(hash: string): Promise<TokenRecord | null> {
+    const [row] = await this.#query<TokenRow>(
+      `SELECT ${TOKEN_COLUMNS} FROM ${this.#s}.tokens WHERE hash = $1 AND revoked_at IS NULL`,
+      [hash],
+    );
+    return row === undefined ? null : toToken(row);
+  }
+
   async listPaths(filter: PathListFilter): Promise<PathClaim[]> {
     const { where, params, p } = stateFilter(filter.states);
     if (filter.repo !== undefined) where.push(`repo = ${p(filter.repo)}`);

@@ -9,6 +9,9 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import type Database from "better-sqlite3";
 import { BatonError } from "../../core/errors.js";
+import type { TokenRecord } from "../../core/tokens.js";
+import { TOKEN_COLUMNS, type TokenRow, toToken } from "../rows.js";
+import type { TokenInput } from "../store.js";
 import type { BatonEvent, Claim, ClaimState, EventKind, PathClaim, Task, TaskState } from "../../core/types.js";
 import { planPathClaim } from "../../core/path-plan.js";
 import {
@@ -466,6 +469,13 @@ export class SqliteStore implements Store {
         where.push(`kind IN (${filter.kinds.map(() => "?").join(", ")})`);
         params.push(...filter.kinds);
       }
+      if (filter.afterId !== undefined) {
+        // A cursor: the oldest events after it, in id order (a follower pages forward).
+        where.push("id > ?");
+        params.push(filter.afterId, filter.limit);
+        const sql = `SELECT ${EVENT_COLUMNS} FROM events WHERE ${where.join(" AND ")} ORDER BY id ASC LIMIT ?`;
+        return (this.#stmt(sql).all(...params) as EventRow[]).map(toEvent);
+      }
       params.push(filter.limit);
       // "The last hour" over a long log: left alone, SQLite walks the whole table backwards
       // by id (measured: 40 ms on a million events); the time index reads only the window.
@@ -848,6 +858,42 @@ export class SqliteStore implements Store {
         `INSERT INTO category_stats (category, successes, failures, updated_at) VALUES (?, ?, ?, ?)
          ON CONFLICT (category) DO UPDATE SET successes = excluded.successes, failures = excluded.failures, updated_at = excluded.updated_at`,
       ).run(input.category, counts.successes, counts.failures, now);
+    });
+  }
+
+  async addToken(input: TokenInput): Promise<TokenRecord> {
+    return this.#write((now) =>
+      toToken(
+        this.#stmt(`INSERT INTO tokens (agent, role, hash, created_at) VALUES (?, ?, ?, ?) RETURNING ${TOKEN_COLUMNS}`).get(
+          input.agent,
+          input.role,
+          input.hash,
+          now,
+        ) as TokenRow,
+      ),
+    );
+  }
+
+  async listTokens(): Promise<TokenRecord[]> {
+    return this.#read(() => (this.#stmt(`SELECT ${TOKEN_COLUMNS} FROM tokens ORDER BY id`).all() as TokenRow[]).map(toToken));
+  }
+
+  async revokeTokens(input: { readonly id?: number | undefined; readonly agent?: string | undefined }): Promise<TokenRecord[]> {
+    return this.#write((now) =>
+      (
+        this.#stmt(
+          `UPDATE tokens SET revoked_at = ? WHERE revoked_at IS NULL AND (id = ? OR agent = ?) RETURNING ${TOKEN_COLUMNS}`,
+        ).all(now, input.id ?? null, input.agent ?? null) as TokenRow[]
+      ).map(toToken),
+    );
+  }
+
+  async tokenByHash(hash: string): Promise<TokenRecord | null> {
+    return this.#read(() => {
+      const row = this.#stmt(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE hash = ? AND revoked_at IS NULL`).get(hash) as
+        | TokenRow
+        | undefined;
+      return row === undefined ? null : toToken(row);
     });
   }
 

@@ -177,6 +177,30 @@ export function buildProgram(name: string): Command {
     .option("--keep", "keep the temporary folder")
     .action(async (flags) => (await import("./demo/demo.js")).demo(flags));
 
+  common(program.command("serve"))
+    .summary("serve the registry over HTTP: /v1 API, SSE events, /metrics, /healthz, OpenAPI")
+    .option("--host <host>", "address to bind (default 127.0.0.1; beyond loopback needs tokens)")
+    .option("--port <port>", "port (default 7357; 0 picks a free one)")
+    .option("--reap-every <duration>", "reap stale claims this often (default 5m)")
+    .option("--reap-min-age <duration>", "reap claims expired at least this long (default 24h)")
+    .option("--no-reap", "do not reap on a schedule")
+    .action(async (flags) => (await import("./serve.js")).serve(flags));
+
+  const tokens = program.command("tokens").summary("bearer tokens for baton serve (one per agent)");
+  common(tokens.command("add"))
+    .summary("issue a token for an agent (printed once)")
+    .argument("<agent>")
+    .option("--admin", "may act as any agent (reap, force-release, resolve for others)")
+    .option("--read-only", "may only read (dashboards, monitors)")
+    .action(async (agent: string, flags) => (await import("./tokens.js")).tokensAdd(agent, flags));
+  common(tokens.command("list"))
+    .summary("list tokens (never their text)")
+    .action(async (flags) => (await import("./tokens.js")).tokensList(flags));
+  common(tokens.command("revoke"))
+    .summary("revoke a token by id, or all of an agent's")
+    .argument("<id-or-agent>")
+    .action(async (target: string, flags) => (await import("./tokens.js")).tokensRevoke(target, flags));
+
   program
     .command("mcp")
     .summary("serve Baton's operations as MCP tools on stdio, for one agent")

@@ -114,7 +114,7 @@ export function createMcpServer(baton: Baton, options: McpServerOptions): Server
     const parsed = operation.input.strict().safeParse(request.params.arguments ?? {});
     if (!parsed.success) throw invalidParams(operation, parsed.error);
     try {
-      return toolResult(await operation.run(baton, parsed.data, { agent: options.agent, cwd: options.cwd }));
+      return toolResult(await operation.run(baton, parsed.data, { agent: options.agent, cwd: options.cwd, local: options.local }));
     } catch (error) {
       return failure(operation, error);
     }
