@@ -8,6 +8,8 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CATALOGUE } from "../src/api/catalogue.js";
@@ -262,6 +264,35 @@ describe("baton serve on SQLite", () => {
     expect(second.code).toBe(3);
     expect(second.stderr).toContain(`pid ${server.child.pid}`);
     expect(second.stderr).toContain(server.url);
+  });
+
+  it("serves the MCP tools at /mcp, the token deciding the agent: two agents race one key", async () => {
+    const connect = async (bearer: string): Promise<Client> => {
+      const client = new Client({ name: "http-test", version: "1.0.0" });
+      await client.connect(
+        new StreamableHTTPClientTransport(new URL(`${server.url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${bearer}` } } }),
+      );
+      return client;
+    };
+    const [a, b, r] = await Promise.all([connect(alice), connect(bob), connect(reader)]);
+    try {
+      const names = (await a.listTools()).tools.map((t) => t.name);
+      expect(names).toContain("claim");
+      expect(names).not.toContain("probe");
+      expect(names).not.toContain("paths_claim");
+      expect((await r.listTools()).tools.every((t) => t.annotations?.readOnlyHint === true)).toBe(true);
+      const answers = (await Promise.all([a, b].map((c) => c.callTool({ name: "claim", arguments: { key: "mcp:http" } })))) as {
+        isError?: boolean;
+        structuredContent?: Record<string, unknown>;
+      }[];
+      expect(answers.filter((x) => x.structuredContent?.ok === true)).toHaveLength(1);
+      const lost = answers.find((x) => x.isError);
+      expect(lost?.structuredContent).toMatchObject({ code: "CLAIM_HELD" });
+      const unauthenticated = await fetch(`${server.url}/mcp`, { method: "POST", body: "{}", headers: { "content-type": "application/json" } });
+      expect(unauthenticated.status).toBe(401);
+    } finally {
+      await Promise.all([a.close(), b.close(), r.close()]);
+    }
   });
 
   it("never logs a token", () => {

@@ -12,6 +12,7 @@ import { BatonError, ERROR_CODES, type ErrorCode, isBatonError } from "../../cor
 import type { BatonEvent, EventKind } from "../../core/types.js";
 import { EVENT_KINDS } from "../../core/types.js";
 import type { Identity } from "../../services/tokens.js";
+import { registerMcpRoute } from "./http-mcp.js";
 import { createMetrics, type Metrics } from "./http-metrics.js";
 import { openApiDocument } from "./http-openapi.js";
 
@@ -119,7 +120,7 @@ export async function createHttpServer(baton: Baton, options: HttpServerOptions 
 
   // Authentication for everything under /v1: the token decides who the caller is.
   app.addHook("onRequest", async (request, reply) => {
-    if (!request.url.startsWith("/v1/")) return;
+    if (!request.url.startsWith("/v1/") && request.url !== "/mcp" && !request.url.startsWith("/mcp?")) return;
     const token = bearer(request);
     if (token === null) return fail(reply, "UNAUTHENTICATED", "send Authorization: Bearer <token> (baton tokens add AGENT)");
     const identity = await tokens.authenticate(token);
@@ -177,6 +178,8 @@ export async function createHttpServer(baton: Baton, options: HttpServerOptions 
       return reply.code(ERROR_CODES[code]?.http ?? 409).send(result);
     });
   }
+
+  registerMcpRoute(app, baton);
 
   // The audit log as Server-Sent Events: ids are audit ids; Last-Event-ID (or ?after=)
   // resumes after the last event the client saw.

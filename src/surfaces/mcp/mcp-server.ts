@@ -30,6 +30,8 @@ export interface McpServerOptions {
   readonly cwd: string;
   /** Offer the tools that need the checkout on this machine (probe, sync_check). */
   readonly local: boolean;
+  /** Offer only the tools that change nothing (a read-only token). */
+  readonly readOnly?: boolean;
 }
 
 /** What every tool answers in `structuredContent`. */
@@ -52,8 +54,8 @@ function inputSchema(operation: Operation): Tool["inputSchema"] {
 }
 
 /** The tool list for these options, derived from the catalogue. */
-export function toolsFor(options: Pick<McpServerOptions, "local">): Tool[] {
-  return CATALOGUE.filter((operation) => options.local || !operation.local).map((operation) => ({
+export function toolsFor(options: Pick<McpServerOptions, "local" | "readOnly">): Tool[] {
+  return CATALOGUE.filter((operation) => (options.local || !operation.local) && (options.readOnly !== true || !operation.mutates)).map((operation) => ({
     name: operation.name,
     description: operation.summary,
     inputSchema: inputSchema(operation),
