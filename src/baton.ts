@@ -20,7 +20,7 @@ import {
   type ShowResult,
 } from "./services/claims.js";
 import { type ProbeOptions, type ProbeResult, probe, type SyncCheckOptions, type SyncCheckResult, syncCheck } from "./services/guards.js";
-import { type GateMark, type GateOptions, type GateRunOptions, type GateRunResult, GateService } from "./services/gates.js";
+import { type GateMarkWithSkips, type GateOptions, type GateRunOptions, type GateRunResult, GateService } from "./services/gates.js";
 import { buildContext, type ContextResult } from "./services/context.js";
 import { keepLease } from "./services/lease.js";
 import { type NextOptions, type NextResult, type SupplyResult, TaskService } from "./services/tasks.js";
@@ -150,7 +150,7 @@ export class Baton {
     this.#defaultTtlMs = options.defaultTtlMs ?? DEFAULT_TTL_MS;
     this.#claims = new ClaimService(store, { defaultTtlMs: this.#defaultTtlMs });
     this.#paths = new PathService(store);
-    this.#gates = new GateService(this.#claims);
+    this.#gates = new GateService(this.#claims, store);
     this.#tasks = new TaskService(store);
   }
 
@@ -277,7 +277,7 @@ export class Baton {
   }
 
   /** Was gate `key` marked within the window? (registry first, then marker files) */
-  gateCheck(key: string, options?: GateOptions): Promise<{ readonly done: boolean; readonly mark: GateMark | null; readonly message: string }> {
+  gateCheck(key: string, options?: GateOptions): Promise<{ readonly done: boolean; readonly mark: GateMarkWithSkips | null; readonly message: string }> {
     return this.#gates.check(key, options);
   }
 

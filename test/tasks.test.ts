@@ -177,3 +177,34 @@ describe("supply", () => {
     }
   });
 });
+
+describe.each(TARGETS)("supply on $name", (target) => {
+  it("reports every verdict that applies, most severe first: 18 sessions denied twice on a finished backlog are drained and contended", async () => {
+    const baton = await openBaton(target.batonOptions());
+    try {
+      await baton.tasks.put([{ id: "a", title: "a" }, { id: "b", title: "b", done: true }], "add");
+      await baton.tasks.modify("a", (t) => ({ ...t, done: true }));
+      const drained = await baton.supply();
+      expect(drained.verdicts).toEqual([{ verdict: "drained", rule: "no ready task: all 2 done" }]);
+      expect(drained).toMatchObject({ verdict: "drained", ready: 0, claimed: 0, blocked: 0, done: 2 });
+      await baton.claim("topic:lane", { as: "owner" });
+      for (let i = 0; i < 18; i++) {
+        await baton.claim("topic:lane", { as: `s${i}` });
+        await baton.claim("topic:lane", { as: `s${i}` });
+      }
+      const both = await baton.supply();
+      expect(both.verdicts.map((v) => v.verdict)).toEqual(["drained", "contended"]);
+      expect(both.verdicts[1]?.rule).toMatch(/^18 agents were denied twice or more in the last hour \(s0 2×, s1 2×, s10 2×, …\): .*stop shopping/);
+      expect(both.verdict).toBe("drained");
+      expect(both.message.split("\n")).toEqual([
+        "drained: no ready task: all 2 done",
+        `contended: ${both.verdicts[1]?.rule}`,
+        "ready 0, claimed 0, blocked 0, done 2",
+      ]);
+      const context = await baton.context({ as: "s3" });
+      expect(context.markdown).toContain("backlog: drained + contended — ready 0, claimed 0, blocked 0, done 2 (no ready task: all 2 done; 18 agents were denied twice or more");
+    } finally {
+      await baton.close();
+    }
+  });
+});

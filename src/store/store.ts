@@ -136,7 +136,7 @@ export interface PathListFilter {
 
 /** An audit record that decides nothing. */
 export interface RecordEventInput {
-  readonly kind: "bypassed" | "noted" | "verified";
+  readonly kind: "bypassed" | "noted" | "verified" | "skipped";
   readonly key: string;
   readonly agent: string;
   readonly commit: string | null;
