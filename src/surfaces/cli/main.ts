@@ -159,11 +159,13 @@ export function buildProgram(name: string): Command {
     .action(async (key: string, flags) => (await handlers()).check(key, flags));
 
   common(program.command("run"))
-    .summary("claim, run a command while renewing, complete on exit 0 (release otherwise)")
+    .summary("claim, run a command while renewing, complete on exit 0 (release otherwise); --release for deploys and cron jobs")
     .argument("<key>")
     .argument("[command...]", "after --: the command and its arguments")
     .option("--ttl <duration>", "lease length, renewed every third of it (default 10m)")
-    .option("--result <text>", "result recorded on success")
+    .option("--release", "recurring work (deploy, cron job, mutex): always release when the command ends, never complete")
+    .option("--reopen", "run even if the key was completed in the last 24 h")
+    .option("--result <text>", "result recorded on success (not with --release)")
     .option("--commit <sha>", "commit recorded on success")
     .action(async (key: string, command: string[], flags) => (await import("./run.js")).run(key, command, flags));
 
