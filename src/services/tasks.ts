@@ -3,6 +3,7 @@
  * claim in one store transaction, ranked by priority, age, category steering and
  * the anti-monotony guard (core/scoring.ts); supply signals.
  */
+import type { BlockerProblem } from "../core/blockers.js";
 import { formatDuration } from "../core/duration.js";
 import { BatonError } from "../core/errors.js";
 import { parseAgent, parseKey } from "../core/identity.js";
@@ -29,6 +30,8 @@ export interface TaskSpec {
   assignee?: string | null;
   meta?: Record<string, unknown> | string | null;
   source?: string | null;
+  /** Where the blockers were written (`file:line`, set by imports), named when they are refused. Not stored. */
+  origin?: string;
 }
 
 /** Validate a task id: 1–200 of letters, digits and `._:/#-`, starting with a letter or digit. */
@@ -137,6 +140,7 @@ export class TaskService {
       ids.add(t.id);
     }
     const outcome = await this.#store.putTasks(tasks, mode);
+    if (!outcome.ok && (outcome.code === "BLOCKER_UNKNOWN" || outcome.code === "BLOCKER_CYCLE")) throw blockerError(outcome, specs);
     if (!outcome.ok) {
       return {
         ...outcome,
@@ -263,6 +267,31 @@ export class TaskService {
       message: `${verdicts.map((v) => `${v.verdict}: ${v.rule}`).join("\n")}\nready ${counts.ready}, claimed ${counts.claimed}, blocked ${counts.blocked}, done ${counts.done}`,
     };
   }
+}
+
+/**
+ * Bad blockers as a BatonError (exit 2): what is wrong, prefixed with the `file:line` of an
+ * imported task's `blocked_by` (and, for a cycle, every imported task in it).
+ */
+function blockerError(problem: BlockerProblem, specs: readonly TaskSpec[]): BatonError {
+  const origin = (id: string): string | undefined => specs.find((s) => s.id === id)?.origin;
+  const at = (id: string): string => {
+    const o = origin(id);
+    return o === undefined ? "" : `${o}: `;
+  };
+  if (problem.code === "BLOCKER_UNKNOWN") {
+    return new BatonError(
+      "BLOCKER_UNKNOWN",
+      `${at(problem.id)}task ${problem.id} is blocked by ${JSON.stringify(problem.blocker)}, which is no task${specs.some((s) => s.origin !== undefined) ? " (not in the import, not in the backlog)" : ""}: add it first or drop the blocker; nothing was written`,
+      { id: problem.id, blocker: problem.blocker, ...(origin(problem.id) === undefined ? {} : { origin: origin(problem.id) }) },
+    );
+  }
+  const others = [...new Set(problem.cycle.slice(1, -1))].map((id) => origin(id)).filter((o): o is string => o !== undefined);
+  return new BatonError(
+    "BLOCKER_CYCLE",
+    `${at(problem.id)}blocker cycle ${problem.cycle.join(" → ")}${others.length > 0 ? ` (also ${others.join(", ")})` : ""}: no task in it could ever be ready; drop one blocker; nothing was written`,
+    { id: problem.id, cycle: problem.cycle, origins: problem.cycle.slice(0, -1).map((id) => origin(id) ?? null) },
+  );
 }
 
 /** The verdicts that apply to these counts and last hour's denials per agent, most severe first. */
