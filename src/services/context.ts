@@ -239,6 +239,27 @@ function sectionLines(s: Draft, n: number): string[] {
 const cost = (lines: readonly string[]): number => lines.reduce((n, l) => n + l.length + 1, 0);
 
 /**
+ * How many of a section's items fit in `room` characters with its heading, the blank
+ * line after it and the "… and N more" line (null: not even the heading and one item, or
+ * an empty section's "none"), and what that costs. Items are added in order until the
+ * first that does not fit, so a section of 100,000 items costs what the budget allows.
+ */
+function fitSection(s: Draft, room: number): { n: number; cost: number } | null {
+  const base = s.title.length + 4 + 1; // "## title\n" and the blank line
+  if (s.items.length === 0) return base + 7 <= room ? { n: 0, cost: base + 7 } : null; // "- none\n"
+  const more = (left: number): number => (left === 0 ? 0 : `- … and ${left} more`.length + 1);
+  let used = base;
+  let n = 0;
+  while (n < s.items.length) {
+    const item = (s.items[n] as ContextItem).text.length + 3; // "- text\n"
+    if (used + item + more(s.items.length - n - 1) > room) break;
+    used += item;
+    n += 1;
+  }
+  return n === 0 ? null : { n, cost: used + more(s.items.length - n) };
+}
+
+/**
  * Render within `budget` characters: protected sections in full; then, by importance, each
  * other section with as many of its items as fit (its heading and an "… and N more" line
  * included), or not at all, named in a closing line.
@@ -266,20 +287,14 @@ function fitBudget(
       const s = sections.find((x) => x.id === id);
       if (s === undefined) continue;
       // Once a section had no room at all, every less important one is left out too.
-      if (cut) {
-        shownCount.set(id, null);
-        continue;
-      }
-      let n = s.items.length;
-      while (n >= 0 && used + cost(sectionLines(s, n)) > budget) n -= 1;
-      // Nothing of a non-empty section fits, or not even an empty one's "none": omit it.
-      if (n < 0 || (n === 0 && s.items.length > 0)) {
+      const fit = cut ? null : fitSection(s, budget - used);
+      if (fit === null) {
         shownCount.set(id, null);
         cut = true;
         continue;
       }
-      shownCount.set(id, n);
-      used += cost(sectionLines(s, n));
+      shownCount.set(id, fit.n);
+      used += fit.cost;
     }
     const omitted = sections.filter((s) => shownCount.get(s.id) === null);
     const named = omitted.filter((s) => s.items.length > 0);
