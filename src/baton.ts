@@ -350,7 +350,7 @@ export class Baton {
     return this.#tasks.next(options);
   }
 
-  /** Supply: ready, claimed, blocked and done counts, denials per agent, and a verdict. */
+  /** Supply: ready, claimed, blocked and done counts, denials per agent, and every verdict that applies (most severe first). */
   supply(): Promise<SupplyResult> {
     return this.#tasks.supply();
   }
