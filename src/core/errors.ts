@@ -88,6 +88,12 @@ export const ERROR_CODES = {
   BAD_TOKEN: { exit: EXIT_BAD_INPUT, http: 400, summary: "The fencing token is not a positive integer." },
   BAD_OPTION: { exit: EXIT_BAD_INPUT, http: 400, summary: "An option or argument is invalid." },
   BAD_CONFIG: { exit: EXIT_BAD_INPUT, http: 400, summary: "The configuration file is invalid." },
+  BLOCKER_UNKNOWN: {
+    exit: EXIT_BAD_INPUT,
+    http: 400,
+    summary: "A task's blocker names no task (not in the backlog, nor in the same write or import).",
+  },
+  BLOCKER_CYCLE: { exit: EXIT_BAD_INPUT, http: 400, summary: "The blockers would form a cycle, so no task in it could ever be ready." },
   BAD_MARKER_DIR: {
     exit: EXIT_BAD_INPUT,
     http: 400,

@@ -60,6 +60,7 @@ export const EVENT_KINDS = [
   "noted",
   "verified",
   "selected",
+  "skipped",
 ] as const;
 /** A kind of audit event. */
 export type EventKind = (typeof EVENT_KINDS)[number];

@@ -5,6 +5,7 @@
  * Adapters: `sqlite/` (embedded, one machine); a PostgreSQL adapter implements the
  * same interface and passes the same contract suite.
  */
+import type { BlockerProblem } from "../core/blockers.js";
 import type { PathMode } from "../core/path-plan.js";
 import type { TokenRecord, TokenRole } from "../core/tokens.js";
 import type { BatonEvent, Claim, ClaimState, EventKind, PathClaim, Task, TaskState } from "../core/types.js";
@@ -150,7 +151,7 @@ export interface PathListFilter {
 
 /** An audit record that decides nothing. */
 export interface RecordEventInput {
-  readonly kind: "bypassed" | "noted" | "verified";
+  readonly kind: "bypassed" | "noted" | "verified" | "skipped";
   readonly key: string;
   readonly agent: string;
   readonly commit: string | null;
@@ -174,9 +175,15 @@ export interface TaskInput {
 /** How `putTasks` treats existing ids. */
 export type PutMode = "add" | "update" | "upsert";
 
+/**
+ * The answer to `putTasks`. Blockers the write adds are checked in the same transaction
+ * (core/blockers.ts): an unknown blocker (`BLOCKER_UNKNOWN`) or a cycle (`BLOCKER_CYCLE`)
+ * refuses the whole write, so nothing is written.
+ */
 export type PutTasksOutcome =
   | { readonly ok: true; readonly created: string[]; readonly updated: string[]; readonly unchanged: string[] }
-  | { readonly ok: false; readonly code: "TASK_EXISTS" | "TASK_NOT_FOUND"; readonly id: string };
+  | { readonly ok: false; readonly code: "TASK_EXISTS" | "TASK_NOT_FOUND"; readonly id: string }
+  | ({ readonly ok: false } & BlockerProblem);
 
 export interface TaskFilter {
   readonly states?: readonly TaskState[] | undefined;

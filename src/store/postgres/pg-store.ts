@@ -11,6 +11,7 @@ import type { TokenRecord } from "../../core/tokens.js";
 import { TOKEN_COLUMNS, type TokenRow, toToken } from "../rows.js";
 import type { TokenInput } from "../store.js";
 import type { BatonEvent, Claim, ClaimState, PathClaim, Task, TaskState } from "../../core/types.js";
+import { type AddedBlocker, type BlockerProblem, blockerProblem, startIds, toRead } from "../../core/blockers.js";
 import { type PathMode, planPathClaim } from "../../core/path-plan.js";
 import {
   CLAIM_COLUMNS,
@@ -674,6 +675,7 @@ export class PostgresStore implements Store {
         const created: string[] = [];
         const updated: string[] = [];
         const unchanged: string[] = [];
+        const added: AddedBlocker[] = [];
         for (const task of tasks) {
           const found = await client.query(
             `SELECT title, category, priority, state, blocked_by::text AS blocked_by, paths::text AS paths, assignee, meta::text AS meta, source
@@ -689,6 +691,8 @@ export class PostgresStore implements Store {
             answer = { ok: false, code: "TASK_NOT_FOUND", id: task.id };
             throw refused;
           }
+          const had = existing === undefined ? [] : (JSON.parse(String(existing.blocked_by)) as string[]);
+          for (const blocker of task.blockedBy) if (!had.includes(blocker)) added.push({ id: task.id, blocker });
           const values = taskColumns(task);
           if (existing === undefined) {
             await client.query(
@@ -710,12 +714,38 @@ export class PostgresStore implements Store {
             updated.push(task.id);
           }
         }
+        // Checked after the writes, under the backlog lock in the same transaction.
+        const problem = await this.#blockerProblem(client, added);
+        if (problem !== null) {
+          answer = { ok: false, ...problem };
+          throw refused;
+        }
         return { ok: true as const, created, updated, unchanged };
       });
     } catch (error) {
       if (answer !== null) return answer;
       throw error;
     }
+  }
+
+  /** Read the blocker graph reachable from `added` (one query per level, in the caller's transaction) and judge it. */
+  async #blockerProblem(client: PoolClient, added: readonly AddedBlocker[]): Promise<BlockerProblem | null> {
+    if (added.length === 0) return null;
+    const graph = new Map<string, string[]>();
+    const missing = new Set<string>();
+    let frontier = toRead(startIds(added), graph, missing);
+    while (frontier.length > 0) {
+      const { rows } = await client.query(`SELECT id, blocked_by::text AS blocked_by FROM ${this.#s}.tasks WHERE id = ANY($1::text[])`, [frontier]);
+      const next: string[] = [];
+      for (const row of rows as { id: string; blocked_by: string }[]) {
+        const blockers = JSON.parse(row.blocked_by) as string[];
+        graph.set(row.id, blockers);
+        next.push(...blockers);
+      }
+      for (const id of frontier) if (!graph.has(id)) missing.add(id);
+      frontier = toRead(next, graph, missing);
+    }
+    return blockerProblem(added, graph);
   }
 
   async getTask(id: string): Promise<Task | null> {

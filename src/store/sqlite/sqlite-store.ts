@@ -13,6 +13,7 @@ import type { TokenRecord } from "../../core/tokens.js";
 import { TOKEN_COLUMNS, type TokenRow, toToken } from "../rows.js";
 import type { TokenInput } from "../store.js";
 import type { BatonEvent, Claim, ClaimState, EventKind, PathClaim, Task, TaskState } from "../../core/types.js";
+import { type AddedBlocker, type BlockerProblem, blockerProblem, startIds, toRead } from "../../core/blockers.js";
 import { planPathClaim } from "../../core/path-plan.js";
 import {
   CLAIM_COLUMNS,
@@ -690,10 +691,13 @@ export class SqliteStore implements Store {
       const updated: string[] = [];
       const unchanged: string[] = [];
       const find = this.#stmt("SELECT title, category, priority, state, blocked_by, paths, assignee, meta, source FROM tasks WHERE id = ?");
+      const added: AddedBlocker[] = [];
       for (const task of tasks) {
         const existing = find.get(task.id) as Record<string, unknown> | undefined;
         if (existing !== undefined && mode === "add") throw new Rollback({ ok: false, code: "TASK_EXISTS", id: task.id });
         if (existing === undefined && mode === "update") throw new Rollback({ ok: false, code: "TASK_NOT_FOUND", id: task.id });
+        const had = existing === undefined ? [] : (JSON.parse(String(existing.blocked_by)) as string[]);
+        for (const blocker of task.blockedBy) if (!had.includes(blocker)) added.push({ id: task.id, blocker });
         const values = taskColumns(task);
         if (existing === undefined) {
           this.#stmt(
@@ -712,8 +716,34 @@ export class SqliteStore implements Store {
           updated.push(task.id);
         }
       }
+      // Checked after the writes, in the same transaction: the batch's own tasks count as known.
+      const problem = this.#blockerProblem(added);
+      if (problem !== null) throw new Rollback({ ok: false, ...problem });
       return { ok: true, created, updated, unchanged };
     }, true);
+  }
+
+  /** Read the blocker graph reachable from `added` (inside the caller's transaction) and judge it. */
+  #blockerProblem(added: readonly AddedBlocker[]): BlockerProblem | null {
+    if (added.length === 0) return null;
+    const read = this.#stmt("SELECT blocked_by FROM tasks WHERE id = ?");
+    const graph = new Map<string, string[]>();
+    const missing = new Set<string>();
+    let frontier = toRead(startIds(added), graph, missing);
+    while (frontier.length > 0) {
+      const next: string[] = [];
+      for (const id of frontier) {
+        const row = read.get(id) as { blocked_by: string } | undefined;
+        if (row === undefined) missing.add(id);
+        else {
+          const blockers = JSON.parse(row.blocked_by) as string[];
+          graph.set(id, blockers);
+          next.push(...blockers);
+        }
+      }
+      frontier = toRead(next, graph, missing);
+    }
+    return blockerProblem(added, graph);
   }
 
   async getTask(id: string): Promise<Task | null> {

@@ -54,6 +54,7 @@ function describeEvent(event: BatonEvent): string {
   if (typeof d.reason === "string") parts.push(`reason=${JSON.stringify(d.reason)}`);
   if (event.kind === "reaped" && typeof d.by === "string") parts.push(`by=${d.by}`);
   if (typeof d.text === "string") parts.push(JSON.stringify(d.text));
+  if (event.kind === "skipped") parts.push(d.reason === "marked" ? `(marked by ${String(d.markedBy)})` : `(running: ${String(d.holder ?? "another agent")})`);
   if (event.kind === "verified") parts.push(`(done by ${String(d.completedBy)}${typeof d.note === "string" ? `: ${JSON.stringify(d.note)}` : ""})`);
   return parts.join("  ");
 }

@@ -121,7 +121,7 @@ export function buildProgram(name: string): Command {
   common(program.command("context"))
     .summary("one block for a session prompt: rules, my claims, loose ends, others, recent completions")
     .option("--format <format>", "md (default) or json")
-    .option("--budget <chars>", "character budget (default 4000)")
+    .option("--budget <chars>", "character budget (default 4000); my claims and supply/contention are never cut")
     .option("--rules-file <file>", "the operating rules (default .baton/RULES.md at the repository root)")
     .action(async (flags) => (await import("./context.js")).context(flags));
 
@@ -159,11 +159,13 @@ export function buildProgram(name: string): Command {
     .action(async (key: string, flags) => (await handlers()).check(key, flags));
 
   common(program.command("run"))
-    .summary("claim, run a command while renewing, complete on exit 0 (release otherwise)")
+    .summary("claim, run a command while renewing, complete on exit 0 (release otherwise); --release for deploys and cron jobs")
     .argument("<key>")
     .argument("[command...]", "after --: the command and its arguments")
     .option("--ttl <duration>", "lease length, renewed every third of it (default 10m)")
-    .option("--result <text>", "result recorded on success")
+    .option("--release", "recurring work (deploy, cron job, mutex): always release when the command ends, never complete")
+    .option("--reopen", "run even if the key was completed in the last 24 h")
+    .option("--result <text>", "result recorded on success (not with --release)")
     .option("--commit <sha>", "commit recorded on success")
     .action(async (key: string, command: string[], flags) => (await import("./run.js")).run(key, command, flags));
 
@@ -331,7 +333,7 @@ export function buildProgram(name: string): Command {
     .option("--ttl <duration>", "lease on the task (default 60m)")
     .action(async (flags) => (await import("./tasks.js")).next(flags));
   common(program.command("supply"))
-    .summary("ready, claimed, blocked, done; denials per agent; healthy, contended or drained")
+    .summary("ready, claimed, blocked, done; denials per agent; every verdict that applies (drained, contended) or healthy")
     .action(async (flags) => (await import("./tasks.js")).supply(flags));
 
   const gate = program.command("gate").summary("side effects that happen once per window across the fleet");
@@ -354,7 +356,7 @@ export function buildProgram(name: string): Command {
       (await import("./gate-commands.js")).run(key, command, flags),
     );
   gateOptions(gate.command("check"))
-    .summary("exit 0 when the gate was not marked in the window, 1 (who, when) when it was")
+    .summary("exit 0 when the gate was not marked in the window, 1 (who, when, skips since) when it was")
     .argument("<key>")
     .action(async (key: string, flags) => (await import("./gate-commands.js")).check(key, flags));
   gateOptions(gate.command("mark"))
@@ -363,7 +365,7 @@ export function buildProgram(name: string): Command {
     .option("--note <text>", "what was done")
     .action(async (key: string, flags) => (await import("./gate-commands.js")).mark(key, flags));
   common(gate.command("list"))
-    .summary("gates marked recently, newest first")
+    .summary("gates marked recently, newest first, with the skips since each mark")
     .option("--since <duration>", "how far back (default 24h)")
     .action(async (flags) => (await import("./gate-commands.js")).list(flags));
   gateOptions(gate.command("forget"))
