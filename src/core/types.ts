@@ -60,6 +60,8 @@ export const EVENT_KINDS = [
   "noted",
   "verified",
   "selected",
+  "resolved",
+  "reopened",
 ] as const;
 /** A kind of audit event. */
 export type EventKind = (typeof EVENT_KINDS)[number];
