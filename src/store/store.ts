@@ -333,7 +333,7 @@ export interface Store {
   listPaths(filter: PathListFilter): Promise<PathClaim[]>;
   /** Turn path claims expired for at least `minAgeMs` into `abandoned`; returns them. */
   reapPaths(input: ReapInput): Promise<PathClaim[]>;
-  /** Write tasks in one transaction: all, or none. */
+  /** Write tasks in one transaction: all, or none. A done task stays done (only {@link Store.setTaskState} reopens). */
   putTasks(tasks: readonly TaskInput[], mode: PutMode): Promise<PutTasksOutcome>;
   /** One task, or null. */
   getTask(id: string): Promise<Task | null>;

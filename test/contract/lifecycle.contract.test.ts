@@ -59,6 +59,18 @@ describe.each(TARGETS)("lifecycle contract: $name", (target: StoreTarget) => {
     expect(again.ranked).toEqual([]);
   });
 
+  it("writing tasks never turns a done task open again (a re-import, an update): only reopen does", async () => {
+    const store = await fresh();
+    await store.putTasks([task("t5"), task("t6")], "add");
+    await store.claim(work("task:t5", "A1"));
+    await store.complete({ key: "task:t5", agent: "A1" });
+    // The import file still says open: re-running it leaves the completion alone.
+    expect(await store.putTasks([task("t5"), task("t6")], "upsert")).toEqual({ ok: true, created: [], updated: [], unchanged: ["t5", "t6"] });
+    expect(await store.putTasks([task("t5", { priority: 70 })], "update")).toMatchObject({ ok: true, updated: ["t5"] });
+    expect(await store.getTask("t5")).toMatchObject({ state: "done", priority: 70 });
+    expect((await store.next(next("A2"))).task?.id).toBe("t6");
+  });
+
   it("next skips an open task whose task:ID claim completed within the done window", async () => {
     const store = await fresh();
     // Completed before the task existed: the task is open, its work is done.

@@ -668,6 +668,8 @@ export class PostgresStore implements Store {
             throw refused;
           }
           const values = taskColumns(task);
+        // Done is left only by task reopen (setTaskState): a re-import or an update never reopens.
+        if (existing?.state === "done") values.state = "done";
           if (existing === undefined) {
             await client.query(
               `INSERT INTO ${this.#s}.tasks (id, title, category, priority, state, blocked_by, paths, assignee, meta, source, created_at, updated_at, done_at)

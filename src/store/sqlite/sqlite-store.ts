@@ -737,6 +737,8 @@ export class SqliteStore implements Store {
         if (existing !== undefined && mode === "add") throw new Rollback({ ok: false, code: "TASK_EXISTS", id: task.id });
         if (existing === undefined && mode === "update") throw new Rollback({ ok: false, code: "TASK_NOT_FOUND", id: task.id });
         const values = taskColumns(task);
+        // Done is left only by task reopen (setTaskState): a re-import or an update never reopens.
+        if (existing?.state === "done") values.state = "done";
         if (existing === undefined) {
           this.#stmt(
             `INSERT INTO tasks (id, title, category, priority, state, blocked_by, paths, assignee, meta, source, created_at, updated_at, done_at)
