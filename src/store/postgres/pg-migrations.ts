@@ -369,6 +369,10 @@ DECLARE
   t bigint;
   ttl bigint;
 BEGIN
+  -- A task before its claim, the order next and task done lock them in: no deadlock between them.
+  IF p_kind = 'completed' AND starts_with(p_key, 'task:') THEN
+    PERFORM 1 FROM S.tasks tk WHERE tk.id = substr(p_key, 6) FOR UPDATE;
+  END IF;
   SELECT * INTO r FROM S.claims c WHERE c.key = p_key FOR UPDATE;
   t := S.now_ms();
   IF NOT FOUND THEN
