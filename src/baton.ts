@@ -13,10 +13,12 @@ import {
   type ClaimOptions,
   type ClaimResult,
   ClaimService,
+  DEFAULT_DONE_WINDOW_MS,
   DEFAULT_TTL_MS,
   type ListOptions,
   type LogOptions,
   type ReapResult,
+  type ResolveResult,
   type ShowResult,
 } from "./services/claims.js";
 import { type ProbeOptions, type ProbeResult, probe, type SyncCheckOptions, type SyncCheckResult, syncCheck } from "./services/guards.js";
@@ -157,7 +159,7 @@ export class Baton {
     this.#claims = new ClaimService(store, { defaultTtlMs: this.#defaultTtlMs });
     this.#paths = new PathService(store);
     this.#gates = new GateService(this.#claims, store);
-    this.#tasks = new TaskService(store);
+    this.#tasks = new TaskService(store, { doneWindowMs: DEFAULT_DONE_WINDOW_MS });
   }
 
   /** The store behind this handle (its `description` says where it is). */
@@ -369,6 +371,15 @@ export class Baton {
   /** Give my claim up with a reason; it shows as a loose end. */
   abandon(key: string, options: { as: string; reason?: string }): Promise<ActionResult> {
     return this.#claims.abandon(key, options);
+  }
+
+  /**
+   * Close a loose end (an abandoned claim, or an expired one nobody took over): it becomes
+   * `released` with a `resolved` event and leaves `context`'s loose ends. `ok: false`
+   * (`NOT_LOOSE_END`: live, completed or released; `NOT_FOUND`: never claimed) otherwise.
+   */
+  resolve(key: string, options: { as: string; note?: string }): Promise<ResolveResult> {
+    return this.#claims.resolve(key, options);
   }
 
   /** Turn claims expired for at least `minAge` (default 24 h) into abandoned loose ends. */

@@ -44,6 +44,11 @@ export const ERROR_CODES = {
     summary: "A live claim with a similar key exists (strict near-duplicate check): probably the same work.",
   },
   NOT_COMPLETED: { exit: EXIT_NO, http: 409, summary: "The key is not completed, so there is nothing to verify." },
+  NOT_LOOSE_END: {
+    exit: EXIT_NO,
+    http: 409,
+    summary: "The key is not a loose end (it is live, completed or released), so there is nothing to resolve.",
+  },
   RULES_MISSING: { exit: EXIT_NO, http: 404, summary: "There is no operating-rules file yet." },
   RULES_INCOMPLETE: { exit: EXIT_NO, http: 409, summary: "The operating rules still have empty slots." },
   NOTHING_READY: { exit: EXIT_NO, http: 404, summary: "No ready task to take (tier 3): explore instead of shopping for lanes." },
@@ -164,6 +169,7 @@ export type DenialCode =
   | "PATH_CONFLICT"
   | "CLAIM_SIMILAR"
   | "NOT_COMPLETED"
+  | "NOT_LOOSE_END"
   | "RULES_MISSING"
   | "RULES_INCOMPLETE"
   | "NOTHING_READY"

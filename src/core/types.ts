@@ -61,6 +61,8 @@ export const EVENT_KINDS = [
   "verified",
   "selected",
   "skipped",
+  "resolved",
+  "reopened",
 ] as const;
 /** A kind of audit event. */
 export type EventKind = (typeof EVENT_KINDS)[number];

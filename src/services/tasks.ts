@@ -11,6 +11,7 @@ import { type DurationInput, durationMs, parseLimit, parseMeta, parseText } from
 import { type Candidate, type ScoreTerms, scoreCandidates } from "../core/scoring.js";
 import type { Claim, PathClaim, Task, TaskState } from "../core/types.js";
 import type { NextContext, PutMode, Store, TaskCounts, TaskInput } from "../store/store.js";
+import { DEFAULT_DONE_WINDOW_MS } from "./claims.js";
 import { normalizePatterns, type RepoOptions, resolveRepo } from "./paths.js";
 
 /** Default lease of a task taken by `next`. */
@@ -119,12 +120,57 @@ export interface SupplyResult {
   readonly message: string;
 }
 
+/** The answer to {@link TaskService.done} and {@link TaskService.reopen}. */
+export type TaskStateResult =
+  | {
+      readonly ok: true;
+      readonly task: Task;
+      /** The claim on `task:ID` this changed (completed by done, released by reopen), or null. */
+      readonly claim: Claim | null;
+      readonly message: string;
+    }
+  | { readonly ok: false; readonly code: "TASK_NOT_FOUND"; readonly id: string; readonly message: string };
+
 /** Backlog operations over a store. */
 export class TaskService {
   readonly #store: Store;
+  readonly #doneWindowMs: number;
 
-  constructor(store: Store) {
+  /** `doneWindowMs`: how long a completed `task:ID` claim keeps `next` off the task (default 24 h). */
+  constructor(store: Store, options: { doneWindowMs?: number } = {}) {
     this.#store = store;
+    this.#doneWindowMs = options.doneWindowMs ?? DEFAULT_DONE_WINDOW_MS;
+  }
+
+  /**
+   * Mark a task done, in one transaction with its claim: a live (or expired) claim on
+   * `task:ID` is completed with an event, and the path claims granted with it are released.
+   */
+  done(id: string, options: { as?: string } = {}): Promise<TaskStateResult> {
+    return this.#setState(id, true, options.as);
+  }
+
+  /**
+   * Reopen a task: the one way back from done. The task is open again and a completed claim
+   * on `task:ID` is released (a `reopened` event), so `next` and `claim` take it again.
+   */
+  reopen(id: string, options: { as?: string } = {}): Promise<TaskStateResult> {
+    return this.#setState(id, false, options.as);
+  }
+
+  async #setState(idInput: string, done: boolean, as: string | undefined): Promise<TaskStateResult> {
+    const id = parseTaskId(idInput);
+    const agent = as === undefined ? null : parseAgent(as);
+    const outcome = await this.#store.setTaskState({ id, done, agent });
+    if (!outcome.ok) return { ok: false, code: outcome.code, id, message: `task ${id} does not exist` };
+    const claim = outcome.claim;
+    const what =
+      claim === null
+        ? ""
+        : done
+          ? `; completed ${claim.agent}'s claim (token ${claim.token})`
+          : `; released the completed claim (token ${claim.token}): it can be claimed again`;
+    return { ok: true, task: outcome.task, claim, message: `${done ? "done" : "reopen"} task:${id}${what}` };
   }
 
   /** Write tasks: `add` refuses existing ids, `update` missing ones, `upsert` (import) does both. */
@@ -197,7 +243,15 @@ export class TaskService {
       scored = scoreCandidates(candidates, { now: context.now, stats: context.stats, recent: context.recent, seed });
       return scored.map((s) => s.id);
     };
-    const outcome = await this.#store.next({ agent, category, ttlMs, repo, rank, dryRun: options.dryRun === true });
+    const outcome = await this.#store.next({
+      agent,
+      category,
+      ttlMs,
+      repo,
+      rank,
+      dryRun: options.dryRun === true,
+      doneWindowMs: this.#doneWindowMs,
+    });
     const top = scored.slice(0, 5);
     if (outcome.task === null) {
       return {

@@ -154,6 +154,8 @@ export const pathDetail = {
     })),
   }),
   ended: (repo: string) => ({ repo }),
+  /** A path claim ended because the work claim it was granted with ended. */
+  endedWith: (repo: string, workKey: string) => ({ repo, workKey }),
   committed: (repo: string) => ({ repo }),
   reaped: (repo: string, expiresAt: number, by: string | null) => ({
     ...(by === null ? {} : { by }),

@@ -44,6 +44,8 @@ import type {
   TaskCounts,
   TaskFilter,
   TaskInput,
+  TaskStateInput,
+  TaskStateOutcome,
   EndInput,
   EventFilter,
   ListFilter,
@@ -57,6 +59,8 @@ import type {
   ReapInput,
   RecordEventInput,
   RenewInput,
+  ResolveInput,
+  ResolveOutcome,
   SchemaStatus,
   Store,
   StoreCapabilities,
@@ -254,7 +258,7 @@ export class PostgresStore implements Store {
 
   async claim(input: ClaimInput): Promise<ClaimOutcome> {
     const [row] = await this.#query<ClaimFnRow>(
-      `SELECT outcome, now_ms, claim, previous FROM ${this.#s}.claim($1, $2, $3, $4::json, $5, $6)`,
+      `SELECT outcome, now_ms, claim, previous FROM ${this.#s}.claim($1, $2, $3, $4::json, $5, $6, $7)`,
       [
         input.key,
         input.agent,
@@ -262,13 +266,14 @@ export class PostgresStore implements Store {
         input.meta === null ? null : JSON.stringify(input.meta),
         input.reopen,
         input.doneWindowMs,
+        input.keepTtl === true,
       ],
       "claim",
     );
     return claimOutcome(row);
   }
 
-  async #act(kind: "renewed" | "completed" | "released" | "abandoned", input: EndInput, ttlMs = 0) {
+  async #act(kind: "renewed" | "completed" | "released" | "abandoned", input: EndInput, ttlMs: number | null = null) {
     const [row] = await this.#query<ActFnRow>(
       `SELECT code, now_ms, claim FROM ${this.#s}.act($1, $2, $3, $4, $5, $6, $7)`,
       [kind, input.key, input.agent, ttlMs, input.result ?? null, input.commit ?? null, input.reason ?? null],
@@ -295,6 +300,17 @@ export class PostgresStore implements Store {
 
   abandon(input: EndInput): Promise<MutationOutcome> {
     return this.#act("abandoned", input);
+  }
+
+  async resolve(input: ResolveInput): Promise<ResolveOutcome> {
+    const [row] = await this.#query<{ code: "NOT_FOUND" | "NOT_LOOSE_END" | null; now_ms: number; claim: ClaimRow | null; previous_state: "abandoned" | "expired" | null }>(
+      `SELECT code, now_ms, claim, previous_state FROM ${this.#s}.resolve($1, $2, $3)`,
+      [input.key, input.agent, input.note],
+    );
+    if (row === undefined) throw new BatonError("INTERNAL", "the resolve function returned no row");
+    const claim = row.claim === null ? null : toClaim(row.claim, Number(row.now_ms));
+    if (row.code !== null) return { ok: false, code: row.code, claim };
+    return { ok: true, claim: claim as Claim, previousState: row.previous_state as "abandoned" | "expired" };
   }
 
   async reap(input: ReapInput): Promise<Claim[]> {
@@ -454,8 +470,8 @@ export class PostgresStore implements Store {
       if (input.work !== null) {
         const w = input.work;
         const result = await client.query(
-          `SELECT outcome, now_ms, claim, previous FROM ${this.#s}.claim($1, $2, $3, $4::json, $5, $6)`,
-          [w.key, w.agent, w.ttlMs, w.meta === null ? null : JSON.stringify(w.meta), w.reopen, w.doneWindowMs],
+          `SELECT outcome, now_ms, claim, previous FROM ${this.#s}.claim($1, $2, $3, $4::json, $5, $6, $7)`,
+          [w.key, w.agent, w.ttlMs, w.meta === null ? null : JSON.stringify(w.meta), w.reopen, w.doneWindowMs, w.keepTtl === true],
         );
         work = claimOutcome(result.rows[0] as ClaimFnRow);
         // Nothing of the paths is written yet; the work's denial stays in the log.
@@ -694,6 +710,8 @@ export class PostgresStore implements Store {
           const had = existing === undefined ? [] : (JSON.parse(String(existing.blocked_by)) as string[]);
           for (const blocker of task.blockedBy) if (!had.includes(blocker)) added.push({ id: task.id, blocker });
           const values = taskColumns(task);
+        // Done is left only by task reopen (setTaskState): a re-import or an update never reopens.
+        if (existing?.state === "done") values.state = "done";
           if (existing === undefined) {
             await client.query(
               `INSERT INTO ${this.#s}.tasks (id, title, category, priority, state, blocked_by, paths, assignee, meta, source, created_at, updated_at, done_at)
@@ -780,6 +798,37 @@ export class PostgresStore implements Store {
     return counts;
   }
 
+  async setTaskState(input: TaskStateInput): Promise<TaskStateOutcome> {
+    return this.#transaction(async (client): Promise<TaskStateOutcome> => {
+      const s = this.#s;
+      const found = await client.query(`SELECT state FROM ${s}.tasks WHERE id = $1 FOR UPDATE`, [input.id]);
+      if (found.rowCount === 0) return { ok: false, code: "TASK_NOT_FOUND" };
+      const key = `task:${input.id}`;
+      const locked = await client.query(`SELECT ${CLAIM_COLUMNS} FROM ${s}.claims WHERE key = $1 FOR UPDATE`, [key]);
+      const before = locked.rows[0] as ClaimRow | undefined;
+      const now = await this.#nowIn(client);
+      let changed: ClaimRow | null = null;
+      if (input.done) {
+        await client.query(`UPDATE ${s}.tasks SET state = 'done', done_at = $1, updated_at = $1 WHERE id = $2 AND state = 'open'`, [now, input.id]);
+        if (before !== undefined && before.state === "active") {
+          const r = await client.query(`UPDATE ${s}.claims SET state = 'completed', ended_at = $1 WHERE key = $2 RETURNING ${CLAIM_COLUMNS}`, [now, key]);
+          changed = r.rows[0] as ClaimRow;
+          await this.#eventIn(client, now, "completed", key, input.agent ?? before.agent, Number(before.token), null, { via: "task done", holder: before.agent });
+          await client.query(`SELECT ${s}.end_linked_paths($1, $2, $3, 'released', NULL)`, [now, key, before.agent]);
+        }
+      } else {
+        await client.query(`UPDATE ${s}.tasks SET state = 'open', done_at = NULL, updated_at = $1 WHERE id = $2 AND state = 'done'`, [now, input.id]);
+        if (before !== undefined && before.state === "completed") {
+          const r = await client.query(`UPDATE ${s}.claims SET state = 'released', reason = 'task reopened' WHERE key = $1 RETURNING ${CLAIM_COLUMNS}`, [key]);
+          changed = r.rows[0] as ClaimRow;
+          await this.#eventIn(client, now, "reopened", key, input.agent ?? before.agent, Number(before.token), null, { previousAgent: before.agent });
+        }
+      }
+      const task = await client.query(`${this.#taskSelect()} WHERE t.id = $2`, [now, input.id]);
+      return { ok: true, task: toTask(task.rows[0] as TaskRow), claim: changed === null ? null : toClaim(changed, now) };
+    });
+  }
+
   async next(input: NextInput): Promise<NextOutcome> {
     return this.#transaction(async (client): Promise<NextOutcome> => {
       const now = await this.#nowIn(client);
@@ -807,13 +856,15 @@ export class PostgresStore implements Store {
            WHERE t.state = 'open' AND t.category = cats.c
              -- A scalar look-up by primary key: as NOT EXISTS the planner, without fresh
              -- statistics, anti-joins every live claim per task (7 ms per category measured).
-             AND coalesce((SELECT c.expires_at > $1 FROM ${s}.claims c WHERE c.key = 'task:' || t.id AND c.state = 'active'), false) = false
+             -- Not held, and not completed within the done window.
+             AND coalesce((SELECT (c.state = 'active' AND c.expires_at > $1) OR (c.state = 'completed' AND c.ended_at > $4)
+                           FROM ${s}.claims c WHERE c.key = 'task:' || t.id), false) = false
              AND NOT EXISTS (SELECT 1 FROM json_array_elements_text(t.blocked_by) b(id) LEFT JOIN ${s}.tasks bt ON bt.id = b.id
                              WHERE bt.id IS NULL OR bt.state <> 'done')
            ORDER BY t.priority DESC, t.created_at
            LIMIT $2) x
          WHERE cats.c IS NOT NULL`,
-        [now, CANDIDATES_PER_CATEGORY, input.category],
+        [now, CANDIDATES_PER_CATEGORY, input.category, now - input.doneWindowMs],
       );
       const ready = (found.rows as TaskRow[]).map(toTask);
       const byId = new Map(ready.map((t) => [t.id, t]));
@@ -832,7 +883,7 @@ export class PostgresStore implements Store {
           skipped.push(id);
           continue;
         }
-        const work: ClaimInput = { key: `task:${id}`, agent: input.agent, ttlMs: input.ttlMs, meta: null, reopen: true, doneWindowMs: 0 };
+        const work: ClaimInput = { key: `task:${id}`, agent: input.agent, ttlMs: input.ttlMs, meta: null, reopen: false, doneWindowMs: input.doneWindowMs };
         let claim: Claim;
         let paths: PathClaim[] = [];
         if (task.paths.length > 0) {
@@ -854,8 +905,8 @@ export class PostgresStore implements Store {
           paths = outcome.claims;
         } else {
           const result = await client.query(
-            `SELECT outcome, now_ms, claim, previous FROM ${this.#s}.claim($1, $2, $3, NULL, true, 0)`,
-            [work.key, work.agent, work.ttlMs],
+            `SELECT outcome, now_ms, claim, previous FROM ${this.#s}.claim($1, $2, $3, NULL, false, $4, false)`,
+            [work.key, work.agent, work.ttlMs, work.doneWindowMs],
           );
           const outcome = claimOutcome(result.rows[0] as ClaimFnRow);
           if (outcome.outcome !== "granted" && outcome.outcome !== "renewed") {

@@ -67,7 +67,7 @@ export function buildProgram(name: string): Command {
   common(program.command("renew"))
     .summary("extend my live claim")
     .argument("<key>")
-    .option("--ttl <duration>", "new lease length from now")
+    .option("--ttl <duration>", "new lease length from now (default: the claim's own)")
     .action(async (key: string, flags) => (await handlers()).renew(key, flags));
 
   common(program.command("complete"))
@@ -151,6 +151,12 @@ export function buildProgram(name: string): Command {
     .argument("<key>")
     .option("--note <text>", "what you checked")
     .action(async (key: string, flags) => (await handlers()).verify(key, flags));
+
+  common(program.command("resolve"))
+    .summary("close a loose end (an abandoned or expired claim): it leaves context's loose ends")
+    .argument("<key>")
+    .option("--note <text>", "how it was settled")
+    .action(async (key: string, flags) => (await handlers()).resolve(key, flags));
 
   common(program.command("check"))
     .summary("exit 0 only while TOKEN is the live holder's fencing token")
@@ -308,7 +314,7 @@ export function buildProgram(name: string): Command {
     .action(async (flags) => (await import("./tasks.js")).list(flags));
   for (const action of ["done", "reopen"] as const) {
     common(task.command(action))
-      .summary(action === "done" ? "mark a task done" : "open a done task again")
+      .summary(action === "done" ? "mark a task done, completing a claim on task:ID" : "open a done task again: next and claim take it again")
       .argument("<id>")
       .action(async (id: string, flags) => (await import("./tasks.js")).change(action, id, [], flags));
   }
