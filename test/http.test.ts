@@ -163,6 +163,7 @@ describe("baton serve on SQLite", () => {
       gate_mark: { key: "notify:x" },
       note: { key: "task:guarded", text: "x" },
       verify: { key: "task:guarded" },
+      resolve: { key: "task:guarded" },
       task_add: { id: "t-guard", title: "x" },
     };
     for (const operation of SERVER_OPERATIONS.filter((o) => o.mutates)) {

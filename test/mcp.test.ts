@@ -114,6 +114,9 @@ describe("MCP tools in process", () => {
     expect((await call(a, "abandon", { key: "task:44", reason: "blocked" })).structuredContent).toMatchObject({ ok: true });
     const context = await call(b, "context");
     expect(context.content[0]?.text).toContain("task:44");
+    expect((await call(b, "resolve", { key: "task:43" })).structuredContent).toMatchObject({ ok: false, code: "NOT_LOOSE_END" });
+    expect((await call(b, "resolve", { key: "task:44", note: "api key arrived" })).structuredContent).toMatchObject({ ok: true });
+    expect((await call(b, "context")).content[0]?.text).not.toContain("task:44");
   });
 
   it("path claims conflict as a tool error with the holder; probe and sync_check answer", async () => {
