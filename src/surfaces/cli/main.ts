@@ -224,7 +224,7 @@ export function buildProgram(name: string): Command {
     .option("--fetch", "fetch first and look at the upstream branch too")
     .option("--remote <name>", "the remote for --fetch", "origin")
     .action(async (paths: string[], flags) => (await import("./git-guards.js")).probe(paths, flags));
-  const hooks = program.command("hooks").summary("git hooks: pre-commit path guard, pre-push sync check, post-commit record");
+  const hooks = program.command("hooks").summary("git hooks: pre-commit path guard, agent trailer, pre-push sync check, post-commit record");
   common(hooks.command("install"))
     .summary("install Baton's git hooks, chaining to the hooks already there")
     .option("--release-on-commit", "post-commit also releases the path claims the commit covered")
@@ -233,7 +233,7 @@ export function buildProgram(name: string): Command {
     .summary("remove Baton's git hooks and restore the hooks that were there")
     .action(async (flags) => (await import("./git-guards.js")).hooksUninstall(flags));
   common(hooks.command("run"))
-    .summary("what the installed hooks call (pre-commit, pre-push, post-commit)")
+    .summary("what the installed hooks call (pre-commit, prepare-commit-msg, pre-push, post-commit)")
     .argument("<hook>")
     .argument("[args...]", "the arguments git passed to the hook")
     .option("--release-on-commit", "post-commit: release the covered path claims")
