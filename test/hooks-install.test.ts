@@ -123,6 +123,19 @@ describe("baton hooks install", () => {
     git(dir, ["config", "baton.hooks.required", "false"]);
     expect(cli(["hooks", "install"], { cwd: dir }).stdout).toContain("pre-commit: updated");
     expect(readFileSync(hook, "utf8")).toContain(`baton_cli='${CLI}'`);
+    // 4. Baton found but unable to run (here: its store unavailable, exit 3): the same decision, in one more line.
+    const broken = tempDir();
+    writeFileSync(
+      join(broken, "baton"),
+      `#!/bin/sh\ncase "$*" in *pre-commit*) echo "Error: cannot open the store at /x: disk I/O error" >&2; exit 3 ;; esac\nexec '${process.execPath}' '${CLI}' "$@"\n`,
+    );
+    chmodSync(join(broken, "baton"), 0o755);
+    const failed = tryGit(dir, ["commit", "-qm", "free2"], { ...alice, PATH: `${broken}:${process.env.PATH}` });
+    expect(failed.code).toBe(0);
+    expect(failed.stderr.trim().split("\n")).toEqual([
+      "Error: cannot open the store at /x: disk I/O error",
+      "baton: pre-commit guard skipped: Baton could not run (exit 3, see above)",
+    ]);
   });
 
   it("README.md, docs/ and the generated hooks never call a bare npx baton", () => {

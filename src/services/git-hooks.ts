@@ -35,9 +35,10 @@ const shellQuote = (s: string): string => `'${s.replaceAll("'", `'\\''`)}'`;
  * The hook script. It runs the chained user hook first (with the same arguments and
  * stdin), then Baton's check, found in this order: `baton` on PATH; the CLI recorded at
  * install (`command`: the node binary and the bundle), with the recorded node or, when
- * that moved, `node` on PATH. When neither is there the guards (pre-commit, pre-push)
- * print one line and let the commit or push through, or refuse it when
- * `git config baton.hooks.required` is true; prepare-commit-msg and post-commit step
+ * that moved, `node` on PATH. When neither is there, or Baton fails to run (exit 3
+ * store unavailable, 4 internal, 126/127 a node that cannot start), the guards
+ * (pre-commit, pre-push) print one line and let the commit or push through, or refuse it
+ * when `git config baton.hooks.required` is true; prepare-commit-msg and post-commit step
  * aside silently. Never a stack trace from a missing node or bundle.
  */
 export function hookScript(name: HookName, command: readonly string[], releaseOnCommit: boolean): string {
@@ -51,23 +52,28 @@ export function hookScript(name: HookName, command: readonly string[], releaseOn
   const bundle = command.length === 2 && /\.(c?js|mjs)$/.test(recordedCli);
   // Inside double quotes, so the message names the recorded CLI as the script has it.
   const missing = bundle
-    ? 'Baton is not on PATH and $baton_cli (recorded by baton hooks install) cannot be run'
-    : "Baton is not on PATH";
+    ? "Baton is not on PATH and $baton_cli (recorded by baton hooks install) cannot be run; put baton on PATH or run baton hooks install again"
+    : "Baton is not on PATH; put baton on PATH or run baton hooks install again";
   const what = name === "pre-commit" ? "commit" : "push";
-  const lost = guard
+  // A guard that cannot run decides once, in one line: through (default) or refused (required).
+  const unavailable = guard
     ? [
+        "baton_unavailable() {",
         `  if [ "$(git config --bool ${REQUIRED_SETTING} 2>/dev/null)" = "true" ]; then`,
-        `    echo "baton: ${what} refused: ${missing}; put baton on PATH or run baton hooks install again (${REQUIRED_SETTING} is true)" >&2`,
+        `    echo "baton: ${what} refused: $1 (${REQUIRED_SETTING} is true)" >&2`,
         "    exit 1",
         "  fi",
-        `  echo "baton: ${name} guard skipped: ${missing}; put baton on PATH or run baton hooks install again" >&2`,
+        `  echo "baton: ${name} guard skipped: $1" >&2`,
         "  exit 0",
+        "}",
       ]
-    : ["  exit 0"];
+    : ["baton_unavailable() {", "  exit 0", "}"];
+  const lost = [`  baton_unavailable "${missing}"`];
   const find = bundle
     ? [
         `baton_node=${shellQuote(recordedNode)}`,
         `baton_cli=${shellQuote(recordedCli)}`,
+        ...unavailable,
         "if command -v baton >/dev/null 2>&1; then",
         `  set -- baton ${args} "$@"`,
         'elif [ -f "$baton_cli" ] && [ -x "$baton_node" ]; then',
@@ -79,6 +85,7 @@ export function hookScript(name: HookName, command: readonly string[], releaseOn
         "fi",
       ]
     : [
+        ...unavailable,
         "if command -v baton >/dev/null 2>&1; then",
         `  set -- baton ${args} "$@"`,
         ...(command.length > 0 ? [`elif command -v ${shellQuote(recordedNode)} >/dev/null 2>&1; then`, `  set -- ${[recordedNode, recordedCli, ...rest].filter((c) => c !== "").map(shellQuote).join(" ")} ${args} "$@"`] : []),
@@ -86,6 +93,16 @@ export function hookScript(name: HookName, command: readonly string[], releaseOn
         ...lost,
         "fi",
       ];
+  // 0 passes, 1 refuses, 2 is bad input (a broken config must be seen); anything else
+  // (3 store unavailable, 4 internal, 126/127 a node that cannot run) is Baton failing to run.
+  const run = guard
+    ? [
+        stdin ? `printf '%s\\n' "$input" | "$@"` : `"$@"`,
+        "code=$?",
+        'case "$code" in 0|1|2) exit "$code" ;; esac',
+        'baton_unavailable "Baton could not run (exit $code, see above)"',
+      ]
+    : [`"$@" || true`];
   return [
     "#!/bin/sh",
     HOOK_MARKER,
@@ -96,7 +113,7 @@ export function hookScript(name: HookName, command: readonly string[], releaseOn
     "fi",
     ...find,
     // A guard's verdict is its exit code; the others never stop a commit (an older baton on PATH may not know them).
-    stdin ? `printf '%s\\n' "$input" | exec "$@"` : guard ? `exec "$@"` : `"$@" || true`,
+    ...run,
     "",
   ].join("\n");
 }

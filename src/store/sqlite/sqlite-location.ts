@@ -19,7 +19,7 @@
  * repository's root commit does not change; delete the file after rewriting it).
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { pickRootCommit, ROOT_COMMIT_FORMAT, UNBORN_HEAD } from "../../core/root-commit.js";
@@ -132,8 +132,11 @@ function rootCommit(gitDir: string, cwd: string, cache: boolean): { hash: string
   const asked = askRootCommit(cwd);
   if (cache && "hash" in asked) {
     try {
+      // Written aside and renamed, so a concurrent reader never sees half a hash.
       mkdirSync(dirname(cacheFile), { recursive: true });
-      writeFileSync(cacheFile, `${asked.hash}\n`);
+      const aside = `${cacheFile}.${process.pid}`;
+      writeFileSync(aside, `${asked.hash}\n`);
+      renameSync(aside, cacheFile);
     } catch {
       // A read-only git dir: ask again next time.
     }
