@@ -36,6 +36,6 @@ export type {
   ReapResult,
   ShowResult,
 } from "./services/claims.js";
-export { defaultDbPath } from "./store/sqlite/sqlite-location.js";
+export { defaultDbPath, locateRegistry, type RegistryLocation, type RegistryRule } from "./store/sqlite/sqlite-location.js";
 export { openSqliteStore, SqliteStore, type SqliteStoreOptions, type SqliteSync } from "./store/sqlite/sqlite-store.js";
 export type { Store, StoreCapabilities } from "./store/store.js";

@@ -239,9 +239,9 @@ export function buildProgram(name: string): Command {
     .option("--release-on-commit", "post-commit: release the covered path claims")
     .action(async (hook: string, args: string[], flags) => (await import("./git-guards.js")).hooksRun(hook, args, flags));
 
-  const db = program.command("db").summary("the store's schema: status and explicit migration");
+  const db = program.command("db").summary("the registry: which one and why, its schema, explicit migration");
   common(db.command("status"))
-    .summary("the store, its schema version and pending migrations (changes nothing)")
+    .summary("which registry is used and why, its schema version and pending migrations (creates and changes nothing)")
     .action(async (flags) => (await import("./db.js")).status(flags));
   common(db.command("migrate"))
     .summary("apply pending schema migrations (they also run on open)")
