@@ -26,7 +26,7 @@ export type HookName = (typeof HOOK_NAMES)[number];
 /** The line that marks a hook file as Baton's. */
 export const HOOK_MARKER = "# baton-hook: installed by `baton hooks install`; `baton hooks uninstall` restores what was here";
 const CHAINED_SUFFIX = ".baton-chained";
-/** Set to `true` (`git config baton.hooks.required true`) to refuse commits and pushes when Baton cannot be found. */
+/** Set to `true` (`git config baton.hooks.required true`) to refuse commits and pushes when Baton cannot be found or cannot run. */
 export const REQUIRED_SETTING = "baton.hooks.required";
 
 const shellQuote = (s: string): string => `'${s.replaceAll("'", `'\\''`)}'`;
