@@ -8,6 +8,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { locateRegistry } from "../src/store/sqlite/sqlite-location.js";
 import { cli, stateHome, tempDir } from "./helpers.js";
 
 function git(cwd: string, ...args: string[]): string {
@@ -145,5 +146,30 @@ describe("the default registry", () => {
     const after = status(repo);
     expect(after.registry).toMatchObject({ rule: "repository", unused: join(repo, ".git", "baton", "baton.db") });
     expect(cli(["db", "status"], { cwd: repo }).stdout).toContain("is an older registry of this repository, no longer used");
+  });
+
+  it("a shallow clone, whose root commit is unknown, keeps its registry in its git dir and says why", () => {
+    const root = tempDir();
+    const origin = join(root, "origin");
+    git(root, "init", "-q", origin);
+    git(origin, "commit", "-q", "--allow-empty", "-m", `one ${root}`);
+    git(origin, "commit", "-q", "--allow-empty", "-m", "two");
+    const shallow = join(root, "shallow");
+    git(root, "clone", "-q", "--depth", "1", `file://${origin}`, shallow);
+    const r = status(shallow);
+    expect(r.registry).toMatchObject({ rule: "git-dir", path: join(shallow, ".git", "baton", "baton.db") });
+    expect(r.registry.reason).toContain("shallow clone");
+  });
+
+  it("follows XDG_STATE_HOME when absolute, else ~/.local/state (the XDG rule), in the library too", () => {
+    const dir = join(tempDir(), "plain");
+    mkdirSync(dir);
+    const home = tempDir();
+    const where = (env: NodeJS.ProcessEnv) => locateRegistry(dir, { env }).path;
+    if (batonAbove(dir) !== null) return; // another program's .baton/ above the temp folder decides instead
+    expect(where({ XDG_STATE_HOME: "/srv/state", HOME: home })).toBe("/srv/state/baton/default/baton.db");
+    expect(where({ XDG_STATE_HOME: "relative/state", HOME: home })).toBe(join(home, ".local", "state", "baton", "default", "baton.db"));
+    expect(where({ HOME: home })).toBe(join(home, ".local", "state", "baton", "default", "baton.db"));
+    expect(locateRegistry(dir, { env: { HOME: home } }).rule).toBe("user-default");
   });
 });
