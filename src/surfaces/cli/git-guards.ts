@@ -73,7 +73,7 @@ export function probe(paths: string[], flags: ProbeFlags): Promise<void> {
 }
 
 /** How a hook calls this CLI when `baton` is not on PATH: this node and this script, by absolute path. */
-function selfCommand(): string[] {
+export function selfCommand(): string[] {
   const script = process.argv[1];
   if (script === undefined) throw new BatonError("INTERNAL", "cannot tell where the baton CLI is");
   return [process.execPath, realpathSync(script)];
