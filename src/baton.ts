@@ -41,8 +41,11 @@ import type { Store } from "./store/store.js";
 
 export interface OpenBatonOptions {
   /**
-   * SQLite database file. Default: `baton/baton.db` in the git common dir of
-   * `cwd`, or `.baton/baton.db` in `cwd` outside a repository.
+   * SQLite database file. Default ({@link defaultDbPath}): inside a repository, the
+   * repository's registry `$XDG_STATE_HOME/baton/<root commit>/baton.db` (shared by every
+   * clone and worktree; `XDG_STATE_HOME` is read from `process.env`, default
+   * `~/.local/state`); outside one, the nearest `.baton/baton.db` up from `cwd`, else
+   * `$XDG_STATE_HOME/baton/default/baton.db`.
    */
   db?: string;
   /**

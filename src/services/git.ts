@@ -19,6 +19,7 @@ import { existsSync, realpathSync } from "node:fs";
 import { resolve } from "node:path";
 import { BatonError } from "../core/errors.js";
 import { pathMatches } from "../core/paths.js";
+import { pickRootCommit, ROOT_COMMIT_FORMAT, UNBORN_HEAD } from "../core/root-commit.js";
 
 /** Variables that would override how git finds the repository from `cwd`. */
 const REPOSITORY_ENV = [
@@ -131,7 +132,6 @@ function git(args: readonly string[], options: RunOptions): Promise<RunResult> {
   });
 }
 
-const lines = (text: string): string[] => text.split("\n").filter((l) => l.length > 0);
 const nulFields = (text: string): string[] => text.split("\0").filter((f) => f.length > 0);
 
 /**
@@ -184,34 +184,27 @@ export async function gitCommonDir(cwd: string): Promise<string> {
  * @throws BatonError `NOT_GIT_REPO`, or `GIT_FAILED` for a shallow clone.
  */
 export async function repoIdentity(cwd: string): Promise<string> {
-  const result = await git(["log", "--max-parents=0", "--format=%H%x1f%ct%x1f%D", "HEAD", "--"], {
+  const result = await git(["log", "--max-parents=0", ROOT_COMMIT_FORMAT, "HEAD", "--"], {
     cwd,
   }).catch(async (error: unknown) => {
     // An unborn branch: HEAD names no commit yet.
     if (error instanceof BatonError && error.code === "GIT_FAILED") {
       const stderr = String(error.details?.stderr ?? "");
-      if (/does not have any commits yet|bad (default )?revision 'HEAD'|ambiguous argument 'HEAD'/i.test(stderr)) {
-        return null;
-      }
+      if (UNBORN_HEAD.test(stderr)) return null;
     }
     throw error;
   });
   if (result === null) return `dir:${await gitCommonDir(cwd)}`;
-  let best: { hash: string; time: number } | null = null;
-  for (const line of lines(result.stdout)) {
-    const [hash = "", time = "0", decoration = ""] = line.split("\x1f");
-    if (decoration.split(", ").includes("grafted")) {
-      throw new BatonError(
-        "GIT_FAILED",
-        `cannot identify the repository at ${cwd}: it is a shallow clone, so its root commit is unknown (run git fetch --unshallow)`,
-        { cwd, shallowAt: hash },
-      );
-    }
-    const t = Number(time);
-    if (best === null || t < best.time || (t === best.time && hash < best.hash)) best = { hash, time: t };
+  const root = pickRootCommit(result.stdout);
+  if (root.kind === "shallow") {
+    throw new BatonError(
+      "GIT_FAILED",
+      `cannot identify the repository at ${cwd}: it is a shallow clone, so its root commit is unknown (run git fetch --unshallow)`,
+      { cwd, shallowAt: root.at },
+    );
   }
-  if (best === null) throw new BatonError("GIT_FAILED", `cannot identify the repository at ${cwd}: no root commit`);
-  return `root:${best.hash}`;
+  if (root.kind === "none") throw new BatonError("GIT_FAILED", `cannot identify the repository at ${cwd}: no root commit`);
+  return `root:${root.hash}`;
 }
 
 /**
@@ -355,6 +348,9 @@ export async function isDirty(cwd: string, options: IsDirtyOptions = {}): Promis
   return stdout.length > 0;
 }
 
+/** The trailer that names the agent who made a commit (added by Baton's prepare-commit-msg hook). */
+export const AGENT_TRAILER = "Baton-Agent";
+
 /** A commit found by {@link commitsTouching}. */
 export interface CommitInfo {
   /** Full commit hash. */
@@ -367,6 +363,8 @@ export interface CommitInfo {
   readonly date: string;
   /** First line (paragraph) of the message. */
   readonly subject: string;
+  /** The agent named by the commit's `Baton-Agent:` trailer (the last one), or null. */
+  readonly agent: string | null;
   /** The commit's paths that match the patterns (all its paths when no pattern is given). */
   readonly files: readonly string[];
 }
@@ -412,7 +410,7 @@ export async function commitsTouching(
     [
       "log",
       `--since=${options.since.toISOString()}`,
-      "--format=%x1e%H%x1f%an%x1f%ae%x1f%aI%x1f%s",
+      `--format=%x1e%H%x1f%an%x1f%ae%x1f%aI%x1f%s%x1f%(trailers:key=${AGENT_TRAILER},valueonly,separator=%x1d)`,
       "--name-only",
       "-z",
       "--no-renames",
@@ -439,14 +437,15 @@ export async function commitsTouching(
   for (const record of stdout.split("\x1e")) {
     if (record.length === 0) continue;
     const [header = "", ...rest] = record.split("\0");
-    const [hash = "", author = "", email = "", date = "", subject = ""] = header.split("\x1f");
+    const [hash = "", author = "", email = "", date = "", subject = "", trailers = ""] = header.split("\x1f");
+    const agent = trailers.split("\x1d").map((t) => t.trim()).filter((t) => t.length > 0).at(-1) ?? null;
     if (exclude !== undefined && (author === exclude || email.toLowerCase() === exclude.toLowerCase())) {
       continue;
     }
     const paths = rest.map((p) => p.replace(/^\n/, "")).filter((p) => p.length > 0);
     const files =
       patterns.length === 0 ? paths : paths.filter((p) => patterns.some((pattern) => pathMatches(pattern, p)));
-    if (files.length > 0 || patterns.length === 0) out.push({ hash, author, email, date, subject, files });
+    if (files.length > 0 || patterns.length === 0) out.push({ hash, author, email, date, subject, agent, files });
   }
   return out;
 }
@@ -561,6 +560,19 @@ export async function gitUser(cwd: string): Promise<string | null> {
   if (match === null) return null;
   const [, name = "", email = ""] = match;
   return email.trim() || name.trim() || null;
+}
+
+/**
+ * Add (or replace) the trailer `KEY: VALUE` in a commit message file, as the
+ * prepare-commit-msg hook does (`git interpret-trailers --in-place`).
+ *
+ * @throws BatonError `BAD_INPUT` for a key or value that cannot be a trailer; `GIT_FAILED`
+ */
+export async function addTrailer(cwd: string, file: string, key: string, value: string): Promise<void> {
+  if (!/^[A-Za-z0-9-]+$/.test(key) || /[\r\n]/.test(value) || value.trim() === "") {
+    throw new BatonError("BAD_INPUT", `invalid trailer ${JSON.stringify(`${key}: ${value}`)}`);
+  }
+  await git(["interpret-trailers", "--in-place", "--if-exists", "replace", "--trailer", `${key}: ${value}`, resolve(cwd, file)], { cwd });
 }
 
 /** Does the ref exist (e.g. `origin/main` before the first push)? */

@@ -5,6 +5,7 @@
  * Environment:
  *   BATON_AGENT          agent name for --as
  *   BATON_DB             SQLite database file
+ *   XDG_STATE_HOME       where default registries live (read by the library's default location)
  *   BATON_DATABASE_URL   PostgreSQL URL (use the shared PostgreSQL store)
  *   BATON_PG_SCHEMA      PostgreSQL schema (default baton)
  *   BATON_BUSY_TIMEOUT   lock wait before STORE_BUSY (e.g. 5s)
@@ -21,8 +22,11 @@ import { parseAgent } from "../../core/identity.js";
 /** The environment variables the CLI reads, for `--help`. */
 export const ENVIRONMENT_HELP = `Environment:
   BATON_AGENT           agent name when --as is not given
-  BATON_DB              SQLite database file (default: baton/baton.db in the git common dir,
-                        or .baton/baton.db outside a repository)
+  BATON_DB              SQLite database file (default: one per repository, shared by its clones
+                        and worktrees, in $XDG_STATE_HOME/baton/; outside a repository the nearest
+                        .baton/baton.db up the tree, else $XDG_STATE_HOME/baton/default/baton.db;
+                        baton db status says which and why)
+  XDG_STATE_HOME        where the default registries live (default ~/.local/state)
   BATON_DATABASE_URL    postgres://user:pass@host:5432/db: use PostgreSQL instead of SQLite
   BATON_PG_SCHEMA       PostgreSQL schema holding Baton's tables (default baton)
   BATON_BUSY_TIMEOUT    how long to wait for a locked store before exit 3 (default 5s)
@@ -73,6 +77,8 @@ export interface CliConfig {
   readonly defaultTtl: string | number | undefined;
   /** The config file that was read, if any. */
   readonly configFile: string | undefined;
+  /** Where `db` or `databaseUrl` came from: a flag, the environment, the config file; undefined: the default location. */
+  readonly storeFrom: "flag" | "env" | "file" | undefined;
 }
 
 function findConfigFile(cwd: string): string | undefined {
@@ -171,6 +177,7 @@ export async function resolveConfig(
     sqliteSync: sync,
     defaultTtl: setting("defaultTtl", null, undefined, file.defaultTtl, configFile),
     configFile,
+    storeFrom: store.from,
   });
 }
 

@@ -264,7 +264,7 @@ export function buildProgram(name: string): Command {
     .option("--fetch", "fetch first and look at the upstream branch too")
     .option("--remote <name>", "the remote for --fetch", "origin")
     .action(async (paths: string[], flags) => (await import("./git-guards.js")).probe(paths, flags));
-  const hooks = program.command("hooks").summary("git hooks: pre-commit path guard, pre-push sync check, post-commit record");
+  const hooks = program.command("hooks").summary("git hooks: pre-commit path guard, agent trailer, pre-push sync check, post-commit record");
   common(hooks.command("install"))
     .summary("install Baton's git hooks, chaining to the hooks already there")
     .option("--release-on-commit", "post-commit also releases the path claims the commit covered")
@@ -273,15 +273,15 @@ export function buildProgram(name: string): Command {
     .summary("remove Baton's git hooks and restore the hooks that were there")
     .action(async (flags) => (await import("./git-guards.js")).hooksUninstall(flags));
   common(hooks.command("run"))
-    .summary("what the installed hooks call (pre-commit, pre-push, post-commit)")
+    .summary("what the installed hooks call (pre-commit, prepare-commit-msg, pre-push, post-commit)")
     .argument("<hook>")
     .argument("[args...]", "the arguments git passed to the hook")
     .option("--release-on-commit", "post-commit: release the covered path claims")
     .action(async (hook: string, args: string[], flags) => (await import("./git-guards.js")).hooksRun(hook, args, flags));
 
-  const db = program.command("db").summary("the store's schema: status and explicit migration");
+  const db = program.command("db").summary("the registry: which one and why, its schema, explicit migration");
   common(db.command("status"))
-    .summary("the store, its schema version and pending migrations (changes nothing)")
+    .summary("which registry is used and why, its schema version and pending migrations (creates and changes nothing)")
     .action(async (flags) => (await import("./db.js")).status(flags));
   common(db.command("migrate"))
     .summary("apply pending schema migrations (they also run on open)")
