@@ -377,6 +377,15 @@ export class Baton {
   }
 
   /**
+   * Pass my live claim on `key` to agent `to`, in one transaction: they get a new fencing
+   * token and the same lease length from now; path claims granted with the work move too.
+   * Refused (`NOT_HOLDER`, `CLAIM_EXPIRED`, `NOT_FOUND`) when I do not hold it live.
+   */
+  handoff(key: string, options: { as: string; to: string; note?: string }): Promise<ActionResult> {
+    return this.#claims.handoff(key, options);
+  }
+
+  /**
    * Close a loose end (an abandoned claim, or an expired one nobody took over): it becomes
    * `released` with a `resolved` event and leaves `context`'s loose ends. `ok: false`
    * (`NOT_LOOSE_END`: live, completed or released; `NOT_FOUND`: never claimed) otherwise.

@@ -108,6 +108,11 @@ describe("MCP tools in process", () => {
     expect(done.content[0]?.text).toContain("call verify");
     expect((await call(b, "verify", { key: "task:42" })).structuredContent).toMatchObject({ ok: true });
 
+    expect((await call(a, "claim", { key: "task:45" })).structuredContent).toMatchObject({ ok: true });
+    expect((await call(b, "handoff", { key: "task:45", to: "agent-c" })).structuredContent).toMatchObject({ ok: false, code: "NOT_HOLDER" });
+    const handed = await call(a, "handoff", { key: "task:45", to: "agent-b", note: "tests left" });
+    expect(handed.structuredContent).toMatchObject({ ok: true, data: { claim: { agent: "agent-b" } } });
+    expect((await call(b, "complete", { key: "task:45" })).structuredContent).toMatchObject({ ok: true });
     expect((await call(a, "claim", { key: "task:43" })).structuredContent).toMatchObject({ ok: true });
     expect((await call(a, "release", { key: "task:43" })).structuredContent).toMatchObject({ ok: true });
     expect((await call(a, "claim", { key: "task:44" })).structuredContent).toMatchObject({ ok: true });

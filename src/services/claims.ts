@@ -99,7 +99,7 @@ export type ClaimResult =
 export type ActionResult =
   | {
       readonly ok: true;
-      readonly outcome: "renewed" | "completed" | "released" | "abandoned";
+      readonly outcome: "renewed" | "completed" | "released" | "abandoned" | "handed_off";
       readonly claim: Claim;
       readonly message: string;
     }
@@ -500,9 +500,29 @@ export class ClaimService {
     );
   }
 
+  /**
+   * Pass my live claim on `key` to agent `to`: a new fencing token for them (my token is
+   * fenced off), the same lease length from now, my path claims for the work moving along.
+   */
+  async handoff(keyInput: string, options: { as: string; to: string; note?: string }): Promise<ActionResult> {
+    const key = parseKey(keyInput);
+    const agent = parseAgent(options.as);
+    const to = parseAgent(options.to);
+    if (to === agent) throw new BatonError("BAD_INPUT", `${agent} already holds what it would hand off: name another agent to hand ${key} to`);
+    const note = parseText(options.note, "note");
+    const outcome = await this.#store.handoff({ key, agent, to, note: note === null || note.trim() === "" ? null : note });
+    return this.#action(
+      outcome,
+      "handed_off",
+      key,
+      agent,
+      (claim) => `handed ${key} off to ${to} (new token ${claim.token}, expires ${iso(claim.expiresAt)})${note ? `: ${note}` : ""}`,
+    );
+  }
+
   #action(
     outcome: MutationOutcome,
-    verb: "renewed" | "completed" | "released" | "abandoned",
+    verb: "renewed" | "completed" | "released" | "abandoned" | "handed_off",
     key: string,
     agent: string,
     describe: (claim: Claim) => string,

@@ -64,6 +64,16 @@ export interface ResolveInput {
   readonly note: string | null;
 }
 
+/** A live claim passed from its holder to another agent. */
+export interface HandoffInput {
+  readonly key: string;
+  /** The holder handing the claim off. */
+  readonly agent: string;
+  /** Who receives it. */
+  readonly to: string;
+  readonly note: string | null;
+}
+
 /** The store's answer to resolve. */
 export type ResolveOutcome =
   | {
@@ -328,6 +338,12 @@ export interface Store {
    * `NOT_FOUND`) and changes nothing.
    */
   resolve(input: ResolveInput): Promise<ResolveOutcome>;
+  /**
+   * Pass the caller's live claim to another agent in one transaction: a new fencing token
+   * (the old holder's writes are fenced off), the same lease length from now, the path
+   * claims granted with the work moving along, and a `handed_off` event naming both.
+   */
+  handoff(input: HandoffInput): Promise<MutationOutcome>;
   /** The current state of one key, or null if it was never claimed. */
   get(key: string): Promise<Claim | null>;
   /** Claims matching the filter, newest grant first. */

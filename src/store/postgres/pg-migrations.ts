@@ -495,6 +495,52 @@ CREATE TABLE S.tokens (
 );
 `,
   },
+  {
+    version: 9,
+    description: "handoff: pass a live claim to another agent with a new token",
+    sql: `
+CREATE FUNCTION S.handoff(p_key text, p_agent text, p_to text, p_note text)
+RETURNS TABLE (code text, now_ms bigint, claim json)
+LANGUAGE plpgsql AS $$
+DECLARE
+  r S.claims;
+  g S.claims;
+  t bigint;
+  tok bigint;
+  moved integer;
+BEGIN
+  SELECT * INTO r FROM S.claims c WHERE c.key = p_key FOR UPDATE;
+  t := S.now_ms();
+  IF NOT FOUND THEN
+    RETURN QUERY SELECT 'NOT_FOUND'::text, t, NULL::json;
+    RETURN;
+  END IF;
+  IF r.agent <> p_agent OR r.state <> 'active' THEN
+    RETURN QUERY SELECT 'NOT_HOLDER'::text, t, row_to_json(r);
+    RETURN;
+  END IF;
+  IF r.expires_at <= t THEN
+    RETURN QUERY SELECT 'CLAIM_EXPIRED'::text, t, row_to_json(r);
+    RETURN;
+  END IF;
+  tok := nextval('S.fencing_token');
+  UPDATE S.claims c SET agent = p_to, token = tok, claimed_at = t, renewed_at = NULL,
+      expires_at = t + (r.expires_at - coalesce(r.renewed_at, r.claimed_at))
+    WHERE c.key = p_key RETURNING * INTO g;
+  UPDATE S.path_claims pc SET agent = p_to, token = tok, expires_at = g.expires_at
+    WHERE pc.agent = p_agent AND pc.work_key = p_key AND pc.state = 'active';
+  GET DIAGNOSTICS moved = ROW_COUNT;
+  INSERT INTO S.events (at, kind, key, agent, token, detail)
+    VALUES (t, 'handed_off', p_key, p_agent, tok, (
+      SELECT json_object_agg(k, v) FROM (
+        SELECT 'to' AS k, to_json(p_to) AS v
+        UNION ALL SELECT 'previousToken', to_json(r.token)
+        UNION ALL SELECT 'paths', to_json(moved) WHERE moved > 0
+        UNION ALL SELECT 'note', to_json(p_note) WHERE p_note IS NOT NULL) d));
+  RETURN QUERY SELECT NULL::text, t, row_to_json(g);
+END $$;
+`,
+  },
 ];
 
 /** The schema version this build of Baton writes. */

@@ -9,7 +9,7 @@ import type { Pool, PoolClient, PoolConfig } from "pg";
 import { BatonError } from "../../core/errors.js";
 import type { TokenRecord } from "../../core/tokens.js";
 import { TOKEN_COLUMNS, type TokenRow, toToken } from "../rows.js";
-import type { TokenInput } from "../store.js";
+import type { HandoffInput, TokenInput } from "../store.js";
 import type { BatonEvent, Claim, ClaimState, PathClaim, Task, TaskState } from "../../core/types.js";
 import { type AddedBlocker, type BlockerProblem, blockerProblem, startIds, toRead } from "../../core/blockers.js";
 import { type PathMode, planPathClaim } from "../../core/path-plan.js";
@@ -311,6 +311,17 @@ export class PostgresStore implements Store {
     const claim = row.claim === null ? null : toClaim(row.claim, Number(row.now_ms));
     if (row.code !== null) return { ok: false, code: row.code, claim };
     return { ok: true, claim: claim as Claim, previousState: row.previous_state as "abandoned" | "expired" };
+  }
+
+  async handoff(input: HandoffInput): Promise<MutationOutcome> {
+    const [row] = await this.#query<{ code: NotHeldCode | null; now_ms: number; claim: ClaimRow | null }>(
+      `SELECT code, now_ms, claim FROM ${this.#s}.handoff($1, $2, $3, $4)`,
+      [input.key, input.agent, input.to, input.note],
+    );
+    if (row === undefined) throw new BatonError("INTERNAL", "the handoff function returned no row");
+    const claim = row.claim === null ? null : toClaim(row.claim, Number(row.now_ms));
+    if (row.code !== null) return { ok: false, code: row.code, claim };
+    return { ok: true, claim: claim as Claim };
   }
 
   async reap(input: ReapInput): Promise<Claim[]> {

@@ -11,7 +11,7 @@ import type Database from "better-sqlite3";
 import { BatonError } from "../../core/errors.js";
 import type { TokenRecord } from "../../core/tokens.js";
 import { TOKEN_COLUMNS, type TokenRow, toToken } from "../rows.js";
-import type { TokenInput } from "../store.js";
+import type { HandoffInput, TokenInput } from "../store.js";
 import type { BatonEvent, Claim, ClaimState, EventKind, PathClaim, Task, TaskState } from "../../core/types.js";
 import { type AddedBlocker, type BlockerProblem, blockerProblem, startIds, toRead } from "../../core/blockers.js";
 import { planPathClaim } from "../../core/path-plan.js";
@@ -474,6 +474,33 @@ export class SqliteStore implements Store {
       });
       this.#endLinkedPaths(now, input.key, row.agent, "released", null);
       return { ok: true, claim: this.#toClaim(resolved, now), previousState };
+    });
+  }
+
+  async handoff(input: HandoffInput): Promise<MutationOutcome> {
+    return this.#write((now): MutationOutcome => {
+      const row = this.#row(input.key);
+      if (row === undefined || row.agent !== input.agent || row.state !== "active" || row.expires_at <= now) {
+        return this.#notHeld(input.key, input.agent, now, false);
+      }
+      const { value: token } = this.#stmt(
+        "UPDATE counters SET value = value + 1 WHERE name = 'fencing_token' RETURNING value",
+      ).get() as { value: number };
+      const lease = row.expires_at - (row.renewed_at ?? row.claimed_at);
+      const moved = this.#stmt(
+        `UPDATE claims SET agent = ?, token = ?, claimed_at = ?, renewed_at = NULL, expires_at = ?
+         WHERE key = ? RETURNING ${CLAIM_COLUMNS}`,
+      ).get(input.to, token, now, now + lease, input.key) as ClaimRow;
+      const paths = this.#stmt(
+        "UPDATE path_claims SET agent = ?, token = ?, expires_at = ? WHERE agent = ? AND work_key = ? AND state = 'active'",
+      ).run(input.to, token, now + lease, input.agent, input.key).changes;
+      this.#event(now, "handed_off", input.key, input.agent, token, null, {
+        to: input.to,
+        previousToken: row.token,
+        ...(paths > 0 ? { paths } : {}),
+        ...(input.note === null ? {} : { note: input.note }),
+      });
+      return { ok: true, claim: this.#toClaim(moved, now) };
     });
   }
 

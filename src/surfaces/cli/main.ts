@@ -90,6 +90,13 @@ export function buildProgram(name: string): Command {
     .option("--reason <text>", "why")
     .action(async (key: string, flags) => (await handlers()).abandon(key, flags));
 
+  common(program.command("handoff"))
+    .summary("pass my live claim to another agent (new token for them; paths move too)")
+    .argument("<key>")
+    .requiredOption("--to <agent>", "who takes the claim over")
+    .option("--note <text>", "what they need to know")
+    .action(async (key: string, flags) => (await handlers()).handoff(key, flags));
+
   common(program.command("reap"))
     .summary("turn claims expired for at least --min-age into abandoned loose ends")
     .option("--min-age <duration>", "how long past expiry (default 24h)")
