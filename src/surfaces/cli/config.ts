@@ -49,6 +49,12 @@ interface ConfigFile {
   busyTimeout?: string | number | undefined;
   sqliteSync?: "full" | "normal" | undefined;
   defaultTtl?: string | number | undefined;
+  claimOnEdit?: "all" | "protected" | "off" | undefined;
+  protectedPaths?: string[] | undefined;
+  writeScopes?: Record<string, string[]> | undefined;
+  hookFailure?: "open" | "closed" | undefined;
+  hookBudget?: number | undefined;
+  editTtl?: string | number | undefined;
 }
 
 /** The resolved settings a command runs with. */
@@ -71,9 +77,37 @@ export interface CliConfig {
   readonly busyTimeout: string | number | undefined;
   readonly sqliteSync: "full" | "normal" | undefined;
   readonly defaultTtl: string | number | undefined;
+  /** Harness hooks and the pre-commit guard: which edits claim their files, protected paths, write scopes. */
+  readonly harness: HarnessSettings;
   /** The config file that was read, if any. */
   readonly configFile: string | undefined;
 }
+
+/** The harness-hook settings of `.baton/config.json` (see README, "Harness hooks"). */
+export interface HarnessSettings {
+  /** Which edits claim their files first: every edited file (default), only protected ones, or none. */
+  readonly claimOnEdit: "all" | "protected" | "off";
+  /** Globs that must be claimed (by the agent) before they are edited or committed. */
+  readonly protectedPaths: readonly string[];
+  /** Agent-name pattern (`*` wildcard) -> path globs that agent may write (`<agent>` is its name). */
+  readonly writeScopes: Readonly<Record<string, readonly string[]>>;
+  /** When the registry cannot be reached: let the edit through (open, default) or refuse it (closed). */
+  readonly hookFailure: "open" | "closed";
+  /** Character budget of what the session-start hook injects (rules text + context). */
+  readonly hookBudget: number;
+  /** Lease of a claim taken on edit (renewed on every later edit of the file). */
+  readonly editTtl: string | number;
+}
+
+/** Defaults of {@link HarnessSettings}. */
+export const DEFAULT_HARNESS: HarnessSettings = Object.freeze({
+  claimOnEdit: "all",
+  protectedPaths: [],
+  writeScopes: {},
+  hookFailure: "open",
+  hookBudget: 8000,
+  editTtl: "30m",
+});
 
 function findConfigFile(cwd: string): string | undefined {
   let dir = resolve(cwd);
@@ -106,6 +140,12 @@ async function readConfigFile(path: string): Promise<ConfigFile> {
     busyTimeout: z.optional(z.union([z.string(), z.number()])),
     sqliteSync: z.optional(z.enum(["full", "normal"])),
     defaultTtl: z.optional(z.union([z.string(), z.number()])),
+    claimOnEdit: z.optional(z.enum(["all", "protected", "off"])),
+    protectedPaths: z.optional(z.array(z.string())),
+    writeScopes: z.optional(z.record(z.string(), z.array(z.string()))),
+    hookFailure: z.optional(z.enum(["open", "closed"])),
+    hookBudget: z.optional(z.int().check(z.gte(200), z.lte(1_000_000))),
+    editTtl: z.optional(z.union([z.string(), z.number()])),
   });
   let raw: unknown;
   try {
@@ -121,7 +161,7 @@ async function readConfigFile(path: string): Promise<ConfigFile> {
     const where = issue?.path.length ? issue.path.map(String).join(".") : "(top level)";
     const what =
       issue?.code === "unrecognized_keys"
-        ? `unknown setting ${issue.keys?.join(", ")} (known: agent, db, databaseUrl, pgSchema, markerDir, similar, rulesFile, importLabels, statementTimeout, busyTimeout, sqliteSync, defaultTtl)`
+        ? `unknown setting ${issue.keys?.join(", ")} (known: agent, db, databaseUrl, pgSchema, markerDir, similar, rulesFile, importLabels, statementTimeout, busyTimeout, sqliteSync, defaultTtl, claimOnEdit, protectedPaths, writeScopes, hookFailure, hookBudget, editTtl)`
         : issue?.code === "invalid_value"
           ? `expected one of ${issue.values?.map((v) => JSON.stringify(v)).join(", ")}`
           : issue?.expected
@@ -170,6 +210,14 @@ export async function resolveConfig(
     busyTimeout: setting("busyTimeout", "BATON_BUSY_TIMEOUT", env.BATON_BUSY_TIMEOUT, file.busyTimeout, configFile, true),
     sqliteSync: sync,
     defaultTtl: setting("defaultTtl", null, undefined, file.defaultTtl, configFile),
+    harness: Object.freeze({
+      claimOnEdit: file.claimOnEdit ?? DEFAULT_HARNESS.claimOnEdit,
+      protectedPaths: file.protectedPaths ?? DEFAULT_HARNESS.protectedPaths,
+      writeScopes: file.writeScopes ?? DEFAULT_HARNESS.writeScopes,
+      hookFailure: file.hookFailure ?? DEFAULT_HARNESS.hookFailure,
+      hookBudget: file.hookBudget ?? DEFAULT_HARNESS.hookBudget,
+      editTtl: setting("editTtl", null, undefined, file.editTtl, configFile) ?? DEFAULT_HARNESS.editTtl,
+    }),
     configFile,
   });
 }

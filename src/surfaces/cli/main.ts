@@ -239,6 +239,21 @@ export function buildProgram(name: string): Command {
     .option("--release-on-commit", "post-commit: release the covered path claims")
     .action(async (hook: string, args: string[], flags) => (await import("./git-guards.js")).hooksRun(hook, args, flags));
 
+  common(program.command("init"))
+    .summary("set this repository up for a fleet: rules, config, git hooks, ignore entries, harness hooks (idempotent)")
+    .option("--claude", "also merge Baton's hooks into .claude/settings.json (Claude Code)")
+    .option("--codex", "also merge Baton's hooks into .codex/hooks.json (OpenAI Codex CLI)")
+    .option("--gemini", "also merge Baton's hooks into .gemini/settings.json (Gemini CLI)")
+    .option("--uninstall", "remove only Baton's entries (of the harnesses named; none named: all, and the git hooks)")
+    .option("--hook-command <command>", 'how harness hooks run Baton (default: this node and bundle by absolute path), e.g. "npx --no-install baton"')
+    .action(async (flags) => (await import("./init.js")).init(flags));
+  program
+    .command("hook")
+    .summary("what harness hooks run: reads the harness's JSON on stdin, answers in its format")
+    .argument("<harness>", "claude, codex or gemini")
+    .argument("<event>", "session-start, pre-tool-use or session-end")
+    .action(async (harness: string, event: string) => (await import("./hooks.js")).hook(harness, event));
+
   const db = program.command("db").summary("the store's schema: status and explicit migration");
   common(db.command("status"))
     .summary("the store, its schema version and pending migrations (changes nothing)")
