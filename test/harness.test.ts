@@ -22,10 +22,20 @@ import { cleanEnv, cli, ROOT, tempDir } from "./helpers.js";
 
 const FIXTURES = join(ROOT, "test", "fixtures", "harness");
 
+type HookName =
+  | "claude session-start"
+  | "claude pre-tool-use"
+  | "claude session-end"
+  | "codex session-start"
+  | "codex pre-tool-use"
+  | "gemini session-start"
+  | "gemini pre-tool-use"
+  | "gemini session-end";
+
 interface Repo {
   dir: string;
   env: Record<string, string>;
-  commands: Record<string, string>;
+  commands: Record<HookName, string>;
 }
 
 function git(cwd: string, args: string[], env: Record<string, string> = {}): string {
@@ -54,7 +64,7 @@ function repo(config?: Record<string, unknown>): Repo {
   const claude = read(".claude/settings.json");
   const codex = read(".codex/hooks.json");
   const gemini = read(".gemini/settings.json");
-  const commands = {
+  const commands: Record<HookName, string> = {
     "claude session-start": claude.SessionStart[0].hooks[0].command,
     "claude pre-tool-use": claude.PreToolUse[0].hooks[0].command,
     "claude session-end": claude.SessionEnd[0].hooks[0].command,

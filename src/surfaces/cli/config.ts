@@ -124,6 +124,15 @@ function findConfigFile(cwd: string): string | undefined {
 // zod is loaded only when a config file exists: most calls have none, and every
 // millisecond of a CLI call is paid by every agent.
 async function readConfigFile(path: string): Promise<ConfigFile> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, "utf8"));
+  } catch (error) {
+    throw new BatonError("BAD_CONFIG", `cannot read the config file ${path}: ${(error as Error).message}`);
+  }
+  // Loading zod costs more than the rest of a hook call; a file of plain known settings
+  // needs none of it. Anything else (importLabels, a wrong type) is judged by the schema.
+  if (plainlyValid(raw)) return raw as ConfigFile;
   const z = await import("zod/mini");
   const ConfigFileSchema = z.strictObject({
     agent: z.optional(z.string()),
@@ -147,12 +156,6 @@ async function readConfigFile(path: string): Promise<ConfigFile> {
     hookBudget: z.optional(z.int().check(z.gte(200), z.lte(1_000_000))),
     editTtl: z.optional(z.union([z.string(), z.number()])),
   });
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(path, "utf8"));
-  } catch (error) {
-    throw new BatonError("BAD_CONFIG", `cannot read the config file ${path}: ${(error as Error).message}`);
-  }
   const parsed = ConfigFileSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0] as
@@ -170,6 +173,41 @@ async function readConfigFile(path: string): Promise<ConfigFile> {
     throw new BatonError("BAD_CONFIG", `invalid config file ${path}: ${where}: ${what}`);
   }
   return parsed.data;
+}
+
+const STRING_SETTINGS = new Set(["agent", "db", "databaseUrl", "pgSchema", "markerDir", "rulesFile"]);
+const DURATION_SETTINGS = new Set(["statementTimeout", "busyTimeout", "defaultTtl", "editTtl"]);
+const ENUM_SETTINGS: Record<string, readonly string[]> = {
+  similar: ["warn", "strict", "off"],
+  sqliteSync: ["full", "normal"],
+  claimOnEdit: ["all", "protected", "off"],
+  hookFailure: ["open", "closed"],
+};
+const strings = (v: unknown): boolean => Array.isArray(v) && v.every((x) => typeof x === "string");
+
+/**
+ * True only for a config the schema in {@link readConfigFile} surely accepts: known
+ * settings of the plain kinds. False means "ask the schema", never "invalid".
+ */
+function plainlyValid(raw: unknown): boolean {
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) return false;
+  for (const [key, value] of Object.entries(raw)) {
+    if (value === undefined) return false;
+    if (STRING_SETTINGS.has(key)) {
+      if (typeof value !== "string") return false;
+    } else if (DURATION_SETTINGS.has(key)) {
+      if (typeof value !== "string" && !(typeof value === "number" && Number.isFinite(value))) return false;
+    } else if (key in ENUM_SETTINGS) {
+      if (!ENUM_SETTINGS[key]?.includes(value as string)) return false;
+    } else if (key === "protectedPaths") {
+      if (!strings(value)) return false;
+    } else if (key === "writeScopes") {
+      if (value === null || typeof value !== "object" || Array.isArray(value) || !Object.values(value).every(strings)) return false;
+    } else if (key === "hookBudget") {
+      if (!Number.isSafeInteger(value) || (value as number) < 200 || (value as number) > 1_000_000) return false;
+    } else return false;
+  }
+  return true;
 }
 
 /** Resolve flags > env > file > defaults. */
