@@ -241,6 +241,10 @@ describe("Claude Code hooks", () => {
     expect(reason).toMatch(/in \d+m/);
     expect(reason).toContain("pick other work");
     expect(denial(claudeEdit(r, "S1", "README.md"))).toBeNull();
+    // Files outside the repository are not Baton's: allowed, nothing claimed.
+    const outside = runHook(r, r.commands["claude pre-tool-use"], fixture("claude/pre-tool-use-write", { session: "S1", cwd: r.dir, file: "../elsewhere.txt" }));
+    expect(outside).toMatchObject({ code: 0, stdout: "" });
+    expect(pathClaims(r).map((c) => c.pattern).sort()).toEqual(["README.md", "src/"]);
     // BATON_AGENT, when set, is the agent: alice may edit her own files.
     expect(denial(claudeEdit(r, "S1", "src/b.ts", "edit", { BATON_AGENT: "alice" }))).toBeNull();
   });
@@ -353,6 +357,11 @@ describe("never wedges a session", () => {
     const closed = claudeEdit(r, "S1", "src/a.ts", "write", broken);
     expect(closed.code).toBe(0);
     expect(denial(closed)).toContain('hookFailure is "closed"');
+    // A bad harness setting is BAD_CONFIG, and (the config unreadable) the hook fails open.
+    writeFileSync(join(r.dir, ".baton", "config.json"), JSON.stringify({ ...config, claimOnEdit: "sometimes" }));
+    const badConfig = claudeEdit(r, "S1", "src/a.ts");
+    expect(badConfig).toMatchObject({ code: 0, stdout: "" });
+    expect(badConfig.stderr).toMatch(/^baton: hook failed open .*BAD_CONFIG: .*claimOnEdit: expected one of "all", "protected", "off"\n$/);
     // Garbage on stdin is the same single line, never a stack trace.
     const garbage = runHook(r, r.commands["claude pre-tool-use"], "{not json");
     expect(garbage).toMatchObject({ code: 0, stdout: "" });

@@ -26,6 +26,7 @@ import {
   sessionContext,
 } from "../../services/harness.js";
 import type { HookOutcome } from "../../services/git-hooks.js";
+import { repoIdentity } from "../../services/git.js";
 import { type Repo, resolveRepo } from "../../services/paths.js";
 import { readRules, rulesPath } from "../../services/rules.js";
 import { type CliConfig, resolveConfig } from "./config.js";
@@ -44,10 +45,26 @@ function write(answer: HookAnswer): void {
   process.exitCode = answer.exitCode;
 }
 
-/** The repository at `cwd`, or null outside one (nothing to coordinate there). */
+/**
+ * The repository at `cwd`, or null outside one (nothing to coordinate there). The root is
+ * the nearest folder up with a `.git` entry (a hook has no GIT_DIR to honour), which saves
+ * a git process on every edit; the identity still comes from git.
+ */
 async function repoAt(cwd: string): Promise<Repo | null> {
+  let dir: string;
   try {
-    return await resolveRepo({ cwd });
+    dir = realpathSync(cwd);
+  } catch {
+    return null;
+  }
+  for (;;) {
+    if (existsSync(join(dir, ".git"))) break;
+    const parent = dirname(dir);
+    if (parent === dir) return null;
+    dir = parent;
+  }
+  try {
+    return { root: dir, id: await repoIdentity(dir), cwd: realpathSync(cwd) };
   } catch (error) {
     if (isBatonError(error) && error.code === "NOT_GIT_REPO") return null;
     throw error;
