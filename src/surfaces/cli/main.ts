@@ -391,6 +391,11 @@ export function buildProgram(name: string): Command {
 
 /** Run the CLI with `argv` (without node and script). Sets `process.exitCode`. */
 export async function main(argv: readonly string[], invokedAs: string): Promise<void> {
+  // A harness hook runs on every tool call: straight to its handler, without building the program.
+  if (argv[0] === "hook" && argv.length === 3 && !argv.some((a) => a.startsWith("-"))) {
+    await (await import("./hooks.js")).hook(argv[1] as string, argv[2] as string);
+    return;
+  }
   const program = buildProgram(invokedAs === "coordination" ? "coordination" : "baton");
   const json = isJson(argv);
   const silence = { outputError: () => undefined };
