@@ -31,7 +31,7 @@ import type { PathClaim } from "../core/types.js";
 import type { Store } from "../store/store.js";
 import { stagedFiles } from "./git.js";
 import type { HookOutcome } from "./git-hooks.js";
-import { describeConflicts, type Repo } from "./paths.js";
+import { describeConflicts, normalizePatterns, type Repo } from "./paths.js";
 
 /** The harnesses Baton answers. */
 export const HARNESSES = ["claude", "codex", "gemini"] as const;
@@ -221,7 +221,9 @@ export async function beforeEdit(
   store: Store,
   input: { repo: Repo; agent: string; files: readonly string[]; policy: HarnessPolicy; reason: string },
 ): Promise<EditDecision> {
-  const { repo, agent, files, policy } = input;
+  const { repo, agent, policy } = input;
+  // Validated as patterns (a file named like a broken glob is BAD_PATH, never a half-read claim).
+  const files = normalizePatterns(input.files, { ...repo, cwd: repo.root });
   const scope = scopeViolations(agent, files, policy);
   if (scope.length > 0) {
     return {
