@@ -322,6 +322,14 @@ describe("protected paths and write scopes", () => {
     expect(denial(claudeEdit(r, "S2", "scratch/worker-4/notes.md", "write", worker))).toContain("outside");
   });
 
+  it("claimOnEdit protected claims only protected files", () => {
+    const r = repo({ claimOnEdit: "protected", protectedPaths: ["migrations/**"] });
+    expect(denial(claudeEdit(r, "S1", "src/a.ts"))).toBeNull();
+    expect(denial(claudeEdit(r, "S1", "migrations/003.sql"))).toBeNull();
+    expect(pathClaims(r)).toEqual([{ pattern: "migrations/003.sql", agent: "claude:S1" }]);
+    expect(denial(claudeEdit(r, "S2", "migrations/003.sql"))).toContain("held by claude:S1");
+  });
+
   it("the pre-commit guard refuses a protected file the agent has not claimed and a file outside its scope (real git commit)", () => {
     const r = repo(policy);
     const unclaimed = commit(r, "migrations/002.sql", "lead");
@@ -397,5 +405,33 @@ describe("racing sessions", () => {
       expect(winners, file).toHaveLength(1);
       expect(claims.filter((c) => c.pattern === file)).toEqual([{ pattern: file, agent: `claude:${winners[0]?.session}` }]);
     }
+  });
+
+  it("two Codex sessions racing overlapping multi-file patches: no file granted twice, each patch all or nothing", async () => {
+    const r = repo();
+    const g = (i: number) => `lib/g${i % 6}.ts`;
+    const patches = [0, 2, 4].flatMap((i) => [
+      { session: "P1", files: [g(i), g(i + 1)] },
+      { session: "P2", files: [g(i + 1), g(i + 2)] },
+    ]);
+    const body = (files: string[]) => ["*** Begin Patch", ...files.flatMap((f) => [`*** Add File: ${f}`, "+x"]), "*** End Patch"].join("\n");
+    const run = (p: { session: string; files: string[] }) =>
+      new Promise<{ session: string; files: string[]; denied: boolean }>((resolve, reject) => {
+        const child = spawn("bash", ["-c", r.commands["codex pre-tool-use"]], { cwd: r.dir, env: cleanEnv({ ...r.env, BATON_BUSY_TIMEOUT: "30s" }) });
+        let out = "";
+        let err = "";
+        child.stdout.on("data", (c: Buffer) => (out += c.toString()));
+        child.stderr.on("data", (c: Buffer) => (err += c.toString()));
+        child.once("error", reject);
+        child.once("close", (code) => (code !== 0 || err.includes("failed open") ? reject(new Error(err)) : resolve({ ...p, denied: out.includes('"deny"') })));
+        child.stdin.end(fixture("codex/pre-tool-use-apply-patch", { session: p.session, cwd: r.dir, patch: body(p.files) }));
+      });
+    const results = await Promise.all(patches.map(run));
+    const won = results.filter((x) => !x.denied);
+    expect(won.length).toBeGreaterThan(0);
+    const expected = won.flatMap((x) => x.files.map((f) => ({ pattern: f, agent: `codex:${x.session}` })));
+    const byPattern = (a: { pattern: string }, b: { pattern: string }) => (a.pattern < b.pattern ? -1 : 1);
+    // Exactly the winning patches' files are held, each by its winner: never one file by both.
+    expect(pathClaims(r).sort(byPattern)).toEqual(expected.sort(byPattern));
   });
 });
