@@ -377,6 +377,44 @@ describe("never wedges a session", () => {
   });
 });
 
+describe("a hook that would hang", () => {
+  it("a locked registry fails open after the busy timeout; hookFailure closed refuses", async () => {
+    const r = repo();
+    expect(cli(["paths", "list"], { cwd: r.dir, env: r.env }).code).toBe(0); // the file exists
+    const locker = spawn(
+      process.execPath,
+      ["-e", `const D = require(${JSON.stringify(join(ROOT, "node_modules", "better-sqlite3"))}); const db = new D(${JSON.stringify(r.env.BATON_DB)}); db.exec("BEGIN IMMEDIATE"); console.log("locked"); setInterval(() => {}, 1000);`],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    try {
+      await new Promise<void>((resolve) => locker.stdout.once("data", () => resolve()));
+      const busy = { BATON_BUSY_TIMEOUT: "1s" };
+      const open = claudeEdit(r, "S1", "src/a.ts", "write", busy);
+      expect(open).toMatchObject({ code: 0, stdout: "" });
+      expect(open.stderr).toMatch(/^baton: hook failed open \(edit allowed without a claim\): STORE_BUSY: [^\n]*\n$/);
+      const config = JSON.parse(readFileSync(join(r.dir, ".baton", "config.json"), "utf8"));
+      writeFileSync(join(r.dir, ".baton", "config.json"), JSON.stringify({ ...config, hookFailure: "closed" }));
+      expect(denial(claudeEdit(r, "S1", "src/a.ts", "write", busy))).toContain("STORE_BUSY");
+    } finally {
+      locker.kill();
+    }
+  });
+
+  it("stdin that never closes: the hook answers at BATON_HOOK_DEADLINE instead of holding the session", async () => {
+    const r = repo();
+    const child = spawn("bash", ["-c", r.commands["claude pre-tool-use"]], {
+      cwd: r.dir,
+      env: cleanEnv({ ...r.env, BATON_HOOK_DEADLINE: "1s" }),
+    });
+    let err = "";
+    child.stderr.on("data", (c: Buffer) => (err += c.toString()));
+    child.stdin.write(fixture("claude/pre-tool-use-write", { session: "S1", cwd: r.dir, file: "src/a.ts" })); // and never end()
+    const code = await new Promise<number | null>((resolve) => child.once("close", resolve));
+    expect(code).toBe(0);
+    expect(err).toBe("baton: hook failed open (edit allowed without a claim): no answer within 1s (BATON_HOOK_DEADLINE)\n");
+  });
+});
+
 describe("racing sessions", () => {
   it("two sessions editing overlapping files from real processes: exactly one wins each file", async () => {
     const r = repo();

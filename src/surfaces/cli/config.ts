@@ -31,6 +31,7 @@ export const ENVIRONMENT_HELP = `Environment:
   BATON_SIMILAR         near-duplicate check on claim: warn (default), strict, off
   BATON_MARKER_DIR      folder where gate marks are also written as files (can be committed)
   BATON_CONFIG          JSON config file (default: the nearest .baton/config.json)
+  BATON_HOOK_DEADLINE   baton hook: answer as failed after this long (default 10s)
 
 Exit codes: 0 done, 1 denied / not held / already done, 2 bad input,
             3 store unavailable, 4 internal error.

@@ -7,6 +7,7 @@
  */
 import { appendFileSync, existsSync, readFileSync, realpathSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { formatDuration, parseDuration } from "../../core/duration.js";
 import { isBatonError } from "../../core/errors.js";
 import type { Store } from "../../store/store.js";
 import {
@@ -183,6 +184,18 @@ export async function hook(harnessName: string, eventName: string): Promise<void
     return;
   }
   let mode: "open" | "closed" = "open";
+  // A registry that hangs (a locked file, an unreachable server) must not hold the session:
+  // past the deadline the hook answers as if it had failed, before the harness's own timeout.
+  let deadlineMs = DEFAULT_HOOK_DEADLINE_MS;
+  try {
+    if (process.env.BATON_HOOK_DEADLINE) deadlineMs = parseDuration(process.env.BATON_HOOK_DEADLINE, { name: "BATON_HOOK_DEADLINE" });
+  } catch (error) {
+    process.stderr.write(`baton: ignoring BATON_HOOK_DEADLINE: ${(error as Error).message}\n`);
+  }
+  const deadline = setTimeout(() => {
+    write(failureAnswer(harness, event, mode, `no answer within ${formatDuration(deadlineMs)} (BATON_HOOK_DEADLINE)`));
+    process.exit(0);
+  }, deadlineMs);
   try {
     write(await answer(harness, event, await readStdin(), (m) => (mode = m)));
   } catch (error) {
@@ -190,8 +203,13 @@ export async function hook(harnessName: string, eventName: string): Promise<void
       ? `${error.code}: ${error.message}`
       : `internal error: ${error instanceof Error ? error.message : String(error)}`;
     write(failureAnswer(harness, event, mode, why));
+  } finally {
+    clearTimeout(deadline);
   }
 }
+
+/** How long a hook may take before it answers as failed (the harnesses' timeouts Baton writes are 15 s and 30 s). */
+export const DEFAULT_HOOK_DEADLINE_MS = 10_000;
 
 /**
  * The pre-commit guard's policy check (protected paths, write scopes), run after the
