@@ -9,6 +9,7 @@ import { appendFileSync, existsSync, readFileSync, realpathSync } from "node:fs"
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { formatDuration, parseDuration } from "../../core/duration.js";
 import { isBatonError } from "../../core/errors.js";
+import type { Baton } from "../../baton.js";
 import type { Store } from "../../store/store.js";
 import {
   beforeEdit,
@@ -108,14 +109,16 @@ function persistAgent(agent: string): boolean {
   return true;
 }
 
-async function withStore<T>(config: CliConfig, fn: (store: Store) => Promise<T>): Promise<T> {
+async function withBaton<T>(config: CliConfig, fn: (baton: Baton) => Promise<T>): Promise<T> {
   const baton = await openFromConfig(config);
   try {
-    return await fn(baton.store);
+    return await fn(baton);
   } finally {
     await baton.close();
   }
 }
+
+const withStore = <T>(config: CliConfig, fn: (store: Store) => Promise<T>): Promise<T> => withBaton(config, (baton) => fn(baton.store));
 
 async function answer(harness: Harness, event: HookEvent, raw: string, setMode: (m: "open" | "closed") => void): Promise<HookAnswer> {
   const payload = parsePayload(harness, raw);
@@ -144,26 +147,25 @@ async function answer(harness: Harness, event: HookEvent, raw: string, setMode: 
     const persisted = fromEnv || (harness === "claude" && persistAgent(agent)) || harness === "codex";
     const path = await rulesPath({ cwd, ...(config.rulesFile === undefined ? {} : { file: config.rulesFile }) });
     const rules = readRules(path);
-    const baton = await openFromConfig(config);
+    // Without the registry the session still gets its identity and the rules' text.
     let markdown: string;
+    let note = "";
     try {
-      markdown = (
-        await baton.context({
-          as: agent,
-          cwd,
-          budget: contextBudget(policy.hookBudget, rules.text?.length ?? 0),
-          rulesFile: path,
-        })
-      ).markdown;
-    } finally {
-      await baton.close();
+      markdown = await withBaton(config, async (baton) =>
+        (await baton.context({ as: agent, cwd, budget: contextBudget(policy.hookBudget, rules.text?.length ?? 0), rulesFile: path })).markdown,
+      );
+    } catch (error) {
+      const why = isBatonError(error) ? `${error.code}: ${error.message}` : String(error);
+      markdown = `(The fleet's state is unavailable: ${why.split("\n")[0]}. Run \`baton context\` before acting.)\n`;
+      note = `baton: hook failed open (no fleet state in this session's context): ${why.split("\n")[0]}`;
     }
     const context = sessionContext({ agent, harness, budget: policy.hookBudget, rules, context: markdown, policy, identityPersisted: persisted });
-    return renderAnswer(harness, {
+    const out = renderAnswer(harness, {
       event,
       context,
       ...(harness === "codex" && !fromEnv ? { env: { BATON_AGENT: agent } } : {}),
     });
+    return note === "" ? out : { ...out, stderr: `${note}\n` };
   }
 
   const repo = await repoAt(cwd);
