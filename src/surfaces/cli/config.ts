@@ -122,20 +122,10 @@ function findConfigFile(cwd: string): string | undefined {
   }
 }
 
-// zod is loaded only when a config file exists: most calls have none, and every
-// millisecond of a CLI call is paid by every agent.
-async function readConfigFile(path: string): Promise<ConfigFile> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(path, "utf8"));
-  } catch (error) {
-    throw new BatonError("BAD_CONFIG", `cannot read the config file ${path}: ${(error as Error).message}`);
-  }
-  // Loading zod costs more than the rest of a hook call; a file of plain known settings
-  // needs none of it. Anything else (importLabels, a wrong type) is judged by the schema.
-  if (plainlyValid(raw)) return raw as ConfigFile;
+/** The config file's schema (loads zod: only for files {@link plainlyValid} cannot vouch for). */
+export async function configFileSchema() {
   const z = await import("zod/mini");
-  const ConfigFileSchema = z.strictObject({
+  return z.strictObject({
     agent: z.optional(z.string()),
     db: z.optional(z.string()),
     databaseUrl: z.optional(z.string()),
@@ -157,6 +147,21 @@ async function readConfigFile(path: string): Promise<ConfigFile> {
     hookBudget: z.optional(z.int().check(z.gte(200), z.lte(1_000_000))),
     editTtl: z.optional(z.union([z.string(), z.number()])),
   });
+}
+
+// zod is loaded only when a config file exists: most calls have none, and every
+// millisecond of a CLI call is paid by every agent.
+async function readConfigFile(path: string): Promise<ConfigFile> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, "utf8"));
+  } catch (error) {
+    throw new BatonError("BAD_CONFIG", `cannot read the config file ${path}: ${(error as Error).message}`);
+  }
+  // Loading zod costs more than the rest of a hook call; a file of plain known settings
+  // needs none of it. Anything else (importLabels, a wrong type) is judged by the schema.
+  if (plainlyValid(raw)) return raw as ConfigFile;
+  const ConfigFileSchema = await configFileSchema();
   const parsed = ConfigFileSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0] as
@@ -190,7 +195,7 @@ const strings = (v: unknown): boolean => Array.isArray(v) && v.every((x) => type
  * True only for a config the schema in {@link readConfigFile} surely accepts: known
  * settings of the plain kinds. False means "ask the schema", never "invalid".
  */
-function plainlyValid(raw: unknown): boolean {
+export function plainlyValid(raw: unknown): boolean {
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) return false;
   for (const [key, value] of Object.entries(raw)) {
     if (value === undefined) return false;
@@ -198,7 +203,7 @@ function plainlyValid(raw: unknown): boolean {
       if (typeof value !== "string") return false;
     } else if (DURATION_SETTINGS.has(key)) {
       if (typeof value !== "string" && !(typeof value === "number" && Number.isFinite(value))) return false;
-    } else if (key in ENUM_SETTINGS) {
+    } else if (Object.hasOwn(ENUM_SETTINGS, key)) {
       if (!ENUM_SETTINGS[key]?.includes(value as string)) return false;
     } else if (key === "protectedPaths") {
       if (!strings(value)) return false;
