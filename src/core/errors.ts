@@ -72,7 +72,8 @@ export const ERROR_CODES = {
   PATH_BLOCKED: {
     exit: EXIT_NO,
     http: 409,
-    summary: "Staged files fall under another agent's live exclusive path claim (the pre-commit guard).",
+    summary:
+      "Staged files fall under another agent's live exclusive path claim, or are protected or outside the agent's write scope (the pre-commit guard, the harness edit hook).",
   },
   TOKEN_STALE: {
     exit: EXIT_NO,

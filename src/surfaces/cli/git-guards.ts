@@ -136,7 +136,7 @@ export function hooksRun(hook: string, args: string[], flags: CommonFlags & { re
       }
       return { as: config.agent };
     },
-    async ({ baton, mode }, p) => {
+    async ({ baton, mode, config }, p) => {
       const store = baton.store;
       if (p.as === undefined) {
         if (hook === "pre-commit") process.stderr.write("baton: BATON_AGENT is not set; path claims not checked for this commit\n");
@@ -149,6 +149,11 @@ export function hooksRun(hook: string, args: string[], flags: CommonFlags & { re
         result = await postCommit(store, { as: p.as as string, releaseOnCommit: flags.releaseOnCommit === true });
       } else if (guardOff) result = { ok: true, message: "baton: pre-push guard bypassed (BATON_GUARD=off)" };
       else result = await prePush(store, { remote: args[0] ?? "origin" });
+      // Protected paths and write scopes (.baton/config.json), after the claim check.
+      if (hook === "pre-commit" && result.ok && !guardOff) {
+        const policy = await (await import("./hooks.js")).commitGuard(store, p.as as string, config);
+        if (!policy.ok) result = policy;
+      }
       if (result.message) process.stderr.write(`${result.message}\n`);
       if (!result.ok) {
         process.exitCode = 1;

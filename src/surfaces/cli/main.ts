@@ -286,6 +286,21 @@ export function buildProgram(name: string): Command {
     .option("--release-on-commit", "post-commit: release the covered path claims")
     .action(async (hook: string, args: string[], flags) => (await import("./git-guards.js")).hooksRun(hook, args, flags));
 
+  common(program.command("init"))
+    .summary("set this repository up for a fleet: rules, config, git hooks, ignore entries, harness hooks (idempotent)")
+    .option("--claude", "also merge Baton's hooks into .claude/settings.json (Claude Code)")
+    .option("--codex", "also merge Baton's hooks into .codex/hooks.json (OpenAI Codex CLI)")
+    .option("--gemini", "also merge Baton's hooks into .gemini/settings.json (Gemini CLI)")
+    .option("--uninstall", "remove only Baton's entries (of the harnesses named; none named: all, and the git hooks)")
+    .option("--hook-command <command>", 'how harness hooks run Baton (default: this node and bundle by absolute path), e.g. "npx --no-install baton"')
+    .action(async (flags) => (await import("./init.js")).init(flags));
+  program
+    .command("hook")
+    .summary("what harness hooks run: reads the harness's JSON on stdin, answers in its format")
+    .argument("<harness>", "claude, codex or gemini")
+    .argument("<event>", "session-start, pre-tool-use or session-end")
+    .action(async (harness: string, event: string) => (await import("./hooks.js")).hook(harness, event));
+
   const db = program.command("db").summary("the registry: which one and why, its schema, explicit migration");
   common(db.command("status"))
     .summary("which registry is used and why, its schema version and pending migrations (creates and changes nothing)")
@@ -423,6 +438,11 @@ export function buildProgram(name: string): Command {
 
 /** Run the CLI with `argv` (without node and script). Sets `process.exitCode`. */
 export async function main(argv: readonly string[], invokedAs: string): Promise<void> {
+  // A harness hook runs on every tool call: straight to its handler, without building the program.
+  if (argv[0] === "hook" && argv.length === 3 && !argv.some((a) => a.startsWith("-"))) {
+    await (await import("./hooks.js")).hook(argv[1] as string, argv[2] as string);
+    return;
+  }
   const program = buildProgram(invokedAs === "coordination" ? "coordination" : "baton");
   const json = isJson(argv);
   const silence = { outputError: () => undefined };
