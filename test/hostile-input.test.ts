@@ -1,0 +1,365 @@
+/**
+ * Hostile input (issue 11, hole 4): keys and agents with invisible or format characters,
+ * lone surrogates and invalid UTF-8 (raw bytes through argv and files); metadata nested
+ * too deep, and rows written straight into the database that no reader may crash on;
+ * path patterns through symbolic links; task import of odd numbers, binary files and
+ * front-matter keys that name Object.prototype members. Then the battery: fast-check
+ * feeds random input to every CLI command and library method, and every refusal is a
+ * known code with every table byte-for-byte unchanged.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { openBaton } from "../src/baton.js";
+import { ERROR_CODES, isBatonError } from "../src/core/errors.js";
+import { findUnsafeChar, parseAgent, parseKey } from "../src/core/identity.js";
+import { MAX_META_DEPTH, parseMeta, readStoredObject } from "../src/core/schemas.js";
+import { readGithubTasks } from "../src/services/task-import.js";
+import { CLI, type CliResult, cleanEnv, cli, tempDir } from "./helpers.js";
+
+// JSON answers are checked field by field.
+type Json = Record<string, any>;
+
+/** Every table of a SQLite file, every row in rowid order: what "nothing changed" compares. */
+function dump(db: string): string {
+  if (!existsSync(db)) return "(no database)";
+  const handle = new Database(db, { readonly: true, fileMustExist: true });
+  try {
+    const tables = handle.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[];
+    const out: Record<string, unknown[]> = {};
+    for (const { name } of tables) out[name] = handle.prepare(`SELECT * FROM "${name}" ORDER BY rowid`).all();
+    return JSON.stringify(out);
+  } finally {
+    handle.close();
+  }
+}
+
+/** `\ooo` escapes of every byte, for printf. */
+const octal = (bytes: Buffer): string => [...bytes].map((b) => `\\${b.toString(8).padStart(3, "0")}`).join("");
+
+/**
+ * Run the CLI with arguments given as raw bytes. Node would turn a Buffer argument into
+ * UTF-8 text on this side (invalid bytes become U+FFFD before the child sees them), so a
+ * shell's printf builds each argument and the child gets exactly these bytes in argv.
+ */
+function rawCli(args: readonly (string | Buffer)[], env: Record<string, string>, cwd?: string): CliResult {
+  const words = args.map((arg) => `"$(printf '${octal(Buffer.isBuffer(arg) ? arg : Buffer.from(arg))}')"`);
+  const result = spawnSync("/bin/sh", ["-c", `exec "$0" "$1" ${words.join(" ")}`, process.execPath, CLI], {
+    cwd: cwd ?? tempDir(),
+    env: cleanEnv(env),
+    encoding: "utf8",
+  });
+  return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+}
+
+const json = (r: CliResult): Json => JSON.parse(r.stdout) as Json;
+/** The error object of a refused `--json` call. */
+const err = (r: CliResult): Json => json(r).error as Json;
+const bytes = (...parts: (string | number[])[]): Buffer =>
+  Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p) : Buffer.from(p))));
+
+/** A database with one live claim and one event, so "unchanged" has something to compare. */
+function seeded(): { db: string; env: Record<string, string> } {
+  const db = join(tempDir(), "hostile.db");
+  const env = { BATON_DB: db };
+  expect(cli(["claim", "task:42", "--as", "alice", "--json"], { env }).code).toBe(0);
+  return { db, env };
+}
+
+// Characters that render as nothing, or as a plain space, or mark lost bytes.
+const INVISIBLE: readonly [string, string][] = [
+  ["\u200B", "zero-width space"],
+  ["\u200C", "zero-width non-joiner"],
+  ["\u200D", "zero-width joiner"],
+  ["\u2060", "word joiner"],
+  ["\uFEFF", "byte order mark inside"],
+  ["\u202E", "right-to-left override"],
+  ["\u2066", "left-to-right isolate"],
+  ["\u061C", "Arabic letter mark"],
+  ["\u00AD", "soft hyphen"],
+  ["\u180E", "Mongolian vowel separator"],
+  ["\u2028", "line separator"],
+  ["\u2029", "paragraph separator"],
+  ["\u00A0", "no-break space"],
+  ["\u3000", "ideographic space"],
+  ["\uFE0F", "variation selector 16"],
+  ["\u{E0041}", "tag latin capital A"],
+  ["\uFFFD", "replacement character"],
+  ["\uFFFE", "noncharacter"],
+  ["\u0085", "next line (C1)"],
+  ["\u001B", "escape"],
+];
+
+describe("hole 4: keys and agent names", () => {
+  it("refuses every invisible, format, separator and replacement character in a key, in the library", () => {
+    for (const [char, what] of INVISIBLE) {
+      let caught: unknown;
+      try {
+        parseKey(`task:4${char}2`);
+      } catch (error) {
+        caught = error;
+      }
+      expect(isBatonError(caught) && caught.code, what).toBe("BAD_KEY");
+      // The message shows the character escaped, never raw.
+      expect((caught as Error).message, what).toContain(`\\u{${(char.codePointAt(0) as number).toString(16)}}`);
+    }
+    // Lone surrogates cannot arrive through argv, but can through the library.
+    for (const lone of ["task:\uD800", "task:\uDC00x", "\uDBFFtask"]) expect(() => parseKey(lone)).toThrow(/lone surrogate/);
+    // Visible text stays a key: accents (NFC), CJK, emoji without selectors, plain spaces.
+    for (const fine of ["topic:café", "topic:日本語", "topic:🚀 launch", "github:o/r#1", "topic:a b"]) {
+      expect(findUnsafeChar(parseKey(fine))).toBeNull();
+    }
+    expect(parseKey("topic:cafe\u0301")).toBe("topic:caf\u00e9");
+  });
+
+  it("refuses them in agent names too", () => {
+    for (const [char, what] of INVISIBLE) expect(() => parseAgent(`ali${char}ce`), what).toThrow(/invalid agent name/);
+  });
+
+  it("the library refuses task:4\\u200B2 while task:42 is held, and changes nothing", async () => {
+    const { db } = seeded();
+    const before = dump(db);
+    const baton = await openBaton({ db });
+    try {
+      await expect(baton.claim("task:4\u200B2", { as: "bob" })).rejects.toMatchObject({ code: "BAD_KEY" });
+      await expect(baton.claim("task:\uD800", { as: "bob" })).rejects.toMatchObject({ code: "BAD_KEY" });
+      await expect(baton.claim("task:7", { as: "b\u200Bob" })).rejects.toMatchObject({ code: "BAD_AGENT" });
+    } finally {
+      await baton.close();
+    }
+    expect(dump(db)).toBe(before);
+  });
+
+  it("raw invalid UTF-8 in argv is refused: u:\\xff and u:\\xfe never become one key u:\\uFFFD", () => {
+    const { db, env } = seeded();
+    const before = dump(db);
+    for (const key of [bytes("u:", [0xff]), bytes("u:", [0xfe]), bytes("task:", [0xc3]), bytes("task:", [0xed, 0xa0, 0x80])]) {
+      const r = rawCli(["claim", key, "--as", "bob", "--json"], env);
+      expect(r.code, r.stderr).toBe(2);
+      expect(err(r).code).toBe("BAD_KEY");
+      expect(err(r).message).toMatch(/not valid UTF-8/);
+    }
+    // The invisible characters as UTF-8 bytes in argv, against a held task:42.
+    for (const [char, what] of INVISIBLE) {
+      const r = rawCli(["claim", Buffer.from(`task:4${char}2`), "--as", "bob", "--json"], env);
+      expect(r.code, `${what}: ${r.stdout}${r.stderr}`).toBe(2);
+      expect(err(r).code, what).toBe("BAD_KEY");
+    }
+    // And an agent name of raw bytes.
+    const agent = rawCli(["claim", "task:9", "--as", bytes("bob", [0xff]), "--json"], env);
+    expect(agent.code).toBe(2);
+    expect(err(agent).code).toBe("BAD_AGENT");
+    expect(dump(db)).toBe(before);
+  });
+});
+
+/** `{"a":[[[…1…]]]}`: one object around `depth - 1` arrays (2 bytes a level). */
+const deepText = (depth: number): string => `{"a":${"[".repeat(depth - 1)}1${"]".repeat(depth - 1)}}`;
+
+describe("hole 4: metadata nesting", () => {
+  it(`refuses metadata nested deeper than ${MAX_META_DEPTH} levels; ${MAX_META_DEPTH} is fine`, () => {
+    expect(parseMeta(deepText(MAX_META_DEPTH))).not.toBeNull();
+    expect(() => parseMeta(deepText(MAX_META_DEPTH + 1))).toThrow(/nested deeper than 32/);
+    // As an object from the library: deep, and circular; never a RangeError.
+    let deep: Record<string, unknown> = {};
+    for (let i = 0; i < 100_000; i++) deep = { a: deep };
+    const circular: Record<string, unknown> = { a: 1 };
+    circular.self = circular;
+    for (const value of [deep, circular]) {
+      let caught: unknown;
+      try {
+        parseMeta(value);
+      } catch (error) {
+        caught = error;
+      }
+      expect(isBatonError(caught) && caught.code).toBe("BAD_META");
+    }
+  });
+
+  it("8 KB of nesting 4,150 deep is refused by claim --meta and task add --meta, and nothing changes", () => {
+    const { db, env } = seeded();
+    const before = dump(db);
+    const meta = deepText(4150);
+    expect(Buffer.byteLength(meta)).toBeLessThan(16 * 1024);
+    for (const args of [
+      ["claim", "task:7", "--as", "bob", "--meta", meta],
+      ["task", "add", "t1", "--title", "x", "--as", "bob", "--meta", meta],
+    ]) {
+      const r = cli([...args, "--json"], { env });
+      expect(r.code, r.stdout + r.stderr).toBe(2);
+      expect(err(r).code).toBe("BAD_META");
+    }
+    expect(dump(db)).toBe(before);
+  });
+
+  it("a row written into the database by hand (deep, garbage or non-object JSON) crashes no reader", () => {
+    const dir = tempDir();
+    execGit(dir, ["init", "-q"]);
+    execGit(dir, ["commit", "-q", "--allow-empty", "-m", "root"]);
+    const db = join(dir, "hand.db");
+    const env = { BATON_DB: db, BATON_AGENT: "carol" };
+    expect(cli(["task", "add", "t1", "--title", "first", "--json"], { env, cwd: dir }).code).toBe(0);
+    expect(cli(["claim", "task:ok", "--json"], { env, cwd: dir }).code).toBe(0);
+    const handle = new Database(db);
+    const now = Date.now();
+    const deep = `{"a":${"[".repeat(200_000)}${"]".repeat(200_000)}}`;
+    const insert = handle.prepare(
+      "INSERT INTO claims (key, agent, token, state, claimed_at, expires_at, meta) VALUES (?, 'mallory', ?, 'active', ?, ?, ?)",
+    );
+    insert.run("task:deep", 100, now, now + 3_600_000, deep);
+    insert.run("task:garbage", 101, now, now + 3_600_000, "{not json");
+    insert.run("task:array", 102, now, now + 3_600_000, "[1,2]");
+    const event = handle.prepare(
+      "INSERT INTO events (at, kind, key, agent, token, detail) VALUES (?, ?, ?, 'mallory', 100, ?)",
+    );
+    event.run(now, "granted", "task:deep", deep);
+    event.run(now, "note", "task:garbage", "\u0000garbage");
+    event.run(now, "selected", "task:t1", "{oops");
+    handle
+      .prepare(
+        "INSERT INTO tasks (id, title, category, priority, state, blocked_by, paths, meta, created_at, updated_at) VALUES ('t2', 'hand', 'general', 50, 'open', 'nope', '{', ?, ?, ?)",
+      )
+      .run(deep, now, now);
+    handle.close();
+    for (const args of [
+      ["list"],
+      ["list", "--json"],
+      ["show", "task:deep"],
+      ["show", "task:deep", "--json"],
+      ["show", "task:garbage", "--json"],
+      ["log"],
+      ["log", "--json"],
+      ["probe", "src/"],
+      ["probe", "src/", "--json"],
+      ["context"],
+      ["context", "--format", "json"],
+      ["task", "list", "--json"],
+      ["task", "show", "t2", "--json"],
+      ["next", "--json"],
+    ]) {
+      const r = cli(args, { env, cwd: dir });
+      expect([0, 1], `${args.join(" ")}: exit ${r.code} ${r.stderr}`).toContain(r.code);
+      expect(r.stderr).not.toMatch(/call stack|internal error/i);
+    }
+    const shown = json(cli(["show", "task:deep", "--json"], { env, cwd: dir }));
+    expect(shown.claim.meta).toEqual({ $unreadable: "nested deeper than 64 levels" });
+    expect(readStoredObject("{not json")).toEqual({ $unreadable: "not JSON (9 bytes)" });
+  });
+});
+
+function execGit(cwd: string, args: string[]): string {
+  const r = spawnSync("git", args, {
+    cwd,
+    encoding: "utf8",
+    env: { ...cleanEnv(), GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@e", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@e" },
+  });
+  if (r.status !== 0) throw new Error(`git ${args.join(" ")}: ${r.stderr}`);
+  return r.stdout;
+}
+
+describe("hole 4: path patterns through symbolic links", () => {
+  function repoWithLinks(): { dir: string; outside: string; env: Record<string, string> } {
+    const dir = tempDir("baton-links-");
+    const outside = tempDir("baton-outside-");
+    writeFileSync(join(outside, "passwd"), "root:x:0:0\n");
+    execGit(dir, ["init", "-q"]);
+    mkdirSync(join(dir, "src", "auth"), { recursive: true });
+    writeFileSync(join(dir, "src", "auth", "login.ts"), "export {};\n");
+    execGit(dir, ["add", "-A"]);
+    execGit(dir, ["commit", "-q", "-m", "root"]);
+    symlinkSync(outside, join(dir, "out"));
+    symlinkSync("src", join(dir, "alias"));
+    symlinkSync(join(outside, "not-yet"), join(dir, "dangling"));
+    symlinkSync("loop-b", join(dir, "loop-a"));
+    symlinkSync("loop-a", join(dir, "loop-b"));
+    return { dir, outside, env: { BATON_DB: join(tempDir(), "links.db") } };
+  }
+
+  it("a link that leaves the repository is refused with BAD_PATH, and nothing is claimed", () => {
+    const { dir, env } = repoWithLinks();
+    expect(cli(["paths", "claim", "src/auth/", "--as", "alice"], { env, cwd: dir }).code).toBe(0);
+    const before = dump(env.BATON_DB as string);
+    for (const pattern of ["out/passwd", "out/", "out/**/*.conf", "dangling", "loop-a/x"]) {
+      const r = cli(["paths", "claim", pattern, "--as", "bob", "--json"], { env, cwd: dir });
+      expect(r.code, `${pattern}: ${r.stdout}`).toBe(2);
+      expect(err(r).code).toBe("BAD_PATH");
+    }
+    expect(err(cli(["paths", "claim", "out/passwd", "--as", "bob", "--json"], { env, cwd: dir })).message).toMatch(
+      /symbolic link .* outside the repository/,
+    );
+    expect(dump(env.BATON_DB as string)).toBe(before);
+  });
+
+  it("an alias of a claimed folder conflicts like the folder itself (files, folders and globs)", () => {
+    const { dir, env } = repoWithLinks();
+    expect(cli(["paths", "claim", "src/auth/", "--as", "alice"], { env, cwd: dir }).code).toBe(0);
+    for (const pattern of ["alias/auth/login.ts", "alias/auth/", "alias/**/*.ts", "alias"]) {
+      const r = cli(["paths", "claim", pattern, "--as", "bob", "--json"], { env, cwd: dir });
+      expect(r.code, `${pattern}: ${r.stdout}`).toBe(1);
+      expect(json(r).code).toBe("PATH_CONFLICT");
+    }
+    // Through the alias, a new file is claimed under its real name.
+    const granted = json(cli(["paths", "claim", "alias/new.ts", "--as", "bob", "--json"], { env, cwd: dir }));
+    expect(granted.claims.map((c: Json) => c.pattern)).toEqual(["src/new.ts"]);
+  });
+});
+
+describe("hole 4: task import", () => {
+  it("gh issue numbers that are not positive integers are named, not imported", () => {
+    for (const number of [0, -3, 1.5, 1e20, "12", null, true]) {
+      expect(() => readGithubTasks(JSON.stringify([{ number, title: "x" }]), "issues.json")).toThrow(
+        number === null ? /no number or title|not a positive integer/ : /not a positive integer/,
+      );
+    }
+    for (const item of [null, 5, "x", [1]]) {
+      expect(() => readGithubTasks(JSON.stringify([item]), "issues.json")).toThrow(/not an object/);
+    }
+    // Odd labels are not a crash.
+    expect(readGithubTasks(JSON.stringify([{ number: 3, title: "x", labels: [null, 7, { name: "bug" }] }]), "i.json")[0]?.meta).toEqual({
+      number: 3,
+      labels: ["", "", "bug"],
+    });
+  });
+
+  it("binary and non-UTF-8 files are refused by name; nothing is imported", () => {
+    const dir = tempDir();
+    const env = { BATON_DB: join(dir, "import.db"), BATON_AGENT: "alice" };
+    writeFileSync(join(dir, "bin.md"), Buffer.from([0x2d, 0x2d, 0x2d, 0x0a, 0x00, 0x01, 0x0a, 0x2d, 0x2d, 0x2d, 0x0a]));
+    writeFileSync(join(dir, "latin1.md"), Buffer.concat([Buffer.from("---\ntitle: caf"), Buffer.from([0xe9]), Buffer.from("\n---\n")]));
+    writeFileSync(join(dir, "issues.json"), Buffer.concat([Buffer.from('[{"number":1,"title":"caf'), Buffer.from([0xe9]), Buffer.from('"}]')]));
+    const cases: [string, RegExp][] = [
+      ["bin.md", /binary file/],
+      ["latin1.md", /not valid UTF-8/],
+      ["issues.json", /not valid UTF-8/],
+    ];
+    for (const [file, message] of cases) {
+      const r = cli(["task", "import", file, "--json"], { env, cwd: dir });
+      expect(r.code, r.stdout + r.stderr).toBe(2);
+      expect(err(r).code).toBe("BAD_INPUT");
+      expect(err(r).message).toMatch(message);
+    }
+    expect(json(cli(["task", "list", "--json"], { env, cwd: dir })).tasks).toEqual([]);
+  });
+
+  it("front-matter keys named like Object.prototype members are plain keys (constructor, __proto__, toString)", () => {
+    const dir = tempDir();
+    const tasks = join(dir, "tasks");
+    mkdirSync(tasks);
+    writeFileSync(join(tasks, "a.md"), "---\ntitle: A\nconstructor: yes\n__proto__: polluted\ntoString: 1\nhasOwnProperty: [x, y]\n---\n");
+    writeFileSync(join(tasks, "b.md"), "---\ntitle: B\nconstructor: one\nconstructor: two\n---\n");
+    const env = { BATON_DB: join(dir, "fm.db"), BATON_AGENT: "alice" };
+    const twice = cli(["task", "import", "tasks", "--json"], { env, cwd: dir });
+    expect(twice.code).toBe(2);
+    expect(err(twice).message).toMatch(/b\.md:4: key constructor appears twice/);
+    writeFileSync(join(tasks, "b.md"), "---\ntitle: B\n---\n");
+    const r = cli(["task", "import", "tasks", "--json"], { env, cwd: dir });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const a = json(cli(["task", "show", "a", "--json"], { env, cwd: dir })).task;
+    expect(a.meta).toEqual(JSON.parse('{"constructor":"yes","__proto__":"polluted","toString":1,"hasOwnProperty":["x","y"]}'));
+    expect(Object.keys(a.meta)).toContain("__proto__");
+    expect(Object.getPrototypeOf(a.meta)).toBe(Object.prototype);
+  });
+});
