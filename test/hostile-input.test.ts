@@ -15,8 +15,8 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { openBaton } from "../src/baton.js";
 import { ERROR_CODES, isBatonError } from "../src/core/errors.js";
-import { findUnsafeChar, parseAgent, parseKey } from "../src/core/identity.js";
-import { MAX_META_DEPTH, parseMeta, readStoredObject } from "../src/core/schemas.js";
+import { findUnsafeChar, parseAgent, parseKey, parseToken } from "../src/core/identity.js";
+import { durationMs, MAX_META_DEPTH, parseMeta, readStoredObject } from "../src/core/schemas.js";
 import { readGithubTasks } from "../src/services/task-import.js";
 import { CLI, type CliResult, cleanEnv, cli, tempDir } from "./helpers.js";
 
@@ -361,5 +361,176 @@ describe("hole 4: task import", () => {
     expect(a.meta).toEqual(JSON.parse('{"constructor":"yes","__proto__":"polluted","toString":1,"hasOwnProperty":["x","y"]}'));
     expect(Object.keys(a.meta)).toContain("__proto__");
     expect(Object.getPrototypeOf(a.meta)).toBe(Object.prototype);
+  });
+});
+
+// ---------------------------------------------------------------------------
+// The battery: random bad input to every library method and CLI command
+// ---------------------------------------------------------------------------
+
+/** Codes bad input may answer with: every exit-2 code of the registry. */
+const INPUT_CODES = new Set(Object.entries(ERROR_CODES).filter(([, spec]) => spec.exit === 2).map(([code]) => code));
+
+const UNSAFE_CHARS = INVISIBLE.map(([c]) => c).concat(["\uD800", "\uDFFF", "\u0000", "\n", "\t"]);
+const accepts = (parse: (v: unknown) => unknown) => (value: unknown) => {
+  try {
+    parse(value);
+    return true;
+  } catch {
+    return false;
+  }
+};
+const notAString = fc.oneof(fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.object({ maxDepth: 2 }), fc.array(fc.integer(), { maxLength: 3 }));
+/** Text that is sometimes fine and often not: any code points (lone surrogates included), unsafe characters spliced in, odd lengths. */
+const anyText = fc.oneof(
+  fc.string({ unit: "binary", maxLength: 40 }),
+  fc.tuple(fc.string({ maxLength: 12 }), fc.constantFrom(...UNSAFE_CHARS), fc.string({ maxLength: 12 })).map(([a, c, b]) => `${a}${c}${b}`),
+  fc.constantFrom("", "   ", "x".repeat(513), "x".repeat(5000), "-1", "0", "1e999", "NaN", "__proto__", "constructor"),
+);
+const badKey = fc.oneof(anyText, notAString).filter((v) => !accepts(parseKey)(v));
+const badAgent = fc.oneof(anyText, notAString).filter((v) => !accepts(parseAgent)(v));
+const badDuration = fc
+  .oneof(
+    anyText,
+    fc.constantFrom(0, -1, Number.NaN, Number.POSITIVE_INFINITY, -0.5, 1e300, "0s", "-5m", "1x", "5 m", "99999y", "1.2.3s"),
+    fc.string({ maxLength: 8 }),
+  )
+  .filter((v) => {
+    try {
+      durationMs(v as string, "x");
+      return false;
+    } catch {
+      return true;
+    }
+  });
+const badMeta = fc.oneof(
+  fc.constantFrom("[1]", "1", '"s"', "null x", "{", '{"a":', deepText(MAX_META_DEPTH + 1), `{"big":"${"x".repeat(17 * 1024)}"}`),
+  fc.string({ maxLength: 20 }).filter((s) => !accepts(parseMeta)(s)),
+  fc.integer().map((n) => [n]),
+);
+const badToken = fc.oneof(fc.constantFrom(0, -1, 1.5, "abc", "", "1e3", "12345678901234567890", Number.NaN), anyText).filter((v) => !accepts(parseToken)(v));
+const badText = fc.oneof(fc.constant("x".repeat(4097)), notAString.filter((v) => v !== null));
+const badCommit = fc.oneof(fc.constantFrom("xyz", "123", "g".repeat(40), "a".repeat(65)), notAString.filter((v) => v !== null));
+const badLimit = fc.constantFrom(0, -1, 1.5, 100_001, Number.NaN, "ten");
+const badPath = fc.constantFrom("", "../outside", "/etc/passwd", "src/[z-a]", "!src", "src/*/../x", "@(a|b)", "x\u0000y", "src/{a,", "out/passwd");
+
+type Call = { name: string; run: (baton: Awaited<ReturnType<typeof openBaton>>, repo: string) => Promise<unknown> };
+
+/** One library call with exactly one bad argument (the others valid). */
+const badCall: fc.Arbitrary<Call> = fc.oneof(
+  badKey.map((k): Call => ({ name: `claim key ${String(k)}`, run: (b) => b.claim(k as string, { as: "alice" }) })),
+  badAgent.map((a): Call => ({ name: `claim as ${String(a)}`, run: (b) => b.claim("task:new", { as: a as string }) })),
+  badDuration.map((d): Call => ({ name: `claim ttl ${String(d)}`, run: (b) => b.claim("task:new", { as: "bob", ttl: d as string }) })),
+  badDuration.filter((d) => !accepts((v) => durationMs(v as string, "x", true))(d)).map((d): Call => ({ name: `claim doneWindow ${String(d)}`, run: (b) => b.claim("task:new", { as: "bob", doneWindow: d as string }) })),
+  badMeta.map((m): Call => ({ name: `claim meta ${String(m).slice(0, 40)}`, run: (b) => b.claim("task:new", { as: "bob", meta: m as string }) })),
+  fc.constantFrom("loud", "", 1).map((s): Call => ({ name: `claim similar ${s}`, run: (b) => b.claim("task:new", { as: "bob", similar: s as "warn" }) })),
+  badKey.map((k): Call => ({ name: `renew ${String(k)}`, run: (b) => b.renew(k as string, { as: "alice" }) })),
+  badDuration.map((d): Call => ({ name: `renew ttl ${String(d)}`, run: (b) => b.renew("task:42", { as: "alice", ttl: d as string }) })),
+  badText.map((t): Call => ({ name: "complete result", run: (b) => b.complete("task:42", { as: "alice", result: t as string }) })),
+  badCommit.map((c): Call => ({ name: `complete commit ${String(c)}`, run: (b) => b.complete("task:42", { as: "alice", commit: c as string }) })),
+  badAgent.map((a): Call => ({ name: "release as", run: (b) => b.release("task:42", { as: a as string }) })),
+  badCommit.map((c): Call => ({ name: "release commit", run: (b) => b.release("task:42", { as: "alice", commit: c as string }) })),
+  badText.map((t): Call => ({ name: "abandon reason", run: (b) => b.abandon("task:42", { as: "alice", reason: t as string }) })),
+  badDuration.filter((d) => !accepts((v) => durationMs(v as string, "x", true))(d)).map((d): Call => ({ name: `reap minAge ${String(d)}`, run: (b) => b.reap({ minAge: d as string }) })),
+  badKey.map((k): Call => ({ name: "show", run: (b) => b.show(k as string) })),
+  badLimit.map((l): Call => ({ name: `list limit ${l}`, run: (b) => b.list({ limit: l as number }) })),
+  fc.constantFrom("gone", "", "active,nope").map((s): Call => ({ name: `list state ${s}`, run: (b) => b.list({ state: s as "active" }) })),
+  badDuration.map((d): Call => ({ name: "log since", run: (b) => b.log({ since: d as string }) })),
+  fc.constantFrom("exploded", "").map((k): Call => ({ name: `log kind ${k}`, run: (b) => b.log({ kind: k as "granted" }) })),
+  badToken.map((t): Call => ({ name: `check token ${String(t)}`, run: (b) => b.check("task:42", t as number) })),
+  badKey.map((k): Call => ({ name: "check key", run: (b) => b.check(k as string, 1) })),
+  badText.map((t): Call => ({ name: "note text", run: (b) => b.note("task:42", { as: "alice", text: t as string }) })),
+  badKey.map((k): Call => ({ name: "note key", run: (b) => b.note(k as string, { as: "alice", text: "hi" }) })),
+  badText.map((t): Call => ({ name: "verify note", run: (b) => b.verify("task:42", { as: "alice", note: t as string }) })),
+  badAgent.map((a): Call => ({ name: "next as", run: (b, repo) => b.next({ as: a as string, cwd: repo }) })),
+  badDuration.map((d): Call => ({ name: "next ttl", run: (b, repo) => b.next({ as: "bob", ttl: d as string, cwd: repo, dryRun: false }) })),
+  fc
+    .oneof(
+      fc.record({ id: fc.oneof(anyText, notAString).filter((v) => typeof v !== "string" || !/^[A-Za-z0-9][A-Za-z0-9._:/#-]{0,199}$/.test(v)), title: fc.constant("t") }),
+      fc.record({ id: fc.constant("t9"), title: fc.oneof(fc.constant(""), badText) }),
+      fc.record({ id: fc.constant("t9"), title: fc.constant("t"), priority: fc.constantFrom(-1, 101, 1.5, Number.NaN) }),
+      fc.record({ id: fc.constant("t9"), title: fc.constant("t"), category: fc.constantFrom("Bad Cat", "", "x".repeat(80), "é") }),
+      fc.record({ id: fc.constant("t9"), title: fc.constant("t"), meta: badMeta }),
+      fc.record({ id: fc.constant("t9"), title: fc.constant("t"), blockedBy: fc.constantFrom(["t9"], ["bad id"], [""]) }),
+      fc.record({ id: fc.constant("t9"), title: fc.constant("t"), assignee: badAgent.filter((a) => a !== null && a !== undefined) }),
+      fc.record({ id: fc.constant("t9"), title: fc.constant("t"), paths: badPath.map((p) => [p]) }),
+    )
+    .map((spec): Call => ({ name: `task put ${JSON.stringify(spec).slice(0, 60)}`, run: (b, repo) => b.tasks.put([spec as never], "add", { cwd: repo }) })),
+  badPath.map((p): Call => ({ name: `claimPaths ${p}`, run: (b, repo) => b.claimPaths([p], { as: "bob", cwd: repo }) })),
+  badDuration.map((d): Call => ({ name: "claimPaths ttl", run: (b, repo) => b.claimPaths(["src/x.ts"], { as: "bob", ttl: d as string, cwd: repo }) })),
+  badPath.map((p): Call => ({ name: `claimWithPaths ${p}`, run: (b, repo) => b.claimWithPaths("task:new", [p], { as: "bob", cwd: repo }) })),
+  badKey.map((k): Call => ({ name: "gateCheck", run: (b) => b.gateCheck(k as string) })),
+  badKey.map((k): Call => ({ name: "withClaim key", run: (b) => b.withClaim(k as string, async () => 1, { as: "bob" }) })),
+  badDuration.map((d): Call => ({ name: "withClaim ttl", run: (b) => b.withClaim("task:new", async () => 1, { as: "bob", ttl: d as string }) })),
+);
+
+function gitRepo(): string {
+  const dir = tempDir("baton-battery-");
+  execGit(dir, ["init", "-q"]);
+  mkdirSync(join(dir, "src"));
+  writeFileSync(join(dir, "src", "a.ts"), "export {};\n");
+  execGit(dir, ["add", "-A"]);
+  execGit(dir, ["commit", "-q", "-m", "root"]);
+  symlinkSync(tempDir("baton-outside-"), join(dir, "out"));
+  return dir;
+}
+
+describe("the bad-input battery", () => {
+  it("every library method: random bad input → a BatonError with an input code, every table unchanged", async () => {
+    const repo = gitRepo();
+    const db = join(tempDir(), "battery.db");
+    const baton = await openBaton({ db });
+    try {
+      await baton.claim("task:42", { as: "alice", meta: { issue: 42 } });
+      await baton.tasks.put([{ id: "t1", title: "first" }], "add");
+      await baton.claimPaths(["src/a.ts"], { as: "alice", cwd: repo });
+      await fc.assert(
+        fc.asyncProperty(badCall, async (call) => {
+          const before = dump(db);
+          let caught: unknown = null;
+          try {
+            await call.run(baton, repo);
+          } catch (error) {
+            caught = error;
+          }
+          expect(isBatonError(caught), `${call.name}: ${String(caught)}`).toBe(true);
+          expect(INPUT_CODES.has((caught as { code: string }).code), `${call.name}: ${(caught as { code: string }).code}`).toBe(true);
+          expect(dump(db), call.name).toBe(before);
+        }),
+        { numRuns: 400 },
+      );
+    } finally {
+      await baton.close();
+    }
+  });
+
+  it("every CLI command: random bad arguments → exit 2 with a known code in --json, every table unchanged", () => {
+    const repo = gitRepo();
+    const db = join(tempDir(), "battery-cli.db");
+    const env = { BATON_DB: db, BATON_AGENT: "alice" };
+    expect(cli(["claim", "task:42", "--json"], { env, cwd: repo }).code).toBe(0);
+    const str = (arb: fc.Arbitrary<unknown>) => arb.filter((v): v is string => typeof v === "string" && !v.startsWith("-") && !v.includes("\u0000"));
+    const argvCase: fc.Arbitrary<readonly string[]> = fc.oneof(
+      str(badKey).chain((k) => fc.constantFrom(["claim", k], ["renew", k], ["complete", k], ["release", k], ["abandon", k], ["show", k], ["check", k, "--token", "1"], ["note", k, "hi"], ["verify", k], ["gate", "check", k])),
+      str(badAgent).filter((a) => a.trim() !== "").map((a) => ["claim", "task:7", "--as", a]),
+      str(badDuration).filter((d) => d.trim() !== "").chain((d) => fc.constantFrom(["claim", "task:7", "--ttl", d], ["renew", "task:42", "--ttl", d], ["reap", "--min-age", d], ["log", "--since", d], ["paths", "claim", "src/a.ts", "--ttl", d])),
+      str(badMeta).chain((m) => fc.constantFrom(["claim", "task:7", "--meta", m], ["task", "add", "t7", "--title", "x", "--meta", m])),
+      str(badToken).filter((t) => t.trim() !== "").map((t) => ["check", "task:42", "--token", t]),
+      str(badCommit).map((c) => ["complete", "task:42", "--commit", c]),
+      fc.constantFrom("0", "-1", "x", "100001").chain((l) => fc.constantFrom(["list", "--limit", l], ["log", "--limit", l])),
+      badPath.filter((p) => p !== "" && !p.includes("\u0000") && !p.startsWith("!")).chain((p) => fc.constantFrom(["paths", "claim", p], ["claim", "task:7", "--paths", p], ["probe", p], ["task", "add", "t8", "--title", "x", "--paths", p])),
+      fc.constantFrom(["task", "add", "bad id", "--title", "x"], ["task", "add", "t8", "--title", "x", "--priority", "101"], ["list", "--state", "gone"], ["log", "--kind", "exploded"], ["claim", "task:7", "--similar", "loud"], ["complete", "task:42", "--outcome", "meh"]),
+    );
+    fc.assert(
+      fc.property(argvCase, (args) => {
+        const before = dump(db);
+        const r = cli([...args, "--json"], { env, cwd: repo });
+        expect(r.code, `${JSON.stringify(args)}: ${r.stdout}${r.stderr}`).toBe(2);
+        const code = (JSON.parse(r.stdout) as Json).error?.code as string;
+        expect(INPUT_CODES.has(code), `${JSON.stringify(args)}: ${code}`).toBe(true);
+        expect(dump(db), JSON.stringify(args)).toBe(before);
+      }),
+      { numRuns: 15 },
+    );
   });
 });
