@@ -142,8 +142,8 @@ describe("hole 4: keys and agent names", () => {
       expect(err(r).code).toBe("BAD_KEY");
       expect(err(r).message).toMatch(/not valid UTF-8/);
     }
-    // The invisible characters as UTF-8 bytes in argv, against a held task:42.
-    for (const [char, what] of INVISIBLE) {
+    // Invisible characters as UTF-8 bytes in argv, against a held task:42 (the library test covers them all).
+    for (const [char, what] of INVISIBLE.filter(([c]) => ["\u200B", "\u202E", "\u2028", "\uFEFF", "\u00A0"].includes(c))) {
       const r = rawCli(["claim", Buffer.from(`task:4${char}2`), "--as", "bob", "--json"], env);
       expect(r.code, `${what}: ${r.stdout}${r.stderr}`).toBe(2);
       expect(err(r).code, what).toBe("BAD_KEY");
@@ -226,18 +226,11 @@ describe("hole 4: metadata nesting", () => {
     handle.close();
     for (const args of [
       ["list"],
-      ["list", "--json"],
-      ["show", "task:deep"],
-      ["show", "task:deep", "--json"],
       ["show", "task:garbage", "--json"],
-      ["log"],
       ["log", "--json"],
       ["probe", "src/"],
-      ["probe", "src/", "--json"],
       ["context"],
-      ["context", "--format", "json"],
       ["task", "list", "--json"],
-      ["task", "show", "t2", "--json"],
       ["next", "--json"],
     ]) {
       const r = cli(args, { env, cwd: dir });
@@ -504,6 +497,75 @@ describe("the bad-input battery", () => {
     }
   });
 
+  it("every library method: arguments of any type and shape → a value or a BatonError (never a TypeError); a refusal changes nothing", async () => {
+    const repo = gitRepo();
+    const db = join(tempDir(), "junk.db");
+    const baton = await openBaton({ db });
+    const junk = fc.oneof(fc.anything({ maxDepth: 2 }), anyText, fc.constantFrom(0, -1, 1.5, Number.NaN, "1m", 60_000, "all", "active"));
+    const names = ["as", "ttl", "meta", "reopen", "doneWindow", "similar", "result", "commit", "reason", "text", "note", "events", "state", "agent", "prefix", "limit", "since", "kind", "key", "minAge", "category", "seed", "dryRun", "shared", "advisory", "budget", "outcome", "window", "holding", "allRepos", "allowDirty"];
+    const options = fc.oneof(
+      fc.constant(undefined),
+      junk,
+      fc.dictionary(fc.constantFrom(...names), fc.oneof(junk, fc.constantFrom("alice", "bob", "task:42", "1m", true)), { maxKeys: 4 }),
+    );
+    // Options that point git at the test repository and never at the network.
+    const local = (o: unknown) => (typeof o === "object" && o !== null && !Array.isArray(o) ? { ...o, cwd: repo, fetch: false } : o);
+    const methods: Record<string, (b: typeof baton, key: unknown, list: unknown, opts: unknown) => Promise<unknown>> = {
+      claim: (b, k, _l, o) => b.claim(k as string, o as never),
+      claimWithPaths: (b, k, l, o) => b.claimWithPaths(k as string, l as string[], local(o) as never),
+      claimPaths: (b, _k, l, o) => b.claimPaths(l as string[], local(o) as never),
+      releasePaths: (b, _k, l, o) => b.releasePaths(l as string[], local(o) as never),
+      renewPaths: (b, _k, l, o) => b.renewPaths(l as string[], local(o) as never),
+      listPaths: (b, _k, _l, o) => b.listPaths(local(o) as never),
+      pathBlockers: (b, _k, l, o) => b.pathBlockers(l as string[], local(o) as never),
+      probe: (b, _k, l, o) => b.probe(l as string[], local(o) as never),
+      gateCheck: (b, k, _l, o) => b.gateCheck(k as string, o as never),
+      note: (b, k, _l, o) => b.note(k as string, o as never),
+      verify: (b, k, _l, o) => b.verify(k as string, o as never),
+      renew: (b, k, _l, o) => b.renew(k as string, o as never),
+      complete: (b, k, _l, o) => b.complete(k as string, o as never),
+      next: (b, _k, _l, o) => b.next(local(o) as never),
+      release: (b, k, _l, o) => b.release(k as string, o as never),
+      abandon: (b, k, _l, o) => b.abandon(k as string, o as never),
+      reap: (b, _k, _l, o) => b.reap(o as never),
+      show: (b, k, _l, o) => b.show(k as string, o as never),
+      list: (b, _k, _l, o) => b.list(o as never),
+      log: (b, _k, _l, o) => b.log(o as never),
+      check: (b, k, l) => b.check(k as string, l as number),
+      withClaim: (b, k, _l, o) => b.withClaim(k as string, async () => 1, o as never),
+      putTasks: (b, _k, l, o) => b.tasks.put(l as never, o as never, { cwd: repo }),
+      listTasks: (b, _k, _l, o) => b.tasks.list(o as never),
+    };
+    try {
+      await baton.claim("task:42", { as: "alice" });
+      await fc.assert(
+        fc.asyncProperty(
+          fc.constantFrom(...Object.keys(methods)),
+          fc.oneof(fc.constantFrom("task:42", "task:1", "gate:x"), junk),
+          fc.oneof(fc.constantFrom(["src/a.ts"], [], null), fc.array(junk, { maxLength: 3 }), junk),
+          options,
+          async (method, key, list, opts) => {
+            const before = dump(db);
+            let caught: unknown = null;
+            try {
+              await (methods[method] as (typeof methods)[string])(baton, key, list, opts);
+            } catch (error) {
+              caught = error;
+            }
+            if (caught === null) return;
+            const what = `${method}(${String(key)}, ${JSON.stringify(list)}, ${JSON.stringify(opts)}): ${String(caught)}`;
+            expect(isBatonError(caught), what).toBe(true);
+            expect((caught as { code: string }).code, what).not.toBe("INTERNAL");
+            if (INPUT_CODES.has((caught as { code: string }).code)) expect(dump(db), what).toBe(before);
+          },
+        ),
+        { numRuns: 400 },
+      );
+    } finally {
+      await baton.close();
+    }
+  });
+
   it("every CLI command: random bad arguments → exit 2 with a known code in --json, every table unchanged", () => {
     const repo = gitRepo();
     const db = join(tempDir(), "battery-cli.db");
@@ -530,7 +592,7 @@ describe("the bad-input battery", () => {
         expect(INPUT_CODES.has(code), `${JSON.stringify(args)}: ${code}`).toBe(true);
         expect(dump(db), JSON.stringify(args)).toBe(before);
       }),
-      { numRuns: 15 },
+      { numRuns: 10 },
     );
   });
 });

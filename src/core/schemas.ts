@@ -177,6 +177,9 @@ export function durationMs(input: DurationInput, name: string, allowZero = false
     }
     return parseDuration(`${Math.round(input)}ms`, { name, allowZero });
   }
+  if (typeof input !== "string") {
+    throw new BatonError("BAD_DURATION", `invalid ${name}: expected milliseconds or text like 30s, 15m, 2h, 1d`);
+  }
   return parseDuration(input, { name, allowZero });
 }
 
