@@ -16,7 +16,8 @@ import { describe, expect, it } from "vitest";
 import { openBaton } from "../src/baton.js";
 import { ERROR_CODES, isBatonError } from "../src/core/errors.js";
 import { findUnsafeChar, parseAgent, parseKey, parseToken } from "../src/core/identity.js";
-import { durationMs, MAX_META_DEPTH, parseMeta, readStoredObject } from "../src/core/schemas.js";
+import { parseDuration } from "../src/core/duration.js";
+import { durationMs, MAX_META_DEPTH, parseCommit, parseLimit, parseMeta, parseText, readStoredObject } from "../src/core/schemas.js";
 import { readGithubTasks } from "../src/services/task-import.js";
 import { CLI, type CliResult, cleanEnv, cli, tempDir } from "./helpers.js";
 
@@ -469,6 +470,32 @@ function gitRepo(): string {
 }
 
 describe("the bad-input battery", () => {
+  it("the exported parsers answer values of any type with a value or their own code, never a TypeError", () => {
+    const parsers: [string, (v: unknown) => unknown, string][] = [
+      ["parseKey", parseKey, "BAD_KEY"],
+      ["parseAgent", parseAgent, "BAD_AGENT"],
+      ["parseToken", parseToken, "BAD_TOKEN"],
+      ["parseDuration", (v) => parseDuration(v as string), "BAD_DURATION"],
+      ["durationMs", (v) => durationMs(v as string, "ttl"), "BAD_DURATION"],
+      ["parseMeta", parseMeta, "BAD_META"],
+      ["parseCommit", parseCommit, "BAD_INPUT"],
+      ["parseLimit", (v) => parseLimit(v, 10), "BAD_OPTION"],
+      ["parseText", (v) => parseText(v, "note"), "BAD_INPUT"],
+    ];
+    fc.assert(
+      fc.property(fc.oneof(fc.anything({ maxDepth: 3, withBigInt: true, withDate: true, withMap: true, withNullPrototype: true }), anyText), (value) => {
+        for (const [name, parse, code] of parsers) {
+          try {
+            parse(value);
+          } catch (error) {
+            expect(isBatonError(error) && error.code, `${name}(${fc.stringify(value).slice(0, 60)}): ${error instanceof Error ? error.message : "?"}`).toBe(code);
+          }
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   it("every library method: random bad input → a BatonError with an input code, every table unchanged", async () => {
     const repo = gitRepo();
     const db = join(tempDir(), "battery.db");

@@ -46,6 +46,20 @@ export function findUnsafeChar(text: string): { index: number; char: string; des
   return { index: match.index, char: match[0], description: describeUnsafe(match[0]) };
 }
 
+/**
+ * A value as a message may show it: JSON where it can be (at most 200 characters), else its
+ * type. Never throws — not on a BigInt, a cycle or an object without a prototype.
+ */
+export function describeInput(value: unknown): string {
+  try {
+    const text = JSON.stringify(value);
+    if (text !== undefined) return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+  } catch {
+    // not JSON: fall through to the type
+  }
+  return typeof value === "object" ? (value === null ? "null" : "an object") : `a ${typeof value}`;
+}
+
 const AGENT_RE = /^[A-Za-z0-9._:@/-]+$/;
 
 /**
@@ -61,7 +75,7 @@ const AGENT_RE = /^[A-Za-z0-9._:@/-]+$/;
  */
 export function parseKey(input: unknown): string {
   if (typeof input !== "string") {
-    throw new BatonError("BAD_KEY", "invalid key: expected a string", { value: input });
+    throw new BatonError("BAD_KEY", "invalid key: expected a string", { value: describeInput(input) });
   }
   const key = input.normalize("NFC").trim();
   // normalize() keeps lone surrogates; the message shows every refused character escaped.
@@ -94,7 +108,7 @@ export function parseKey(input: unknown): string {
  */
 export function parseAgent(input: unknown): string {
   if (typeof input !== "string") {
-    throw new BatonError("BAD_AGENT", "invalid agent name: expected a string", { value: input });
+    throw new BatonError("BAD_AGENT", "invalid agent name: expected a string", { value: describeInput(input) });
   }
   if (input.length === 0 || input.length > MAX_AGENT_LENGTH || !AGENT_RE.test(input)) {
     throw new BatonError(
@@ -115,8 +129,8 @@ export function parseToken(input: unknown): number {
   const text = typeof input === "number" ? String(input) : typeof input === "string" ? input.trim() : "";
   const value = /^\d{1,15}$/.test(text) ? Number(text) : Number.NaN;
   if (!Number.isSafeInteger(value) || value < 1) {
-    throw new BatonError("BAD_TOKEN", `invalid token ${JSON.stringify(input)}: expected a positive integer`, {
-      value: input,
+    throw new BatonError("BAD_TOKEN", `invalid token ${describeInput(input)}: expected a positive integer`, {
+      value: describeInput(input),
     });
   }
   return value;

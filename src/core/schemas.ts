@@ -5,6 +5,7 @@
  */
 import { parseDuration } from "./duration.js";
 import { BatonError } from "./errors.js";
+import { describeInput } from "./identity.js";
 
 /** Largest accepted metadata, serialised. */
 export const MAX_META_BYTES = 16 * 1024;
@@ -154,7 +155,7 @@ const COMMIT_RE = /^[0-9a-f]{4,64}$/i;
 export function parseCommit(input: unknown): string | null {
   if (input === undefined || input === null) return null;
   if (typeof input !== "string" || !COMMIT_RE.test(input)) {
-    throw new BatonError("BAD_INPUT", `invalid commit ${JSON.stringify(input)}: expected 4-64 hex digits`);
+    throw new BatonError("BAD_INPUT", `invalid commit ${describeInput(input)}: expected 4-64 hex digits`);
   }
   return input.toLowerCase();
 }
@@ -186,9 +187,9 @@ export function durationMs(input: DurationInput, name: string, allowZero = false
 /** The limit for list and log: 1..100000. */
 export function parseLimit(input: unknown, fallback: number): number {
   if (input === undefined || input === null) return fallback;
-  const value = typeof input === "number" ? input : /^\d+$/.test(String(input).trim()) ? Number(input) : Number.NaN;
+  const value = typeof input === "number" ? input : typeof input === "string" && /^\d+$/.test(input.trim()) ? Number(input) : Number.NaN;
   if (!Number.isInteger(value) || value < 1 || value > 100_000) {
-    throw new BatonError("BAD_OPTION", `invalid limit ${JSON.stringify(input)}: expected an integer from 1 to 100000`);
+    throw new BatonError("BAD_OPTION", `invalid limit ${describeInput(input)}: expected an integer from 1 to 100000`);
   }
   return value;
 }
