@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import fc from "fast-check";
+import pg from "pg";
 import { describe, expect, it } from "vitest";
 import { openBaton } from "../src/baton.js";
 import { ERROR_CODES, isBatonError } from "../src/core/errors.js";
@@ -19,6 +20,7 @@ import { findUnsafeChar, parseAgent, parseKey, parseToken } from "../src/core/id
 import { parseDuration } from "../src/core/duration.js";
 import { durationMs, MAX_META_DEPTH, parseCommit, parseLimit, parseMeta, parseText, readStoredObject } from "../src/core/schemas.js";
 import { readGithubTasks } from "../src/services/task-import.js";
+import { freshSchema, testDatabaseUrl } from "./contract/targets.js";
 import { CLI, type CliResult, cleanEnv, cli, tempDir } from "./helpers.js";
 
 // JSON answers are checked field by field.
@@ -241,6 +243,38 @@ describe("hole 4: metadata nesting", () => {
     const shown = json(cli(["show", "task:deep", "--json"], { env, cwd: dir }));
     expect(shown.claim.meta).toEqual({ $unreadable: "nested deeper than 64 levels" });
     expect(readStoredObject("{not json")).toEqual({ $unreadable: "not JSON (9 bytes)" });
+  });
+});
+
+describe("hole 4: a hand-written row on PostgreSQL crashes no reader either", () => {
+  it("deep JSON in the json columns (3,000 levels: the server accepts it) reads as unreadable", async () => {
+    const url = testDatabaseUrl();
+    const schema = freshSchema("hostile");
+    const baton = await openBaton({ databaseUrl: url, schema });
+    const pool = new pg.Pool({ connectionString: url, max: 1 });
+    try {
+      await baton.claim("task:ok", { as: "carol" });
+      await baton.tasks.put([{ id: "t1", title: "first" }], "add");
+      const deep = `{"a":${"[".repeat(3_000)}${"]".repeat(3_000)}}`;
+      const now = Date.now();
+      await pool.query(
+        `INSERT INTO ${schema}.claims (key, agent, token, state, claimed_at, expires_at, meta) VALUES ('task:deep', 'mallory', 100, 'active', $1, $2, $3::json)`,
+        [now, now + 3_600_000, deep],
+      );
+      await pool.query(`INSERT INTO ${schema}.events (at, kind, key, agent, token, detail) VALUES ($1, 'granted', 'task:deep', 'mallory', 100, $2::json)`, [now, deep]);
+      await pool.query(`UPDATE ${schema}.tasks SET meta = $1::json WHERE id = 't1'`, [deep]);
+      const shown = await baton.show("task:deep");
+      expect(shown.claim?.meta).toEqual({ $unreadable: "nested deeper than 64 levels" });
+      expect(shown.events.at(-1)?.detail).toEqual({ $unreadable: "nested deeper than 64 levels" });
+      expect((await baton.list()).length).toBe(2);
+      expect((await baton.log()).length).toBeGreaterThan(0);
+      expect((await baton.tasks.show("t1"))?.meta).toEqual({ $unreadable: "nested deeper than 64 levels" });
+      JSON.stringify(await baton.context({ as: "carol", cwd: tempDir() }));
+    } finally {
+      await baton.close();
+      await pool.query(`DROP SCHEMA ${schema} CASCADE`);
+      await pool.end();
+    }
   });
 });
 
