@@ -24,6 +24,24 @@ export {
   isBatonError,
 } from "./core/errors.js";
 export { parseAgent, parseKey, parseToken } from "./core/identity.js";
+export {
+  type FenceDb,
+  type FencedFileOptions,
+  fencedModify,
+  fencedModifyFile,
+  type FencedReadFileResult,
+  fencedRead,
+  fencedReadFile,
+  type FencedRow,
+  type FencedRowResult,
+  type FenceRefusal,
+  fencedUpdate,
+  fencedWriteFile,
+  type FencedWriteFileResult,
+  fenceFileOf,
+  type FencePgDb,
+  type FenceSqliteDb,
+} from "./fencing.js";
 export type { DurationInput } from "./core/schemas.js";
 export type { BatonEvent, Claim, ClaimState, EventKind, StoredClaimState } from "./core/types.js";
 export type {

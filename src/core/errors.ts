@@ -151,6 +151,11 @@ export const ERROR_CODES = {
     http: 503,
     summary: "The store was written by a newer Baton; upgrade Baton to use it.",
   },
+  RESOURCE_BUSY: {
+    exit: EXIT_UNAVAILABLE,
+    http: 503,
+    summary: "A fenced file's lock file stayed held by another live process past the lock timeout.",
+  },
   STORE_CLOSED: { exit: EXIT_UNAVAILABLE, http: 503, summary: "The Baton handle was closed." },
   // Everything else.
   INTERNAL: { exit: EXIT_INTERNAL, http: 500, summary: "An internal error; please report it." },

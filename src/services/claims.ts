@@ -212,7 +212,7 @@ function describeNotHeld(
 export function parseStates(input: ListOptions["state"]): ClaimState[] {
   if (input === undefined) return ["active"];
   if (input === "all") return [...CLAIM_STATES];
-  const list = typeof input === "string" ? [input] : [...input];
+  const list = typeof input === "string" ? [input] : Array.isArray(input) ? [...input] : [input as never];
   for (const state of list) {
     if (!(CLAIM_STATES as readonly string[]).includes(state)) {
       throw new BatonError(
@@ -226,7 +226,7 @@ export function parseStates(input: ListOptions["state"]): ClaimState[] {
 
 function kinds(input: LogOptions["kind"]): EventKind[] | undefined {
   if (input === undefined) return undefined;
-  const list = typeof input === "string" ? [input] : [...input];
+  const list = typeof input === "string" ? [input] : Array.isArray(input) ? [...input] : [input as never];
   for (const kind of list) {
     if (!(EVENT_KINDS as readonly string[]).includes(kind)) {
       throw new BatonError(

@@ -15,8 +15,8 @@
  * not exist), `GIT_FAILED` for anything else, with git's own message quoted.
  */
 import { execFile } from "node:child_process";
-import { existsSync, realpathSync } from "node:fs";
-import { resolve } from "node:path";
+import { existsSync, lstatSync, readlinkSync, realpathSync } from "node:fs";
+import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { BatonError } from "../core/errors.js";
 import { pathMatches } from "../core/paths.js";
 import { pickRootCommit, ROOT_COMMIT_FORMAT, UNBORN_HEAD } from "../core/root-commit.js";
@@ -580,4 +580,82 @@ export async function refExists(cwd: string, ref: string): Promise<boolean> {
   if (ref.startsWith("-") || ref.length === 0) throw new BatonError("BAD_INPUT", `invalid git ref ${JSON.stringify(ref)}`);
   const { code } = await git(["rev-parse", "--verify", "--quiet", `${ref}^{commit}`], { cwd, okCodes: [1] });
   return code === 0;
+}
+
+// ---------------------------------------------------------------------------
+// Symbolic links in path patterns
+// ---------------------------------------------------------------------------
+
+/** Most links one pattern may go through (as the kernel's ELOOP limit). */
+const MAX_LINK_HOPS = 40;
+const GLOB_SEGMENT = /[*?[{]/;
+
+const linkLoop = (pattern: string): BatonError =>
+  new BatonError("BAD_PATH", `path pattern ${JSON.stringify(pattern)} goes through a loop of symbolic links`, { pattern });
+
+/**
+ * `abs` with every symbolic link on it resolved, as the kernel would when a file there is
+ * opened or created: the existing part through `realpath`, a dangling link by reading it
+ * (writing through it would create its target), a missing tail kept as written.
+ */
+function physicalPath(abs: string, pattern: string, hops: { n: number }): string {
+  try {
+    return realpathSync(abs);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ELOOP") throw linkLoop(pattern);
+  }
+  const parent = dirname(abs);
+  if (parent === abs) return abs;
+  const dir = physicalPath(parent, pattern, hops);
+  const candidate = join(dir, basename(abs));
+  let target: string;
+  try {
+    if (!lstatSync(candidate).isSymbolicLink()) return candidate;
+    target = readlinkSync(candidate);
+  } catch {
+    return candidate; // does not exist (yet): nothing to resolve
+  }
+  hops.n += 1;
+  if (hops.n > MAX_LINK_HOPS) throw linkLoop(pattern);
+  return physicalPath(resolve(dir, target), pattern, hops);
+}
+
+/**
+ * A normalised, repository-relative pattern with the symbolic links in its literal
+ * prefix (the segments before the first wildcard) resolved against the checkout at
+ * `root`, so an alias names what it points at: with `alias -> src`, `alias/auth/login.ts`
+ * reads as `src/auth/login.ts` and meets a claim on `src/auth/`. Returns the pattern as
+ * an absolute path (for {@link ../core/paths.normalizePathPattern} to normalise again)
+ * when a link was resolved, or `null` when nothing changed.
+ *
+ * @throws BatonError `BAD_PATH` when a link leads outside the repository (`out/passwd`
+ *   with `out -> /etc`) or the links loop.
+ */
+export function resolvePatternLinks(pattern: string, root: string): string | null {
+  const segments = pattern.split("/");
+  const folder = pattern.endsWith("/");
+  if (folder) segments.pop();
+  const firstGlob = segments.findIndex((seg) => GLOB_SEGMENT.test(seg));
+  const literal = firstGlob === -1 ? segments : segments.slice(0, firstGlob);
+  const rest = firstGlob === -1 ? [] : segments.slice(firstGlob);
+  if (literal.length === 0) return null;
+  let realRoot: string;
+  try {
+    realRoot = realpathSync(root);
+  } catch {
+    realRoot = root;
+  }
+  const written = join(realRoot, ...literal);
+  const physical = physicalPath(written, pattern, { n: 0 });
+  if (physical === written) return null;
+  const rel = relative(realRoot, physical);
+  if (rel === ".." || rel.startsWith(`..${sep}`) || resolve(realRoot, rel) !== physical) {
+    throw new BatonError(
+      "BAD_PATH",
+      `path pattern ${JSON.stringify(pattern)} goes through a symbolic link to ${physical}, outside the repository ${realRoot}`,
+      { pattern, target: physical, repoRoot: realRoot },
+    );
+  }
+  const tail = [...rest].join("/");
+  return `${physical}${tail === "" ? "" : `/${tail}`}${folder || (rest.length === 0 && rel === "") ? "/" : ""}`;
 }

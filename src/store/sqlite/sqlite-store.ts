@@ -12,6 +12,7 @@ import { BatonError } from "../../core/errors.js";
 import type { TokenRecord } from "../../core/tokens.js";
 import { TOKEN_COLUMNS, type TokenRow, toToken } from "../rows.js";
 import type { HandoffInput, TokenInput } from "../store.js";
+import { readStoredObject } from "../../core/schemas.js";
 import type { BatonEvent, Claim, ClaimState, EventKind, PathClaim, Task, TaskState } from "../../core/types.js";
 import { type AddedBlocker, type BlockerProblem, blockerProblem, startIds, toRead } from "../../core/blockers.js";
 import { planPathClaim } from "../../core/path-plan.js";
@@ -758,7 +759,7 @@ export class SqliteStore implements Store {
       t.source, t.created_at, t.updated_at, t.done_at, c.agent AS holder,
       CASE WHEN t.state = 'done' THEN 'done'
            WHEN c.agent IS NOT NULL THEN 'claimed'
-           WHEN EXISTS (SELECT 1 FROM json_each(t.blocked_by) b LEFT JOIN tasks bt ON bt.id = b.value
+           WHEN EXISTS (SELECT 1 FROM json_each(CASE WHEN json_valid(t.blocked_by) THEN t.blocked_by ELSE '[]' END) b LEFT JOIN tasks bt ON bt.id = b.value
                         WHERE bt.id IS NULL OR bt.state <> 'done') THEN 'blocked'
            ELSE 'ready' END AS derived
     FROM tasks t
@@ -908,7 +909,7 @@ export class SqliteStore implements Store {
       this.#stmt("SELECT detail FROM events WHERE kind = 'selected' ORDER BY id DESC LIMIT ?").all(RECENT_SELECTIONS) as {
         detail: string | null;
       }[]
-    ).map((r) => String((JSON.parse(r.detail ?? "{}") as { category?: unknown }).category ?? ""));
+    ).map((r) => String(readStoredObject(r.detail)?.category ?? ""));
     return { now, stats, recent };
   }
 
@@ -936,7 +937,7 @@ export class SqliteStore implements Store {
          WHERE t.state = 'open' AND t.category = ?
            AND NOT EXISTS (SELECT 1 FROM claims c WHERE c.key = 'task:' || t.id
                              AND ((c.state = 'active' AND c.expires_at > ?) OR (c.state = 'completed' AND c.ended_at > ?)))
-           AND NOT EXISTS (SELECT 1 FROM json_each(t.blocked_by) b LEFT JOIN tasks bt ON bt.id = b.value
+           AND NOT EXISTS (SELECT 1 FROM json_each(CASE WHEN json_valid(t.blocked_by) THEN t.blocked_by ELSE '[]' END) b LEFT JOIN tasks bt ON bt.id = b.value
                            WHERE bt.id IS NULL OR bt.state <> 'done')
          ORDER BY t.priority DESC, t.created_at
          LIMIT ?`,
