@@ -37,7 +37,7 @@ export function fileIdentity(path: string): FileIdentity | undefined {
 export function assertSameFile(path: string, opened: FileIdentity): void {
   const now = fileIdentity(path);
   if (now !== undefined && now.dev === opened.dev && now.ino === opened.ino) return;
-  const what = now === undefined ? "deleted" : "replaced by another file";
+  const what = now === undefined ? "deleted" : "deleted or replaced (the path now names another file)";
   throw new BatonError(
     "STORE_UNAVAILABLE",
     `the registry file ${path} was ${what} while this process had it open; stopping: a decision made now would go to a file no other agent sees (treat every claim of this process as lost, and open the registry again)`,
