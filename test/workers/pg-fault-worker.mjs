@@ -4,7 +4,16 @@
 // argv: LIB_URL, OPTIONS_JSON, AGENT, KEYS, DURATION_MS
 const [libUrl, optionsJson, agent, keyCount, duration] = process.argv.slice(2);
 const { openBaton } = await import(libUrl);
-const baton = await openBaton({ ...JSON.parse(optionsJson), poolSize: 1 });
+// The server may be down at this moment (the restart test): retry the open for a while.
+let baton;
+for (let attempt = 0; baton === undefined; attempt++) {
+  try {
+    baton = await openBaton({ ...JSON.parse(optionsJson), poolSize: 1 });
+  } catch (error) {
+    if (error.code !== "STORE_UNAVAILABLE" || attempt > 200) throw error;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 const deadline = Date.now() + Number(duration);
 const errors = {};
 const ack = (line) => process.stdout.write(`${JSON.stringify(line)}\n`);
