@@ -80,6 +80,20 @@ describe("the registry file deleted or replaced under a live holder", () => {
     await store.close();
   });
 
+  it("a relative registry path is not mistaken for a replaced file after the process changes directory", async () => {
+    const dir = tempDir();
+    const before = process.cwd();
+    process.chdir(dir);
+    try {
+      const baton = await openBaton({ db: "relative.db" });
+      process.chdir(tempDir());
+      expect((await baton.claim("k:1", { as: "a" })).ok).toBe(true);
+      await baton.close();
+    } finally {
+      process.chdir(before);
+    }
+  });
+
   it("withClaim sees the deleted registry as a lost lease: the signal aborts with STORE_UNAVAILABLE and the call rejects", async () => {
     const dir = tempDir();
     const db = join(dir, "baton.db");

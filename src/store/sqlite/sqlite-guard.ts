@@ -14,28 +14,31 @@
  *   when it was lost. Read from the `-shm` index before SQLite opens (and resets)
  *   it; the fencing counter is raised past every token that can have been lost.
  */
-import { existsSync, openSync, readSync, closeSync, statSync } from "node:fs";
+import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
+import { resolve } from "node:path";
 import type Database from "better-sqlite3";
 import { BatonError } from "../../core/errors.js";
 
-/** The device and inode of the file at `path` (undefined when there is none). */
+/** The device and inode of the file opened, and its absolute path (a later chdir changes nothing). */
 export interface FileIdentity {
+  readonly path: string;
   readonly dev: number;
   readonly ino: number;
 }
 
 /** The identity of the file at `path` now, or `undefined` when it is gone. */
 export function fileIdentity(path: string): FileIdentity | undefined {
-  const stat = statSync(path, { throwIfNoEntry: false });
-  return stat === undefined ? undefined : { dev: stat.dev, ino: stat.ino };
+  const absolute = resolve(path);
+  const stat = statSync(absolute, { throwIfNoEntry: false });
+  return stat === undefined ? undefined : { path: absolute, dev: stat.dev, ino: stat.ino };
 }
 
 /**
- * Fail with `STORE_UNAVAILABLE` unless the file at `path` is still the one opened
- * (`opened`). Costs one `stat`.
+ * Fail with `STORE_UNAVAILABLE` unless the file at the registry's path is still the
+ * one opened (`opened`). Costs one `stat`; `path` is only for the message.
  */
 export function assertSameFile(path: string, opened: FileIdentity): void {
-  const now = fileIdentity(path);
+  const now = fileIdentity(opened.path);
   if (now !== undefined && now.dev === opened.dev && now.ino === opened.ino) return;
   const what = now === undefined ? "deleted" : "deleted or replaced (the path now names another file)";
   throw new BatonError(
@@ -105,6 +108,15 @@ export function lostWalFrames(path: string): number {
   const after = readWalIndex(shm);
   if (after === undefined || after.change !== before.change || after.backfilled !== before.backfilled) return 0;
   return before.mxFrame - before.backfilled;
+}
+
+/** Refuse to open read-only (without repairing) a registry whose WAL was lost: the evidence must survive. */
+export function lostWalRefusal(path: string, lostFrames: number): BatonError {
+  return new BatonError(
+    "STORE_UNAVAILABLE",
+    `the registry ${path} lost writes: its write-ahead log ${path}-wal is missing while the index ${path}-shm says ${lostFrames} committed frame(s) were never copied into the database; run any command that writes (e.g. baton db migrate) to raise the fencing counter and record the loss`,
+    { path, code: "WAL_LOST", lostFrames },
+  );
 }
 
 /**

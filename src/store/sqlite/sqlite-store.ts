@@ -65,6 +65,7 @@ import {
   fileIdentity,
   type FileIdentity,
   lostWalFrames,
+  lostWalRefusal,
   READ_CLOCK_SQL,
   repairLostWrites,
 } from "./sqlite-guard.js";
@@ -953,6 +954,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     if (onDisk) mkdirSync(dirname(path), { recursive: true });
     // Read the WAL index before SQLite opens the file: the first opener resets it.
     const lostFrames = onDisk ? lostWalFrames(path) : 0;
+    if (lostFrames > 0 && options.migrate === false) throw lostWalRefusal(path, lostFrames);
     const { Database, nativeBinding } = loadDriver();
     db = new Database(path, { timeout: busyTimeoutMs, ...(nativeBinding === undefined ? {} : { nativeBinding }) });
     const identity = onDisk ? fileIdentity(path) : undefined;
