@@ -25,6 +25,8 @@ const HOUR = 60 * MIN;
 const DAY = 24 * HOUR;
 const KEYS = ["k1", "k2", "k3"] as const;
 const AGENTS = ["a", "b", "c"] as const;
+/** BATON_SOAK=1 runs 10x the sequences. */
+const RUNS = process.env.BATON_SOAK === "1" ? 10 : 1;
 
 type Ttl = "instant" | "long" | "mid";
 const TTL_MS: Record<Ttl, number> = { instant: 1, long: HOUR, mid: 30 * MIN };
@@ -130,7 +132,7 @@ async function runSequence(h: Harness, cmds: Command[]): Promise<void> {
 }
 
 describe("the claim model and the stores agree", () => {
-  it("SQLite, with the clock moving forward by minutes to days and stepping back", async () => {
+  it("SQLite, with the clock moving forward by minutes to days and stepping back", { timeout: 600_000 }, async () => {
     const dir = tempDir();
     let n = 0;
     await fc.assert(
@@ -143,11 +145,11 @@ describe("the claim model and the stores agree", () => {
           await store.close();
         }
       }),
-      { numRuns: 60 },
+      { numRuns: 60 * RUNS },
     );
   });
 
-  it("PostgreSQL, with clock-independent leases", async () => {
+  it("PostgreSQL, with clock-independent leases", { timeout: 600_000 }, async () => {
     const store = await openPostgresStore({ url: testDatabaseUrl(), schema: freshSchema("model"), poolSize: 2 });
     let run = 0;
     try {
@@ -164,7 +166,7 @@ describe("the claim model and the stores agree", () => {
             cmds,
           );
         }),
-        { numRuns: 25 },
+        { numRuns: 25 * RUNS },
       );
     } finally {
       await store.close();
