@@ -1060,6 +1060,9 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   const pool = new pg.Pool(config);
   // An idle connection the server drops must not crash the process; the next query reconnects.
   pool.on("error", () => undefined);
+  // Nor one dropped while checked out between statements (open, a transaction): without a
+  // listener that is an unhandled 'error' event and a crash; the next statement fails instead.
+  pool.on("connect", (client) => client.on("error", () => undefined));
   let client: PoolClient | undefined;
   try {
     client = await pool.connect();

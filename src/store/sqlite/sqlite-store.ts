@@ -68,6 +68,16 @@ import type {
   StoreCapabilities,
 } from "../store.js";
 import { SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION } from "./sqlite-migrations.js";
+import {
+  ADVANCE_CLOCK_SQL,
+  assertSameFile,
+  fileIdentity,
+  type FileIdentity,
+  lostWalFrames,
+  lostWalRefusal,
+  READ_CLOCK_SQL,
+  repairLostWrites,
+} from "./sqlite-guard.js";
 
 /** How hard SQLite syncs to disk. `full` survives power loss; `normal` may lose the last commits. */
 export type SqliteSync = "full" | "normal";
@@ -180,12 +190,15 @@ export class SqliteStore implements Store {
   readonly #path: string;
   readonly #clock: () => number;
   readonly #statements = new Map<string, Database.Statement>();
+  /** The file opened (device, inode); undefined for `:memory:`. */
+  readonly #identity: FileIdentity | undefined;
   #closed = false;
 
-  constructor(db: Database.Database, path: string, clock: () => number) {
+  constructor(db: Database.Database, path: string, clock: () => number, identity?: FileIdentity) {
     this.#db = db;
     this.#path = path;
     this.#clock = clock;
+    this.#identity = identity;
     this.description = `sqlite:${path}`;
   }
 
@@ -210,7 +223,7 @@ export class SqliteStore implements Store {
   #write<T>(fn: (now: number) => T, rollbackable = false): T {
     this.#assertOpen();
     try {
-      return this.#db.transaction(() => fn(this.#clock())).immediate();
+      return this.#db.transaction(() => fn(this.#decisionTime())).immediate();
     } catch (error) {
       if (rollbackable && error instanceof Rollback) return error.value as T;
       throw translateError(error, this.#path);
@@ -220,7 +233,7 @@ export class SqliteStore implements Store {
   #read<T>(fn: (now: number) => T): T {
     this.#assertOpen();
     try {
-      return fn(this.#clock());
+      return fn(this.#readTime());
     } catch (error) {
       throw translateError(error, this.#path);
     }
@@ -228,6 +241,18 @@ export class SqliteStore implements Store {
 
   #assertOpen(): void {
     if (this.#closed) throw new BatonError("STORE_CLOSED", "this Baton handle is closed; open a new one");
+    if (this.#identity !== undefined) assertSameFile(this.#path, this.#identity);
+  }
+
+  /** Under the write lock: the clock, never earlier than the latest time recorded, recorded. */
+  #decisionTime(): number {
+    return (this.#stmt(ADVANCE_CLOCK_SQL).get(this.#clock()) as { value: number }).value;
+  }
+
+  /** For reads: the clock, never earlier than the latest time recorded. */
+  #readTime(): number {
+    const mark = this.#stmt(READ_CLOCK_SQL).get() as { value: number } | undefined;
+    return Math.max(this.#clock(), mark?.value ?? 0);
   }
 
   #toClaim(row: ClaimRow, now: number): Claim {
@@ -1113,13 +1138,19 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const path = options.path;
   let db: Database.Database | undefined;
   try {
-    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+    const onDisk = path !== ":memory:" && path !== "";
+    if (onDisk) mkdirSync(dirname(path), { recursive: true });
+    // Read the WAL index before SQLite opens the file: the first opener resets it.
+    const lostFrames = onDisk ? lostWalFrames(path) : 0;
+    if (lostFrames > 0 && options.migrate === false) throw lostWalRefusal(path, lostFrames);
     const { Database, nativeBinding } = loadDriver();
     db = new Database(path, { timeout: busyTimeoutMs, ...(nativeBinding === undefined ? {} : { nativeBinding }) });
+    const identity = onDisk ? fileIdentity(path) : undefined;
     enableWal(db, Date.now() + busyTimeoutMs);
     db.pragma(`synchronous = ${options.synchronous === "normal" ? "NORMAL" : "FULL"}`);
     migrate(db, path, options.migrate !== false);
-    return new SqliteStore(db, path, options.clock ?? Date.now);
+    if (options.migrate !== false) repairLostWrites(db, path, lostFrames);
+    return new SqliteStore(db, path, options.clock ?? Date.now, identity);
   } catch (error) {
     db?.close();
     const translated = translateError(error, path);
