@@ -76,6 +76,18 @@ export interface SqliteStoreOptions {
   readonly migrate?: boolean;
 }
 
+/**
+ * Checkpoint the WAL into the database every 10,000 pages (~40 MiB) instead of SQLite's
+ * 1,000. Each checkpoint copies the pages changed since the last one and syncs twice;
+ * with ~7 pages a commit, the default checkpointed every ~140 commits and re-copied the
+ * same hot pages (claims, index leaves, the counter) each time. Measured with
+ * bench/throughput.mjs: 25-40% more claim+complete pairs/s at synchronous=NORMAL.
+ * 4 KiB pages stay: 8 KiB ones were ~20% slower (each frame twice the bytes).
+ */
+const WAL_AUTOCHECKPOINT_PAGES = 10_000;
+/** After a checkpoint, a WAL that grew past this (a big import, a long reader) is truncated back. */
+const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
+
 /** Default lock wait before `STORE_BUSY`. */
 export const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
 
@@ -901,6 +913,7 @@ function migrate(db: Database.Database, path: string, apply: boolean): void {
     for (const migration of SQLITE_MIGRATIONS) {
       if (migration.version <= version) continue;
       db.exec(migration.sql);
+      migration.run?.(db);
       db.pragma(`user_version = ${migration.version}`);
     }
   }).immediate();
@@ -930,6 +943,8 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     db = new Database(path, { timeout: busyTimeoutMs, ...(nativeBinding === undefined ? {} : { nativeBinding }) });
     enableWal(db, Date.now() + busyTimeoutMs);
     db.pragma(`synchronous = ${options.synchronous === "normal" ? "NORMAL" : "FULL"}`);
+    db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
+    db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
     migrate(db, path, options.migrate !== false);
     return new SqliteStore(db, path, options.clock ?? Date.now);
   } catch (error) {
