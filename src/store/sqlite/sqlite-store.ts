@@ -416,20 +416,31 @@ export class SqliteStore implements Store {
   async reap(input: ReapInput): Promise<Claim[]> {
     return this.#write((now) => {
       const cutoff = now - input.minAgeMs;
-      const detail = JSON.stringify(input.by === null ? {} : { by: input.by });
+      // One pass per statement over the live-claims index, nothing per row in JavaScript but
+      // the mapping: the rows are read once, in reap order, before the update (which changes
+      // only state, ended_at and reason); the event detail is built by concatenation
+      // (json_patch per row was a third of the insert). 100,000 claims: bench/reap.mjs.
+      const stale = this.#stmt(
+        `SELECT ${CLAIM_COLUMNS} FROM claims WHERE state = 'active' AND expires_at <= ? ORDER BY expires_at, key`,
+      ).all(cutoff) as ClaimRow[];
+      if (stale.length === 0) return [];
+      const head = input.by === null ? "{" : `${JSON.stringify({ by: input.by }).slice(0, -1)},`;
       this.#stmt(
         `INSERT INTO events (at, kind, key, agent, token, detail)
-         SELECT ?, 'reaped', key, agent, token, json_patch(?, json_object('expiredAt', strftime('%Y-%m-%dT%H:%M:%fZ', expires_at / 1000.0, 'unixepoch')))
+         SELECT ?, 'reaped', key, agent, token, ? || '"expiredAt":"' || strftime('%Y-%m-%dT%H:%M:%fZ', expires_at / 1000.0, 'unixepoch') || '"}'
          FROM claims WHERE state = 'active' AND expires_at <= ?
          ORDER BY expires_at, key`,
-      ).run(now, detail, cutoff);
-      const rows = this.#stmt(
-        `UPDATE claims SET state = 'abandoned', ended_at = ?, reason = 'reaped: expired without completion'
-         WHERE state = 'active' AND expires_at <= ?
-         RETURNING ${CLAIM_COLUMNS}`,
-      ).all(now, cutoff) as ClaimRow[];
-      rows.sort((a, b) => a.expires_at - b.expires_at || (a.key < b.key ? -1 : 1));
-      return rows.map((row) => this.#toClaim(row, now));
+      ).run(now, head, cutoff);
+      const reason = "reaped: expired without completion";
+      this.#stmt(
+        `UPDATE claims SET state = 'abandoned', ended_at = ?, reason = ? WHERE state = 'active' AND expires_at <= ?`,
+      ).run(now, reason, cutoff);
+      return stale.map((row) => {
+        row.state = "abandoned";
+        row.ended_at = now;
+        row.reason = reason;
+        return this.#toClaim(row, now);
+      });
     });
   }
 
