@@ -25,6 +25,13 @@ export interface ClaimInput {
   readonly reopen: boolean;
   /** How long a completion blocks a new claim (24 h by default). */
   readonly doneWindowMs: number;
+  /**
+   * A strict near-duplicate claim: its namespace. Strict claims of one namespace take turns
+   * (a server store holds a per-namespace lock while it draws the token and commits), so
+   * each one's check after commit sees every similar grant with a smaller token. Stores
+   * that already commit one write at a time (SQLite) need do nothing.
+   */
+  readonly strictNamespace?: string | undefined;
 }
 
 /** The store's answer to a claim attempt; denials are recorded as `denied` events. */
