@@ -56,7 +56,7 @@ describe("SQLite schema 7", () => {
     expect(sql("events")).not.toMatch(/AUTOINCREMENT/i);
     expect(sql("claims")).toMatch(/WITHOUT ROWID/i);
     expect(schema.map((o) => o.name).sort()).toEqual(
-      expect.arrayContaining(["events_key", "events_agent", "events_at", "events_selected", "claims_live"]),
+      expect.arrayContaining(["events_key", "events_agent", "events_at", "events_selected", "claims_live", "claims_recent"]),
     );
     expect(db.prepare("SELECT count(*) AS n FROM sqlite_sequence WHERE name = 'events'").get()).toEqual({ n: 0 });
 
@@ -94,6 +94,8 @@ describe("SQLite schema 7", () => {
     expect(plan(`SELECT * FROM claims WHERE ${live} > ? ORDER BY claimed_at DESC LIMIT 10`, 1)).toMatch(/claims_live/);
     expect(plan(`SELECT * FROM claims WHERE ${live} > ? AND agent = ? LIMIT 10`, 1, "a")).toMatch(/claims_live/);
     expect(plan(`UPDATE claims SET state = 'abandoned' WHERE ${live} <= ?`, 1)).toMatch(/claims_live/);
+    expect(plan("SELECT * FROM claims INDEXED BY claims_recent WHERE state = 'completed' ORDER BY claimed_at DESC, key LIMIT 10")).not.toMatch(/TEMP B-TREE/);
+    expect(plan("SELECT * FROM claims INDEXED BY claims_abandoned WHERE state = 'abandoned' ORDER BY claimed_at DESC, key LIMIT 10")).not.toMatch(/TEMP B-TREE/);
     expect(plan("SELECT * FROM events WHERE key = ? ORDER BY id DESC LIMIT 10", "k")).toMatch(/events_key/);
     expect(plan("SELECT * FROM events WHERE agent = ? ORDER BY id DESC LIMIT 10", "a")).toMatch(/events_agent/);
     expect(plan("SELECT * FROM events INDEXED BY events_at WHERE at >= ? ORDER BY id DESC LIMIT 10", 1)).toMatch(/events_at/);

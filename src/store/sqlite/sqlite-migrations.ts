@@ -149,8 +149,13 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
     // - The two claim indexes become one partial index of live claims, (expires_at) WHERE
     //   state = 'active': a grant adds an entry and an end removes it, where the full indexes
     //   moved each entry from ('active', …) to ('completed', …), touching more leaves. Live
-    //   listings, `--agent` ones included, walk the live claims only; listings of ended
-    //   claims read the table, as they in effect did before (most rows are ended ones).
+    //   listings, `--agent` ones included, walk the live claims only.
+    // - claims_recent (claimed_at DESC, key) is every listing's order: `list --state
+    //   completed` and context's recent completions read the newest rows and stop (they
+    //   sorted every completed claim: 0.3 s at 100,000 claims). Only a grant changes
+    //   claimed_at, so completing, releasing and reaping never write it. Released and
+    //   abandoned claims (rare) have partial indexes of their own in the same order, which
+    //   a claim enters only when it is released, abandoned or reaped.
     // - events_selected: only `selected` events enter it (claims and completions never write
     //   it); it answers next's "recent selections", which otherwise walked the whole log.
     sql: `
@@ -163,6 +168,9 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       rebuildTable(db, "claims", (sql) => `${sql} WITHOUT ROWID`);
       db.exec(`
         CREATE INDEX claims_live ON claims (expires_at) WHERE state = 'active';
+        CREATE INDEX claims_recent ON claims (claimed_at DESC, key);
+        CREATE INDEX claims_released ON claims (claimed_at DESC, key) WHERE state = 'released';
+        CREATE INDEX claims_abandoned ON claims (claimed_at DESC, key) WHERE state = 'abandoned';
         CREATE INDEX events_selected ON events (id) WHERE kind = 'selected';
       `);
     },
