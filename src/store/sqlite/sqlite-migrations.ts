@@ -156,6 +156,8 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
     //   claimed_at, so completing, releasing and reaping never write it. Released and
     //   abandoned claims (rare) have partial indexes of their own in the same order, which
     //   a claim enters only when it is released, abandoned or reaped.
+    // The rebuild holds the write lock while it copies: 7.8 s for 1,000,000 events and
+    // 100,000 claims on a loaded 2-core machine; other processes wait (busy timeout) meanwhile.
     // - events_selected: only `selected` events enter it (claims and completions never write
     //   it); it answers next's "recent selections", which otherwise walked the whole log.
     sql: `
