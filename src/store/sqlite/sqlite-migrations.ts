@@ -137,7 +137,7 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
   {
     version: 7,
     description: "fewer pages written per commit: events without AUTOINCREMENT, claims clustered by key, claim index on live claims only",
-    // Each claim or completion wrote ~10 WAL pages; this step cuts it to ~7 (bench/pages.mjs)
+    // Each claim or completion wrote ~11 WAL pages; this step cuts it to ~8 (bench/pages.mjs)
     // without weakening a guarantee:
     // - events.id loses AUTOINCREMENT, whose sqlite_sequence row was one more page per commit.
     //   A plain INTEGER PRIMARY KEY takes max(id) + 1, so it could reuse an id only after the
@@ -156,10 +156,10 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
     //   claimed_at, so completing, releasing and reaping never write it. Released and
     //   abandoned claims (rare) have partial indexes of their own in the same order, which
     //   a claim enters only when it is released, abandoned or reaped.
-    // The rebuild holds the write lock while it copies: 7.8 s for 1,000,000 events and
-    // 100,000 claims on a loaded 2-core machine; other processes wait (busy timeout) meanwhile.
     // - events_selected: only `selected` events enter it (claims and completions never write
     //   it); it answers next's "recent selections", which otherwise walked the whole log.
+    // The rebuild holds the write lock while it copies: 7.8 s for 1,000,000 events and
+    // 100,000 claims on a loaded 2-core machine; other processes wait (busy timeout) meanwhile.
     sql: `
       DROP INDEX claims_state_expiry;
       DROP INDEX claims_agent;
