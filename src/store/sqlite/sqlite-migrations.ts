@@ -136,7 +136,7 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 7,
-    description: "fewer pages written per commit: events without AUTOINCREMENT, claims clustered by key, claim index on live claims only",
+    description: "fewer pages written per commit: events without AUTOINCREMENT, claims clustered by key, claim indexes for the live set and the listing order",
     // Each claim or completion wrote ~11 WAL pages; this step cuts it to ~8 (bench/pages.mjs)
     // without weakening a guarantee:
     // - events.id loses AUTOINCREMENT, whose sqlite_sequence row was one more page per commit.
