@@ -18,8 +18,6 @@ import {
 } from "../core/types.js";
 import type { ClaimInput, ClaimOutcome, MutationOutcome, Store } from "../store/store.js";
 
-/** How long strict near-duplicate checking waits before its second look. */
-const STRICT_RECHECK_MS = 25;
 
 /** Default lease for `claim`: 60 minutes, the seeds' habit. */
 export const DEFAULT_TTL_MS = 60 * 60_000;
@@ -260,7 +258,9 @@ export class ClaimService {
     if (typeof threshold !== "number" || !(threshold > 0 && threshold <= 1)) {
       throw new BatonError("BAD_OPTION", `invalid similarity threshold ${JSON.stringify(threshold)}: use a number in (0, 1]`);
     }
-    const result = await this.claimResult(input, await this.#store.claim(input));
+    const strictNamespace = mode === "strict" ? namespaceOf(input.key) : "";
+    const stored = await this.#store.claim(strictNamespace === "" ? input : { ...input, strictNamespace });
+    const result = await this.claimResult(input, stored);
     if (!result.ok || result.outcome !== "granted" || mode === "off") return result;
     return this.#checkSimilar(input, result, mode, threshold);
   }
@@ -292,15 +292,10 @@ export class ClaimService {
       }
       return { live, similar };
     };
-    let { live, similar } = await scan();
-    // Strict mode, nothing earlier in sight: look once more a moment later. On a server store
-    // a similar grant with a smaller token can commit just after this one's check (tokens are
-    // drawn in lock order, commits finish in any order); the second look closes that window
-    // to the time one transaction takes to commit.
-    if (mode === "strict" && !similar.some((s) => s.token < result.claim.token)) {
-      await new Promise((resolve) => setTimeout(resolve, STRICT_RECHECK_MS));
-      ({ live, similar } = await scan());
-    }
+    // Strict claims of one namespace took turns in the store (drawing the token and
+    // committing under one lock), so every similar strict grant with a smaller token has
+    // committed before this look: one look is enough.
+    const { live, similar } = await scan();
     similar.sort((a, b) => b.score - a.score || a.token - b.token);
     if (similar.length === 0) return { ...result, similar };
     const list = similar.map((s) => `${s.key} (${s.agent}, score ${s.score})`).join(", ");

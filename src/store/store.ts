@@ -32,6 +32,13 @@ export interface ClaimInput {
    * granted (or last renewed) with instead of `ttlMs`: set when no TTL was asked for.
    */
   readonly keepTtl?: boolean;
+  /**
+   * A strict near-duplicate claim: its namespace. Strict claims of one namespace take turns
+   * (a server store holds a per-namespace lock while it draws the token and commits), so
+   * each one's check after commit sees every similar grant with a smaller token. Stores
+   * that already commit one write at a time (SQLite) need do nothing.
+   */
+  readonly strictNamespace?: string | undefined;
 }
 
 /** The store's answer to a claim attempt; denials are recorded as `denied` events. */

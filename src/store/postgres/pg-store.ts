@@ -212,6 +212,14 @@ function claimOutcome(row: ClaimFnRow | undefined): ClaimOutcome {
   return { outcome: row.outcome, claim };
 }
 
+/**
+ * The advisory-lock name strict near-duplicate claims of `namespace` take turns on, in the
+ * schema `quotedSchema` (locked as `pg_advisory_xact_lock(hashtext(name))`).
+ */
+export function strictLockName(quotedSchema: string, namespace: string): string {
+  return `baton:similar:${quotedSchema}:${namespace}`;
+}
+
 /** The PostgreSQL implementation of {@link Store}. Open it with {@link openPostgresStore}. */
 export class PostgresStore implements Store {
   readonly capabilities: StoreCapabilities = { serverClock: true, multiMachine: true };
@@ -257,17 +265,30 @@ export class PostgresStore implements Store {
   }
 
   async claim(input: ClaimInput): Promise<ClaimOutcome> {
+    const params = [
+      input.key,
+      input.agent,
+      input.ttlMs,
+      input.meta === null ? null : JSON.stringify(input.meta),
+      input.reopen,
+      input.doneWindowMs,
+      input.keepTtl === true,
+    ];
+    if (input.strictNamespace !== undefined) {
+      // Still one statement, one round trip: the TTL argument comes from a subquery that
+      // first takes the namespace's transaction lock, so the claim function runs (row lock,
+      // token, commit) only while this claim holds it; the commit releases it.
+      const [row] = await this.#query<ClaimFnRow>(
+        `SELECT outcome, now_ms, claim, previous FROM ${this.#s}.claim($1, $2,
+           (SELECT $3::bigint FROM pg_advisory_xact_lock(hashtext($8))), $4::json, $5, $6, $7)`,
+        [...params, strictLockName(this.#s, input.strictNamespace)],
+        "claim_strict",
+      );
+      return claimOutcome(row);
+    }
     const [row] = await this.#query<ClaimFnRow>(
       `SELECT outcome, now_ms, claim, previous FROM ${this.#s}.claim($1, $2, $3, $4::json, $5, $6, $7)`,
-      [
-        input.key,
-        input.agent,
-        input.ttlMs,
-        input.meta === null ? null : JSON.stringify(input.meta),
-        input.reopen,
-        input.doneWindowMs,
-        input.keepTtl === true,
-      ],
+      params,
       "claim",
     );
     return claimOutcome(row);
