@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Baton, openBaton } from "../src/baton.js";
 import { CATALOGUE } from "../src/api/catalogue.js";
 import { createMcpServer, toolsFor } from "../src/surfaces/mcp/mcp-server.js";
-import { CLI, cleanEnv, cli, dumpSqlite, tempDir } from "./helpers.js";
+import { CLI, ROOT, cleanEnv, cli, dumpSqlite, tempDir } from "./helpers.js";
 
 type ToolAnswer = {
   isError?: boolean;
@@ -200,6 +200,20 @@ describe("baton mcp over stdio", () => {
     const r = cli(["mcp"], { env: { BATON_DB: db } });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("BATON_AGENT");
+  });
+
+  it("answers the MCP Inspector's CLI, an outside client: tools/list and tools/call", () => {
+    const inspector = join(ROOT, "node_modules", "@modelcontextprotocol", "inspector", "cli", "build", "cli.js");
+    const env = cleanEnv({ BATON_DB: db, BATON_AGENT: "inspector-1" });
+    const run = (...args: string[]) => {
+      const r = spawnSync(process.execPath, [inspector, "--cli", process.execPath, CLI, "mcp", ...args], { env, encoding: "utf8", timeout: 60_000 });
+      expect(r.status, r.stderr).toBe(0);
+      return JSON.parse(r.stdout) as Record<string, unknown>;
+    };
+    const listed = run("--method", "tools/list") as { tools: { name: string }[] };
+    expect(listed.tools.map((t) => t.name)).toEqual(CATALOGUE.map((o) => o.name));
+    const called = run("--method", "tools/call", "--tool-name", "claim", "--tool-arg", "key=inspector:1");
+    expect(called).toMatchObject({ structuredContent: { ok: true, data: { claim: { key: "inspector:1", agent: "inspector-1" } } } });
   });
 
   it("two agents' servers race one key: one grant, the other a CLAIM_HELD tool result", async () => {
