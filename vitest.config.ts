@@ -11,9 +11,12 @@ const POSTGRES_FILES = [
   "test/**/*{pg,postgres}*.test.ts",
   "test/context.test.ts",
   "test/gate-e2e.test.ts",
+  "test/http.test.ts",
+  "test/lifecycle.test.ts",
   "test/paths-cli.test.ts",
   "test/paths-race.test.ts",
   "test/race-stores.test.ts",
+  "test/run.test.ts",
   "test/similarity.test.ts",
   "test/tasks.test.ts",
 ];

@@ -96,14 +96,17 @@ export function createRequire(url) {
 };
 
 /**
- * zod (read only for a config file) stays outside the bundle but is loaded with
- * require() (its CommonJS build) instead of import(): no ESM loader for one call,
- * and the bundle holds no import(), which bin.ts's vm.Script could not run.
+ * Packages that stay outside the bundle but are loaded with require() (their
+ * CommonJS builds), also where the source says import(): no ESM loader for one
+ * call, and the bundle holds no import(), which bin.ts's vm.Script could not run.
+ * zod is read only for a config file; the others only by `baton mcp` and `baton serve`.
  */
+const REQUIRED_EXTERNALS = ["zod", "@modelcontextprotocol/sdk", "fastify", "prom-client"];
 const requiredExternals = {
   name: "required-externals",
   setup(b) {
-    b.onResolve({ filter: /^zod(\/|$)/ }, (args) =>
+    const filter = new RegExp(`^(${REQUIRED_EXTERNALS.map((p) => p.replace(/[/.]/g, "\\$&")).join("|")})(/|$)`);
+    b.onResolve({ filter }, (args) =>
       args.namespace === "required-external"
         ? { path: args.path, external: true }
         : { path: args.path, namespace: "required-external" },
@@ -128,7 +131,8 @@ const [, cli] = await Promise.all([
   // The CLI is on every agent's hot path. One CommonJS file: Node loads it without
   // the ESM loader's per-module work (~10 ms a call here), and modules reached by
   // dynamic import() are only evaluated when a command needs them. better-sqlite3's
-  // JavaScript is bundled (above); its addon, pg and zod stay external. Nothing may
+  // JavaScript is bundled (above); its addon, pg, zod, the MCP SDK, fastify and
+  // prom-client stay external (the last four loaded with require()). Nothing may
   // stay behind a real import(): a vm.Script (bin.ts) cannot run one on Node 20
   // without an experimental flag (checked below).
   build({

@@ -34,6 +34,7 @@ export type {
   ListOptions,
   LogOptions,
   ReapResult,
+  ResolveResult,
   ShowResult,
 } from "./services/claims.js";
 export { defaultDbPath } from "./store/sqlite/sqlite-location.js";

@@ -10,6 +10,7 @@ import { describe, expect, it } from "vitest";
 import { freshSchema, storeSelected, testDatabaseUrl } from "./contract/targets.js";
 import { CLI, cleanEnv, cli, cliAsync, ROOT, sleepUntil, tempDir, until } from "./helpers.js";
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const json = (s: string) => JSON.parse(s) as Record<string, any>;
 
 /** A command that appends one line to `counter` (the side effect we count). */
@@ -42,6 +43,49 @@ describe.each(
     expect(outcomes.filter((o) => o === "ran")).toHaveLength(1);
     expect(outcomes.filter((o) => o === "skipped")).toHaveLength(19);
   });
+
+  it("a skip is a `skipped` event, shown by gate list and check, never a denial: three skips leave supply healthy", async () => {
+    const env = store();
+    const counter = join(tempDir(), "sent");
+    expect(cli(["task", "add", "t1", "--title", "work left"], { env }).code).toBe(0);
+    expect(cli(["gate", "run", "digest:weekly", "--as", "sender", ...effect(counter)], { env }).code).toBe(0);
+    for (let i = 0; i < 3; i++) {
+      const r = cli(["gate", "run", "digest:weekly", "--as", "late", "--json", ...effect(counter)], { env });
+      expect(r.code, r.stderr).toBe(0);
+      expect(json(r.stdout)).toMatchObject({ outcome: "skipped", reason: "marked" });
+    }
+    // A sibling running it right now is a skip too (reason busy), not a denial.
+    const go = join(tempDir(), "go");
+    const holder = cliAsync(
+      ["gate", "run", "deploy:notes", "--as", "sender", "--", process.execPath, "-e", `const f=require("fs");const t=setInterval(()=>{if(f.existsSync(${JSON.stringify(go)}))clearInterval(t)},20)`],
+      { env },
+    );
+    while (json(cli(["show", "gate:deploy:notes", "--json"], { env }).stdout).claim?.state !== "active") await sleep(20);
+    const busy = cli(["gate", "run", "deploy:notes", "--as", "late", "--json", ...effect(counter)], { env });
+    expect(json(busy.stdout)).toMatchObject({ outcome: "skipped", reason: "busy", holder: "sender" });
+    writeFileSync(go, "");
+    expect((await holder).code).toBe(0);
+    expect(count(counter)).toBe(1);
+
+    const skips = json(cli(["log", "--kind", "skipped", "--json"], { env }).stdout).events;
+    expect(skips.map((e: any) => [e.key, e.agent, e.detail.reason])).toEqual([
+      ["gate:digest:weekly", "late", "marked"],
+      ["gate:digest:weekly", "late", "marked"],
+      ["gate:digest:weekly", "late", "marked"],
+      ["gate:deploy:notes", "late", "busy"],
+    ]);
+    expect(json(cli(["log", "--kind", "denied", "--json"], { env }).stdout).events).toEqual([]);
+    const supply = json(cli(["supply", "--json"], { env }).stdout);
+    expect(supply.verdict).toBe("healthy");
+    expect(supply.denials).toEqual({});
+    const context = cli(["context", "--as", "late"], { env }).stdout;
+    expect(context).not.toContain("stop shopping");
+    expect(context).toContain("late: 0 denials");
+    expect(cli(["gate", "check", "digest:weekly"], { env }).stdout).toMatch(/done by sender at .* — skipped 3 times since \(last by late at /);
+    const marks = json(cli(["gate", "list", "--json"], { env }).stdout).marks;
+    expect(marks.find((m: any) => m.key === "gate:digest:weekly")).toMatchObject({ skips: 3, lastSkip: { agent: "late" } });
+    expect(cli(["gate", "list"], { env }).stdout).toMatch(/gate:digest:weekly {2}sender .* — skipped 3 times since/);
+  });
 });
 
 describe("gate run", () => {
@@ -50,18 +94,17 @@ describe("gate run", () => {
   it("skips a marked gate (stderr, exit 0; -q silent; --strict exit 1) until the window passes", async () => {
     const e = env();
     const counter = join(tempDir(), "sent");
-    expect(cli(["gate", "run", "g", "--window", "1s", ...effect(counter)], { env: e }).code).toBe(0);
-    const markedBy = Date.now();
-    const skipped = cli(["gate", "run", "g", "--window", "1s", "--as", "agent-2", ...effect(counter)], { env: e });
+    expect(cli(["gate", "run", "g", "--window", "3s", ...effect(counter)], { env: e }).code).toBe(0);
+    const skipped = cli(["gate", "run", "g", "--window", "3s", "--as", "agent-2", ...effect(counter)], { env: e });
     expect(skipped.code).toBe(0);
     expect(skipped.stderr).toMatch(/^skipped: done by agent-1 at \S+Z\n$/);
-    expect(cli(["gate", "run", "g", "--window", "1s", "-q", ...effect(counter)], { env: e }).stderr).toBe("");
-    expect(cli(["gate", "run", "g", "--window", "1s", "--strict", ...effect(counter)], { env: e }).code).toBe(1);
-    expect(cli(["gate", "check", "g", "--window", "1s"], { env: e }).code).toBe(1);
+    expect(cli(["gate", "run", "g", "--window", "3s", "-q", ...effect(counter)], { env: e }).stderr).toBe("");
+    expect(cli(["gate", "run", "g", "--window", "3s", "--strict", ...effect(counter)], { env: e }).code).toBe(1);
+    expect(cli(["gate", "check", "g", "--window", "3s"], { env: e }).code).toBe(1);
     expect(count(counter)).toBe(1);
-    await sleepUntil(markedBy + 1_050); // the 1 s window has passed
-    expect(cli(["gate", "check", "g", "--window", "1s"], { env: e }).code).toBe(0);
-    expect(cli(["gate", "run", "g", "--window", "1s", ...effect(counter)], { env: e }).code).toBe(0);
+    // A loaded machine can take a while per process: wait for the window to pass, however long that is.
+    while (cli(["gate", "check", "g", "--window", "3s"], { env: e }).code !== 0) await sleep(200);
+    expect(cli(["gate", "run", "g", "--window", "3s", ...effect(counter)], { env: e }).code).toBe(0);
     expect(count(counter)).toBe(2);
   });
 
@@ -194,13 +237,14 @@ describe("gate check, mark, list, forget", () => {
     expect(cli(["gate", "mark", "digest:weekly"], { env: e }).code).toBe(1);
     const check = cli(["gate", "check", "digest:weekly"], { env: e });
     expect(check.code).toBe(1);
-    expect(check.stdout).toMatch(/^done by ops at \S+: sent by hand\n$/);
+    // The second mark was a skip: logged as `skipped` and shown by check.
+    expect(check.stdout).toMatch(/^done by ops at \S+: sent by hand — skipped 1 time since \(last by ops at \S+\)\n$/);
     const marks = json(cli(["gate", "list", "--json"], { env: e }).stdout).marks;
     expect(marks.map((m: { key: string; note: string }) => [m.key, m.note])).toEqual([["gate:digest:weekly", "sent by hand"]]);
     expect(cli(["gate", "forget", "digest:weekly"], { env: e }).code).toBe(0);
     expect(cli(["gate", "check", "digest:weekly"], { env: e }).code).toBe(0);
     const log = json(cli(["log", "gate:digest:weekly", "--json"], { env: e }).stdout).events;
-    expect(log.map((x: { kind: string }) => x.kind)).toEqual(["granted", "completed", "denied", "granted", "abandoned"]);
+    expect(log.map((x: { kind: string }) => x.kind)).toEqual(["granted", "completed", "skipped", "granted", "abandoned"]);
   });
 });
 

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import Database from "better-sqlite3";
 import { afterAll } from "vitest";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -79,6 +80,17 @@ export async function runScript(script: string, args: readonly string[]): Promis
   const result = await collect(spawn(process.execPath, [script, ...args], { stdio: ["ignore", "pipe", "pipe"] }));
   if (result.code !== 0) throw new Error(`${script} exited ${result.code}: ${result.stderr}`);
   return result.stdout;
+}
+
+/** Every row of every table of a SQLite file, as text: what "nothing changed" is checked against. */
+export function dumpSqlite(file: string): string {
+  const handle = new Database(file, { readonly: true });
+  try {
+    const tables = handle.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[];
+    return JSON.stringify(tables.map(({ name }) => [name, handle.prepare(`SELECT * FROM "${name}"`).all()]));
+  } finally {
+    handle.close();
+  }
 }
 
 /** Resolve once `probe()` holds, polling every 10 ms: wait for the event, not a guessed time. */

@@ -44,6 +44,11 @@ export const ERROR_CODES = {
     summary: "A live claim with a similar key exists (strict near-duplicate check): probably the same work.",
   },
   NOT_COMPLETED: { exit: EXIT_NO, http: 409, summary: "The key is not completed, so there is nothing to verify." },
+  NOT_LOOSE_END: {
+    exit: EXIT_NO,
+    http: 409,
+    summary: "The key is not a loose end (it is live, completed or released), so there is nothing to resolve.",
+  },
   RULES_MISSING: { exit: EXIT_NO, http: 404, summary: "There is no operating-rules file yet." },
   RULES_INCOMPLETE: { exit: EXIT_NO, http: 409, summary: "The operating rules still have empty slots." },
   NOTHING_READY: { exit: EXIT_NO, http: 404, summary: "No ready task to take (tier 3): explore instead of shopping for lanes." },
@@ -88,6 +93,12 @@ export const ERROR_CODES = {
   BAD_TOKEN: { exit: EXIT_BAD_INPUT, http: 400, summary: "The fencing token is not a positive integer." },
   BAD_OPTION: { exit: EXIT_BAD_INPUT, http: 400, summary: "An option or argument is invalid." },
   BAD_CONFIG: { exit: EXIT_BAD_INPUT, http: 400, summary: "The configuration file is invalid." },
+  BLOCKER_UNKNOWN: {
+    exit: EXIT_BAD_INPUT,
+    http: 400,
+    summary: "A task's blocker names no task (not in the backlog, nor in the same write or import).",
+  },
+  BLOCKER_CYCLE: { exit: EXIT_BAD_INPUT, http: 400, summary: "The blockers would form a cycle, so no task in it could ever be ready." },
   BAD_MARKER_DIR: {
     exit: EXIT_BAD_INPUT,
     http: 400,
@@ -105,6 +116,24 @@ export const ERROR_CODES = {
     summary: "A git command failed (unknown remote or ref, network, git missing).",
   },
   UNKNOWN_COMMAND: { exit: EXIT_BAD_INPUT, http: 404, summary: "No such command." },
+  // The server's own refusals (baton serve).
+  UNAUTHENTICATED: {
+    exit: EXIT_BAD_INPUT,
+    http: 401,
+    summary: "No valid bearer token: create one with baton tokens add AGENT and send it as BATON_TOKEN.",
+  },
+  FORBIDDEN: {
+    exit: EXIT_BAD_INPUT,
+    http: 403,
+    summary: "The token may not do this: act as another agent (admin only) or change state (read-only token).",
+  },
+  BODY_TOO_LARGE: { exit: EXIT_BAD_INPUT, http: 413, summary: "The request body is larger than the server accepts." },
+  UNKNOWN_ROUTE: { exit: EXIT_BAD_INPUT, http: 404, summary: "No such route on the server (see /openapi.json)." },
+  SERVER_RUNNING: {
+    exit: EXIT_UNAVAILABLE,
+    http: 503,
+    summary: "Another baton serve already serves this SQLite file (one server per file).",
+  },
   // The store cannot be used: exit 3.
   STORE_BUSY: {
     exit: EXIT_UNAVAILABLE,
@@ -140,6 +169,7 @@ export type DenialCode =
   | "PATH_CONFLICT"
   | "CLAIM_SIMILAR"
   | "NOT_COMPLETED"
+  | "NOT_LOOSE_END"
   | "RULES_MISSING"
   | "RULES_INCOMPLETE"
   | "NOTHING_READY"

@@ -60,6 +60,9 @@ export const EVENT_KINDS = [
   "noted",
   "verified",
   "selected",
+  "skipped",
+  "resolved",
+  "reopened",
 ] as const;
 /** A kind of audit event. */
 export type EventKind = (typeof EVENT_KINDS)[number];

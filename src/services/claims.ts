@@ -31,7 +31,10 @@ export const DEFAULT_REAP_MIN_AGE_MS = 24 * 3_600_000;
 export interface ClaimOptions {
   /** The acting agent. */
   as: string;
-  /** Lease length: ms as a number, or `30s`, `15m`, `2h`, `1d`. Default 60 minutes. */
+  /**
+   * Lease length: ms as a number, or `30s`, `15m`, `2h`, `1d`. Default 60 minutes for a new
+   * grant; re-claiming my own live key without it keeps the claim's lease length.
+   */
   ttl?: DurationInput;
   /** JSON object (or its text) stored with the claim. */
   meta?: Record<string, unknown> | string;
@@ -108,6 +111,25 @@ export type ActionResult =
       readonly message: string;
     };
 
+/** The answer to {@link ClaimService.resolve}. */
+export type ResolveResult =
+  | {
+      readonly ok: true;
+      readonly outcome: "resolved";
+      /** The claim as it is now (`released`, reason `resolved…`). */
+      readonly claim: Claim;
+      /** What the loose end was: `abandoned` or `expired`. */
+      readonly previousState: "abandoned" | "expired";
+      readonly message: string;
+    }
+  | {
+      readonly ok: false;
+      readonly outcome: "not_loose";
+      readonly code: "NOT_FOUND" | "NOT_LOOSE_END";
+      readonly claim: Claim | null;
+      readonly message: string;
+    };
+
 /** The answer to {@link ClaimService.check}. */
 export interface CheckResult {
   /** True only while `token` is the live holder's token. */
@@ -146,11 +168,24 @@ export interface LogOptions {
   /** Only events this recent: ms or `2h`. */
   since?: DurationInput;
   kind?: EventKind | readonly EventKind[];
-  /** The newest N events (default 100). */
+  /**
+   * A cursor (an event id): only later events, and then the oldest `limit` of them, so a
+   * follower pages forward without gaps.
+   */
+  after?: number;
+  /** The newest N events (default 100); with `after`, the next N. */
   limit?: number;
 }
 
 const iso = (date: Date): string => date.toISOString();
+
+/** An event id used as a cursor: a non-negative integer. */
+function parseCursor(value: unknown): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
+    throw new BatonError("BAD_INPUT", `invalid event cursor ${JSON.stringify(value)}: an event id (0 or more)`);
+  }
+  return value;
+}
 
 function describeHolder(claim: Claim, now: Date): string {
   const left = claim.expiresAt.getTime() - now.getTime();
@@ -294,6 +329,7 @@ export class ClaimService {
       ttlMs: options.ttl === undefined ? this.#defaultTtlMs : durationMs(options.ttl, "ttl"),
       meta: parseMeta(options.meta),
       reopen: options.reopen === true,
+      keepTtl: options.ttl === undefined,
       doneWindowMs:
         options.doneWindow === undefined ? this.#doneWindowMs : durationMs(options.doneWindow, "doneWindow", true),
     };
@@ -320,7 +356,7 @@ export class ClaimService {
           claim,
           previous: null,
           similar: [],
-          message: `renewed ${key} (token ${claim.token}, expires in ${formatDuration(ttlMs)} at ${iso(claim.expiresAt)})`,
+          message: `renewed ${key} (token ${claim.token}, ${input.keepTtl === true ? "lease kept, expires" : `expires in ${formatDuration(ttlMs)}`} at ${iso(claim.expiresAt)})`,
         };
       case "denied":
         return {
@@ -382,10 +418,11 @@ export class ClaimService {
     return { ok: true, event, claim, message: `verified ${key} (done by ${claim.agent}, token ${claim.token})` };
   }
 
+  /** Extend my live claim by `ttl`, or, without one, by the lease length the claim already has. */
   async renew(keyInput: string, options: { as: string; ttl?: DurationInput }): Promise<ActionResult> {
     const key = parseKey(keyInput);
     const agent = parseAgent(options.as);
-    const ttlMs = options.ttl === undefined ? this.#defaultTtlMs : durationMs(options.ttl, "ttl");
+    const ttlMs = options.ttl === undefined ? null : durationMs(options.ttl, "ttl");
     const outcome = await this.#store.renew({ key, agent, ttlMs });
     return this.#action(
       outcome,
@@ -393,8 +430,37 @@ export class ClaimService {
       key,
       agent,
       (claim) =>
-        `renewed ${key} (token ${claim.token}, expires in ${formatDuration(ttlMs)} at ${iso(claim.expiresAt)})`,
+        `renewed ${key} (token ${claim.token}, ${ttlMs === null ? "lease kept, expires" : `expires in ${formatDuration(ttlMs)}`} at ${iso(claim.expiresAt)})`,
     );
+  }
+
+  /**
+   * Close a loose end: an abandoned claim, or an expired one nobody took over. Anyone may;
+   * the claim becomes `released` (reason `resolved: NOTE`), a `resolved` event records who
+   * and why, and it leaves the loose ends of `context`. `ok: false` (`NOT_LOOSE_END`,
+   * `NOT_FOUND`) when there is nothing to resolve; nothing changes then.
+   */
+  async resolve(keyInput: string, options: { as: string; note?: string }): Promise<ResolveResult> {
+    const key = parseKey(keyInput);
+    const agent = parseAgent(options.as);
+    const note = options.note === undefined ? null : parseText(options.note, "note");
+    const outcome = await this.#store.resolve({ key, agent, note: note === null || note.trim() === "" ? null : note });
+    if (outcome.ok) {
+      return {
+        ok: true,
+        outcome: "resolved",
+        claim: outcome.claim,
+        previousState: outcome.previousState,
+        message: `resolved ${key} (${outcome.previousState}, last held by ${outcome.claim.agent}, token ${outcome.claim.token})${note ? `: ${note}` : ""}`,
+      };
+    }
+    const claim = outcome.claim;
+    let message = `${key} was never claimed: nothing to resolve`;
+    if (claim !== null) {
+      const live = claim.state === "active";
+      message = `${key} is not a loose end: it is ${live ? `held by ${claim.agent} (live until ${iso(claim.expiresAt)})` : `${claim.state}${claim.reason ? ` (${claim.reason})` : ""}, last held by ${claim.agent}`}${live && claim.agent === agent ? " — release or abandon it instead" : ""}`;
+    }
+    return { ok: false, outcome: "not_loose", code: outcome.code, claim, message };
   }
 
   async complete(keyInput: string, options: { as: string; result?: string; commit?: string }): Promise<ActionResult> {
@@ -491,6 +557,7 @@ export class ClaimService {
       agent: options.agent === undefined ? undefined : parseAgent(options.agent),
       sinceMs: options.since === undefined ? undefined : durationMs(options.since, "since"),
       kinds: kinds(options.kind),
+      afterId: options.after === undefined ? undefined : parseCursor(options.after),
       limit: parseLimit(options.limit, 100),
     });
   }

@@ -66,6 +66,7 @@ export function readMarkdownTasks(path: string, cwd: string, onProgress?: (done:
       ...(f.priority === undefined ? {} : { priority: f.priority as number }),
       done: state === "done" || state === "closed",
       blockedBy: list(f.blocked_by, name, line("blocked_by"), "blocked_by"),
+      origin: `${name}:${line("blocked_by")}`,
       paths: list(f.paths, name, line("paths"), "paths"),
       assignee: f.assignee === undefined ? null : String(f.assignee),
       meta: Object.keys(meta).length === 0 ? null : meta,

@@ -4,6 +4,7 @@
  * claim or an event reads the same whichever store holds it.
  */
 import { decay } from "../core/scoring.js";
+import type { TokenRecord, TokenRole } from "../core/tokens.js";
 import type { BatonEvent, Claim, EventKind, PathClaim, StoredClaimState, Task, TaskState } from "../core/types.js";
 import type { TaskInput } from "./store.js";
 
@@ -153,6 +154,8 @@ export const pathDetail = {
     })),
   }),
   ended: (repo: string) => ({ repo }),
+  /** A path claim ended because the work claim it was granted with ended. */
+  endedWith: (repo: string, workKey: string) => ({ repo, workKey }),
   committed: (repo: string) => ({ repo }),
   reaped: (repo: string, expiresAt: number, by: string | null) => ({
     ...(by === null ? {} : { by }),
@@ -252,4 +255,27 @@ export function withOutcome(
   const s = row === undefined ? 0 : decay(Number(row.successes), age, OUTCOME_HALF_LIFE_MS);
   const f = row === undefined ? 0 : decay(Number(row.failures), age, OUTCOME_HALF_LIFE_MS);
   return { successes: s + (outcome === "success" ? 1 : 0), failures: f + (outcome === "failure" ? 1 : outcome === "noop" ? 0.5 : 0) };
+}
+
+/** A `tokens` row as both adapters read it. */
+export interface TokenRow {
+  id: number | string;
+  agent: string;
+  role: string;
+  hash: string;
+  created_at: number | string;
+  revoked_at: number | string | null;
+}
+
+export const TOKEN_COLUMNS = "id, agent, role, hash, created_at, revoked_at";
+
+export function toToken(row: TokenRow): TokenRecord {
+  return {
+    id: Number(row.id),
+    agent: row.agent,
+    role: row.role as TokenRole,
+    hash: row.hash,
+    createdAt: new Date(Number(row.created_at)),
+    revokedAt: row.revoked_at === null ? null : new Date(Number(row.revoked_at)),
+  };
 }

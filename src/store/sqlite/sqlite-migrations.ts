@@ -105,6 +105,20 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 8,
+    description: "server tokens (digests only)",
+    sql: `
+      CREATE TABLE tokens (
+        id          INTEGER PRIMARY KEY,
+        agent       TEXT NOT NULL,
+        role        TEXT NOT NULL CHECK (role IN ('agent', 'admin', 'read-only')),
+        hash        TEXT NOT NULL UNIQUE,
+        created_at  INTEGER NOT NULL,
+        revoked_at  INTEGER
+      );
+    `,
+  },
 ];
 
 /** The schema version this build of Baton writes. */

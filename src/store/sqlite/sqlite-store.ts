@@ -9,7 +9,11 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import type Database from "better-sqlite3";
 import { BatonError } from "../../core/errors.js";
+import type { TokenRecord } from "../../core/tokens.js";
+import { TOKEN_COLUMNS, type TokenRow, toToken } from "../rows.js";
+import type { TokenInput } from "../store.js";
 import type { BatonEvent, Claim, ClaimState, EventKind, PathClaim, Task, TaskState } from "../../core/types.js";
+import { type AddedBlocker, type BlockerProblem, blockerProblem, startIds, toRead } from "../../core/blockers.js";
 import { planPathClaim } from "../../core/path-plan.js";
 import {
   CLAIM_COLUMNS,
@@ -42,6 +46,8 @@ import type {
   TaskCounts,
   TaskFilter,
   TaskInput,
+  TaskStateInput,
+  TaskStateOutcome,
   EndInput,
   EventFilter,
   ListFilter,
@@ -54,6 +60,8 @@ import type {
   ReapInput,
   RecordEventInput,
   RenewInput,
+  ResolveInput,
+  ResolveOutcome,
   SchemaStatus,
   Store,
   StoreCapabilities,
@@ -263,11 +271,12 @@ export class SqliteStore implements Store {
       const row = this.#row(input.key);
       if (row !== undefined && row.state === "active" && row.expires_at > now) {
         if (row.agent === input.agent) {
+          const ttlMs = input.keepTtl === true ? row.expires_at - (row.renewed_at ?? row.claimed_at) : input.ttlMs;
           const renewed = this.#stmt(
             `UPDATE claims SET expires_at = ?, renewed_at = ?, meta = coalesce(?, meta)
              WHERE key = ? RETURNING ${CLAIM_COLUMNS}`,
-          ).get(now + input.ttlMs, now, input.meta === null ? null : JSON.stringify(input.meta), input.key) as ClaimRow;
-          this.#event(now, "renewed", input.key, input.agent, row.token, null, { ttlMs: input.ttlMs });
+          ).get(now + ttlMs, now, input.meta === null ? null : JSON.stringify(input.meta), input.key) as ClaimRow;
+          this.#event(now, "renewed", input.key, input.agent, row.token, null, { ttlMs });
           return { outcome: "renewed", claim: this.#toClaim(renewed, now) };
         }
         this.#event(now, "denied", input.key, input.agent, null, null, {
@@ -337,13 +346,14 @@ export class SqliteStore implements Store {
 
   async renew(input: RenewInput): Promise<MutationOutcome> {
     return this.#write((now): MutationOutcome => {
+      // A null TTL keeps the lease length: the old expiry minus the old grant or renewal time.
       const row = this.#stmt(
-        `UPDATE claims SET expires_at = ?, renewed_at = ?
+        `UPDATE claims SET expires_at = ? + coalesce(?, expires_at - coalesce(renewed_at, claimed_at)), renewed_at = ?
          WHERE key = ? AND agent = ? AND state = 'active' AND expires_at > ?
          RETURNING ${CLAIM_COLUMNS}`,
-      ).get(now + input.ttlMs, now, input.key, input.agent, now) as ClaimRow | undefined;
+      ).get(now, input.ttlMs, now, input.key, input.agent, now) as ClaimRow | undefined;
       if (row === undefined) return this.#notHeld(input.key, input.agent, now, false);
-      this.#event(now, "renewed", input.key, input.agent, row.token, null, { ttlMs: input.ttlMs });
+      this.#event(now, "renewed", input.key, input.agent, row.token, null, { ttlMs: row.expires_at - now });
       return { ok: true, claim: this.#toClaim(row, now) };
     });
   }
@@ -365,8 +375,31 @@ export class SqliteStore implements Store {
         input.commit ?? null,
         input.result ? { result: input.result } : null,
       );
+      if (input.key.startsWith("task:")) {
+        this.#stmt("UPDATE tasks SET state = 'done', done_at = ?, updated_at = ? WHERE id = ? AND state = 'open'").run(
+          now,
+          now,
+          input.key.slice("task:".length),
+        );
+      }
+      this.#endLinkedPaths(now, input.key, input.agent, "released", input.commit ?? null);
       return { ok: true, claim: this.#toClaim(row, now) };
     });
+  }
+
+  /**
+   * End the holder's active path claims granted with the work claim `workKey` (inside the
+   * work claim's transaction): released (with the commit, if one is given) or abandoned.
+   */
+  #endLinkedPaths(now: number, workKey: string, holder: string, state: "released" | "abandoned", commit: string | null): void {
+    const rows = this.#stmt(
+      `UPDATE path_claims SET state = ?, ended_at = ?, commit_sha = coalesce(?, commit_sha)
+       WHERE agent = ? AND work_key = ? AND state = 'active' RETURNING ${PATH_COLUMNS}`,
+    ).all(state, now, commit, holder, workKey) as PathRow[];
+    rows.sort((a, b) => a.id - b.id);
+    for (const row of rows) {
+      this.#event(now, state, pathEventKey(row.pattern), holder, row.token, commit, pathDetail.endedWith(row.repo, workKey));
+    }
   }
 
   // Release and abandon accept an expired claim that nobody took over: the holder
@@ -388,6 +421,7 @@ export class SqliteStore implements Store {
         input.commit ?? null,
         input.reason ? { reason: input.reason } : null,
       );
+      this.#endLinkedPaths(now, input.key, input.agent, state, input.commit ?? null);
       return { ok: true, claim: this.#toClaim(row, now) };
     });
     return Promise.resolve(outcome);
@@ -417,7 +451,29 @@ export class SqliteStore implements Store {
          RETURNING ${CLAIM_COLUMNS}`,
       ).all(now, cutoff) as ClaimRow[];
       rows.sort((a, b) => a.expires_at - b.expires_at || (a.key < b.key ? -1 : 1));
+      for (const row of rows) this.#endLinkedPaths(now, row.key, row.agent, "abandoned", null);
       return rows.map((row) => this.#toClaim(row, now));
+    });
+  }
+
+  async resolve(input: ResolveInput): Promise<ResolveOutcome> {
+    return this.#write((now): ResolveOutcome => {
+      const row = this.#row(input.key);
+      if (row === undefined) return { ok: false, code: "NOT_FOUND", claim: null };
+      const expired = row.state === "active" && row.expires_at <= now;
+      if (row.state !== "abandoned" && !expired) return { ok: false, code: "NOT_LOOSE_END", claim: this.#toClaim(row, now) };
+      const resolved = this.#stmt(
+        `UPDATE claims SET state = 'released', ended_at = coalesce(ended_at, ?), reason = ?
+         WHERE key = ? RETURNING ${CLAIM_COLUMNS}`,
+      ).get(now, input.note === null ? "resolved" : `resolved: ${input.note}`, input.key) as ClaimRow;
+      const previousState = expired ? "expired" : "abandoned";
+      this.#event(now, "resolved", input.key, input.agent, row.token, null, {
+        previousState,
+        holder: row.agent,
+        ...(input.note === null ? {} : { note: input.note }),
+      });
+      this.#endLinkedPaths(now, input.key, row.agent, "released", null);
+      return { ok: true, claim: this.#toClaim(resolved, now), previousState };
     });
   }
 
@@ -465,6 +521,13 @@ export class SqliteStore implements Store {
       if (filter.kinds !== undefined && filter.kinds.length > 0) {
         where.push(`kind IN (${filter.kinds.map(() => "?").join(", ")})`);
         params.push(...filter.kinds);
+      }
+      if (filter.afterId !== undefined) {
+        // A cursor: the oldest events after it, in id order (a follower pages forward).
+        where.push("id > ?");
+        params.push(filter.afterId, filter.limit);
+        const sql = `SELECT ${EVENT_COLUMNS} FROM events WHERE ${where.join(" AND ")} ORDER BY id ASC LIMIT ?`;
+        return (this.#stmt(sql).all(...params) as EventRow[]).map(toEvent);
       }
       params.push(filter.limit);
       // "The last hour" over a long log: left alone, SQLite walks the whole table backwards
@@ -680,11 +743,16 @@ export class SqliteStore implements Store {
       const updated: string[] = [];
       const unchanged: string[] = [];
       const find = this.#stmt("SELECT title, category, priority, state, blocked_by, paths, assignee, meta, source FROM tasks WHERE id = ?");
+      const added: AddedBlocker[] = [];
       for (const task of tasks) {
         const existing = find.get(task.id) as Record<string, unknown> | undefined;
         if (existing !== undefined && mode === "add") throw new Rollback({ ok: false, code: "TASK_EXISTS", id: task.id });
         if (existing === undefined && mode === "update") throw new Rollback({ ok: false, code: "TASK_NOT_FOUND", id: task.id });
+        const had = existing === undefined ? [] : (JSON.parse(String(existing.blocked_by)) as string[]);
+        for (const blocker of task.blockedBy) if (!had.includes(blocker)) added.push({ id: task.id, blocker });
         const values = taskColumns(task);
+        // Done is left only by task reopen (setTaskState): a re-import or an update never reopens.
+        if (existing?.state === "done") values.state = "done";
         if (existing === undefined) {
           this.#stmt(
             `INSERT INTO tasks (id, title, category, priority, state, blocked_by, paths, assignee, meta, source, created_at, updated_at, done_at)
@@ -702,8 +770,34 @@ export class SqliteStore implements Store {
           updated.push(task.id);
         }
       }
+      // Checked after the writes, in the same transaction: the batch's own tasks count as known.
+      const problem = this.#blockerProblem(added);
+      if (problem !== null) throw new Rollback({ ok: false, ...problem });
       return { ok: true, created, updated, unchanged };
     }, true);
+  }
+
+  /** Read the blocker graph reachable from `added` (inside the caller's transaction) and judge it. */
+  #blockerProblem(added: readonly AddedBlocker[]): BlockerProblem | null {
+    if (added.length === 0) return null;
+    const read = this.#stmt("SELECT blocked_by FROM tasks WHERE id = ?");
+    const graph = new Map<string, string[]>();
+    const missing = new Set<string>();
+    let frontier = toRead(startIds(added), graph, missing);
+    while (frontier.length > 0) {
+      const next: string[] = [];
+      for (const id of frontier) {
+        const row = read.get(id) as { blocked_by: string } | undefined;
+        if (row === undefined) missing.add(id);
+        else {
+          const blockers = JSON.parse(row.blocked_by) as string[];
+          graph.set(id, blockers);
+          next.push(...blockers);
+        }
+      }
+      frontier = toRead(next, graph, missing);
+    }
+    return blockerProblem(added, graph);
   }
 
   async getTask(id: string): Promise<Task | null> {
@@ -741,6 +835,35 @@ export class SqliteStore implements Store {
       const counts = { ready: 0, blocked: 0, claimed: 0, done: 0 };
       for (const row of rows) counts[row.derived] = row.n;
       return counts;
+    });
+  }
+
+  async setTaskState(input: TaskStateInput): Promise<TaskStateOutcome> {
+    return this.#write((now): TaskStateOutcome => {
+      if (this.#stmt("SELECT 1 FROM tasks WHERE id = ?").get(input.id) === undefined) return { ok: false, code: "TASK_NOT_FOUND" };
+      const key = `task:${input.id}`;
+      const before = this.#row(key);
+      let changed: ClaimRow | null = null;
+      if (input.done) {
+        this.#stmt("UPDATE tasks SET state = 'done', done_at = ?, updated_at = ? WHERE id = ? AND state = 'open'").run(now, now, input.id);
+        if (before !== undefined && before.state === "active") {
+          changed = this.#stmt(
+            `UPDATE claims SET state = 'completed', ended_at = ? WHERE key = ? RETURNING ${CLAIM_COLUMNS}`,
+          ).get(now, key) as ClaimRow;
+          this.#event(now, "completed", key, input.agent ?? before.agent, before.token, null, { via: "task done", holder: before.agent });
+          this.#endLinkedPaths(now, key, before.agent, "released", null);
+        }
+      } else {
+        this.#stmt("UPDATE tasks SET state = 'open', done_at = NULL, updated_at = ? WHERE id = ? AND state = 'done'").run(now, input.id);
+        if (before !== undefined && before.state === "completed") {
+          changed = this.#stmt(
+            `UPDATE claims SET state = 'released', reason = 'task reopened' WHERE key = ? RETURNING ${CLAIM_COLUMNS}`,
+          ).get(key) as ClaimRow;
+          this.#event(now, "reopened", key, input.agent ?? before.agent, before.token, null, { previousAgent: before.agent });
+        }
+      }
+      const task = toTask(this.#stmt(`${SqliteStore.#TASK_SELECT} WHERE t.id = ?`).get(now, input.id) as TaskRow);
+      return { ok: true, task, claim: changed === null ? null : this.#toClaim(changed, now) };
     });
   }
 
@@ -784,13 +907,14 @@ export class SqliteStore implements Store {
                 t.created_at, t.updated_at, t.done_at, NULL AS holder, 'ready' AS derived
          FROM tasks t
          WHERE t.state = 'open' AND t.category = ?
-           AND NOT EXISTS (SELECT 1 FROM claims c WHERE c.key = 'task:' || t.id AND c.state = 'active' AND c.expires_at > ?)
+           AND NOT EXISTS (SELECT 1 FROM claims c WHERE c.key = 'task:' || t.id
+                             AND ((c.state = 'active' AND c.expires_at > ?) OR (c.state = 'completed' AND c.ended_at > ?)))
            AND NOT EXISTS (SELECT 1 FROM json_each(t.blocked_by) b LEFT JOIN tasks bt ON bt.id = b.value
                            WHERE bt.id IS NULL OR bt.state <> 'done')
          ORDER BY t.priority DESC, t.created_at
          LIMIT ?`,
       );
-      const rows = categories.flatMap((c) => pick.all(c, now, CANDIDATES_PER_CATEGORY) as TaskRow[]);
+      const rows = categories.flatMap((c) => pick.all(c, now, now - input.doneWindowMs, CANDIDATES_PER_CATEGORY) as TaskRow[]);
       const ready = rows.map(toTask);
       const byId = new Map(ready.map((t) => [t.id, t]));
       const ranked = input.rank(ready, context).filter((id) => byId.has(id));
@@ -802,7 +926,7 @@ export class SqliteStore implements Store {
           continue;
         }
         if (input.dryRun) return { task, claim: null, paths: [], ranked, skipped, context };
-        const work: ClaimInput = { key: `task:${id}`, agent: input.agent, ttlMs: input.ttlMs, meta: null, reopen: true, doneWindowMs: 0 };
+        const work: ClaimInput = { key: `task:${id}`, agent: input.agent, ttlMs: input.ttlMs, meta: null, reopen: false, doneWindowMs: input.doneWindowMs };
         if (task.paths.length > 0) {
           const outcome = this.#claimPathsAt(now, {
             repo: input.repo as string,
@@ -848,6 +972,42 @@ export class SqliteStore implements Store {
         `INSERT INTO category_stats (category, successes, failures, updated_at) VALUES (?, ?, ?, ?)
          ON CONFLICT (category) DO UPDATE SET successes = excluded.successes, failures = excluded.failures, updated_at = excluded.updated_at`,
       ).run(input.category, counts.successes, counts.failures, now);
+    });
+  }
+
+  async addToken(input: TokenInput): Promise<TokenRecord> {
+    return this.#write((now) =>
+      toToken(
+        this.#stmt(`INSERT INTO tokens (agent, role, hash, created_at) VALUES (?, ?, ?, ?) RETURNING ${TOKEN_COLUMNS}`).get(
+          input.agent,
+          input.role,
+          input.hash,
+          now,
+        ) as TokenRow,
+      ),
+    );
+  }
+
+  async listTokens(): Promise<TokenRecord[]> {
+    return this.#read(() => (this.#stmt(`SELECT ${TOKEN_COLUMNS} FROM tokens ORDER BY id`).all() as TokenRow[]).map(toToken));
+  }
+
+  async revokeTokens(input: { readonly id?: number | undefined; readonly agent?: string | undefined }): Promise<TokenRecord[]> {
+    return this.#write((now) =>
+      (
+        this.#stmt(
+          `UPDATE tokens SET revoked_at = ? WHERE revoked_at IS NULL AND (id = ? OR agent = ?) RETURNING ${TOKEN_COLUMNS}`,
+        ).all(now, input.id ?? null, input.agent ?? null) as TokenRow[]
+      ).map(toToken),
+    );
+  }
+
+  async tokenByHash(hash: string): Promise<TokenRecord | null> {
+    return this.#read(() => {
+      const row = this.#stmt(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE hash = ? AND revoked_at IS NULL`).get(hash) as
+        | TokenRow
+        | undefined;
+      return row === undefined ? null : toToken(row);
     });
   }
 

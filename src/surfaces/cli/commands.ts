@@ -54,6 +54,9 @@ function describeEvent(event: BatonEvent): string {
   if (typeof d.reason === "string") parts.push(`reason=${JSON.stringify(d.reason)}`);
   if (event.kind === "reaped" && typeof d.by === "string") parts.push(`by=${d.by}`);
   if (typeof d.text === "string") parts.push(JSON.stringify(d.text));
+  if (event.kind === "skipped") parts.push(d.reason === "marked" ? `(marked by ${String(d.markedBy)})` : `(running: ${String(d.holder ?? "another agent")})`);
+  if (event.kind === "resolved") parts.push(`(${String(d.previousState)}, held by ${String(d.holder)}${typeof d.note === "string" ? `: ${JSON.stringify(d.note)}` : ""})`);
+  if (typeof d.via === "string") parts.push(`(${d.via}, held by ${String(d.holder)})`);
   if (event.kind === "verified") parts.push(`(done by ${String(d.completedBy)}${typeof d.note === "string" ? `: ${JSON.stringify(d.note)}` : ""})`);
   return parts.join("  ");
 }
@@ -447,14 +450,29 @@ export function note(keyInput: string, text: string, flags: CommonFlags): Promis
   );
 }
 
-export function verify(keyInput: string, flags: CommonFlags & { note?: string }): Promise<void> {
+/** `verify KEY [--note]` and `resolve KEY [--note]`: a key, an agent, an optional note, a yes or a no. */
+function keyWithNote(
+  command: "verify" | "resolve",
+  keyInput: string,
+  flags: CommonFlags & { note?: string },
+): Promise<void> {
   return withSession(
     flags,
-    (config) => ({ key: parseKey(keyInput), as: requireAgent(config, "verify"), note: parseText(flags.note, "--note") }),
+    (config) => ({ key: parseKey(keyInput), as: requireAgent(config, command), note: parseText(flags.note, "--note") }),
     async ({ baton, mode }, p) => {
-      const result = await baton.verify(p.key, { as: p.as, ...(p.note === null ? {} : { note: p.note }) });
+      const options = { as: p.as, ...(p.note === null ? {} : { note: p.note }) };
+      const result = command === "verify" ? await baton.verify(p.key, options) : await baton.resolve(p.key, options);
       if (result.ok) emit(mode, result, result.message);
       else emitNo(mode, result, result.message);
     },
   );
+}
+
+/** Close a loose end (an abandoned or expired claim). */
+export function resolve(keyInput: string, flags: CommonFlags & { note?: string }): Promise<void> {
+  return keyWithNote("resolve", keyInput, flags);
+}
+
+export function verify(keyInput: string, flags: CommonFlags & { note?: string }): Promise<void> {
+  return keyWithNote("verify", keyInput, flags);
 }
