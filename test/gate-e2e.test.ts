@@ -7,7 +7,7 @@ import { spawn } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { freshSchema, storeSelected, testDatabaseUrl } from "./contract/targets.js";
+import { cliStores } from "./contract/targets.js";
 import { CLI, cleanEnv, cli, cliAsync, ROOT, sleepUntil, tempDir, until } from "./helpers.js";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -19,14 +19,7 @@ function effect(counter: string, extra = ""): string[] {
 }
 const count = (counter: string): number => (existsSync(counter) ? readFileSync(counter, "utf8").split("\n").filter(Boolean).length : 0);
 
-describe.each(
-  (
-    [
-      ["sqlite", () => ({ BATON_DB: join(tempDir(), "gate.db") })],
-      ["postgres", () => ({ BATON_DATABASE_URL: testDatabaseUrl(), BATON_PG_SCHEMA: freshSchema("gate") })],
-    ] as const
-  ).filter(([name]) => storeSelected(name)),
-)("gate on %s", (_name, store) => {
+describe.each(cliStores("gate"))("gate on %s", (_name, store) => {
   it("20 processes fire the same gate at once: the command runs exactly once", async () => {
     const env = store();
     const counter = join(tempDir(), "sent");

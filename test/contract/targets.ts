@@ -68,6 +68,19 @@ export const postgresTarget: StoreTarget = {
   },
 };
 
+/**
+ * For CLI tests: per store this run tests, its name and a function returning the
+ * environment (BATON_DB or BATON_DATABASE_URL + BATON_PG_SCHEMA) of a fresh store.
+ */
+export function cliStores(label: string): readonly (readonly [StoreTarget["name"], () => Record<string, string>])[] {
+  return (
+    [
+      ["sqlite", () => ({ BATON_DB: join(tempDir(), `${label}.db`) })],
+      ["postgres", () => ({ BATON_DATABASE_URL: testDatabaseUrl(), BATON_PG_SCHEMA: freshSchema(label) })],
+    ] as const
+  ).filter(([name]) => storeSelected(name));
+}
+
 /** The stores this run tests: both, or the one BATON_TEST_STORE names. */
 export const TARGETS: readonly StoreTarget[] = [sqliteTarget, postgresTarget].filter((t) => storeSelected(t.name));
 
