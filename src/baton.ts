@@ -41,8 +41,11 @@ import type { Store } from "./store/store.js";
 
 export interface OpenBatonOptions {
   /**
-   * SQLite database file. Default: `baton/baton.db` in the git common dir of
-   * `cwd`, or `.baton/baton.db` in `cwd` outside a repository.
+   * SQLite database file. Default ({@link defaultDbPath}): inside a repository, the
+   * repository's registry `$XDG_STATE_HOME/baton/<root commit>/baton.db` (shared by every
+   * clone and worktree; `XDG_STATE_HOME` is read from `process.env`, default
+   * `~/.local/state`); outside one, the nearest `.baton/baton.db` up from `cwd`, else
+   * `$XDG_STATE_HOME/baton/default/baton.db`.
    */
   db?: string;
   /**
@@ -374,6 +377,15 @@ export class Baton {
   }
 
   /**
+   * Pass my live claim on `key` to agent `to`, in one transaction: they get a new fencing
+   * token and the same lease length from now; path claims granted with the work move too.
+   * Refused (`NOT_HOLDER`, `CLAIM_EXPIRED`, `NOT_FOUND`) when I do not hold it live.
+   */
+  handoff(key: string, options: { as: string; to: string; note?: string }): Promise<ActionResult> {
+    return this.#claims.handoff(key, options);
+  }
+
+  /**
    * Close a loose end (an abandoned claim, or an expired one nobody took over): it becomes
    * `released` with a `resolved` event and leaves `context`'s loose ends. `ok: false`
    * (`NOT_LOOSE_END`: live, completed or released; `NOT_FOUND`: never claimed) otherwise.
@@ -520,4 +532,77 @@ export async function openBaton(options: OpenBatonOptions = {}): Promise<Baton> 
     ...(options.migrate === undefined ? {} : { migrate: options.migrate }),
   });
   return new Baton(store, { defaultTtlMs });
+}
+
+// ---------------------------------------------------------------------------
+// Arguments from untyped callers
+// ---------------------------------------------------------------------------
+
+/** What a method's argument must be, for a caller without TypeScript's checks. */
+type ArgShape = "options" | "list" | "list-or-null" | "function" | null;
+
+/**
+ * The arguments of each public method that are not parsed further down: options objects,
+ * lists of patterns or files, callbacks. A JavaScript caller passing `null` options or a
+ * string where a list belongs gets `BAD_INPUT` naming the argument, not a `TypeError` —
+ * and never a string iterated as a list of one-character patterns.
+ */
+const ARG_SHAPES: Readonly<Record<string, readonly ArgShape[]>> = {
+  claim: [null, "options"],
+  claimWithPaths: [null, "list", "options"],
+  claimPaths: ["list", "options"],
+  releasePaths: ["list-or-null", "options"],
+  renewPaths: ["list-or-null", "options"],
+  listPaths: ["options"],
+  notePathCommit: [null, "list", "options"],
+  pathBlockers: ["list", "options"],
+  syncCheck: ["options"],
+  probe: ["list", "options"],
+  gate: [null, "function", "options"],
+  gateCheck: [null, "options"],
+  context: ["options"],
+  note: [null, "options"],
+  verify: [null, "options"],
+  renew: [null, "options"],
+  complete: [null, "options"],
+  next: ["options"],
+  release: [null, "options"],
+  abandon: [null, "options"],
+  reap: ["options"],
+  show: [null, "options"],
+  list: ["options"],
+  log: ["options"],
+  withClaim: [null, "function", "options"],
+};
+
+function checkArgs(method: string, shapes: readonly ArgShape[], args: unknown[]): unknown[] {
+  return shapes.map((shape, i) => {
+    const value = args[i];
+    const bad = (what: string) =>
+      new BatonError("BAD_INPUT", `${method}: argument ${i + 1} must be ${what}, got ${value === null ? "null" : Array.isArray(value) ? "an array" : typeof value}`);
+    if (shape === "options") {
+      if (value === undefined) return {};
+      if (typeof value !== "object" || value === null || Array.isArray(value)) throw bad("an options object");
+    } else if (shape === "list" || shape === "list-or-null") {
+      if (!(Array.isArray(value) || (shape === "list-or-null" && (value === null || value === undefined)))) {
+        throw bad(shape === "list" ? "an array" : "an array or null");
+      }
+    } else if (shape === "function" && typeof value !== "function") throw bad("a function");
+    return value;
+  }).concat(args.slice(shapes.length));
+}
+
+for (const [method, shapes] of Object.entries(ARG_SHAPES)) {
+  const proto = Baton.prototype as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+  const original = proto[method];
+  if (typeof original !== "function") throw new Error(`Baton.${method} is not a method`);
+  proto[method] = function guarded(this: Baton, ...args: unknown[]): Promise<unknown> {
+    let checked: unknown[];
+    try {
+      checked = checkArgs(method, shapes, args);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return original.apply(this, checked);
+  };
 }

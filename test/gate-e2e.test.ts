@@ -261,4 +261,19 @@ describe("audit-gates", () => {
     const extra = json(cli(["audit-gates", "test/fixtures/audit/scripts/notify.sh", "--pattern", "git status", "--json"], { cwd: ROOT }).stdout);
     expect(extra.findings.map((f: { pattern: string }) => f.pattern)).toContain("git status");
   });
+
+  it("a trailing baton-gate: ok covers its own line only; a comment alone on a line covers the next", () => {
+    const dir = tempDir();
+    writeFileSync(
+      join(dir, "release.sh"),
+      "#!/bin/sh\ngit push scratch # baton-gate: ok\nnpm publish\n# baton-gate: ok (reviewed)\ngit push origin\ngh pr merge 1\n",
+    );
+    writeFileSync(join(dir, "mailer.ts"), "send(); // baton-gate: ok\nawait smtp.sendMail(msg);\n// baton-gate: ok\nawait smtp.sendMail(other);\n");
+    const r = json(cli(["audit-gates", dir, "--json"], { cwd: dir }).stdout);
+    expect(r.findings.map((f: { file: string; line: number; pattern: string }) => `${f.file}:${f.line}: ${f.pattern}`)).toEqual([
+      "mailer.ts:2: SMTP send",
+      "release.sh:3: npm publish",
+      "release.sh:6: gh pr create",
+    ]);
+  });
 });

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
-import { afterAll } from "vitest";
+import { afterAll, beforeEach } from "vitest";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 /** The bundled CLI (built by `npm test` before vitest runs). */
@@ -24,6 +24,20 @@ export function tempDir(prefix = "baton-test-"): string {
   made.push(dir);
   return dir;
 }
+
+/**
+ * The default registries (`$XDG_STATE_HOME/baton/…`) of every process a test starts —
+ * the CLI, git running hooks, workers — and of the library in this process: a fresh
+ * folder per test, never the real `~/.local/state`. Per test, because two scratch
+ * repositories made in the same second with the same message have the same root
+ * commit, hence the same identity and the same registry.
+ */
+export let stateHome = tempDir("baton-state-");
+process.env.XDG_STATE_HOME = stateHome;
+beforeEach(() => {
+  stateHome = tempDir("baton-state-");
+  process.env.XDG_STATE_HOME = stateHome;
+});
 
 export interface CliResult {
   code: number;

@@ -163,6 +163,8 @@ describe("baton serve on SQLite", () => {
       gate_mark: { key: "notify:x" },
       note: { key: "task:guarded", text: "x" },
       verify: { key: "task:guarded" },
+      resolve: { key: "task:guarded" },
+      handoff: { key: "task:guarded", to: "carol" },
       task_add: { id: "t-guard", title: "x" },
     };
     for (const operation of SERVER_OPERATIONS.filter((o) => o.mutates)) {
@@ -175,7 +177,7 @@ describe("baton serve on SQLite", () => {
     }
     expect(dumpSqlite(db)).toBe(before);
     // As themselves, Alice's calls on Bob's claim are refused by the claim rules.
-    for (const name of ["renew", "complete", "release", "abandon"]) {
+    for (const name of ["renew", "complete", "release", "abandon", "handoff"]) {
       const r = await post(server, `/v1/${name}`, inputs[name], alice);
       expect([r.status, r.body.code], name).toEqual([409, "NOT_HOLDER"]);
     }

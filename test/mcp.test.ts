@@ -108,12 +108,20 @@ describe("MCP tools in process", () => {
     expect(done.content[0]?.text).toContain("call verify");
     expect((await call(b, "verify", { key: "task:42" })).structuredContent).toMatchObject({ ok: true });
 
+    expect((await call(a, "claim", { key: "task:45" })).structuredContent).toMatchObject({ ok: true });
+    expect((await call(b, "handoff", { key: "task:45", to: "agent-c" })).structuredContent).toMatchObject({ ok: false, code: "NOT_HOLDER" });
+    const handed = await call(a, "handoff", { key: "task:45", to: "agent-b", note: "tests left" });
+    expect(handed.structuredContent).toMatchObject({ ok: true, data: { claim: { agent: "agent-b" } } });
+    expect((await call(b, "complete", { key: "task:45" })).structuredContent).toMatchObject({ ok: true });
     expect((await call(a, "claim", { key: "task:43" })).structuredContent).toMatchObject({ ok: true });
     expect((await call(a, "release", { key: "task:43" })).structuredContent).toMatchObject({ ok: true });
     expect((await call(a, "claim", { key: "task:44" })).structuredContent).toMatchObject({ ok: true });
     expect((await call(a, "abandon", { key: "task:44", reason: "blocked" })).structuredContent).toMatchObject({ ok: true });
     const context = await call(b, "context");
     expect(context.content[0]?.text).toContain("task:44");
+    expect((await call(b, "resolve", { key: "task:43" })).structuredContent).toMatchObject({ ok: false, code: "NOT_LOOSE_END" });
+    expect((await call(b, "resolve", { key: "task:44", note: "api key arrived" })).structuredContent).toMatchObject({ ok: true });
+    expect((await call(b, "context")).content[0]?.text).not.toContain("task:44");
   });
 
   it("path claims conflict as a tool error with the holder; probe and sync_check answer", async () => {

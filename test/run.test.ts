@@ -56,8 +56,11 @@ describe.each(cliStores("run"))("baton run for recurring work on %s", (_name, st
 
     // A second deploy while the first runs: refused (exit 1), its command never runs.
     const go = join(tempDir(), "go");
+    const started = count(counter);
     const running = cliAsync(["run", "deploy:prod", "--release", "--as", "ci", ...deploy(counter, { go })], { env });
-    while (j(["show", "deploy:prod"], env).claim?.state !== "active") await sleep(20);
+    // The running deploy has counted itself (it counts first, then waits for the go file).
+    while (count(counter) === started) await sleep(20);
+    expect(j(["show", "deploy:prod"], env).claim).toMatchObject({ state: "active", agent: "ci" });
     const before = count(counter);
     const concurrent = j(["run", "deploy:prod", "--release", "--as", "ci-2", ...deploy(counter)], env, 1);
     expect(concurrent).toMatchObject({ ok: false, code: "CLAIM_HELD", holder: "ci" });

@@ -223,6 +223,36 @@ export const CATALOGUE: readonly Operation[] = [
     },
   }),
   op({
+    name: "handoff",
+    summary: "Pass my live claim to another agent (they get a new token; paths move too).",
+    input: z.object({ key, to: z.string().min(1), note: z.string().optional() }),
+    mutates: true,
+    idempotent: false,
+    destructive: true,
+    local: false,
+    codes: ["NOT_HOLDER", "CLAIM_EXPIRED", "NOT_FOUND"],
+    async run(baton, input, context) {
+      return fromClaimAnswer(
+        await baton.handoff(input.key, { as: context.agent, to: input.to, ...(input.note === undefined ? {} : { note: input.note }) }),
+      );
+    },
+  }),
+  op({
+    name: "resolve",
+    summary: "Close a loose end (an abandoned or expired claim) once it is dealt with.",
+    input: z.object({ key, note: z.string().optional() }),
+    mutates: true,
+    idempotent: false,
+    destructive: false,
+    local: false,
+    codes: ["NOT_LOOSE_END", "NOT_FOUND"],
+    async run(baton, input, context) {
+      return fromClaimAnswer(
+        await baton.resolve(input.key, { as: context.agent, ...(input.note === undefined ? {} : { note: input.note }) }),
+      );
+    },
+  }),
+  op({
     name: "show",
     summary: "Who holds a key, and its recent history.",
     input: z.object({ key }),

@@ -72,7 +72,8 @@ export const ERROR_CODES = {
   PATH_BLOCKED: {
     exit: EXIT_NO,
     http: 409,
-    summary: "Staged files fall under another agent's live exclusive path claim (the pre-commit guard).",
+    summary:
+      "Staged files fall under another agent's live exclusive path claim, or are protected or outside the agent's write scope (the pre-commit guard, the harness edit hook).",
   },
   TOKEN_STALE: {
     exit: EXIT_NO,
@@ -149,6 +150,11 @@ export const ERROR_CODES = {
     exit: EXIT_UNAVAILABLE,
     http: 503,
     summary: "The store was written by a newer Baton; upgrade Baton to use it.",
+  },
+  RESOURCE_BUSY: {
+    exit: EXIT_UNAVAILABLE,
+    http: 503,
+    summary: "A fenced file's lock file stayed held by another live process past the lock timeout.",
   },
   STORE_CLOSED: { exit: EXIT_UNAVAILABLE, http: 503, summary: "The Baton handle was closed." },
   // Everything else.

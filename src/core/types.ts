@@ -61,6 +61,7 @@ export const EVENT_KINDS = [
   "verified",
   "selected",
   "skipped",
+  "handed_off",
   "resolved",
   "reopened",
 ] as const;

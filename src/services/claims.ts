@@ -18,8 +18,6 @@ import {
 } from "../core/types.js";
 import type { ClaimInput, ClaimOutcome, MutationOutcome, Store } from "../store/store.js";
 
-/** How long strict near-duplicate checking waits before its second look. */
-const STRICT_RECHECK_MS = 25;
 
 /** Default lease for `claim`: 60 minutes, the seeds' habit. */
 export const DEFAULT_TTL_MS = 60 * 60_000;
@@ -99,7 +97,7 @@ export type ClaimResult =
 export type ActionResult =
   | {
       readonly ok: true;
-      readonly outcome: "renewed" | "completed" | "released" | "abandoned";
+      readonly outcome: "renewed" | "completed" | "released" | "abandoned" | "handed_off";
       readonly claim: Claim;
       readonly message: string;
     }
@@ -212,7 +210,7 @@ function describeNotHeld(
 export function parseStates(input: ListOptions["state"]): ClaimState[] {
   if (input === undefined) return ["active"];
   if (input === "all") return [...CLAIM_STATES];
-  const list = typeof input === "string" ? [input] : [...input];
+  const list = typeof input === "string" ? [input] : Array.isArray(input) ? [...input] : [input as never];
   for (const state of list) {
     if (!(CLAIM_STATES as readonly string[]).includes(state)) {
       throw new BatonError(
@@ -226,7 +224,7 @@ export function parseStates(input: ListOptions["state"]): ClaimState[] {
 
 function kinds(input: LogOptions["kind"]): EventKind[] | undefined {
   if (input === undefined) return undefined;
-  const list = typeof input === "string" ? [input] : [...input];
+  const list = typeof input === "string" ? [input] : Array.isArray(input) ? [...input] : [input as never];
   for (const kind of list) {
     if (!(EVENT_KINDS as readonly string[]).includes(kind)) {
       throw new BatonError(
@@ -260,7 +258,9 @@ export class ClaimService {
     if (typeof threshold !== "number" || !(threshold > 0 && threshold <= 1)) {
       throw new BatonError("BAD_OPTION", `invalid similarity threshold ${JSON.stringify(threshold)}: use a number in (0, 1]`);
     }
-    const result = await this.claimResult(input, await this.#store.claim(input));
+    const strictNamespace = mode === "strict" ? namespaceOf(input.key) : "";
+    const stored = await this.#store.claim(strictNamespace === "" ? input : { ...input, strictNamespace });
+    const result = await this.claimResult(input, stored);
     if (!result.ok || result.outcome !== "granted" || mode === "off") return result;
     return this.#checkSimilar(input, result, mode, threshold);
   }
@@ -292,15 +292,10 @@ export class ClaimService {
       }
       return { live, similar };
     };
-    let { live, similar } = await scan();
-    // Strict mode, nothing earlier in sight: look once more a moment later. On a server store
-    // a similar grant with a smaller token can commit just after this one's check (tokens are
-    // drawn in lock order, commits finish in any order); the second look closes that window
-    // to the time one transaction takes to commit.
-    if (mode === "strict" && !similar.some((s) => s.token < result.claim.token)) {
-      await new Promise((resolve) => setTimeout(resolve, STRICT_RECHECK_MS));
-      ({ live, similar } = await scan());
-    }
+    // Strict claims of one namespace took turns in the store (drawing the token and
+    // committing under one lock), so every similar strict grant with a smaller token has
+    // committed before this look: one look is enough.
+    const { live, similar } = await scan();
     similar.sort((a, b) => b.score - a.score || a.token - b.token);
     if (similar.length === 0) return { ...result, similar };
     const list = similar.map((s) => `${s.key} (${s.agent}, score ${s.score})`).join(", ");
@@ -500,9 +495,29 @@ export class ClaimService {
     );
   }
 
+  /**
+   * Pass my live claim on `key` to agent `to`: a new fencing token for them (my token is
+   * fenced off), the same lease length from now, my path claims for the work moving along.
+   */
+  async handoff(keyInput: string, options: { as: string; to: string; note?: string }): Promise<ActionResult> {
+    const key = parseKey(keyInput);
+    const agent = parseAgent(options.as);
+    const to = parseAgent(options.to);
+    if (to === agent) throw new BatonError("BAD_INPUT", `${agent} already holds what it would hand off: name another agent to hand ${key} to`);
+    const note = parseText(options.note, "note");
+    const outcome = await this.#store.handoff({ key, agent, to, note: note === null || note.trim() === "" ? null : note });
+    return this.#action(
+      outcome,
+      "handed_off",
+      key,
+      agent,
+      (claim) => `handed ${key} off to ${to} (new token ${claim.token}, expires ${iso(claim.expiresAt)})${note ? `: ${note}` : ""}`,
+    );
+  }
+
   #action(
     outcome: MutationOutcome,
-    verb: "renewed" | "completed" | "released" | "abandoned",
+    verb: "renewed" | "completed" | "released" | "abandoned" | "handed_off",
     key: string,
     agent: string,
     describe: (claim: Claim) => string,

@@ -68,7 +68,7 @@ export function parseTask(spec: TaskSpec): TaskInput {
     paths: [...(spec.paths ?? [])],
     assignee: spec.assignee === undefined || spec.assignee === null ? null : parseAgent(spec.assignee),
     meta: parseMeta(spec.meta ?? undefined),
-    source: spec.source ?? null,
+    source: parseText(spec.source, "source"),
   };
 }
 
@@ -175,6 +175,12 @@ export class TaskService {
 
   /** Write tasks: `add` refuses existing ids, `update` missing ones, `upsert` (import) does both. */
   async put(specs: readonly TaskSpec[], mode: PutMode, repo: RepoOptions = {}) {
+    if (!Array.isArray(specs) || !specs.every((s) => typeof s === "object" && s !== null && !Array.isArray(s))) {
+      throw new BatonError("BAD_INPUT", "tasks.put: specs must be an array of task objects");
+    }
+    if (!["add", "update", "upsert"].includes(mode)) {
+      throw new BatonError("BAD_OPTION", `invalid mode ${JSON.stringify(mode)}: add, update or upsert`);
+    }
     const withPaths = specs.some((s) => (s.paths ?? []).length > 0);
     const resolved = withPaths ? await resolveRepo(repo) : null;
     const tasks = specs.map((spec) =>
@@ -204,9 +210,13 @@ export class TaskService {
   }
 
   async list(options: { state?: TaskState | readonly TaskState[]; category?: string; limit?: number } = {}): Promise<Task[]> {
-    const states = options.state === undefined ? undefined : typeof options.state === "string" ? [options.state] : [...options.state];
+    if (typeof options !== "object" || options === null) throw new BatonError("BAD_INPUT", "tasks.list: options must be an object");
+    const states = options.state === undefined ? undefined : typeof options.state === "string" ? [options.state] : Array.isArray(options.state) ? [...options.state] : [options.state as never];
     for (const s of states ?? []) {
       if (!TASK_STATES.includes(s)) throw new BatonError("BAD_OPTION", `invalid task state ${JSON.stringify(s)}: ready, blocked, claimed, done`);
+    }
+    if (options.category !== undefined && typeof options.category !== "string") {
+      throw new BatonError("BAD_OPTION", "invalid category: expected text");
     }
     return this.#store.listTasks({ states, category: options.category, limit: parseLimit(options.limit, 1000) });
   }

@@ -3,6 +3,7 @@
  * milliseconds of the store's clock and map rows to the domain types here, so a
  * claim or an event reads the same whichever store holds it.
  */
+import { readStoredList, readStoredObject } from "../core/schemas.js";
 import { decay } from "../core/scoring.js";
 import type { TokenRecord, TokenRole } from "../core/tokens.js";
 import type { BatonEvent, Claim, EventKind, PathClaim, StoredClaimState, Task, TaskState } from "../core/types.js";
@@ -44,10 +45,8 @@ export const CLAIM_COLUMNS =
 /** The event columns in table order. */
 export const EVENT_COLUMNS = "id, at, kind, key, agent, token, commit_sha, detail";
 
-function parseJson(value: string | Record<string, unknown> | null): Record<string, unknown> | null {
-  if (value === null) return null;
-  return typeof value === "string" ? (JSON.parse(value) as Record<string, unknown>) : value;
-}
+// Never throws: a row written by hand or by another build must not crash a reader.
+const parseJson = (value: string | Record<string, unknown> | null): Record<string, unknown> | null => readStoredObject(value);
 
 /** The lease part of a claim or path-claim row at store time `now` (an active row past expiry is `expired`). */
 function lease(
@@ -182,7 +181,7 @@ export interface TaskRow {
   holder: string | null;
 }
 
-const list = (value: string | string[]): string[] => (typeof value === "string" ? (JSON.parse(value) as string[]) : value);
+const list = (value: string | string[]): string[] => readStoredList(value);
 
 /** A task row as the domain sees it. */
 export function toTask(row: TaskRow): Task {
@@ -195,7 +194,7 @@ export function toTask(row: TaskRow): Task {
     blockedBy: list(row.blocked_by),
     paths: list(row.paths),
     assignee: row.assignee,
-    meta: row.meta === null ? null : typeof row.meta === "string" ? (JSON.parse(row.meta) as Record<string, unknown>) : row.meta,
+    meta: parseJson(row.meta),
     source: row.source,
     createdAt: new Date(Number(row.created_at)),
     updatedAt: new Date(Number(row.updated_at)),

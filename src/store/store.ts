@@ -32,6 +32,13 @@ export interface ClaimInput {
    * granted (or last renewed) with instead of `ttlMs`: set when no TTL was asked for.
    */
   readonly keepTtl?: boolean;
+  /**
+   * A strict near-duplicate claim: its namespace. Strict claims of one namespace take turns
+   * (a server store holds a per-namespace lock while it draws the token and commits), so
+   * each one's check after commit sees every similar grant with a smaller token. Stores
+   * that already commit one write at a time (SQLite) need do nothing.
+   */
+  readonly strictNamespace?: string | undefined;
 }
 
 /** The store's answer to a claim attempt; denials are recorded as `denied` events. */
@@ -61,6 +68,16 @@ export interface ResolveInput {
   readonly key: string;
   /** Who closes it (anyone may; recorded in the `resolved` event). */
   readonly agent: string;
+  readonly note: string | null;
+}
+
+/** A live claim passed from its holder to another agent. */
+export interface HandoffInput {
+  readonly key: string;
+  /** The holder handing the claim off. */
+  readonly agent: string;
+  /** Who receives it. */
+  readonly to: string;
   readonly note: string | null;
 }
 
@@ -328,6 +345,12 @@ export interface Store {
    * `NOT_FOUND`) and changes nothing.
    */
   resolve(input: ResolveInput): Promise<ResolveOutcome>;
+  /**
+   * Pass the caller's live claim to another agent in one transaction: a new fencing token
+   * (the old holder's writes are fenced off), the same lease length from now, the path
+   * claims granted with the work moving along, and a `handed_off` event naming both.
+   */
+  handoff(input: HandoffInput): Promise<MutationOutcome>;
   /** The current state of one key, or null if it was never claimed. */
   get(key: string): Promise<Claim | null>;
   /** Claims matching the filter, newest grant first. */

@@ -9,7 +9,7 @@ import type { Pool, PoolClient, PoolConfig } from "pg";
 import { BatonError } from "../../core/errors.js";
 import type { TokenRecord } from "../../core/tokens.js";
 import { TOKEN_COLUMNS, type TokenRow, toToken } from "../rows.js";
-import type { TokenInput } from "../store.js";
+import type { HandoffInput, TokenInput } from "../store.js";
 import type { BatonEvent, Claim, ClaimState, PathClaim, Task, TaskState } from "../../core/types.js";
 import { type AddedBlocker, type BlockerProblem, blockerProblem, startIds, toRead } from "../../core/blockers.js";
 import { type PathMode, planPathClaim } from "../../core/path-plan.js";
@@ -212,6 +212,14 @@ function claimOutcome(row: ClaimFnRow | undefined): ClaimOutcome {
   return { outcome: row.outcome, claim };
 }
 
+/**
+ * The advisory-lock name strict near-duplicate claims of `namespace` take turns on, in the
+ * schema `quotedSchema` (locked as `pg_advisory_xact_lock(hashtext(name))`).
+ */
+export function strictLockName(quotedSchema: string, namespace: string): string {
+  return `baton:similar:${quotedSchema}:${namespace}`;
+}
+
 /** The PostgreSQL implementation of {@link Store}. Open it with {@link openPostgresStore}. */
 export class PostgresStore implements Store {
   readonly capabilities: StoreCapabilities = { serverClock: true, multiMachine: true };
@@ -257,17 +265,30 @@ export class PostgresStore implements Store {
   }
 
   async claim(input: ClaimInput): Promise<ClaimOutcome> {
+    const params = [
+      input.key,
+      input.agent,
+      input.ttlMs,
+      input.meta === null ? null : JSON.stringify(input.meta),
+      input.reopen,
+      input.doneWindowMs,
+      input.keepTtl === true,
+    ];
+    if (input.strictNamespace !== undefined) {
+      // Still one statement, one round trip: the TTL argument comes from a subquery that
+      // first takes the namespace's transaction lock, so the claim function runs (row lock,
+      // token, commit) only while this claim holds it; the commit releases it.
+      const [row] = await this.#query<ClaimFnRow>(
+        `SELECT outcome, now_ms, claim, previous FROM ${this.#s}.claim($1, $2,
+           (SELECT $3::bigint FROM pg_advisory_xact_lock(hashtext($8))), $4::json, $5, $6, $7)`,
+        [...params, strictLockName(this.#s, input.strictNamespace)],
+        "claim_strict",
+      );
+      return claimOutcome(row);
+    }
     const [row] = await this.#query<ClaimFnRow>(
       `SELECT outcome, now_ms, claim, previous FROM ${this.#s}.claim($1, $2, $3, $4::json, $5, $6, $7)`,
-      [
-        input.key,
-        input.agent,
-        input.ttlMs,
-        input.meta === null ? null : JSON.stringify(input.meta),
-        input.reopen,
-        input.doneWindowMs,
-        input.keepTtl === true,
-      ],
+      params,
       "claim",
     );
     return claimOutcome(row);
@@ -311,6 +332,17 @@ export class PostgresStore implements Store {
     const claim = row.claim === null ? null : toClaim(row.claim, Number(row.now_ms));
     if (row.code !== null) return { ok: false, code: row.code, claim };
     return { ok: true, claim: claim as Claim, previousState: row.previous_state as "abandoned" | "expired" };
+  }
+
+  async handoff(input: HandoffInput): Promise<MutationOutcome> {
+    const [row] = await this.#query<{ code: NotHeldCode | null; now_ms: number; claim: ClaimRow | null }>(
+      `SELECT code, now_ms, claim FROM ${this.#s}.handoff($1, $2, $3, $4)`,
+      [input.key, input.agent, input.to, input.note],
+    );
+    if (row === undefined) throw new BatonError("INTERNAL", "the handoff function returned no row");
+    const claim = row.claim === null ? null : toClaim(row.claim, Number(row.now_ms));
+    if (row.code !== null) return { ok: false, code: row.code, claim };
+    return { ok: true, claim: claim as Claim };
   }
 
   async reap(input: ReapInput): Promise<Claim[]> {
@@ -1049,6 +1081,9 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   const pool = new pg.Pool(config);
   // An idle connection the server drops must not crash the process; the next query reconnects.
   pool.on("error", () => undefined);
+  // Nor one dropped while checked out between statements (open, a transaction): without a
+  // listener that is an unhandled 'error' event and a crash; the next statement fails instead.
+  pool.on("connect", (client) => client.on("error", () => undefined));
   let client: PoolClient | undefined;
   try {
     client = await pool.connect();

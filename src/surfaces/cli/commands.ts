@@ -55,6 +55,7 @@ function describeEvent(event: BatonEvent): string {
   if (event.kind === "reaped" && typeof d.by === "string") parts.push(`by=${d.by}`);
   if (typeof d.text === "string") parts.push(JSON.stringify(d.text));
   if (event.kind === "skipped") parts.push(d.reason === "marked" ? `(marked by ${String(d.markedBy)})` : `(running: ${String(d.holder ?? "another agent")})`);
+  if (event.kind === "handed_off") parts.push(`(to ${String(d.to)}, was token ${String(d.previousToken)}${typeof d.note === "string" ? `: ${JSON.stringify(d.note)}` : ""})`);
   if (event.kind === "resolved") parts.push(`(${String(d.previousState)}, held by ${String(d.holder)}${typeof d.note === "string" ? `: ${JSON.stringify(d.note)}` : ""})`);
   if (typeof d.via === "string") parts.push(`(${d.via}, held by ${String(d.holder)})`);
   if (event.kind === "verified") parts.push(`(done by ${String(d.completedBy)}${typeof d.note === "string" ? `: ${JSON.stringify(d.note)}` : ""})`);
@@ -151,6 +152,24 @@ export function release(keyInput: string, flags: CommonFlags & { commit?: string
         mode,
         await baton.release(p.key, { as: p.as, ...(p.commit === null ? {} : { commit: p.commit }) }),
       );
+    },
+  );
+}
+
+export function handoff(keyInput: string, flags: CommonFlags & { to?: string; note?: string }): Promise<void> {
+  return withSession(
+    flags,
+    (config) => {
+      if (flags.to === undefined) throw new BatonError("BAD_OPTION", "handoff needs --to AGENT: who takes the claim over");
+      return {
+        key: parseKey(keyInput),
+        as: requireAgent(config, "handoff"),
+        to: parseAgent(flags.to),
+        note: parseText(flags.note, "--note"),
+      };
+    },
+    async ({ baton, mode }, p) => {
+      renderClaimResult(mode, await baton.handoff(p.key, { as: p.as, to: p.to, ...(p.note === null ? {} : { note: p.note }) }));
     },
   );
 }

@@ -105,6 +105,13 @@ export function buildProgram(name: string, only?: string): Command {
     .option("--reason <text>", "why")
     .action(async (key: string, flags) => (await handlers()).abandon(key, flags));
 
+  common(program.command("handoff"))
+    .summary("pass my live claim to another agent (new token for them; paths move too)")
+    .argument("<key>")
+    .requiredOption("--to <agent>", "who takes the claim over")
+    .option("--note <text>", "what they need to know")
+    .action(async (key: string, flags) => (await handlers()).handoff(key, flags));
+
   common(program.command("reap"))
     .summary("turn claims expired for at least --min-age into abandoned loose ends")
     .option("--min-age <duration>", "how long past expiry (default 24h)")
@@ -279,7 +286,7 @@ export function buildProgram(name: string, only?: string): Command {
     .option("--fetch", "fetch first and look at the upstream branch too")
     .option("--remote <name>", "the remote for --fetch", "origin")
     .action(async (paths: string[], flags) => (await import("./git-guards.js")).probe(paths, flags));
-  const hooks = program.command("hooks").summary("git hooks: pre-commit path guard, pre-push sync check, post-commit record");
+  const hooks = program.command("hooks").summary("git hooks: pre-commit path guard, agent trailer, pre-push sync check, post-commit record");
   common(hooks.command("install"))
     .summary("install Baton's git hooks, chaining to the hooks already there")
     .option("--release-on-commit", "post-commit also releases the path claims the commit covered")
@@ -288,15 +295,30 @@ export function buildProgram(name: string, only?: string): Command {
     .summary("remove Baton's git hooks and restore the hooks that were there")
     .action(async (flags) => (await import("./git-guards.js")).hooksUninstall(flags));
   common(hooks.command("run"))
-    .summary("what the installed hooks call (pre-commit, pre-push, post-commit)")
+    .summary("what the installed hooks call (pre-commit, prepare-commit-msg, pre-push, post-commit)")
     .argument("<hook>")
     .argument("[args...]", "the arguments git passed to the hook")
     .option("--release-on-commit", "post-commit: release the covered path claims")
     .action(async (hook: string, args: string[], flags) => (await import("./git-guards.js")).hooksRun(hook, args, flags));
 
-  const db = program.command("db").summary("the store's schema: status and explicit migration");
+  common(program.command("init"))
+    .summary("set this repository up for a fleet: rules, config, git hooks, ignore entries, harness hooks (idempotent)")
+    .option("--claude", "also merge Baton's hooks into .claude/settings.json (Claude Code)")
+    .option("--codex", "also merge Baton's hooks into .codex/hooks.json (OpenAI Codex CLI)")
+    .option("--gemini", "also merge Baton's hooks into .gemini/settings.json (Gemini CLI)")
+    .option("--uninstall", "remove only Baton's entries (of the harnesses named; none named: all, and the git hooks)")
+    .option("--hook-command <command>", 'how harness hooks run Baton (default: this node and bundle by absolute path), e.g. "npx --no-install baton"')
+    .action(async (flags) => (await import("./init.js")).init(flags));
+  program
+    .command("hook")
+    .summary("what harness hooks run: reads the harness's JSON on stdin, answers in its format")
+    .argument("<harness>", "claude, codex or gemini")
+    .argument("<event>", "session-start, pre-tool-use or session-end")
+    .action(async (harness: string, event: string) => (await import("./hooks.js")).hook(harness, event));
+
+  const db = program.command("db").summary("the registry: which one and why, its schema, explicit migration");
   common(db.command("status"))
-    .summary("the store, its schema version and pending migrations (changes nothing)")
+    .summary("which registry is used and why, its schema version and pending migrations (creates and changes nothing)")
     .action(async (flags) => (await import("./db.js")).status(flags));
   common(db.command("migrate"))
     .summary("apply pending schema migrations (they also run on open)")
@@ -431,6 +453,11 @@ export function buildProgram(name: string, only?: string): Command {
 
 /** Run the CLI with `argv` (without node and script). Sets `process.exitCode`. */
 export async function main(argv: readonly string[], invokedAs: string): Promise<void> {
+  // A harness hook runs on every tool call: straight to its handler, without building the program.
+  if (argv[0] === "hook" && argv.length === 3 && !argv.some((a) => a.startsWith("-"))) {
+    await (await import("./hooks.js")).hook(argv[1] as string, argv[2] as string);
+    return;
+  }
   const name = invokedAs === "coordination" ? "coordination" : "baton";
   // Declare only the command named first; an option, `help`, or a name that matches
   // no command (the error lists and suggests commands) gets the whole program.

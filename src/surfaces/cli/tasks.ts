@@ -6,7 +6,7 @@ import { resolve } from "node:path";
 import { parseDuration } from "../../core/duration.js";
 import { BatonError } from "../../core/errors.js";
 import type { Task, TaskState } from "../../core/types.js";
-import { type LabelMap, readGithubTasks, readMarkdownTasks } from "../../services/task-import.js";
+import { decodeImportText, type LabelMap, readGithubTasks, readMarkdownTasks } from "../../services/task-import.js";
 import { parseTaskId, type TaskSpec } from "../../services/tasks.js";
 import { parseAgent } from "../../core/identity.js";
 import { requireAgent } from "./config.js";
@@ -166,13 +166,13 @@ export function importTasks(path: string, flags: CommonFlags & { github?: boolea
       const full = resolve(process.cwd(), path);
       let specs: TaskSpec[];
       if (flags.github === true || path.endsWith(".json")) {
-        let text: string;
+        let bytes: Buffer;
         try {
-          text = path === "-" ? readFileSync(0, "utf8") : readFileSync(full, "utf8");
+          bytes = path === "-" ? readFileSync(0) : readFileSync(full);
         } catch {
           throw new BatonError("BAD_INPUT", `cannot import ${JSON.stringify(path)}: no such file`);
         }
-        specs = readGithubTasks(text, path, (config.importLabels ?? {}) as LabelMap);
+        specs = readGithubTasks(decodeImportText(bytes, path), path, (config.importLabels ?? {}) as LabelMap);
       } else {
         // A progress bar on a terminal, for folders of hundreds of files.
         const bar = process.stderr.isTTY === true && flags.json !== true;

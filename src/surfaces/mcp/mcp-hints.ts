@@ -9,6 +9,7 @@ const NEXT_STEPS: Readonly<Record<string, string>> = {
   CLAIM_EXPIRED: "your lease ran out: call claim again before acting, then check nothing changed under you.",
   NOT_HOLDER: "you do not hold this claim: do not act on it; call show to see who does.",
   NOT_FOUND: "nothing is claimed under this key: call claim first.",
+  NOT_LOOSE_END: "only an abandoned or expired claim is a loose end; a live one belongs to its holder.",
   NOT_COMPLETED: "the key is not completed, so there is nothing to verify.",
   NOTHING_READY: "no task is ready: call supply to see why, and explore or stop instead of shopping for lanes.",
   TASK_EXISTS: "a task with this id exists: call task_show.",
