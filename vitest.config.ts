@@ -1,14 +1,55 @@
 import { defineConfig } from "vitest/config";
 
+/**
+ * Test files that need the PostgreSQL server (the both-store tests and the
+ * PostgreSQL-only ones). Only the `postgres` project starts it, so a run of other
+ * files never waits for it. A new file that calls testDatabaseUrl() goes here, or
+ * is named *pg*.test.ts / *postgres*.test.ts.
+ */
+const POSTGRES_FILES = [
+  "test/contract/**/*.test.ts",
+  "test/**/*{pg,postgres}*.test.ts",
+  "test/context.test.ts",
+  "test/fencing.test.ts",
+  "test/gate-e2e.test.ts",
+  "test/hostile-input.test.ts",
+  "test/http.test.ts",
+  "test/lifecycle.test.ts",
+  "test/paths-cli.test.ts",
+  "test/paths-race.test.ts",
+  "test/race-stores.test.ts",
+  "test/reliability-linearizability.test.ts",
+  "test/reliability-model.test.ts",
+  "test/run.test.ts",
+  "test/similarity.test.ts",
+  "test/strict-lock.test.ts",
+  "test/tasks.test.ts",
+];
+
+/** In-process tests: no child processes, no git, no server. */
+const UNIT_FILES = ["test/core.test.ts", "test/paths.test.ts", "test/docs.test.ts", "test/library.test.ts"];
+
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
-    // A real PostgreSQL server for the PostgreSQL half of the suite.
-    globalSetup: ["test/setup/postgres.ts"],
     // Tests spawn real processes and open real databases: give them room, and
     // run files in separate processes so native handles never leak across files.
     pool: "forks",
+    // Two files at a time on two cores (vitest's default is cores - 1: one file at
+    // a time here, with the CPU idle while a test waits for its processes).
+    maxWorkers: 2,
     testTimeout: 60_000,
     hookTimeout: 120_000,
+    projects: [
+      { extends: true, test: { name: "unit", include: UNIT_FILES } },
+      {
+        extends: true,
+        test: { name: "integration", include: ["test/**/*.test.ts"], exclude: [...UNIT_FILES, ...POSTGRES_FILES] },
+      },
+      {
+        extends: true,
+        // A real PostgreSQL server, started once for the files of this project.
+        test: { name: "postgres", include: POSTGRES_FILES, globalSetup: ["test/setup/postgres.ts"] },
+      },
+    ],
   },
 });

@@ -1,4 +1,6 @@
-// One CLI call vs the floor (`node -e 0`), median of interleaved runs.
+// One CLI call vs the floor (`node -e 0`), median of interleaved runs. The CLI loads
+// its bundle through V8's code cache (src/surfaces/cli/bin.ts): the file the build
+// writes is what every call uses, so the bench measures the installed state.
 import { join } from "node:path";
 import { CLI, fmt, median, table, tempDir, timeProcess } from "./lib.mjs";
 
@@ -19,12 +21,12 @@ export async function run({ quick }) {
   const f = median(floor);
   const rows = [
     ["node -e 0 (floor)", fmt(f, 1), "1.00x", ""],
-    ["baton claim <fresh key>", fmt(median(claim), 1), `${(median(claim) / f).toFixed(2)}x`, median(claim) / f < 1.6 ? "met" : "MISSED"],
+    ["baton claim <fresh key>", fmt(median(claim), 1), `${(median(claim) / f).toFixed(2)}x`, median(claim) / f <= 1.3 ? "met" : "MISSED"],
     ["baton show <key>", fmt(median(show), 1), `${(median(show) / f).toFixed(2)}x`, ""],
   ];
   return {
     name: "cli",
     rows,
-    text: table(`One CLI call, median of ${runs} interleaved runs (target: claim < 1.6x the floor)`, ["command", "median ms", "vs floor", "target"], rows),
+    text: table(`One CLI call, median of ${runs} interleaved runs (target: claim <= 1.3x the floor)`, ["command", "median ms", "vs floor", "target"], rows),
   };
 }

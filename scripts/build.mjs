@@ -1,7 +1,10 @@
-// Builds Baton: the library (dist/index.js + dist/types) and the CLI
-// (dist/cli/baton.js, code-split so a command loads only what it needs).
+// Builds Baton: the library (dist/index.js + dist/types) and the CLI: the
+// executable dist/cli/baton.js (src/surfaces/cli/bin.ts), which loads the bundle
+// dist/cli/baton-main.js through V8's code cache dist/cli/baton-main.cache.
 import { execFileSync } from "node:child_process";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -23,6 +26,100 @@ const common = {
   logLevel: "warning",
 };
 
+const requireHere = createRequire(import.meta.url);
+
+/**
+ * Node built-ins that a `claim` never calls (commander's subcommand spawner, git,
+ * `baton run`, gate digests) are loaded on first use: the bundle sees an object whose
+ * properties load the real module when read. child_process pulls in net, streams and
+ * dgram; crypto its whole tree.
+ */
+const lazyBuiltins = {
+  name: "lazy-builtins",
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?(child_process|crypto)$/ }, (args) =>
+      args.namespace === "lazy-builtin"
+        ? { path: args.path, external: true }
+        : { path: args.path.replace(/^node:/, ""), namespace: "lazy-builtin" },
+    );
+    b.onLoad({ filter: /.*/, namespace: "lazy-builtin" }, (args) => {
+      const keys = Object.keys(requireHere(`node:${args.path}`));
+      return {
+        loader: "js",
+        contents: `let real;
+const load = () => (real ??= require("node:${args.path}"));
+for (const key of ${JSON.stringify(keys)}) Object.defineProperty(exports, key, { enumerable: true, get: () => load()[key] });`,
+      };
+    });
+  },
+};
+
+/**
+ * better-sqlite3's JavaScript goes into the CLI bundle, so the code cache covers it
+ * and a call skips resolving and compiling its fourteen files. The store loads it
+ * with `createRequire(import.meta.url)("better-sqlite3")`; in the CLI build that
+ * `createRequire` answers "better-sqlite3" with the bundled copy while the
+ * installed package is the version bundled and has its addon where the store passes
+ * it (`nativeBinding`): the JavaScript and the addon must come from one release.
+ * Anything else falls through to the real `require`.
+ */
+const sqliteVersion = JSON.parse(readFileSync(join(root, "node_modules/better-sqlite3/package.json"), "utf8")).version;
+const bundledSqlite = {
+  name: "bundled-better-sqlite3",
+  setup(b) {
+    b.onResolve({ filter: /^node:module$/ }, (args) =>
+      args.importer.startsWith(join(root, "src", "store")) ? { path: "module", namespace: "store-module" } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: "store-module" }, () => ({
+      loader: "js",
+      resolveDir: root,
+      contents: `import { existsSync, readFileSync } from "node:fs";
+import { createRequire as nodeCreateRequire } from "node:module";
+import { dirname, join } from "node:path";
+function bundledFits(real) {
+  try {
+    const dir = dirname(real.resolve("better-sqlite3/package.json"));
+    return JSON.parse(readFileSync(join(dir, "package.json"), "utf8")).version === ${JSON.stringify(sqliteVersion)} &&
+      existsSync(join(dir, "build", "Release", "better_sqlite3.node"));
+  } catch {
+    return false;
+  }
+}
+export function createRequire(url) {
+  const real = nodeCreateRequire(url);
+  const wrapped = (id) => (id === "better-sqlite3" && bundledFits(real) ? require("better-sqlite3") : real(id));
+  wrapped.resolve = real.resolve;
+  return wrapped;
+}`,
+    }));
+  },
+};
+
+/**
+ * Packages that stay outside the bundle but are loaded with require() (their
+ * CommonJS builds), also where the source says import(): no ESM loader for one
+ * call, and the bundle holds no import(), which bin.ts's vm.Script could not run.
+ * zod is read only for a config file; the others only by `baton mcp` and `baton serve`.
+ */
+const REQUIRED_EXTERNALS = ["zod", "@modelcontextprotocol/sdk", "fastify", "prom-client"];
+const requiredExternals = {
+  name: "required-externals",
+  setup(b) {
+    const filter = new RegExp(`^(${REQUIRED_EXTERNALS.map((p) => p.replace(/[/.]/g, "\\$&")).join("|")})(/|$)`);
+    b.onResolve({ filter }, (args) =>
+      args.namespace === "required-external"
+        ? { path: args.path, external: true }
+        : { path: args.path, namespace: "required-external" },
+    );
+    b.onLoad({ filter: /.*/, namespace: "required-external" }, (args) => ({
+      loader: "js",
+      contents: `module.exports = require(${JSON.stringify(args.path)});`,
+    }));
+  },
+};
+
+const cliBanner = 'const __batonModuleUrl = require("node:url").pathToFileURL(__filename).href;';
+
 const [, cli] = await Promise.all([
   // The library keeps its dependencies external: the user's package manager owns them.
   build({
@@ -33,28 +130,52 @@ const [, cli] = await Promise.all([
   }),
   // The CLI is on every agent's hot path. One CommonJS file: Node loads it without
   // the ESM loader's per-module work (~10 ms a call here), and modules reached by
-  // dynamic import() are only evaluated when a command needs them. The native
-  // addon, zod (needed only for a config file), pg and the MCP SDK stay external.
+  // dynamic import() are only evaluated when a command needs them. better-sqlite3's
+  // JavaScript is bundled (above); its addon, pg, zod, the MCP SDK, fastify and
+  // prom-client stay external (the last four loaded with require()). Nothing may
+  // stay behind a real import(): a vm.Script (bin.ts) cannot run one on Node 20
+  // without an experimental flag (checked below).
   build({
     ...common,
     format: "cjs",
     entryPoints: {
-      baton: "./src/surfaces/cli/main.ts",
+      "baton-main": "./src/surfaces/cli/main.ts",
       "demo-agent": "./src/surfaces/cli/demo/demo-agent.ts",
     },
     outdir: "dist/cli",
-    external: ["better-sqlite3", "zod", "pg", "@modelcontextprotocol/sdk", "fastify", "prom-client"],
+    external: ["bindings", "pg"],
     minifySyntax: true,
     define: { BATON_VERSION: JSON.stringify(pkg.version), "import.meta.url": "__batonModuleUrl" },
-    banner: {
-      js: '#!/usr/bin/env node\nconst __batonModuleUrl = require("node:url").pathToFileURL(__filename).href;',
-    },
+    banner: { js: cliBanner },
+    plugins: [lazyBuiltins, bundledSqlite, requiredExternals],
     metafile: true,
+  }),
+  // The executable: a few lines that load baton-main.js with the code cache.
+  build({
+    ...common,
+    format: "cjs",
+    entryPoints: { baton: "./src/surfaces/cli/bin.ts" },
+    outdir: "dist/cli",
+    minifySyntax: true,
+    banner: { js: "#!/usr/bin/env node" },
   }),
 ]);
 
+const mainBundle = readFileSync(join(root, "dist", "cli", "baton-main.js"), "utf8");
+if (/\bimport\([^)]/.test(mainBundle)) throw new Error("dist/cli/baton-main.js has an import() left: bundle or require() what it loads");
+
 // dist/cli/*.js are CommonJS inside an ESM package.
 writeFileSync(join(root, "dist", "cli", "package.json"), `${JSON.stringify({ type: "commonjs" })}\n`);
+
+// The code cache: written by the executable when it finds none, at the exit of one
+// `claim` (the hot path), so it also holds the functions that call compiled.
+const warm = mkdtempSync(join(tmpdir(), "baton-build-"));
+try {
+  const env = { PATH: process.env.PATH ?? "", BATON_DB: join(warm, "warm.db"), BATON_AGENT: "build" };
+  execFileSync(process.execPath, [join(root, "dist", "cli", "baton.js"), "claim", "build:warm-up"], { cwd: warm, env, stdio: "ignore" });
+} finally {
+  rmSync(warm, { recursive: true, force: true });
+}
 
 if (process.argv.includes("--analyze")) {
   const { analyzeMetafile } = await import("esbuild");

@@ -24,6 +24,7 @@ import {
   fencedWriteFile,
   fenceFileOf,
 } from "../src/fencing.js";
+import { storeSelected } from "./contract/targets.js";
 import { LIB, ROOT, tempDir } from "./helpers.js";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -65,7 +66,7 @@ describe("fencing helpers: the rules", () => {
     db.close();
   });
 
-  describe("PostgreSQL row", () => {
+  describe.skipIf(!storeSelected("postgres"))("PostgreSQL row", () => {
     let pool: pg.Pool;
     const schema = `fence_${process.pid}`;
     beforeAll(async () => {

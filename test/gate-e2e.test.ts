@@ -7,8 +7,8 @@ import { spawn } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { freshSchema, testDatabaseUrl } from "./contract/targets.js";
-import { CLI, cleanEnv, cli, cliAsync, ROOT, tempDir } from "./helpers.js";
+import { cliStores } from "./contract/targets.js";
+import { CLI, cleanEnv, cli, cliAsync, ROOT, sleepUntil, tempDir, until } from "./helpers.js";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const json = (s: string) => JSON.parse(s) as Record<string, any>;
@@ -19,10 +19,7 @@ function effect(counter: string, extra = ""): string[] {
 }
 const count = (counter: string): number => (existsSync(counter) ? readFileSync(counter, "utf8").split("\n").filter(Boolean).length : 0);
 
-describe.each([
-  ["sqlite", () => ({ BATON_DB: join(tempDir(), "gate.db") })],
-  ["postgres", () => ({ BATON_DATABASE_URL: testDatabaseUrl(), BATON_PG_SCHEMA: freshSchema("gate") })],
-])("gate on %s", (_name, store) => {
+describe.each(cliStores("gate"))("gate on %s", (_name, store) => {
   it("20 processes fire the same gate at once: the command runs exactly once", async () => {
     const env = store();
     const counter = join(tempDir(), "sent");
@@ -118,17 +115,24 @@ describe("gate run", () => {
   it("--wait waits for a sibling: skips if it marked, runs if it failed", async () => {
     const e = env();
     const counter = join(tempDir(), "sent");
-    const first = cliAsync(["gate", "run", "ok", "--as", "a", ...effect(counter, "setTimeout(()=>{},800)")], { env: e });
-    await sleep(400);
+    // a's command runs until the test lets it finish (the `go` file), so b finds it running.
+    const go = join(tempDir(), "go");
+    const hold = `setInterval(()=>{if(require("fs").existsSync(${JSON.stringify(go)}))process.exit(0)},10)`;
+    const first = cliAsync(["gate", "run", "ok", "--as", "a", ...effect(counter, hold)], { env: e });
+    await until("a's command to start", () => count(counter) === 1);
     const busy = cli(["gate", "run", "ok", "--as", "b", ...effect(counter)], { env: e });
     expect(busy.stderr).toContain("skipped: a is running it now");
-    const waited = cli(["gate", "run", "ok", "--as", "b", "--wait", "5s", ...effect(counter)], { env: e });
+    const waiting = cliAsync(["gate", "run", "ok", "--as", "b", "--wait", "5s", ...effect(counter)], { env: e });
+    await sleepUntil(Date.now() + 300); // b is waiting (were it later, it finds the mark: the same answer)
+    writeFileSync(go, "");
+    const waited = await waiting;
     expect((await first).code).toBe(0);
     expect(waited.code).toBe(0);
     expect(waited.stderr).toContain("skipped: done by a");
     expect(count(counter)).toBe(1);
-    const failing = cliAsync(["gate", "run", "bad", "--as", "a", ...effect(join(tempDir(), "other"), "setTimeout(()=>process.exit(3),800)")], { env: e });
-    await sleep(400);
+    const other = join(tempDir(), "other");
+    const failing = cliAsync(["gate", "run", "bad", "--as", "a", ...effect(other, "setTimeout(()=>process.exit(3),800)")], { env: e });
+    await until("a's failing command to start", () => count(other) === 1);
     const retried = cli(["gate", "run", "bad", "--as", "b", "--wait", "5s", ...effect(counter)], { env: e });
     expect((await failing).code).toBe(3);
     expect(retried.code).toBe(0);
@@ -154,10 +158,12 @@ describe("gate run", () => {
         env: cleanEnv(e),
         stdio: "ignore",
       });
-      await sleep(700); // the effect has happened (the line is written), the mark has not (default)
+      // The effect has happened (the line is written), the mark has not (default).
+      await until("the effect", () => count(counter) === 1);
+      const lockedBy = Date.now(); // the 1 s lock was taken before the effect ran
       child.kill("SIGKILL");
       await new Promise((resolve) => child.once("close", resolve));
-      await sleep(1200); // the lock's TTL passes
+      await sleepUntil(lockedBy + 1_100); // the lock's TTL passes
       expect(cli(["gate", "run", key, "--ttl", "1s", ...extra, ...effect(counter)], { env: e }).code).toBe(0);
       expect(count(counter), mode).toBe(expected);
     }

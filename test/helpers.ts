@@ -106,3 +106,17 @@ export function dumpSqlite(file: string): string {
     handle.close();
   }
 }
+
+/** Resolve once `probe()` holds, polling every 10 ms: wait for the event, not a guessed time. */
+export async function until(what: string, probe: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!probe()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** Sleep until the clock reads `at` (ms since the epoch): a TTL or window that must pass, no longer. */
+export function sleepUntil(at: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, at - Date.now())));
+}

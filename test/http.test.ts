@@ -14,7 +14,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CATALOGUE } from "../src/api/catalogue.js";
 import { SERVER_OPERATIONS, routeOf } from "../src/surfaces/http/http-server.js";
-import { freshSchema, testDatabaseUrl } from "./contract/targets.js";
+import { freshSchema, storeSelected, testDatabaseUrl } from "./contract/targets.js";
 import { CLI, cleanEnv, cli, dumpSqlite, tempDir } from "./helpers.js";
 
 interface Server {
@@ -346,7 +346,7 @@ describe("baton serve startup and shutdown", () => {
   });
 });
 
-describe("baton serve on PostgreSQL", () => {
+describe.skipIf(!storeSelected("postgres"))("baton serve on PostgreSQL", () => {
   it("two servers share one database; a claim through one is seen on the other's stream", async () => {
     const env = { BATON_DATABASE_URL: testDatabaseUrl(), BATON_PG_SCHEMA: freshSchema("serve") };
     const a = token(env, "pg-a");

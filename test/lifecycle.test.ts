@@ -9,16 +9,13 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { openBaton } from "../src/index.js";
-import { freshSchema, TARGETS, testDatabaseUrl } from "./contract/targets.js";
+import { cliStores, TARGETS } from "./contract/targets.js";
 import { cli, LIB, ROOT, runScript, tempDir } from "./helpers.js";
 
 type Json = Record<string, any>;
 type Env = Record<string, string>;
 
-const STORES: readonly { name: string; env: () => Env }[] = [
-  { name: "sqlite", env: () => ({ BATON_DB: join(tempDir(), "lifecycle.db") }) },
-  { name: "postgres", env: () => ({ BATON_DATABASE_URL: testDatabaseUrl(), BATON_PG_SCHEMA: freshSchema("lc") }) },
-];
+const STORES: readonly { name: string; env: () => Env }[] = cliStores("lc").map(([name, env]) => ({ name, env }));
 
 /** Run the CLI with --json (before any `--`), check the exit code, return the one object. */
 function j(args: string[], env: Env, code = 0, cwd?: string): Json {

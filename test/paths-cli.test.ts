@@ -7,7 +7,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { freshSchema, testDatabaseUrl } from "./contract/targets.js";
+import { freshSchema, storeSelected, testDatabaseUrl } from "./contract/targets.js";
 import { cli, stateHome, tempDir } from "./helpers.js";
 
 function git(cwd: string, ...args: string[]): string {
@@ -110,7 +110,7 @@ describe("baton paths on SQLite, in a repository and its worktree", () => {
   });
 });
 
-describe("baton paths on PostgreSQL", () => {
+describe.skipIf(!storeSelected("postgres"))("baton paths on PostgreSQL", () => {
   it("answers as on SQLite", () => {
     const { main } = repo();
     const env = { BATON_DATABASE_URL: testDatabaseUrl(), BATON_PG_SCHEMA: freshSchema("paths") };

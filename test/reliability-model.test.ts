@@ -17,7 +17,7 @@ import type { Claim } from "../src/core/types.js";
 import { openPostgresStore } from "../src/store/postgres/pg-store.js";
 import { openSqliteStore } from "../src/store/sqlite/sqlite-store.js";
 import type { Store } from "../src/store/store.js";
-import { freshSchema, testDatabaseUrl } from "./contract/targets.js";
+import { freshSchema, storeSelected, testDatabaseUrl } from "./contract/targets.js";
 import { tempDir } from "./helpers.js";
 
 const MIN = 60_000;
@@ -149,7 +149,7 @@ describe("the claim model and the stores agree", () => {
     );
   });
 
-  it("PostgreSQL, with clock-independent leases", { timeout: 600_000 }, async () => {
+  it.skipIf(!storeSelected("postgres"))("PostgreSQL, with clock-independent leases", { timeout: 600_000 }, async () => {
     const store = await openPostgresStore({ url: testDatabaseUrl(), schema: freshSchema("model"), poolSize: 2 });
     let run = 0;
     try {

@@ -8,7 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { openBaton } from "../src/index.js";
-import { freshSchema, TARGETS, testDatabaseUrl } from "./contract/targets.js";
+import { cliStores, TARGETS } from "./contract/targets.js";
 import { cli, cliAsync, tempDir } from "./helpers.js";
 
 type Json = Record<string, any>;
@@ -21,10 +21,7 @@ function deploy(counter: string, options: { go?: string; exit?: number } = {}): 
 }
 const count = (counter: string): number => (existsSync(counter) ? readFileSync(counter, "utf8").split("\n").filter(Boolean).length : 0);
 
-describe.each([
-  ["sqlite", () => ({ BATON_DB: join(tempDir(), "run.db") })],
-  ["postgres", () => ({ BATON_DATABASE_URL: testDatabaseUrl(), BATON_PG_SCHEMA: freshSchema("run") })],
-])("baton run for recurring work on %s", (_name, store) => {
+describe.each(cliStores("run"))("baton run for recurring work on %s", (_name, store) => {
   const j = (args: string[], env: Record<string, string>, code = 0): Json => {
     const r = cli([args[0] ?? "", "--json", ...args.slice(1)], { env }); // --json before the command's --
     expect(r.code, `${args.join(" ")}\n${r.stdout}${r.stderr}`).toBe(code);

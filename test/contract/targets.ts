@@ -1,6 +1,8 @@
 /**
  * The stores every contract test runs against: a fresh SQLite file, and a fresh
  * schema on the test PostgreSQL server (see test/setup/postgres.ts).
+ * `BATON_TEST_STORE=sqlite` or `=postgres` runs the both-store tests on that store
+ * only (`BATON_TEST_STORE=sqlite` needs no PostgreSQL at all).
  */
 import { join } from "node:path";
 import { openPostgresStore } from "../../src/store/postgres/pg-store.js";
@@ -17,6 +19,17 @@ export interface StoreTarget {
   batonOptions(): { db: string } | { databaseUrl: string; schema: string };
 }
 
+const STORES = ["sqlite", "postgres"] as const;
+const only = process.env.BATON_TEST_STORE;
+if (only !== undefined && only !== "" && !(STORES as readonly string[]).includes(only)) {
+  throw new Error(`BATON_TEST_STORE=${only}: use sqlite or postgres (or leave it unset for both)`);
+}
+
+/** Whether this run tests `store` (all unless BATON_TEST_STORE names one). */
+export function storeSelected(store: StoreTarget["name"]): boolean {
+  return only === undefined || only === "" || only === store;
+}
+
 let counter = 0;
 /** A schema name unique to this process and call. */
 export function freshSchema(prefix = "t"): string {
@@ -27,7 +40,11 @@ export function freshSchema(prefix = "t"): string {
 /** The URL of the test PostgreSQL server. */
 export function testDatabaseUrl(): string {
   const url = process.env.BATON_TEST_DATABASE_URL;
-  if (!url) throw new Error("BATON_TEST_DATABASE_URL is not set: the vitest global setup should have started PostgreSQL");
+  if (!url) {
+    throw new Error(
+      "BATON_TEST_DATABASE_URL is not set: PostgreSQL is started only for the postgres project (vitest.config.ts): add this test file to it, or skip its PostgreSQL half with storeSelected()",
+    );
+  }
   return url;
 }
 
@@ -51,7 +68,21 @@ export const postgresTarget: StoreTarget = {
   },
 };
 
-export const TARGETS: readonly StoreTarget[] = [sqliteTarget, postgresTarget];
+/**
+ * For CLI tests: per store this run tests, its name and a function returning the
+ * environment (BATON_DB or BATON_DATABASE_URL + BATON_PG_SCHEMA) of a fresh store.
+ */
+export function cliStores(label: string): readonly (readonly [StoreTarget["name"], () => Record<string, string>])[] {
+  return (
+    [
+      ["sqlite", () => ({ BATON_DB: join(tempDir(), `${label}.db`) })],
+      ["postgres", () => ({ BATON_DATABASE_URL: testDatabaseUrl(), BATON_PG_SCHEMA: freshSchema(label) })],
+    ] as const
+  ).filter(([name]) => storeSelected(name));
+}
+
+/** The stores this run tests: both, or the one BATON_TEST_STORE names. */
+export const TARGETS: readonly StoreTarget[] = [sqliteTarget, postgresTarget].filter((t) => storeSelected(t.name));
 
 /** `fresh()` opens a new, empty store of `target`; every store opened is closed after each test. */
 export function freshStores(target: StoreTarget): () => Promise<Store> {

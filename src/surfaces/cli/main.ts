@@ -38,13 +38,28 @@ function isJson(argv: readonly string[]): boolean {
   return argv.includes("--json");
 }
 
-/** Build the program. `name` is `baton` or `coordination` (same commands). */
-export function buildProgram(name: string): Command {
+/**
+ * Stands in for a command this call does not run: every builder method is a no-op
+ * that returns it, so declaring the other commands costs next to nothing.
+ */
+const SKIPPED: Command = new Proxy(Object.create(null) as Command, { get: () => () => SKIPPED });
+
+/**
+ * Build the program. `name` is `baton` or `coordination` (same commands). With
+ * `only`, the other top-level commands are skipped: a call pays for declaring the
+ * one it runs, not all of them (about a hundred commands and their options).
+ */
+export function buildProgram(name: string, only?: string): Command {
   const program = new Command(name)
     .description("Baton: atomic work claims for fleets of autonomous agents.")
     .version(VERSION, "-V, --version")
     .showSuggestionAfterError(true)
     .addHelpText("after", `\n${ENVIRONMENT_HELP}`);
+  if (only !== undefined) {
+    const declare = program.command.bind(program) as (...args: unknown[]) => Command;
+    program.command = ((nameAndArgs: string, ...rest: unknown[]) =>
+      nameAndArgs.split(" ")[0] === only ? declare(nameAndArgs, ...rest) : SKIPPED) as Command["command"];
+  }
 
   common(program.command("claim"))
     .summary("claim a key (granted, renewed, denied, or done recently)")
@@ -443,7 +458,13 @@ export async function main(argv: readonly string[], invokedAs: string): Promise<
     await (await import("./hooks.js")).hook(argv[1] as string, argv[2] as string);
     return;
   }
-  const program = buildProgram(invokedAs === "coordination" ? "coordination" : "baton");
+  const name = invokedAs === "coordination" ? "coordination" : "baton";
+  // Declare only the command named first; an option, `help`, or a name that matches
+  // no command (the error lists and suggests commands) gets the whole program.
+  const first = argv[0];
+  const only = first === undefined || first.startsWith("-") || first === "help" ? undefined : first;
+  let program = buildProgram(name, only);
+  if (only !== undefined && program.commands.length === 0) program = buildProgram(name);
   const json = isJson(argv);
   const silence = { outputError: () => undefined };
   program.exitOverride().configureOutput(silence);
@@ -481,10 +502,17 @@ export async function main(argv: readonly string[], invokedAs: string): Promise<
   }
 }
 
-const invokedAs = basename(process.argv[1] ?? "baton").replace(/\.(c?js|m?js|ts)$/, "");
-// A reader that goes away early (`baton --help | head -2`) is not an error worth a stack trace.
-process.stdout.on("error", (error: NodeJS.ErrnoException) => {
-  if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
-  throw error;
-});
-main(process.argv.slice(2), invokedAs).catch((error: unknown) => emitError({ json: false }, error));
+/**
+ * Run the CLI for this process: `process.argv`, the name it was invoked as, and a
+ * quiet exit when stdout's reader goes away. Importing this module runs nothing;
+ * the executable (bin.ts) calls this.
+ */
+export function runProcess(): Promise<void> {
+  const invokedAs = basename(process.argv[1] ?? "baton").replace(/\.(c?js|m?js|ts)$/, "");
+  // A reader that goes away early (`baton --help | head -2`) is not an error worth a stack trace.
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+  return main(process.argv.slice(2), invokedAs).catch((error: unknown) => emitError({ json: false }, error));
+}

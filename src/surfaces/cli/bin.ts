@@ -1,0 +1,62 @@
+/**
+ * The `baton` (and `coordination`) executable, built alone into dist/cli/baton.js.
+ *
+ * Every agent pays for every call, and on Node 20 the largest single cost of a
+ * call after Node's own start was V8 compiling the 400 kB CLI bundle. So this
+ * file loads the bundle (dist/cli/baton-main.js, built from main.ts) through a
+ * `vm.Script` with V8's code cache (dist/cli/baton-main.cache, written by the
+ * build after one warm-up `claim`): V8 then deserializes the compiled code
+ * instead of parsing and compiling it. When the cache is missing or V8 rejects it
+ * (another Node version, other V8 flags), the bundle is compiled as usual and a
+ * fresh cache is written when the process exits, if the folder is writable
+ * (temporary file + rename, so concurrent calls never read half a file).
+ *
+ * The bundle holds no `import()` (the build checks): Node 20 runs one in a
+ * vm.Script only behind an experimental flag. Built as CommonJS only
+ * (scripts/build.mjs): `__dirname` is the module's own.
+ */
+import { accessSync, constants as fsConstants, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { Script } from "node:vm";
+
+type MainModule = typeof import("./main.js");
+
+const bundle = join(__dirname, "baton-main.js");
+const cacheFile = join(__dirname, "baton-main.cache");
+
+function readCache(): Buffer | undefined {
+  try {
+    return readFileSync(cacheFile);
+  } catch {
+    return undefined;
+  }
+}
+
+function writeCache(script: Script): void {
+  try {
+    accessSync(__dirname, fsConstants.W_OK);
+    const temporary = `${cacheFile}.${process.pid}.tmp`;
+    writeFileSync(temporary, script.createCachedData());
+    renameSync(temporary, cacheFile);
+  } catch {
+    // A read-only install only loses the speed-up.
+  }
+}
+
+function load(): MainModule {
+  const source = readFileSync(bundle, "utf8");
+  const cachedData = readCache();
+  // The same wrapper Node puts around a CommonJS file, so the bundle runs as one.
+  const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
+    filename: bundle,
+    ...(cachedData === undefined ? {} : { cachedData }),
+  });
+  // Written at exit, so the cache also holds the functions this call compiled lazily.
+  if (script.cachedDataRejected !== false) process.once("exit", () => writeCache(script));
+  const module = { exports: {} as MainModule };
+  (script.runInThisContext() as (...args: unknown[]) => void)(module.exports, createRequire(bundle), module, bundle, __dirname);
+  return module.exports;
+}
+
+void load().runProcess();
