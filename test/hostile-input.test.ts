@@ -21,23 +21,14 @@ import { parseDuration } from "../src/core/duration.js";
 import { durationMs, MAX_META_DEPTH, parseCommit, parseLimit, parseMeta, parseText, readStoredObject } from "../src/core/schemas.js";
 import { readGithubTasks } from "../src/services/task-import.js";
 import { freshSchema, storeSelected, testDatabaseUrl } from "./contract/targets.js";
-import { CLI, type CliResult, cleanEnv, cli, tempDir } from "./helpers.js";
+import { CLI, type CliResult, cleanEnv, cli, dumpSqlite, tempDir } from "./helpers.js";
 
 // JSON answers are checked field by field.
 type Json = Record<string, any>;
 
-/** Every table of a SQLite file, every row in rowid order: what "nothing changed" compares. */
+/** Every table of a SQLite file (or "(no database)"): what "nothing changed" compares. */
 function dump(db: string): string {
-  if (!existsSync(db)) return "(no database)";
-  const handle = new Database(db, { readonly: true, fileMustExist: true });
-  try {
-    const tables = handle.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[];
-    const out: Record<string, unknown[]> = {};
-    for (const { name } of tables) out[name] = handle.prepare(`SELECT * FROM "${name}" ORDER BY rowid`).all();
-    return JSON.stringify(out);
-  } finally {
-    handle.close();
-  }
+  return existsSync(db) ? dumpSqlite(db) : "(no database)";
 }
 
 /** `\ooo` escapes of every byte, for printf. */
