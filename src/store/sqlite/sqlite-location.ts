@@ -144,6 +144,19 @@ function rootCommit(gitDir: string, cwd: string, cache: boolean): { hash: string
   return asked;
 }
 
+/**
+ * The repository identity (`root:<hash>`) of the repository at `cwd` as the registry's
+ * cache knows it, without running git; null when it is not cached yet (or outside a
+ * repository). The same identity path claims use, so a caller on a hot path (a harness
+ * hook) can skip a git process.
+ */
+export function cachedRepoIdentity(cwd: string): string | null {
+  const gitDir = findGitCommonDir(cwd);
+  if (gitDir === null) return null;
+  const cached = readTrimmed(join(gitDir, "baton", CACHE_FILE));
+  return cached !== null && /^[0-9a-f]{40,64}$/.test(cached) ? `root:${cached}` : null;
+}
+
 const NO_ROOT: Record<"unborn" | "shallow" | "git-failed", string> = {
   unborn: "this repository has no commit yet, so it has no identity",
   shallow: "this is a shallow clone, so its root commit is unknown (git fetch --unshallow gives it one)",

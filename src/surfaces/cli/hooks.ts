@@ -29,6 +29,7 @@ import {
 } from "../../services/harness.js";
 import type { HookOutcome } from "../../services/git-hooks.js";
 import { repoIdentity } from "../../services/git.js";
+import { cachedRepoIdentity, locateRegistry } from "../../store/sqlite/sqlite-location.js";
 import { type Repo, resolveRepo } from "../../services/paths.js";
 import { readRules, rulesPath } from "../../services/rules.js";
 import { type CliConfig, resolveConfig } from "./config.js";
@@ -50,7 +51,8 @@ function write(answer: HookAnswer): void {
 /**
  * The repository at `cwd`, or null outside one (nothing to coordinate there). The root is
  * the nearest folder up with a `.git` entry (a hook has no GIT_DIR to honour), which saves
- * a git process on every edit; the identity still comes from git.
+ * a git process on every edit; so does the identity, read from the registry's cache of the
+ * root commit once it exists.
  */
 async function repoAt(cwd: string): Promise<Repo | null> {
   let dir: string;
@@ -66,7 +68,14 @@ async function repoAt(cwd: string): Promise<Repo | null> {
     dir = parent;
   }
   try {
-    return { root: dir, id: await repoIdentity(dir), cwd: realpathSync(cwd) };
+    // The registry's cached root commit when it is there (opening the registry wrote it), so
+    // an edit runs no git process; else git.
+    let id = cachedRepoIdentity(dir);
+    if (id === null) {
+      locateRegistry(dir); // asks git once and caches the root commit for the next edits
+      id = cachedRepoIdentity(dir) ?? (await repoIdentity(dir));
+    }
+    return { root: dir, id, cwd: realpathSync(cwd) };
   } catch (error) {
     if (isBatonError(error) && error.code === "NOT_GIT_REPO") return null;
     throw error;
