@@ -2,7 +2,9 @@
 // in a child process), against one CLI call doing the same claim in the same run.
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { spawn, spawnSync } from "node:child_process";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { CLI, fmt, median, percentile, table, tempDir, timeProcess } from "./lib.mjs";
 
 export async function run({ quick }) {
@@ -12,31 +14,62 @@ export async function run({ quick }) {
   for (const key of Object.keys(env)) if (key.startsWith("BATON_") && !["BATON_DB", "BATON_AGENT"].includes(key)) delete env[key];
   const client = new Client({ name: "bench", version: "1.0.0" });
   await client.connect(new StdioClientTransport({ command: process.execPath, args: [CLI, "mcp"], env, stderr: "ignore" }));
-  const time = async (name, args) => {
-    const start = performance.now();
-    const r = await client.callTool({ name, arguments: args });
-    const ms = performance.now() - start;
-    if (r.isError) throw new Error(`${name} failed: ${JSON.stringify(r.content)}`);
-    return ms;
+  const measure = async (client, prefix) => {
+    const time = async (name, args) => {
+      const start = performance.now();
+      const r = await client.callTool({ name, arguments: args });
+      const ms = performance.now() - start;
+      if (r.isError) throw new Error(`${name} failed: ${JSON.stringify(r.content)}`);
+      return ms;
+    };
+    for (let i = 0; i < 50; i++) await time("claim", { key: `${prefix}warm:${i}` });
+    const claim = [];
+    const show = [];
+    for (let i = 0; i < calls; i++) {
+      claim.push(await time("claim", { key: `${prefix}fresh:${i}` }));
+      show.push(await time("show", { key: `${prefix}fresh:${i}` }));
+    }
+    await client.close();
+    return { claim, show };
   };
-  for (let i = 0; i < 50; i++) await time("claim", { key: `warm:${i}` });
-  const claim = [];
-  const show = [];
-  for (let i = 0; i < calls; i++) {
-    claim.push(await time("claim", { key: `fresh:${i}` }));
-    show.push(await time("show", { key: `fresh:${i}` }));
-  }
-  await client.close();
+  const stdio = await measure(client, "stdio:");
+  // The same tools over streamable HTTP at /mcp under baton serve (its own file: one server per file).
+  const httpEnv = { ...env, BATON_DB: join(dir, "mcp-http.db") };
+  delete httpEnv.BATON_AGENT;
+  const token = JSON.parse(spawnSync(process.execPath, [CLI, "tokens", "add", "bench", "--json"], { env: httpEnv, encoding: "utf8" }).stdout).token;
+  const server = spawn(process.execPath, [CLI, "serve", "--port", "0", "--no-reap"], { env: httpEnv, stdio: ["ignore", "pipe", "ignore"] });
+  const url = await new Promise((resolve, reject) => {
+    let out = "";
+    server.stdout.on("data", (c) => {
+      out += c;
+      const m = /^listening on (\S+)\n/.exec(out);
+      if (m) resolve(m[1]);
+    });
+    server.once("exit", (code) => reject(new Error(`baton serve exited ${code}`)));
+  });
+  const httpClient = new Client({ name: "bench-http", version: "1.0.0" });
+  await httpClient.connect(new StreamableHTTPClientTransport(new URL(`${url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+  const http = await measure(httpClient, "http:");
+  await new Promise((resolve) => {
+    server.once("exit", resolve);
+    server.kill("SIGTERM");
+  });
   const cli = [];
   for (let i = 0; i < (quick ? 10 : 30); i++) cli.push(timeProcess([CLI, "claim", `cli:${i}`], env));
   const c = median(cli);
   const row = (label, xs) => [label, fmt(median(xs), 2), fmt(percentile(xs, 99), 2), `${(c / median(xs)).toFixed(0)}x`, median(xs) <= 2 ? "met" : "MISSED"];
-  const rows = [row("claim <fresh key>", claim), row("show <key>", show), ["baton claim (one CLI call, baseline)", fmt(c, 1), "", "1x", ""]];
+  const rows = [
+    row("stdio: claim <fresh key>", stdio.claim),
+    row("stdio: show <key>", stdio.show),
+    row("HTTP /mcp: claim <fresh key>", http.claim),
+    row("HTTP /mcp: show <key>", http.show),
+    ["baton claim (one CLI call, baseline)", fmt(c, 1), "", "1x", ""],
+  ];
   return {
     name: "mcp",
     rows,
     text: table(
-      `MCP tools over stdio, ${calls} calls each, one client (target: p50 <= 2 ms)`,
+      `MCP tools over stdio (baton mcp) and streamable HTTP (/mcp under baton serve), ${calls} calls each, one client (target: p50 <= 2 ms)`,
       ["tool call", "p50 ms", "p99 ms", "faster than a CLI call", "target"],
       rows,
     ),

@@ -292,6 +292,21 @@ describe("baton serve on SQLite", () => {
       expect(lost?.structuredContent).toMatchObject({ code: "CLAIM_HELD" });
       const unauthenticated = await fetch(`${server.url}/mcp`, { method: "POST", body: "{}", headers: { "content-type": "application/json" } });
       expect(unauthenticated.status).toBe(401);
+      // A session belongs to the token that opened it: Bob cannot ride Alice's.
+      const aliceSession = (a.transport as StreamableHTTPClientTransport).sessionId;
+      expect(aliceSession).toBeTruthy();
+      const hijack = await fetch(`${server.url}/mcp`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          accept: "application/json, text/event-stream",
+          authorization: `Bearer ${bob}`,
+          "mcp-session-id": String(aliceSession),
+        },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 9, method: "tools/call", params: { name: "release", arguments: { key: "mcp:http" } } }),
+      });
+      expect(hijack.status).toBe(403);
+      expect(((await hijack.json()) as { code: string }).code).toBe("FORBIDDEN");
     } finally {
       await Promise.all([a.close(), b.close(), r.close()]);
     }

@@ -55,6 +55,19 @@ function inputSchema(operation: Operation): Tool["inputSchema"] {
 
 /** The tool list for these options, derived from the catalogue. */
 export function toolsFor(options: Pick<McpServerOptions, "local" | "readOnly">): Tool[] {
+  const key = `${options.local}:${options.readOnly === true}`;
+  let tools = TOOL_LISTS.get(key);
+  if (tools === undefined) {
+    tools = buildTools(options);
+    TOOL_LISTS.set(key, tools);
+  }
+  return tools;
+}
+
+/** The tool lists built so far: the catalogue is fixed, so each variant is built once. */
+const TOOL_LISTS = new Map<string, Tool[]>();
+
+function buildTools(options: Pick<McpServerOptions, "local" | "readOnly">): Tool[] {
   return CATALOGUE.filter((operation) => (options.local || !operation.local) && (options.readOnly !== true || !operation.mutates)).map((operation) => ({
     name: operation.name,
     description: operation.summary,
