@@ -173,6 +173,28 @@ const warm = mkdtempSync(join(tmpdir(), "baton-build-"));
 try {
   const env = { PATH: process.env.PATH ?? "", BATON_DB: join(warm, "warm.db"), BATON_AGENT: "build" };
   execFileSync(process.execPath, [join(root, "dist", "cli", "baton.js"), "claim", "build:warm-up"], { cwd: warm, env, stdio: "ignore" });
+  // Then one edit hook call in a scratch repository (the other path on every tool call),
+  // refreshing the cache with what it compiled. Without git, the claim-only cache stays.
+  try {
+    const git = (...args) => execFileSync("git", args, { cwd: warm, stdio: "ignore", env: { ...env, GIT_AUTHOR_NAME: "b", GIT_AUTHOR_EMAIL: "b@b", GIT_COMMITTER_NAME: "b", GIT_COMMITTER_EMAIL: "b@b" } });
+    git("init", "-q");
+    git("commit", "-q", "--allow-empty", "-m", "warm-up");
+    const payload = JSON.stringify({
+      session_id: "warm-up",
+      cwd: warm,
+      hook_event_name: "PreToolUse",
+      tool_name: "Edit",
+      tool_input: { file_path: join(warm, "warm.ts"), old_string: "", new_string: "" },
+    });
+    execFileSync(process.execPath, [join(root, "dist", "cli", "baton.js"), "hook", "claude", "pre-tool-use"], {
+      cwd: warm,
+      env: { ...env, XDG_STATE_HOME: join(warm, "state"), BATON_CODE_CACHE_REFRESH: "1" },
+      input: payload,
+      stdio: ["pipe", "ignore", "ignore"],
+    });
+  } catch {
+    // No git here: the cache covers claim only.
+  }
 } finally {
   rmSync(warm, { recursive: true, force: true });
 }

@@ -52,8 +52,12 @@ function load(): MainModule {
     filename: bundle,
     ...(cachedData === undefined ? {} : { cachedData }),
   });
-  // Written at exit, so the cache also holds the functions this call compiled lazily.
-  if (script.cachedDataRejected !== false) process.once("exit", () => writeCache(script));
+  // Written at exit, so the cache also holds the functions this call compiled lazily. The
+  // build refreshes an accepted cache once more after a harness hook call
+  // (BATON_CODE_CACHE_REFRESH=1), so it covers the hook path as well as claim.
+  if (script.cachedDataRejected !== false || process.env.BATON_CODE_CACHE_REFRESH === "1") {
+    process.once("exit", () => writeCache(script));
+  }
   const module = { exports: {} as MainModule };
   (script.runInThisContext() as (...args: unknown[]) => void)(module.exports, createRequire(bundle), module, bundle, __dirname);
   return module.exports;
