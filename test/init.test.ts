@@ -173,3 +173,19 @@ describe("baton init", () => {
     expect(outside.stderr).toContain("not a git repository");
   });
 });
+
+describe("baton init after baton hooks install", () => {
+  it("keeps --release-on-commit, and a second run reports the hooks unchanged", () => {
+    const { dir, env } = setup();
+    expect(cli(["hooks", "install", "--release-on-commit"], { cwd: dir, env }).code).toBe(0);
+    const postCommit = join(dir, ".git", "hooks", "post-commit");
+    expect(readFileSync(postCommit, "utf8")).toContain("--release-on-commit");
+    const first = cli(["init", "--json"], { cwd: dir, env });
+    expect(first.code, first.stderr).toBe(0);
+    expect(readFileSync(postCommit, "utf8")).toContain("--release-on-commit");
+    const second = cli(["init"], { cwd: dir, env });
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stdout).toMatch(/git post-commit hook: unchanged/);
+    expect(second.stdout).not.toMatch(/hook: updated/);
+  });
+});

@@ -126,7 +126,7 @@ export interface HookChange {
   readonly hook: HookName;
   readonly path: string;
   /** `installed` (fresh), `chained` (a user hook moved aside and called first), `updated` (ours, rewritten). */
-  readonly action: "installed" | "chained" | "updated" | "removed" | "restored" | "absent";
+  readonly action: "installed" | "chained" | "updated" | "unchanged" | "removed" | "restored" | "absent";
 }
 
 /**
@@ -148,8 +148,17 @@ export async function installHooks(
   for (const hook of HOOK_NAMES) {
     const path = join(dir, hook);
     let action: HookChange["action"] = "installed";
-    if (isOurs(path)) action = "updated";
-    else if (existsSync(path)) {
+    let releaseOnCommit = options.releaseOnCommit === true;
+    if (isOurs(path)) {
+      const current = readFileSync(path, "utf8");
+      // Not asked either way (baton init): keep the post-commit behaviour installed before.
+      if (options.releaseOnCommit === undefined) releaseOnCommit = current.includes("--release-on-commit");
+      if (current === hookScript(hook, options.command, releaseOnCommit)) {
+        changes.push({ hook, path, action: "unchanged" });
+        continue;
+      }
+      action = "updated";
+    } else if (existsSync(path)) {
       if (existsSync(path + CHAINED_SUFFIX)) {
         throw new BatonError(
           "BAD_INPUT",
@@ -159,7 +168,7 @@ export async function installHooks(
       renameSync(path, path + CHAINED_SUFFIX);
       action = "chained";
     }
-    writeFileSync(path, hookScript(hook, options.command, options.releaseOnCommit === true));
+    writeFileSync(path, hookScript(hook, options.command, releaseOnCommit));
     chmodSync(path, 0o755);
     changes.push({ hook, path, action });
   }
