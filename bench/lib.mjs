@@ -1,9 +1,12 @@
 // Shared benchmark helpers: timing, medians, tables, a PostgreSQL server.
 import { spawn, spawnSync } from "node:child_process";
+import { createRequire } from "node:module";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+
+const require = createRequire(import.meta.url);
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 export const CLI = join(ROOT, "dist", "cli", "baton.js");
@@ -83,4 +86,67 @@ export async function postgres() {
       child.kill("SIGTERM");
     }),
   };
+}
+
+/**
+ * Append `count` old events (two days back; 50,000 keys, 500 agents) straight into the log of
+ * the store named by `options` (`db` for SQLite, else `databaseUrl` + `schema`).
+ */
+export async function fillEvents(options, count) {
+  const t0 = Date.now() - 2 * 86_400_000;
+  if (options.db !== undefined) {
+    const Database = require("better-sqlite3");
+    const db = new Database(options.db);
+    const insert = db.prepare("INSERT INTO events (at, kind, key, agent, token, detail) VALUES (?, ?, ?, ?, ?, ?)");
+    db.transaction(() => {
+      for (let i = 0; i < count; i++) insert.run(t0 + i, i % 5 === 0 ? "denied" : "granted", `old:${i % 50_000}`, `agent-${i % 500}`, i, null);
+    })();
+    db.close();
+  } else {
+    const pg = require("pg");
+    const client = new pg.Client({ connectionString: options.databaseUrl });
+    await client.connect();
+    await client.query(
+      `INSERT INTO "${options.schema}".events (at, kind, key, agent, token)
+       SELECT $1::bigint + g, CASE WHEN g % 5 = 0 THEN 'denied' ELSE 'granted' END, 'old:' || (g % 50000), 'agent-' || (g % 500), g
+       FROM generate_series(1, $2::int) g`,
+      [t0, count],
+    );
+    await client.query(`ANALYZE "${options.schema}".events`);
+    await client.end();
+  }
+}
+
+/**
+ * Insert claim rows straight into the store named by `options` (`db` for SQLite, else
+ * `databaseUrl` + `schema`), each `{ key, agent, token, state, claimedAt, expiresAt, endedAt,
+ * result }`, and move the token counter past them.
+ */
+export async function fillClaims(options, rows) {
+  const cols = ["key", "agent", "token", "state", "claimedAt", "expiresAt", "endedAt", "result"];
+  const sqlCols = "key, agent, token, state, claimed_at, expires_at, ended_at, result";
+  const top = rows.reduce((m, r) => Math.max(m, r.token), 0);
+  if (options.db !== undefined) {
+    const Database = require("better-sqlite3");
+    const db = new Database(options.db);
+    const insert = db.prepare(`INSERT INTO claims (${sqlCols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
+    db.transaction(() => {
+      for (const r of rows) insert.run(...cols.map((c) => r[c] ?? null));
+      db.prepare("UPDATE counters SET value = max(value, ?) WHERE name = 'fencing_token'").run(top);
+    })();
+    db.close();
+  } else {
+    const pg = require("pg");
+    const client = new pg.Client({ connectionString: options.databaseUrl });
+    await client.connect();
+    const s = `"${options.schema}"`;
+    const types = ["text", "text", "bigint", "text", "bigint", "bigint", "bigint", "text"];
+    await client.query(
+      `INSERT INTO ${s}.claims (${sqlCols}) SELECT * FROM unnest(${types.map((t, i) => `$${i + 1}::${t}[]`).join(", ")})`,
+      cols.map((c) => rows.map((r) => r[c] ?? null)),
+    );
+    await client.query(`SELECT setval('${s}.fencing_token', greatest($1::bigint, (SELECT last_value FROM ${s}.fencing_token)))`, [top]);
+    await client.query(`ANALYZE ${s}.claims`);
+    await client.end();
+  }
 }

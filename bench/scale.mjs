@@ -1,4 +1,4 @@
-// Scale: claim and log latency with a large audit log vs an empty one.
+// Scale: claim, list and log latency with a large audit log and 100,000 claims vs an empty store.
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -30,9 +30,18 @@ export async function run({ quick }) {
       const insert = db.prepare("INSERT INTO events (at, kind, key, agent, token, detail) VALUES (?, ?, ?, ?, ?, ?)");
       const kinds = ["granted", "denied", "renewed", "completed"];
       const t0 = Date.now() - 30 * 86_400_000;
+      // And 100,000 claim rows: the tasks of a busy backlog, 1,000 of them live.
+      const claim = db.prepare(
+        "INSERT INTO claims (key, agent, token, state, claimed_at, expires_at, ended_at, result) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      );
       db.transaction(() => {
         for (let i = 0; i < size; i++) {
           insert.run(t0 + i * 2, kinds[i % 4], `task:${i % 100_000}`, `agent-${i % 1000}`, i, '{"ttlMs":3600000}');
+        }
+        for (let i = 0; i < 100_000; i++) {
+          const live = i % 100 === 0;
+          const at = t0 + i * 20;
+          claim.run(`task:${i}`, `agent-${i % 1000}`, size + i, live ? "active" : "completed", live ? Date.now() : at, live ? Date.now() + 3_600_000 : at + 3_600_000, live ? null : at + 1000, live ? null : "ok");
         }
       })();
       db.close();
@@ -42,6 +51,9 @@ export async function run({ quick }) {
         await baton.claim(`new:${i}`, { as: "bench" });
         await baton.complete(`new:${i}`, { as: "bench" });
       }, 300),
+      await measure(baton, "list (live claims)", () => baton.list({}), 50),
+      await measure(baton, "list --agent A", (i) => baton.list({ agent: `agent-${i * 10}` }), 50),
+      await measure(baton, "list --state completed --limit 100", () => baton.list({ state: "completed", limit: 100 }), 20),
       await measure(baton, "log --limit 50", () => baton.log({ limit: 50 }), 200),
       await measure(baton, "log KEY", (i) => baton.log({ key: `task:${i * 7}`, limit: 100 }), 200),
       await measure(baton, "log --agent A --limit 50", (i) => baton.log({ agent: `agent-${i}`, limit: 50 }), 200),
@@ -57,7 +69,7 @@ export async function run({ quick }) {
     name: "scale",
     rows,
     text: table(
-      `Scale: latency with ${fmt(events)} audit events vs an empty log (SQLite, synchronous=NORMAL)`,
+      `Scale: latency with ${fmt(events)} audit events and 100,000 claims (1,000 live) vs an empty store (SQLite, synchronous=NORMAL)`,
       ["operation", "empty: median µs", "full: median µs", "full: p99 µs", "full vs empty"],
       rows,
     ),

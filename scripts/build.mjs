@@ -34,7 +34,7 @@ const [, cli] = await Promise.all([
   // The CLI is on every agent's hot path. One CommonJS file: Node loads it without
   // the ESM loader's per-module work (~10 ms a call here), and modules reached by
   // dynamic import() are only evaluated when a command needs them. The native
-  // addon and zod (needed only for a config file) stay external.
+  // addon, zod (needed only for a config file), pg and the MCP SDK stay external.
   build({
     ...common,
     format: "cjs",
@@ -43,7 +43,7 @@ const [, cli] = await Promise.all([
       "demo-agent": "./src/surfaces/cli/demo/demo-agent.ts",
     },
     outdir: "dist/cli",
-    external: ["better-sqlite3", "zod", "pg"],
+    external: ["better-sqlite3", "zod", "pg", "@modelcontextprotocol/sdk", "fastify", "prom-client"],
     minifySyntax: true,
     define: { BATON_VERSION: JSON.stringify(pkg.version), "import.meta.url": "__batonModuleUrl" },
     banner: {

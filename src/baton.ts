@@ -13,18 +13,21 @@ import {
   type ClaimOptions,
   type ClaimResult,
   ClaimService,
+  DEFAULT_DONE_WINDOW_MS,
   DEFAULT_TTL_MS,
   type ListOptions,
   type LogOptions,
   type ReapResult,
+  type ResolveResult,
   type ShowResult,
 } from "./services/claims.js";
 import { type ProbeOptions, type ProbeResult, probe, type SyncCheckOptions, type SyncCheckResult, syncCheck } from "./services/guards.js";
-import { type GateMark, type GateOptions, type GateRunOptions, type GateRunResult, GateService } from "./services/gates.js";
+import { type GateMarkWithSkips, type GateOptions, type GateRunOptions, type GateRunResult, GateService } from "./services/gates.js";
 import { buildContext, type ContextResult } from "./services/context.js";
-import { keepLease } from "./services/lease.js";
+import { finishLease, keepLease } from "./services/lease.js";
 import { type NextOptions, type NextResult, type SupplyResult, TaskService } from "./services/tasks.js";
 import { readRules, rulesPath } from "./services/rules.js";
+import { TokenService } from "./services/tokens.js";
 import {
   type PathClaimOptions,
   type PathClaimResult,
@@ -38,8 +41,11 @@ import type { Store } from "./store/store.js";
 
 export interface OpenBatonOptions {
   /**
-   * SQLite database file. Default: `baton/baton.db` in the git common dir of
-   * `cwd`, or `.baton/baton.db` in `cwd` outside a repository.
+   * SQLite database file. Default ({@link defaultDbPath}): inside a repository, the
+   * repository's registry `$XDG_STATE_HOME/baton/<root commit>/baton.db` (shared by every
+   * clone and worktree; `XDG_STATE_HOME` is read from `process.env`, default
+   * `~/.local/state`); outside one, the nearest `.baton/baton.db` up from `cwd`, else
+   * `$XDG_STATE_HOME/baton/default/baton.db`.
    */
   db?: string;
   /**
@@ -92,8 +98,13 @@ export type ClaimWithPathsResult =
 export interface WithClaimOptions<T> extends ClaimOptions {
   /** The completion result: text, or a function of `fn`'s value. */
   result?: string | ((value: T) => string | undefined);
-  /** The commit SHA recorded at completion. */
+  /** The commit SHA recorded at completion (or at the release, with `release`). */
   commit?: string;
+  /**
+   * Recurring work (a deploy, a cron job, a mutex): release the claim when `fn` resolves
+   * instead of completing it, so the next run is granted at once. Default false.
+   */
+  release?: boolean;
   /** Renewal period: ms or `20s`. Default a third of the TTL. */
   renewEvery?: DurationInput;
 }
@@ -108,7 +119,7 @@ export interface ClaimContext {
 
 /** The answer to {@link Baton.withClaim}. */
 export type WithClaimResult<T> =
-  | { readonly ok: true; readonly outcome: "completed"; readonly value: T; readonly claim: Claim }
+  | { readonly ok: true; readonly outcome: "completed" | "released"; readonly value: T; readonly claim: Claim }
   | (ClaimResult & { readonly ok: false })
   | {
       readonly ok: false;
@@ -150,8 +161,8 @@ export class Baton {
     this.#defaultTtlMs = options.defaultTtlMs ?? DEFAULT_TTL_MS;
     this.#claims = new ClaimService(store, { defaultTtlMs: this.#defaultTtlMs });
     this.#paths = new PathService(store);
-    this.#gates = new GateService(this.#claims);
-    this.#tasks = new TaskService(store);
+    this.#gates = new GateService(this.#claims, store);
+    this.#tasks = new TaskService(store, { doneWindowMs: DEFAULT_DONE_WINDOW_MS });
   }
 
   /** The store behind this handle (its `description` says where it is). */
@@ -277,7 +288,7 @@ export class Baton {
   }
 
   /** Was gate `key` marked within the window? (registry first, then marker files) */
-  gateCheck(key: string, options?: GateOptions): Promise<{ readonly done: boolean; readonly mark: GateMark | null; readonly message: string }> {
+  gateCheck(key: string, options?: GateOptions): Promise<{ readonly done: boolean; readonly mark: GateMarkWithSkips | null; readonly message: string }> {
     return this.#gates.check(key, options);
   }
 
@@ -336,6 +347,11 @@ export class Baton {
     return this.#tasks;
   }
 
+  /** Bearer tokens for `baton serve`: add, list, revoke, authenticate (see {@link TokenService}). */
+  get tokens(): TokenService {
+    return new TokenService(this.#store);
+  }
+
   /**
    * Select and claim the best ready task in one store transaction (with its paths, if it
    * declares any): priority, age, category steering (Thompson sampling over outcomes) and
@@ -345,7 +361,7 @@ export class Baton {
     return this.#tasks.next(options);
   }
 
-  /** Supply: ready, claimed, blocked and done counts, denials per agent, and a verdict. */
+  /** Supply: ready, claimed, blocked and done counts, denials per agent, and every verdict that applies (most severe first). */
   supply(): Promise<SupplyResult> {
     return this.#tasks.supply();
   }
@@ -358,6 +374,24 @@ export class Baton {
   /** Give my claim up with a reason; it shows as a loose end. */
   abandon(key: string, options: { as: string; reason?: string }): Promise<ActionResult> {
     return this.#claims.abandon(key, options);
+  }
+
+  /**
+   * Pass my live claim on `key` to agent `to`, in one transaction: they get a new fencing
+   * token and the same lease length from now; path claims granted with the work move too.
+   * Refused (`NOT_HOLDER`, `CLAIM_EXPIRED`, `NOT_FOUND`) when I do not hold it live.
+   */
+  handoff(key: string, options: { as: string; to: string; note?: string }): Promise<ActionResult> {
+    return this.#claims.handoff(key, options);
+  }
+
+  /**
+   * Close a loose end (an abandoned claim, or an expired one nobody took over): it becomes
+   * `released` with a `resolved` event and leaves `context`'s loose ends. `ok: false`
+   * (`NOT_LOOSE_END`: live, completed or released; `NOT_FOUND`: never claimed) otherwise.
+   */
+  resolve(key: string, options: { as: string; note?: string }): Promise<ResolveResult> {
+    return this.#claims.resolve(key, options);
   }
 
   /** Turn claims expired for at least `minAge` (default 24 h) into abandoned loose ends. */
@@ -386,8 +420,9 @@ export class Baton {
   }
 
   /**
-   * Claim `key`, run `fn` while renewing the lease, then complete (when `fn` resolves)
-   * or release (when it throws, rethrowing). Denied or done → `fn` is not run and the
+   * Claim `key`, run `fn` while renewing the lease, then complete (when `fn` resolves;
+   * with `release: true`, release instead: recurring work) or release (when it throws,
+   * rethrowing). Denied or done → `fn` is not run and the
    * denial is returned. If the lease is lost while `fn` runs, `signal` is aborted and the
    * result is `lost`.
    */
@@ -423,13 +458,17 @@ export class Baton {
     }
     await keeper.stop();
     const result = typeof options.result === "function" ? options.result(value) : options.result;
-    const done = await this.#claims.complete(normalisedKey, {
-      as: agent,
-      ...(result === undefined ? {} : { result }),
-      ...(options.commit === undefined ? {} : { commit: options.commit }),
+    const { result: done } = await finishLease(this.#claims, {
+      key: normalisedKey,
+      agent,
+      end: options.release === true ? "release" : "complete",
+      succeeded: true,
+      lost: false,
+      result: result ?? null,
+      commit: options.commit ?? null,
     });
     if (!done.ok) return { ok: false, outcome: "lost", code: done.code, value, message: done.message };
-    return { ok: true, outcome: "completed", value, claim: done.claim };
+    return { ok: true, outcome: options.release === true ? "released" : "completed", value, claim: done.claim };
   }
 
   /** The store's clock. */
@@ -493,4 +532,77 @@ export async function openBaton(options: OpenBatonOptions = {}): Promise<Baton> 
     ...(options.migrate === undefined ? {} : { migrate: options.migrate }),
   });
   return new Baton(store, { defaultTtlMs });
+}
+
+// ---------------------------------------------------------------------------
+// Arguments from untyped callers
+// ---------------------------------------------------------------------------
+
+/** What a method's argument must be, for a caller without TypeScript's checks. */
+type ArgShape = "options" | "list" | "list-or-null" | "function" | null;
+
+/**
+ * The arguments of each public method that are not parsed further down: options objects,
+ * lists of patterns or files, callbacks. A JavaScript caller passing `null` options or a
+ * string where a list belongs gets `BAD_INPUT` naming the argument, not a `TypeError` —
+ * and never a string iterated as a list of one-character patterns.
+ */
+const ARG_SHAPES: Readonly<Record<string, readonly ArgShape[]>> = {
+  claim: [null, "options"],
+  claimWithPaths: [null, "list", "options"],
+  claimPaths: ["list", "options"],
+  releasePaths: ["list-or-null", "options"],
+  renewPaths: ["list-or-null", "options"],
+  listPaths: ["options"],
+  notePathCommit: [null, "list", "options"],
+  pathBlockers: ["list", "options"],
+  syncCheck: ["options"],
+  probe: ["list", "options"],
+  gate: [null, "function", "options"],
+  gateCheck: [null, "options"],
+  context: ["options"],
+  note: [null, "options"],
+  verify: [null, "options"],
+  renew: [null, "options"],
+  complete: [null, "options"],
+  next: ["options"],
+  release: [null, "options"],
+  abandon: [null, "options"],
+  reap: ["options"],
+  show: [null, "options"],
+  list: ["options"],
+  log: ["options"],
+  withClaim: [null, "function", "options"],
+};
+
+function checkArgs(method: string, shapes: readonly ArgShape[], args: unknown[]): unknown[] {
+  return shapes.map((shape, i) => {
+    const value = args[i];
+    const bad = (what: string) =>
+      new BatonError("BAD_INPUT", `${method}: argument ${i + 1} must be ${what}, got ${value === null ? "null" : Array.isArray(value) ? "an array" : typeof value}`);
+    if (shape === "options") {
+      if (value === undefined) return {};
+      if (typeof value !== "object" || value === null || Array.isArray(value)) throw bad("an options object");
+    } else if (shape === "list" || shape === "list-or-null") {
+      if (!(Array.isArray(value) || (shape === "list-or-null" && (value === null || value === undefined)))) {
+        throw bad(shape === "list" ? "an array" : "an array or null");
+      }
+    } else if (shape === "function" && typeof value !== "function") throw bad("a function");
+    return value;
+  }).concat(args.slice(shapes.length));
+}
+
+for (const [method, shapes] of Object.entries(ARG_SHAPES)) {
+  const proto = Baton.prototype as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+  const original = proto[method];
+  if (typeof original !== "function") throw new Error(`Baton.${method} is not a method`);
+  proto[method] = function guarded(this: Baton, ...args: unknown[]): Promise<unknown> {
+    let checked: unknown[];
+    try {
+      checked = checkArgs(method, shapes, args);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return original.apply(this, checked);
+  };
 }

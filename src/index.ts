@@ -24,6 +24,24 @@ export {
   isBatonError,
 } from "./core/errors.js";
 export { parseAgent, parseKey, parseToken } from "./core/identity.js";
+export {
+  type FenceDb,
+  type FencedFileOptions,
+  fencedModify,
+  fencedModifyFile,
+  type FencedReadFileResult,
+  fencedRead,
+  fencedReadFile,
+  type FencedRow,
+  type FencedRowResult,
+  type FenceRefusal,
+  fencedUpdate,
+  fencedWriteFile,
+  type FencedWriteFileResult,
+  fenceFileOf,
+  type FencePgDb,
+  type FenceSqliteDb,
+} from "./fencing.js";
 export type { DurationInput } from "./core/schemas.js";
 export type { BatonEvent, Claim, ClaimState, EventKind, StoredClaimState } from "./core/types.js";
 export type {
@@ -34,8 +52,9 @@ export type {
   ListOptions,
   LogOptions,
   ReapResult,
+  ResolveResult,
   ShowResult,
 } from "./services/claims.js";
-export { defaultDbPath } from "./store/sqlite/sqlite-location.js";
+export { defaultDbPath, locateRegistry, type RegistryLocation, type RegistryRule } from "./store/sqlite/sqlite-location.js";
 export { openSqliteStore, SqliteStore, type SqliteStoreOptions, type SqliteSync } from "./store/sqlite/sqlite-store.js";
 export type { Store, StoreCapabilities } from "./store/store.js";

@@ -706,47 +706,7 @@ describe("baton run", () => {
   });
 });
 
-function gitRepo(path: string): void {
-  mkdirSync(path, { recursive: true });
-  execFileSync("git", ["init", "-q"], { cwd: path });
-  execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@x", "commit", "-q", "--allow-empty", "-m", "root"], { cwd: path });
-}
-
-describe("where the database lives", () => {
-  it("in a repository: baton/baton.db in the git common dir, shared by worktrees and subfolders", () => {
-    const root = tempDir();
-    const repo = join(root, "repo");
-    gitRepo(repo);
-    const worktree = join(root, "wt");
-    execFileSync("git", ["worktree", "add", "-q", worktree], { cwd: repo });
-    const commonDir = execFileSync("git", ["rev-parse", "--path-format=absolute", "--git-common-dir"], { cwd: worktree, encoding: "utf8" }).trim();
-    expect(cli(["claim", "task:1", "--as", "a"], { cwd: repo }).code).toBe(0);
-    expect(existsSync(join(commonDir, "baton", "baton.db"))).toBe(true);
-    expect(existsSync(join(repo, ".baton"))).toBe(false);
-    // From the worktree: the same registry, so the claim is seen and denied.
-    const denied = j(["claim", "task:1", "--as", "b"], {}, 1, { cwd: worktree });
-    expect(denied).toMatchObject({ code: "CLAIM_HELD", holder: "a" });
-    expect(existsSync(join(worktree, ".baton"))).toBe(false);
-    const sub = join(worktree, "deep", "er");
-    mkdirSync(sub, { recursive: true });
-    expect(keys(j(["list"], {}, 0, { cwd: sub }).claims)).toEqual(["task:1"]);
-    expect(kinds(j(["log"], {}, 0, { cwd: join(repo) }).events)).toEqual(["granted", "denied"]);
-    // BATON_DB overrides the repository's file.
-    const elsewhere = join(root, "elsewhere.db");
-    expect(j(["list"], { BATON_DB: elsewhere }, 0, { cwd: repo }).claims).toEqual([]);
-    expect(existsSync(elsewhere)).toBe(true);
-  });
-
-  it("outside a repository: .baton/baton.db in the current directory", () => {
-    const dir = tempDir();
-    expect(cli(["claim", "task:1", "--as", "a"], { cwd: dir }).code).toBe(0);
-    expect(existsSync(join(dir, ".baton", "baton.db"))).toBe(true);
-    const other = tempDir();
-    expect(j(["list"], {}, 0, { cwd: other }).claims).toEqual([]);
-    expect(existsSync(join(other, ".baton", "baton.db"))).toBe(true);
-    expect(keys(j(["list"], {}, 0, { cwd: dir }).claims)).toEqual(["task:1"]);
-  });
-});
+// Where the database lives by default: test/registry-location.test.ts.
 
 describe("configuration", () => {
   it("resolves flags > environment > .baton/config.json > defaults", () => {

@@ -42,7 +42,7 @@ const EMPTY = `# Baton context for me — <time>
 
 ## Contention and supply
 - fleet: 0 denials in 0 claim decisions (0% denied); me: 0 denials
-- backlog: drained — ready 0, claimed 0, blocked 0, done 0 (no ready task: everything is done, blocked or claimed)
+- backlog: drained — ready 0, claimed 0, blocked 0, done 0 (no ready task: the backlog is empty)
 `;
 
 const BUSY = `# Baton context for me — <time>
@@ -68,8 +68,8 @@ const BUSY = `# Baton context for me — <time>
 - gate:notify:x — by me <dur> ago: sent the digest
 
 ## Contention and supply
-- fleet: 2 denials in 9 claim decisions (22% denied); me: 2 denials — stop shopping for lanes: take a loose end or explore something new
-- backlog: drained — ready 0, claimed 0, blocked 0, done 0 (no ready task: everything is done, blocked or claimed)
+- fleet: 2 denials in 8 claim decisions (25% denied); me: 2 denials — stop shopping for lanes: take a loose end or explore something new
+- backlog: drained + contended — ready 0, claimed 0, blocked 0, done 0 (no ready task: the backlog is empty; me was denied 2 times in the last hour: two denials in a session means stop shopping for lanes)
 `;
 
 describe.each(TARGETS)("context on $name", (target) => {
@@ -83,7 +83,6 @@ describe.each(TARGETS)("context on $name", (target) => {
       cli(["rules", "init"], { cwd: repo });
       await baton.claim("task:1", { as: "me" });
       await baton.claim("task:2", { as: "other" });
-      await baton.claim("task:3", { as: "other", ttl: 50 });
       await baton.claim("blog:post-a", { as: "third" });
       await baton.complete("blog:post-a", { as: "third", result: "published", commit: "abc1234" });
       await baton.claim("blog:post-b", { as: "third" });
@@ -93,6 +92,8 @@ describe.each(TARGETS)("context on $name", (target) => {
       await baton.verify("blog:post-a", { as: "me", note: "links ok" });
       await baton.abandon("task:1", { as: "me", reason: "blocked on API" });
       await baton.note("task:1", { as: "me", text: "API answered 500; retry after the fix" });
+      // Claimed after task:1 was abandoned, so it expires after: the loose ends' order is fixed.
+      await baton.claim("task:3", { as: "other", ttl: 50 });
       await baton.gate("notify:x", () => undefined, { as: "me", note: "sent the digest" });
       await baton.claim("task:4", { as: "me" });
       await new Promise((resolve) => setTimeout(resolve, 80));
@@ -114,12 +115,58 @@ describe.each(TARGETS)("context on $name", (target) => {
       expect(normalise(reaped.markdown)).toContain("- task:3 — abandoned <dur> ago, last held by other; reaped: expired without completion");
       const small = await baton.context({ as: "me", cwd: repo, budget: 700 });
       expect(small.markdown.length).toBeLessThanOrEqual(700);
-      expect(small.markdown).toContain("… and ");
-      expect(small.markdown.indexOf("## Operating rules")).toBeLessThan(small.markdown.indexOf("## Contention and supply"));
+      expect(small.markdown).toContain("_Left out (budget): ");
+      expect(small.markdown).toContain("## My live claims (me)\n- task:4");
+      expect(small.markdown).toContain("stop shopping for lanes");
       const shown = small.sections.reduce((n, s) => n + s.items.length, 0);
       const total = small.sections.reduce((n, s) => n + s.total, 0);
       expect(shown).toBeLessThan(total);
       await expect(baton.context({ budget: 10 })).rejects.toMatchObject({ code: "BAD_OPTION" });
+    } finally {
+      await baton.close();
+    }
+  });
+});
+
+describe.each(TARGETS)("context budget on $name", (target) => {
+  it("a busy registry at --budget 600 keeps my claims, the supply verdicts and the stop-shopping signal; the least important sections go first", async () => {
+    const baton = await openBaton(target.batonOptions());
+    try {
+      await baton.tasks.put(Array.from({ length: 5 }, (_, i) => ({ id: `d${i}`, title: `done ${i}`, done: true })), "add");
+      for (let i = 0; i < 12; i++) await baton.claim(`topic:others-${i}`, { as: `agent-${i}` });
+      for (let i = 0; i < 8; i++) {
+        await baton.claim(`blog:post-${i}`, { as: "writer" });
+        await baton.complete(`blog:post-${i}`, { as: "writer", result: `published post ${i} with a long enough result line` });
+      }
+      for (let i = 0; i < 6; i++) {
+        await baton.claim(`task:lost-${i}`, { as: "crashed" });
+        await baton.abandon(`task:lost-${i}`, { as: "crashed", reason: "session ended before finishing the work" });
+      }
+      await baton.claim("topic:others-1", { as: "me" }); // denied
+      await baton.claim("topic:others-2", { as: "me" }); // denied: two denials, stop shopping
+      await baton.claim("task:mine-a", { as: "me" });
+      await baton.claim("task:mine-b", { as: "me" });
+
+      const small = await baton.context({ as: "me", budget: 600 });
+      const md = small.markdown;
+      expect(md.length).toBeLessThanOrEqual(600);
+      expect(md).toMatch(/## My live claims \(me\)\n- task:mine-b — token \d+, expires in .*\n- task:mine-a — token \d+/);
+      expect(md).toContain("me: 2 denials — stop shopping for lanes");
+      expect(md).toContain(
+        "- backlog: drained + contended — ready 0, claimed 0, blocked 0, done 5 (no ready task: all 5 done; me was denied 2 times in the last hour",
+      );
+      const byId = Object.fromEntries(small.sections.map((x) => [x.id, x]));
+      expect(byId.mine).toMatchObject({ total: 2, omitted: false });
+      expect(byId.mine?.items).toHaveLength(2);
+      expect(byId.contention?.items).toHaveLength(byId.contention?.total ?? -1);
+      // The least important go first: recent completions before others' claims before loose ends.
+      expect(byId.completed?.omitted).toBe(true);
+      expect(md).toMatch(/_Left out \(budget\): .*completions 8\._\n$/);
+
+      // The default budget on the same registry cuts nothing of what matters either.
+      const full = await baton.context({ as: "me" });
+      expect(full.markdown).toContain("- backlog: drained + contended — ");
+      expect(full.sections.find((x) => x.id === "contention")?.items).toHaveLength(2);
     } finally {
       await baton.close();
     }

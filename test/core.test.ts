@@ -4,6 +4,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { blockerProblem } from "../src/core/blockers.js";
 import { formatDuration, MAX_DURATION_MS, parseDuration } from "../src/core/duration.js";
 import { BatonError, ERROR_CODES, isBatonError } from "../src/core/errors.js";
 import { keyNamespace, MAX_AGENT_LENGTH, MAX_KEY_LENGTH, parseAgent, parseKey, parseToken } from "../src/core/identity.js";
@@ -239,5 +240,25 @@ describe("the path-claim planner", () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe("blocker validation", () => {
+  const graph = (edges: Record<string, string[]>) => new Map(Object.entries(edges));
+  it("knows a diamond is no cycle, names the unknown blocker, and finds the cycle an added edge closes", () => {
+    const diamond = graph({ a: ["b", "c"], b: ["d"], c: ["d"], d: [] });
+    expect(blockerProblem([{ id: "a", blocker: "b" }, { id: "a", blocker: "c" }], diamond)).toBeNull();
+    expect(blockerProblem([{ id: "a", blocker: "x" }], diamond)).toEqual({ code: "BLOCKER_UNKNOWN", id: "a", blocker: "x" });
+    const closed = graph({ a: ["b", "c"], b: ["d"], c: ["d"], d: ["a"] });
+    expect(blockerProblem([{ id: "d", blocker: "a" }], closed)).toEqual({ code: "BLOCKER_CYCLE", id: "d", cycle: ["d", "a", "b", "d"] });
+  });
+
+  it("walks a 20,000-task chain once", () => {
+    const edges: Record<string, string[]> = {};
+    for (let i = 0; i < 20_000; i++) edges[`t${i}`] = [`t${i + 1}`];
+    edges.t20000 = ["t0"];
+    const found = blockerProblem([{ id: "t20000", blocker: "t0" }], graph(edges));
+    expect(found).toMatchObject({ code: "BLOCKER_CYCLE", id: "t20000" });
+    expect(found?.code === "BLOCKER_CYCLE" && found.cycle.length).toBe(20_002);
   });
 });

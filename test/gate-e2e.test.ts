@@ -39,6 +39,49 @@ describe.each([
     expect(outcomes.filter((o) => o === "ran")).toHaveLength(1);
     expect(outcomes.filter((o) => o === "skipped")).toHaveLength(19);
   });
+
+  it("a skip is a `skipped` event, shown by gate list and check, never a denial: three skips leave supply healthy", async () => {
+    const env = store();
+    const counter = join(tempDir(), "sent");
+    expect(cli(["task", "add", "t1", "--title", "work left"], { env }).code).toBe(0);
+    expect(cli(["gate", "run", "digest:weekly", "--as", "sender", ...effect(counter)], { env }).code).toBe(0);
+    for (let i = 0; i < 3; i++) {
+      const r = cli(["gate", "run", "digest:weekly", "--as", "late", "--json", ...effect(counter)], { env });
+      expect(r.code, r.stderr).toBe(0);
+      expect(json(r.stdout)).toMatchObject({ outcome: "skipped", reason: "marked" });
+    }
+    // A sibling running it right now is a skip too (reason busy), not a denial.
+    const go = join(tempDir(), "go");
+    const holder = cliAsync(
+      ["gate", "run", "deploy:notes", "--as", "sender", "--", process.execPath, "-e", `const f=require("fs");const t=setInterval(()=>{if(f.existsSync(${JSON.stringify(go)}))clearInterval(t)},20)`],
+      { env },
+    );
+    while (json(cli(["show", "gate:deploy:notes", "--json"], { env }).stdout).claim?.state !== "active") await sleep(20);
+    const busy = cli(["gate", "run", "deploy:notes", "--as", "late", "--json", ...effect(counter)], { env });
+    expect(json(busy.stdout)).toMatchObject({ outcome: "skipped", reason: "busy", holder: "sender" });
+    writeFileSync(go, "");
+    expect((await holder).code).toBe(0);
+    expect(count(counter)).toBe(1);
+
+    const skips = json(cli(["log", "--kind", "skipped", "--json"], { env }).stdout).events;
+    expect(skips.map((e: any) => [e.key, e.agent, e.detail.reason])).toEqual([
+      ["gate:digest:weekly", "late", "marked"],
+      ["gate:digest:weekly", "late", "marked"],
+      ["gate:digest:weekly", "late", "marked"],
+      ["gate:deploy:notes", "late", "busy"],
+    ]);
+    expect(json(cli(["log", "--kind", "denied", "--json"], { env }).stdout).events).toEqual([]);
+    const supply = json(cli(["supply", "--json"], { env }).stdout);
+    expect(supply.verdict).toBe("healthy");
+    expect(supply.denials).toEqual({});
+    const context = cli(["context", "--as", "late"], { env }).stdout;
+    expect(context).not.toContain("stop shopping");
+    expect(context).toContain("late: 0 denials");
+    expect(cli(["gate", "check", "digest:weekly"], { env }).stdout).toMatch(/done by sender at .* — skipped 3 times since \(last by late at /);
+    const marks = json(cli(["gate", "list", "--json"], { env }).stdout).marks;
+    expect(marks.find((m: any) => m.key === "gate:digest:weekly")).toMatchObject({ skips: 3, lastSkip: { agent: "late" } });
+    expect(cli(["gate", "list"], { env }).stdout).toMatch(/gate:digest:weekly {2}sender .* — skipped 3 times since/);
+  });
 });
 
 describe("gate run", () => {
@@ -47,17 +90,17 @@ describe("gate run", () => {
   it("skips a marked gate (stderr, exit 0; -q silent; --strict exit 1) until the window passes", async () => {
     const e = env();
     const counter = join(tempDir(), "sent");
-    expect(cli(["gate", "run", "g", "--window", "1s", ...effect(counter)], { env: e }).code).toBe(0);
-    const skipped = cli(["gate", "run", "g", "--window", "1s", "--as", "agent-2", ...effect(counter)], { env: e });
+    expect(cli(["gate", "run", "g", "--window", "3s", ...effect(counter)], { env: e }).code).toBe(0);
+    const skipped = cli(["gate", "run", "g", "--window", "3s", "--as", "agent-2", ...effect(counter)], { env: e });
     expect(skipped.code).toBe(0);
     expect(skipped.stderr).toMatch(/^skipped: done by agent-1 at \S+Z\n$/);
-    expect(cli(["gate", "run", "g", "--window", "1s", "-q", ...effect(counter)], { env: e }).stderr).toBe("");
-    expect(cli(["gate", "run", "g", "--window", "1s", "--strict", ...effect(counter)], { env: e }).code).toBe(1);
-    expect(cli(["gate", "check", "g", "--window", "1s"], { env: e }).code).toBe(1);
+    expect(cli(["gate", "run", "g", "--window", "3s", "-q", ...effect(counter)], { env: e }).stderr).toBe("");
+    expect(cli(["gate", "run", "g", "--window", "3s", "--strict", ...effect(counter)], { env: e }).code).toBe(1);
+    expect(cli(["gate", "check", "g", "--window", "3s"], { env: e }).code).toBe(1);
     expect(count(counter)).toBe(1);
-    await sleep(1100);
-    expect(cli(["gate", "check", "g", "--window", "1s"], { env: e }).code).toBe(0);
-    expect(cli(["gate", "run", "g", "--window", "1s", ...effect(counter)], { env: e }).code).toBe(0);
+    // A loaded machine can take a while per process: wait for the window to pass, however long that is.
+    while (cli(["gate", "check", "g", "--window", "3s"], { env: e }).code !== 0) await sleep(200);
+    expect(cli(["gate", "run", "g", "--window", "3s", ...effect(counter)], { env: e }).code).toBe(0);
     expect(count(counter)).toBe(2);
   });
 
@@ -181,13 +224,14 @@ describe("gate check, mark, list, forget", () => {
     expect(cli(["gate", "mark", "digest:weekly"], { env: e }).code).toBe(1);
     const check = cli(["gate", "check", "digest:weekly"], { env: e });
     expect(check.code).toBe(1);
-    expect(check.stdout).toMatch(/^done by ops at \S+: sent by hand\n$/);
+    // The second mark was a skip: logged as `skipped` and shown by check.
+    expect(check.stdout).toMatch(/^done by ops at \S+: sent by hand — skipped 1 time since \(last by ops at \S+\)\n$/);
     const marks = json(cli(["gate", "list", "--json"], { env: e }).stdout).marks;
     expect(marks.map((m: { key: string; note: string }) => [m.key, m.note])).toEqual([["gate:digest:weekly", "sent by hand"]]);
     expect(cli(["gate", "forget", "digest:weekly"], { env: e }).code).toBe(0);
     expect(cli(["gate", "check", "digest:weekly"], { env: e }).code).toBe(0);
     const log = json(cli(["log", "gate:digest:weekly", "--json"], { env: e }).stdout).events;
-    expect(log.map((x: { kind: string }) => x.kind)).toEqual(["granted", "completed", "denied", "granted", "abandoned"]);
+    expect(log.map((x: { kind: string }) => x.kind)).toEqual(["granted", "completed", "skipped", "granted", "abandoned"]);
   });
 });
 
@@ -210,5 +254,20 @@ describe("audit-gates", () => {
     expect(json(clean.stdout)).toMatchObject({ ok: true, filesScanned: 1, findings: [] });
     const extra = json(cli(["audit-gates", "test/fixtures/audit/scripts/notify.sh", "--pattern", "git status", "--json"], { cwd: ROOT }).stdout);
     expect(extra.findings.map((f: { pattern: string }) => f.pattern)).toContain("git status");
+  });
+
+  it("a trailing baton-gate: ok covers its own line only; a comment alone on a line covers the next", () => {
+    const dir = tempDir();
+    writeFileSync(
+      join(dir, "release.sh"),
+      "#!/bin/sh\ngit push scratch # baton-gate: ok\nnpm publish\n# baton-gate: ok (reviewed)\ngit push origin\ngh pr merge 1\n",
+    );
+    writeFileSync(join(dir, "mailer.ts"), "send(); // baton-gate: ok\nawait smtp.sendMail(msg);\n// baton-gate: ok\nawait smtp.sendMail(other);\n");
+    const r = json(cli(["audit-gates", dir, "--json"], { cwd: dir }).stdout);
+    expect(r.findings.map((f: { file: string; line: number; pattern: string }) => `${f.file}:${f.line}: ${f.pattern}`)).toEqual([
+      "mailer.ts:2: SMTP send",
+      "release.sh:3: npm publish",
+      "release.sh:6: gh pr create",
+    ]);
   });
 });

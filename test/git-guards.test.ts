@@ -155,7 +155,7 @@ describe("baton hooks", () => {
     chmodSync(userHook, 0o755);
     const install = cli(["hooks", "install", "--json"], { cwd: f.a, env: f.env });
     expect(install.code, install.stderr).toBe(0);
-    expect(json(install.stdout).changes.map((c: { action: string }) => c.action)).toEqual(["chained", "installed", "installed"]);
+    expect(json(install.stdout).changes.map((c: { action: string }) => c.action)).toEqual(["chained", "installed", "installed", "installed"]);
     expect(cli(["paths", "claim", "src/billing/", "--as", "bob", "--reason", "billing rewrite"], { cwd: f.b, env: f.env }).code).toBe(0);
     const blocked = commit(f.a, "src/billing/pay.ts", "x\n", "alice pay", { ...f.env, BATON_AGENT: "alice" });
     expect(blocked.code).toBe(1);

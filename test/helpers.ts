@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll } from "vitest";
+import Database from "better-sqlite3";
+import { afterAll, beforeEach } from "vitest";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 /** The bundled CLI (built by `npm test` before vitest runs). */
@@ -23,6 +24,20 @@ export function tempDir(prefix = "baton-test-"): string {
   made.push(dir);
   return dir;
 }
+
+/**
+ * The default registries (`$XDG_STATE_HOME/baton/…`) of every process a test starts —
+ * the CLI, git running hooks, workers — and of the library in this process: a fresh
+ * folder per test, never the real `~/.local/state`. Per test, because two scratch
+ * repositories made in the same second with the same message have the same root
+ * commit, hence the same identity and the same registry.
+ */
+export let stateHome = tempDir("baton-state-");
+process.env.XDG_STATE_HOME = stateHome;
+beforeEach(() => {
+  stateHome = tempDir("baton-state-");
+  process.env.XDG_STATE_HOME = stateHome;
+});
 
 export interface CliResult {
   code: number;
@@ -79,4 +94,15 @@ export async function runScript(script: string, args: readonly string[]): Promis
   const result = await collect(spawn(process.execPath, [script, ...args], { stdio: ["ignore", "pipe", "pipe"] }));
   if (result.code !== 0) throw new Error(`${script} exited ${result.code}: ${result.stderr}`);
   return result.stdout;
+}
+
+/** Every row of every table of a SQLite file, as text: what "nothing changed" is checked against. */
+export function dumpSqlite(file: string): string {
+  const handle = new Database(file, { readonly: true });
+  try {
+    const tables = handle.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[];
+    return JSON.stringify(tables.map(({ name }) => [name, handle.prepare(`SELECT * FROM "${name}"`).all()]));
+  } finally {
+    handle.close();
+  }
 }

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { freshSchema, testDatabaseUrl } from "./contract/targets.js";
-import { cli, tempDir } from "./helpers.js";
+import { cli, stateHome, tempDir } from "./helpers.js";
 
 function git(cwd: string, ...args: string[]): string {
   return execFileSync("git", args, {
@@ -38,8 +38,8 @@ describe("baton paths on SQLite, in a repository and its worktree", () => {
     expect(a.code, a.stderr).toBe(0);
     const granted = json(a.stdout);
     expect((granted.claims as { pattern: string }[]).map((c) => c.pattern)).toEqual(["src/auth/", "docs/*.md"]);
-    // The default database lives in the common git dir: the worktree sees the same claims.
-    expect(existsSync(join(main, ".git", "baton", "baton.db"))).toBe(true);
+    // The default database is the repository's, in the state directory: the worktree sees the same claims.
+    expect(existsSync(join(stateHome, "baton", git(main, "rev-parse", "HEAD").trim(), "baton.db"))).toBe(true);
     mkdirSync(join(worktree, "src"), { recursive: true });
     const b = cli(["paths", "claim", "../README.md", "auth/login.ts", "--as", "b"], { cwd: join(worktree, "src") });
     expect(b.code).toBe(1);

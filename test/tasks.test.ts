@@ -3,6 +3,7 @@
  * anti-monotony guard, blockers, import (markdown and GitHub JSON), supply verdicts.
  */
 import { execFileSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
@@ -175,5 +176,88 @@ describe("supply", () => {
     } finally {
       await baton.close();
     }
+  });
+});
+
+describe.each(TARGETS)("supply on $name", (target) => {
+  it("reports every verdict that applies, most severe first: 18 sessions denied twice on a finished backlog are drained and contended", async () => {
+    const baton = await openBaton(target.batonOptions());
+    try {
+      await baton.tasks.put([{ id: "a", title: "a" }, { id: "b", title: "b", done: true }], "add");
+      await baton.tasks.modify("a", (t) => ({ ...t, done: true }));
+      const drained = await baton.supply();
+      expect(drained.verdicts).toEqual([{ verdict: "drained", rule: "no ready task: all 2 done" }]);
+      expect(drained).toMatchObject({ verdict: "drained", ready: 0, claimed: 0, blocked: 0, done: 2 });
+      await baton.claim("topic:lane", { as: "owner" });
+      for (let i = 0; i < 18; i++) {
+        await baton.claim("topic:lane", { as: `s${i}` });
+        await baton.claim("topic:lane", { as: `s${i}` });
+      }
+      const both = await baton.supply();
+      expect(both.verdicts.map((v) => v.verdict)).toEqual(["drained", "contended"]);
+      expect(both.verdicts[1]?.rule).toMatch(/^18 agents were denied twice or more in the last hour \(s0 2×, s1 2×, s10 2×, …\): .*stop shopping/);
+      expect(both.verdict).toBe("drained");
+      expect(both.message.split("\n")).toEqual([
+        "drained: no ready task: all 2 done",
+        `contended: ${both.verdicts[1]?.rule}`,
+        "ready 0, claimed 0, blocked 0, done 2",
+      ]);
+      const context = await baton.context({ as: "s3" });
+      expect(context.markdown).toContain("backlog: drained + contended — ready 0, claimed 0, blocked 0, done 2 (no ready task: all 2 done; 18 agents were denied twice or more");
+    } finally {
+      await baton.close();
+    }
+  });
+});
+
+describe("task blockers", () => {
+  it("add, update and block refuse an unknown blocker or a cycle with a code (exit 2) and write nothing", () => {
+    const env = { BATON_DB: join(tempDir(), "b.db") };
+    const j = (args: string[], code: number) => {
+      const r = cli([...args, "--json"], { env });
+      expect(r.code, r.stdout + r.stderr).toBe(code);
+      return JSON.parse(r.stdout);
+    };
+    const unknown = j(["task", "add", "t1", "--title", "T", "--blocked-by", "nonexistent"], 2);
+    expect(unknown.error).toMatchObject({ code: "BLOCKER_UNKNOWN", details: { id: "t1", blocker: "nonexistent" } });
+    expect(unknown.error.message).toBe('task t1 is blocked by "nonexistent", which is no task: add it first or drop the blocker; nothing was written');
+    expect(j(["task", "list"], 0).tasks).toEqual([]);
+    j(["task", "add", "a", "--title", "A"], 0);
+    j(["task", "add", "b", "--title", "B", "--blocked-by", "a"], 0);
+    expect(j(["task", "update", "a", "--blocked-by", "ghost"], 2).error.code).toBe("BLOCKER_UNKNOWN");
+    expect(j(["task", "block", "a", "ghost"], 2).error.code).toBe("BLOCKER_UNKNOWN");
+    const cycle = j(["task", "block", "a", "b"], 2).error;
+    expect(cycle).toMatchObject({ code: "BLOCKER_CYCLE", details: { cycle: ["a", "b", "a"] } });
+    expect(cycle.message).toMatch(/^blocker cycle a → b → a: no task in it could ever be ready/);
+    expect(j(["task", "show", "a"], 0).task).toMatchObject({ blockedBy: [], state: "ready" });
+    // Marking done keeps the blockers as they are: not judged again.
+    expect(j(["task", "done", "b"], 0).ok).toBe(true);
+  });
+
+  it("an import with an unknown blocker or a cycle names file and line and writes nothing", () => {
+    const env = { BATON_DB: join(tempDir(), "i.db") };
+    const folder = (files: Record<string, string>): string => {
+      const dir = tempDir();
+      for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+      return dir;
+    };
+    const md = (blockers: string) => `---\ncategory: x\nblocked_by: [${blockers}]\n---\n# task\n`;
+    cli(["task", "add", "stored", "--title", "in the backlog already"], { env });
+    // Blockers in the same import or in the backlog are fine.
+    const ok = folder({ "a.md": md("b, stored"), "b.md": md("") });
+    expect(JSON.parse(cli(["task", "import", ok, "--json"], { env, cwd: ok }).stdout)).toMatchObject({ ok: true, created: ["a", "b"] });
+    const unknown = folder({ "c.md": md(""), "d.md": md("c, missing") });
+    const u = cli(["task", "import", unknown, "--json"], { env, cwd: unknown });
+    expect(u.code).toBe(2);
+    expect(JSON.parse(u.stdout).error).toMatchObject({ code: "BLOCKER_UNKNOWN", details: { origin: "d.md:3" } });
+    expect(JSON.parse(u.stdout).error.message).toMatch(/^d\.md:3: task d is blocked by "missing", which is no task \(not in the import, not in the backlog\)/);
+    const cyclic = folder({ "e.md": md("f"), "f.md": md("g"), "g.md": md("e") });
+    const c = cli(["task", "import", cyclic], { env, cwd: cyclic });
+    expect(c.code).toBe(2);
+    expect(c.stderr).toMatch(/e\.md:3: blocker cycle e → f → g → e \(also f\.md:3, g\.md:3\)/);
+    // The store's transaction also sees cycles through tasks stored before: b → a here.
+    const back = folder({ "b.md": md("a") });
+    expect(JSON.parse(cli(["task", "import", back, "--json"], { env, cwd: back }).stdout).error).toMatchObject({ code: "BLOCKER_CYCLE", details: { cycle: ["b", "a", "b"] } });
+    expect(JSON.parse(cli(["task", "list", "--json"], { env }).stdout).tasks.map((t: { id: string }) => t.id).sort()).toEqual(["a", "b", "stored"]);
   });
 });

@@ -1,4 +1,5 @@
 import { BatonError } from "./errors.js";
+import { describeInput } from "./identity.js";
 
 const UNIT_MS = {
   ms: 1,
@@ -30,13 +31,14 @@ export interface ParseDurationOptions {
  */
 export function parseDuration(input: string | number, options: ParseDurationOptions = {}): number {
   const name = options.name ?? "duration";
-  const text = typeof input === "number" ? String(input) : input.trim().toLowerCase();
+  const text = typeof input === "number" ? String(input) : typeof input === "string" ? input.trim().toLowerCase() : "";
   const match = DURATION_RE.exec(text);
   if (match === null) {
+    const shown = typeof input === "string" || typeof input === "number" ? JSON.stringify(String(input)) : describeInput(input);
     throw new BatonError(
       "BAD_DURATION",
-      `invalid ${name} ${JSON.stringify(String(input))}: use a number with a unit, e.g. 30s, 15m, 2h, 1d (a bare number means minutes)`,
-      { value: String(input) },
+      `invalid ${name} ${shown}: use a number with a unit, e.g. 30s, 15m, 2h, 1d (a bare number means minutes)`,
+      { value: shown },
     );
   }
   const amount = Number(match[1]);

@@ -44,6 +44,11 @@ export const ERROR_CODES = {
     summary: "A live claim with a similar key exists (strict near-duplicate check): probably the same work.",
   },
   NOT_COMPLETED: { exit: EXIT_NO, http: 409, summary: "The key is not completed, so there is nothing to verify." },
+  NOT_LOOSE_END: {
+    exit: EXIT_NO,
+    http: 409,
+    summary: "The key is not a loose end (it is live, completed or released), so there is nothing to resolve.",
+  },
   RULES_MISSING: { exit: EXIT_NO, http: 404, summary: "There is no operating-rules file yet." },
   RULES_INCOMPLETE: { exit: EXIT_NO, http: 409, summary: "The operating rules still have empty slots." },
   NOTHING_READY: { exit: EXIT_NO, http: 404, summary: "No ready task to take (tier 3): explore instead of shopping for lanes." },
@@ -67,7 +72,8 @@ export const ERROR_CODES = {
   PATH_BLOCKED: {
     exit: EXIT_NO,
     http: 409,
-    summary: "Staged files fall under another agent's live exclusive path claim (the pre-commit guard).",
+    summary:
+      "Staged files fall under another agent's live exclusive path claim, or are protected or outside the agent's write scope (the pre-commit guard, the harness edit hook).",
   },
   TOKEN_STALE: {
     exit: EXIT_NO,
@@ -88,6 +94,12 @@ export const ERROR_CODES = {
   BAD_TOKEN: { exit: EXIT_BAD_INPUT, http: 400, summary: "The fencing token is not a positive integer." },
   BAD_OPTION: { exit: EXIT_BAD_INPUT, http: 400, summary: "An option or argument is invalid." },
   BAD_CONFIG: { exit: EXIT_BAD_INPUT, http: 400, summary: "The configuration file is invalid." },
+  BLOCKER_UNKNOWN: {
+    exit: EXIT_BAD_INPUT,
+    http: 400,
+    summary: "A task's blocker names no task (not in the backlog, nor in the same write or import).",
+  },
+  BLOCKER_CYCLE: { exit: EXIT_BAD_INPUT, http: 400, summary: "The blockers would form a cycle, so no task in it could ever be ready." },
   BAD_MARKER_DIR: {
     exit: EXIT_BAD_INPUT,
     http: 400,
@@ -105,6 +117,24 @@ export const ERROR_CODES = {
     summary: "A git command failed (unknown remote or ref, network, git missing).",
   },
   UNKNOWN_COMMAND: { exit: EXIT_BAD_INPUT, http: 404, summary: "No such command." },
+  // The server's own refusals (baton serve).
+  UNAUTHENTICATED: {
+    exit: EXIT_BAD_INPUT,
+    http: 401,
+    summary: "No valid bearer token: create one with baton tokens add AGENT and send it as BATON_TOKEN.",
+  },
+  FORBIDDEN: {
+    exit: EXIT_BAD_INPUT,
+    http: 403,
+    summary: "The token may not do this: act as another agent (admin only) or change state (read-only token).",
+  },
+  BODY_TOO_LARGE: { exit: EXIT_BAD_INPUT, http: 413, summary: "The request body is larger than the server accepts." },
+  UNKNOWN_ROUTE: { exit: EXIT_BAD_INPUT, http: 404, summary: "No such route on the server (see /openapi.json)." },
+  SERVER_RUNNING: {
+    exit: EXIT_UNAVAILABLE,
+    http: 503,
+    summary: "Another baton serve already serves this SQLite file (one server per file).",
+  },
   // The store cannot be used: exit 3.
   STORE_BUSY: {
     exit: EXIT_UNAVAILABLE,
@@ -120,6 +150,11 @@ export const ERROR_CODES = {
     exit: EXIT_UNAVAILABLE,
     http: 503,
     summary: "The store was written by a newer Baton; upgrade Baton to use it.",
+  },
+  RESOURCE_BUSY: {
+    exit: EXIT_UNAVAILABLE,
+    http: 503,
+    summary: "A fenced file's lock file stayed held by another live process past the lock timeout.",
   },
   STORE_CLOSED: { exit: EXIT_UNAVAILABLE, http: 503, summary: "The Baton handle was closed." },
   // Everything else.
@@ -140,6 +175,7 @@ export type DenialCode =
   | "PATH_CONFLICT"
   | "CLAIM_SIMILAR"
   | "NOT_COMPLETED"
+  | "NOT_LOOSE_END"
   | "RULES_MISSING"
   | "RULES_INCOMPLETE"
   | "NOTHING_READY"

@@ -36,11 +36,12 @@ function scalar(raw: string, line: number): string | number | boolean {
 /** Split a markdown file into front matter and body. No front matter: empty fields. */
 export function parseFrontMatter(text: string): FrontMatter {
   const lines = text.replace(/^\uFEFF/, "").split(/\r?\n/);
-  if (lines[0]?.trim() !== "---") return { fields: {}, body: text, lines: {} };
+  if (lines[0]?.trim() !== "---") return { fields: Object.create(null), body: text, lines: Object.create(null) };
   const end = lines.findIndex((l, i) => i > 0 && l.trim() === "---");
   if (end === -1) throw new FrontMatterError(1, "front matter opened with --- is never closed");
-  const fields: Record<string, FrontValue> = {};
-  const at: Record<string, number> = {};
+  // No prototype: keys such as `constructor` or `__proto__` are plain keys here.
+  const fields: Record<string, FrontValue> = Object.create(null) as Record<string, FrontValue>;
+  const at: Record<string, number> = Object.create(null) as Record<string, number>;
   let listKey: string | null = null;
   for (let i = 1; i < end; i++) {
     const line = lines[i] ?? "";
@@ -56,7 +57,7 @@ export function parseFrontMatter(text: string): FrontMatter {
     if (pair === null) throw new FrontMatterError(n, `expected "key: value", got ${JSON.stringify(line.trim())}`);
     const key = pair[1] as string;
     const value = (pair[2] ?? "").trim();
-    if (key in fields) throw new FrontMatterError(n, `key ${key} appears twice`);
+    if (Object.hasOwn(fields, key)) throw new FrontMatterError(n, `key ${key} appears twice`);
     at[key] = n;
     listKey = null;
     if (value === "") {

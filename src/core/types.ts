@@ -60,6 +60,10 @@ export const EVENT_KINDS = [
   "noted",
   "verified",
   "selected",
+  "skipped",
+  "handed_off",
+  "resolved",
+  "reopened",
 ] as const;
 /** A kind of audit event. */
 export type EventKind = (typeof EVENT_KINDS)[number];

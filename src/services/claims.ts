@@ -18,8 +18,6 @@ import {
 } from "../core/types.js";
 import type { ClaimInput, ClaimOutcome, MutationOutcome, Store } from "../store/store.js";
 
-/** How long strict near-duplicate checking waits before its second look. */
-const STRICT_RECHECK_MS = 25;
 
 /** Default lease for `claim`: 60 minutes, the seeds' habit. */
 export const DEFAULT_TTL_MS = 60 * 60_000;
@@ -31,7 +29,10 @@ export const DEFAULT_REAP_MIN_AGE_MS = 24 * 3_600_000;
 export interface ClaimOptions {
   /** The acting agent. */
   as: string;
-  /** Lease length: ms as a number, or `30s`, `15m`, `2h`, `1d`. Default 60 minutes. */
+  /**
+   * Lease length: ms as a number, or `30s`, `15m`, `2h`, `1d`. Default 60 minutes for a new
+   * grant; re-claiming my own live key without it keeps the claim's lease length.
+   */
   ttl?: DurationInput;
   /** JSON object (or its text) stored with the claim. */
   meta?: Record<string, unknown> | string;
@@ -96,7 +97,7 @@ export type ClaimResult =
 export type ActionResult =
   | {
       readonly ok: true;
-      readonly outcome: "renewed" | "completed" | "released" | "abandoned";
+      readonly outcome: "renewed" | "completed" | "released" | "abandoned" | "handed_off";
       readonly claim: Claim;
       readonly message: string;
     }
@@ -104,6 +105,25 @@ export type ActionResult =
       readonly ok: false;
       readonly outcome: "not_held";
       readonly code: "NOT_HOLDER" | "CLAIM_EXPIRED" | "NOT_FOUND";
+      readonly claim: Claim | null;
+      readonly message: string;
+    };
+
+/** The answer to {@link ClaimService.resolve}. */
+export type ResolveResult =
+  | {
+      readonly ok: true;
+      readonly outcome: "resolved";
+      /** The claim as it is now (`released`, reason `resolved…`). */
+      readonly claim: Claim;
+      /** What the loose end was: `abandoned` or `expired`. */
+      readonly previousState: "abandoned" | "expired";
+      readonly message: string;
+    }
+  | {
+      readonly ok: false;
+      readonly outcome: "not_loose";
+      readonly code: "NOT_FOUND" | "NOT_LOOSE_END";
       readonly claim: Claim | null;
       readonly message: string;
     };
@@ -146,11 +166,24 @@ export interface LogOptions {
   /** Only events this recent: ms or `2h`. */
   since?: DurationInput;
   kind?: EventKind | readonly EventKind[];
-  /** The newest N events (default 100). */
+  /**
+   * A cursor (an event id): only later events, and then the oldest `limit` of them, so a
+   * follower pages forward without gaps.
+   */
+  after?: number;
+  /** The newest N events (default 100); with `after`, the next N. */
   limit?: number;
 }
 
 const iso = (date: Date): string => date.toISOString();
+
+/** An event id used as a cursor: a non-negative integer. */
+function parseCursor(value: unknown): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
+    throw new BatonError("BAD_INPUT", `invalid event cursor ${JSON.stringify(value)}: an event id (0 or more)`);
+  }
+  return value;
+}
 
 function describeHolder(claim: Claim, now: Date): string {
   const left = claim.expiresAt.getTime() - now.getTime();
@@ -177,7 +210,7 @@ function describeNotHeld(
 export function parseStates(input: ListOptions["state"]): ClaimState[] {
   if (input === undefined) return ["active"];
   if (input === "all") return [...CLAIM_STATES];
-  const list = typeof input === "string" ? [input] : [...input];
+  const list = typeof input === "string" ? [input] : Array.isArray(input) ? [...input] : [input as never];
   for (const state of list) {
     if (!(CLAIM_STATES as readonly string[]).includes(state)) {
       throw new BatonError(
@@ -191,7 +224,7 @@ export function parseStates(input: ListOptions["state"]): ClaimState[] {
 
 function kinds(input: LogOptions["kind"]): EventKind[] | undefined {
   if (input === undefined) return undefined;
-  const list = typeof input === "string" ? [input] : [...input];
+  const list = typeof input === "string" ? [input] : Array.isArray(input) ? [...input] : [input as never];
   for (const kind of list) {
     if (!(EVENT_KINDS as readonly string[]).includes(kind)) {
       throw new BatonError(
@@ -225,7 +258,9 @@ export class ClaimService {
     if (typeof threshold !== "number" || !(threshold > 0 && threshold <= 1)) {
       throw new BatonError("BAD_OPTION", `invalid similarity threshold ${JSON.stringify(threshold)}: use a number in (0, 1]`);
     }
-    const result = await this.claimResult(input, await this.#store.claim(input));
+    const strictNamespace = mode === "strict" ? namespaceOf(input.key) : "";
+    const stored = await this.#store.claim(strictNamespace === "" ? input : { ...input, strictNamespace });
+    const result = await this.claimResult(input, stored);
     if (!result.ok || result.outcome !== "granted" || mode === "off") return result;
     return this.#checkSimilar(input, result, mode, threshold);
   }
@@ -257,15 +292,10 @@ export class ClaimService {
       }
       return { live, similar };
     };
-    let { live, similar } = await scan();
-    // Strict mode, nothing earlier in sight: look once more a moment later. On a server store
-    // a similar grant with a smaller token can commit just after this one's check (tokens are
-    // drawn in lock order, commits finish in any order); the second look closes that window
-    // to the time one transaction takes to commit.
-    if (mode === "strict" && !similar.some((s) => s.token < result.claim.token)) {
-      await new Promise((resolve) => setTimeout(resolve, STRICT_RECHECK_MS));
-      ({ live, similar } = await scan());
-    }
+    // Strict claims of one namespace took turns in the store (drawing the token and
+    // committing under one lock), so every similar strict grant with a smaller token has
+    // committed before this look: one look is enough.
+    const { live, similar } = await scan();
     similar.sort((a, b) => b.score - a.score || a.token - b.token);
     if (similar.length === 0) return { ...result, similar };
     const list = similar.map((s) => `${s.key} (${s.agent}, score ${s.score})`).join(", ");
@@ -294,6 +324,7 @@ export class ClaimService {
       ttlMs: options.ttl === undefined ? this.#defaultTtlMs : durationMs(options.ttl, "ttl"),
       meta: parseMeta(options.meta),
       reopen: options.reopen === true,
+      keepTtl: options.ttl === undefined,
       doneWindowMs:
         options.doneWindow === undefined ? this.#doneWindowMs : durationMs(options.doneWindow, "doneWindow", true),
     };
@@ -320,7 +351,7 @@ export class ClaimService {
           claim,
           previous: null,
           similar: [],
-          message: `renewed ${key} (token ${claim.token}, expires in ${formatDuration(ttlMs)} at ${iso(claim.expiresAt)})`,
+          message: `renewed ${key} (token ${claim.token}, ${input.keepTtl === true ? "lease kept, expires" : `expires in ${formatDuration(ttlMs)}`} at ${iso(claim.expiresAt)})`,
         };
       case "denied":
         return {
@@ -382,10 +413,11 @@ export class ClaimService {
     return { ok: true, event, claim, message: `verified ${key} (done by ${claim.agent}, token ${claim.token})` };
   }
 
+  /** Extend my live claim by `ttl`, or, without one, by the lease length the claim already has. */
   async renew(keyInput: string, options: { as: string; ttl?: DurationInput }): Promise<ActionResult> {
     const key = parseKey(keyInput);
     const agent = parseAgent(options.as);
-    const ttlMs = options.ttl === undefined ? this.#defaultTtlMs : durationMs(options.ttl, "ttl");
+    const ttlMs = options.ttl === undefined ? null : durationMs(options.ttl, "ttl");
     const outcome = await this.#store.renew({ key, agent, ttlMs });
     return this.#action(
       outcome,
@@ -393,8 +425,37 @@ export class ClaimService {
       key,
       agent,
       (claim) =>
-        `renewed ${key} (token ${claim.token}, expires in ${formatDuration(ttlMs)} at ${iso(claim.expiresAt)})`,
+        `renewed ${key} (token ${claim.token}, ${ttlMs === null ? "lease kept, expires" : `expires in ${formatDuration(ttlMs)}`} at ${iso(claim.expiresAt)})`,
     );
+  }
+
+  /**
+   * Close a loose end: an abandoned claim, or an expired one nobody took over. Anyone may;
+   * the claim becomes `released` (reason `resolved: NOTE`), a `resolved` event records who
+   * and why, and it leaves the loose ends of `context`. `ok: false` (`NOT_LOOSE_END`,
+   * `NOT_FOUND`) when there is nothing to resolve; nothing changes then.
+   */
+  async resolve(keyInput: string, options: { as: string; note?: string }): Promise<ResolveResult> {
+    const key = parseKey(keyInput);
+    const agent = parseAgent(options.as);
+    const note = options.note === undefined ? null : parseText(options.note, "note");
+    const outcome = await this.#store.resolve({ key, agent, note: note === null || note.trim() === "" ? null : note });
+    if (outcome.ok) {
+      return {
+        ok: true,
+        outcome: "resolved",
+        claim: outcome.claim,
+        previousState: outcome.previousState,
+        message: `resolved ${key} (${outcome.previousState}, last held by ${outcome.claim.agent}, token ${outcome.claim.token})${note ? `: ${note}` : ""}`,
+      };
+    }
+    const claim = outcome.claim;
+    let message = `${key} was never claimed: nothing to resolve`;
+    if (claim !== null) {
+      const live = claim.state === "active";
+      message = `${key} is not a loose end: it is ${live ? `held by ${claim.agent} (live until ${iso(claim.expiresAt)})` : `${claim.state}${claim.reason ? ` (${claim.reason})` : ""}, last held by ${claim.agent}`}${live && claim.agent === agent ? " — release or abandon it instead" : ""}`;
+    }
+    return { ok: false, outcome: "not_loose", code: outcome.code, claim, message };
   }
 
   async complete(keyInput: string, options: { as: string; result?: string; commit?: string }): Promise<ActionResult> {
@@ -434,9 +495,29 @@ export class ClaimService {
     );
   }
 
+  /**
+   * Pass my live claim on `key` to agent `to`: a new fencing token for them (my token is
+   * fenced off), the same lease length from now, my path claims for the work moving along.
+   */
+  async handoff(keyInput: string, options: { as: string; to: string; note?: string }): Promise<ActionResult> {
+    const key = parseKey(keyInput);
+    const agent = parseAgent(options.as);
+    const to = parseAgent(options.to);
+    if (to === agent) throw new BatonError("BAD_INPUT", `${agent} already holds what it would hand off: name another agent to hand ${key} to`);
+    const note = parseText(options.note, "note");
+    const outcome = await this.#store.handoff({ key, agent, to, note: note === null || note.trim() === "" ? null : note });
+    return this.#action(
+      outcome,
+      "handed_off",
+      key,
+      agent,
+      (claim) => `handed ${key} off to ${to} (new token ${claim.token}, expires ${iso(claim.expiresAt)})${note ? `: ${note}` : ""}`,
+    );
+  }
+
   #action(
     outcome: MutationOutcome,
-    verb: "renewed" | "completed" | "released" | "abandoned",
+    verb: "renewed" | "completed" | "released" | "abandoned" | "handed_off",
     key: string,
     agent: string,
     describe: (claim: Claim) => string,
@@ -491,6 +572,7 @@ export class ClaimService {
       agent: options.agent === undefined ? undefined : parseAgent(options.agent),
       sinceMs: options.since === undefined ? undefined : durationMs(options.since, "since"),
       kinds: kinds(options.kind),
+      afterId: options.after === undefined ? undefined : parseCursor(options.after),
       limit: parseLimit(options.limit, 100),
     });
   }

@@ -1,8 +1,13 @@
 /**
  * `baton context`: one block for a session's prompt, so it starts informed. Sections
- * in a fixed order, most important first; within a character budget, each section
- * shows what fits and summarises the rest with a count. The JSON form carries the
- * same items.
+ * in a fixed order; within a character budget, each section shows what fits and
+ * summarises the rest with a count. My own claims and the contention and supply
+ * section (the supply verdicts and the stop-shopping signal) are never cut, even past
+ * the budget; the other sections get what is left in order of importance — rules,
+ * loose ends, other agents' claims, gates, recent completions — so the least important
+ * shrink first; a section with no room at all is left out with every less important
+ * one, and those are named with their counts in one closing line (`_Left out (budget): …_`). The
+ * JSON form carries the same items.
  */
 import { formatDuration } from "../core/duration.js";
 import { BatonError } from "../core/errors.js";
@@ -31,6 +36,8 @@ export interface ContextSection {
   readonly items: ContextItem[];
   /** How many there were in all. */
   readonly total: number;
+  /** True when the budget left no room for the section at all (named in the closing line). */
+  readonly omitted: boolean;
 }
 
 export interface ContextResult {
@@ -48,7 +55,22 @@ export interface ContextInput {
   /** Recent gate marks (from the gate service). */
   gates: GateMark[];
   /** The backlog's supply (from the task service), shown with contention. */
-  supply?: { ready: number; claimed: number; blocked: number; done: number; verdict: string; rule: string };
+  supply?: {
+    ready: number;
+    claimed: number;
+    blocked: number;
+    done: number;
+    verdict: string;
+    rule: string;
+    /** Every verdict that applies, most severe first (all shown, joined with `+`). */
+    verdicts?: readonly { verdict: string; rule: string }[];
+  };
+}
+
+/** `backlog: drained + contended — ready 0, … (rule; rule)`: every supply verdict on one line. */
+function backlogLine(supply: NonNullable<ContextInput["supply"]>): string {
+  const verdicts = supply.verdicts ?? [{ verdict: supply.verdict, rule: supply.rule }];
+  return `backlog: ${verdicts.map((v) => v.verdict).join(" + ")} — ready ${supply.ready}, claimed ${supply.claimed}, blocked ${supply.blocked}, done ${supply.done} (${verdicts.map((v) => v.rule).join("; ")})`;
 }
 
 function rel(ms: number): string {
@@ -73,7 +95,8 @@ export async function buildContext(store: Store, input: ContextInput): Promise<C
   const completed = (await store.list({ states: ["completed"], limit: 1000 }))
     .filter((c) => c.endedAt !== null && c.endedAt.getTime() > t - DAY && !c.key.startsWith("gate:"))
     .sort((a, b) => (b.endedAt as Date).getTime() - (a.endedAt as Date).getTime() || (a.key < b.key ? -1 : 1));
-  const recent = await store.events({ sinceMs: HOUR, kinds: ["granted", "denied"], limit: 100_000 });
+  // Gate-lock denials are a gate doing its job (its skips are `skipped` events): not contention.
+  const recent = (await store.events({ sinceMs: HOUR, kinds: ["granted", "denied"], limit: 100_000 })).filter((e) => !e.key.startsWith("gate:"));
   const denied = recent.filter((e) => e.kind === "denied");
   const myDenials = agent === null ? [] : denied.filter((e) => e.agent === agent);
 
@@ -176,7 +199,7 @@ export async function buildContext(store: Store, input: ContextInput): Promise<C
           ? []
           : [
               {
-                text: `backlog: ${input.supply.verdict} — ready ${input.supply.ready}, claimed ${input.supply.claimed}, blocked ${input.supply.blocked}, done ${input.supply.done} (${input.supply.rule})`,
+                text: backlogLine(input.supply),
                 data: { ...input.supply },
               },
             ]),
@@ -184,26 +207,108 @@ export async function buildContext(store: Store, input: ContextInput): Promise<C
     },
   ];
 
-  // Fit the budget: every heading is shown; items fill in order until the budget runs out.
-  const header = `# Baton context${agent === null ? "" : ` for ${agent}`} — ${iso(now)}\n`;
-  let used = header.length;
-  for (const s of sections) used += s.title.length + 30; // heading, blank line, and a "none" or "… and N more" line
-  const shown: ContextSection[] = [];
-  const lines: string[] = [header];
-  for (const s of sections) {
-    const items: ContextItem[] = [];
-    for (const item of s.items) {
-      const cost = item.text.length + 3;
-      if (used + cost > budget) break;
-      used += cost;
-      items.push(item);
-    }
-    shown.push({ id: s.id, title: s.title, items, total: s.items.length });
-    lines.push(`## ${s.title}`);
-    if (s.items.length === 0) lines.push("- none");
-    for (const item of items) lines.push(`- ${item.text}`);
-    if (items.length < s.items.length) lines.push(`- … and ${s.items.length - items.length} more`);
-    lines.push("");
+  return fitBudget(`# Baton context${agent === null ? "" : ` for ${agent}`} — ${iso(now)}\n`, sections, budget, { agent, generatedAt: now });
+}
+
+type Draft = { id: ContextSection["id"]; title: string; items: ContextItem[] };
+
+/** Sections that are never cut: what I hold, and whether to stop shopping / the backlog is drained. */
+const PROTECTED: ReadonlySet<ContextSection["id"]> = new Set(["mine", "contention"]);
+/** The order the rest get the budget in: the first is cut last. */
+const IMPORTANCE: readonly ContextSection["id"][] = ["rules", "loose_ends", "others", "gates", "completed"];
+const SHORT: Record<ContextSection["id"], string> = {
+  rules: "rules",
+  mine: "my claims",
+  loose_ends: "loose ends",
+  others: "others' claims",
+  completed: "completions",
+  gates: "gates",
+  contention: "contention",
+};
+
+/** Lines of one section showing its first `n` items. */
+function sectionLines(s: Draft, n: number): string[] {
+  const lines = [`## ${s.title}`];
+  if (s.items.length === 0) lines.push("- none");
+  for (const item of s.items.slice(0, n)) lines.push(`- ${item.text}`);
+  if (n < s.items.length) lines.push(`- … and ${s.items.length - n} more`);
+  lines.push("");
+  return lines;
+}
+
+const cost = (lines: readonly string[]): number => lines.reduce((n, l) => n + l.length + 1, 0);
+
+/**
+ * How many of a section's items fit in `room` characters with its heading, the blank
+ * line after it and the "… and N more" line (null: not even the heading and one item, or
+ * an empty section's "none"), and what that costs. Items are added in order until the
+ * first that does not fit, so a section of 100,000 items costs what the budget allows.
+ */
+function fitSection(s: Draft, room: number): { n: number; cost: number } | null {
+  const base = s.title.length + 4 + 1; // "## title\n" and the blank line
+  if (s.items.length === 0) return base + 7 <= room ? { n: 0, cost: base + 7 } : null; // "- none\n"
+  const more = (left: number): number => (left === 0 ? 0 : `- … and ${left} more`.length + 1);
+  let used = base;
+  let n = 0;
+  while (n < s.items.length) {
+    const item = (s.items[n] as ContextItem).text.length + 3; // "- text\n"
+    if (used + item + more(s.items.length - n - 1) > room) break;
+    used += item;
+    n += 1;
   }
-  return { agent, generatedAt: now, budget, sections: shown, markdown: lines.join("\n").trimEnd() + "\n" };
+  return n === 0 ? null : { n, cost: used + more(s.items.length - n) };
+}
+
+/**
+ * Render within `budget` characters: protected sections in full; then, by importance, each
+ * other section with as many of its items as fit (its heading and an "… and N more" line
+ * included), or not at all, named in a closing line.
+ */
+function fitBudget(
+  header: string,
+  sections: readonly Draft[],
+  budget: number,
+  meta: { agent: string | null; generatedAt: Date },
+): ContextResult {
+  let reserve = 0;
+  let shownCount = new Map<ContextSection["id"], number | null>();
+  let closing = "";
+  // The closing line's length depends on what is omitted; a few rounds settle it.
+  for (let round = 0; round < 4; round++) {
+    shownCount = new Map();
+    let used = header.length + 1 + reserve;
+    for (const s of sections) {
+      if (!PROTECTED.has(s.id)) continue;
+      shownCount.set(s.id, s.items.length);
+      used += cost(sectionLines(s, s.items.length));
+    }
+    let cut = false;
+    for (const id of IMPORTANCE) {
+      const s = sections.find((x) => x.id === id);
+      if (s === undefined) continue;
+      // Once a section had no room at all, every less important one is left out too.
+      const fit = cut ? null : fitSection(s, budget - used);
+      if (fit === null) {
+        shownCount.set(id, null);
+        cut = true;
+        continue;
+      }
+      shownCount.set(id, fit.n);
+      used += fit.cost;
+    }
+    const omitted = sections.filter((s) => shownCount.get(s.id) === null);
+    const named = omitted.filter((s) => s.items.length > 0);
+    closing = named.length === 0 ? "" : `_Left out (budget): ${named.map((s) => `${SHORT[s.id]} ${s.items.length}`).join(", ")}._`;
+    if (closing.length + 1 <= reserve || closing === "") break;
+    reserve = closing.length + 1;
+  }
+  const lines: string[] = [header];
+  const shown: ContextSection[] = [];
+  for (const s of sections) {
+    const n = shownCount.get(s.id) ?? null;
+    shown.push({ id: s.id, title: s.title, items: n === null ? [] : s.items.slice(0, n), total: s.items.length, omitted: n === null });
+    if (n !== null) lines.push(...sectionLines(s, n));
+  }
+  if (closing !== "") lines.push(closing);
+  return { agent: meta.agent, generatedAt: meta.generatedAt, budget, sections: shown, markdown: `${lines.join("\n").trimEnd()}\n` };
 }

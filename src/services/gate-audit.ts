@@ -7,7 +7,9 @@
  * `node_modules`, `.git`, `dist`, `build`, `coverage`, `vendor`, and files over 1 MiB.
  * A call counts as gated when its logical line (shell lines joined at a trailing `\`)
  * goes through `baton gate run|mark`, calls `.gate(` in code, or — for a line reviewed by
- * hand — carries the comment `baton-gate: ok` on it or on the line above.
+ * hand — carries the comment `baton-gate: ok`: a trailing comment (`git push # baton-gate: ok`)
+ * covers its own line only; a comment alone on a line (`# baton-gate: ok`, `// baton-gate: ok`)
+ * covers the line below it.
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { extname, join, relative, resolve } from "node:path";
@@ -17,6 +19,8 @@ import { DEFAULT_SIDE_EFFECTS, isGated, type SideEffectPattern, sideEffectsIn } 
 const SKIP_DIRS = new Set(["node_modules", ".git", "dist", "build", "coverage", "vendor", ".venv", "__pycache__"]);
 const CODE_EXT = new Set([".sh", ".bash", ".zsh", ".js", ".mjs", ".cjs", ".ts", ".mts", ".cts", ".jsx", ".tsx", ".py", ".yml", ".yaml", ".mk"]);
 const MAX_FILE = 1024 * 1024;
+/** A line that is nothing but a `baton-gate: ok` comment (shell, Python, YAML, Make, JS/TS). */
+const REVIEW_LINE = /^\s*(#|\/\/|\/\*)\s*baton-gate:\s*ok\b/;
 
 /** One unwrapped side-effect call. */
 export interface AuditFinding {
@@ -68,8 +72,9 @@ export function auditText(name: string, text: string, patterns: readonly SideEff
     }
     const found = sideEffectsIn(logical, patterns);
     if (found.length === 0) continue;
+    // Only a comment alone on the line above covers this one; a trailing mark there covers its own line.
     const above = start > 0 ? (lines[start - 1] ?? "") : "";
-    if (isGated(logical) || /\bbaton-gate:\s*ok\b/.test(above)) continue;
+    if (isGated(logical) || REVIEW_LINE.test(above)) continue;
     for (const pattern of found) out.push({ file: name, line: start + 1, pattern, text: (lines[start] ?? "").trim() });
   }
   return out;

@@ -9,6 +9,10 @@
  * - optional **marker files** (one small JSON file per mark in a folder that can be
  *   committed) keep the marks when the registry is new or lost.
  *
+ * A skip (already marked, or a sibling is running it) is logged as a `skipped` event by
+ * the gate, never as a denial: the gate looks before it claims, so a correct skip never
+ * reaches the claim's denial path, and `supply`/`context` do not count it as contention.
+ *
  * At least once (default): mark after the effect succeeded; a crash between the effect
  * and the mark leaves no mark, so the effect may run again once the lock expires.
  * At most once (`onceOnly`): mark before the effect; a crash after marking means the
@@ -21,7 +25,8 @@ import { formatDuration } from "../core/duration.js";
 import { BatonError } from "../core/errors.js";
 import { parseAgent, parseKey } from "../core/identity.js";
 import { type DurationInput, durationMs, parseText } from "../core/schemas.js";
-import type { Claim } from "../core/types.js";
+import type { BatonEvent, Claim } from "../core/types.js";
+import type { Store } from "../store/store.js";
 import type { ClaimService } from "./claims.js";
 import { keepLease } from "./lease.js";
 
@@ -62,6 +67,14 @@ export interface GateMark {
   readonly onceOnly: boolean;
   /** Where the mark was found. */
   readonly source: "registry" | "marker";
+}
+
+/** A mark with the skips logged since it was made (what `gate list` and `gate check` show). */
+export interface GateMarkWithSkips extends GateMark {
+  /** How many `skipped` events were logged for the key since the mark. */
+  readonly skips: number;
+  /** The newest of those skips, or null. */
+  readonly lastSkip: { readonly agent: string; readonly at: Date } | null;
 }
 
 /** A folder of marker files. */
@@ -171,6 +184,12 @@ function markOf(claim: Claim): GateMark | null {
   };
 }
 
+/** ` — skipped N times since (last by A at T)`, or nothing when no skip was logged. */
+export function skipText(mark: GateMarkWithSkips): string {
+  if (mark.lastSkip === null) return "";
+  return ` — skipped ${mark.skips} time${mark.skips === 1 ? "" : "s"} since (last by ${mark.lastSkip.agent} at ${iso(mark.lastSkip.at)})`;
+}
+
 /** Options every gate operation shares. */
 export interface GateOptions {
   /** How long a mark holds: ms or `24h`. Default 24 h. */
@@ -211,12 +230,28 @@ export type GateRunResult<T> =
       readonly message: string;
     };
 
-/** Gates over the claim service. */
+/** Gates over the claim service (and the store, for the `skipped` events it logs). */
 export class GateService {
   readonly #claims: ClaimService;
+  readonly #store: Store;
 
-  constructor(claims: ClaimService) {
+  constructor(claims: ClaimService, store: Store) {
     this.#claims = claims;
+    this.#store = store;
+  }
+
+  /** The `skipped` events of gate keys logged since `sinceMs` ago, grouped by key (oldest first). */
+  async #skips(sinceMs: number, key?: string): Promise<Map<string, BatonEvent[]>> {
+    const events = await this.#store.events({ key, kinds: ["skipped"], sinceMs, limit: 100_000 });
+    const byKey = new Map<string, BatonEvent[]>();
+    for (const e of events) byKey.set(e.key, [...(byKey.get(e.key) ?? []), e]);
+    return byKey;
+  }
+
+  #withSkips(mark: GateMark, skips: Map<string, BatonEvent[]>): GateMarkWithSkips {
+    const since = (skips.get(mark.key) ?? []).filter((e) => e.at.getTime() >= mark.at.getTime());
+    const last = since.at(-1);
+    return { ...mark, skips: since.length, lastSkip: last === undefined ? null : { agent: last.agent, at: last.at } };
   }
 
   #windowMs(options: GateOptions): number {
@@ -228,15 +263,15 @@ export class GateService {
   }
 
   /** The mark of `key` inside the window (registry first, then marker files), or null. */
-  async check(keyInput: string, options: GateOptions = {}): Promise<{ readonly done: boolean; readonly mark: GateMark | null; readonly message: string }> {
+  async check(keyInput: string, options: GateOptions = {}): Promise<{ readonly done: boolean; readonly mark: GateMarkWithSkips | null; readonly message: string }> {
     const key = gateKey(keyInput);
     const windowMs = this.#windowMs(options);
     const markers = this.#markers(options);
     const now = await this.#claims.now();
-    const mark = await this.#markWithin(key, windowMs, markers, now);
-    return mark === null
-      ? { done: false, mark: null, message: `not done: no mark for ${key} in the last ${formatDuration(windowMs)}` }
-      : { done: true, mark, message: `done by ${mark.agent} at ${iso(mark.at)}${mark.note ? `: ${mark.note}` : ""}` };
+    const found = await this.#markWithin(key, windowMs, markers, now);
+    if (found === null) return { done: false, mark: null, message: `not done: no mark for ${key} in the last ${formatDuration(windowMs)}` };
+    const mark = this.#withSkips(found, await this.#skips(now.getTime() - found.at.getTime() + 1, key));
+    return { done: true, mark, message: `done by ${mark.agent} at ${iso(mark.at)}${mark.note ? `: ${mark.note}` : ""}${skipText(mark)}` };
   }
 
   async #markWithin(key: string, windowMs: number, markers: MarkerDir | null, now: Date): Promise<GateMark | null> {
@@ -266,38 +301,63 @@ export class GateService {
     const waitMs = options.wait === undefined ? 0 : durationMs(options.wait, "wait", true);
     const note = options.note === undefined ? null : parseText(options.note, "note");
     const markers = this.#markers(options);
-    const skipped = (reason: "marked" | "busy", mark: GateMark | null, holder: string | null): GateRunResult<T> => ({
-      outcome: "skipped",
-      reason,
-      mark,
-      holder,
-      message:
-        reason === "marked" && mark !== null
-          ? `skipped: done by ${mark.agent} at ${iso(mark.at)}`
-          : `skipped: ${holder ?? "another agent"} is running it now`,
-    });
+    const skipped = async (reason: "marked" | "busy", mark: GateMark | null, holder: string | null): Promise<GateRunResult<T>> => {
+      await this.#store.recordEvent({
+        kind: "skipped",
+        key,
+        agent,
+        commit: null,
+        detail:
+          reason === "marked" && mark !== null
+            ? { reason, markedBy: mark.agent, markedAt: mark.at.toISOString(), source: mark.source }
+            : { reason, holder },
+      });
+      return {
+        outcome: "skipped",
+        reason,
+        mark,
+        holder,
+        message:
+          reason === "marked" && mark !== null
+            ? `skipped: done by ${mark.agent} at ${iso(mark.at)}`
+            : `skipped: ${holder ?? "another agent"} is running it now`,
+      };
+    };
     const fileMark = markers?.read(key) ?? null;
     const now0 = await this.#claims.now();
     if (fileMark !== null && fileMark.at.getTime() > now0.getTime() - windowMs) return skipped("marked", fileMark, null);
 
     const deadline = Date.now() + waitMs;
+    /** Watch (read-only) until the sibling's lock is gone or the deadline passes; true if it is gone. */
+    const waitForSibling = async (): Promise<boolean> => {
+      while (Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+        const { claim: now } = await this.#claims.show(key, { events: 1 });
+        if (now === null || now.state !== "active") return true;
+      }
+      return false;
+    };
     let claim: Claim;
     for (;;) {
+      // Look first (read-only): a mark in the window or a sibling's live lock is a skip that
+      // never reaches the claim, so it is logged as `skipped`, not as a denial. The claim below
+      // still decides atomically; it only refuses when a sibling got there in between.
+      const { claim: seen } = await this.#claims.show(key, { events: 1 });
+      const now = await this.#claims.now();
+      const seenMark = seen === null ? null : markOf(seen);
+      if (seenMark !== null && seenMark.at.getTime() > now.getTime() - windowMs) return skipped("marked", seenMark, null);
+      if (seen !== null && seen.state === "active" && seen.agent !== agent) {
+        if (Date.now() >= deadline || !(await waitForSibling())) return skipped("busy", null, seen.agent);
+        continue;
+      }
       const attempt = await this.#claims.claim(key, { as: agent, ttl: ttlMs, doneWindow: windowMs });
       if (attempt.ok) {
         claim = attempt.claim;
         break;
       }
       if (attempt.outcome === "done") return skipped("marked", markOf(attempt.claim), null);
-      // A sibling holds the lock: skip, or watch (read-only) until it lets go or marks.
-      if (Date.now() >= deadline) return skipped("busy", null, attempt.holder);
-      let live = true;
-      while (live && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-        const { claim: now } = await this.#claims.show(key, { events: 1 });
-        live = now !== null && now.state === "active";
-      }
-      if (live) return skipped("busy", null, attempt.holder);
+      // A sibling took the lock between the look and the claim: skip, or wait for its outcome.
+      if (Date.now() >= deadline || !(await waitForSibling())) return skipped("busy", null, attempt.holder);
     }
 
     const record = (digest: string | null): GateMark => ({
@@ -374,15 +434,18 @@ export class GateService {
     return { ok: false, mark: result.mark, message: result.message.replace(/^skipped: /, "already marked: ") };
   }
 
-  /** Marks of the last `since` (default 24 h), newest first. */
-  async list(options: { since?: DurationInput } = {}): Promise<GateMark[]> {
+  /** Marks of the last `since` (default 24 h), newest first, each with the skips logged since. */
+  async list(options: { since?: DurationInput } = {}): Promise<GateMarkWithSkips[]> {
     const sinceMs = options.since === undefined ? DEFAULT_GATE_WINDOW_MS : durationMs(options.since, "since");
     const now = await this.#claims.now();
     const claims = await this.#claims.list({ state: "completed", prefix: "gate:" });
-    return claims
+    const marks = claims
       .map(markOf)
       .filter((m): m is GateMark => m !== null && m.at.getTime() > now.getTime() - sinceMs)
       .sort((a, b) => b.at.getTime() - a.at.getTime());
+    if (marks.length === 0) return [];
+    const skips = await this.#skips(sinceMs);
+    return marks.map((m) => this.#withSkips(m, skips));
   }
 
   /** Forget a mark so the effect can fire again: logged (a reopened grant, then abandoned). */

@@ -8,32 +8,101 @@
  * `<name>.baton-chained` and run first; uninstall puts it back. Hooks go where git
  * looks for them (`core.hooksPath` when set), see docs for husky and lefthook.
  */
-import { chmodSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { formatDuration } from "../core/duration.js";
 import { BatonError } from "../core/errors.js";
+import { parseAgent } from "../core/identity.js";
 import type { PathClaim } from "../core/types.js";
 import type { Store } from "../store/store.js";
-import { commitFiles, headCommit, hooksDir, repoRoot, stagedFiles } from "./git.js";
+import { addTrailer, AGENT_TRAILER, commitFiles, headCommit, hooksDir, repoRoot, stagedFiles } from "./git.js";
 import { PathService, type RepoOptions } from "./paths.js";
 import { syncCheck } from "./guards.js";
 
 /** The hooks Baton installs. */
-export const HOOK_NAMES = ["pre-commit", "pre-push", "post-commit"] as const;
+export const HOOK_NAMES = ["pre-commit", "prepare-commit-msg", "pre-push", "post-commit"] as const;
 export type HookName = (typeof HOOK_NAMES)[number];
 
 /** The line that marks a hook file as Baton's. */
 export const HOOK_MARKER = "# baton-hook: installed by `baton hooks install`; `baton hooks uninstall` restores what was here";
 const CHAINED_SUFFIX = ".baton-chained";
+/** Set to `true` (`git config baton.hooks.required true`) to refuse commits and pushes when Baton cannot be found or cannot run. */
+export const REQUIRED_SETTING = "baton.hooks.required";
 
 const shellQuote = (s: string): string => `'${s.replaceAll("'", `'\\''`)}'`;
 
-/** The hook script: run the chained user hook first (with the same stdin), then Baton's check. */
+/**
+ * The hook script. It runs the chained user hook first (with the same arguments and
+ * stdin), then Baton's check, found in this order: `baton` on PATH; the CLI recorded at
+ * install (`command`: the node binary and the bundle), with the recorded node or, when
+ * that moved, `node` on PATH. When neither is there, or Baton fails to run (exit 3
+ * store unavailable, 4 internal, 126/127 a node that cannot start), the guards
+ * (pre-commit, pre-push) print one line and let the commit or push through, or refuse it
+ * when `git config baton.hooks.required` is true; prepare-commit-msg and post-commit step
+ * aside silently. Never a stack trace from a missing node or bundle.
+ */
 export function hookScript(name: HookName, command: readonly string[], releaseOnCommit: boolean): string {
-  const run = [...command, "hooks", "run", name, ...(name === "post-commit" && releaseOnCommit ? ["--release-on-commit"] : [])]
+  const args = ["hooks", "run", name, ...(name === "post-commit" && releaseOnCommit ? ["--release-on-commit"] : [])]
     .map(shellQuote)
     .join(" ");
   const stdin = name === "pre-push";
+  const guard = name === "pre-commit" || name === "pre-push";
+  const [recordedNode = "", recordedCli = "", ...rest] = command;
+  // A bundle run by node can fall back to another node; any other recorded command runs as it is.
+  const bundle = command.length === 2 && /\.(c?js|mjs)$/.test(recordedCli);
+  // Inside double quotes, so the message names the recorded CLI as the script has it.
+  const missing = bundle
+    ? "Baton is not on PATH and $baton_cli (recorded by baton hooks install) cannot be run; put baton on PATH or run baton hooks install again"
+    : "Baton is not on PATH; put baton on PATH or run baton hooks install again";
+  const what = name === "pre-commit" ? "commit" : "push";
+  // A guard that cannot run decides once, in one line: through (default) or refused (required).
+  const unavailable = guard
+    ? [
+        "baton_unavailable() {",
+        `  if [ "$(git config --bool ${REQUIRED_SETTING} 2>/dev/null)" = "true" ]; then`,
+        `    echo "baton: ${what} refused: $1 (${REQUIRED_SETTING} is true)" >&2`,
+        "    exit 1",
+        "  fi",
+        `  echo "baton: ${name} guard skipped: $1" >&2`,
+        "  exit 0",
+        "}",
+      ]
+    : ["baton_unavailable() {", "  exit 0", "}"];
+  const lost = [`  baton_unavailable "${missing}"`];
+  const find = bundle
+    ? [
+        `baton_node=${shellQuote(recordedNode)}`,
+        `baton_cli=${shellQuote(recordedCli)}`,
+        ...unavailable,
+        "if command -v baton >/dev/null 2>&1; then",
+        `  set -- baton ${args} "$@"`,
+        'elif [ -f "$baton_cli" ] && [ -x "$baton_node" ]; then',
+        `  set -- "$baton_node" "$baton_cli" ${args} "$@"`,
+        'elif [ -f "$baton_cli" ] && command -v node >/dev/null 2>&1; then',
+        `  set -- node "$baton_cli" ${args} "$@"`,
+        "else",
+        ...lost,
+        "fi",
+      ]
+    : [
+        ...unavailable,
+        "if command -v baton >/dev/null 2>&1; then",
+        `  set -- baton ${args} "$@"`,
+        ...(command.length > 0 ? [`elif command -v ${shellQuote(recordedNode)} >/dev/null 2>&1; then`, `  set -- ${[recordedNode, recordedCli, ...rest].filter((c) => c !== "").map(shellQuote).join(" ")} ${args} "$@"`] : []),
+        "else",
+        ...lost,
+        "fi",
+      ];
+  // 0 passes, 1 refuses, 2 is bad input (a broken config must be seen); anything else
+  // (3 store unavailable, 4 internal, 126/127 a node that cannot run) is Baton failing to run.
+  const run = guard
+    ? [
+        stdin ? `printf '%s\\n' "$input" | "$@"` : `"$@"`,
+        "code=$?",
+        'case "$code" in 0|1|2) exit "$code" ;; esac',
+        'baton_unavailable "Baton could not run (exit $code, see above)"',
+      ]
+    : [`"$@" || true`];
   return [
     "#!/bin/sh",
     HOOK_MARKER,
@@ -42,7 +111,9 @@ export function hookScript(name: HookName, command: readonly string[], releaseOn
     'if [ -x "$chained" ]; then',
     stdin ? `  printf '%s\\n' "$input" | "$chained" "$@" || exit $?` : `  "$chained" "$@" || exit $?`,
     "fi",
-    stdin ? `printf '%s\\n' "$input" | exec ${run} "$@"` : `exec ${run} "$@"`,
+    ...find,
+    // A guard's verdict is its exit code; the others never stop a commit (an older baton on PATH may not know them).
+    ...run,
     "",
   ].join("\n");
 }
@@ -59,8 +130,10 @@ export interface HookChange {
 }
 
 /**
- * Install Baton's hooks into the repository's hooks folder, chaining to hooks that
- * are there. Idempotent. `command` is how the hook calls Baton (node and the CLI path).
+ * Install Baton's hooks into the repository's hooks folder (created when missing),
+ * chaining to hooks that are there. Idempotent. `command` is how the hook calls Baton
+ * when `baton` is not on PATH: typically the node binary and the CLI bundle, by
+ * absolute path (see {@link hookScript}).
  *
  * @throws BatonError `NOT_GIT_REPO`
  */
@@ -69,6 +142,8 @@ export async function installHooks(
   options: { command: readonly string[]; releaseOnCommit?: boolean },
 ): Promise<{ readonly dir: string; readonly changes: HookChange[] }> {
   const dir = await hooksDir(cwd);
+  // `git init --template=` or a fresh core.hooksPath: git looks in a folder that is not there yet.
+  mkdirSync(dir, { recursive: true });
   const changes: HookChange[] = [];
   for (const hook of HOOK_NAMES) {
     const path = join(dir, hook);
@@ -157,6 +232,15 @@ export async function preCommit(
     blockers,
     message: `baton: commit refused: staged files are claimed by other agents:\n${lines.join("\n")}\nUnstage them, wait for the claim to end, or commit anyway with BATON_GUARD=off (logged).`,
   };
+}
+
+/**
+ * The prepare-commit-msg step: name the agent in the message (`Baton-Agent: NAME`,
+ * replacing one already there), so `probe` can tell agents apart even when they share
+ * one git identity. Needs no store.
+ */
+export async function prepareCommitMsg(options: { cwd: string; file: string; as: string }): Promise<void> {
+  await addTrailer(options.cwd, options.file, AGENT_TRAILER, parseAgent(options.as));
 }
 
 /** The post-commit note: record HEAD against my path claims covering its files; release them if asked. */

@@ -15,10 +15,11 @@
  * not exist), `GIT_FAILED` for anything else, with git's own message quoted.
  */
 import { execFile } from "node:child_process";
-import { existsSync, realpathSync } from "node:fs";
-import { resolve } from "node:path";
+import { existsSync, lstatSync, readlinkSync, realpathSync } from "node:fs";
+import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { BatonError } from "../core/errors.js";
 import { pathMatches } from "../core/paths.js";
+import { pickRootCommit, ROOT_COMMIT_FORMAT, UNBORN_HEAD } from "../core/root-commit.js";
 
 /** Variables that would override how git finds the repository from `cwd`. */
 const REPOSITORY_ENV = [
@@ -131,7 +132,6 @@ function git(args: readonly string[], options: RunOptions): Promise<RunResult> {
   });
 }
 
-const lines = (text: string): string[] => text.split("\n").filter((l) => l.length > 0);
 const nulFields = (text: string): string[] => text.split("\0").filter((f) => f.length > 0);
 
 /**
@@ -184,34 +184,27 @@ export async function gitCommonDir(cwd: string): Promise<string> {
  * @throws BatonError `NOT_GIT_REPO`, or `GIT_FAILED` for a shallow clone.
  */
 export async function repoIdentity(cwd: string): Promise<string> {
-  const result = await git(["log", "--max-parents=0", "--format=%H%x1f%ct%x1f%D", "HEAD", "--"], {
+  const result = await git(["log", "--max-parents=0", ROOT_COMMIT_FORMAT, "HEAD", "--"], {
     cwd,
   }).catch(async (error: unknown) => {
     // An unborn branch: HEAD names no commit yet.
     if (error instanceof BatonError && error.code === "GIT_FAILED") {
       const stderr = String(error.details?.stderr ?? "");
-      if (/does not have any commits yet|bad (default )?revision 'HEAD'|ambiguous argument 'HEAD'/i.test(stderr)) {
-        return null;
-      }
+      if (UNBORN_HEAD.test(stderr)) return null;
     }
     throw error;
   });
   if (result === null) return `dir:${await gitCommonDir(cwd)}`;
-  let best: { hash: string; time: number } | null = null;
-  for (const line of lines(result.stdout)) {
-    const [hash = "", time = "0", decoration = ""] = line.split("\x1f");
-    if (decoration.split(", ").includes("grafted")) {
-      throw new BatonError(
-        "GIT_FAILED",
-        `cannot identify the repository at ${cwd}: it is a shallow clone, so its root commit is unknown (run git fetch --unshallow)`,
-        { cwd, shallowAt: hash },
-      );
-    }
-    const t = Number(time);
-    if (best === null || t < best.time || (t === best.time && hash < best.hash)) best = { hash, time: t };
+  const root = pickRootCommit(result.stdout);
+  if (root.kind === "shallow") {
+    throw new BatonError(
+      "GIT_FAILED",
+      `cannot identify the repository at ${cwd}: it is a shallow clone, so its root commit is unknown (run git fetch --unshallow)`,
+      { cwd, shallowAt: root.at },
+    );
   }
-  if (best === null) throw new BatonError("GIT_FAILED", `cannot identify the repository at ${cwd}: no root commit`);
-  return `root:${best.hash}`;
+  if (root.kind === "none") throw new BatonError("GIT_FAILED", `cannot identify the repository at ${cwd}: no root commit`);
+  return `root:${root.hash}`;
 }
 
 /**
@@ -355,6 +348,9 @@ export async function isDirty(cwd: string, options: IsDirtyOptions = {}): Promis
   return stdout.length > 0;
 }
 
+/** The trailer that names the agent who made a commit (added by Baton's prepare-commit-msg hook). */
+export const AGENT_TRAILER = "Baton-Agent";
+
 /** A commit found by {@link commitsTouching}. */
 export interface CommitInfo {
   /** Full commit hash. */
@@ -367,6 +363,8 @@ export interface CommitInfo {
   readonly date: string;
   /** First line (paragraph) of the message. */
   readonly subject: string;
+  /** The agent named by the commit's `Baton-Agent:` trailer (the last one), or null. */
+  readonly agent: string | null;
   /** The commit's paths that match the patterns (all its paths when no pattern is given). */
   readonly files: readonly string[];
 }
@@ -412,7 +410,7 @@ export async function commitsTouching(
     [
       "log",
       `--since=${options.since.toISOString()}`,
-      "--format=%x1e%H%x1f%an%x1f%ae%x1f%aI%x1f%s",
+      `--format=%x1e%H%x1f%an%x1f%ae%x1f%aI%x1f%s%x1f%(trailers:key=${AGENT_TRAILER},valueonly,separator=%x1d)`,
       "--name-only",
       "-z",
       "--no-renames",
@@ -439,14 +437,15 @@ export async function commitsTouching(
   for (const record of stdout.split("\x1e")) {
     if (record.length === 0) continue;
     const [header = "", ...rest] = record.split("\0");
-    const [hash = "", author = "", email = "", date = "", subject = ""] = header.split("\x1f");
+    const [hash = "", author = "", email = "", date = "", subject = "", trailers = ""] = header.split("\x1f");
+    const agent = trailers.split("\x1d").map((t) => t.trim()).filter((t) => t.length > 0).at(-1) ?? null;
     if (exclude !== undefined && (author === exclude || email.toLowerCase() === exclude.toLowerCase())) {
       continue;
     }
     const paths = rest.map((p) => p.replace(/^\n/, "")).filter((p) => p.length > 0);
     const files =
       patterns.length === 0 ? paths : paths.filter((p) => patterns.some((pattern) => pathMatches(pattern, p)));
-    if (files.length > 0 || patterns.length === 0) out.push({ hash, author, email, date, subject, files });
+    if (files.length > 0 || patterns.length === 0) out.push({ hash, author, email, date, subject, agent, files });
   }
   return out;
 }
@@ -563,9 +562,100 @@ export async function gitUser(cwd: string): Promise<string | null> {
   return email.trim() || name.trim() || null;
 }
 
+/**
+ * Add (or replace) the trailer `KEY: VALUE` in a commit message file, as the
+ * prepare-commit-msg hook does (`git interpret-trailers --in-place`).
+ *
+ * @throws BatonError `BAD_INPUT` for a key or value that cannot be a trailer; `GIT_FAILED`
+ */
+export async function addTrailer(cwd: string, file: string, key: string, value: string): Promise<void> {
+  if (!/^[A-Za-z0-9-]+$/.test(key) || /[\r\n]/.test(value) || value.trim() === "") {
+    throw new BatonError("BAD_INPUT", `invalid trailer ${JSON.stringify(`${key}: ${value}`)}`);
+  }
+  await git(["interpret-trailers", "--in-place", "--if-exists", "replace", "--trailer", `${key}: ${value}`, resolve(cwd, file)], { cwd });
+}
+
 /** Does the ref exist (e.g. `origin/main` before the first push)? */
 export async function refExists(cwd: string, ref: string): Promise<boolean> {
   if (ref.startsWith("-") || ref.length === 0) throw new BatonError("BAD_INPUT", `invalid git ref ${JSON.stringify(ref)}`);
   const { code } = await git(["rev-parse", "--verify", "--quiet", `${ref}^{commit}`], { cwd, okCodes: [1] });
   return code === 0;
+}
+
+// ---------------------------------------------------------------------------
+// Symbolic links in path patterns
+// ---------------------------------------------------------------------------
+
+/** Most links one pattern may go through (as the kernel's ELOOP limit). */
+const MAX_LINK_HOPS = 40;
+const GLOB_SEGMENT = /[*?[{]/;
+
+const linkLoop = (pattern: string): BatonError =>
+  new BatonError("BAD_PATH", `path pattern ${JSON.stringify(pattern)} goes through a loop of symbolic links`, { pattern });
+
+/**
+ * `abs` with every symbolic link on it resolved, as the kernel would when a file there is
+ * opened or created: the existing part through `realpath`, a dangling link by reading it
+ * (writing through it would create its target), a missing tail kept as written.
+ */
+function physicalPath(abs: string, pattern: string, hops: { n: number }): string {
+  try {
+    return realpathSync(abs);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ELOOP") throw linkLoop(pattern);
+  }
+  const parent = dirname(abs);
+  if (parent === abs) return abs;
+  const dir = physicalPath(parent, pattern, hops);
+  const candidate = join(dir, basename(abs));
+  let target: string;
+  try {
+    if (!lstatSync(candidate).isSymbolicLink()) return candidate;
+    target = readlinkSync(candidate);
+  } catch {
+    return candidate; // does not exist (yet): nothing to resolve
+  }
+  hops.n += 1;
+  if (hops.n > MAX_LINK_HOPS) throw linkLoop(pattern);
+  return physicalPath(resolve(dir, target), pattern, hops);
+}
+
+/**
+ * A normalised, repository-relative pattern with the symbolic links in its literal
+ * prefix (the segments before the first wildcard) resolved against the checkout at
+ * `root`, so an alias names what it points at: with `alias -> src`, `alias/auth/login.ts`
+ * reads as `src/auth/login.ts` and meets a claim on `src/auth/`. Returns the pattern as
+ * an absolute path (for {@link ../core/paths.normalizePathPattern} to normalise again)
+ * when a link was resolved, or `null` when nothing changed.
+ *
+ * @throws BatonError `BAD_PATH` when a link leads outside the repository (`out/passwd`
+ *   with `out -> /etc`) or the links loop.
+ */
+export function resolvePatternLinks(pattern: string, root: string): string | null {
+  const segments = pattern.split("/");
+  const folder = pattern.endsWith("/");
+  if (folder) segments.pop();
+  const firstGlob = segments.findIndex((seg) => GLOB_SEGMENT.test(seg));
+  const literal = firstGlob === -1 ? segments : segments.slice(0, firstGlob);
+  const rest = firstGlob === -1 ? [] : segments.slice(firstGlob);
+  if (literal.length === 0) return null;
+  let realRoot: string;
+  try {
+    realRoot = realpathSync(root);
+  } catch {
+    realRoot = root;
+  }
+  const written = join(realRoot, ...literal);
+  const physical = physicalPath(written, pattern, { n: 0 });
+  if (physical === written) return null;
+  const rel = relative(realRoot, physical);
+  if (rel === ".." || rel.startsWith(`..${sep}`) || resolve(realRoot, rel) !== physical) {
+    throw new BatonError(
+      "BAD_PATH",
+      `path pattern ${JSON.stringify(pattern)} goes through a symbolic link to ${physical}, outside the repository ${realRoot}`,
+      { pattern, target: physical, repoRoot: realRoot },
+    );
+  }
+  const tail = [...rest].join("/");
+  return `${physical}${tail === "" ? "" : `/${tail}`}${folder || (rest.length === 0 && rel === "") ? "/" : ""}`;
 }

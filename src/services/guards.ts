@@ -189,14 +189,50 @@ export interface ProbeResult {
   readonly message: string;
 }
 
+/** How far before the commit window `committed` events are read: commits and their events may be stamped by different clocks. */
+const EVENT_SLACK_MS = 60 * 60_000;
+
+/**
+ * The commits made by someone else. A commit's agent is its `Baton-Agent` trailer, else the
+ * agent Baton recorded it for (a `committed` event of the post-commit hook). When both that
+ * and the asking agent are known, they decide; otherwise the git author does (e-mail, or name,
+ * differing from mine). Agents of one fleet often share one git identity, so the git author
+ * alone would hide them from each other.
+ */
+async function othersCommits(
+  store: Store,
+  commits: readonly CommitInfo[],
+  options: { agent: string | null; me: string | null; windowMs: number },
+): Promise<CommitInfo[]> {
+  if (commits.length === 0) return [];
+  const recorded = new Map<string, string>();
+  if (commits.some((c) => c.agent === null)) {
+    const events = await store.events({ kinds: ["committed"], sinceMs: options.windowMs + EVENT_SLACK_MS, limit: 100_000 });
+    for (const e of events) if (e.commit !== null && e.agent !== null) recorded.set(e.commit, e.agent);
+  }
+  const me = options.me;
+  const out: CommitInfo[] = [];
+  for (const commit of commits) {
+    const agent = commit.agent ?? recorded.get(commit.hash) ?? null;
+    const mine =
+      agent !== null && options.agent !== null
+        ? agent === options.agent
+        : me !== null && (commit.author === me || commit.email.toLowerCase() === me.toLowerCase());
+    if (!mine) out.push({ ...commit, agent });
+  }
+  return out;
+}
+
 /**
  * Is anyone else here? For the paths given: commits by others in the window (and on
  * the upstream branch after a fetch), live path claims of other agents that overlap,
  * uncommitted changes in the repository's other worktrees, and live work claims of
  * other agents whose metadata names one of the paths.
  *
- * "Others" for commits: authors whose e-mail (or name) differs from this repository's
- * `user.email` (or `user.name`). For work claims: the metadata, as JSON text, contains
+ * "Others" for commits: another agent, by the commit's `Baton-Agent` trailer or Baton's own
+ * `committed` record; for a commit Baton cannot attribute (or without `as`), an author whose
+ * e-mail (or name) differs from this repository's `user.email` (or `user.name`). For work
+ * claims: the metadata, as JSON text, contains
  * one of the normalised patterns or, for a folder or glob, its literal folder prefix.
  */
 export async function probe(store: Store, paths: readonly string[], options: ProbeOptions = {}): Promise<ProbeResult> {
@@ -213,12 +249,10 @@ export async function probe(store: Store, paths: readonly string[], options: Pro
     if (branch !== null && (await refExists(repo.cwd, `${remote}/${branch}`))) refs.push(`${remote}/${branch}`);
   }
   const me = await gitUser(repo.cwd);
-  const since = new Date(Date.now() - (options.sinceMs ?? 30 * 60_000));
-  const commits = await commitsTouching(repo.cwd, patterns, {
-    since,
-    ref: refs,
-    ...(me === null ? {} : { excludeAuthor: me }),
-  });
+  const windowMs = options.sinceMs ?? 30 * 60_000;
+  const since = new Date(Date.now() - windowMs);
+  const touching = await commitsTouching(repo.cwd, patterns, { since, ref: refs });
+  const commits = await othersCommits(store, touching, { agent, me, windowMs });
   const live = await store.listPaths({ repo: repo.id, states: ["active"], limit: 100_000 });
   const pathClaims = live.filter((c) => c.agent !== agent && patterns.some((p) => patternsOverlap(p, c.pattern)));
   const worktreeChanges: ProbeResult["worktreeChanges"] = [];
@@ -241,7 +275,7 @@ export async function probe(store: Store, paths: readonly string[], options: Pro
   const sections: string[] = [];
   if (commits.length > 0) {
     sections.push(
-      `commits by others since ${iso(since)}:\n${commits.map((c) => `  ${c.hash.slice(0, 10)} ${c.author} <${c.email}> ${c.date}: ${c.subject} (${c.files.join(", ")})`).join("\n")}`,
+      `commits by others since ${iso(since)}:\n${commits.map((c) => `  ${c.hash.slice(0, 10)} ${c.agent === null ? "" : `agent ${c.agent}, `}${c.author} <${c.email}> ${c.date}: ${c.subject} (${c.files.join(", ")})`).join("\n")}`,
     );
   }
   if (pathClaims.length > 0) {

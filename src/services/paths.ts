@@ -14,7 +14,7 @@ import { type DurationInput, durationMs, parseCommit, parseLimit, parseText } fr
 import type { ClaimState, PathClaim } from "../core/types.js";
 import type { ClaimInput, ClaimOutcome, PathConflict, Store } from "../store/store.js";
 import { parseStates } from "./claims.js";
-import { repoIdentity, repoRoot } from "./git.js";
+import { repoIdentity, repoRoot, resolvePatternLinks } from "./git.js";
 
 /** Default lease of a path claim: 30 minutes. */
 export const DEFAULT_PATH_TTL_MS = 30 * 60_000;
@@ -106,7 +106,11 @@ export async function resolveRepo(options: RepoOptions = {}): Promise<Repo> {
 /**
  * Normalise and de-duplicate patterns typed at `repo.cwd`.
  *
- * @throws BatonError `BAD_PATH` (none given, too many, outside the repository, invalid glob)
+ * Symbolic links in a pattern's literal prefix are resolved against the checkout: a link
+ * inside the repository reads as its target, one that leaves the repository is refused.
+ *
+ * @throws BatonError `BAD_PATH` (none given, too many, outside the repository — also through
+ *   a symbolic link —, invalid glob)
  */
 export function normalizePatterns(patterns: readonly string[], repo: Repo): string[] {
   if (patterns.length === 0) {
@@ -117,7 +121,10 @@ export function normalizePatterns(patterns: readonly string[], repo: Repo): stri
   }
   const out: string[] = [];
   for (const input of patterns) {
-    const pattern = normalizePathPattern(input, { repoRoot: repo.root, cwd: repo.cwd });
+    const written = normalizePathPattern(input, { repoRoot: repo.root, cwd: repo.cwd });
+    // Through the checkout's symbolic links: an alias conflicts like what it points at.
+    const physical = resolvePatternLinks(written, repo.root);
+    const pattern = physical === null ? written : normalizePathPattern(physical, { repoRoot: repo.root });
     compilePathPattern(pattern); // invalid glob syntax is refused here, before the store
     if (!out.includes(pattern)) out.push(pattern);
   }

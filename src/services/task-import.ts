@@ -15,6 +15,22 @@ import { BatonError } from "../core/errors.js";
 import { FrontMatterError, type FrontValue, parseFrontMatter } from "../core/front-matter.js";
 import type { TaskSpec } from "./tasks.js";
 
+/**
+ * The text of an imported file: UTF-8 without NUL bytes. A binary file or one in another
+ * encoding is refused by name rather than imported with U+FFFD in place of its bytes.
+ *
+ * @throws BatonError `BAD_INPUT`
+ */
+export function decodeImportText(bytes: Uint8Array, name: string): string {
+  const nul = bytes.indexOf(0);
+  if (nul !== -1) throw new BatonError("BAD_INPUT", `${name}: a binary file (a NUL byte at offset ${nul}), not text`, { file: name, offset: nul });
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new BatonError("BAD_INPUT", `${name}: not valid UTF-8 text (save it as UTF-8)`, { file: name });
+  }
+}
+
 const KNOWN = new Set(["id", "title", "state", "priority", "category", "blocked_by", "paths", "assignee"]);
 
 function list(value: FrontValue | undefined, file: string, line: number, key: string): string[] {
@@ -42,7 +58,7 @@ export function readMarkdownTasks(path: string, cwd: string, onProgress?: (done:
     const name = relative(cwd, file) || file;
     let parsed: ReturnType<typeof parseFrontMatter>;
     try {
-      parsed = parseFrontMatter(readFileSync(file, "utf8"));
+      parsed = parseFrontMatter(decodeImportText(readFileSync(file), name));
     } catch (error) {
       if (error instanceof FrontMatterError) throw new BatonError("BAD_INPUT", `${name}:${error.line}: ${error.message}`);
       throw error;
@@ -57,8 +73,8 @@ export function readMarkdownTasks(path: string, cwd: string, onProgress?: (done:
       throw new BatonError("BAD_INPUT", `${name}:${line("priority")}: priority must be an integer from 0 to 100`);
     }
     const heading = /^#\s+(.+)$/m.exec(parsed.body)?.[1]?.trim();
-    const meta: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(f)) if (!KNOWN.has(k)) meta[k] = v;
+    // fromEntries defines own properties: a `__proto__` key stays a key, not a prototype.
+    const meta: Record<string, unknown> = Object.fromEntries(Object.entries(f).filter(([k]) => !KNOWN.has(k)));
     return {
       id: f.id === undefined ? basename(file, ".md") : String(f.id),
       title: f.title === undefined ? (heading ?? basename(file, ".md")) : String(f.title),
@@ -66,6 +82,7 @@ export function readMarkdownTasks(path: string, cwd: string, onProgress?: (done:
       ...(f.priority === undefined ? {} : { priority: f.priority as number }),
       done: state === "done" || state === "closed",
       blockedBy: list(f.blocked_by, name, line("blocked_by"), "blocked_by"),
+      origin: `${name}:${line("blocked_by")}`,
       paths: list(f.paths, name, line("paths"), "paths"),
       assignee: f.assignee === undefined ? null : String(f.assignee),
       meta: Object.keys(meta).length === 0 ? null : meta,
@@ -87,17 +104,29 @@ export function readGithubTasks(text: string, name: string, labels: LabelMap = {
   }
   if (!Array.isArray(data)) throw new BatonError("BAD_INPUT", `${name}: expected the array gh issue list --json prints`);
   return data.map((raw, i) => {
+    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+      throw new BatonError("BAD_INPUT", `${name}: item ${i + 1} is not an object (use gh issue list --json number,title,labels,state,url)`);
+    }
     const issue = raw as { number?: unknown; title?: unknown; labels?: unknown; state?: unknown; url?: unknown };
-    if (typeof issue.number !== "number" || typeof issue.title !== "string") {
+    if (issue.number === undefined || typeof issue.title !== "string") {
       throw new BatonError("BAD_INPUT", `${name}: item ${i + 1} has no number or title (use --json number,title,labels,state,url)`);
     }
+    if (typeof issue.number !== "number" || !Number.isSafeInteger(issue.number) || issue.number < 1) {
+      throw new BatonError(
+        "BAD_INPUT",
+        `${name}: item ${i + 1}: issue number ${JSON.stringify(issue.number)} is not a positive integer`,
+        { item: i + 1 },
+      );
+    }
     const names = Array.isArray(issue.labels)
-      ? issue.labels.map((l) => (typeof l === "string" ? l : String((l as { name?: unknown }).name ?? "")))
+      ? issue.labels.map((l) =>
+          typeof l === "string" ? l : typeof l === "object" && l !== null ? String((l as { name?: unknown }).name ?? "") : "",
+        )
       : [];
     let category: string | undefined;
     let priority: number | undefined;
     for (const label of names) {
-      const m = labels[label];
+      const m = Object.hasOwn(labels, label) ? labels[label] : undefined;
       if (m?.category !== undefined && category === undefined) category = m.category;
       if (m?.priority !== undefined) priority = Math.max(priority ?? 0, m.priority);
     }

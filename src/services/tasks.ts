@@ -3,13 +3,15 @@
  * claim in one store transaction, ranked by priority, age, category steering and
  * the anti-monotony guard (core/scoring.ts); supply signals.
  */
+import type { BlockerProblem } from "../core/blockers.js";
 import { formatDuration } from "../core/duration.js";
 import { BatonError } from "../core/errors.js";
 import { parseAgent, parseKey } from "../core/identity.js";
 import { type DurationInput, durationMs, parseLimit, parseMeta, parseText } from "../core/schemas.js";
 import { type Candidate, type ScoreTerms, scoreCandidates } from "../core/scoring.js";
 import type { Claim, PathClaim, Task, TaskState } from "../core/types.js";
-import type { NextContext, PutMode, Store, TaskInput } from "../store/store.js";
+import type { NextContext, PutMode, Store, TaskCounts, TaskInput } from "../store/store.js";
+import { DEFAULT_DONE_WINDOW_MS } from "./claims.js";
 import { normalizePatterns, type RepoOptions, resolveRepo } from "./paths.js";
 
 /** Default lease of a task taken by `next`. */
@@ -29,6 +31,8 @@ export interface TaskSpec {
   assignee?: string | null;
   meta?: Record<string, unknown> | string | null;
   source?: string | null;
+  /** Where the blockers were written (`file:line`, set by imports), named when they are refused. Not stored. */
+  origin?: string;
 }
 
 /** Validate a task id: 1–200 of letters, digits and `._:/#-`, starting with a letter or digit. */
@@ -64,7 +68,7 @@ export function parseTask(spec: TaskSpec): TaskInput {
     paths: [...(spec.paths ?? [])],
     assignee: spec.assignee === undefined || spec.assignee === null ? null : parseAgent(spec.assignee),
     meta: parseMeta(spec.meta ?? undefined),
-    source: spec.source ?? null,
+    source: parseText(spec.source, "source"),
   };
 }
 
@@ -91,28 +95,92 @@ export interface NextResult {
   readonly message: string;
 }
 
+/** A supply verdict, most severe first: `drained` (no ready work), `contended` (lane shopping), `healthy`. */
+export type SupplyVerdict = "healthy" | "contended" | "drained";
+
+/** One verdict that applies, and the rule that made it apply. */
+export interface SupplyFinding {
+  readonly verdict: SupplyVerdict;
+  readonly rule: string;
+}
+
 export interface SupplyResult {
   readonly ready: number;
   readonly blocked: number;
   readonly claimed: number;
   readonly done: number;
-  /** Denials per agent in the last hour. */
+  /** Denials per agent in the last hour (gate skips and gate-lock denials are not denials). */
   readonly denials: Record<string, number>;
-  readonly verdict: "healthy" | "contended" | "drained";
+  /** Every verdict that applies, most severe first (`healthy` alone when none does). */
+  readonly verdicts: readonly SupplyFinding[];
+  /** The most severe verdict (`verdicts[0].verdict`), kept for callers that read one. */
+  readonly verdict: SupplyVerdict;
+  /** The rule of the most severe verdict. */
   readonly rule: string;
   readonly message: string;
 }
 
+/** The answer to {@link TaskService.done} and {@link TaskService.reopen}. */
+export type TaskStateResult =
+  | {
+      readonly ok: true;
+      readonly task: Task;
+      /** The claim on `task:ID` this changed (completed by done, released by reopen), or null. */
+      readonly claim: Claim | null;
+      readonly message: string;
+    }
+  | { readonly ok: false; readonly code: "TASK_NOT_FOUND"; readonly id: string; readonly message: string };
+
 /** Backlog operations over a store. */
 export class TaskService {
   readonly #store: Store;
+  readonly #doneWindowMs: number;
 
-  constructor(store: Store) {
+  /** `doneWindowMs`: how long a completed `task:ID` claim keeps `next` off the task (default 24 h). */
+  constructor(store: Store, options: { doneWindowMs?: number } = {}) {
     this.#store = store;
+    this.#doneWindowMs = options.doneWindowMs ?? DEFAULT_DONE_WINDOW_MS;
+  }
+
+  /**
+   * Mark a task done, in one transaction with its claim: a live (or expired) claim on
+   * `task:ID` is completed with an event, and the path claims granted with it are released.
+   */
+  done(id: string, options: { as?: string } = {}): Promise<TaskStateResult> {
+    return this.#setState(id, true, options.as);
+  }
+
+  /**
+   * Reopen a task: the one way back from done. The task is open again and a completed claim
+   * on `task:ID` is released (a `reopened` event), so `next` and `claim` take it again.
+   */
+  reopen(id: string, options: { as?: string } = {}): Promise<TaskStateResult> {
+    return this.#setState(id, false, options.as);
+  }
+
+  async #setState(idInput: string, done: boolean, as: string | undefined): Promise<TaskStateResult> {
+    const id = parseTaskId(idInput);
+    const agent = as === undefined ? null : parseAgent(as);
+    const outcome = await this.#store.setTaskState({ id, done, agent });
+    if (!outcome.ok) return { ok: false, code: outcome.code, id, message: `task ${id} does not exist` };
+    const claim = outcome.claim;
+    const what =
+      claim === null
+        ? ""
+        : done
+          ? `; completed ${claim.agent}'s claim (token ${claim.token})`
+          : `; released the completed claim (token ${claim.token}): it can be claimed again`;
+    return { ok: true, task: outcome.task, claim, message: `${done ? "done" : "reopen"} task:${id}${what}` };
   }
 
   /** Write tasks: `add` refuses existing ids, `update` missing ones, `upsert` (import) does both. */
   async put(specs: readonly TaskSpec[], mode: PutMode, repo: RepoOptions = {}) {
+    if (!Array.isArray(specs) || !specs.every((s) => typeof s === "object" && s !== null && !Array.isArray(s))) {
+      throw new BatonError("BAD_INPUT", "tasks.put: specs must be an array of task objects");
+    }
+    if (!["add", "update", "upsert"].includes(mode)) {
+      throw new BatonError("BAD_OPTION", `invalid mode ${JSON.stringify(mode)}: add, update or upsert`);
+    }
     const withPaths = specs.some((s) => (s.paths ?? []).length > 0);
     const resolved = withPaths ? await resolveRepo(repo) : null;
     const tasks = specs.map((spec) =>
@@ -124,6 +192,7 @@ export class TaskService {
       ids.add(t.id);
     }
     const outcome = await this.#store.putTasks(tasks, mode);
+    if (!outcome.ok && (outcome.code === "BLOCKER_UNKNOWN" || outcome.code === "BLOCKER_CYCLE")) throw blockerError(outcome, specs);
     if (!outcome.ok) {
       return {
         ...outcome,
@@ -141,9 +210,13 @@ export class TaskService {
   }
 
   async list(options: { state?: TaskState | readonly TaskState[]; category?: string; limit?: number } = {}): Promise<Task[]> {
-    const states = options.state === undefined ? undefined : typeof options.state === "string" ? [options.state] : [...options.state];
+    if (typeof options !== "object" || options === null) throw new BatonError("BAD_INPUT", "tasks.list: options must be an object");
+    const states = options.state === undefined ? undefined : typeof options.state === "string" ? [options.state] : Array.isArray(options.state) ? [...options.state] : [options.state as never];
     for (const s of states ?? []) {
       if (!TASK_STATES.includes(s)) throw new BatonError("BAD_OPTION", `invalid task state ${JSON.stringify(s)}: ready, blocked, claimed, done`);
+    }
+    if (options.category !== undefined && typeof options.category !== "string") {
+      throw new BatonError("BAD_OPTION", "invalid category: expected text");
     }
     return this.#store.listTasks({ states, category: options.category, limit: parseLimit(options.limit, 1000) });
   }
@@ -180,7 +253,15 @@ export class TaskService {
       scored = scoreCandidates(candidates, { now: context.now, stats: context.stats, recent: context.recent, seed });
       return scored.map((s) => s.id);
     };
-    const outcome = await this.#store.next({ agent, category, ttlMs, repo, rank, dryRun: options.dryRun === true });
+    const outcome = await this.#store.next({
+      agent,
+      category,
+      ttlMs,
+      repo,
+      rank,
+      dryRun: options.dryRun === true,
+      doneWindowMs: this.#doneWindowMs,
+    });
     const top = scored.slice(0, 5);
     if (outcome.task === null) {
       return {
@@ -225,35 +306,91 @@ export class TaskService {
 
   /**
    * Supply: how much ready work is left, and whether the fleet is shopping for lanes.
-   * drained: nothing ready. contended: an agent was denied twice or more in the last hour
-   * (stop shopping), or over a third of the claim decisions were denials. healthy otherwise.
+   * Every verdict that applies is reported, most severe first:
+   * drained: nothing ready (everything done, blocked or claimed, or an empty backlog);
+   * contended: agents denied twice or more in the last hour (stop shopping), or over a
+   * third of the claim decisions were denials. healthy when neither applies.
+   * Denials on `gate:` keys are not counted: a gate that finds its sibling running is
+   * the gate doing its job (its skips are `skipped` events, never denials).
    */
   async supply(): Promise<SupplyResult> {
     const counts = await this.#store.taskCounts();
-    const recent = await this.#store.events({ sinceMs: 3_600_000, kinds: ["granted", "denied"], limit: 100_000 });
+    const recent = (await this.#store.events({ sinceMs: 3_600_000, kinds: ["granted", "denied"], limit: 100_000 })).filter(
+      (e) => !e.key.startsWith("gate:"),
+    );
     const denials: Record<string, number> = {};
     for (const e of recent) if (e.kind === "denied") denials[e.agent] = (denials[e.agent] ?? 0) + 1;
-    const total = recent.length;
-    const denied = Object.values(denials).reduce((a, b) => a + b, 0);
-    const shopper = Object.entries(denials).find(([, n]) => n >= 2);
-    let verdict: SupplyResult["verdict"] = "healthy";
-    let rule = `ready work (${counts.ready}) and few denials (${denied} of ${total} decisions in the last hour)`;
-    if (counts.ready === 0) {
-      verdict = "drained";
-      rule = "no ready task: everything is done, blocked or claimed";
-    } else if (shopper !== undefined) {
-      verdict = "contended";
-      rule = `${shopper[0]} was denied ${shopper[1]} times in the last hour: two denials in a session means stop shopping for lanes`;
-    } else if (total >= 6 && denied / total > 1 / 3) {
-      verdict = "contended";
-      rule = `${denied} of ${total} claim decisions in the last hour were denials (over a third)`;
-    }
+    const verdicts = supplyVerdicts(counts, denials, recent.length);
+    const [top] = verdicts as [SupplyFinding, ...SupplyFinding[]];
     return {
       ...counts,
       denials,
-      verdict,
-      rule,
-      message: `${verdict}: ${rule}\nready ${counts.ready}, claimed ${counts.claimed}, blocked ${counts.blocked}, done ${counts.done}`,
+      verdicts,
+      verdict: top.verdict,
+      rule: top.rule,
+      message: `${verdicts.map((v) => `${v.verdict}: ${v.rule}`).join("\n")}\nready ${counts.ready}, claimed ${counts.claimed}, blocked ${counts.blocked}, done ${counts.done}`,
     };
   }
+}
+
+/**
+ * Bad blockers as a BatonError (exit 2): what is wrong, prefixed with the `file:line` of an
+ * imported task's `blocked_by` (and, for a cycle, every imported task in it).
+ */
+function blockerError(problem: BlockerProblem, specs: readonly TaskSpec[]): BatonError {
+  const origin = (id: string): string | undefined => specs.find((s) => s.id === id)?.origin;
+  const at = (id: string): string => {
+    const o = origin(id);
+    return o === undefined ? "" : `${o}: `;
+  };
+  if (problem.code === "BLOCKER_UNKNOWN") {
+    return new BatonError(
+      "BLOCKER_UNKNOWN",
+      `${at(problem.id)}task ${problem.id} is blocked by ${JSON.stringify(problem.blocker)}, which is no task${specs.some((s) => s.origin !== undefined) ? " (not in the import, not in the backlog)" : ""}: add it first or drop the blocker; nothing was written`,
+      { id: problem.id, blocker: problem.blocker, ...(origin(problem.id) === undefined ? {} : { origin: origin(problem.id) }) },
+    );
+  }
+  const others = [...new Set(problem.cycle.slice(1, -1))].map((id) => origin(id)).filter((o): o is string => o !== undefined);
+  return new BatonError(
+    "BLOCKER_CYCLE",
+    `${at(problem.id)}blocker cycle ${problem.cycle.join(" → ")}${others.length > 0 ? ` (also ${others.join(", ")})` : ""}: no task in it could ever be ready; drop one blocker; nothing was written`,
+    { id: problem.id, cycle: problem.cycle, origins: problem.cycle.slice(0, -1).map((id) => origin(id) ?? null) },
+  );
+}
+
+/** The verdicts that apply to these counts and last hour's denials per agent, most severe first. */
+export function supplyVerdicts(counts: TaskCounts, denials: Record<string, number>, decisions: number): SupplyFinding[] {
+  const found: SupplyFinding[] = [];
+  if (counts.ready === 0) {
+    const left = counts.claimed + counts.blocked;
+    found.push({
+      verdict: "drained",
+      rule:
+        left === 0
+          ? counts.done === 0
+            ? "no ready task: the backlog is empty"
+            : `no ready task: all ${counts.done} done`
+          : `no ready task: ${counts.claimed} claimed, ${counts.blocked} blocked, ${counts.done} done`,
+    });
+  }
+  const denied = Object.values(denials).reduce((a, b) => a + b, 0);
+  const shoppers = Object.entries(denials)
+    .filter(([, n]) => n >= 2)
+    .sort(([a, x], [b, y]) => y - x || (a < b ? -1 : 1));
+  if (shoppers.length > 0) {
+    const named = shoppers.slice(0, 3).map(([agent, n]) => `${agent} ${n}×`).join(", ");
+    found.push({
+      verdict: "contended",
+      rule:
+        shoppers.length === 1
+          ? `${shoppers[0]?.[0]} was denied ${shoppers[0]?.[1]} times in the last hour: two denials in a session means stop shopping for lanes`
+          : `${shoppers.length} agents were denied twice or more in the last hour (${named}${shoppers.length > 3 ? ", …" : ""}): two denials in a session means stop shopping for lanes`,
+    });
+  } else if (decisions >= 6 && denied / decisions > 1 / 3) {
+    found.push({ verdict: "contended", rule: `${denied} of ${decisions} claim decisions in the last hour were denials (over a third)` });
+  }
+  if (found.length === 0) {
+    found.push({ verdict: "healthy", rule: `ready work (${counts.ready}) and few denials (${denied} of ${decisions} decisions in the last hour)` });
+  }
+  return found;
 }

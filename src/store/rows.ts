@@ -3,7 +3,9 @@
  * milliseconds of the store's clock and map rows to the domain types here, so a
  * claim or an event reads the same whichever store holds it.
  */
+import { readStoredList, readStoredObject } from "../core/schemas.js";
 import { decay } from "../core/scoring.js";
+import type { TokenRecord, TokenRole } from "../core/tokens.js";
 import type { BatonEvent, Claim, EventKind, PathClaim, StoredClaimState, Task, TaskState } from "../core/types.js";
 import type { TaskInput } from "./store.js";
 
@@ -43,10 +45,8 @@ export const CLAIM_COLUMNS =
 /** The event columns in table order. */
 export const EVENT_COLUMNS = "id, at, kind, key, agent, token, commit_sha, detail";
 
-function parseJson(value: string | Record<string, unknown> | null): Record<string, unknown> | null {
-  if (value === null) return null;
-  return typeof value === "string" ? (JSON.parse(value) as Record<string, unknown>) : value;
-}
+// Never throws: a row written by hand or by another build must not crash a reader.
+const parseJson = (value: string | Record<string, unknown> | null): Record<string, unknown> | null => readStoredObject(value);
 
 /** The lease part of a claim or path-claim row at store time `now` (an active row past expiry is `expired`). */
 function lease(
@@ -153,6 +153,8 @@ export const pathDetail = {
     })),
   }),
   ended: (repo: string) => ({ repo }),
+  /** A path claim ended because the work claim it was granted with ended. */
+  endedWith: (repo: string, workKey: string) => ({ repo, workKey }),
   committed: (repo: string) => ({ repo }),
   reaped: (repo: string, expiresAt: number, by: string | null) => ({
     ...(by === null ? {} : { by }),
@@ -179,7 +181,7 @@ export interface TaskRow {
   holder: string | null;
 }
 
-const list = (value: string | string[]): string[] => (typeof value === "string" ? (JSON.parse(value) as string[]) : value);
+const list = (value: string | string[]): string[] => readStoredList(value);
 
 /** A task row as the domain sees it. */
 export function toTask(row: TaskRow): Task {
@@ -192,7 +194,7 @@ export function toTask(row: TaskRow): Task {
     blockedBy: list(row.blocked_by),
     paths: list(row.paths),
     assignee: row.assignee,
-    meta: row.meta === null ? null : typeof row.meta === "string" ? (JSON.parse(row.meta) as Record<string, unknown>) : row.meta,
+    meta: parseJson(row.meta),
     source: row.source,
     createdAt: new Date(Number(row.created_at)),
     updatedAt: new Date(Number(row.updated_at)),
@@ -252,4 +254,27 @@ export function withOutcome(
   const s = row === undefined ? 0 : decay(Number(row.successes), age, OUTCOME_HALF_LIFE_MS);
   const f = row === undefined ? 0 : decay(Number(row.failures), age, OUTCOME_HALF_LIFE_MS);
   return { successes: s + (outcome === "success" ? 1 : 0), failures: f + (outcome === "failure" ? 1 : outcome === "noop" ? 0.5 : 0) };
+}
+
+/** A `tokens` row as both adapters read it. */
+export interface TokenRow {
+  id: number | string;
+  agent: string;
+  role: string;
+  hash: string;
+  created_at: number | string;
+  revoked_at: number | string | null;
+}
+
+export const TOKEN_COLUMNS = "id, agent, role, hash, created_at, revoked_at";
+
+export function toToken(row: TokenRow): TokenRecord {
+  return {
+    id: Number(row.id),
+    agent: row.agent,
+    role: row.role as TokenRole,
+    hash: row.hash,
+    createdAt: new Date(Number(row.created_at)),
+    revokedAt: row.revoked_at === null ? null : new Date(Number(row.revoked_at)),
+  };
 }

@@ -5,7 +5,9 @@
  * Adapters: `sqlite/` (embedded, one machine); a PostgreSQL adapter implements the
  * same interface and passes the same contract suite.
  */
+import type { BlockerProblem } from "../core/blockers.js";
 import type { PathMode } from "../core/path-plan.js";
+import type { TokenRecord, TokenRole } from "../core/tokens.js";
 import type { BatonEvent, Claim, ClaimState, EventKind, PathClaim, Task, TaskState } from "../core/types.js";
 
 /** What a store can do beyond the contract; callers branch on these, never on a backend name. */
@@ -25,6 +27,18 @@ export interface ClaimInput {
   readonly reopen: boolean;
   /** How long a completion blocks a new claim (24 h by default). */
   readonly doneWindowMs: number;
+  /**
+   * When the caller already holds the key (a renewal), keep the lease length the claim was
+   * granted (or last renewed) with instead of `ttlMs`: set when no TTL was asked for.
+   */
+  readonly keepTtl?: boolean;
+  /**
+   * A strict near-duplicate claim: its namespace. Strict claims of one namespace take turns
+   * (a server store holds a per-namespace lock while it draws the token and commits), so
+   * each one's check after commit sees every similar grant with a smaller token. Stores
+   * that already commit one write at a time (SQLite) need do nothing.
+   */
+  readonly strictNamespace?: string | undefined;
 }
 
 /** The store's answer to a claim attempt; denials are recorded as `denied` events. */
@@ -45,8 +59,59 @@ export type MutationOutcome =
 export interface RenewInput {
   readonly key: string;
   readonly agent: string;
-  readonly ttlMs: number;
+  /** The new lease length; `null` keeps the claim's own (what it was granted or last renewed with). */
+  readonly ttlMs: number | null;
 }
+
+/** A loose end to close: an abandoned claim, or an expired one nobody took over. */
+export interface ResolveInput {
+  readonly key: string;
+  /** Who closes it (anyone may; recorded in the `resolved` event). */
+  readonly agent: string;
+  readonly note: string | null;
+}
+
+/** A live claim passed from its holder to another agent. */
+export interface HandoffInput {
+  readonly key: string;
+  /** The holder handing the claim off. */
+  readonly agent: string;
+  /** Who receives it. */
+  readonly to: string;
+  readonly note: string | null;
+}
+
+/** The store's answer to resolve. */
+export type ResolveOutcome =
+  | {
+      readonly ok: true;
+      /** The claim as it is now: `released`, reason `resolved…`. */
+      readonly claim: Claim;
+      /** What it was: `abandoned` or `expired`. */
+      readonly previousState: "abandoned" | "expired";
+    }
+  | { readonly ok: false; readonly code: "NOT_FOUND" | "NOT_LOOSE_END"; readonly claim: Claim | null };
+
+/** Mark a task done, or reopen it. */
+export interface TaskStateInput {
+  readonly id: string;
+  readonly done: boolean;
+  /** Who did it (recorded in the events); null: the CLI was run without an agent. */
+  readonly agent: string | null;
+}
+
+/** The store's answer to {@link Store.setTaskState}. */
+export type TaskStateOutcome =
+  | {
+      readonly ok: true;
+      readonly task: Task;
+      /**
+       * The claim on `task:ID` this changed: for done, the active claim it completed; for
+       * reopen, the completed claim it released so the task can be claimed again. Null if none.
+       */
+      readonly claim: Claim | null;
+    }
+  | { readonly ok: false; readonly code: "TASK_NOT_FOUND" };
 
 export interface EndInput {
   readonly key: string;
@@ -77,8 +142,21 @@ export interface EventFilter {
   /** Only events from the last `sinceMs` milliseconds (store clock). */
   readonly sinceMs?: number | undefined;
   readonly kinds?: readonly EventKind[] | undefined;
-  /** The newest `limit` events are returned, oldest first. */
+  /**
+   * A cursor: only events with a larger id, and then the OLDEST `limit` of them (oldest
+   * first), so a follower pages forward without gaps. Without it, the newest `limit`.
+   */
+  readonly afterId?: number | undefined;
+  /** The newest `limit` events are returned, oldest first (see `afterId`). */
   readonly limit: number;
+}
+
+/** A bearer token to store: only its digest, never the token. */
+export interface TokenInput {
+  readonly agent: string;
+  readonly role: TokenRole;
+  /** Hex SHA-256 of the token. */
+  readonly hash: string;
 }
 
 /** A path claim request: all patterns, or none. */
@@ -136,7 +214,7 @@ export interface PathListFilter {
 
 /** An audit record that decides nothing. */
 export interface RecordEventInput {
-  readonly kind: "bypassed" | "noted" | "verified";
+  readonly kind: "bypassed" | "noted" | "verified" | "skipped";
   readonly key: string;
   readonly agent: string;
   readonly commit: string | null;
@@ -160,9 +238,15 @@ export interface TaskInput {
 /** How `putTasks` treats existing ids. */
 export type PutMode = "add" | "update" | "upsert";
 
+/**
+ * The answer to `putTasks`. Blockers the write adds are checked in the same transaction
+ * (core/blockers.ts): an unknown blocker (`BLOCKER_UNKNOWN`) or a cycle (`BLOCKER_CYCLE`)
+ * refuses the whole write, so nothing is written.
+ */
 export type PutTasksOutcome =
   | { readonly ok: true; readonly created: string[]; readonly updated: string[]; readonly unchanged: string[] }
-  | { readonly ok: false; readonly code: "TASK_EXISTS" | "TASK_NOT_FOUND"; readonly id: string };
+  | { readonly ok: false; readonly code: "TASK_EXISTS" | "TASK_NOT_FOUND"; readonly id: string }
+  | ({ readonly ok: false } & BlockerProblem);
 
 export interface TaskFilter {
   readonly states?: readonly TaskState[] | undefined;
@@ -189,6 +273,8 @@ export interface NextInput {
   readonly rank: (ready: readonly Task[], context: NextContext) => readonly string[];
   /** Rank only: claim nothing. */
   readonly dryRun: boolean;
+  /** A task whose `task:ID` claim was completed this recently is never selected (24 h by default). */
+  readonly doneWindowMs: number;
 }
 
 export interface NextOutcome {
@@ -230,16 +316,41 @@ export interface Store {
   now(): Promise<Date>;
   /** Grant, renew or deny a claim, atomically, recording the decision. */
   claim(input: ClaimInput): Promise<ClaimOutcome>;
-  /** Extend the caller's live claim (keeps the token). */
+  /** Extend the caller's live claim (keeps the token; `ttlMs: null` keeps the lease length). */
   renew(input: RenewInput): Promise<MutationOutcome>;
-  /** Mark the caller's live claim completed. An expired claim cannot be completed. */
+  /**
+   * Mark the caller's live claim completed. An expired claim cannot be completed. In the
+   * same transaction: a `task:ID` key marks the task done, and the path claims granted with
+   * this work claim are released (with the commit).
+   */
   complete(input: EndInput): Promise<MutationOutcome>;
-  /** Give back the caller's active claim (live or expired but not taken over). */
+  /**
+   * Give back the caller's active claim (live or expired but not taken over), releasing the
+   * path claims granted with it in the same transaction.
+   */
   release(input: EndInput): Promise<MutationOutcome>;
-  /** Give up the caller's active claim with a reason; it becomes a loose end. */
+  /**
+   * Give up the caller's active claim with a reason; it becomes a loose end. The path claims
+   * granted with it are abandoned in the same transaction.
+   */
   abandon(input: EndInput): Promise<MutationOutcome>;
-  /** Turn claims expired for at least `minAgeMs` into `abandoned`; returns them. */
+  /**
+   * Turn claims expired for at least `minAgeMs` into `abandoned`, abandoning the path claims
+   * granted with them; returns the claims.
+   */
   reap(input: ReapInput): Promise<Claim[]>;
+  /**
+   * Close a loose end (an abandoned claim, or an expired one): it becomes `released` with a
+   * `resolved` event, so it leaves the loose ends. Anything else is refused (`NOT_LOOSE_END`,
+   * `NOT_FOUND`) and changes nothing.
+   */
+  resolve(input: ResolveInput): Promise<ResolveOutcome>;
+  /**
+   * Pass the caller's live claim to another agent in one transaction: a new fencing token
+   * (the old holder's writes are fenced off), the same lease length from now, the path
+   * claims granted with the work moving along, and a `handed_off` event naming both.
+   */
+  handoff(input: HandoffInput): Promise<MutationOutcome>;
   /** The current state of one key, or null if it was never claimed. */
   get(key: string): Promise<Claim | null>;
   /** Claims matching the filter, newest grant first. */
@@ -266,7 +377,7 @@ export interface Store {
   listPaths(filter: PathListFilter): Promise<PathClaim[]>;
   /** Turn path claims expired for at least `minAgeMs` into `abandoned`; returns them. */
   reapPaths(input: ReapInput): Promise<PathClaim[]>;
-  /** Write tasks in one transaction: all, or none. */
+  /** Write tasks in one transaction: all, or none. A done task stays done (only {@link Store.setTaskState} reopens). */
   putTasks(tasks: readonly TaskInput[], mode: PutMode): Promise<PutTasksOutcome>;
   /** One task, or null. */
   getTask(id: string): Promise<Task | null>;
@@ -275,8 +386,14 @@ export interface Store {
   /** Task counts by derived state. */
   taskCounts(): Promise<TaskCounts>;
   /**
-   * Select and claim in one transaction: the ready tasks (open, unblocked, unclaimed) are
-   * ranked and the best one whose paths are free is claimed (with its paths), so
+   * Mark a task done or reopen it, in one transaction with its claim: done completes an
+   * active claim on `task:ID` (and releases the path claims granted with it); reopen
+   * releases a completed one, so `next` and `claim` take the task again.
+   */
+  setTaskState(input: TaskStateInput): Promise<TaskStateOutcome>;
+  /**
+   * Select and claim in one transaction: the ready tasks (open, unblocked, unclaimed, and
+   * not completed within the done window) are ranked and the best one whose paths are free is claimed (with its paths), so
    * concurrent callers never get the same task.
    */
   next(input: NextInput): Promise<NextOutcome>;
@@ -284,6 +401,14 @@ export interface Store {
   recordOutcome(input: { readonly category: string; readonly outcome: "success" | "failure" | "noop" }): Promise<void>;
   /** The schema version found and the migrations still pending. */
   schemaStatus(): Promise<SchemaStatus>;
+  /** Store a server token's digest (one insert). */
+  addToken(input: TokenInput): Promise<TokenRecord>;
+  /** Every token record, revoked ones included, oldest first. */
+  listTokens(): Promise<TokenRecord[]>;
+  /** Revoke the live tokens with this id, or all of this agent's; returns those revoked. */
+  revokeTokens(input: { readonly id?: number | undefined; readonly agent?: string | undefined }): Promise<TokenRecord[]>;
+  /** The live (not revoked) token with this digest, or null. */
+  tokenByHash(hash: string): Promise<TokenRecord | null>;
   /** Release resources; further calls fail with `STORE_CLOSED`. */
   close(): Promise<void>;
 }

@@ -294,6 +294,41 @@ describe.each(TARGETS)("store contract: $name", (target: StoreTarget) => {
     expect(await store.get("path:src/a.ts")).toBeNull();
   });
 
+  it("refuses a write whose added blockers are unknown or close a cycle, writing nothing of it", async () => {
+    const store = await fresh();
+    const t = (id: string, blockedBy: string[] = [], done = false) => ({
+      id,
+      title: id,
+      category: "general",
+      priority: 50,
+      done,
+      blockedBy,
+      paths: [],
+      assignee: null,
+      meta: null,
+      source: null,
+    });
+    const ids = async () => (await store.listTasks({ limit: 100 })).map((x) => x.id).sort();
+    expect(await store.putTasks([t("a", ["ghost"])], "add")).toEqual({ ok: false, code: "BLOCKER_UNKNOWN", id: "a", blocker: "ghost" });
+    expect(await ids()).toEqual([]);
+    // A blocker added in the same write is known; so is a done task.
+    expect(await store.putTasks([t("b", ["c", "old"]), t("c"), t("old", [], true)], "add")).toMatchObject({ ok: true, created: ["b", "c", "old"] });
+    // A cycle through what is stored: c waits for b, which waits for c.
+    expect(await store.putTasks([t("c", ["b"])], "update")).toEqual({ ok: false, code: "BLOCKER_CYCLE", id: "c", cycle: ["c", "b", "c"] });
+    // A longer cycle inside one write: none of it is written, not even the innocent task.
+    expect(await store.putTasks([t("w"), t("x", ["y"]), t("y", ["z"]), t("z", ["x"])], "upsert")).toEqual({
+      ok: false,
+      code: "BLOCKER_CYCLE",
+      id: "x",
+      cycle: ["x", "y", "z", "x"],
+    });
+    expect(await ids()).toEqual(["b", "c", "old"]);
+    expect((await store.getTask("c"))?.blockedBy).toEqual([]);
+    // Rewriting a task with the blockers it already has is not judged again; new ones are.
+    expect(await store.putTasks([{ ...t("b", ["c", "old"]), title: "b2" }], "update")).toMatchObject({ ok: true, updated: ["b"] });
+    expect(await store.putTasks([t("b", ["c", "old", "nope"])], "update")).toMatchObject({ ok: false, code: "BLOCKER_UNKNOWN", blocker: "nope" });
+  });
+
   it("reports its schema as current", async () => {
     const store = await fresh();
     const status = await store.schemaStatus();

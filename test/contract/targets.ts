@@ -5,6 +5,7 @@
 import { join } from "node:path";
 import { openPostgresStore } from "../../src/store/postgres/pg-store.js";
 import { openSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
+import { afterEach } from "vitest";
 import type { Store } from "../../src/store/store.js";
 import { tempDir } from "../helpers.js";
 
@@ -51,3 +52,16 @@ export const postgresTarget: StoreTarget = {
 };
 
 export const TARGETS: readonly StoreTarget[] = [sqliteTarget, postgresTarget];
+
+/** `fresh()` opens a new, empty store of `target`; every store opened is closed after each test. */
+export function freshStores(target: StoreTarget): () => Promise<Store> {
+  const open: Store[] = [];
+  afterEach(async () => {
+    for (const store of open.splice(0)) await store.close();
+  });
+  return async () => {
+    const store = await target.open();
+    open.push(store);
+    return store;
+  };
+}

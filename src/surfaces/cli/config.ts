@@ -5,6 +5,7 @@
  * Environment:
  *   BATON_AGENT          agent name for --as
  *   BATON_DB             SQLite database file
+ *   XDG_STATE_HOME       where default registries live (read by the library's default location)
  *   BATON_DATABASE_URL   PostgreSQL URL (use the shared PostgreSQL store)
  *   BATON_PG_SCHEMA      PostgreSQL schema (default baton)
  *   BATON_BUSY_TIMEOUT   lock wait before STORE_BUSY (e.g. 5s)
@@ -21,8 +22,11 @@ import { parseAgent } from "../../core/identity.js";
 /** The environment variables the CLI reads, for `--help`. */
 export const ENVIRONMENT_HELP = `Environment:
   BATON_AGENT           agent name when --as is not given
-  BATON_DB              SQLite database file (default: baton/baton.db in the git common dir,
-                        or .baton/baton.db outside a repository)
+  BATON_DB              SQLite database file (default: one per repository, shared by its clones
+                        and worktrees, in $XDG_STATE_HOME/baton/; outside a repository the nearest
+                        .baton/baton.db up the tree, else $XDG_STATE_HOME/baton/default/baton.db;
+                        baton db status says which and why)
+  XDG_STATE_HOME        where the default registries live (default ~/.local/state)
   BATON_DATABASE_URL    postgres://user:pass@host:5432/db: use PostgreSQL instead of SQLite
   BATON_PG_SCHEMA       PostgreSQL schema holding Baton's tables (default baton)
   BATON_BUSY_TIMEOUT    how long to wait for a locked store before exit 3 (default 5s)
@@ -31,6 +35,7 @@ export const ENVIRONMENT_HELP = `Environment:
   BATON_SIMILAR         near-duplicate check on claim: warn (default), strict, off
   BATON_MARKER_DIR      folder where gate marks are also written as files (can be committed)
   BATON_CONFIG          JSON config file (default: the nearest .baton/config.json)
+  BATON_HOOK_DEADLINE   baton hook: answer as failed after this long (default 10s)
 
 Exit codes: 0 done, 1 denied / not held / already done, 2 bad input,
             3 store unavailable, 4 internal error.
@@ -49,6 +54,12 @@ interface ConfigFile {
   busyTimeout?: string | number | undefined;
   sqliteSync?: "full" | "normal" | undefined;
   defaultTtl?: string | number | undefined;
+  claimOnEdit?: "all" | "protected" | "off" | undefined;
+  protectedPaths?: string[] | undefined;
+  writeScopes?: Record<string, string[]> | undefined;
+  hookFailure?: "open" | "closed" | undefined;
+  hookBudget?: number | undefined;
+  editTtl?: string | number | undefined;
 }
 
 /** The resolved settings a command runs with. */
@@ -71,9 +82,39 @@ export interface CliConfig {
   readonly busyTimeout: string | number | undefined;
   readonly sqliteSync: "full" | "normal" | undefined;
   readonly defaultTtl: string | number | undefined;
+  /** Harness hooks and the pre-commit guard: which edits claim their files, protected paths, write scopes. */
+  readonly harness: HarnessSettings;
   /** The config file that was read, if any. */
   readonly configFile: string | undefined;
+  /** Where `db` or `databaseUrl` came from: a flag, the environment, the config file; undefined: the default location. */
+  readonly storeFrom: "flag" | "env" | "file" | undefined;
 }
+
+/** The harness-hook settings of `.baton/config.json` (see README, "Harness hooks"). */
+export interface HarnessSettings {
+  /** Which edits claim their files first: every edited file (default), only protected ones, or none. */
+  readonly claimOnEdit: "all" | "protected" | "off";
+  /** Globs that must be claimed (by the agent) before they are edited or committed. */
+  readonly protectedPaths: readonly string[];
+  /** Agent-name pattern (`*` wildcard) -> path globs that agent may write (`<agent>` is its name). */
+  readonly writeScopes: Readonly<Record<string, readonly string[]>>;
+  /** When the registry cannot be reached: let the edit through (open, default) or refuse it (closed). */
+  readonly hookFailure: "open" | "closed";
+  /** Character budget of what the session-start hook injects (rules text + context). */
+  readonly hookBudget: number;
+  /** Lease of a claim taken on edit (renewed on every later edit of the file). */
+  readonly editTtl: string | number;
+}
+
+/** Defaults of {@link HarnessSettings}. */
+export const DEFAULT_HARNESS: HarnessSettings = Object.freeze({
+  claimOnEdit: "all",
+  protectedPaths: [],
+  writeScopes: {},
+  hookFailure: "open",
+  hookBudget: 8000,
+  editTtl: "30m",
+});
 
 function findConfigFile(cwd: string): string | undefined {
   let dir = resolve(cwd);
@@ -87,11 +128,10 @@ function findConfigFile(cwd: string): string | undefined {
   }
 }
 
-// zod is loaded only when a config file exists: most calls have none, and every
-// millisecond of a CLI call is paid by every agent.
-async function readConfigFile(path: string): Promise<ConfigFile> {
+/** The config file's schema (loads zod: only for files {@link plainlyValid} cannot vouch for). */
+export async function configFileSchema() {
   const z = await import("zod/mini");
-  const ConfigFileSchema = z.strictObject({
+  return z.strictObject({
     agent: z.optional(z.string()),
     db: z.optional(z.string()),
     databaseUrl: z.optional(z.string()),
@@ -106,13 +146,28 @@ async function readConfigFile(path: string): Promise<ConfigFile> {
     busyTimeout: z.optional(z.union([z.string(), z.number()])),
     sqliteSync: z.optional(z.enum(["full", "normal"])),
     defaultTtl: z.optional(z.union([z.string(), z.number()])),
+    claimOnEdit: z.optional(z.enum(["all", "protected", "off"])),
+    protectedPaths: z.optional(z.array(z.string())),
+    writeScopes: z.optional(z.record(z.string(), z.array(z.string()))),
+    hookFailure: z.optional(z.enum(["open", "closed"])),
+    hookBudget: z.optional(z.int().check(z.gte(200), z.lte(1_000_000))),
+    editTtl: z.optional(z.union([z.string(), z.number()])),
   });
+}
+
+// zod is loaded only when a config file exists: most calls have none, and every
+// millisecond of a CLI call is paid by every agent.
+async function readConfigFile(path: string): Promise<ConfigFile> {
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(path, "utf8"));
   } catch (error) {
     throw new BatonError("BAD_CONFIG", `cannot read the config file ${path}: ${(error as Error).message}`);
   }
+  // Loading zod costs more than the rest of a hook call; a file of plain known settings
+  // needs none of it. Anything else (importLabels, a wrong type) is judged by the schema.
+  if (plainlyValid(raw)) return raw as ConfigFile;
+  const ConfigFileSchema = await configFileSchema();
   const parsed = ConfigFileSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0] as
@@ -121,7 +176,7 @@ async function readConfigFile(path: string): Promise<ConfigFile> {
     const where = issue?.path.length ? issue.path.map(String).join(".") : "(top level)";
     const what =
       issue?.code === "unrecognized_keys"
-        ? `unknown setting ${issue.keys?.join(", ")} (known: agent, db, databaseUrl, pgSchema, markerDir, similar, rulesFile, importLabels, statementTimeout, busyTimeout, sqliteSync, defaultTtl)`
+        ? `unknown setting ${issue.keys?.join(", ")} (known: agent, db, databaseUrl, pgSchema, markerDir, similar, rulesFile, importLabels, statementTimeout, busyTimeout, sqliteSync, defaultTtl, claimOnEdit, protectedPaths, writeScopes, hookFailure, hookBudget, editTtl)`
         : issue?.code === "invalid_value"
           ? `expected one of ${issue.values?.map((v) => JSON.stringify(v)).join(", ")}`
           : issue?.expected
@@ -130,6 +185,41 @@ async function readConfigFile(path: string): Promise<ConfigFile> {
     throw new BatonError("BAD_CONFIG", `invalid config file ${path}: ${where}: ${what}`);
   }
   return parsed.data;
+}
+
+const STRING_SETTINGS = new Set(["agent", "db", "databaseUrl", "pgSchema", "markerDir", "rulesFile"]);
+const DURATION_SETTINGS = new Set(["statementTimeout", "busyTimeout", "defaultTtl", "editTtl"]);
+const ENUM_SETTINGS: Record<string, readonly string[]> = {
+  similar: ["warn", "strict", "off"],
+  sqliteSync: ["full", "normal"],
+  claimOnEdit: ["all", "protected", "off"],
+  hookFailure: ["open", "closed"],
+};
+const strings = (v: unknown): boolean => Array.isArray(v) && v.every((x) => typeof x === "string");
+
+/**
+ * True only for a config the schema in {@link readConfigFile} surely accepts: known
+ * settings of the plain kinds. False means "ask the schema", never "invalid".
+ */
+export function plainlyValid(raw: unknown): boolean {
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) return false;
+  for (const [key, value] of Object.entries(raw)) {
+    if (value === undefined) return false;
+    if (STRING_SETTINGS.has(key)) {
+      if (typeof value !== "string") return false;
+    } else if (DURATION_SETTINGS.has(key)) {
+      if (typeof value !== "string" && !(typeof value === "number" && Number.isFinite(value))) return false;
+    } else if (Object.hasOwn(ENUM_SETTINGS, key)) {
+      if (!ENUM_SETTINGS[key]?.includes(value as string)) return false;
+    } else if (key === "protectedPaths") {
+      if (!strings(value)) return false;
+    } else if (key === "writeScopes") {
+      if (value === null || typeof value !== "object" || Array.isArray(value) || !Object.values(value).every(strings)) return false;
+    } else if (key === "hookBudget") {
+      if (!Number.isSafeInteger(value) || (value as number) < 200 || (value as number) > 1_000_000) return false;
+    } else return false;
+  }
+  return true;
 }
 
 /** Resolve flags > env > file > defaults. */
@@ -170,7 +260,16 @@ export async function resolveConfig(
     busyTimeout: setting("busyTimeout", "BATON_BUSY_TIMEOUT", env.BATON_BUSY_TIMEOUT, file.busyTimeout, configFile, true),
     sqliteSync: sync,
     defaultTtl: setting("defaultTtl", null, undefined, file.defaultTtl, configFile),
+    harness: Object.freeze({
+      claimOnEdit: file.claimOnEdit ?? DEFAULT_HARNESS.claimOnEdit,
+      protectedPaths: file.protectedPaths ?? DEFAULT_HARNESS.protectedPaths,
+      writeScopes: file.writeScopes ?? DEFAULT_HARNESS.writeScopes,
+      hookFailure: file.hookFailure ?? DEFAULT_HARNESS.hookFailure,
+      hookBudget: file.hookBudget ?? DEFAULT_HARNESS.hookBudget,
+      editTtl: setting("editTtl", null, undefined, file.editTtl, configFile) ?? DEFAULT_HARNESS.editTtl,
+    }),
     configFile,
+    storeFrom: store.from,
   });
 }
 

@@ -1,9 +1,14 @@
 /**
- * `baton db status` and `baton db migrate`: the store's schema for operators who
- * want migrations explicit. Both work on SQLite and PostgreSQL alike.
+ * `baton db status` and `baton db migrate`: which registry is used and why, and the
+ * store's schema for operators who want migrations explicit. Both work on SQLite
+ * and PostgreSQL alike.
  */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import type { Baton } from "../../baton.js";
+import { locateRegistry, type RegistryRule } from "../../store/sqlite/sqlite-location.js";
 import type { SchemaStatus } from "../../store/store.js";
+import type { CliConfig } from "./config.js";
 import type { CommonFlags } from "./main.js";
 import { emit, emitError, emitNo, type OutputMode } from "./output.js";
 import { configFor, openFromConfig } from "./session.js";
@@ -20,20 +25,78 @@ function pendingText(status: SchemaStatus): string {
   return status.pending.map((m) => `  ${m.version}: ${m.description}`).join("\n");
 }
 
-/** Report the schema version; exit 1 when migrations are pending. Never migrates. */
+/** Which registry this call uses, and the rule that chose it. */
+export interface RegistryChoice {
+  /** `sqlite` or `postgres`. */
+  readonly kind: "sqlite" | "postgres";
+  /** The SQLite file (absent for PostgreSQL). */
+  readonly path?: string;
+  /** `flag`, `env`, `file`, or the default location's rule. */
+  readonly rule: "flag" | "env" | "file" | RegistryRule;
+  readonly reason: string;
+  readonly identity?: string;
+  /** A registry an older Baton kept in the git dir, no longer used. */
+  readonly unused?: string;
+}
+
+/** The registry the resolved configuration names, and why; writes nothing. */
+export function registryChoice(config: CliConfig, cwd: string, env: NodeJS.ProcessEnv): RegistryChoice {
+  const kind = config.databaseUrl === undefined ? "sqlite" : "postgres";
+  const path = kind === "sqlite" ? { path: config.db } : {};
+  if (config.storeFrom === "flag") {
+    return { kind, ...path, rule: "flag", reason: `named by ${kind === "sqlite" ? "--db" : "--database-url"}` };
+  }
+  if (config.storeFrom === "env") {
+    return { kind, ...path, rule: "env", reason: `named by ${kind === "sqlite" ? "BATON_DB" : "BATON_DATABASE_URL"} in the environment` };
+  }
+  if (config.storeFrom === "file") {
+    return { kind, ...path, rule: "file", reason: `named by ${kind === "sqlite" ? "db" : "databaseUrl"} in ${config.configFile}` };
+  }
+  const where = locateRegistry(cwd, { env, cache: false });
+  // Baton 0.1 kept a repository's registry in its git dir; say so rather than let its claims vanish silently.
+  const old = where.rule === "repository" && where.gitDir !== undefined ? join(where.gitDir, "baton", "baton.db") : null;
+  return {
+    kind,
+    path: where.path,
+    rule: where.rule,
+    reason: `${where.reason} (BATON_DB, --db or a config file's db would override it)`,
+    ...(where.identity === undefined ? {} : { identity: where.identity }),
+    ...(old !== null && existsSync(old) ? { unused: old } : {}),
+  };
+}
+
+/**
+ * Report which registry is used and why, and its schema version; exit 1 when
+ * migrations are pending. Never migrates, and creates nothing: a SQLite file that
+ * does not exist yet is reported, not opened.
+ */
 export async function status(flags: CommonFlags): Promise<void> {
   const mode: OutputMode = { json: flags.json === true };
   try {
     const config = await configFor(flags);
-    const { store, status } = await statusOf(await openFromConfig(config, { migrate: false }));
-    const value = { ok: status.pending.length === 0, store, ...status };
+    const registry = registryChoice(config, process.cwd(), process.env);
+    const unused =
+      registry.unused === undefined
+        ? ""
+        : `\n  note: ${registry.unused} is an older registry of this repository, no longer used (point BATON_DB at it to read it)`;
+    const why = `registry: ${registry.path ?? "PostgreSQL"}\n  why: ${registry.reason}${unused}`;
+    if (registry.path !== undefined && !existsSync(registry.path)) {
+      emit(
+        mode,
+        { ok: true, store: `sqlite:${registry.path}`, exists: false, registry },
+        `${why}\nsqlite:${registry.path}: not created yet (the first command that writes creates it)`,
+      );
+      return;
+    }
+    const { store, status } = await statusOf(await openFromConfig({ ...config, db: registry.path }, { migrate: false }));
+    const value = { ok: status.pending.length === 0, store, ...status, exists: true, registry };
     if (status.pending.length === 0) {
-      emit(mode, value, `${store}: schema version ${status.version}, up to date`);
+      emit(mode, value, `${why}\n${store}: schema version ${status.version}, up to date`);
     } else {
       emitNo(
         mode,
         value,
-        `${store}: schema version ${status.version}, this Baton writes ${status.supported}; pending:\n${pendingText(status)}\nrun: baton db migrate`,
+        `${why}\n${store}: schema version ${status.version}, this Baton writes ${status.supported}; pending:\n${pendingText(status)}\nrun: baton db migrate`,
       );
     }
   } catch (error) {

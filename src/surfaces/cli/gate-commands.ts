@@ -10,7 +10,7 @@ import { parseDuration } from "../../core/duration.js";
 import { BatonError } from "../../core/errors.js";
 import { parseText } from "../../core/schemas.js";
 import { auditGates, extraPatterns } from "../../services/gate-audit.js";
-import { contentKey, type EffectOutcome, gateKey, MarkerDir } from "../../services/gates.js";
+import { contentKey, type EffectOutcome, gateKey, MarkerDir, skipText } from "../../services/gates.js";
 import type { CliConfig } from "./config.js";
 import { requireAgent } from "./config.js";
 import type { CommonFlags } from "./main.js";
@@ -175,7 +175,7 @@ export function list(flags: CommonFlags & { since?: string }): Promise<void> {
       emit(mode, { ok: true, marks }, () =>
         marks.length === 0
           ? "no gate fired in the window"
-          : marks.map((m) => `${iso(m.at)}  ${m.key}  ${m.agent}${m.command ? `  ${m.command}` : ""}${m.note ? `  (${m.note})` : ""}`).join("\n"),
+          : marks.map((m) => `${iso(m.at)}  ${m.key}  ${m.agent}${m.command ? `  ${m.command}` : ""}${m.note ? `  (${m.note})` : ""}${skipText(m)}`).join("\n"),
       );
     },
   );

@@ -5,12 +5,12 @@
 import { realpathSync } from "node:fs";
 import { parseDuration } from "../../core/duration.js";
 import { BatonError } from "../../core/errors.js";
-import { installHooks, postCommit, preCommit, prePush, uninstallHooks } from "../../services/git-hooks.js";
+import { installHooks, postCommit, preCommit, prepareCommitMsg, prePush, uninstallHooks } from "../../services/git-hooks.js";
 import { parseHolding } from "../../services/guards.js";
 import { requireAgent } from "./config.js";
 import type { CommonFlags } from "./main.js";
 import { emit, emitError, emitNo, type OutputMode } from "./output.js";
-import { withSession } from "./session.js";
+import { configFor, withSession } from "./session.js";
 
 function answer(mode: OutputMode, result: { ok: boolean; message: string }): void {
   if (result.ok) emit(mode, result, result.message);
@@ -72,8 +72,8 @@ export function probe(paths: string[], flags: ProbeFlags): Promise<void> {
   );
 }
 
-/** How a hook calls this CLI: this node and this script, by absolute path. */
-function selfCommand(): string[] {
+/** How a hook calls this CLI when `baton` is not on PATH: this node and this script, by absolute path. */
+export function selfCommand(): string[] {
   const script = process.argv[1];
   if (script === undefined) throw new BatonError("INTERNAL", "cannot tell where the baton CLI is");
   return [process.execPath, realpathSync(script)];
@@ -110,17 +110,33 @@ export async function hooksUninstall(flags: CommonFlags): Promise<void> {
   }
 }
 
+/**
+ * prepare-commit-msg: add the `Baton-Agent` trailer when an agent is known. It never
+ * stops a commit: a failure is one line on stderr.
+ */
+async function prepareCommitMsgHook(args: string[], flags: CommonFlags): Promise<void> {
+  try {
+    const config = await configFor(flags);
+    const file = args[0];
+    if (config.agent === undefined || file === undefined) return;
+    await prepareCommitMsg({ cwd: process.cwd(), file, as: config.agent });
+  } catch (error) {
+    process.stderr.write(`baton: commit message not tagged with the agent: ${error instanceof Error ? error.message : String(error)}\n`);
+  }
+}
+
 /** What the installed hook scripts call. Without an agent (a human committing), the guards step aside. */
 export function hooksRun(hook: string, args: string[], flags: CommonFlags & { releaseOnCommit?: boolean }): Promise<void> {
+  if (hook === "prepare-commit-msg") return prepareCommitMsgHook(args, flags);
   return withSession(
     flags,
     (config) => {
       if (hook !== "pre-commit" && hook !== "post-commit" && hook !== "pre-push") {
-        throw new BatonError("BAD_INPUT", `unknown hook ${JSON.stringify(hook)}: pre-commit, pre-push or post-commit`);
+        throw new BatonError("BAD_INPUT", `unknown hook ${JSON.stringify(hook)}: pre-commit, prepare-commit-msg, pre-push or post-commit`);
       }
       return { as: config.agent };
     },
-    async ({ baton, mode }, p) => {
+    async ({ baton, mode, config }, p) => {
       const store = baton.store;
       if (p.as === undefined) {
         if (hook === "pre-commit") process.stderr.write("baton: BATON_AGENT is not set; path claims not checked for this commit\n");
@@ -133,6 +149,11 @@ export function hooksRun(hook: string, args: string[], flags: CommonFlags & { re
         result = await postCommit(store, { as: p.as as string, releaseOnCommit: flags.releaseOnCommit === true });
       } else if (guardOff) result = { ok: true, message: "baton: pre-push guard bypassed (BATON_GUARD=off)" };
       else result = await prePush(store, { remote: args[0] ?? "origin" });
+      // Protected paths and write scopes (.baton/config.json), after the claim check.
+      if (hook === "pre-commit" && result.ok && !guardOff) {
+        const policy = await (await import("./hooks.js")).commitGuard(store, p.as as string, config);
+        if (!policy.ok) result = policy;
+      }
       if (result.message) process.stderr.write(`${result.message}\n`);
       if (!result.ok) {
         process.exitCode = 1;

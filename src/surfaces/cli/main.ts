@@ -67,7 +67,7 @@ export function buildProgram(name: string): Command {
   common(program.command("renew"))
     .summary("extend my live claim")
     .argument("<key>")
-    .option("--ttl <duration>", "new lease length from now")
+    .option("--ttl <duration>", "new lease length from now (default: the claim's own)")
     .action(async (key: string, flags) => (await handlers()).renew(key, flags));
 
   common(program.command("complete"))
@@ -89,6 +89,13 @@ export function buildProgram(name: string): Command {
     .argument("<key>")
     .option("--reason <text>", "why")
     .action(async (key: string, flags) => (await handlers()).abandon(key, flags));
+
+  common(program.command("handoff"))
+    .summary("pass my live claim to another agent (new token for them; paths move too)")
+    .argument("<key>")
+    .requiredOption("--to <agent>", "who takes the claim over")
+    .option("--note <text>", "what they need to know")
+    .action(async (key: string, flags) => (await handlers()).handoff(key, flags));
 
   common(program.command("reap"))
     .summary("turn claims expired for at least --min-age into abandoned loose ends")
@@ -121,7 +128,7 @@ export function buildProgram(name: string): Command {
   common(program.command("context"))
     .summary("one block for a session prompt: rules, my claims, loose ends, others, recent completions")
     .option("--format <format>", "md (default) or json")
-    .option("--budget <chars>", "character budget (default 4000)")
+    .option("--budget <chars>", "character budget (default 4000); my claims and supply/contention are never cut")
     .option("--rules-file <file>", "the operating rules (default .baton/RULES.md at the repository root)")
     .action(async (flags) => (await import("./context.js")).context(flags));
 
@@ -152,6 +159,12 @@ export function buildProgram(name: string): Command {
     .option("--note <text>", "what you checked")
     .action(async (key: string, flags) => (await handlers()).verify(key, flags));
 
+  common(program.command("resolve"))
+    .summary("close a loose end (an abandoned or expired claim): it leaves context's loose ends")
+    .argument("<key>")
+    .option("--note <text>", "how it was settled")
+    .action(async (key: string, flags) => (await handlers()).resolve(key, flags));
+
   common(program.command("check"))
     .summary("exit 0 only while TOKEN is the live holder's fencing token")
     .argument("<key>")
@@ -159,11 +172,13 @@ export function buildProgram(name: string): Command {
     .action(async (key: string, flags) => (await handlers()).check(key, flags));
 
   common(program.command("run"))
-    .summary("claim, run a command while renewing, complete on exit 0 (release otherwise)")
+    .summary("claim, run a command while renewing, complete on exit 0 (release otherwise); --release for deploys and cron jobs")
     .argument("<key>")
     .argument("[command...]", "after --: the command and its arguments")
     .option("--ttl <duration>", "lease length, renewed every third of it (default 10m)")
-    .option("--result <text>", "result recorded on success")
+    .option("--release", "recurring work (deploy, cron job, mutex): always release when the command ends, never complete")
+    .option("--reopen", "run even if the key was completed in the last 24 h")
+    .option("--result <text>", "result recorded on success (not with --release)")
     .option("--commit <sha>", "commit recorded on success")
     .action(async (key: string, command: string[], flags) => (await import("./run.js")).run(key, command, flags));
 
@@ -176,6 +191,38 @@ export function buildProgram(name: string): Command {
     .option("--json", "print one JSON object on stdout")
     .option("--keep", "keep the temporary folder")
     .action(async (flags) => (await import("./demo/demo.js")).demo(flags));
+
+  common(program.command("serve"))
+    .summary("serve the registry over HTTP: /v1 API, SSE events, /metrics, /healthz, OpenAPI")
+    .option("--host <host>", "address to bind (default 127.0.0.1; beyond loopback needs tokens)")
+    .option("--port <port>", "port (default 7357; 0 picks a free one)")
+    .option("--reap-every <duration>", "reap stale claims this often (default 5m)")
+    .option("--reap-min-age <duration>", "reap claims expired at least this long (default 24h)")
+    .option("--no-reap", "do not reap on a schedule")
+    .action(async (flags) => (await import("./serve.js")).serve(flags));
+
+  const tokens = program.command("tokens").summary("bearer tokens for baton serve (one per agent)");
+  common(tokens.command("add"))
+    .summary("issue a token for an agent (printed once)")
+    .argument("<agent>")
+    .option("--admin", "may act as any agent (reap, force-release, resolve for others)")
+    .option("--read-only", "may only read (dashboards, monitors)")
+    .action(async (agent: string, flags) => (await import("./tokens.js")).tokensAdd(agent, flags));
+  common(tokens.command("list"))
+    .summary("list tokens (never their text)")
+    .action(async (flags) => (await import("./tokens.js")).tokensList(flags));
+  common(tokens.command("revoke"))
+    .summary("revoke a token by id, or all of an agent's")
+    .argument("<id-or-agent>")
+    .action(async (target: string, flags) => (await import("./tokens.js")).tokensRevoke(target, flags));
+
+  program
+    .command("mcp")
+    .summary("serve Baton's operations as MCP tools on stdio, for one agent")
+    .option("--as <agent>", "the agent every tool call acts as (default: $BATON_AGENT)")
+    .option("--db <file>", "SQLite database file (default: $BATON_DB, or the repository's)")
+    .option("--database-url <url>", "PostgreSQL URL: use the shared store (default: $BATON_DATABASE_URL)")
+    .action(async (flags) => (await import("./mcp.js")).mcp(flags));
 
   const paths = program.command("paths").summary("claim repository files, folders and globs");
   common(paths.command("claim"))
@@ -224,7 +271,7 @@ export function buildProgram(name: string): Command {
     .option("--fetch", "fetch first and look at the upstream branch too")
     .option("--remote <name>", "the remote for --fetch", "origin")
     .action(async (paths: string[], flags) => (await import("./git-guards.js")).probe(paths, flags));
-  const hooks = program.command("hooks").summary("git hooks: pre-commit path guard, pre-push sync check, post-commit record");
+  const hooks = program.command("hooks").summary("git hooks: pre-commit path guard, agent trailer, pre-push sync check, post-commit record");
   common(hooks.command("install"))
     .summary("install Baton's git hooks, chaining to the hooks already there")
     .option("--release-on-commit", "post-commit also releases the path claims the commit covered")
@@ -233,15 +280,30 @@ export function buildProgram(name: string): Command {
     .summary("remove Baton's git hooks and restore the hooks that were there")
     .action(async (flags) => (await import("./git-guards.js")).hooksUninstall(flags));
   common(hooks.command("run"))
-    .summary("what the installed hooks call (pre-commit, pre-push, post-commit)")
+    .summary("what the installed hooks call (pre-commit, prepare-commit-msg, pre-push, post-commit)")
     .argument("<hook>")
     .argument("[args...]", "the arguments git passed to the hook")
     .option("--release-on-commit", "post-commit: release the covered path claims")
     .action(async (hook: string, args: string[], flags) => (await import("./git-guards.js")).hooksRun(hook, args, flags));
 
-  const db = program.command("db").summary("the store's schema: status and explicit migration");
+  common(program.command("init"))
+    .summary("set this repository up for a fleet: rules, config, git hooks, ignore entries, harness hooks (idempotent)")
+    .option("--claude", "also merge Baton's hooks into .claude/settings.json (Claude Code)")
+    .option("--codex", "also merge Baton's hooks into .codex/hooks.json (OpenAI Codex CLI)")
+    .option("--gemini", "also merge Baton's hooks into .gemini/settings.json (Gemini CLI)")
+    .option("--uninstall", "remove only Baton's entries (of the harnesses named; none named: all, and the git hooks)")
+    .option("--hook-command <command>", 'how harness hooks run Baton (default: this node and bundle by absolute path), e.g. "npx --no-install baton"')
+    .action(async (flags) => (await import("./init.js")).init(flags));
+  program
+    .command("hook")
+    .summary("what harness hooks run: reads the harness's JSON on stdin, answers in its format")
+    .argument("<harness>", "claude, codex or gemini")
+    .argument("<event>", "session-start, pre-tool-use or session-end")
+    .action(async (harness: string, event: string) => (await import("./hooks.js")).hook(harness, event));
+
+  const db = program.command("db").summary("the registry: which one and why, its schema, explicit migration");
   common(db.command("status"))
-    .summary("the store, its schema version and pending migrations (changes nothing)")
+    .summary("which registry is used and why, its schema version and pending migrations (creates and changes nothing)")
     .action(async (flags) => (await import("./db.js")).status(flags));
   common(db.command("migrate"))
     .summary("apply pending schema migrations (they also run on open)")
@@ -274,7 +336,7 @@ export function buildProgram(name: string): Command {
     .action(async (flags) => (await import("./tasks.js")).list(flags));
   for (const action of ["done", "reopen"] as const) {
     common(task.command(action))
-      .summary(action === "done" ? "mark a task done" : "open a done task again")
+      .summary(action === "done" ? "mark a task done, completing a claim on task:ID" : "open a done task again: next and claim take it again")
       .argument("<id>")
       .action(async (id: string, flags) => (await import("./tasks.js")).change(action, id, [], flags));
   }
@@ -299,7 +361,7 @@ export function buildProgram(name: string): Command {
     .option("--ttl <duration>", "lease on the task (default 60m)")
     .action(async (flags) => (await import("./tasks.js")).next(flags));
   common(program.command("supply"))
-    .summary("ready, claimed, blocked, done; denials per agent; healthy, contended or drained")
+    .summary("ready, claimed, blocked, done; denials per agent; every verdict that applies (drained, contended) or healthy")
     .action(async (flags) => (await import("./tasks.js")).supply(flags));
 
   const gate = program.command("gate").summary("side effects that happen once per window across the fleet");
@@ -322,7 +384,7 @@ export function buildProgram(name: string): Command {
       (await import("./gate-commands.js")).run(key, command, flags),
     );
   gateOptions(gate.command("check"))
-    .summary("exit 0 when the gate was not marked in the window, 1 (who, when) when it was")
+    .summary("exit 0 when the gate was not marked in the window, 1 (who, when, skips since) when it was")
     .argument("<key>")
     .action(async (key: string, flags) => (await import("./gate-commands.js")).check(key, flags));
   gateOptions(gate.command("mark"))
@@ -331,7 +393,7 @@ export function buildProgram(name: string): Command {
     .option("--note <text>", "what was done")
     .action(async (key: string, flags) => (await import("./gate-commands.js")).mark(key, flags));
   common(gate.command("list"))
-    .summary("gates marked recently, newest first")
+    .summary("gates marked recently, newest first, with the skips since each mark")
     .option("--since <duration>", "how far back (default 24h)")
     .action(async (flags) => (await import("./gate-commands.js")).list(flags));
   gateOptions(gate.command("forget"))
@@ -376,6 +438,11 @@ export function buildProgram(name: string): Command {
 
 /** Run the CLI with `argv` (without node and script). Sets `process.exitCode`. */
 export async function main(argv: readonly string[], invokedAs: string): Promise<void> {
+  // A harness hook runs on every tool call: straight to its handler, without building the program.
+  if (argv[0] === "hook" && argv.length === 3 && !argv.some((a) => a.startsWith("-"))) {
+    await (await import("./hooks.js")).hook(argv[1] as string, argv[2] as string);
+    return;
+  }
   const program = buildProgram(invokedAs === "coordination" ? "coordination" : "baton");
   const json = isJson(argv);
   const silence = { outputError: () => undefined };

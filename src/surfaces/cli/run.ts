@@ -3,6 +3,9 @@
  * every TTL/3, complete on exit 0 and release otherwise; forward SIGINT, SIGTERM
  * and SIGHUP; exit with the command's code. Denied or done → exit 1, not run.
  * If the lease is lost while the command runs, the command gets SIGTERM.
+ * `--release`: recurring work (a deploy, a cron job): the claim is a mutex, released
+ * when the command ends, never completed. `--reopen`: run even if the key was
+ * completed within the done window (see services/lease.ts `LeaseEnd`).
  *
  * The command sees BATON_KEY, BATON_TOKEN (the fencing token) and BATON_AGENT.
  */
@@ -13,7 +16,7 @@ import { parseDuration } from "../../core/duration.js";
 import { BatonError } from "../../core/errors.js";
 import { parseKey } from "../../core/identity.js";
 import { parseCommit, parseText } from "../../core/schemas.js";
-import { keepLease } from "../../services/lease.js";
+import { finishLease, keepLease } from "../../services/lease.js";
 import { requireAgent } from "./config.js";
 import type { CommonFlags } from "./main.js";
 import { emitNo } from "./output.js";
@@ -50,6 +53,8 @@ interface RunFlags extends CommonFlags {
   ttl?: string;
   result?: string;
   commit?: string;
+  release?: boolean;
+  reopen?: boolean;
 }
 
 export function run(keyInput: string, argv: string[], flags: RunFlags): Promise<void> {
@@ -63,6 +68,9 @@ export function run(keyInput: string, argv: string[], flags: RunFlags): Promise<
       if (command === undefined || command.length === 0) {
         throw new BatonError("BAD_INPUT", "run needs a command after --, e.g. baton run task:42 -- make deploy");
       }
+      if (flags.release === true && flags.result !== undefined) {
+        throw new BatonError("BAD_INPUT", "--result is recorded by a completion, and run --release never completes: drop --result (--commit is recorded with the release)");
+      }
       return {
         key,
         as,
@@ -71,12 +79,16 @@ export function run(keyInput: string, argv: string[], flags: RunFlags): Promise<
         args,
         result: parseText(flags.result, "--result"),
         commit: parseCommit(flags.commit),
+        end: flags.release === true ? ("release" as const) : ("complete" as const),
+        reopen: flags.reopen === true,
       };
     },
     async ({ baton, mode }, p) => {
-      const claimed = await baton.claim(p.key, { as: p.as, ttl: p.ttlMs });
+      const claimed = await baton.claim(p.key, { as: p.as, ttl: p.ttlMs, reopen: p.reopen });
       if (!claimed.ok) {
-        emitNo(mode, claimed, claimed.message);
+        // Refused as done: say how recurring work is run, so a deploy wrapper is not stuck for a day.
+        const hint = claimed.outcome === "done" && p.end === "complete" ? "; recurring work (a deploy, a cron job) runs with baton run --release, or run once more with --reopen" : "";
+        emitNo(mode, claimed, `${claimed.message}${hint}`);
         return;
       }
       const log = (line: string): void => {
@@ -114,16 +126,15 @@ export function run(keyInput: string, argv: string[], flags: RunFlags): Promise<
       });
       for (const [signal, handler] of handlers) process.off(signal, handler);
       await keeper.stop();
-      let finished: { ok: boolean; message: string };
-      if (exit.code === 0 && !keeper.lost) {
-        finished = await baton.complete(p.key, {
-          as: p.as,
-          ...(p.result === null ? {} : { result: p.result }),
-          ...(p.commit === null ? {} : { commit: p.commit }),
-        });
-      } else {
-        finished = await baton.release(p.key, { as: p.as });
-      }
+      const { outcome, result: finished } = await finishLease(baton, {
+        key: p.key,
+        agent: p.as,
+        end: p.end,
+        succeeded: exit.code === 0,
+        lost: keeper.lost,
+        result: p.result,
+        commit: p.commit,
+      });
       const code = exit.code === 0 && (!finished.ok || keeper.lost) ? 1 : exit.code;
       const summary = {
         ok: code === 0,
@@ -132,7 +143,7 @@ export function run(keyInput: string, argv: string[], flags: RunFlags): Promise<
         exitCode: exit.code,
         signal: exit.signal,
         lost: keeper.lost,
-        outcome: finished.ok ? (exit.code === 0 && !keeper.lost ? "completed" : "released") : "not_held",
+        outcome,
         message: finished.message,
         ...(exit.error ? { error: exit.error.message } : {}),
       };

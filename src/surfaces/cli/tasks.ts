@@ -6,8 +6,9 @@ import { resolve } from "node:path";
 import { parseDuration } from "../../core/duration.js";
 import { BatonError } from "../../core/errors.js";
 import type { Task, TaskState } from "../../core/types.js";
-import { type LabelMap, readGithubTasks, readMarkdownTasks } from "../../services/task-import.js";
+import { decodeImportText, type LabelMap, readGithubTasks, readMarkdownTasks } from "../../services/task-import.js";
 import { parseTaskId, type TaskSpec } from "../../services/tasks.js";
+import { parseAgent } from "../../core/identity.js";
 import { requireAgent } from "./config.js";
 import type { CommonFlags } from "./main.js";
 import { emit, emitNo, table } from "./output.js";
@@ -90,19 +91,28 @@ export function update(id: string, flags: TaskFlags): Promise<void> {
 export function change(action: "done" | "reopen" | "block" | "unblock", id: string, others: string[], flags: CommonFlags): Promise<void> {
   return withSession(
     flags,
-    () => {
+    (config) => {
       if ((action === "block" || action === "unblock") && others.length === 0) {
         throw new BatonError("BAD_INPUT", `task ${action} needs the blocking task ids: baton task ${action} ID BLOCKER…`);
       }
-      return { id: parseTaskId(id), others: others.map(parseTaskId) };
+      return {
+        id: parseTaskId(id),
+        others: others.map(parseTaskId),
+        as: config.agent === undefined ? {} : { as: parseAgent(config.agent) },
+      };
     },
     async ({ baton, mode }, p) => {
+      if (action === "done" || action === "reopen") {
+        const as = p.as;
+        answer(mode, action === "done" ? await baton.tasks.done(p.id, as) : await baton.tasks.reopen(p.id, as));
+        return;
+      }
       const result = await baton.tasks.modify(p.id, (t) => ({
         id: t.id,
         title: t.title,
         category: t.category,
         priority: t.priority,
-        done: action === "done" ? true : action === "reopen" ? false : t.state === "done",
+        done: t.state === "done",
         blockedBy:
           action === "block" ? [...t.blockedBy, ...p.others] : action === "unblock" ? t.blockedBy.filter((b) => !p.others.includes(b)) : t.blockedBy,
         paths: t.paths,
@@ -156,13 +166,13 @@ export function importTasks(path: string, flags: CommonFlags & { github?: boolea
       const full = resolve(process.cwd(), path);
       let specs: TaskSpec[];
       if (flags.github === true || path.endsWith(".json")) {
-        let text: string;
+        let bytes: Buffer;
         try {
-          text = path === "-" ? readFileSync(0, "utf8") : readFileSync(full, "utf8");
+          bytes = path === "-" ? readFileSync(0) : readFileSync(full);
         } catch {
           throw new BatonError("BAD_INPUT", `cannot import ${JSON.stringify(path)}: no such file`);
         }
-        specs = readGithubTasks(text, path, (config.importLabels ?? {}) as LabelMap);
+        specs = readGithubTasks(decodeImportText(bytes, path), path, (config.importLabels ?? {}) as LabelMap);
       } else {
         // A progress bar on a terminal, for folders of hundreds of files.
         const bar = process.stderr.isTTY === true && flags.json !== true;

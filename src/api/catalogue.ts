@@ -1,0 +1,558 @@
+/**
+ * The operation catalogue: each registry operation declared once — its name, a one-line
+ * summary, a zod input schema (parsed once, at the boundary), whether it changes state,
+ * whether the checkout must be local, and how it runs on a {@link Baton}. Surfaces are
+ * derived from this table: the MCP tools today (src/surfaces/mcp/), the HTTP routes and
+ * the CLI next. Every operation answers with one {@link OperationResult} shape.
+ *
+ * The acting agent is never an input: the surface decides it (the MCP server's `--as`,
+ * later the HTTP bearer token), so no caller can act as another agent.
+ */
+import { z } from "zod";
+import type { Baton } from "../baton.js";
+import { BatonError } from "../core/errors.js";
+import type { Claim, PathClaim } from "../core/types.js";
+
+/** Who calls, decided by the surface (never by the operation's input). */
+export interface OperationContext {
+  /** The acting agent. */
+  readonly agent: string;
+  /** The checkout the caller works in (for path operations, rules, probe). */
+  readonly cwd: string;
+  /** `cwd` is the caller's own checkout on this machine (stdio MCP), not a server's folder. */
+  readonly local: boolean;
+}
+
+/**
+ * The one answer shape: `ok` false is the expected "no" (held, done, not held, nothing
+ * ready) with its stable `code`; bad input and store failures are thrown `BatonError`s.
+ */
+export interface OperationResult {
+  readonly ok: boolean;
+  /** The denial code when `ok` is false (`CLAIM_HELD`, `PATH_CONFLICT`, …). */
+  readonly code?: string;
+  /** A one-line answer for people (surfaces may word their own next step from `code`). */
+  readonly message: string;
+  /** Who holds what blocks this request, when a claim does. */
+  readonly holder?: { readonly agent: string; readonly token: number; readonly expiresAt: string; readonly state: string };
+  /** The operation's data (a claim, a list, a task, …). */
+  readonly data?: unknown;
+}
+
+/** One catalogue entry. */
+export interface Operation<S extends z.ZodObject = z.ZodObject> {
+  /** Short name, also the MCP tool name: lowercase, `_` between words. */
+  readonly name: string;
+  /** One line: what it does. */
+  readonly summary: string;
+  readonly input: S;
+  /** Changes state (needs an agent). */
+  readonly mutates: boolean;
+  /** Calling it twice with the same input leaves the same state. */
+  readonly idempotent: boolean;
+  /** May end or give away work (complete, release, abandon). */
+  readonly destructive: boolean;
+  /** Needs the caller's checkout on this machine (git, the working tree). */
+  readonly local: boolean;
+  /** The denial codes it can answer with. */
+  readonly codes: readonly string[];
+  run(baton: Baton, input: z.infer<S>, context: OperationContext): Promise<OperationResult>;
+}
+
+function op<S extends z.ZodObject>(operation: Operation<S>): Operation {
+  return operation as unknown as Operation;
+}
+
+const key = z.string().min(1);
+const ttl = z.string().describe("e.g. 30m").optional();
+const patterns = z.array(z.string()).min(1).describe("files, folders/, globs");
+
+/** JSON-safe view of a claim (dates as ISO text). */
+function claimView(claim: Claim | null): Record<string, unknown> | null {
+  if (claim === null) return null;
+  return {
+    key: claim.key,
+    agent: claim.agent,
+    token: claim.token,
+    state: claim.state,
+    claimedAt: claim.claimedAt.toISOString(),
+    expiresAt: claim.expiresAt.toISOString(),
+    endedAt: claim.endedAt?.toISOString() ?? null,
+    result: claim.result,
+    reason: claim.reason,
+    meta: claim.meta,
+  };
+}
+
+function pathView(claim: PathClaim): Record<string, unknown> {
+  return {
+    pattern: claim.pattern,
+    agent: claim.agent,
+    mode: claim.mode,
+    token: claim.token,
+    state: claim.state,
+    expiresAt: claim.expiresAt.toISOString(),
+    reason: claim.reason,
+  };
+}
+
+function holderOf(claim: Claim | PathClaim | null): OperationResult["holder"] {
+  if (claim === null) return undefined;
+  return { agent: claim.agent, token: claim.token, expiresAt: claim.expiresAt.toISOString(), state: claim.state };
+}
+
+/** Turn a claim-shaped service answer into the one result shape. */
+function fromClaimAnswer(r: {
+  ok: boolean;
+  code?: string;
+  claim: Claim | null;
+  message: string;
+}): OperationResult {
+  const base = { ok: r.ok, message: r.message, data: { claim: claimView(r.claim) } };
+  if (r.ok) return base;
+  const holder = holderOf(r.claim);
+  return { ...base, ...(r.code === undefined ? {} : { code: r.code }), ...(holder === undefined ? {} : { holder }) };
+}
+
+const json = z.record(z.string(), z.unknown());
+
+/** Every operation, in the order surfaces list them. */
+export const CATALOGUE: readonly Operation[] = [
+  op({
+    name: "claim",
+    summary: "Claim a work key (e.g. task:42) before starting; optional repo paths, all or nothing.",
+    input: z.object({ key, ttl, meta: json.optional(), paths: patterns.optional(), reopen: z.boolean().optional() }),
+    mutates: true,
+    idempotent: true,
+    destructive: false,
+    local: false,
+    codes: ["CLAIM_HELD", "CLAIM_DONE", "CLAIM_SIMILAR", "PATH_CONFLICT"],
+    async run(baton, input, context) {
+      const options = {
+        as: context.agent,
+        ...(input.ttl === undefined ? {} : { ttl: input.ttl }),
+        ...(input.meta === undefined ? {} : { meta: input.meta }),
+        ...(input.reopen === undefined ? {} : { reopen: input.reopen }),
+      };
+      if (input.paths === undefined) return fromClaimAnswer(await baton.claim(input.key, options));
+      if (!context.local) {
+        throw new BatonError("BAD_INPUT", "paths are resolved against the agent's checkout: claim them where it is (baton mcp on stdio, or the CLI)");
+      }
+      const r = await baton.claimWithPaths(input.key, input.paths, { ...options, cwd: context.cwd });
+      if ("conflicts" in r && !r.ok) {
+        const first = r.conflicts[0]?.held ?? null;
+        const holder = holderOf(first);
+        return {
+          ok: false,
+          code: "PATH_CONFLICT",
+          message: r.message,
+          ...(holder === undefined ? {} : { holder }),
+          data: { conflicts: r.conflicts.map((c) => ({ pattern: c.pattern, held: pathView(c.held) })) },
+        };
+      }
+      const answer = fromClaimAnswer(r as { ok: boolean; code?: string; claim: Claim; message: string });
+      return "paths" in r ? { ...answer, data: { claim: claimView(r.claim), paths: r.paths.map(pathView) } } : answer;
+    },
+  }),
+  op({
+    name: "renew",
+    summary: "Extend my live claim.",
+    input: z.object({ key, ttl }),
+    mutates: true,
+    idempotent: true,
+    destructive: false,
+    local: false,
+    codes: ["NOT_HOLDER", "CLAIM_EXPIRED", "NOT_FOUND"],
+    async run(baton, input, context) {
+      return fromClaimAnswer(await baton.renew(input.key, { as: context.agent, ...(input.ttl === undefined ? {} : { ttl: input.ttl }) }));
+    },
+  }),
+  op({
+    name: "complete",
+    summary: "Mark my claimed work done (others are then told to verify, not redo).",
+    input: z.object({
+      key,
+      result: z.string().optional(),
+      commit: z.string().optional(),
+      outcome: z.enum(["success", "failure", "noop"]).optional(),
+    }),
+    mutates: true,
+    idempotent: false,
+    destructive: true,
+    local: false,
+    codes: ["NOT_HOLDER", "CLAIM_EXPIRED", "NOT_FOUND"],
+    async run(baton, input, context) {
+      return fromClaimAnswer(
+        await baton.complete(input.key, {
+          as: context.agent,
+          ...(input.result === undefined ? {} : { result: input.result }),
+          ...(input.commit === undefined ? {} : { commit: input.commit }),
+          ...(input.outcome === undefined ? {} : { outcome: input.outcome }),
+        }),
+      );
+    },
+  }),
+  op({
+    name: "release",
+    summary: "Give my claim back unfinished, free for others at once.",
+    input: z.object({ key, commit: z.string().optional() }),
+    mutates: true,
+    idempotent: false,
+    destructive: true,
+    local: false,
+    codes: ["NOT_HOLDER", "NOT_FOUND"],
+    async run(baton, input, context) {
+      return fromClaimAnswer(
+        await baton.release(input.key, { as: context.agent, ...(input.commit === undefined ? {} : { commit: input.commit }) }),
+      );
+    },
+  }),
+  op({
+    name: "abandon",
+    summary: "Give up my claim with a reason; it becomes a loose end for the next session.",
+    input: z.object({ key, reason: z.string().optional() }),
+    mutates: true,
+    idempotent: false,
+    destructive: true,
+    local: false,
+    codes: ["NOT_HOLDER", "NOT_FOUND"],
+    async run(baton, input, context) {
+      return fromClaimAnswer(
+        await baton.abandon(input.key, { as: context.agent, ...(input.reason === undefined ? {} : { reason: input.reason }) }),
+      );
+    },
+  }),
+  op({
+    name: "handoff",
+    summary: "Pass my live claim to another agent (they get a new token; paths move too).",
+    input: z.object({ key, to: z.string().min(1), note: z.string().optional() }),
+    mutates: true,
+    idempotent: false,
+    destructive: true,
+    local: false,
+    codes: ["NOT_HOLDER", "CLAIM_EXPIRED", "NOT_FOUND"],
+    async run(baton, input, context) {
+      return fromClaimAnswer(
+        await baton.handoff(input.key, { as: context.agent, to: input.to, ...(input.note === undefined ? {} : { note: input.note }) }),
+      );
+    },
+  }),
+  op({
+    name: "resolve",
+    summary: "Close a loose end (an abandoned or expired claim) once it is dealt with.",
+    input: z.object({ key, note: z.string().optional() }),
+    mutates: true,
+    idempotent: false,
+    destructive: false,
+    local: false,
+    codes: ["NOT_LOOSE_END", "NOT_FOUND"],
+    async run(baton, input, context) {
+      return fromClaimAnswer(
+        await baton.resolve(input.key, { as: context.agent, ...(input.note === undefined ? {} : { note: input.note }) }),
+      );
+    },
+  }),
+  op({
+    name: "show",
+    summary: "Who holds a key, and its recent history.",
+    input: z.object({ key }),
+    mutates: false,
+    idempotent: true,
+    destructive: false,
+    local: false,
+    codes: [],
+    async run(baton, input) {
+      const r = await baton.show(input.key, { events: 10 });
+      return {
+        ok: true,
+        message: r.claim === null ? `${input.key} was never claimed` : `${input.key}: ${r.claim.state}, ${r.claim.agent}`,
+        data: {
+          claim: claimView(r.claim),
+          events: r.events.map((e) => ({ id: e.id, at: e.at.toISOString(), kind: e.kind, agent: e.agent, token: e.token })),
+        },
+      };
+    },
+  }),
+  op({
+    name: "list",
+    summary: "Live claims (filter by key prefix, or mine only).",
+    input: z.object({ prefix: z.string().optional(), mine: z.boolean().optional() }),
+    mutates: false,
+    idempotent: true,
+    destructive: false,
+    local: false,
+    codes: [],
+    async run(baton, input, context) {
+      const claims = await baton.list({
+        ...(input.prefix === undefined ? {} : { prefix: input.prefix }),
+        ...(input.mine === true ? { agent: context.agent } : {}),
+        limit: 100,
+      });
+      return { ok: true, message: `${claims.length} live claims`, data: { claims: claims.map(claimView) } };
+    },
+  }),
+  op({
+    name: "next",
+    summary: "Pick the best ready task and claim it, in one step.",
+    input: z.object({ category: z.string().optional(), ttl }),
+    mutates: true,
+    idempotent: false,
+    destructive: false,
+    local: false,
+    codes: ["NOTHING_READY"],
+    async run(baton, input, context) {
+      const r = await baton.next({
+        as: context.agent,
+        cwd: context.cwd,
+        ...(input.category === undefined ? {} : { category: input.category }),
+        ...(input.ttl === undefined ? {} : { ttl: input.ttl }),
+      });
+      return {
+        ok: r.ok,
+        ...(r.code === undefined ? {} : { code: r.code }),
+        message: r.message,
+        data: { tier: r.tier, task: r.task, claim: claimView(r.claim), paths: r.paths.map(pathView) },
+      };
+    },
+  }),
+  op({
+    name: "paths_claim",
+    summary: "Claim repo files/folders/globs before editing them (all or none).",
+    input: z.object({ paths: patterns, ttl, shared: z.boolean().optional(), reason: z.string().optional() }),
+    mutates: true,
+    idempotent: true,
+    destructive: false,
+    local: true,
+    codes: ["PATH_CONFLICT"],
+    async run(baton, input, context) {
+      const r = await baton.claimPaths(input.paths, {
+        as: context.agent,
+        cwd: context.cwd,
+        ...(input.ttl === undefined ? {} : { ttl: input.ttl }),
+        ...(input.shared === undefined ? {} : { shared: input.shared }),
+        ...(input.reason === undefined ? {} : { reason: input.reason }),
+      });
+      if (!r.ok) {
+        const holder = holderOf(r.conflicts[0]?.held ?? null);
+        return {
+          ok: false,
+          code: "PATH_CONFLICT",
+          message: r.message,
+          ...(holder === undefined ? {} : { holder }),
+          data: { conflicts: r.conflicts.map((c) => ({ pattern: c.pattern, held: pathView(c.held) })) },
+        };
+      }
+      return { ok: true, message: r.message, data: { paths: r.claims.map(pathView) } };
+    },
+  }),
+  op({
+    name: "paths_release",
+    summary: "Release my path claims (the given ones, or all of mine).",
+    input: z.object({ paths: patterns.optional(), commit: z.string().optional() }),
+    mutates: true,
+    idempotent: true,
+    destructive: false,
+    local: true,
+    codes: [],
+    async run(baton, input, context) {
+      const r = await baton.releasePaths(input.paths ?? null, {
+        as: context.agent,
+        cwd: context.cwd,
+        ...(input.commit === undefined ? {} : { commit: input.commit }),
+      });
+      return { ok: true, message: r.message, data: { released: r.released.map(pathView) } };
+    },
+  }),
+  op({
+    name: "gate_check",
+    summary: "Was this side effect (e-mail, deploy, post) already done in the window?",
+    input: z.object({ key, window: z.string().describe("e.g. 24h").optional() }),
+    mutates: false,
+    idempotent: true,
+    destructive: false,
+    local: false,
+    codes: [],
+    async run(baton, input) {
+      const r = await baton.gateCheck(input.key, input.window === undefined ? {} : { window: input.window });
+      return { ok: true, message: r.message, data: { done: r.done, mark: r.mark } };
+    },
+  }),
+  op({
+    name: "gate_mark",
+    summary: "Record that I did this side effect, so no one repeats it in the window.",
+    input: z.object({ key, note: z.string().optional() }),
+    mutates: true,
+    idempotent: false,
+    destructive: false,
+    local: false,
+    codes: [],
+    async run(baton, input, context) {
+      const r = await baton.gates.mark(input.key, { as: context.agent, ...(input.note === undefined ? {} : { note: input.note }) });
+      return { ok: r.ok, message: r.message, data: { mark: r.mark } };
+    },
+  }),
+  op({
+    name: "context",
+    summary: "Start here: rules, my claims, loose ends, others' work, supply.",
+    input: z.object({ budget: z.number().int().min(200).max(100_000).optional() }),
+    mutates: false,
+    idempotent: true,
+    destructive: false,
+    local: false,
+    codes: [],
+    async run(baton, input, context) {
+      const r = await baton.context({ as: context.agent, cwd: context.cwd, ...(input.budget === undefined ? {} : { budget: input.budget }) });
+      return { ok: true, message: r.markdown };
+    },
+  }),
+  op({
+    name: "note",
+    summary: "Attach a progress note to a key (the next session reads it).",
+    input: z.object({ key, text: z.string().min(1) }),
+    mutates: true,
+    idempotent: false,
+    destructive: false,
+    local: false,
+    codes: [],
+    async run(baton, input, context) {
+      const r = await baton.note(input.key, { as: context.agent, text: input.text });
+      return { ok: true, message: r.message };
+    },
+  }),
+  op({
+    name: "verify",
+    summary: "Confirm recently completed work is really done (instead of redoing it).",
+    input: z.object({ key, note: z.string().optional() }),
+    mutates: true,
+    idempotent: false,
+    destructive: false,
+    local: false,
+    codes: ["NOT_COMPLETED"],
+    async run(baton, input, context) {
+      const r = await baton.verify(input.key, { as: context.agent, ...(input.note === undefined ? {} : { note: input.note }) });
+      return { ok: r.ok, ...("code" in r && r.code !== undefined ? { code: r.code } : {}), message: r.message };
+    },
+  }),
+  op({
+    name: "supply",
+    summary: "Backlog health: ready/claimed/blocked/done and whether to stop shopping.",
+    input: z.object({}),
+    mutates: false,
+    idempotent: true,
+    destructive: false,
+    local: false,
+    codes: [],
+    async run(baton) {
+      const r = await baton.supply();
+      return { ok: true, message: r.message, data: r };
+    },
+  }),
+  op({
+    name: "task_add",
+    summary: "Add a task to the backlog.",
+    input: z.object({
+      id: z.string(),
+      title: z.string(),
+      category: z.string().optional(),
+      priority: z.number().int().min(0).max(100).optional(),
+      blockedBy: z.array(z.string()).optional(),
+    }),
+    mutates: true,
+    idempotent: false,
+    destructive: false,
+    local: false,
+    codes: ["TASK_EXISTS"],
+    async run(baton, input, context) {
+      const r = await baton.tasks.put(
+        [
+          {
+            id: input.id,
+            title: input.title,
+            ...(input.category === undefined ? {} : { category: input.category }),
+            ...(input.priority === undefined ? {} : { priority: input.priority }),
+            ...(input.blockedBy === undefined ? {} : { blockedBy: input.blockedBy }),
+          },
+        ],
+        "add",
+        { cwd: context.cwd },
+      );
+      if (!r.ok) return { ok: false, code: r.code, message: `task ${r.id} exists` };
+      return { ok: true, message: `added task ${input.id}` };
+    },
+  }),
+  op({
+    name: "task_show",
+    summary: "One task: state, priority, blockers.",
+    input: z.object({ id: z.string() }),
+    mutates: false,
+    idempotent: true,
+    destructive: false,
+    local: false,
+    codes: ["TASK_NOT_FOUND"],
+    async run(baton, input) {
+      const task = await baton.tasks.show(input.id);
+      if (task === null) return { ok: false, code: "TASK_NOT_FOUND", message: `no task ${input.id}` };
+      return { ok: true, message: `${task.id}: ${task.state} — ${task.title}`, data: { task } };
+    },
+  }),
+  op({
+    name: "task_list",
+    summary: "Tasks by state (ready, blocked, claimed, done).",
+    input: z.object({ state: z.enum(["ready", "blocked", "claimed", "done"]).optional(), category: z.string().optional() }),
+    mutates: false,
+    idempotent: true,
+    destructive: false,
+    local: false,
+    codes: [],
+    async run(baton, input) {
+      const tasks = await baton.tasks.list({
+        ...(input.state === undefined ? {} : { state: input.state }),
+        ...(input.category === undefined ? {} : { category: input.category }),
+        limit: 100,
+      });
+      return { ok: true, message: `${tasks.length} tasks`, data: { tasks } };
+    },
+  }),
+  op({
+    name: "probe",
+    summary: "Is anyone else on these paths (commits, claims, uncommitted edits)?",
+    input: z.object({ paths: patterns, since: z.string().describe("e.g. 30m").optional() }),
+    mutates: false,
+    idempotent: true,
+    destructive: false,
+    local: true,
+    codes: ["PATHS_BUSY"],
+    async run(baton, input, context) {
+      const r = await baton.probe(input.paths, {
+        as: context.agent,
+        cwd: context.cwd,
+        ...(input.since === undefined ? {} : { since: input.since }),
+      });
+      return { ok: r.ok, ...(r.ok ? {} : { code: "PATHS_BUSY" }), message: r.message, data: r };
+    },
+  }),
+  op({
+    name: "sync_check",
+    summary: "Safe to deploy from this checkout (not behind, not dirty, claims held)?",
+    input: z.object({ holding: z.array(z.string()).describe("keys I must hold, KEY or KEY:TOKEN").optional(), fetch: z.boolean().optional() }),
+    mutates: false,
+    idempotent: true,
+    destructive: false,
+    local: true,
+    codes: ["OUT_OF_SYNC"],
+    async run(baton, input, context) {
+      const r = await baton.syncCheck({
+        as: context.agent,
+        cwd: context.cwd,
+        ...(input.holding === undefined ? {} : { holding: input.holding }),
+        ...(input.fetch === undefined ? {} : { fetch: input.fetch }),
+      });
+      return { ok: r.ok, ...(r.ok ? {} : { code: "OUT_OF_SYNC" }), message: r.message, data: r };
+    },
+  }),
+];
+
+/** The catalogue entry called `name`, or undefined. */
+export function findOperation(name: string): Operation | undefined {
+  return CATALOGUE.find((operation) => operation.name === name);
+}

@@ -1,0 +1,55 @@
+/**
+ * Bearer tokens for `baton serve`: random (256 bits), shown once, stored only as a
+ * SHA-256 digest, compared in constant time. A token decides who an agent is. Pure but
+ * for the random source (node:crypto).
+ */
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { BatonError } from "./errors.js";
+
+/** What a token may do. */
+export type TokenRole = "agent" | "admin" | "read-only";
+
+/** A token as stored (never the token itself). */
+export interface TokenRecord {
+  readonly id: number;
+  /** The agent the token acts as. */
+  readonly agent: string;
+  readonly role: TokenRole;
+  /** Hex SHA-256 of the token text. */
+  readonly hash: string;
+  readonly createdAt: Date;
+  readonly revokedAt: Date | null;
+}
+
+const PREFIX = "baton_";
+const TOKEN = /^baton_[A-Za-z0-9_-]{43}$/;
+
+/** A new random token (`baton_` + 32 random bytes, base64url). */
+export function newToken(): string {
+  return PREFIX + randomBytes(32).toString("base64url");
+}
+
+/** The digest stored for `token`. */
+export function hashToken(token: string): string {
+  return createHash("sha256").update(token, "utf8").digest("hex");
+}
+
+/** Whether `token` has the shape of a Baton token (checked before any lookup). */
+export function isTokenShaped(token: string): boolean {
+  return TOKEN.test(token);
+}
+
+/** Constant-time comparison of two hex digests of equal length. */
+export function sameDigest(a: string, b: string): boolean {
+  const x = Buffer.from(a, "hex");
+  const y = Buffer.from(b, "hex");
+  return x.length === y.length && x.length > 0 && timingSafeEqual(x, y);
+}
+
+/** Validate a role name. */
+export function parseRole(input: { admin?: boolean; readOnly?: boolean }): TokenRole {
+  if (input.admin === true && input.readOnly === true) {
+    throw new BatonError("BAD_INPUT", "a token is either admin or read-only, not both");
+  }
+  return input.admin === true ? "admin" : input.readOnly === true ? "read-only" : "agent";
+}

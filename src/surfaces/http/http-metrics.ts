@@ -1,0 +1,72 @@
+/**
+ * `/metrics` for `baton serve` (Prometheus text format, prom-client): grants, denials by
+ * code, operation latency, live claims, store errors and event-stream clients. One
+ * registry per server, so several servers in one process never share counters.
+ */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { OperationResult } from "../../api/catalogue.js";
+import type { Baton } from "../../baton.js";
+
+export interface Metrics {
+  readonly registry: Registry;
+  readonly operations: Counter<"operation" | "outcome">;
+  readonly latency: Histogram<"operation">;
+  readonly storeErrors: Counter;
+  readonly streamClients: Gauge;
+  /** Count one answered operation (grant, denial by code). */
+  record(operation: string, result: OperationResult): void;
+}
+
+/** Live claims counted at scrape time, up to this many (a gauge, not an inventory). */
+const LIVE_CLAIMS_CAP = 10_000;
+
+export function createMetrics(baton: Baton): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: "baton_process_" });
+  const operations = new Counter({
+    name: "baton_operations_total",
+    help: "Operations answered, by operation and outcome (ok, no, error).",
+    labelNames: ["operation", "outcome"] as const,
+    registers: [registry],
+  });
+  const grants = new Counter({ name: "baton_grants_total", help: "Claims granted (claim and next).", registers: [registry] });
+  const denials = new Counter({
+    name: "baton_denials_total",
+    help: "Expected refusals, by code (CLAIM_HELD, CLAIM_DONE, PATH_CONFLICT, ...).",
+    labelNames: ["code"] as const,
+    registers: [registry],
+  });
+  const latency = new Histogram({
+    name: "baton_operation_duration_seconds",
+    help: "Time to answer an operation, by operation.",
+    labelNames: ["operation"] as const,
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [registry],
+  });
+  const storeErrors = new Counter({
+    name: "baton_store_errors_total",
+    help: "Requests that failed because the store was busy, unavailable or broken.",
+    registers: [registry],
+  });
+  const streamClients = new Gauge({ name: "baton_stream_clients", help: "Open event streams (/v1/events).", registers: [registry] });
+  new Gauge({
+    name: "baton_live_claims",
+    help: `Live work claims (counted at scrape time, capped at ${LIVE_CLAIMS_CAP}).`,
+    registers: [registry],
+    async collect() {
+      this.set((await baton.list({ limit: LIVE_CLAIMS_CAP })).length);
+    },
+  });
+  return {
+    registry,
+    operations,
+    latency,
+    storeErrors,
+    streamClients,
+    record(operation, result) {
+      operations.inc({ operation, outcome: result.ok ? "ok" : "no" });
+      if (!result.ok && result.code !== undefined) denials.inc({ code: result.code });
+      if (result.ok && (operation === "claim" || operation === "next")) grants.inc();
+    },
+  };
+}

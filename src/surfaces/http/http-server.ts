@@ -1,0 +1,245 @@
+/**
+ * `baton serve`'s HTTP surface: JSON routes under `/v1` generated from the operation
+ * catalogue, bearer tokens deciding the agent, an OpenAPI document from the same zod
+ * schemas, `/healthz`, `/metrics` (Prometheus) and the audit log as Server-Sent Events
+ * with `Last-Event-ID` resume. It translates only: no decision lives here.
+ */
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import { z } from "zod";
+import { CATALOGUE, type Operation, type OperationResult } from "../../api/catalogue.js";
+import type { Baton } from "../../baton.js";
+import { BatonError, ERROR_CODES, type ErrorCode, isBatonError } from "../../core/errors.js";
+import type { BatonEvent, EventKind } from "../../core/types.js";
+import { EVENT_KINDS } from "../../core/types.js";
+import type { Identity } from "../../services/tokens.js";
+import { registerMcpRoute } from "./http-mcp.js";
+import { createMetrics, type Metrics } from "./http-metrics.js";
+import { openApiDocument } from "./http-openapi.js";
+
+declare const BATON_VERSION: string | undefined;
+const VERSION = typeof BATON_VERSION === "string" ? BATON_VERSION : "0.0.0-dev";
+
+export interface HttpServerOptions {
+  /** Largest accepted request body in bytes (default 64 KiB; larger is 413). */
+  readonly bodyLimit?: number;
+  /** How often an event stream looks for new events, ms (default 200). */
+  readonly streamPollMs?: number;
+  /** Seconds between keep-alive comments on an event stream (default 15). */
+  readonly heartbeatSeconds?: number;
+}
+
+/** The route of an operation: `paths_claim` is `POST /v1/paths/claim`. */
+export function routeOf(operation: Operation): string {
+  return `/v1/${operation.name.replaceAll("_", "/")}`;
+}
+
+/** Operations a server offers: those that need no checkout on the caller's machine. */
+export const SERVER_OPERATIONS: readonly Operation[] = CATALOGUE.filter((operation) => !operation.local);
+
+function fail(reply: FastifyReply, code: ErrorCode, message: string, details?: Record<string, unknown>): FastifyReply {
+  return reply
+    .code(ERROR_CODES[code].http)
+    .send({ ok: false, code, message, ...(details === undefined ? {} : { details }) });
+}
+
+function bearer(request: FastifyRequest): string | null {
+  const header = request.headers.authorization;
+  if (typeof header !== "string") return null;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match?.[1] ?? null;
+}
+
+declare module "fastify" {
+  interface FastifyRequest {
+    identity: Identity | null;
+  }
+}
+
+/** Pick the agent a request acts as: its token's, or (admin only) the one it names. */
+function actingAgent(identity: Identity, named: unknown): string | BatonError {
+  if (named === undefined || named === identity.agent) return identity.agent;
+  if (identity.role === "admin" && typeof named === "string") return named;
+  return new BatonError(
+    "FORBIDDEN",
+    `this token acts as ${identity.agent}; it cannot act as ${JSON.stringify(named)} (only an admin token can)`,
+  );
+}
+
+function sseEvent(event: BatonEvent): string {
+  const data = {
+    id: event.id,
+    at: event.at.toISOString(),
+    kind: event.kind,
+    key: event.key,
+    agent: event.agent,
+    token: event.token,
+    commit: event.commit,
+    detail: event.detail,
+  };
+  return `id: ${event.id}\nevent: ${event.kind}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+const streamQuery = z
+  .object({
+    after: z.coerce.number().int().min(0).optional(),
+    key: z.string().min(1).optional(),
+    agent: z.string().min(1).optional(),
+    kind: z
+      .string()
+      .transform((value) => value.split(","))
+      .pipe(z.array(z.enum(EVENT_KINDS as unknown as [EventKind, ...EventKind[]])))
+      .optional(),
+  })
+  .strict();
+
+/** Build the server (not yet listening). Close it with `app.close()`; the Baton stays open. */
+export async function createHttpServer(baton: Baton, options: HttpServerOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false, bodyLimit: options.bodyLimit ?? 64 * 1024, return503OnClosing: true });
+  const metrics: Metrics = createMetrics(baton);
+  const tokens = baton.tokens;
+  const streams = new Set<() => void>();
+  app.decorateRequest("identity", null);
+
+  // Streams never end by themselves: close them before the server waits for its connections.
+  app.addHook("preClose", async () => {
+    for (const end of streams) end();
+  });
+
+  app.setNotFoundHandler((request, reply) => fail(reply, "UNKNOWN_ROUTE", `no route ${request.method} ${request.url.split("?")[0]}`));
+  app.setErrorHandler((error: Error & { code?: string; statusCode?: number }, _request, reply) => {
+    if (isBatonError(error)) return fail(reply, error.code, error.message);
+    if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE") return fail(reply, "BODY_TOO_LARGE", "the request body is too large");
+    if (typeof error.statusCode === "number" && error.statusCode >= 400 && error.statusCode < 500) {
+      // Malformed JSON, a wrong content type, an empty body: the client's to fix.
+      return reply.code(error.statusCode === 415 ? 415 : 400).send({ ok: false, code: "BAD_INPUT", message: error.message });
+    }
+    metrics.storeErrors.inc();
+    process.stderr.write(`baton serve: internal error: ${error.stack ?? error.message}\n`);
+    return fail(reply, "INTERNAL", "internal error");
+  });
+
+  // Authentication for everything under /v1: the token decides who the caller is.
+  app.addHook("onRequest", async (request, reply) => {
+    if (!request.url.startsWith("/v1/") && request.url !== "/mcp" && !request.url.startsWith("/mcp?")) return;
+    const token = bearer(request);
+    if (token === null) return fail(reply, "UNAUTHENTICATED", "send Authorization: Bearer <token> (baton tokens add AGENT)");
+    const identity = await tokens.authenticate(token);
+    if (identity === null) return fail(reply, "UNAUTHENTICATED", "unknown or revoked token");
+    request.identity = identity;
+  });
+
+  app.get("/healthz", async (_request, reply) => {
+    try {
+      const now = await baton.now();
+      return { ok: true, store: baton.store.description.replace(/:\/\/([^:@/]+):[^@/]*@/, "://$1:***@"), now: now.toISOString() };
+    } catch (error) {
+      return fail(reply, isBatonError(error) ? error.code : "STORE_UNAVAILABLE", "the store is not reachable");
+    }
+  });
+
+  app.get("/openapi.json", async () => openApiDocument(SERVER_OPERATIONS, VERSION));
+
+  app.get("/metrics", async (_request, reply) => {
+    reply.header("content-type", metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+
+  app.get("/v1/whoami", async (request) => ({ ok: true, agent: request.identity?.agent, role: request.identity?.role }));
+
+  for (const operation of SERVER_OPERATIONS) {
+    const schema = operation.input.extend({ as: z.string().optional() }).strict();
+    app.post(routeOf(operation), async (request, reply) => {
+      const identity = request.identity as Identity;
+      const parsed = schema.safeParse(request.body ?? {});
+      if (!parsed.success) {
+        const reasons = parsed.error.issues.map((i) => `${i.path.length > 0 ? i.path.join(".") : "body"}: ${i.message}`);
+        return fail(reply, "BAD_INPUT", `${operation.name}: ${reasons.join("; ")}`, { issues: reasons });
+      }
+      const { as: named, ...input } = parsed.data as Record<string, unknown>;
+      const agent = actingAgent(identity, named);
+      if (agent instanceof BatonError) return fail(reply, agent.code, agent.message);
+      if (operation.mutates && identity.role === "read-only") {
+        return fail(reply, "FORBIDDEN", `${operation.name} changes state; this token is read-only`);
+      }
+      const stop = metrics.latency.startTimer({ operation: operation.name });
+      let result: OperationResult;
+      try {
+        result = await operation.run(baton, input as never, { agent, cwd: process.cwd(), local: false });
+      } catch (error) {
+        stop();
+        metrics.operations.inc({ operation: operation.name, outcome: "error" });
+        if (isBatonError(error) && ERROR_CODES[error.code].exit === 3) metrics.storeErrors.inc();
+        throw error;
+      }
+      stop();
+      metrics.record(operation.name, result);
+      if (result.ok) return result;
+      const code = (result.code ?? "CLAIM_HELD") as ErrorCode;
+      return reply.code(ERROR_CODES[code]?.http ?? 409).send(result);
+    });
+  }
+
+  registerMcpRoute(app, baton);
+
+  // The audit log as Server-Sent Events: ids are audit ids; Last-Event-ID (or ?after=)
+  // resumes after the last event the client saw.
+  app.get("/v1/events", async (request, reply) => {
+    const parsed = streamQuery.safeParse(request.query ?? {});
+    if (!parsed.success) {
+      return fail(reply, "BAD_INPUT", parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
+    }
+    const lastEventId = request.headers["last-event-id"];
+    let cursor = parsed.data.after ?? 0;
+    if (typeof lastEventId === "string" && lastEventId !== "") {
+      if (!/^\d+$/.test(lastEventId)) return fail(reply, "BAD_INPUT", "Last-Event-ID must be an event id");
+      cursor = Number(lastEventId);
+    }
+    const filter = {
+      ...(parsed.data.key === undefined ? {} : { key: parsed.data.key }),
+      ...(parsed.data.agent === undefined ? {} : { agent: parsed.data.agent }),
+      ...(parsed.data.kind === undefined ? {} : { kind: parsed.data.kind }),
+    };
+    // Bad filters are refused before the stream opens.
+    await baton.log({ ...filter, limit: 1 });
+    reply.hijack();
+    const raw = reply.raw;
+    raw.writeHead(200, {
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-cache, no-transform",
+      connection: "keep-alive",
+      "x-accel-buffering": "no",
+    });
+    raw.write(": baton event stream\n\n");
+    metrics.streamClients.inc();
+    let open = true;
+    let timer: NodeJS.Timeout | undefined;
+    const heartbeat = setInterval(() => raw.write(": keep-alive\n\n"), (options.heartbeatSeconds ?? 15) * 1000);
+    const end = (): void => {
+      if (!open) return;
+      open = false;
+      clearTimeout(timer);
+      clearInterval(heartbeat);
+      metrics.streamClients.dec();
+      streams.delete(end);
+      raw.end();
+    };
+    streams.add(end);
+    request.raw.on("close", end);
+    const poll = async (): Promise<void> => {
+      try {
+        for (;;) {
+          const events = await baton.log({ ...filter, after: cursor, limit: 500 });
+          for (const event of events) raw.write(sseEvent(event));
+          if (events.length > 0) cursor = events[events.length - 1]?.id ?? cursor;
+          if (events.length < 500) break;
+        }
+      } catch (error) {
+        raw.write(`event: error\ndata: ${JSON.stringify({ code: isBatonError(error) ? error.code : "INTERNAL" })}\n\n`);
+      }
+      if (open) timer = setTimeout(() => void poll(), options.streamPollMs ?? 200);
+    };
+    await poll();
+  });
+
+  return app;
+}

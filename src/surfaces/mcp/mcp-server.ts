@@ -1,0 +1,125 @@
+/**
+ * Baton's operations as MCP tools: a table from catalogue entries to tools, nothing
+ * else. The acting agent is the server's (one server per agent session), never a tool
+ * argument. An expected "no" (held, done, conflict, nothing ready) is a tool result with
+ * `isError: true`, its `code`, the holder and the next step worded for a model; bad
+ * arguments are protocol errors (invalid params) with the reason.
+ */
+import { Server } from "@modelcontextprotocol/sdk/server/index.js";
+import {
+  CallToolRequestSchema,
+  type CallToolResult,
+  ErrorCode,
+  ListToolsRequestSchema,
+  McpError,
+  type Tool,
+} from "@modelcontextprotocol/sdk/types.js";
+import { z } from "zod";
+import { CATALOGUE, type Operation, type OperationResult } from "../../api/catalogue.js";
+import type { Baton } from "../../baton.js";
+import { ERROR_CODES, isBatonError } from "../../core/errors.js";
+import { nextStep } from "./mcp-hints.js";
+
+declare const BATON_VERSION: string | undefined;
+const VERSION = typeof BATON_VERSION === "string" ? BATON_VERSION : "0.0.0-dev";
+
+export interface McpServerOptions {
+  /** The acting agent for every tool call. */
+  readonly agent: string;
+  /** The checkout the agent works in. */
+  readonly cwd: string;
+  /** Offer the tools that need the checkout on this machine (probe, sync_check). */
+  readonly local: boolean;
+  /** Offer only the tools that change nothing (a read-only token). */
+  readonly readOnly?: boolean;
+}
+
+/** What every tool answers in `structuredContent`. */
+const OUTPUT_SCHEMA = {
+  type: "object",
+  properties: { ok: { type: "boolean" }, code: { type: "string" }, message: { type: "string" } },
+  required: ["ok", "message"],
+} as const;
+
+/** A compact JSON Schema of an operation's input (no `$schema`, no repeated noise). */
+function inputSchema(operation: Operation): Tool["inputSchema"] {
+  const schema = z.toJSONSchema(operation.input, { target: "draft-2020-12", unrepresentable: "any" }) as Record<string, unknown>;
+  delete schema.$schema;
+  // `{type: object}` says what a free-form object needs; zod's propertyNames adds nothing.
+  for (const property of Object.values((schema.properties ?? {}) as Record<string, Record<string, unknown>>)) {
+    delete property.propertyNames;
+    if (property.type === "object") delete property.additionalProperties;
+  }
+  return schema as Tool["inputSchema"];
+}
+
+/** The tool list for these options, derived from the catalogue. */
+export function toolsFor(options: Pick<McpServerOptions, "local" | "readOnly">): Tool[] {
+  return CATALOGUE.filter((operation) => (options.local || !operation.local) && (options.readOnly !== true || !operation.mutates)).map((operation) => ({
+    name: operation.name,
+    description: operation.summary,
+    inputSchema: inputSchema(operation),
+    outputSchema: OUTPUT_SCHEMA as unknown as Tool["outputSchema"],
+    // Only what differs from MCP's defaults (destructive and idempotent mean something
+    // only for tools that change state).
+    annotations: operation.mutates
+      ? {
+          ...(operation.destructive ? {} : { destructiveHint: false }),
+          ...(operation.idempotent ? { idempotentHint: true } : {}),
+          openWorldHint: false,
+        }
+      : { readOnlyHint: true, openWorldHint: false },
+  }));
+}
+
+function invalidParams(operation: Operation, error: z.ZodError): McpError {
+  const reasons = error.issues.map((issue) => `${issue.path.length > 0 ? issue.path.join(".") : "arguments"}: ${issue.message}`);
+  return new McpError(ErrorCode.InvalidParams, `${operation.name}: ${reasons.join("; ")}`);
+}
+
+function toolResult(result: OperationResult): CallToolResult {
+  const text = result.ok
+    ? result.message
+    : `${result.code ?? "DENIED"}: ${result.message}${result.code === undefined ? "" : `\nNext step: ${nextStep(result.code)}`}`;
+  return {
+    content: [{ type: "text", text }],
+    structuredContent: { ...result } as Record<string, unknown>,
+    ...(result.ok ? {} : { isError: true }),
+  };
+}
+
+/**
+ * A failure that is not the expected "no": bad input becomes invalid params (the caller
+ * must fix its arguments); an unavailable store or a bug becomes a tool error with the
+ * code, never a stack trace.
+ */
+function failure(operation: Operation, error: unknown): CallToolResult {
+  if (isBatonError(error)) {
+    const spec = ERROR_CODES[error.code];
+    if (spec.exit === 2) throw new McpError(ErrorCode.InvalidParams, `${operation.name}: ${error.message}`);
+    return toolResult({ ok: false, code: error.code, message: error.message });
+  }
+  return toolResult({ ok: false, code: "INTERNAL", message: `${operation.name} failed unexpectedly` });
+}
+
+/** An MCP server (not yet connected) answering with `baton` as `options.agent`. */
+export function createMcpServer(baton: Baton, options: McpServerOptions): Server {
+  const server = new Server({ name: "baton", version: VERSION }, { capabilities: { tools: {} } });
+  const tools = toolsFor(options);
+  const offered = new Set(tools.map((tool) => tool.name));
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools }));
+  server.setRequestHandler(CallToolRequestSchema, async (request) => {
+    const operation = CATALOGUE.find((entry) => entry.name === request.params.name);
+    if (operation === undefined || !offered.has(operation.name)) {
+      throw new McpError(ErrorCode.InvalidParams, `unknown tool ${JSON.stringify(request.params.name)}`);
+    }
+    const parsed = operation.input.strict().safeParse(request.params.arguments ?? {});
+    if (!parsed.success) throw invalidParams(operation, parsed.error);
+    try {
+      return toolResult(await operation.run(baton, parsed.data, { agent: options.agent, cwd: options.cwd, local: options.local }));
+    } catch (error) {
+      return failure(operation, error);
+    }
+  });
+  return server;
+}

@@ -1,0 +1,98 @@
+/**
+ * The store contract for what `baton serve` needs: token digests (add, look up, revoke)
+ * and the event cursor (`afterId`: the oldest events after an id, so a follower pages
+ * forward without gaps), on SQLite and PostgreSQL alike.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import { hashToken, newToken } from "../../src/core/tokens.js";
+import type { Store } from "../../src/store/store.js";
+import { type StoreTarget, TARGETS } from "./targets.js";
+
+describe.each(TARGETS)("server store contract: $name", (target: StoreTarget) => {
+  const open: Store[] = [];
+  async function fresh(): Promise<Store> {
+    const store = await target.open();
+    open.push(store);
+    return store;
+  }
+  afterEach(async () => {
+    for (const store of open.splice(0)) await store.close();
+  });
+
+  it("keeps token digests: add, find live ones, revoke by id or agent", async () => {
+    const store = await fresh();
+    const a = newToken();
+    const b = newToken();
+    const ra = await store.addToken({ agent: "alice", role: "agent", hash: hashToken(a) });
+    const rb = await store.addToken({ agent: "bob", role: "admin", hash: hashToken(b) });
+    expect(ra).toMatchObject({ agent: "alice", role: "agent", revokedAt: null });
+    expect(rb.id).toBeGreaterThan(ra.id);
+    expect(await store.tokenByHash(hashToken(a))).toMatchObject({ id: ra.id, agent: "alice" });
+    expect(await store.tokenByHash(hashToken(newToken()))).toBeNull();
+    expect((await store.revokeTokens({ id: ra.id })).map((t) => t.id)).toEqual([ra.id]);
+    expect(await store.tokenByHash(hashToken(a))).toBeNull();
+    expect(await store.revokeTokens({ id: ra.id })).toEqual([]);
+    expect((await store.revokeTokens({ agent: "bob" })).map((t) => t.agent)).toEqual(["bob"]);
+    const listed = await store.listTokens();
+    expect(listed.map((t) => [t.agent, t.revokedAt === null])).toEqual([
+      ["alice", false],
+      ["bob", false],
+    ]);
+    await expect(store.addToken({ agent: "carol", role: "agent", hash: hashToken(a) })).rejects.toThrow();
+  });
+
+  it("pages the log forward from a cursor, oldest first", async () => {
+    const store = await fresh();
+    for (let i = 0; i < 5; i++) {
+      await store.claim({ key: `k:${i}`, agent: "a", ttlMs: 60_000, meta: null, reopen: false, doneWindowMs: 0 });
+    }
+    const all = await store.events({ limit: 100 });
+    expect(all).toHaveLength(5);
+    const first = await store.events({ afterId: 0, limit: 2 });
+    expect(first.map((e) => e.key)).toEqual(["k:0", "k:1"]);
+    const next = await store.events({ afterId: first[1]?.id ?? 0, limit: 2 });
+    expect(next.map((e) => e.key)).toEqual(["k:2", "k:3"]);
+    expect(await store.events({ afterId: all[4]?.id ?? 0, limit: 10 })).toEqual([]);
+    expect((await store.events({ afterId: 0, key: "k:3", limit: 10 })).map((e) => e.key)).toEqual(["k:3"]);
+  });
+});
+
+describe.each(TARGETS)("handoff contract: $name", (target: StoreTarget) => {
+  const open: Store[] = [];
+  afterEach(async () => {
+    for (const store of open.splice(0)) await store.close();
+  });
+  const claim = (store: Store, key: string, agent: string, ttlMs = 60_000) =>
+    store.claim({ key, agent, ttlMs, meta: null, reopen: false, doneWindowMs: 0 });
+
+  it("passes a live claim on with a new token and the same lease; only the holder can", async () => {
+    const store = await target.open();
+    open.push(store);
+    const granted = await claim(store, "task:h", "alice", 120_000);
+    expect(granted.outcome).toBe("granted");
+    const oldToken = granted.outcome === "granted" ? granted.claim.token : 0;
+    expect(await store.handoff({ key: "task:h", agent: "bob", to: "carol", note: null })).toMatchObject({ ok: false, code: "NOT_HOLDER" });
+    expect(await store.handoff({ key: "task:none", agent: "bob", to: "carol", note: null })).toMatchObject({ ok: false, code: "NOT_FOUND" });
+    const handed = await store.handoff({ key: "task:h", agent: "alice", to: "bob", note: "your turn" });
+    expect(handed.ok).toBe(true);
+    if (!handed.ok) return;
+    expect(handed.claim).toMatchObject({ agent: "bob", state: "active" });
+    expect(handed.claim.token).toBeGreaterThan(oldToken);
+    const lease = handed.claim.expiresAt.getTime() - handed.claim.claimedAt.getTime();
+    expect(lease).toBe(120_000);
+    expect(await store.renew({ key: "task:h", agent: "alice", ttlMs: 60_000 })).toMatchObject({ ok: false, code: "NOT_HOLDER" });
+    expect(await store.complete({ key: "task:h", agent: "bob" })).toMatchObject({ ok: true });
+    const events = await store.events({ key: "task:h", limit: 10 });
+    expect(events.map((e) => e.kind)).toEqual(["granted", "handed_off", "completed"]);
+    expect(events[1]).toMatchObject({ agent: "alice", token: handed.claim.token, detail: { to: "bob", previousToken: oldToken, note: "your turn" } });
+  });
+
+  it("refuses an expired claim: the lease is gone, there is nothing to pass on", async () => {
+    const store = await target.open();
+    open.push(store);
+    await claim(store, "task:x", "alice", 30);
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    expect(await store.handoff({ key: "task:x", agent: "alice", to: "bob", note: null })).toMatchObject({ ok: false, code: "CLAIM_EXPIRED" });
+    expect((await store.get("task:x"))?.agent).toBe("alice");
+  });
+});

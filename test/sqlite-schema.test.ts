@@ -1,0 +1,105 @@
+/**
+ * The SQLite schema's write-saving steps (migration 7): an existing database is rebuilt
+ * with every event id and claim kept, event ids keep growing without AUTOINCREMENT, and
+ * every hot query still finds its rows through an index.
+ */
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION } from "../src/store/sqlite/sqlite-migrations.js";
+import { openSqliteStore } from "../src/store/sqlite/sqlite-store.js";
+import { tempDir } from "./helpers.js";
+
+const require = createRequire(import.meta.url);
+const Database = require("better-sqlite3") as typeof import("better-sqlite3");
+const HOUR = 3_600_000;
+
+/** A database file at schema `version` made by the migrations up to it, as an older Baton left it. */
+function databaseAt(version: number): string {
+  const path = join(tempDir(), "old.db");
+  const db = new Database(path);
+  db.pragma("journal_mode = WAL");
+  for (const m of SQLITE_MIGRATIONS.filter((m) => m.version <= version)) {
+    db.exec(m.sql);
+    m.run?.(db);
+    db.pragma(`user_version = ${m.version}`);
+  }
+  db.close();
+  return path;
+}
+
+describe("SQLite schema 7", () => {
+  it("migrates an existing database keeping every event id, every claim and the token counter", async () => {
+    const path = databaseAt(3);
+    const now = Date.now();
+    const old = new Database(path);
+    const event = old.prepare("INSERT INTO events (at, kind, key, agent, token, detail) VALUES (?, ?, ?, ?, ?, ?)");
+    for (let i = 0; i < 50; i++) event.run(now - 1000 + i, "granted", `k${i % 5}`, `a${i % 3}`, i + 1, '{"ttlMs":1}');
+    old.prepare(
+      "INSERT INTO claims (key, agent, token, state, claimed_at, expires_at, ended_at, meta, result) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    ).run("live", "a1", 7, "active", now, now + HOUR, null, '{"x":1}', null);
+    old.prepare(
+      "INSERT INTO claims (key, agent, token, state, claimed_at, expires_at, ended_at, meta, result) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    ).run("done", "a2", 8, "completed", now - 10, now + HOUR, now - 5, null, "ok");
+    old.prepare("UPDATE counters SET value = 50 WHERE name = 'fencing_token'").run();
+    const before = old.prepare("SELECT * FROM events ORDER BY id").all();
+    old.close();
+
+    const store = openSqliteStore({ path });
+    const db = store.database;
+    expect(db.pragma("user_version", { simple: true })).toBe(SQLITE_SCHEMA_VERSION);
+    expect(db.prepare("SELECT * FROM events ORDER BY id").all()).toEqual(before);
+    expect((await store.get("live"))?.meta).toEqual({ x: 1 });
+    expect((await store.get("done"))?.result).toBe("ok");
+    const schema = db.prepare("SELECT name, sql FROM sqlite_schema WHERE sql IS NOT NULL").all() as { name: string; sql: string }[];
+    const sql = (name: string) => schema.find((o) => o.name === name)?.sql ?? "";
+    expect(sql("events")).not.toMatch(/AUTOINCREMENT/i);
+    expect(sql("claims")).toMatch(/WITHOUT ROWID/i);
+    expect(schema.map((o) => o.name).sort()).toEqual(
+      expect.arrayContaining(["events_key", "events_agent", "events_at", "events_selected", "claims_live", "claims_recent"]),
+    );
+    expect(db.prepare("SELECT count(*) AS n FROM sqlite_sequence WHERE name = 'events'").get()).toEqual({ n: 0 });
+
+    const granted = await store.claim({ key: "new", agent: "a1", ttlMs: HOUR, meta: null, reopen: false, doneWindowMs: 0 });
+    expect(granted.claim.token).toBe(51);
+    const [last] = await store.events({ key: "new", limit: 1 });
+    expect(last?.id).toBe(51);
+    await store.close();
+  });
+
+  it("gives every new event an id larger than all before it, across reopenings", async () => {
+    const path = join(tempDir(), "ids.db");
+    const ids: number[] = [];
+    for (let round = 0; round < 3; round++) {
+      const store = openSqliteStore({ path });
+      for (let i = 0; i < 5; i++) {
+        const key = `k${round}-${i}`;
+        await store.claim({ key, agent: "a", ttlMs: HOUR, meta: null, reopen: false, doneWindowMs: 0 });
+        await store.complete({ key, agent: "a", result: "ok" });
+      }
+      ids.push(...(await store.events({ limit: 1000 })).map((e) => e.id).slice(ids.length));
+      await store.close();
+    }
+    expect(ids).toHaveLength(30);
+    expect(ids).toEqual([...ids].sort((a, b) => a - b));
+    expect(new Set(ids).size).toBe(30);
+  });
+
+  it("answers every hot query through an index, never a scan of the log or of all claims", async () => {
+    const store = openSqliteStore({ path: join(tempDir(), "plan.db") });
+    const plan = (sql: string, ...params: unknown[]) =>
+      (store.database.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[]).map((r) => r.detail).join(" | ");
+    const live = "state = 'active' AND expires_at";
+    expect(plan("SELECT * FROM claims WHERE key = ?", "k")).toMatch(/PRIMARY KEY/);
+    expect(plan(`SELECT * FROM claims WHERE ${live} > ? ORDER BY claimed_at DESC LIMIT 10`, 1)).toMatch(/claims_live/);
+    expect(plan(`SELECT * FROM claims WHERE ${live} > ? AND agent = ? LIMIT 10`, 1, "a")).toMatch(/claims_live/);
+    expect(plan(`UPDATE claims SET state = 'abandoned' WHERE ${live} <= ?`, 1)).toMatch(/claims_live/);
+    expect(plan("SELECT * FROM claims INDEXED BY claims_recent WHERE state = 'completed' ORDER BY claimed_at DESC, key LIMIT 10")).not.toMatch(/TEMP B-TREE/);
+    expect(plan("SELECT * FROM claims INDEXED BY claims_abandoned WHERE state = 'abandoned' ORDER BY claimed_at DESC, key LIMIT 10")).not.toMatch(/TEMP B-TREE/);
+    expect(plan("SELECT * FROM events WHERE key = ? ORDER BY id DESC LIMIT 10", "k")).toMatch(/events_key/);
+    expect(plan("SELECT * FROM events WHERE agent = ? ORDER BY id DESC LIMIT 10", "a")).toMatch(/events_agent/);
+    expect(plan("SELECT * FROM events INDEXED BY events_at WHERE at >= ? ORDER BY id DESC LIMIT 10", 1)).toMatch(/events_at/);
+    expect(plan("SELECT detail FROM events WHERE kind = 'selected' ORDER BY id DESC LIMIT 20")).toMatch(/events_selected/);
+    await store.close();
+  });
+});
