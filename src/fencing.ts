@@ -99,7 +99,7 @@ function isSqlite(db: FenceDb): db is FenceSqliteDb {
   return typeof (db as FenceSqliteDb).prepare === "function";
 }
 
-/** Run one statement returning at most one row, with `?` placeholders (numbered for PostgreSQL). */
+/** Run one statement returning at most one row, with `?` parameters (numbered for PostgreSQL). */
 async function one(db: FenceDb, sql: string, params: unknown[]): Promise<Record<string, unknown> | undefined> {
   if (isSqlite(db)) return db.prepare(sql).get(...params) as Record<string, unknown> | undefined;
   let n = 0;

@@ -116,6 +116,25 @@ function fromClaimAnswer(r: {
 
 const json = z.record(z.string(), z.unknown());
 
+/** `release` and `abandon`: end my claim, with an optional commit or reason. */
+function endOperation(name: "release" | "abandon", summary: string, field: "commit" | "reason"): Operation {
+  return op({
+    name,
+    summary,
+    input: z.object({ key, [field]: z.string().optional() }),
+    mutates: true,
+    idempotent: false,
+    destructive: true,
+    local: false,
+    codes: ["NOT_HOLDER", "NOT_FOUND"],
+    async run(baton, input, context) {
+      const { key: claimed, [field]: extra } = input as Record<string, string | undefined> & { key: string };
+      const options = { as: context.agent, ...(extra === undefined ? {} : { [field]: extra }) };
+      return fromClaimAnswer(await (name === "release" ? baton.release(claimed, options) : baton.abandon(claimed, options)));
+    },
+  });
+}
+
 /** Every operation, in the order surfaces list them. */
 export const CATALOGUE: readonly Operation[] = [
   op({
@@ -192,36 +211,8 @@ export const CATALOGUE: readonly Operation[] = [
       );
     },
   }),
-  op({
-    name: "release",
-    summary: "Give my claim back unfinished, free for others at once.",
-    input: z.object({ key, commit: z.string().optional() }),
-    mutates: true,
-    idempotent: false,
-    destructive: true,
-    local: false,
-    codes: ["NOT_HOLDER", "NOT_FOUND"],
-    async run(baton, input, context) {
-      return fromClaimAnswer(
-        await baton.release(input.key, { as: context.agent, ...(input.commit === undefined ? {} : { commit: input.commit }) }),
-      );
-    },
-  }),
-  op({
-    name: "abandon",
-    summary: "Give up my claim with a reason; it becomes a loose end for the next session.",
-    input: z.object({ key, reason: z.string().optional() }),
-    mutates: true,
-    idempotent: false,
-    destructive: true,
-    local: false,
-    codes: ["NOT_HOLDER", "NOT_FOUND"],
-    async run(baton, input, context) {
-      return fromClaimAnswer(
-        await baton.abandon(input.key, { as: context.agent, ...(input.reason === undefined ? {} : { reason: input.reason }) }),
-      );
-    },
-  }),
+  endOperation("release", "Give my claim back unfinished, free for others at once.", "commit"),
+  endOperation("abandon", "Give up my claim with a reason; it becomes a loose end for the next session.", "reason"),
   op({
     name: "handoff",
     summary: "Pass my live claim to another agent (they get a new token; paths move too).",

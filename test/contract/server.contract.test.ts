@@ -3,21 +3,13 @@
  * and the event cursor (`afterId`: the oldest events after an id, so a follower pages
  * forward without gaps), on SQLite and PostgreSQL alike.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { hashToken, newToken } from "../../src/core/tokens.js";
 import type { Store } from "../../src/store/store.js";
-import { type StoreTarget, TARGETS } from "./targets.js";
+import { freshStores, type StoreTarget, TARGETS } from "./targets.js";
 
 describe.each(TARGETS)("server store contract: $name", (target: StoreTarget) => {
-  const open: Store[] = [];
-  async function fresh(): Promise<Store> {
-    const store = await target.open();
-    open.push(store);
-    return store;
-  }
-  afterEach(async () => {
-    for (const store of open.splice(0)) await store.close();
-  });
+  const fresh = freshStores(target);
 
   it("keeps token digests: add, find live ones, revoke by id or agent", async () => {
     const store = await fresh();
@@ -58,16 +50,12 @@ describe.each(TARGETS)("server store contract: $name", (target: StoreTarget) => 
 });
 
 describe.each(TARGETS)("handoff contract: $name", (target: StoreTarget) => {
-  const open: Store[] = [];
-  afterEach(async () => {
-    for (const store of open.splice(0)) await store.close();
-  });
+  const fresh = freshStores(target);
   const claim = (store: Store, key: string, agent: string, ttlMs = 60_000) =>
     store.claim({ key, agent, ttlMs, meta: null, reopen: false, doneWindowMs: 0 });
 
   it("passes a live claim on with a new token and the same lease; only the holder can", async () => {
-    const store = await target.open();
-    open.push(store);
+    const store = await fresh();
     const granted = await claim(store, "task:h", "alice", 120_000);
     expect(granted.outcome).toBe("granted");
     const oldToken = granted.outcome === "granted" ? granted.claim.token : 0;
@@ -88,8 +76,7 @@ describe.each(TARGETS)("handoff contract: $name", (target: StoreTarget) => {
   });
 
   it("refuses an expired claim: the lease is gone, there is nothing to pass on", async () => {
-    const store = await target.open();
-    open.push(store);
+    const store = await fresh();
     await claim(store, "task:x", "alice", 30);
     await new Promise((resolve) => setTimeout(resolve, 80));
     expect(await store.handoff({ key: "task:x", agent: "alice", to: "bob", note: null })).toMatchObject({ ok: false, code: "CLAIM_EXPIRED" });
