@@ -170,7 +170,7 @@ export class TaskService {
         : done
           ? `; completed ${claim.agent}'s claim (token ${claim.token})`
           : `; released the completed claim (token ${claim.token}): it can be claimed again`;
-    return { ok: true, task: outcome.task, claim, message: `${done ? "done" : "reopen"} task:${id}${what}` };
+    return { ok: true, task: outcome.task, claim, message: `${done ? "done" : "reopened"} task:${id}${what}` };
   }
 
   /** Write tasks: `add` refuses existing ids, `update` missing ones, `upsert` (import) does both. */

@@ -54,7 +54,7 @@ export async function rules(action: "init" | "show" | "check", flags: CommonFlag
     }
     if (!info.exists) emitNo(mode, { ok: false, code: "RULES_MISSING", ...info }, `no rules at ${info.path}: run baton rules init`);
     else if (info.emptySlots.length > 0) {
-      emitNo(mode, { ok: false, code: "RULES_INCOMPLETE", ...info }, `${info.path}: ${info.emptySlots.length} empty slot(s) at line ${info.emptySlots.join(", ")}: write your fleet's rules there or delete the lines`);
+      emitNo(mode, { ok: false, code: "RULES_INCOMPLETE", ...info }, `${info.path}: ${info.emptySlots.length} empty slot(s) at line${info.emptySlots.length === 1 ? "" : "s"} ${info.emptySlots.join(", ")}: write your fleet's rules there or delete the lines`);
     } else emit(mode, { ok: true, ...info }, `${info.path}: complete (version ${info.version})`);
   } catch (error) {
     emitError(mode, error);

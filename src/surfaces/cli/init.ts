@@ -173,7 +173,7 @@ export async function init(flags: InitFlags): Promise<void> {
 
     const next = [
       `fill the empty slots in ${rel(rules)} (baton rules check says which)`,
-      "commit .baton/ and .gitignore so every clone shares the rules and settings",
+      "commit .baton/ and .gitignore so every clone shares the rules and settings (the rules and config are protected paths: an agent claims them first, baton paths claim .baton/)",
       ...(harnesses.length === 0
         ? ["wire an agent harness: baton init --claude (or --codex, --gemini)"]
         : [
