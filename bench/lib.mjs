@@ -150,3 +150,25 @@ export async function fillClaims(options, rows) {
     await client.end();
   }
 }
+
+/** `baton serve` on a free loopback port with `env`; resolves { url, stop }. */
+export async function startServe(env) {
+  const child = spawn(process.execPath, [CLI, "serve", "--port", "0", "--no-reap"], { env, stdio: ["ignore", "pipe", "ignore"] });
+  const url = await new Promise((resolve, reject) => {
+    let out = "";
+    child.stdout.on("data", (c) => {
+      out += c;
+      const m = /^listening on (\S+)\n/.exec(out);
+      if (m) resolve(m[1]);
+    });
+    child.once("exit", (code) => reject(new Error(`baton serve exited ${code}`)));
+  });
+  return {
+    url,
+    stop: () =>
+      new Promise((resolve) => {
+        child.once("exit", resolve);
+        child.kill("SIGTERM");
+      }),
+  };
+}

@@ -2,10 +2,10 @@
 // in a child process), against one CLI call doing the same claim in the same run.
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { CLI, fmt, median, percentile, table, tempDir, timeProcess } from "./lib.mjs";
+import { CLI, fmt, median, percentile, startServe, table, tempDir, timeProcess } from "./lib.mjs";
 
 export async function run({ quick }) {
   const calls = quick ? 300 : 1500;
@@ -37,23 +37,12 @@ export async function run({ quick }) {
   const httpEnv = { ...env, BATON_DB: join(dir, "mcp-http.db") };
   delete httpEnv.BATON_AGENT;
   const token = JSON.parse(spawnSync(process.execPath, [CLI, "tokens", "add", "bench", "--json"], { env: httpEnv, encoding: "utf8" }).stdout).token;
-  const server = spawn(process.execPath, [CLI, "serve", "--port", "0", "--no-reap"], { env: httpEnv, stdio: ["ignore", "pipe", "ignore"] });
-  const url = await new Promise((resolve, reject) => {
-    let out = "";
-    server.stdout.on("data", (c) => {
-      out += c;
-      const m = /^listening on (\S+)\n/.exec(out);
-      if (m) resolve(m[1]);
-    });
-    server.once("exit", (code) => reject(new Error(`baton serve exited ${code}`)));
-  });
+  const server = await startServe(httpEnv);
+  const url = server.url;
   const httpClient = new Client({ name: "bench-http", version: "1.0.0" });
   await httpClient.connect(new StreamableHTTPClientTransport(new URL(`${url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
   const http = await measure(httpClient, "http:");
-  await new Promise((resolve) => {
-    server.once("exit", resolve);
-    server.kill("SIGTERM");
-  });
+  await server.stop();
   const cli = [];
   for (let i = 0; i < (quick ? 10 : 30); i++) cli.push(timeProcess([CLI, "claim", `cli:${i}`], env));
   const c = median(cli);

@@ -1,29 +1,15 @@
 // Per-call latency through `baton serve` over keep-alive HTTP (fetch), against one CLI call
 // doing the same claim in the same run; and claims/s with 1, 8 and 32 concurrent clients.
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { join } from "node:path";
-import { CLI, fmt, median, percentile, table, tempDir, timeProcess } from "./lib.mjs";
-
-async function start(env) {
-  const child = spawn(process.execPath, [CLI, "serve", "--port", "0", "--no-reap"], { env, stdio: ["ignore", "pipe", "ignore"] });
-  const url = await new Promise((resolve, reject) => {
-    let out = "";
-    child.stdout.on("data", (c) => {
-      out += c;
-      const m = /^listening on (\S+)\n/.exec(out);
-      if (m) resolve(m[1]);
-    });
-    child.once("exit", (code) => reject(new Error(`baton serve exited ${code}`)));
-  });
-  return { url, stop: () => new Promise((resolve) => { child.once("exit", resolve); child.kill("SIGTERM"); }) };
-}
+import { CLI, fmt, median, percentile, startServe, table, tempDir, timeProcess } from "./lib.mjs";
 
 export async function run({ quick }) {
   const dir = tempDir();
   const env = { ...process.env, BATON_DB: join(dir, "serve.db") };
   for (const key of Object.keys(env)) if (key.startsWith("BATON_") && key !== "BATON_DB") delete env[key];
   const token = JSON.parse(spawnSync(process.execPath, [CLI, "tokens", "add", "bench", "--json"], { env, encoding: "utf8" }).stdout).token;
-  const server = await start(env);
+  const server = await startServe(env);
   const call = async (path, body) => {
     const start = performance.now();
     const r = await fetch(server.url + path, {
