@@ -114,6 +114,18 @@ function fromClaimAnswer(r: {
   return { ...base, ...(r.code === undefined ? {} : { code: r.code }), ...(holder === undefined ? {} : { holder }) };
 }
 
+/** A path claim refused: every conflict, the first one's holder as the holder. */
+function pathConflict(r: { message: string; conflicts: readonly { pattern: string; held: PathClaim }[] }): OperationResult {
+  const holder = holderOf(r.conflicts[0]?.held ?? null);
+  return {
+    ok: false,
+    code: "PATH_CONFLICT",
+    message: r.message,
+    ...(holder === undefined ? {} : { holder }),
+    data: { conflicts: r.conflicts.map((c) => ({ pattern: c.pattern, held: pathView(c.held) })) },
+  };
+}
+
 const json = z.record(z.string(), z.unknown());
 
 /** `release` and `abandon`: end my claim, with an optional commit or reason. */
@@ -159,15 +171,7 @@ export const CATALOGUE: readonly Operation[] = [
       }
       const r = await baton.claimWithPaths(input.key, input.paths, { ...options, cwd: context.cwd });
       if ("conflicts" in r && !r.ok) {
-        const first = r.conflicts[0]?.held ?? null;
-        const holder = holderOf(first);
-        return {
-          ok: false,
-          code: "PATH_CONFLICT",
-          message: r.message,
-          ...(holder === undefined ? {} : { holder }),
-          data: { conflicts: r.conflicts.map((c) => ({ pattern: c.pattern, held: pathView(c.held) })) },
-        };
+        return pathConflict(r);
       }
       const answer = fromClaimAnswer(r as { ok: boolean; code?: string; claim: Claim; message: string });
       return "paths" in r ? { ...answer, data: { claim: claimView(r.claim), paths: r.paths.map(pathView) } } : answer;
@@ -323,16 +327,7 @@ export const CATALOGUE: readonly Operation[] = [
         ...(input.shared === undefined ? {} : { shared: input.shared }),
         ...(input.reason === undefined ? {} : { reason: input.reason }),
       });
-      if (!r.ok) {
-        const holder = holderOf(r.conflicts[0]?.held ?? null);
-        return {
-          ok: false,
-          code: "PATH_CONFLICT",
-          message: r.message,
-          ...(holder === undefined ? {} : { holder }),
-          data: { conflicts: r.conflicts.map((c) => ({ pattern: c.pattern, held: pathView(c.held) })) },
-        };
-      }
+      if (!r.ok) return pathConflict(r);
       return { ok: true, message: r.message, data: { paths: r.claims.map(pathView) } };
     },
   }),
