@@ -379,9 +379,12 @@ describe("properties", () => {
         // picomatch lets `src/**` match `src` but not `*/**` match `a`; we read every `**`
         // as zero or more segments, so compare exactly only away from that corner.
         const exact = !/[[\]]/.test(pattern) && !pattern.endsWith("/**");
+        // picomatch's own quirk: an empty brace alternative right after `**/` lets `a/**/{,a}*`
+        // match `a`, while its expansion `a/**/*` does not; we follow the expansion.
+        const emptyAfterGlobstar = /\*\*\/\{(?:,|[^{}]*,(?:,|\}))/.test(pattern);
         for (const path of ALL_PATHS) {
           const got = pathMatches(pattern, path);
-          if (expected(path)) expect(got, `${pattern} should match ${path}`).toBe(true);
+          if (expected(path) && !emptyAfterGlobstar) expect(got, `${pattern} should match ${path}`).toBe(true);
           else if (exact && patternKind(pattern) === "glob")
             expect(got, `${pattern} should not match ${path}`).toBe(false);
         }
