@@ -83,8 +83,15 @@ describe.skipIf(!onPostgres)("PostgreSQL", () => {
       () => (finished = true),
       () => (finished = true),
     );
-    // Six kills that each hit a live connection of the worker (however long it takes
-    // to start), 100 ms apart so it works in between.
+    // Its loop has begun once it has logged an event: a kill before that would hit its open,
+    // which fails loudly too but is not this test's subject.
+    while (!finished) {
+      const seen = await admin.query(`SELECT count(*)::int AS n FROM "${options.schema}".events`);
+      if ((seen.rows[0] as { n: number }).n > 0) break;
+      await sleep(10);
+    }
+    // Six kills that each hit a live connection of the worker, 100 ms apart so it works in
+    // between.
     for (let kills = 0; kills < 6 && !finished; ) {
       const killed = await admin.query(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'baton' AND datname = current_database() AND pid <> pg_backend_pid() AND query LIKE $1",
