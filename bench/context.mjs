@@ -1,9 +1,8 @@
 // baton context with 100,000 claims (1,000 live) and a large audit log, vs an empty registry;
 // and a claim with the near-duplicate check against 10,000 live claims in its
 // namespace, vs the same claim with the check off. SQLite and PostgreSQL.
-import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { fillClaims, fillEvents, fmt, LIB, median, postgres, table, tempDir } from "./lib.mjs";
+import { fillClaims, fillEvents, fmt, LIB, median, postgres, table, tempDir, storeTargets } from "./lib.mjs";
 
 const { openBaton } = await import(pathToFileURL(LIB).href);
 
@@ -23,10 +22,7 @@ export async function run({ quick }) {
   const server = await postgres();
   const rows = [];
   try {
-    const targets = [
-      ["SQLite", () => ({ db: join(tempDir(), "ctx.db"), synchronous: "normal" })],
-      ["PostgreSQL", () => ({ databaseUrl: server.url, schema: `bench_ctx_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6)}` })],
-    ];
+    const targets = storeTargets(server.url, "ctx", "normal");
     for (const [name, make] of targets) {
       const emptyOptions = make();
       const empty = await openBaton(emptyOptions);

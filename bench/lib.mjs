@@ -172,3 +172,14 @@ export async function startServe(env) {
       }),
   };
 }
+
+/**
+ * The two stores a benchmark compares: [name, () => fresh openBaton options] for a new
+ * SQLite file (at `synchronous`) and a new schema on the PostgreSQL server at `url`.
+ */
+export function storeTargets(url, name, synchronous) {
+  return [
+    ["SQLite", () => ({ db: join(tempDir(), `${name}.db`), synchronous })],
+    ["PostgreSQL", () => ({ databaseUrl: url, schema: `bench_${name}_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6)}` })],
+  ];
+}

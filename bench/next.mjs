@@ -2,9 +2,8 @@
 // under 50 ms on SQLite), vs a backlog of 100 tasks; and 8 processes calling next in
 // a loop (selections/s) vs 1 process.
 import { spawn } from "node:child_process";
-import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { fillEvents, fmt, LIB, median, postgres, table, tempDir } from "./lib.mjs";
+import { fillEvents, fmt, LIB, median, postgres, table, storeTargets } from "./lib.mjs";
 
 const { openBaton } = await import(pathToFileURL(LIB).href);
 const WORKER = fileURLToPath(new URL("./next-worker.mjs", import.meta.url));
@@ -52,10 +51,7 @@ export async function run({ quick }) {
   const server = await postgres();
   const rows = [];
   try {
-    const targets = [
-      ["SQLite", () => ({ db: join(tempDir(), "next.db"), synchronous: "normal" })],
-      ["PostgreSQL", () => ({ databaseUrl: server.url, schema: `bench_next_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6)}` })],
-    ];
+    const targets = storeTargets(server.url, "next", "normal");
     for (const [name, make] of targets) {
       const smallOptions = make();
       const small = await openBaton(smallOptions);

@@ -1,8 +1,7 @@
 // reap of 100,000 claims expired for over a day (target: under 1 s on both stores), vs a
 // reap of 1,000; 1,000 live claims stay untouched beside them.
-import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { fillClaims, fmt, LIB, postgres, table, tempDir } from "./lib.mjs";
+import { fillClaims, fmt, LIB, postgres, table, storeTargets } from "./lib.mjs";
 
 const { openBaton } = await import(pathToFileURL(LIB).href);
 const DAY = 86_400_000;
@@ -35,10 +34,7 @@ export async function run({ quick }) {
   const server = await postgres();
   const rows = [];
   try {
-    const targets = [
-      ["SQLite", () => ({ db: join(tempDir(), "reap.db"), synchronous: "full" })],
-      ["PostgreSQL", () => ({ databaseUrl: server.url, schema: `bench_reap_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6)}` })],
-    ];
+    const targets = storeTargets(server.url, "reap", "full");
     for (const [name, make] of targets) {
       const small = await timeReap(make, 1000);
       const large = await timeReap(make, big);
