@@ -2,7 +2,7 @@
 // executable dist/cli/baton.js (src/surfaces/cli/bin.ts), which loads the bundle
 // dist/cli/baton-main.js through V8's code cache dist/cli/baton-main.cache.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -159,7 +159,23 @@ const [, cli] = await Promise.all([
     minifySyntax: true,
     banner: { js: "#!/usr/bin/env node" },
   }),
+  // The dashboard `baton serve` shows at /: one script and one stylesheet, served from
+  // dist/dashboard/ (src/surfaces/http/http-dashboard.ts). Nothing is fetched from elsewhere.
+  build({
+    ...common,
+    platform: "browser",
+    format: "iife",
+    target: "es2022",
+    entryPoints: { app: "./src/surfaces/dashboard/main.ts", "app-css": "./src/surfaces/dashboard/app.css" },
+    entryNames: "[name]",
+    outdir: "dist/dashboard",
+    minify: true,
+  }),
 ]);
+
+writeFileSync(join(root, "dist", "dashboard", "app.css"), readFileSync(join(root, "dist", "dashboard", "app-css.css")));
+rmSync(join(root, "dist", "dashboard", "app-css.css"));
+copyFileSync(join(root, "src", "surfaces", "dashboard", "index.html"), join(root, "dist", "dashboard", "index.html"));
 
 const mainBundle = readFileSync(join(root, "dist", "cli", "baton-main.js"), "utf8");
 if (/\bimport\([^)]/.test(mainBundle)) throw new Error("dist/cli/baton-main.js has an import() left: bundle or require() what it loads");
@@ -206,6 +222,11 @@ if (process.argv.includes("--analyze")) {
 
 if (!skipTypes) {
   execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"], {
+    cwd: root,
+    stdio: "inherit",
+  });
+  // The dashboard has its own compiler options (the DOM), outside tsconfig.json.
+  execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "--noEmit", "-p", "src/surfaces/dashboard/tsconfig.json"], {
     cwd: root,
     stdio: "inherit",
   });

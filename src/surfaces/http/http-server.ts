@@ -7,11 +7,13 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { z } from "zod";
 import { CATALOGUE, type Operation, type OperationResult } from "../../api/catalogue.js";
+import { VIEW_OPERATIONS } from "../../api/views.js";
 import type { Baton } from "../../baton.js";
 import { BatonError, ERROR_CODES, type ErrorCode, isBatonError } from "../../core/errors.js";
 import type { BatonEvent, EventKind } from "../../core/types.js";
 import { EVENT_KINDS } from "../../core/types.js";
 import type { Identity } from "../../services/tokens.js";
+import { registerDashboard } from "./http-dashboard.js";
 import { registerMcpRoute } from "./http-mcp.js";
 import { createMetrics, type Metrics } from "./http-metrics.js";
 import { openApiDocument } from "./http-openapi.js";
@@ -33,8 +35,8 @@ export function routeOf(operation: Operation): string {
   return `/v1/${operation.name.replaceAll("_", "/")}`;
 }
 
-/** Operations a server offers: those that need no checkout on the caller's machine. */
-export const SERVER_OPERATIONS: readonly Operation[] = CATALOGUE.filter((operation) => !operation.local);
+/** Operations a server offers: those that need no checkout on the caller's machine, and the operator views. */
+export const SERVER_OPERATIONS: readonly Operation[] = [...CATALOGUE, ...VIEW_OPERATIONS].filter((operation) => !operation.local);
 
 function fail(reply: FastifyReply, code: ErrorCode, message: string, details?: Record<string, unknown>): FastifyReply {
   return reply
@@ -180,6 +182,7 @@ export async function createHttpServer(baton: Baton, options: HttpServerOptions 
   }
 
   registerMcpRoute(app, baton);
+  registerDashboard(app);
 
   // The audit log as Server-Sent Events: ids are audit ids; Last-Event-ID (or ?after=)
   // resumes after the last event the client saw.
