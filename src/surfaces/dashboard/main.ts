@@ -338,7 +338,7 @@ function renderAgents(fleet: Fleet): void {
     h(
       "p",
       { class: "hint" },
-      `Timelines span the last ${hours} hours. Idle: holds no live claim. Silent: no event for ${span(fleet.silentAfterMs)} or more.`,
+      `Timelines span the last ${hours} hours. Idle: holds no live claim. Silent: no event for ${Math.round(fleet.silentAfterMs / 60_000)} minutes or more.`,
     ),
     legend,
     rows.length === 0 ? h("p", { class: "empty" }, "No agent has acted recently.") : h("div", { class: "agents" }, ...rows),
