@@ -96,6 +96,13 @@ describe("the dashboard in chromium", () => {
         `no chromium at ${CHROMIUM}: the dashboard tests need a real browser (apt-get install chromium, as .ci/run does, or set BATON_CHROMIUM)`,
       );
     }
+    // First, two hours ago on the store's clock (it only moves forward): an agent gone silent.
+    let past = Date.now() - 2 * 3_600_000;
+    const history = await openBaton({ db: env.BATON_DB, clock: () => past });
+    await history.claim("topic:old-work", { as: "old-timer", ttl: "10m" });
+    past += 60_000;
+    await history.complete("topic:old-work", { as: "old-timer" });
+    await history.close();
     reader = tokenFor("dashboard", "--read-only");
     admin = tokenFor("ops", "--admin");
     // A loose end with a note, a backlog, and some history for the log.
@@ -105,6 +112,8 @@ describe("the dashboard in chromium", () => {
     run("task", "add", "101", "--title", "Rate-limit login", "--category", "security", "--priority", "80");
     run("task", "add", "102", "--title", "Flaky billing test", "--category", "tests");
     run("claim", "topic:other-work", "--as", "dave", "--ttl", "30m");
+    // frank is denied twice: told to stop shopping.
+    for (let i = 0; i < 2; i++) expect(cli(["claim", "topic:other-work", "--as", "frank"], { env }).code).not.toBe(0);
     server = await startServer(env);
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
   });
@@ -123,6 +132,32 @@ describe("the dashboard in chromium", () => {
     await page.waitForSelector('#loose-ends [data-key="github:acme/api#190"]');
     expect(await page.$$("#loose-ends [data-resolve]")).toHaveLength(0);
     await expect(page.textContent("#loose-ends")).resolves.toContain("backfill not run yet");
+  });
+
+  it("serves the page with a policy that keeps every request on this origin", async () => {
+    const r = await fetch(`${server.url}/`);
+    expect(r.status).toBe(200);
+    expect(r.headers.get("content-security-policy")).toContain("default-src 'none'");
+    expect(r.headers.get("content-security-policy")).toContain("connect-src 'self'");
+    expect(await r.text()).toContain('src="/dashboard/app.js"');
+    expect((await fetch(`${server.url}/dashboard/app.js`)).headers.get("content-type")).toContain("javascript");
+    for (const path of ["/dashboard/__proto__", "/dashboard/index.html", "/dashboard/..%2Fcli%2Fbaton.js"]) {
+      expect((await fetch(`${server.url}${path}`)).status, path).toBe(404);
+    }
+    // The views answer only with a token.
+    expect((await fetch(`${server.url}/v1/fleet`, { method: "POST" })).status).toBe(401);
+  });
+
+  it("marks idle and silent agents, and names the agents told to stop shopping", async () => {
+    const { page } = await open(reader);
+    await page.waitForSelector('[data-agent="old-timer"]');
+    await expect(page.textContent('[data-agent="old-timer"] .badge')).resolves.toBe("silent");
+    await expect(page.textContent('[data-agent="carol"] .badge')).resolves.toBe("idle");
+    await expect(page.textContent('[data-agent="dave"] .badge')).resolves.toBe("working");
+    await page.waitForSelector("#contention-body .tiles");
+    await expect(page.textContent("#contention-body")).resolves.toMatch(/frank — 2 denials/);
+    await expect(page.textContent('#contention-body [data-count="ready"]')).resolves.toContain("2");
+    await expect(page.textContent("#contention-body")).resolves.toContain("task:101");
   });
 
   it("shows a claim made from the CLI within 2 s with its holder, ticks its countdown, and drops it once completed", async () => {

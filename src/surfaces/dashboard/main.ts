@@ -384,7 +384,7 @@ function renderContention(c: Contention): void {
       bars("Last hour", c.hour, time),
       bars("Last day", c.day, time),
     ),
-    h("div", { class: "legend", "aria-hidden": "true" }, h("span", {}, h("span", { class: "sw k-denied" }), "denied"), h("span", {}, h("span", { class: "sw", style: "background:#9db8e8" }), "granted")),
+    h("div", { class: "legend", "aria-hidden": "true" }, h("span", {}, h("span", { class: "sw k-denied" }), "denied"), h("span", {}, h("span", { class: "sw", style: "background:#5f87d0" }), "granted")),
     h("h3", {}, "Told to stop shopping (denied twice or more in the last hour)"),
     c.shoppers.length === 0
       ? h("p", { class: "empty" }, "Nobody.")
