@@ -6,7 +6,6 @@
  * budget. Each composes existing {@link Baton} methods; none writes.
  */
 import { z } from "zod";
-import type { Baton } from "../baton.js";
 import type { BatonEvent, Claim, EventKind, PathClaim } from "../core/types.js";
 import { EVENT_KINDS } from "../core/types.js";
 import type { Operation } from "./catalogue.js";
