@@ -179,7 +179,12 @@ function tick(): boolean {
 function metaCell(claim: ClaimView): HTMLElement | string {
   if (claim.meta === null || Object.keys(claim.meta).length === 0) return "—";
   const id = `meta:${claim.key}:${claim.token}`;
-  const details = h("details", { open: state.open.has(id) }, h("summary", {}, "metadata"), h("pre", {}, JSON.stringify(claim.meta, null, 2)));
+  const details = h(
+    "details",
+    { open: state.open.has(id) },
+    h("summary", { "data-focus": id }, "metadata"),
+    h("pre", {}, JSON.stringify(claim.meta, null, 2)),
+  );
   details.addEventListener("toggle", () => (details.open ? state.open.add(id) : state.open.delete(id)));
   return details;
 }
@@ -535,7 +540,7 @@ const refreshLog = debounce(async () => {
   if (state.log.after === null) await loadLog();
 }, 150);
 
-function onEvent(_event: StreamEvent): void {
+function onEvent(_event?: StreamEvent): void {
   refreshFleet();
   refreshContention();
   refreshLog();
@@ -556,10 +561,18 @@ async function start(token: string): Promise<void> {
   refreshFleet();
   refreshContention();
   await loadLog();
+  let wasDown = false;
   state.stream = follow(token, newest.cursor ?? 0, onEvent, (s) => {
     if (s === "refused") signOut("The token was refused (unknown or revoked).");
-    else if (s === "live") setStatus(`live · ${me.agent} (${me.role})`, "live");
-    else setStatus("reconnecting to the event stream…", "down");
+    else if (s === "live") {
+      setStatus(`live · ${me.agent} (${me.role})`, "live");
+      // Back after a drop: the stream resumes after the last event seen, and the views are re-read.
+      if (wasDown) onEvent();
+      wasDown = false;
+    } else {
+      wasDown = true;
+      setStatus("reconnecting to the event stream…", "down");
+    }
   });
   state.timers.push(
     window.setInterval(() => {
@@ -608,7 +621,16 @@ function boot(): void {
   window.addEventListener("pagehide", () => state.stream?.close());
   const saved = sessionStorage.getItem(TOKEN_KEY);
   if (saved === null || saved === "") signOut();
-  else start(saved).catch((error: unknown) => signOut(error instanceof Unauthorized ? "The saved token was refused." : (error as Error).message));
+  else resume(saved);
+}
+
+/** Open with the saved token; a server that cannot be reached is retried, only a refused token is dropped. */
+function resume(token: string): void {
+  start(token).catch((error: unknown) => {
+    if (error instanceof Unauthorized) return signOut("The saved token was refused.");
+    setStatus(`cannot reach the server (${(error as Error).message}); retrying…`, "down");
+    window.setTimeout(() => resume(token), 3000);
+  });
 }
 
 boot();
