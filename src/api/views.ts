@@ -118,12 +118,13 @@ export const VIEW_OPERATIONS: readonly Operation[] = [
       const now = await baton.now();
       const t = now.getTime();
       const spanMs = (input.hours ?? 6) * HOUR;
-      const [live, loose, paths, recent] = await Promise.all([
+      const [live, loose, paths, span] = await Promise.all([
         baton.list({ limit: 1000 }),
         baton.list({ state: ["abandoned", "expired"], limit: 200 }),
         baton.listPaths({ allRepos: true, limit: 1000 }),
-        baton.log({ since: spanMs, kind: [...TIMELINE_KINDS], limit: 100_000 }),
+        baton.log({ since: spanMs, limit: 100_000 }),
       ]);
+      const recent = span.filter((e) => TIMELINE_KINDS.includes(e.kind));
       // Expired claims are loose ends, not live work: list(active) already leaves them out.
       const looseEnds = [];
       for (const claim of loose.sort((a, b) => (b.endedAt ?? b.expiresAt).getTime() - (a.endedAt ?? a.expiresAt).getTime())) {
@@ -132,10 +133,16 @@ export const VIEW_OPERATIONS: readonly Operation[] = [
       }
       // Last activity of every agent over the span (any kind), and its timeline kinds.
       const lastSeen = new Map<string, number>();
-      for (const e of await baton.log({ since: spanMs, limit: 100_000 })) lastSeen.set(e.agent, Math.max(lastSeen.get(e.agent) ?? 0, e.at.getTime()));
+      for (const e of span) lastSeen.set(e.agent, Math.max(lastSeen.get(e.agent) ?? 0, e.at.getTime()));
+      const byAgent = new Map<string, BatonEvent[]>();
+      for (const e of recent) {
+        const list = byAgent.get(e.agent);
+        if (list === undefined) byAgent.set(e.agent, [e]);
+        else list.push(e);
+      }
       const names = new Set<string>([...lastSeen.keys(), ...live.map((c) => c.agent)]);
       const agents = [...names].sort().map((agent) => {
-        const own = recent.filter((e) => e.agent === agent);
+        const own = byAgent.get(agent) ?? [];
         const holding = live.filter((c) => c.agent === agent).length;
         const last = lastSeen.get(agent) ?? null;
         const counts: Record<string, number> = {};
