@@ -148,6 +148,38 @@ describe("the dashboard in chromium", () => {
     expect((await fetch(`${server.url}/v1/fleet`, { method: "POST" })).status).toBe(401);
   });
 
+  it("answers the page's views like any client: the log by filters and cursor, the fleet, contention", async () => {
+    const view = async (name: string, body: Record<string, unknown>) => {
+      const r = await fetch(`${server.url}/v1/${name}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${reader}`, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      return { status: r.status, body: (await r.json()) as { ok: boolean; code?: string; data: Record<string, unknown> } };
+    };
+    const carol = await view("log", { agent: "carol" });
+    expect(carol.status).toBe(200);
+    const kinds = (carol.body.data.events as { kind: string; agent: string }[]).map((e) => e.kind);
+    expect(kinds).toEqual(expect.arrayContaining(["granted", "noted", "abandoned"]));
+    const first = await view("log", { after: 0, limit: 2 });
+    const ids = (first.body.data.events as { id: number }[]).map((e) => e.id);
+    expect(ids).toEqual([1, 2]);
+    expect(first.body.data.cursor).toBe(2);
+    const next = await view("log", { after: 2, limit: 2 });
+    expect((next.body.data.events as { id: number }[]).map((e) => e.id)).toEqual([3, 4]);
+    expect((await view("log", { kind: ["nonsense"] })).status).toBe(400);
+    expect((await view("log", { since: "soon" })).body.code).toBe("BAD_DURATION");
+
+    const fleet = (await view("fleet", {})).body.data as { claims: { key: string }[]; looseEnds: { key: string; note: string }[] };
+    expect(fleet.claims.map((c) => c.key)).toContain("topic:other-work");
+    expect(fleet.looseEnds.find((c) => c.key === "github:acme/api#190")?.note).toBe("backfill not run yet");
+    const contention = (await view("contention", {})).body.data as { shoppers: { agent: string }[]; candidates: { id: string }[] };
+    expect(contention.shoppers.map((s) => s.agent)).toEqual(["frank"]);
+    expect(contention.candidates.map((c) => c.id).sort()).toEqual(["101", "102"]);
+    // A dry run: nothing was claimed.
+    expect(JSON.parse(run("task", "show", "101", "--json"))).toMatchObject({ task: { state: "ready", holder: null } });
+  });
+
   it("marks idle and silent agents, and names the agents told to stop shopping", async () => {
     const { page } = await open(reader);
     await page.waitForSelector('[data-agent="old-timer"]');
