@@ -559,7 +559,29 @@ BEGIN
 END $$;
 `,
   },
+  // Version 10 is reserved for a migration on another branch; it goes before this one.
+  {
+    version: 11,
+    description: "live events: every insert into events notifies the channel baton_events (payload: the schema)",
+    // One NOTIFY per inserting statement, not per row, with the same payload for every
+    // statement of a transaction: PostgreSQL folds identical notifications of one
+    // transaction into one, delivered at its commit, to every session that LISTENs —
+    // whichever process or server wrote. The payload names the schema, so watchers of
+    // other schemas on the same database ignore it; the event itself is read with the
+    // cursor, so the payload never needs to carry it (and stays far below NOTIFY's 8000 bytes).
+    sql: `
+CREATE FUNCTION S.notify_events() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_notify('baton_events', TG_TABLE_SCHEMA);
+  RETURN NULL;
+END $$;
+CREATE TRIGGER events_notify AFTER INSERT ON S.events FOR EACH STATEMENT EXECUTE FUNCTION S.notify_events();
+`,
+  },
 ];
+
+/** The NOTIFY channel of migration 11: its payload is the schema whose events table grew. */
+export const PG_EVENTS_CHANNEL = "baton_events";
 
 /** The schema version this build of Baton writes. */
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS[PG_MIGRATIONS.length - 1]?.version ?? 0;
