@@ -438,13 +438,14 @@ export class Baton {
    * ```
    */
   follow(options: FollowLogOptions = {}): AsyncGenerator<BatonEvent[], void, undefined> {
-    const { after, signal, pollMs, pageSize, onError, limit: _limit, ...filter } = options as FollowLogOptions & { limit?: number };
+    const { after, signal, pollMs, pageSize, onError, watch, limit: _limit, ...filter } = options as FollowLogOptions & { limit?: number };
     return followEvents(this.#store, (cursor, limit) => this.#claims.log({ ...filter, after: cursor, limit }), {
       after: after ?? 0,
       signal,
       pollMs,
       pageSize,
       onError,
+      watch,
     });
   }
 

@@ -12,8 +12,10 @@ export interface FollowOptions {
   readonly after: number;
   /** Stop following: the iteration ends (no error) soon after it aborts. */
   readonly signal?: AbortSignal | undefined;
-  /** For a store without the watch capability: how often to read again, ms (default 200). */
+  /** For a store without the watch capability (or with `watch: false`): how often to read again, ms (default 200). */
   readonly pollMs?: number | undefined;
+  /** Use the store's watch capability when it has one (default true); false: poll every `pollMs`. */
+  readonly watch?: boolean | undefined;
   /** Events read at a time (default 500). */
   readonly pageSize?: number | undefined;
   /**
@@ -57,7 +59,7 @@ export async function* followEvents(
   let poll: NodeJS.Timeout | undefined;
   try {
     if (stopped()) return;
-    if (store.capabilities.watch && store.watchEvents !== undefined) unwatch = await store.watchEvents(wake);
+    if (options.watch !== false && store.capabilities.watch && store.watchEvents !== undefined) unwatch = await store.watchEvents(wake);
     else poll = setInterval(wake, pollMs);
     let cursor = options.after;
     while (!stopped()) {

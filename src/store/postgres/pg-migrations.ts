@@ -562,20 +562,57 @@ END $$;
   // Version 10 is reserved for a migration on another branch; it goes before this one.
   {
     version: 11,
-    description: "live events: every insert into events notifies the channel baton_events (payload: the schema)",
-    // One NOTIFY per inserting statement, not per row, with the same payload for every
+    description: "live events: inserts into events NOTIFY baton_events; a follower's cursor never passes an uncommitted event",
+    // NOTIFY: one per inserting statement, not per row, with the same payload for every
     // statement of a transaction: PostgreSQL folds identical notifications of one
-    // transaction into one, delivered at its commit, to every session that LISTENs —
+    // transaction into one, delivered at its commit to every session that LISTENs,
     // whichever process or server wrote. The payload names the schema, so watchers of
-    // other schemas on the same database ignore it; the event itself is read with the
-    // cursor, so the payload never needs to carry it (and stays far below NOTIFY's 8000 bytes).
+    // other schemas on the same database ignore it; the events are read with the cursor.
+    //
+    // The cursor: ids are drawn when a row is inserted, but become visible when their
+    // transaction commits, and transactions commit in any order: a follower that read id
+    // 11 while id 10 was still in flight would page past 10 for ever. So each transaction
+    // that inserts events holds a shared advisory lock on the table (taken before its first
+    // id is drawn) until it ends, and events_horizon(after) answers how far a follower
+    // may read: no bound when it can take that lock exclusively (nobody is inserting: every
+    // id drawn is committed or gone; the caller reads in its next statement, under the
+    // lock, with a fresh snapshot), else the last id of the unbroken run after the cursor.
+    // A gap before an event older than a minute is a rolled-back id (or a sequence jump
+    // after a crash), not a writer in flight (statements time out after 30 s): skipped.
     sql: `
+CREATE FUNCTION S.events_lock() RETURNS bigint LANGUAGE sql STABLE
+  AS $$ SELECT (hashtext('baton:events')::bigint << 32) | 'S.events'::regclass::oid::bigint $$;
+
+CREATE FUNCTION S.events_in_flight() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_advisory_xact_lock_shared(S.events_lock());
+  RETURN NULL;
+END $$;
+CREATE TRIGGER events_in_flight BEFORE INSERT ON S.events FOR EACH STATEMENT EXECUTE FUNCTION S.events_in_flight();
+
 CREATE FUNCTION S.notify_events() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   PERFORM pg_notify('baton_events', TG_TABLE_SCHEMA);
   RETURN NULL;
 END $$;
 CREATE TRIGGER events_notify AFTER INSERT ON S.events FOR EACH STATEMENT EXECUTE FUNCTION S.notify_events();
+
+CREATE FUNCTION S.events_horizon(p_after bigint) RETURNS bigint LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+  r record;
+  cur bigint := p_after;
+  settled bigint;
+BEGIN
+  IF pg_try_advisory_xact_lock(S.events_lock()) THEN
+    RETURN NULL;
+  END IF;
+  settled := S.now_ms() - 60000;
+  FOR r IN SELECT e.id, e.at FROM S.events e WHERE e.id > p_after ORDER BY e.id LIMIT 1000 LOOP
+    EXIT WHEN r.id <> cur + 1 AND r.at > settled;
+    cur := r.id;
+  END LOOP;
+  RETURN cur;
+END $$;
 `,
   },
 ];
