@@ -67,11 +67,60 @@ async function measure(options, args, count, gapMs) {
   return writes.map((w) => seen.get(w.key) - w.t);
 }
 
+/**
+ * What migration 11 costs PostgreSQL writers (a shared lock per inserting transaction, a
+ * NOTIFY at commit; with a follower, also its reads and horizon locks): claims/s with
+ * `clients` concurrent callers in this process, on a schema with the triggers dropped (the
+ * baseline), with them and a watch open, and with them and a follower following the log;
+ * rounds interleaved, the best of `rounds` kept for each.
+ */
+async function triggerCost(url, clients, ms, rounds) {
+  const { openBaton } = await import(pathToFileURL(LIB).href);
+  const modes = ["dropped", "triggers", "follower"];
+  const result = Object.fromEntries(modes.map((m) => [m, 0]));
+  for (let round = 0; round < rounds; round++) {
+    for (const mode of modes) {
+      const schema = `bench_trig_${mode}_${Date.now().toString(36)}`;
+      const baton = await openBaton({ databaseUrl: url, schema, poolSize: clients + 1 });
+      if (mode === "dropped") {
+        await baton.store.pool.query(`DROP TRIGGER events_notify ON "${schema}".events; DROP TRIGGER events_in_flight ON "${schema}".events`);
+      }
+      const stop = new AbortController();
+      let followed = 0;
+      const unwatch = mode === "triggers" ? await baton.store.watchEvents(() => undefined) : undefined;
+      const following =
+        mode === "follower"
+          ? (async () => {
+              for await (const batch of baton.follow({ signal: stop.signal })) followed += batch.length;
+            })()
+          : undefined;
+      let done = 0;
+      const until = performance.now() + ms;
+      await Promise.all(
+        Array.from({ length: clients }, async (_, c) => {
+          for (let i = 0; performance.now() < until; i++) {
+            await baton.claim(`tp:${c}:${i}`, { as: `agent-${c}` });
+            done++;
+          }
+        }),
+      );
+      result[mode] = Math.max(result[mode], (done * 1000) / ms);
+      stop.abort();
+      await following;
+      await unwatch?.();
+      if (mode === "follower" && followed === 0) throw new Error("the follower saw nothing");
+      await baton.close();
+    }
+  }
+  return result;
+}
+
 export async function run({ quick }) {
   const count = quick ? 40 : 150;
   const gapMs = 40;
   const server = await postgres();
   const rows = [];
+  const costRows = [];
   try {
     for (const [name, make] of storeTargets(server.url, "events", "full")) {
       const polled = await measure(make(), ["--stream-poll", "200ms"], count, gapMs);
@@ -80,16 +129,21 @@ export async function run({ quick }) {
       rows.push([...row("polling every 200 ms (baseline)", polled), "1x"]);
       rows.push([...row("watch", watched), `${(median(polled) / median(watched)).toFixed(1)}x`]);
     }
+    const cost = await triggerCost(server.url, 8, quick ? 1500 : 3000, quick ? 2 : 3);
+    const ratio = (x) => `${(x / cost.dropped).toFixed(2)}x`;
+    costRows.push(["PostgreSQL claims/s, 8 clients: event triggers dropped (baseline)", fmt(cost.dropped), "1x"]);
+    costRows.push(["... with the triggers (migration 11), a watch open", fmt(cost.triggers), ratio(cost.triggers)]);
+    costRows.push(["... with the triggers and a follower reading every wake-up", fmt(cost.follower), ratio(cost.follower)]);
   } finally {
     await server.stop();
   }
   return {
     name: "events",
-    rows,
-    text: table(
+    rows: [...rows, ...costRows],
+    text: `${table(
       `Event latency: a write acknowledged in another process -> the event on a baton serve SSE stream (${count} writes each)`,
       ["stream", "p50 ms", "p95 ms", "faster than polling"],
       rows,
-    ),
+    )}\n${table("What the event triggers cost PostgreSQL writers (in-process library, one schema each)", ["measure", "claims/s", "ratio"], costRows)}`,
   };
 }

@@ -16,6 +16,12 @@ export interface FollowOptions {
   readonly pollMs?: number | undefined;
   /** Use the store's watch capability when it has one (default true); false: poll every `pollMs`. */
   readonly watch?: boolean | undefined;
+  /**
+   * Reads start at least this many ms apart (default 10): under a stream of writes a
+   * follower reads a batch every 10 ms instead of once per commit. A wake-up after a quiet
+   * spell reads at once.
+   */
+  readonly minIntervalMs?: number | undefined;
   /** Events read at a time (default 500). */
   readonly pageSize?: number | undefined;
   /**
@@ -27,6 +33,7 @@ export interface FollowOptions {
 
 const DEFAULT_POLL_MS = 200;
 const DEFAULT_PAGE = 500;
+const DEFAULT_MIN_INTERVAL_MS = 10;
 
 /**
  * Yield the events after `options.after` that `read` returns, in id order, in batches
@@ -54,7 +61,22 @@ export async function* followEvents(
     resume = undefined;
   };
   let retry: NodeJS.Timeout | undefined;
-  signal?.addEventListener("abort", wake);
+  const minIntervalMs = options.minIntervalMs ?? DEFAULT_MIN_INTERVAL_MS;
+  let lastRead = -Infinity;
+  let cancelPause: (() => void) | undefined;
+  const pause = (ms: number): Promise<void> =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      cancelPause = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  const onAbort = (): void => {
+    wake();
+    cancelPause?.();
+  };
+  signal?.addEventListener("abort", onAbort);
   let unwatch: Unwatch | undefined;
   let poll: NodeJS.Timeout | undefined;
   try {
@@ -69,7 +91,13 @@ export async function* followEvents(
         });
         continue;
       }
+      const early = lastRead + minIntervalMs - performance.now();
+      if (early > 0) {
+        await pause(early);
+        if (stopped()) return;
+      }
       woken = false;
+      lastRead = performance.now();
       try {
         for (;;) {
           const events = await read(cursor, pageSize);
@@ -87,7 +115,7 @@ export async function* followEvents(
       }
     }
   } finally {
-    signal?.removeEventListener("abort", wake);
+    signal?.removeEventListener("abort", onAbort);
     clearInterval(poll);
     clearTimeout(retry);
     await unwatch?.();

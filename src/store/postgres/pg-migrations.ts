@@ -574,9 +574,10 @@ END $$;
     // 11 while id 10 was still in flight would page past 10 for ever. So each transaction
     // that inserts events holds a shared advisory lock on the table (taken before its first
     // id is drawn) until it ends, and events_horizon(after) answers how far a follower
-    // may read: no bound when it can take that lock exclusively (nobody is inserting: every
-    // id drawn is committed or gone; the caller reads in its next statement, under the
-    // lock, with a fresh snapshot), else the last id of the unbroken run after the cursor.
+    // may read: when it can take that lock exclusively, the sequence's last value (nobody
+    // holds an id uncommitted: every id drawn is committed or gone; the lock is held for
+    // that one statement only, and the caller reads in its next statement, with a snapshot
+    // that sees them all), else the last id of the unbroken run after the cursor.
     // A gap before an event older than a minute is a rolled-back id (or a sequence jump
     // after a crash), not a writer in flight (statements time out after 30 s): skipped.
     sql: `
@@ -604,7 +605,8 @@ DECLARE
   settled bigint;
 BEGIN
   IF pg_try_advisory_xact_lock(S.events_lock()) THEN
-    RETURN NULL;
+    -- Nobody holds an id uncommitted, and nobody draws one until this statement ends.
+    RETURN coalesce(pg_sequence_last_value('S.events_id_seq'::regclass), 0);
   END IF;
   settled := S.now_ms() - 60000;
   FOR r IN SELECT e.id, e.at FROM S.events e WHERE e.id > p_after ORDER BY e.id LIMIT 1000 LOOP

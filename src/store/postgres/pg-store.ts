@@ -404,15 +404,11 @@ export class PostgresStore implements Store {
       // transactions commit out of id order, and a cursor that passed an uncommitted id
       // would never see it.
       const afterId = filter.afterId;
-      where.push(`id > ${p(afterId)}`);
-      return this.#transaction(async (client) => {
-        const horizon = await client.query<{ horizon: number | null }>(`SELECT ${this.#s}.events_horizon($1) AS horizon`, [afterId]);
-        const bound = horizon.rows[0]?.horizon ?? null;
-        // A new statement, so a snapshot taken after the horizon (and its lock, if any).
-        const sql = `SELECT ${EVENT_COLUMNS} FROM ${this.#s}.events WHERE ${where.join(" AND ")}
-                     ${bound === null ? "" : `AND id <= ${p(bound)}`} ORDER BY id ASC LIMIT ${p(filter.limit)}`;
-        return (await client.query<EventRow>(sql, params)).rows.map(toEvent);
-      });
+      const [horizon] = await this.#query<{ horizon: number }>(`SELECT ${this.#s}.events_horizon($1) AS horizon`, [afterId]);
+      where.push(`id > ${p(afterId)}`, `id <= ${p(Number(horizon?.horizon ?? afterId))}`);
+      // A new statement, so a snapshot taken after the horizon: every id up to it is visible.
+      const sql = `SELECT ${EVENT_COLUMNS} FROM ${this.#s}.events WHERE ${where.join(" AND ")} ORDER BY id ASC LIMIT ${p(filter.limit)}`;
+      return (await this.#query<EventRow>(sql, params)).map(toEvent);
     }
     const sql = `SELECT ${EVENT_COLUMNS} FROM ${this.#s}.events
                  ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id DESC LIMIT ${p(filter.limit)}`;
