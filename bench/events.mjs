@@ -133,7 +133,7 @@ export async function run({ quick }) {
     const ratio = (x) => `${(x / cost.dropped).toFixed(2)}x`;
     costRows.push(["PostgreSQL claims/s, 8 clients: event triggers dropped (baseline)", fmt(cost.dropped), "1x"]);
     costRows.push(["... with the triggers (migration 11), a watch open", fmt(cost.triggers), ratio(cost.triggers)]);
-    costRows.push(["... with the triggers and a follower reading every wake-up", fmt(cost.follower), ratio(cost.follower)]);
+    costRows.push(["... with the triggers and a follower following the log (same process)", fmt(cost.follower), ratio(cost.follower)]);
   } finally {
     await server.stop();
   }
