@@ -9,6 +9,7 @@ import { pathToFileURL } from "node:url";
 import { join } from "node:path";
 import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
+import { openBaton } from "../../src/baton.js";
 import type { BatonEvent } from "../../src/core/types.js";
 import { followEvents } from "../../src/services/follow.js";
 import { openPostgresStore, type PostgresStore } from "../../src/store/postgres/pg-store.js";
@@ -134,6 +135,51 @@ describe.each(TARGETS)("watch contract: $name", (target: StoreTarget) => {
     expect(follower.seen.map((e) => e.id)).toEqual(all.map((e) => e.id));
     const ids = follower.seen.map((e) => e.id);
     expect(ids).toEqual([...ids].sort((a, b) => a - b));
+  });
+});
+
+describe.each(TARGETS)("Baton.follow: $name", (target: StoreTarget) => {
+  it.each([
+    ["the store's watch", true],
+    ["the polling fallback", false],
+  ] as const)("follows with filters through %s, from a cursor, and ends when aborted", async (_how, watch) => {
+    const options = target.batonOptions();
+    const baton = await openBaton(options);
+    const writer = await openBaton(options);
+    try {
+      const skipped = await writer.claim("follow:a", { as: "w" });
+      expect(skipped.ok).toBe(true);
+      const stop = new AbortController();
+      const seen: BatonEvent[] = [];
+      const following = (async () => {
+        for await (const batch of baton.follow({ key: "follow:b", kind: ["granted", "released"], after: 0, watch, pollMs: 20, signal: stop.signal })) {
+          seen.push(...batch);
+        }
+      })();
+      await writer.claim("follow:b", { as: "w" });
+      await writer.claim("follow:c", { as: "w" });
+      await writer.release("follow:b", { as: "w" });
+      await until("both events of follow:b", () => seen.length >= 2);
+      stop.abort();
+      await following; // ends without an error
+      expect(seen.map((e) => [e.kind, e.key])).toEqual([
+        ["granted", "follow:b"],
+        ["released", "follow:b"],
+      ]);
+      const resumed: BatonEvent[] = [];
+      const again = new AbortController();
+      const first = seen[0] as BatonEvent;
+      const resuming = (async () => {
+        for await (const batch of baton.follow({ key: "follow:b", after: first.id, signal: again.signal })) resumed.push(...batch);
+      })();
+      await until("the resumed follower", () => resumed.length >= 1);
+      again.abort();
+      await resuming;
+      expect(resumed.map((e) => e.kind)).toEqual(["released"]);
+    } finally {
+      await writer.close();
+      await baton.close();
+    }
   });
 });
 
