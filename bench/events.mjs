@@ -24,7 +24,10 @@ async function measure(options, args, count, gapMs) {
   const server = await startServe(env, args);
   const seen = new Map();
   const controller = new AbortController();
-  const response = await fetch(`${server.url}/v1/events?kind=granted`, { headers: { authorization: `Bearer ${token}` }, signal: controller.signal });
+  const response = await fetch(`${server.url}/v1/events?kind=granted`, {
+    headers: { authorization: `Bearer ${token}` },
+    signal: controller.signal,
+  });
   const reading = (async () => {
     const reader = response.body.getReader();
     const decoder = new TextDecoder();
@@ -83,7 +86,8 @@ async function triggerCost(url, clients, ms, rounds) {
       const schema = `bench_trig_${mode}_${Date.now().toString(36)}`;
       const baton = await openBaton({ databaseUrl: url, schema, poolSize: clients + 1 });
       if (mode === "dropped") {
-        await baton.store.pool.query(`DROP TRIGGER events_notify ON "${schema}".events; DROP TRIGGER events_in_flight ON "${schema}".events`);
+        const events = `"${schema}".events`;
+        await baton.store.pool.query(`DROP TRIGGER events_notify ON ${events}; DROP TRIGGER events_in_flight ON ${events}`);
       }
       const stop = new AbortController();
       let followed = 0;
@@ -144,6 +148,10 @@ export async function run({ quick }) {
       `Event latency: a write acknowledged in another process -> the event on a baton serve SSE stream (${count} writes each)`,
       ["stream", "p50 ms", "p95 ms", "faster than polling"],
       rows,
-    )}\n${table("What the event triggers cost PostgreSQL writers (in-process library, one schema each)", ["measure", "claims/s", "ratio"], costRows)}`,
+    )}\n${table(
+      "What the event triggers cost PostgreSQL writers (in-process library, one schema each)",
+      ["measure", "claims/s", "ratio"],
+      costRows,
+    )}`,
   };
 }

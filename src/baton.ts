@@ -438,7 +438,7 @@ export class Baton {
    * ```
    */
   follow(options: FollowLogOptions = {}): AsyncGenerator<BatonEvent[], void, undefined> {
-    const { after, signal, pollMs, pageSize, onError, watch, minIntervalMs, limit: _limit, ...filter } = options as FollowLogOptions & { limit?: number };
+    const { after, signal, pollMs, pageSize, onError, watch, minIntervalMs, ...filter } = options;
     return followEvents(this.#store, (cursor, limit) => this.#claims.log({ ...filter, after: cursor, limit }), {
       after: after ?? 0,
       signal,

@@ -152,9 +152,8 @@ describe.each(TARGETS)("Baton.follow: $name", (target: StoreTarget) => {
       const stop = new AbortController();
       const seen: BatonEvent[] = [];
       const following = (async () => {
-        for await (const batch of baton.follow({ key: "follow:b", kind: ["granted", "released"], after: 0, watch, pollMs: 20, signal: stop.signal })) {
-          seen.push(...batch);
-        }
+        const filter = { key: "follow:b", kind: ["granted", "released"] } as const;
+        for await (const batch of baton.follow({ ...filter, after: 0, watch, pollMs: 20, signal: stop.signal })) seen.push(...batch);
       })();
       await writer.claim("follow:b", { as: "w" });
       await writer.claim("follow:c", { as: "w" });

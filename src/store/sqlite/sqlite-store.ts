@@ -1162,7 +1162,7 @@ export class SqliteStore implements Store {
    * Wake `onChange` after events are appended (see {@link Store.watchEvents}). Other
    * processes' commits are seen by a dedicated read connection that reads
    * `PRAGMA data_version` every `watchPollMs` (it changes when another connection commits;
-   * reading it takes no lock and touches no page); this process's own commits wake at once.
+   * reading it takes no write lock and reads no table); this process's own commits wake at once.
    * One watch connection serves every watcher of this store; it closes with the last one.
    */
   async watchEvents(onChange: () => void): Promise<Unwatch> {
