@@ -15,6 +15,7 @@ const POSTGRES_FILES = [
   "test/hostile-input.test.ts",
   "test/http.test.ts",
   "test/lifecycle.test.ts",
+  "test/log-follow.test.ts",
   "test/paths-cli.test.ts",
   "test/paths-race.test.ts",
   "test/race-stores.test.ts",

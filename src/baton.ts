@@ -26,6 +26,7 @@ import { type GateMarkWithSkips, type GateOptions, type GateRunOptions, type Gat
 import { buildContext, type ContextResult } from "./services/context.js";
 import { finishLease, keepLease } from "./services/lease.js";
 import { type NextOptions, type NextResult, type SupplyResult, TaskService } from "./services/tasks.js";
+import { type FollowOptions, followEvents } from "./services/follow.js";
 import { readRules, rulesPath } from "./services/rules.js";
 import { TokenService } from "./services/tokens.js";
 import {
@@ -38,6 +39,12 @@ import { openPostgresStore } from "./store/postgres/pg-store.js";
 import { defaultDbPath } from "./store/sqlite/sqlite-location.js";
 import { openSqliteStore, type SqliteSync } from "./store/sqlite/sqlite-store.js";
 import type { Store } from "./store/store.js";
+
+/** What {@link Baton.follow} follows: the filters of {@link Baton.log}, and where to start. */
+export interface FollowLogOptions extends Omit<LogOptions, "after" | "limit">, Partial<Omit<FollowOptions, "after">> {
+  /** Start after this event id (default 0: from the first event). */
+  readonly after?: number | undefined;
+}
 
 export interface OpenBatonOptions {
   /**
@@ -412,6 +419,35 @@ export class Baton {
   /** The audit log, oldest first (the newest `limit`, default 100). */
   log(options?: LogOptions): Promise<BatonEvent[]> {
     return this.#claims.log(options);
+  }
+
+  /**
+   * Follow the audit log: the events after `after` (default 0: all) matching the filters,
+   * oldest first, in batches, then each new one as it is appended by any process — until
+   * `signal` aborts (the iteration then ends without an error). Uses the store's watch
+   * capability when it has one (PostgreSQL: LISTEN/NOTIFY; SQLite: `data_version`), else
+   * reads every `pollMs`. Bad filters are refused on the first read (`BAD_INPUT`,
+   * `BAD_OPTION`). To resume after a disconnection, pass the last id seen as `after`.
+   *
+   * @example
+   * ```ts
+   * const stop = new AbortController();
+   * for await (const batch of baton.follow({ key: "task:42", signal: stop.signal })) {
+   *   for (const event of batch) console.log(event.id, event.kind, event.agent);
+   * }
+   * ```
+   */
+  follow(options: FollowLogOptions = {}): AsyncGenerator<BatonEvent[], void, undefined> {
+    const { after, signal, pollMs, pageSize, onError, watch, minIntervalMs, ...filter } = options;
+    return followEvents(this.#store, (cursor, limit) => this.#claims.log({ ...filter, after: cursor, limit }), {
+      after: after ?? 0,
+      signal,
+      pollMs,
+      pageSize,
+      onError,
+      watch,
+      minIntervalMs,
+    });
   }
 
   /** `ok` only while `token` is the live holder's token for `key`. */

@@ -6,6 +6,7 @@
 export {
   Baton,
   type ClaimContext,
+  type FollowLogOptions,
   type OpenBatonOptions,
   openBaton,
   type WithClaimOptions,
@@ -57,4 +58,4 @@ export type {
 } from "./services/claims.js";
 export { defaultDbPath, locateRegistry, type RegistryLocation, type RegistryRule } from "./store/sqlite/sqlite-location.js";
 export { openSqliteStore, SqliteStore, type SqliteStoreOptions, type SqliteSync } from "./store/sqlite/sqlite-store.js";
-export type { Store, StoreCapabilities } from "./store/store.js";
+export type { Store, StoreCapabilities, Unwatch } from "./store/store.js";

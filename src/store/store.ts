@@ -16,7 +16,18 @@ export interface StoreCapabilities {
   readonly serverClock: boolean;
   /** The store can be shared by processes on several machines. */
   readonly multiMachine: boolean;
+  /**
+   * The store can wake a follower when any process appends events ({@link Store.watchEvents}):
+   * PostgreSQL through LISTEN/NOTIFY, SQLite by watching the file's `data_version`.
+   */
+  readonly watch: boolean;
 }
+
+/**
+ * Stop a watch ({@link Store.watchEvents}): no wake-up is delivered after it resolves.
+ * Calling it again does nothing.
+ */
+export type Unwatch = () => Promise<void>;
 
 export interface ClaimInput {
   readonly key: string;
@@ -357,6 +368,35 @@ export interface Store {
   list(filter: ListFilter): Promise<Claim[]>;
   /** Audit events matching the filter, oldest first. */
   events(filter: EventFilter): Promise<BatonEvent[]>;
+  /**
+   * Present when `capabilities.watch`: call `onChange` (a wake-up, no payload) after events
+   * are appended by this or any other process. A wake-up says only "read again": the caller
+   * reads with its cursor ({@link EventFilter.afterId}), so nothing is lost or seen twice
+   * however wake-ups are merged, and a spurious one costs one empty read.
+   *
+   * The promise resolves once the watch is live: an event committed after that wakes
+   * `onChange` at least once, after its commit. Subscribe first, then read the backlog with
+   * the cursor, and no event falls between the two. When the store loses its notification
+   * channel (a PostgreSQL connection dropped), it reconnects and wakes every watcher, which
+   * then re-reads from its cursor. `onChange` must not throw (what it throws is dropped).
+   *
+   * @example
+   * ```ts
+   * let cursor = 0;
+   * let woken = true; // read the backlog first
+   * let wake = (): void => undefined;
+   * const unwatch = await store.watchEvents(() => { woken = true; wake(); });
+   * while (running) {
+   *   if (!woken) await new Promise<void>((resolve) => (wake = resolve));
+   *   woken = false;
+   *   for (const e of await store.events({ afterId: cursor, limit: 500 })) { cursor = e.id; show(e); }
+   * }
+   * await unwatch();
+   * ```
+   * `Baton.follow` is this loop, with paging and a polling fallback for stores without watch.
+   * @throws BatonError `STORE_UNAVAILABLE` when the watch cannot be set up, `STORE_CLOSED`
+   */
+  watchEvents?(onChange: () => void): Promise<Unwatch>;
   /** Claim path patterns (and optionally a work key) atomically: all, or none. */
   claimPaths(input: PathClaimInput): Promise<PathClaimOutcome>;
   /** Extend the agent's live path claims; returns those renewed. */

@@ -559,7 +559,68 @@ BEGIN
 END $$;
 `,
   },
+  // Version 10 is reserved for a migration on another branch; it goes before this one.
+  {
+    version: 11,
+    description: "live events: inserts into events NOTIFY baton_events; a follower's cursor never passes an uncommitted event",
+    // NOTIFY: one per inserting statement, not per row, with the same payload for every
+    // statement of a transaction: PostgreSQL folds identical notifications of one
+    // transaction into one, delivered at its commit to every session that LISTENs,
+    // whichever process or server wrote. The payload names the schema, so watchers of
+    // other schemas on the same database ignore it; the events are read with the cursor.
+    //
+    // The cursor: ids are drawn when a row is inserted, but become visible when their
+    // transaction commits, and transactions commit in any order: a follower that read id
+    // 11 while id 10 was still in flight would page past 10 for ever. So each transaction
+    // that inserts events holds a shared advisory lock on the table (taken before its first
+    // id is drawn) until it ends, and events_horizon(after) answers how far a follower
+    // may read: when it can take that lock exclusively, the sequence's last value (nobody
+    // holds an id uncommitted: every id drawn is committed or gone; the lock is held for
+    // that one statement only, and the caller reads in its next statement, with a snapshot
+    // that sees them all), else the last id of the unbroken run after the cursor.
+    // A gap before an event older than a minute is a rolled-back id (or a sequence jump
+    // after a crash), not a writer in flight (statements time out after 30 s): skipped.
+    sql: `
+CREATE FUNCTION S.events_lock() RETURNS bigint LANGUAGE sql STABLE
+  AS $$ SELECT (hashtext('baton:events')::bigint << 32) | 'S.events'::regclass::oid::bigint $$;
+
+CREATE FUNCTION S.events_in_flight() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_advisory_xact_lock_shared(S.events_lock());
+  RETURN NULL;
+END $$;
+CREATE TRIGGER events_in_flight BEFORE INSERT ON S.events FOR EACH STATEMENT EXECUTE FUNCTION S.events_in_flight();
+
+CREATE FUNCTION S.notify_events() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_notify('baton_events', TG_TABLE_SCHEMA);
+  RETURN NULL;
+END $$;
+CREATE TRIGGER events_notify AFTER INSERT ON S.events FOR EACH STATEMENT EXECUTE FUNCTION S.notify_events();
+
+CREATE FUNCTION S.events_horizon(p_after bigint) RETURNS bigint LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+  r record;
+  cur bigint := p_after;
+  settled bigint;
+BEGIN
+  IF pg_try_advisory_xact_lock(S.events_lock()) THEN
+    -- Nobody holds an id uncommitted, and nobody draws one until this statement ends.
+    RETURN coalesce(pg_sequence_last_value('S.events_id_seq'::regclass), 0);
+  END IF;
+  settled := S.now_ms() - 60000;
+  FOR r IN SELECT e.id, e.at FROM S.events e WHERE e.id > p_after ORDER BY e.id LIMIT 1000 LOOP
+    EXIT WHEN r.id <> cur + 1 AND r.at > settled;
+    cur := r.id;
+  END LOOP;
+  RETURN cur;
+END $$;
+`,
+  },
 ];
+
+/** The NOTIFY channel of migration 11: its payload is the schema whose events table grew. */
+export const PG_EVENTS_CHANNEL = "baton_events";
 
 /** The schema version this build of Baton writes. */
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS[PG_MIGRATIONS.length - 1]?.version ?? 0;

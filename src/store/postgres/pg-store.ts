@@ -5,7 +5,7 @@
  * The client's clock is never consulted.
  */
 import { createRequire } from "node:module";
-import type { Pool, PoolClient, PoolConfig } from "pg";
+import type { Client, ClientConfig, Pool, PoolClient, PoolConfig } from "pg";
 import { BatonError } from "../../core/errors.js";
 import type { TokenRecord } from "../../core/tokens.js";
 import { TOKEN_COLUMNS, type TokenRow, toToken } from "../rows.js";
@@ -64,8 +64,9 @@ import type {
   SchemaStatus,
   Store,
   StoreCapabilities,
+  Unwatch,
 } from "../store.js";
-import { migrationSql, PG_MIGRATIONS, PG_SCHEMA_VERSION, quoteIdent } from "./pg-migrations.js";
+import { migrationSql, PG_EVENTS_CHANNEL, PG_MIGRATIONS, PG_SCHEMA_VERSION, quoteIdent } from "./pg-migrations.js";
 
 export interface PostgresStoreOptions {
   /** `postgres://user:password@host:port/database` (any libpq-style URL pg accepts). */
@@ -222,16 +223,19 @@ export function strictLockName(quotedSchema: string, namespace: string): string 
 
 /** The PostgreSQL implementation of {@link Store}. Open it with {@link openPostgresStore}. */
 export class PostgresStore implements Store {
-  readonly capabilities: StoreCapabilities = { serverClock: true, multiMachine: true };
+  readonly capabilities: StoreCapabilities = { serverClock: true, multiMachine: true, watch: true };
   readonly description: string;
   readonly #pool: Pool;
   readonly #s: string;
   #closed = false;
+  /** The LISTEN connection and its watchers (see {@link PostgresStore.watchEvents}). */
+  readonly #watch: PgWatch;
 
-  constructor(pool: Pool, schema: string, where: string) {
+  constructor(pool: Pool, schema: string, where: string, listenConfig: ClientConfig = {}) {
     this.#pool = pool;
     this.#s = quoteIdent(schema);
     this.description = `postgres:${where} (schema ${schema})`;
+    this.#watch = new PgWatch(listenConfig, schema, this.description);
   }
 
   /** The connection pool, for tests and benchmarks that compare against bare SQL. */
@@ -395,8 +399,14 @@ export class PostgresStore implements Store {
     }
     if (filter.kinds !== undefined && filter.kinds.length > 0) where.push(`kind = ANY(${p(filter.kinds)})`);
     if (filter.afterId !== undefined) {
-      // A cursor: the oldest events after it, in id order (a follower pages forward).
-      where.push(`id > ${p(filter.afterId)}`);
+      // A cursor: the oldest events after it, in id order (a follower pages forward), and
+      // never past an id whose transaction may still commit (events_horizon, migration 11):
+      // transactions commit out of id order, and a cursor that passed an uncommitted id
+      // would never see it.
+      const afterId = filter.afterId;
+      const [horizon] = await this.#query<{ horizon: number }>(`SELECT ${this.#s}.events_horizon($1) AS horizon`, [afterId]);
+      where.push(`id > ${p(afterId)}`, `id <= ${p(Number(horizon?.horizon ?? afterId))}`);
+      // A new statement, so a snapshot taken after the horizon: every id up to it is visible.
       const sql = `SELECT ${EVENT_COLUMNS} FROM ${this.#s}.events WHERE ${where.join(" AND ")} ORDER BY id ASC LIMIT ${p(filter.limit)}`;
       return (await this.#query<EventRow>(sql, params)).map(toEvent);
     }
@@ -989,10 +999,157 @@ export class PostgresStore implements Store {
     }
   }
 
+  /**
+   * Wake `onChange` after events are appended, by any process on any machine (see
+   * {@link Store.watchEvents}): a trigger on the events table NOTIFYs at each commit that
+   * added events (migration 11), and one dedicated connection per store — not one of the
+   * pool's — LISTENs. When that connection is lost it reconnects (with backoff) and then
+   * wakes every watcher, which re-reads from its cursor: what was committed meanwhile is
+   * read, not lost. The connection closes with the last watcher.
+   */
+  async watchEvents(onChange: () => void): Promise<Unwatch> {
+    if (this.#closed) throw new BatonError("STORE_CLOSED", "this Baton handle is closed; open a new one");
+    return this.#watch.add(onChange);
+  }
+
+  /** The LISTEN connection's backend pid, or null while it is down: for tests that cut it. */
+  get listenPid(): number | null {
+    return this.#watch.pid;
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await this.#watch.stop();
     await this.#pool.end();
+  }
+}
+
+/** Longest wait between two reconnection attempts of the LISTEN connection. */
+const LISTEN_RETRY_MAX_MS = 5_000;
+
+/**
+ * The LISTEN side of {@link PostgresStore.watchEvents}: one connection outside the pool,
+ * opened with the first watcher and closed with the last, reconnecting when it is lost.
+ */
+class PgWatch {
+  readonly #listeners = new Set<() => void>();
+  readonly #config: ClientConfig;
+  readonly #schema: string;
+  readonly #where: string;
+  #client: Client | undefined;
+  /** The connection being opened (the first watcher waits for it). */
+  #connecting: Promise<void> | undefined;
+  #retry: NodeJS.Timeout | undefined;
+  #retryMs = 50;
+  #stopped = false;
+
+  constructor(config: ClientConfig, schema: string, where: string) {
+    this.#config = config;
+    this.#schema = schema;
+    this.#where = where;
+  }
+
+  get pid(): number | null {
+    return (this.#client as { processID?: number } | undefined)?.processID ?? null;
+  }
+
+  async add(onChange: () => void): Promise<Unwatch> {
+    const listener = (): void => onChange();
+    this.#listeners.add(listener);
+    try {
+      // The first watcher waits for LISTEN; later ones join (during a reconnection too: the
+      // reconnection wakes them, so what was committed meanwhile is read).
+      if (this.#client === undefined && this.#retry === undefined) await this.#open();
+    } catch (error) {
+      this.#listeners.delete(listener);
+      throw translateError(error, this.#where);
+    }
+    return async () => {
+      if (!this.#listeners.delete(listener) || this.#listeners.size > 0) return;
+      await this.#disconnect();
+    };
+  }
+
+  /** Open the LISTEN connection, or wait for the opening under way. */
+  #open(): Promise<void> {
+    this.#connecting ??= this.#connect().finally(() => {
+      this.#connecting = undefined;
+    });
+    return this.#connecting;
+  }
+
+  async #connect(): Promise<void> {
+    const pg = loadPg();
+    // A schema's name in application_name lets an operator (or a test) tell the listeners apart.
+    const client = new pg.Client({ ...this.#config, application_name: `baton-listen:${this.#schema}`.slice(0, 63), keepAlive: true });
+    const lost = (): void => this.#lost(client);
+    client.on("error", lost);
+    client.on("end", lost);
+    client.on("notification", (message) => {
+      if (message.channel === PG_EVENTS_CHANNEL && message.payload === this.#schema) this.#wake();
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${PG_EVENTS_CHANNEL}`);
+    } catch (error) {
+      client.removeListener("end", lost);
+      await client.end().catch(() => undefined);
+      throw error;
+    }
+    if (this.#stopped || this.#listeners.size === 0) {
+      await client.end().catch(() => undefined);
+      return;
+    }
+    this.#client = client;
+    this.#retryMs = 50;
+  }
+
+  /** The LISTEN connection failed or ended: reconnect while anyone watches. */
+  #lost(client: Client): void {
+    if (this.#client !== client) return;
+    this.#client = undefined;
+    client.end().catch(() => undefined);
+    this.#scheduleReconnect();
+  }
+
+  #scheduleReconnect(): void {
+    if (this.#stopped || this.#listeners.size === 0 || this.#retry !== undefined) return;
+    const delay = this.#retryMs;
+    this.#retryMs = Math.min(this.#retryMs * 2, LISTEN_RETRY_MAX_MS);
+    this.#retry = setTimeout(() => {
+      this.#retry = undefined;
+      this.#open().then(
+        // Notifications sent while the connection was down are gone: wake everyone to re-read.
+        () => this.#wake(),
+        () => this.#scheduleReconnect(),
+      );
+    }, delay);
+  }
+
+  #wake(): void {
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener();
+      } catch {
+        // A watcher's own failure is its business (see Store.watchEvents).
+      }
+    }
+  }
+
+  async #disconnect(): Promise<void> {
+    clearTimeout(this.#retry);
+    this.#retry = undefined;
+    const client = this.#client;
+    this.#client = undefined;
+    await client?.end().catch(() => undefined);
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#listeners.clear();
+    await this.#connecting?.catch(() => undefined);
+    await this.#disconnect();
   }
 }
 
@@ -1093,7 +1250,11 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     if (version < PG_SCHEMA_VERSION && options.migrate !== false) await migrate(client, schema, where);
     client.release();
     client = undefined;
-    return new PostgresStore(pool, schema, where);
+    return new PostgresStore(pool, schema, where, {
+      connectionString: options.url,
+      connectionTimeoutMillis: config.connectionTimeoutMillis,
+      types,
+    });
   } catch (error) {
     client?.release(true);
     await pool.end().catch(() => undefined);

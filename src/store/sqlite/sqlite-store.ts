@@ -67,6 +67,7 @@ import type {
   SchemaStatus,
   Store,
   StoreCapabilities,
+  Unwatch,
 } from "../store.js";
 import { SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION } from "./sqlite-migrations.js";
 import {
@@ -94,7 +95,15 @@ export interface SqliteStoreOptions {
   readonly clock?: () => number;
   /** Run pending migrations on open (default). `false` only reads the schema version. */
   readonly migrate?: boolean;
+  /**
+   * While events are watched ({@link SqliteStore.watchEvents}): how often the watch
+   * connection reads `PRAGMA data_version` to see other processes' commits. Default 50 ms.
+   */
+  readonly watchPollMs?: number;
 }
+
+/** Default interval of the `data_version` check while events are watched. */
+const DEFAULT_WATCH_POLL_MS = 50;
 
 /**
  * Checkpoint the WAL into the database every 10,000 pages (~40 MiB) instead of SQLite's
@@ -211,7 +220,7 @@ interface LivePathRow {
 
 /** The SQLite implementation of {@link Store}. Open it with {@link openSqliteStore}. */
 export class SqliteStore implements Store {
-  readonly capabilities: StoreCapabilities = { serverClock: false, multiMachine: false };
+  readonly capabilities: StoreCapabilities = { serverClock: false, multiMachine: false, watch: true };
   readonly description: string;
   readonly #db: Database.Database;
   readonly #path: string;
@@ -225,14 +234,26 @@ export class SqliteStore implements Store {
    */
   readonly #transaction: Database.Transaction<(body: () => unknown) => unknown>;
   #closed = false;
+  /** The watch (see {@link SqliteStore.watchEvents}); undefined while nobody watches. */
+  #watch: SqliteWatch | undefined;
+  readonly #watchPollMs: number;
+  readonly #busyTimeoutMs: number;
 
-  constructor(db: Database.Database, path: string, clock: () => number, identity?: FileIdentity) {
+  constructor(
+    db: Database.Database,
+    path: string,
+    clock: () => number,
+    identity?: FileIdentity,
+    options: { watchPollMs?: number; busyTimeoutMs?: number } = {},
+  ) {
     this.#db = db;
     this.#transaction = db.transaction((body: () => unknown) => body());
     this.#path = path;
     this.#clock = clock;
     this.#identity = identity;
     this.description = `sqlite:${path}`;
+    this.#watchPollMs = options.watchPollMs ?? DEFAULT_WATCH_POLL_MS;
+    this.#busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
   }
 
   /** The underlying connection, for tests and benchmarks that compare against bare SQL. */
@@ -256,7 +277,10 @@ export class SqliteStore implements Store {
   #write<T>(fn: (now: number) => T, rollbackable = false): T {
     this.#assertOpen();
     try {
-      return this.#transaction.immediate(() => fn(this.#decisionTime())) as T;
+      const value = this.#transaction.immediate(() => fn(this.#decisionTime())) as T;
+      // This process's own commits wake its watchers at once, not at the next data_version check.
+      this.#watch?.committed();
+      return value;
     } catch (error) {
       if (rollbackable && error instanceof Rollback) return error.value as T;
       throw translateError(error, this.#path);
@@ -1134,11 +1158,116 @@ export class SqliteStore implements Store {
     });
   }
 
+  /**
+   * Wake `onChange` after events are appended (see {@link Store.watchEvents}). Other
+   * processes' commits are seen by a dedicated read connection that reads
+   * `PRAGMA data_version` every `watchPollMs` (it changes when another connection commits;
+   * reading it takes no write lock and reads no table); this process's own commits wake at once.
+   * One watch connection serves every watcher of this store; it closes with the last one.
+   */
+  async watchEvents(onChange: () => void): Promise<Unwatch> {
+    this.#assertOpen();
+    if (this.#watch === undefined) {
+      try {
+        this.#watch = new SqliteWatch(this.#path, this.#watchPollMs, this.#busyTimeoutMs);
+      } catch (error) {
+        throw translateError(error, this.#path);
+      }
+    }
+    const watch = this.#watch;
+    const listener = (): void => onChange();
+    watch.listeners.add(listener);
+    return async () => {
+      watch.listeners.delete(listener);
+      if (watch.listeners.size === 0 && this.#watch === watch) {
+        this.#watch = undefined;
+        watch.stop();
+      }
+    };
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#watch?.stop();
+    this.#watch = undefined;
     this.#statements.clear();
     this.#db.close();
+  }
+}
+
+/**
+ * The watch behind {@link SqliteStore.watchEvents}: a second connection to the file whose
+ * `PRAGMA data_version` changes whenever any other connection (another process, or this
+ * store's own) commits. `:memory:` has no other connection: only own commits wake.
+ */
+class SqliteWatch {
+  readonly listeners = new Set<() => void>();
+  readonly #db: Database.Database | undefined;
+  readonly #timer: NodeJS.Timeout | undefined;
+  #version = 0;
+  #queued = false;
+  #stopped = false;
+
+  constructor(path: string, pollMs: number, busyTimeoutMs: number) {
+    if (path !== ":memory:" && path !== "") {
+      const { Database, nativeBinding } = loadDriver();
+      this.#db = new Database(path, {
+        fileMustExist: true,
+        timeout: busyTimeoutMs,
+        ...(nativeBinding === undefined ? {} : { nativeBinding }),
+      });
+      this.#version = this.#dataVersion();
+      this.#timer = setInterval(() => this.#check(), pollMs);
+    }
+  }
+
+  #dataVersion(): number {
+    return (this.#db as Database.Database).pragma("data_version", { simple: true }) as number;
+  }
+
+  /** Compare data_version with the last one seen; wake on a change (or on an error: read again). */
+  #check(): void {
+    if (this.#stopped) return;
+    let changed = true;
+    if (this.#db !== undefined) {
+      try {
+        const version = this.#dataVersion();
+        changed = version !== this.#version;
+        this.#version = version;
+      } catch {
+        changed = true;
+      }
+    }
+    if (changed) this.#wake();
+  }
+
+  #wake(): void {
+    for (const listener of [...this.listeners]) {
+      try {
+        listener();
+      } catch {
+        // A watcher's own failure is its business (see Store.watchEvents).
+      }
+    }
+  }
+
+  /** This process committed: check on the next turn (the writer's caller goes first; merged per turn). */
+  committed(): void {
+    if (this.#queued || this.#stopped) return;
+    this.#queued = true;
+    setImmediate(() => {
+      this.#queued = false;
+      this.#check();
+    });
+  }
+
+  stop(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    clearInterval(this.#timer);
+    this.listeners.clear();
+    this.#db?.close();
   }
 }
 
@@ -1209,7 +1338,10 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
     migrate(db, path, options.migrate !== false);
     if (options.migrate !== false) repairLostWrites(db, path, lostFrames);
-    return new SqliteStore(db, path, options.clock ?? Date.now, identity);
+    return new SqliteStore(db, path, options.clock ?? Date.now, identity, {
+      busyTimeoutMs,
+      ...(options.watchPollMs === undefined ? {} : { watchPollMs: options.watchPollMs }),
+    });
   } catch (error) {
     db?.close();
     const translated = translateError(error, path);

@@ -7,7 +7,8 @@ import { BatonError } from "../../core/errors.js";
 import { parseAgent, parseKey, parseToken } from "../../core/identity.js";
 import { parseCommit, parseLimit, parseMeta, parseText } from "../../core/schemas.js";
 import { type BatonEvent, type Claim, type ClaimState, EVENT_KINDS, type EventKind } from "../../core/types.js";
-import { type ActionResult, type ClaimResult, parseStates } from "../../services/claims.js";
+import type { Baton } from "../../baton.js";
+import { type ActionResult, type ClaimResult, type LogOptions, parseStates } from "../../services/claims.js";
 import { requireAgent } from "./config.js";
 import type { CommonFlags } from "./main.js";
 import { emit, emitNo, type OutputMode, table } from "./output.js";
@@ -325,10 +326,25 @@ function kindsFlag(value: string | undefined): EventKind[] | undefined {
   return list as EventKind[] | undefined;
 }
 
-export function log(
-  keyInput: string | undefined,
-  flags: CommonFlags & { agent?: string; since?: string; kind?: string; limit?: string },
-): Promise<void> {
+/** `--after`: an event id (0 or more), checked before the store is opened. */
+function cursorFlag(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(Number(value))) {
+    throw new BatonError("BAD_OPTION", `invalid --after ${JSON.stringify(value)}: an event id (0 or more)`);
+  }
+  return Number(value);
+}
+
+interface LogFlags extends CommonFlags {
+  agent?: string;
+  since?: string;
+  kind?: string;
+  limit?: string;
+  after?: string;
+  follow?: boolean;
+}
+
+export function log(keyInput: string | undefined, flags: LogFlags): Promise<void> {
   return withSession(
     flags,
     () => ({
@@ -337,20 +353,60 @@ export function log(
       since: flags.since === undefined ? undefined : parseDuration(flags.since, { name: "--since" }),
       kinds: kindsFlag(flags.kind),
       limit: parseLimit(flags.limit, 100),
+      after: cursorFlag(flags.after),
     }),
     async ({ baton, mode }, p) => {
-      const events = await baton.log({
+      const filter = {
         ...(p.key === undefined ? {} : { key: p.key }),
         ...(p.agent === undefined ? {} : { agent: p.agent }),
         ...(p.since === undefined ? {} : { since: p.since }),
         ...(p.kinds === undefined ? {} : { kind: p.kinds }),
-        limit: p.limit,
-      });
+      };
+      if (flags.follow === true) {
+        await followLog(baton, mode, filter, p.after, p.limit);
+        return;
+      }
+      const events = await baton.log({ ...filter, ...(p.after === undefined ? {} : { after: p.after }), limit: p.limit });
       emit(mode, { ok: true, events }, () =>
         events.length === 0 ? "no events" : events.map(describeEvent).join("\n"),
       );
     },
   );
+}
+
+/**
+ * `log --follow`: the newest `limit` events (or, with `--after`, every later one), then each
+ * new one as it is appended, one line each (`--json`: one event object per line), until
+ * SIGINT or SIGTERM, which end it with exit 0.
+ */
+async function followLog(
+  baton: Baton,
+  mode: OutputMode,
+  filter: Omit<LogOptions, "after" | "limit">,
+  after: number | undefined,
+  limit: number,
+): Promise<void> {
+  const stop = new AbortController();
+  const signals = ["SIGINT", "SIGTERM"] as const;
+  const onSignal = (): void => stop.abort();
+  for (const signal of signals) process.on(signal, onSignal);
+  const print = (events: readonly BatonEvent[]): void => {
+    if (events.length === 0) return;
+    const lines = events.map((event) => (mode.json ? JSON.stringify(event) : describeEvent(event)));
+    process.stdout.write(`${lines.join("\n")}\n`);
+  };
+  try {
+    let cursor = after;
+    if (cursor === undefined) {
+      // Like tail -f: the newest events first, then the new ones.
+      const recent = await baton.log({ ...filter, limit });
+      print(recent);
+      cursor = recent[recent.length - 1]?.id ?? 0;
+    }
+    for await (const batch of baton.follow({ ...filter, after: cursor, signal: stop.signal })) print(batch);
+  } finally {
+    for (const signal of signals) process.off(signal, onSignal);
+  }
 }
 
 export function check(keyInput: string, flags: CommonFlags & { token: string }): Promise<void> {

@@ -137,7 +137,9 @@ export function buildProgram(name: string, only?: string): Command {
     .option("--agent <agent>", "only this agent's events")
     .option("--since <duration>", "only events this recent, e.g. 2h")
     .option("--kind <kinds>", "only these kinds (comma-separated)")
-    .option("--limit <n>", "the newest n events (default 100)")
+    .option("--limit <n>", "the newest n events (default 100); with --after, the next n")
+    .option("--after <id>", "only events after this event id (a cursor: the last id you saw)")
+    .option("--follow", "keep printing events as they happen, until interrupted (--json: one event per line)")
     .action(async (key: string | undefined, flags) => (await handlers()).log(key, flags));
 
   common(program.command("context"))
@@ -214,6 +216,7 @@ export function buildProgram(name: string, only?: string): Command {
     .option("--reap-every <duration>", "reap stale claims this often (default 5m)")
     .option("--reap-min-age <duration>", "reap claims expired at least this long (default 24h)")
     .option("--no-reap", "do not reap on a schedule")
+    .option("--stream-poll <duration>", "event streams read the log this often instead of watching the store (e.g. 200ms)")
     .action(async (flags) => (await import("./serve.js")).serve(flags));
 
   const tokens = program.command("tokens").summary("bearer tokens for baton serve (one per agent)");

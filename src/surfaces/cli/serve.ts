@@ -18,6 +18,7 @@ export interface ServeFlags extends CommonFlags {
   reap?: boolean;
   reapEvery?: string;
   reapMinAge?: string;
+  streamPoll?: string;
 }
 
 const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
@@ -83,6 +84,7 @@ export async function serve(flags: ServeFlags): Promise<void> {
     }
     const reapEvery = flags.reap === false ? null : parseDuration(flags.reapEvery ?? "5m", { name: "--reap-every" });
     const reapMinAge = parseDuration(flags.reapMinAge ?? "24h", { name: "--reap-min-age" });
+    const streamPollMs = flags.streamPoll === undefined ? undefined : parseDuration(flags.streamPoll, { name: "--stream-poll" });
     const config = await configFor(flags);
     const baton = await openFromConfig(config);
     const tokens = await baton.tokens.list();
@@ -97,7 +99,7 @@ export async function serve(flags: ServeFlags): Promise<void> {
     const sqlite = baton.store.capabilities.multiMachine ? null : baton.store.description.replace(/^sqlite:/, "");
     const lock = sqlite === null ? null : lockSqlite(sqlite, () => address);
     const { createHttpServer } = await import("../http/http-server.js");
-    const app = await createHttpServer(baton);
+    const app = await createHttpServer(baton, streamPollMs === undefined ? {} : { streamWatch: false, streamPollMs });
     try {
       await app.listen({ host, port });
     } catch (error) {

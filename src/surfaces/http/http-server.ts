@@ -10,10 +10,9 @@ import { CATALOGUE, type Operation, type OperationResult } from "../../api/catal
 import { VIEW_OPERATIONS } from "../../api/views.js";
 import type { Baton } from "../../baton.js";
 import { BatonError, ERROR_CODES, type ErrorCode, isBatonError } from "../../core/errors.js";
-import type { BatonEvent, EventKind } from "../../core/types.js";
-import { EVENT_KINDS } from "../../core/types.js";
 import type { Identity } from "../../services/tokens.js";
 import { registerDashboard } from "./http-dashboard.js";
+import { registerEventStream } from "./http-events.js";
 import { registerMcpRoute } from "./http-mcp.js";
 import { createMetrics, type Metrics } from "./http-metrics.js";
 import { openApiDocument } from "./http-openapi.js";
@@ -24,8 +23,14 @@ const VERSION = typeof BATON_VERSION === "string" ? BATON_VERSION : "0.0.0-dev";
 export interface HttpServerOptions {
   /** Largest accepted request body in bytes (default 64 KiB; larger is 413). */
   readonly bodyLimit?: number;
-  /** How often an event stream looks for new events, ms (default 200). */
+  /** For a store without the watch capability (or with `streamWatch: false`): how often an event stream reads again, ms (default 200). */
   readonly streamPollMs?: number;
+  /**
+   * Wake event streams through the store's watch capability when it has one (default true);
+   * false: every stream polls the log every `streamPollMs` (a PostgreSQL behind a pooler
+   * in transaction mode cannot LISTEN).
+   */
+  readonly streamWatch?: boolean;
   /** Seconds between keep-alive comments on an event stream (default 15). */
   readonly heartbeatSeconds?: number;
 }
@@ -66,33 +71,6 @@ function actingAgent(identity: Identity, named: unknown): string | BatonError {
     `this token acts as ${identity.agent}; it cannot act as ${JSON.stringify(named)} (only an admin token can)`,
   );
 }
-
-function sseEvent(event: BatonEvent): string {
-  const data = {
-    id: event.id,
-    at: event.at.toISOString(),
-    kind: event.kind,
-    key: event.key,
-    agent: event.agent,
-    token: event.token,
-    commit: event.commit,
-    detail: event.detail,
-  };
-  return `id: ${event.id}\nevent: ${event.kind}\ndata: ${JSON.stringify(data)}\n\n`;
-}
-
-const streamQuery = z
-  .object({
-    after: z.coerce.number().int().min(0).optional(),
-    key: z.string().min(1).optional(),
-    agent: z.string().min(1).optional(),
-    kind: z
-      .string()
-      .transform((value) => value.split(","))
-      .pipe(z.array(z.enum(EVENT_KINDS as unknown as [EventKind, ...EventKind[]])))
-      .optional(),
-  })
-  .strict();
 
 /** Build the server (not yet listening). Close it with `app.close()`; the Baton stays open. */
 export async function createHttpServer(baton: Baton, options: HttpServerOptions = {}): Promise<FastifyInstance> {
@@ -184,64 +162,10 @@ export async function createHttpServer(baton: Baton, options: HttpServerOptions 
   registerMcpRoute(app, baton);
   registerDashboard(app);
 
-  // The audit log as Server-Sent Events: ids are audit ids; Last-Event-ID (or ?after=)
-  // resumes after the last event the client saw.
-  app.get("/v1/events", async (request, reply) => {
-    const parsed = streamQuery.safeParse(request.query ?? {});
-    if (!parsed.success) {
-      return fail(reply, "BAD_INPUT", parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
-    }
-    const lastEventId = request.headers["last-event-id"];
-    let cursor = parsed.data.after ?? 0;
-    if (typeof lastEventId === "string" && lastEventId !== "") {
-      if (!/^\d+$/.test(lastEventId)) return fail(reply, "BAD_INPUT", "Last-Event-ID must be an event id");
-      cursor = Number(lastEventId);
-    }
-    const filter = {
-      ...(parsed.data.key === undefined ? {} : { key: parsed.data.key }),
-      ...(parsed.data.agent === undefined ? {} : { agent: parsed.data.agent }),
-      ...(parsed.data.kind === undefined ? {} : { kind: parsed.data.kind }),
-    };
-    // Bad filters are refused before the stream opens.
-    await baton.log({ ...filter, limit: 1 });
-    reply.hijack();
-    const raw = reply.raw;
-    raw.writeHead(200, {
-      "content-type": "text/event-stream; charset=utf-8",
-      "cache-control": "no-cache, no-transform",
-      connection: "keep-alive",
-      "x-accel-buffering": "no",
-    });
-    raw.write(": baton event stream\n\n");
-    metrics.streamClients.inc();
-    let open = true;
-    let timer: NodeJS.Timeout | undefined;
-    const heartbeat = setInterval(() => raw.write(": keep-alive\n\n"), (options.heartbeatSeconds ?? 15) * 1000);
-    const end = (): void => {
-      if (!open) return;
-      open = false;
-      clearTimeout(timer);
-      clearInterval(heartbeat);
-      metrics.streamClients.dec();
-      streams.delete(end);
-      raw.end();
-    };
-    streams.add(end);
-    request.raw.on("close", end);
-    const poll = async (): Promise<void> => {
-      try {
-        for (;;) {
-          const events = await baton.log({ ...filter, after: cursor, limit: 500 });
-          for (const event of events) raw.write(sseEvent(event));
-          if (events.length > 0) cursor = events[events.length - 1]?.id ?? cursor;
-          if (events.length < 500) break;
-        }
-      } catch (error) {
-        raw.write(`event: error\ndata: ${JSON.stringify({ code: isBatonError(error) ? error.code : "INTERNAL" })}\n\n`);
-      }
-      if (open) timer = setTimeout(() => void poll(), options.streamPollMs ?? 200);
-    };
-    await poll();
+  registerEventStream(app, baton, metrics, streams, {
+    pollMs: options.streamPollMs,
+    watch: options.streamWatch,
+    heartbeatSeconds: options.heartbeatSeconds,
   });
 
   return app;
