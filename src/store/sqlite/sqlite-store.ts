@@ -68,6 +68,7 @@ import type {
   Store,
   StoreCapabilities,
 } from "../store.js";
+import { GroupCommit, type GroupCommitOptions, type GroupCommitStats } from "./sqlite-batch.js";
 import { SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION } from "./sqlite-migrations.js";
 import {
   ADVANCE_CLOCK_SQL,
@@ -94,6 +95,13 @@ export interface SqliteStoreOptions {
   readonly clock?: () => number;
   /** Run pending migrations on open (default). `false` only reads the schema version. */
   readonly migrate?: boolean;
+  /**
+   * Group commit (off by default; `baton serve` turns it on): writes submitted in the same
+   * turn of the event loop are decided one after another in one transaction, each in its
+   * own savepoint, and answered after it commits. For a server answering many clients
+   * concurrently; one caller awaiting each write gains nothing. See sqlite-batch.ts.
+   */
+  readonly groupCommit?: boolean | GroupCommitOptions;
 }
 
 /**
@@ -224,15 +232,29 @@ export class SqliteStore implements Store {
    * `transaction()` call, which was ~12% of a claim+complete pair's CPU.
    */
   readonly #transaction: Database.Transaction<(body: () => unknown) => unknown>;
+  /** With group commit on: the batcher every write goes through. */
+  readonly #group: GroupCommit | undefined;
   #closed = false;
 
-  constructor(db: Database.Database, path: string, clock: () => number, identity?: FileIdentity) {
+  constructor(
+    db: Database.Database,
+    path: string,
+    clock: () => number,
+    identity?: FileIdentity,
+    groupCommit?: GroupCommitOptions | false,
+  ) {
     this.#db = db;
     this.#transaction = db.transaction((body: () => unknown) => body());
+    this.#group = groupCommit === undefined || groupCommit === false ? undefined : new GroupCommit(db, groupCommit);
     this.#path = path;
     this.#clock = clock;
     this.#identity = identity;
     this.description = `sqlite:${path}`;
+  }
+
+  /** Group-commit counts (batches committed, operations carried), or undefined when it is off. */
+  get groupCommitStats(): GroupCommitStats | undefined {
+    return this.#group?.stats;
   }
 
   /** The underlying connection, for tests and benchmarks that compare against bare SQL. */
@@ -252,15 +274,34 @@ export class SqliteStore implements Store {
   /**
    * Run `fn` in one BEGIN IMMEDIATE transaction with the clock read after the lock. With
    * `rollbackable`, `fn` may throw a {@link Rollback} to undo everything and answer with its value.
+   * With group commit on, `fn` runs in a savepoint of the next batch and the answer is a promise
+   * settled after that batch commits (see sqlite-batch.ts).
    */
-  #write<T>(fn: (now: number) => T, rollbackable = false): T {
+  #write<T>(fn: (now: number) => T, rollbackable = false): T | Promise<T> {
     this.#assertOpen();
+    if (this.#group !== undefined) return this.#grouped(fn, rollbackable);
     try {
       return this.#transaction.immediate(() => fn(this.#decisionTime())) as T;
     } catch (error) {
       if (rollbackable && error instanceof Rollback) return error.value as T;
       throw translateError(error, this.#path);
     }
+  }
+
+  /** Group commit: `fn` is decided in the next batch's transaction, answered after it commits. */
+  #grouped<T>(fn: (now: number) => T, rollbackable: boolean): Promise<T> {
+    const recover = (error: unknown): T => {
+      if (rollbackable && error instanceof Rollback) return error.value as T;
+      throw translateError(error, this.#path);
+    };
+    const alone = (): T => {
+      try {
+        return this.#transaction.immediate(() => fn(this.#decisionTime())) as T;
+      } catch (error) {
+        return recover(error);
+      }
+    };
+    return (this.#group as GroupCommit).submit(() => fn(this.#decisionTime()), recover, alone);
   }
 
   #read<T>(fn: (now: number) => T): T {
@@ -1072,7 +1113,7 @@ export class SqliteStore implements Store {
   }
 
   async recordOutcome(input: { readonly category: string; readonly outcome: "success" | "failure" | "noop" }): Promise<void> {
-    this.#write((now) => {
+    return this.#write((now) => {
       const row = this.#stmt("SELECT successes, failures, updated_at FROM category_stats WHERE category = ?").get(input.category) as
         | { successes: number; failures: number; updated_at: number }
         | undefined;
@@ -1136,6 +1177,8 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     if (this.#closed) return;
+    // Writes already submitted are decided and committed before the connection goes.
+    this.#group?.flush();
     this.#closed = true;
     this.#statements.clear();
     this.#db.close();
@@ -1209,7 +1252,8 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
     migrate(db, path, options.migrate !== false);
     if (options.migrate !== false) repairLostWrites(db, path, lostFrames);
-    return new SqliteStore(db, path, options.clock ?? Date.now, identity);
+    const groupCommit = options.groupCommit === true ? {} : (options.groupCommit ?? false);
+    return new SqliteStore(db, path, options.clock ?? Date.now, identity, groupCommit);
   } catch (error) {
     db?.close();
     const translated = translateError(error, path);

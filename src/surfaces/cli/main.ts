@@ -214,6 +214,7 @@ export function buildProgram(name: string, only?: string): Command {
     .option("--reap-every <duration>", "reap stale claims this often (default 5m)")
     .option("--reap-min-age <duration>", "reap claims expired at least this long (default 24h)")
     .option("--no-reap", "do not reap on a schedule")
+    .option("--no-group-commit", "SQLite: one transaction per request instead of one per batch of concurrent requests")
     .action(async (flags) => (await import("./serve.js")).serve(flags));
 
   const tokens = program.command("tokens").summary("bearer tokens for baton serve (one per agent)");

@@ -18,6 +18,8 @@ export interface ServeFlags extends CommonFlags {
   reap?: boolean;
   reapEvery?: string;
   reapMinAge?: string;
+  /** `--no-group-commit` sets it false: one SQLite transaction per request. */
+  groupCommit?: boolean;
 }
 
 const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
@@ -84,7 +86,8 @@ export async function serve(flags: ServeFlags): Promise<void> {
     const reapEvery = flags.reap === false ? null : parseDuration(flags.reapEvery ?? "5m", { name: "--reap-every" });
     const reapMinAge = parseDuration(flags.reapMinAge ?? "24h", { name: "--reap-min-age" });
     const config = await configFor(flags);
-    const baton = await openFromConfig(config);
+    const groupCommit = flags.groupCommit !== false;
+    const baton = await openFromConfig(config, { groupCommit });
     const tokens = await baton.tokens.list();
     if (!isLoopback(host) && !tokens.some((t) => t.revokedAt === null)) {
       await baton.close();
@@ -121,7 +124,8 @@ export async function serve(flags: ServeFlags): Promise<void> {
     lock?.write();
     process.stdout.write(`listening on ${address}\n`);
     process.stderr.write(
-      `baton serve: ${baton.store.description}; ${tokens.filter((t) => t.revokedAt === null).length} tokens` +
+      `baton serve: ${baton.store.description}${sqlite !== null && groupCommit ? " (group commit)" : ""}; ` +
+        `${tokens.filter((t) => t.revokedAt === null).length} tokens` +
         `${reapEvery === null ? "; reaper off" : `; reaping claims expired > ${flags.reapMinAge ?? "24h"} every ${flags.reapEvery ?? "5m"}`}\n`,
     );
     let reaping = false;

@@ -19,7 +19,7 @@ export function configFor(flags: CommonFlags): Promise<CliConfig> {
 }
 
 /** Open Baton with the resolved configuration (one PostgreSQL connection per CLI call). */
-export function openFromConfig(config: CliConfig, options: { migrate?: boolean } = {}): Promise<Baton> {
+export function openFromConfig(config: CliConfig, options: { migrate?: boolean; groupCommit?: boolean } = {}): Promise<Baton> {
   return openBaton({
     ...(config.db === undefined ? {} : { db: config.db }),
     ...(config.databaseUrl === undefined ? {} : { databaseUrl: config.databaseUrl, poolSize: 1 }),
@@ -28,6 +28,7 @@ export function openFromConfig(config: CliConfig, options: { migrate?: boolean }
       ? {}
       : { statementTimeout: config.statementTimeout }),
     ...(options.migrate === undefined ? {} : { migrate: options.migrate }),
+    ...(options.groupCommit === undefined ? {} : { groupCommit: options.groupCommit }),
     ...(config.busyTimeout === undefined ? {} : { busyTimeout: config.busyTimeout }),
     ...(config.sqliteSync === undefined ? {} : { synchronous: config.sqliteSync }),
     ...(config.defaultTtl === undefined ? {} : { defaultTtl: config.defaultTtl }),
