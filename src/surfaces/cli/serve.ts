@@ -22,6 +22,9 @@ export interface ServeFlags extends CommonFlags {
   groupCommit?: boolean;
 }
 
+/** PostgreSQL connections of a server's pool. */
+const SERVE_POOL_SIZE = 10;
+
 const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
 
 function isLoopback(host: string): boolean {
@@ -87,7 +90,8 @@ export async function serve(flags: ServeFlags): Promise<void> {
     const reapMinAge = parseDuration(flags.reapMinAge ?? "24h", { name: "--reap-min-age" });
     const config = await configFor(flags);
     const groupCommit = flags.groupCommit !== false;
-    const baton = await openFromConfig(config, { groupCommit });
+    // A server answers many clients at once: a PostgreSQL pool, not the CLI's one connection.
+    const baton = await openFromConfig(config, { groupCommit, poolSize: SERVE_POOL_SIZE });
     const tokens = await baton.tokens.list();
     if (!isLoopback(host) && !tokens.some((t) => t.revokedAt === null)) {
       await baton.close();

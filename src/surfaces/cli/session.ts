@@ -19,10 +19,13 @@ export function configFor(flags: CommonFlags): Promise<CliConfig> {
 }
 
 /** Open Baton with the resolved configuration (one PostgreSQL connection per CLI call). */
-export function openFromConfig(config: CliConfig, options: { migrate?: boolean; groupCommit?: boolean } = {}): Promise<Baton> {
+export function openFromConfig(
+  config: CliConfig,
+  options: { migrate?: boolean; groupCommit?: boolean; poolSize?: number } = {},
+): Promise<Baton> {
   return openBaton({
     ...(config.db === undefined ? {} : { db: config.db }),
-    ...(config.databaseUrl === undefined ? {} : { databaseUrl: config.databaseUrl, poolSize: 1 }),
+    ...(config.databaseUrl === undefined ? {} : { databaseUrl: config.databaseUrl, poolSize: options.poolSize ?? 1 }),
     ...(config.pgSchema === undefined ? {} : { schema: config.pgSchema }),
     ...(config.statementTimeout === undefined || config.databaseUrl === undefined
       ? {}
