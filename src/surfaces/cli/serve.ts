@@ -104,7 +104,9 @@ export async function serve(flags: ServeFlags): Promise<void> {
     const sqlite = baton.store.capabilities.multiMachine ? null : baton.store.description.replace(/^sqlite:/, "");
     const lock = sqlite === null ? null : lockSqlite(sqlite, () => address);
     const { createHttpServer } = await import("../http/http-server.js");
-    const app = await createHttpServer(baton);
+    const app = await createHttpServer(baton, {
+      hooks: { policy: config.harness, rulesFile: config.rulesFile, cwd: process.cwd() },
+    });
     try {
       await app.listen({ host, port });
     } catch (error) {

@@ -12,6 +12,7 @@ import { BatonError, ERROR_CODES, type ErrorCode, isBatonError } from "../../cor
 import type { BatonEvent, EventKind } from "../../core/types.js";
 import { EVENT_KINDS } from "../../core/types.js";
 import type { Identity } from "../../services/tokens.js";
+import { type HookRouteOptions, registerHookRoutes } from "./http-hooks.js";
 import { registerMcpRoute } from "./http-mcp.js";
 import { createMetrics, type Metrics } from "./http-metrics.js";
 import { openApiDocument } from "./http-openapi.js";
@@ -26,6 +27,8 @@ export interface HttpServerOptions {
   readonly streamPollMs?: number;
   /** Seconds between keep-alive comments on an event stream (default 15). */
   readonly heartbeatSeconds?: number;
+  /** The harness-hook policy and rules for `/v1/hooks/…` (default: the built-in defaults). */
+  readonly hooks?: HookRouteOptions;
 }
 
 /** The route of an operation: `paths_claim` is `POST /v1/paths/claim`. */
@@ -180,6 +183,7 @@ export async function createHttpServer(baton: Baton, options: HttpServerOptions 
   }
 
   registerMcpRoute(app, baton);
+  registerHookRoutes(app, baton, options.hooks);
 
   // The audit log as Server-Sent Events: ids are audit ids; Last-Event-ID (or ?after=)
   // resumes after the last event the client saw.
