@@ -122,6 +122,42 @@ describe("SQLite group commit", () => {
     }
   });
 
+  it("a batch that SQLite rolls back under one operation answers nobody from it: each is decided again alone", async () => {
+    const { store, file } = open();
+    try {
+      await store.claim(claim("warm", "a"));
+      // Room for a few small writes, not for a 1 MB title: SQLITE_FULL ends the whole transaction.
+      const pages = store.database.pragma("page_count", { simple: true }) as number;
+      store.database.pragma(`max_page_count = ${pages + 40}`);
+      const [a, big, b] = await Promise.allSettled([
+        store.claim(claim("a", "alice")),
+        store.putTasks([{ ...task("huge"), title: "x".repeat(1_000_000) }], "add"),
+        store.claim(claim("b", "bob")),
+      ]);
+      expect(store.groupCommitStats?.retried).toBe(1);
+      expect(a).toMatchObject({ status: "fulfilled", value: { outcome: "granted" } });
+      expect(b).toMatchObject({ status: "fulfilled", value: { outcome: "granted" } });
+      expect(big.status).toBe("rejected");
+      expect((big as PromiseRejectedResult).reason).toMatchObject({ code: "STORE_UNAVAILABLE" });
+      const db = new Database(file, { readonly: true });
+      const rows = db.prepare("SELECT key, token FROM claims WHERE key IN ('a', 'b') ORDER BY key").all();
+      expect(rows).toEqual([
+        { key: "a", token: (a as PromiseFulfilledResult<{ claim: { token: number } }>).value.claim.token },
+        { key: "b", token: (b as PromiseFulfilledResult<{ claim: { token: number } }>).value.claim.token },
+      ]);
+      expect(db.prepare("SELECT count(*) AS n FROM tasks").get()).toEqual({ n: 0 });
+      // One grant event per answered grant: the rolled-back batch left nothing behind.
+      expect(db.prepare("SELECT key FROM events WHERE kind = 'granted' ORDER BY id").all()).toEqual([
+        { key: "warm" },
+        { key: "a" },
+        { key: "b" },
+      ]);
+      db.close();
+    } finally {
+      await store.close();
+    }
+  });
+
   it("a batch that cannot begin answers STORE_BUSY to everyone and changes nothing", async () => {
     const { store, file } = open({ busyTimeoutMs: 50 });
     const holder = new Database(file);
