@@ -70,6 +70,14 @@ async function claimRate(url, token, clients, ms, prefix) {
   return (counts.reduce((a, b) => a + b, 0) * 1000) / ms;
 }
 
+/** The group-commit counters of a server's /metrics, or null when it has none. */
+async function batches(url) {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const read = (name) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? NaN);
+  const out = { batches: read("baton_group_commit_batches"), operations: read("baton_group_commit_operations") };
+  return Number.isNaN(out.batches) ? null : out;
+}
+
 function cleanEnv(extra) {
   const env = { ...process.env };
   for (const key of Object.keys(env)) if (key.startsWith("BATON_")) delete env[key];
@@ -124,6 +132,7 @@ export async function run({ quick }) {
   // change in the machine's load (the disk's sync time above all) hits them alike.
   const rates = new Map();
   const servers = [];
+  const meanBatch = [];
   try {
     for (const [label, make] of targets) {
       const { env: targetEnv, args } = make();
@@ -131,7 +140,14 @@ export async function run({ quick }) {
       rates.set(label, []);
     }
     for (const clients of [1, 8, 32]) {
-      for (const [label, { server: s, token: t }] of servers) rates.get(label).push(await claimRate(s.url, t, clients, ms, "tp"));
+      for (const [label, { server: s, token: t }] of servers) {
+        const before = await batches(s.url);
+        rates.get(label).push(await claimRate(s.url, t, clients, ms, "tp"));
+        const after = await batches(s.url);
+        if (before !== null && after !== null && after.batches > before.batches) {
+          meanBatch.push(`${clients}: ${((after.operations - before.operations) / (after.batches - before.batches)).toFixed(1)}`);
+        }
+      }
     }
   } finally {
     for (const [, { server: s }] of servers) await s.stop();
@@ -165,7 +181,7 @@ export async function run({ quick }) {
         latencyRows,
       ),
       table(
-        `Claims/s through baton serve, fresh keys, concurrent keep-alive clients in up to 4 processes, ${ms / 1000} s each`,
+        `Claims/s through baton serve, fresh keys, concurrent keep-alive clients in up to 4 processes, ${ms / 1000} s each (mean group-commit batch by clients: ${meanBatch.join(", ")})`,
         ["store", "1 client", "8 clients", "32 clients", "target"],
         rateRows,
       ),
