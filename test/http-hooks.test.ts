@@ -6,7 +6,7 @@
  * without a token).
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -137,6 +137,17 @@ describe("harness hooks over HTTP", () => {
     handle.close();
     // The file is free: bob's edit goes through now.
     expect(await hook(server, `/v1/hooks/pre-tool-use?repo=${REPO}`, edit("s-bob", `${ROOT}/src/app.ts`), bob)).toMatchObject({ status: 200, text: "" });
+  });
+
+  it("never reads the server's filesystem at the agent's paths: a link there is not followed", async () => {
+    // The agent's root names a folder that exists on the server, with a link out of it.
+    const agentRoot = tempDir("baton-http-hooks-agent-");
+    symlinkSync("/etc", join(agentRoot, "alias"));
+    const r = await hook(server, `/v1/hooks/pre-tool-use?repo=${REPO}&root=${agentRoot}`, { ...edit("s-alice", `${agentRoot}/alias/passwd`), cwd: agentRoot }, alice);
+    expect(r).toMatchObject({ status: 200, text: "", failure: null });
+    const handle = new Database(db, { readonly: true });
+    expect(handle.prepare("SELECT pattern FROM path_claims WHERE agent = 'alice' AND state = 'active'").all()).toEqual([{ pattern: "alias/passwd" }]);
+    handle.close();
   });
 
   it("fails open when it cannot decide, answers 401 without a token, 404 for an unknown hook", async () => {

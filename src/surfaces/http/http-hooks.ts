@@ -22,7 +22,8 @@
  * no or a bad token: 401) is a non-2xx or a connection error, which Claude Code treats as a
  * non-blocking error: the session carries on, whatever hookFailure says.
  */
-import { isAbsolute, posix, relative, resolve, sep } from "node:path";
+import { realpathSync } from "node:fs";
+import { isAbsolute, join, posix, relative, resolve, sep } from "node:path";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Baton } from "../../baton.js";
 import { BatonError, ERROR_CODES, isBatonError } from "../../core/errors.js";
@@ -66,6 +67,19 @@ const DEFAULT_POLICY: HookRouteOptions["policy"] = {
 
 /** Past this a hook answers as failed, before the harness's own timeout (as the CLI hook). */
 const HOOK_DEADLINE_MS = 10_000;
+
+/**
+ * The checkout root the path services see for a remote agent: a path that cannot exist (under a
+ * regular file, the node binary's real path), so that normalising the agent's files never reads
+ * the server's filesystem at a path the agent chose (symbolic links there are the server's, not
+ * the agent's, and their targets are not the agent's to learn). The files are made
+ * repository-relative against the agent's root before they get here.
+ */
+let nowhere: string | undefined;
+function remoteRoot(): string {
+  nowhere ??= join(realpathSync(process.execPath), "baton-remote-checkout");
+  return nowhere;
+}
 
 /** A repository id as the stores hold it: `root:<hex>` or `dir:<path>`. */
 const REPO_ID = /^(root:[0-9a-f]{7,64}|dir:\S.*)$/;
@@ -122,11 +136,11 @@ export function registerHookRoutes(app: FastifyInstance, baton: Baton, options?:
       }
       const base = payload.cwd ?? q.root ?? null;
       const root = q.root ?? payload.cwd ?? null;
-      if (base === null || root === null || !isAbsolute(root)) {
+      if (base === null || root === null || !isAbsolute(root) || !isAbsolute(base)) {
         throw new BatonError("BAD_INPUT", "pre-tool-use over HTTP needs the checkout's root: the payload's cwd or ?root=/absolute/path");
       }
-      const repo: Repo = { root, id: repoId, cwd: base };
       const files = filesIn(payload.targets ?? [], base, root);
+      const repo: Repo = { root: remoteRoot(), id: repoId, cwd: remoteRoot() };
       if (files.length === 0) return renderAnswer(harness, { event, deny: null });
       const reason = `claim-on-edit (${harness} session${payload.sessionId ? ` ${payload.sessionId.slice(0, 12)}` : ""}, over HTTP)`;
       const decision = await beforeEdit(baton.store, { repo, agent, files, policy, reason });
@@ -142,7 +156,7 @@ export function registerHookRoutes(app: FastifyInstance, baton: Baton, options?:
       const context = sessionContext({ agent, harness, budget: policy.hookBudget, rules: read, context: markdown, policy, identityPersisted: false });
       return renderAnswer(harness, { event, context });
     }
-    const repo: Repo | null = repoId === undefined ? null : { root: q.root ?? cwd, id: repoId, cwd: q.root ?? cwd };
+    const repo: Repo | null = repoId === undefined ? null : { root: remoteRoot(), id: repoId, cwd: remoteRoot() };
     const ended = await endSession(baton.store, { repo, agent });
     return renderAnswer(harness, { event, note: ended.message });
   };
