@@ -2,7 +2,9 @@
  * The embedded store: one SQLite file shared by every process on a machine.
  * WAL journal, a busy timeout, `synchronous=FULL` unless lowered. Every write is
  * one `BEGIN IMMEDIATE` transaction that reads the clock after taking the write
- * lock, so decisions are serialised and ordered by the time they were made.
+ * lock, so decisions are serialised and ordered by the time they were made. With
+ * group commit (`baton serve`), concurrent writes share one such transaction, each
+ * in its own savepoint, answered after it commits (sqlite-batch.ts).
  */
 import { existsSync, mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
