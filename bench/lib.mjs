@@ -151,7 +151,7 @@ export async function fillClaims(options, rows) {
   }
 }
 
-/** `baton serve` on a free loopback port with `env`; resolves { url, stop }. */
+/** `baton serve` on a free loopback port with `env` (and `args`); resolves { url, stop }. */
 export async function startServe(env, args = []) {
   const child = spawn(process.execPath, [CLI, "serve", "--port", "0", "--no-reap", ...args], { env, stdio: ["ignore", "pipe", "ignore"] });
   const url = await new Promise((resolve, reject) => {

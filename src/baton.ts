@@ -74,6 +74,12 @@ export interface OpenBatonOptions {
   busyTimeout?: DurationInput;
   /** SQLite durability: `full` (default) or `normal`. */
   synchronous?: SqliteSync;
+  /**
+   * SQLite group commit (default off; `baton serve` turns it on): concurrent writes share one
+   * transaction, each in its own savepoint, each answered after that transaction commits.
+   * Ignored by PostgreSQL, where concurrent writes already commit in parallel.
+   */
+  groupCommit?: boolean;
   /** Default lease for `claim`, `renew` and `withClaim`: ms or `60m`. Default 60 minutes. */
   defaultTtl?: DurationInput;
   /**
@@ -566,6 +572,7 @@ export async function openBaton(options: OpenBatonOptions = {}): Promise<Baton> 
     ...(options.synchronous === undefined ? {} : { synchronous: options.synchronous }),
     ...(options.clock === undefined ? {} : { clock: options.clock }),
     ...(options.migrate === undefined ? {} : { migrate: options.migrate }),
+    ...(options.groupCommit === true ? { groupCommit: true } : {}),
   });
   return new Baton(store, { defaultTtlMs });
 }

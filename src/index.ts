@@ -58,4 +58,5 @@ export type {
 } from "./services/claims.js";
 export { defaultDbPath, locateRegistry, type RegistryLocation, type RegistryRule } from "./store/sqlite/sqlite-location.js";
 export { openSqliteStore, SqliteStore, type SqliteStoreOptions, type SqliteSync } from "./store/sqlite/sqlite-store.js";
+export type { GroupCommitOptions, GroupCommitStats } from "./store/sqlite/sqlite-batch.js";
 export type { Store, StoreCapabilities, Unwatch } from "./store/store.js";

@@ -2,7 +2,8 @@
  * The stores every contract test runs against: a fresh SQLite file, and a fresh
  * schema on the test PostgreSQL server (see test/setup/postgres.ts).
  * `BATON_TEST_STORE=sqlite` or `=postgres` runs the both-store tests on that store
- * only (`BATON_TEST_STORE=sqlite` needs no PostgreSQL at all).
+ * only (`BATON_TEST_STORE=sqlite` needs no PostgreSQL at all). `BATON_TEST_GROUP_COMMIT=1` opens
+ * the SQLite stores with group commit (as `baton serve` does), to run the contract through it.
  */
 import { join } from "node:path";
 import { openPostgresStore } from "../../src/store/postgres/pg-store.js";
@@ -16,7 +17,7 @@ export interface StoreTarget {
   /** A fresh, empty store. */
   open(): Promise<Store>;
   /** Options for `openBaton` naming a fresh, empty store. */
-  batonOptions(): { db: string } | { databaseUrl: string; schema: string };
+  batonOptions(): { db: string; groupCommit?: boolean } | { databaseUrl: string; schema: string };
 }
 
 const STORES = ["sqlite", "postgres"] as const;
@@ -48,13 +49,15 @@ export function testDatabaseUrl(): string {
   return url;
 }
 
+const groupCommit = process.env.BATON_TEST_GROUP_COMMIT === "1";
+
 export const sqliteTarget: StoreTarget = {
   name: "sqlite",
   async open() {
-    return openSqliteStore({ path: join(tempDir(), "contract.db") });
+    return openSqliteStore({ path: join(tempDir(), "contract.db"), groupCommit });
   },
   batonOptions() {
-    return { db: join(tempDir(), "baton.db") };
+    return { db: join(tempDir(), "baton.db"), ...(groupCommit ? { groupCommit } : {}) };
   },
 };
 

@@ -2,7 +2,9 @@
  * The embedded store: one SQLite file shared by every process on a machine.
  * WAL journal, a busy timeout, `synchronous=FULL` unless lowered. Every write is
  * one `BEGIN IMMEDIATE` transaction that reads the clock after taking the write
- * lock, so decisions are serialised and ordered by the time they were made.
+ * lock, so decisions are serialised and ordered by the time they were made. With
+ * group commit (`baton serve`), concurrent writes share one such transaction, each
+ * in its own savepoint, answered after it commits (sqlite-batch.ts).
  */
 import { existsSync, mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -69,6 +71,7 @@ import type {
   StoreCapabilities,
   Unwatch,
 } from "../store.js";
+import { GroupCommit, type GroupCommitOptions, type GroupCommitStats } from "./sqlite-batch.js";
 import { SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION } from "./sqlite-migrations.js";
 import {
   ADVANCE_CLOCK_SQL,
@@ -100,6 +103,13 @@ export interface SqliteStoreOptions {
    * connection reads `PRAGMA data_version` to see other processes' commits. Default 50 ms.
    */
   readonly watchPollMs?: number;
+  /**
+   * Group commit (off by default; `baton serve` turns it on): writes submitted in the same
+   * turn of the event loop are decided one after another in one transaction, each in its
+   * own savepoint, and answered after it commits. For a server answering many clients
+   * concurrently; one caller awaiting each write gains nothing. See sqlite-batch.ts.
+   */
+  readonly groupCommit?: boolean | GroupCommitOptions;
 }
 
 /** Default interval of the `data_version` check while events are watched. */
@@ -233,6 +243,8 @@ export class SqliteStore implements Store {
    * `transaction()` call, which was ~12% of a claim+complete pair's CPU.
    */
   readonly #transaction: Database.Transaction<(body: () => unknown) => unknown>;
+  /** With group commit on: the batcher every write goes through. */
+  readonly #group: GroupCommit | undefined;
   #closed = false;
   /** The watch (see {@link SqliteStore.watchEvents}); undefined while nobody watches. */
   #watch: SqliteWatch | undefined;
@@ -244,16 +256,23 @@ export class SqliteStore implements Store {
     path: string,
     clock: () => number,
     identity?: FileIdentity,
-    options: { watchPollMs?: number; busyTimeoutMs?: number } = {},
+    options: { watchPollMs?: number; busyTimeoutMs?: number; groupCommit?: GroupCommitOptions | false } = {},
   ) {
     this.#db = db;
     this.#transaction = db.transaction((body: () => unknown) => body());
+    this.#group =
+      options.groupCommit === undefined || options.groupCommit === false ? undefined : new GroupCommit(db, options.groupCommit);
     this.#path = path;
     this.#clock = clock;
     this.#identity = identity;
     this.description = `sqlite:${path}`;
     this.#watchPollMs = options.watchPollMs ?? DEFAULT_WATCH_POLL_MS;
     this.#busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+  }
+
+  /** Group-commit counts (batches committed, operations carried), or undefined when it is off. */
+  get groupCommitStats(): GroupCommitStats | undefined {
+    return this.#group?.stats;
   }
 
   /** The underlying connection, for tests and benchmarks that compare against bare SQL. */
@@ -273,9 +292,12 @@ export class SqliteStore implements Store {
   /**
    * Run `fn` in one BEGIN IMMEDIATE transaction with the clock read after the lock. With
    * `rollbackable`, `fn` may throw a {@link Rollback} to undo everything and answer with its value.
+   * With group commit on, `fn` runs in a savepoint of the next batch and the answer is a promise
+   * settled after that batch commits (see sqlite-batch.ts).
    */
-  #write<T>(fn: (now: number) => T, rollbackable = false): T {
+  #write<T>(fn: (now: number) => T, rollbackable = false): T | Promise<T> {
     this.#assertOpen();
+    if (this.#group !== undefined) return this.#grouped(fn, rollbackable);
     try {
       const value = this.#transaction.immediate(() => fn(this.#decisionTime())) as T;
       // This process's own commits wake its watchers at once, not at the next data_version check.
@@ -285,6 +307,22 @@ export class SqliteStore implements Store {
       if (rollbackable && error instanceof Rollback) return error.value as T;
       throw translateError(error, this.#path);
     }
+  }
+
+  /** Group commit: `fn` is decided in the next batch's transaction, answered after it commits. */
+  #grouped<T>(fn: (now: number) => T, rollbackable: boolean): Promise<T> {
+    const recover = (error: unknown): T => {
+      if (rollbackable && error instanceof Rollback) return error.value as T;
+      throw translateError(error, this.#path);
+    };
+    const alone = (): T => {
+      try {
+        return this.#transaction.immediate(() => fn(this.#decisionTime())) as T;
+      } catch (error) {
+        return recover(error);
+      }
+    };
+    return (this.#group as GroupCommit).submit(() => fn(this.#decisionTime()), recover, alone);
   }
 
   #read<T>(fn: (now: number) => T): T {
@@ -1096,7 +1134,7 @@ export class SqliteStore implements Store {
   }
 
   async recordOutcome(input: { readonly category: string; readonly outcome: "success" | "failure" | "noop" }): Promise<void> {
-    this.#write((now) => {
+    return this.#write((now) => {
       const row = this.#stmt("SELECT successes, failures, updated_at FROM category_stats WHERE category = ?").get(input.category) as
         | { successes: number; failures: number; updated_at: number }
         | undefined;
@@ -1188,6 +1226,8 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     if (this.#closed) return;
+    // Writes already submitted are decided and committed before the connection goes.
+    this.#group?.flush();
     this.#closed = true;
     this.#watch?.stop();
     this.#watch = undefined;
@@ -1338,8 +1378,10 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
     migrate(db, path, options.migrate !== false);
     if (options.migrate !== false) repairLostWrites(db, path, lostFrames);
+    const groupCommit = options.groupCommit === true ? {} : (options.groupCommit ?? false);
     return new SqliteStore(db, path, options.clock ?? Date.now, identity, {
       busyTimeoutMs,
+      groupCommit,
       ...(options.watchPollMs === undefined ? {} : { watchPollMs: options.watchPollMs }),
     });
   } catch (error) {

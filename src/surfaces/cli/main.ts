@@ -217,6 +217,7 @@ export function buildProgram(name: string, only?: string): Command {
     .option("--reap-min-age <duration>", "reap claims expired at least this long (default 24h)")
     .option("--no-reap", "do not reap on a schedule")
     .option("--stream-poll <duration>", "event streams read the log this often instead of watching the store (e.g. 200ms)")
+    .option("--no-group-commit", "SQLite: one transaction per request instead of one per batch of concurrent requests")
     .action(async (flags) => (await import("./serve.js")).serve(flags));
 
   const tokens = program.command("tokens").summary("bearer tokens for baton serve (one per agent)");

@@ -19,7 +19,12 @@ export interface ServeFlags extends CommonFlags {
   reapEvery?: string;
   reapMinAge?: string;
   streamPoll?: string;
+  /** `--no-group-commit` sets it false: one SQLite transaction per request. */
+  groupCommit?: boolean;
 }
+
+/** PostgreSQL connections of a server's pool. */
+const SERVE_POOL_SIZE = 10;
 
 const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
 
@@ -86,7 +91,9 @@ export async function serve(flags: ServeFlags): Promise<void> {
     const reapMinAge = parseDuration(flags.reapMinAge ?? "24h", { name: "--reap-min-age" });
     const streamPollMs = flags.streamPoll === undefined ? undefined : parseDuration(flags.streamPoll, { name: "--stream-poll" });
     const config = await configFor(flags);
-    const baton = await openFromConfig(config);
+    const groupCommit = flags.groupCommit !== false;
+    // A server answers many clients at once: a PostgreSQL pool, not the CLI's one connection.
+    const baton = await openFromConfig(config, { groupCommit, poolSize: SERVE_POOL_SIZE });
     const tokens = await baton.tokens.list();
     if (!isLoopback(host) && !tokens.some((t) => t.revokedAt === null)) {
       await baton.close();
@@ -99,7 +106,10 @@ export async function serve(flags: ServeFlags): Promise<void> {
     const sqlite = baton.store.capabilities.multiMachine ? null : baton.store.description.replace(/^sqlite:/, "");
     const lock = sqlite === null ? null : lockSqlite(sqlite, () => address);
     const { createHttpServer } = await import("../http/http-server.js");
-    const app = await createHttpServer(baton, streamPollMs === undefined ? {} : { streamWatch: false, streamPollMs });
+    const app = await createHttpServer(baton, {
+      ...(streamPollMs === undefined ? {} : { streamWatch: false, streamPollMs }),
+      hooks: { policy: config.harness, rulesFile: config.rulesFile, cwd: process.cwd() },
+    });
     try {
       await app.listen({ host, port });
     } catch (error) {
@@ -123,7 +133,8 @@ export async function serve(flags: ServeFlags): Promise<void> {
     lock?.write();
     process.stdout.write(`listening on ${address}\n`);
     process.stderr.write(
-      `baton serve: ${baton.store.description}; ${tokens.filter((t) => t.revokedAt === null).length} tokens` +
+      `baton serve: ${baton.store.description}${sqlite !== null && groupCommit ? " (group commit)" : ""}; ` +
+        `${tokens.filter((t) => t.revokedAt === null).length} tokens` +
         `${reapEvery === null ? "; reaper off" : `; reaping claims expired > ${flags.reapMinAge ?? "24h"} every ${flags.reapEvery ?? "5m"}`}\n`,
     );
     let reaping = false;

@@ -19,15 +19,19 @@ export function configFor(flags: CommonFlags): Promise<CliConfig> {
 }
 
 /** Open Baton with the resolved configuration (one PostgreSQL connection per CLI call). */
-export function openFromConfig(config: CliConfig, options: { migrate?: boolean } = {}): Promise<Baton> {
+export function openFromConfig(
+  config: CliConfig,
+  options: { migrate?: boolean; groupCommit?: boolean; poolSize?: number } = {},
+): Promise<Baton> {
   return openBaton({
     ...(config.db === undefined ? {} : { db: config.db }),
-    ...(config.databaseUrl === undefined ? {} : { databaseUrl: config.databaseUrl, poolSize: 1 }),
+    ...(config.databaseUrl === undefined ? {} : { databaseUrl: config.databaseUrl, poolSize: options.poolSize ?? 1 }),
     ...(config.pgSchema === undefined ? {} : { schema: config.pgSchema }),
     ...(config.statementTimeout === undefined || config.databaseUrl === undefined
       ? {}
       : { statementTimeout: config.statementTimeout }),
     ...(options.migrate === undefined ? {} : { migrate: options.migrate }),
+    ...(options.groupCommit === undefined ? {} : { groupCommit: options.groupCommit }),
     ...(config.busyTimeout === undefined ? {} : { busyTimeout: config.busyTimeout }),
     ...(config.sqliteSync === undefined ? {} : { synchronous: config.sqliteSync }),
     ...(config.defaultTtl === undefined ? {} : { defaultTtl: config.defaultTtl }),

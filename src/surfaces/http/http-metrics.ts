@@ -1,11 +1,13 @@
 /**
  * `/metrics` for `baton serve` (Prometheus text format, prom-client): grants, denials by
- * code, operation latency, live claims, store errors and event-stream clients. One
+ * code, operation latency, live claims, store errors, event-stream clients and, on SQLite with
+ * group commit, the batches committed and the writes they carried. One
  * registry per server, so several servers in one process never share counters.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { OperationResult } from "../../api/catalogue.js";
 import type { Baton } from "../../baton.js";
+import type { GroupCommitStats } from "../../store/sqlite/sqlite-batch.js";
 
 export interface Metrics {
   readonly registry: Registry;
@@ -57,6 +59,26 @@ export function createMetrics(baton: Baton): Metrics {
       this.set((await baton.list({ limit: LIVE_CLAIMS_CAP })).length);
     },
   });
+  // SQLite group commit, when the store does it: batches committed and the writes they carried.
+  const groupCommit = (): GroupCommitStats | undefined => (baton.store as { groupCommitStats?: GroupCommitStats }).groupCommitStats;
+  if (groupCommit() !== undefined) {
+    new Gauge({
+      name: "baton_group_commit_batches",
+      help: "SQLite group commit: write transactions committed (each one sync at synchronous=FULL).",
+      registers: [registry],
+      collect() {
+        this.set(groupCommit()?.batches ?? 0);
+      },
+    });
+    new Gauge({
+      name: "baton_group_commit_operations",
+      help: "SQLite group commit: writes those transactions carried (divide by batches for the mean batch).",
+      registers: [registry],
+      collect() {
+        this.set(groupCommit()?.operations ?? 0);
+      },
+    });
+  }
   return {
     registry,
     operations,

@@ -13,6 +13,7 @@ import { BatonError, ERROR_CODES, type ErrorCode, isBatonError } from "../../cor
 import type { Identity } from "../../services/tokens.js";
 import { registerDashboard } from "./http-dashboard.js";
 import { registerEventStream } from "./http-events.js";
+import { type HookRouteOptions, registerHookRoutes } from "./http-hooks.js";
 import { registerMcpRoute } from "./http-mcp.js";
 import { createMetrics, type Metrics } from "./http-metrics.js";
 import { openApiDocument } from "./http-openapi.js";
@@ -33,6 +34,8 @@ export interface HttpServerOptions {
   readonly streamWatch?: boolean;
   /** Seconds between keep-alive comments on an event stream (default 15). */
   readonly heartbeatSeconds?: number;
+  /** The harness-hook policy and rules for `/v1/hooks/…` (default: the built-in defaults). */
+  readonly hooks?: HookRouteOptions;
 }
 
 /** The route of an operation: `paths_claim` is `POST /v1/paths/claim`. */
@@ -161,6 +164,7 @@ export async function createHttpServer(baton: Baton, options: HttpServerOptions 
 
   registerMcpRoute(app, baton);
   registerDashboard(app);
+  registerHookRoutes(app, baton, options.hooks);
 
   registerEventStream(app, baton, metrics, streams, {
     pollMs: options.streamPollMs,

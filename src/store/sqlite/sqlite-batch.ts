@@ -1,0 +1,183 @@
+/**
+ * Group commit for the SQLite store: write operations submitted while the event loop is busy
+ * are decided one after another inside ONE `BEGIN IMMEDIATE` transaction, each in its own
+ * SAVEPOINT, and every one is answered only after that transaction commits.
+ *
+ * What stays as without it:
+ * - each decision is atomic and ordered: operations run in submission order, each with the
+ *   clock read under the write lock, each seeing the ones before it;
+ * - durability: no answer before its commit (at `synchronous=FULL`, one fsync a batch
+ *   instead of one per operation — which is the whole gain);
+ * - an operation that throws rolls back only its own savepoint, and answers its own error.
+ *
+ * A batch whose transaction fails after it started (the COMMIT fails, or a statement error
+ * made SQLite roll the whole transaction back) answers nobody with that batch: each of its
+ * operations is decided again in a transaction of its own, so every answer is that of a
+ * commit that happened. A batch that cannot begin (the lock stayed busy past the busy
+ * timeout) answers every operation with that error: nothing was decided.
+ *
+ * The batch is flushed from `setImmediate`: every request whose bytes arrived in the same turn
+ * of the event loop joins it. While one batch syncs to disk (a synchronous call), the next
+ * batch's requests queue up in the sockets, so batches grow with the load by themselves.
+ */
+import type Database from "better-sqlite3";
+
+/** Group-commit settings. */
+export interface GroupCommitOptions {
+  /** Most operations in one transaction (default 256); the rest go to the next one. */
+  readonly maxBatch?: number;
+  /**
+   * How long a batch may wait for the rest of its peers, ms (default 1; 0 never waits). A batch
+   * waits only while fewer than half as many operations are queued as the previous batch carried:
+   * under steady concurrency the clients answered by one commit send their next requests a moment
+   * apart, and without the wait each commit would carry half of them (two syncs instead of one).
+   * One caller at a time never waits. PostgreSQL's `commit_delay` with `commit_siblings` is the
+   * same idea.
+   */
+  readonly maxDelayMs?: number;
+}
+
+/** Counts for tests and benchmarks: transactions committed and operations they carried. */
+export interface GroupCommitStats {
+  readonly batches: number;
+  readonly operations: number;
+  /** The most operations one committed batch carried. */
+  readonly largest: number;
+  /** Batches whose transaction failed, their operations decided again one by one. */
+  readonly retried: number;
+}
+
+/** One submitted operation. */
+interface Pending {
+  /** The decision, run inside the batch (in a savepoint) or alone (in its own transaction). */
+  readonly decide: () => unknown;
+  /** Map an error thrown by `decide` to an answer (a Rollback's value) or rethrow it translated. */
+  readonly recover: (error: unknown) => unknown;
+  /** Decide alone, in a transaction of its own (the commit-per-operation path). */
+  readonly alone: () => unknown;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** The batch's transaction broke under an operation (SQLite rolled it back): decide again alone. */
+class BatchBroken extends Error {}
+
+/** Queues write operations and commits them in groups. Synchronous driver, one connection. */
+export class GroupCommit {
+  readonly #db: Database.Database;
+  readonly #maxBatch: number;
+  /** The batch's transaction: BEGIN IMMEDIATE … COMMIT, ROLLBACK on a throw. */
+  readonly #batch: Database.Transaction<(ops: readonly Pending[], results: unknown[]) => void>;
+  /** One operation's savepoint (better-sqlite3 nests a transaction as SAVEPOINT … RELEASE). */
+  readonly #savepoint: Database.Transaction<(decide: () => unknown) => unknown>;
+  readonly #maxDelayMs: number;
+  #queue: Pending[] = [];
+  #scheduled = false;
+  /** Operations the last committed batch carried. */
+  #lastSize = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #stats = { batches: 0, operations: 0, largest: 0, retried: 0 };
+
+  constructor(db: Database.Database, options: GroupCommitOptions = {}) {
+    this.#db = db;
+    this.#maxBatch = Math.max(1, Math.floor(options.maxBatch ?? 256));
+    this.#maxDelayMs = Math.max(0, options.maxDelayMs ?? 1);
+    this.#savepoint = db.transaction((decide: () => unknown) => decide());
+    this.#batch = db.transaction((ops: readonly Pending[], results: unknown[]) => {
+      for (const op of ops) {
+        try {
+          results.push({ value: this.#savepoint(op.decide) });
+        } catch (error) {
+          // The savepoint was rolled back; the batch goes on, unless SQLite ended the transaction.
+          if (!this.#db.inTransaction) throw new BatchBroken("the batch's transaction was rolled back", { cause: error });
+          results.push({ error });
+        }
+      }
+    });
+  }
+
+  get stats(): GroupCommitStats {
+    return { ...this.#stats };
+  }
+
+  /** Operations waiting for the next batch. */
+  get pending(): number {
+    return this.#queue.length;
+  }
+
+  /**
+   * Queue one write. `decide` runs in the batch's transaction (in a savepoint); `recover`
+   * turns what it throws into an answer or a translated error; `alone` decides it in a
+   * transaction of its own, used only when a batch fails after it began.
+   */
+  submit<T>(decide: () => T, recover: (error: unknown) => T, alone: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.push({ decide, recover, alone, resolve: resolve as (value: unknown) => void, reject });
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        setImmediate(() => this.#due());
+      }
+    });
+  }
+
+  /** The batch is due: wait once for its peers if the last batch was much larger, else commit. */
+  #due(): void {
+    if (this.#timer === undefined && this.#maxDelayMs > 0 && this.#queue.length * 2 < this.#lastSize) {
+      this.#timer = setTimeout(() => this.flush(), this.#maxDelayMs);
+      return;
+    }
+    this.flush();
+  }
+
+  /** Commit everything queued now (the store calls this before it closes). */
+  flush(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#scheduled = false;
+    while (this.#queue.length > 0) {
+      const ops = this.#queue.length <= this.#maxBatch ? this.#queue : this.#queue.slice(0, this.#maxBatch);
+      this.#queue = ops === this.#queue ? [] : this.#queue.slice(ops.length);
+      this.#commit(ops);
+      // Past one full batch, let the event loop answer and read before the next one.
+      if (this.#queue.length > 0 && !this.#scheduled) {
+        this.#scheduled = true;
+        setImmediate(() => this.#due());
+        return;
+      }
+    }
+  }
+
+  #commit(ops: readonly Pending[]): void {
+    const results: ({ value: unknown } | { error: unknown })[] = [];
+    try {
+      this.#batch.immediate(ops, results);
+    } catch (error) {
+      if (results.length === 0 && !(error instanceof BatchBroken)) {
+        // BEGIN failed (busy past the timeout, the file gone): nothing was decided.
+        for (const op of ops) settle(op, () => op.recover(error));
+        return;
+      }
+      // Decided but not committed: nobody may hear this batch's answers. Decide each alone.
+      this.#stats.retried++;
+      for (const op of ops) settle(op, op.alone);
+      return;
+    }
+    this.#lastSize = ops.length;
+    this.#stats.batches++;
+    this.#stats.operations += ops.length;
+    this.#stats.largest = Math.max(this.#stats.largest, ops.length);
+    ops.forEach((op, i) => {
+      const result = results[i] as { value: unknown } | { error: unknown };
+      if ("value" in result) op.resolve(result.value);
+      else settle(op, () => op.recover(result.error));
+    });
+  }
+}
+
+function settle(op: Pending, answer: () => unknown): void {
+  try {
+    op.resolve(answer());
+  } catch (error) {
+    op.reject(error);
+  }
+}

@@ -1,0 +1,202 @@
+/**
+ * SQLite group commit (src/store/sqlite/sqlite-batch.ts), on real files: writes submitted
+ * together share one transaction and are answered only after it commits (another connection
+ * sees every answered write); each decision is atomic and in order; an operation that fails
+ * rolls back only itself; a batch that cannot begin answers its error to everyone and
+ * changes nothing; close() commits what was submitted. The server side (many client
+ * processes, kill -9 after an answer) is in group-commit-serve.test.ts.
+ */
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { describe, expect, it } from "vitest";
+import { isBatonError } from "../src/core/errors.js";
+import type { ClaimInput, TaskInput } from "../src/store/store.js";
+import { openSqliteStore, type SqliteStore } from "../src/store/sqlite/sqlite-store.js";
+import { dumpSqlite, tempDir } from "./helpers.js";
+
+function open(options: { busyTimeoutMs?: number } = {}): { store: SqliteStore; file: string } {
+  const file = join(tempDir("baton-gc-"), "baton.db");
+  return { store: openSqliteStore({ path: file, groupCommit: true, ...options }), file };
+}
+
+const claim = (key: string, agent: string): ClaimInput => ({
+  key,
+  agent,
+  ttlMs: 60_000,
+  meta: null,
+  reopen: false,
+  doneWindowMs: 86_400_000,
+});
+
+const task = (id: string): TaskInput => ({
+  id,
+  title: id,
+  category: "c",
+  priority: 1,
+  done: false,
+  blockedBy: [],
+  paths: [],
+  assignee: null,
+  meta: null,
+  source: null,
+});
+
+describe("SQLite group commit", () => {
+  it("decides writes submitted together in one transaction, in order, one grant per key", async () => {
+    const { store, file } = open();
+    try {
+      const inputs = Array.from({ length: 40 }, (_, i) => claim(`k${i % 5}`, `agent-${i}`));
+      const outcomes = await Promise.all(inputs.map((input) => store.claim(input)));
+      expect(store.groupCommitStats).toMatchObject({ batches: 1, operations: 40, retried: 0 });
+      // The first submission for each key wins; every later one is denied naming that holder.
+      outcomes.forEach((outcome, i) => {
+        expect(outcome.outcome).toBe(i < 5 ? "granted" : "denied");
+        expect(outcome.claim.agent).toBe(`agent-${i % 5}`);
+      });
+      const db = new Database(file, { readonly: true });
+      const rows = db.prepare("SELECT key, agent, token FROM claims ORDER BY key").all() as { key: string; agent: string; token: number }[];
+      expect(rows).toEqual(outcomes.slice(0, 5).map((o) => ({ key: o.claim.key, agent: o.claim.agent, token: o.claim.token })));
+      // The audit log holds every decision in submission order, at non-decreasing times.
+      const events = db.prepare("SELECT id, at, kind, key, agent FROM events ORDER BY id").all() as {
+        at: number;
+        kind: string;
+        key: string;
+        agent: string;
+      }[];
+      db.close();
+      expect(events.map((e) => [e.kind, e.key, e.agent])).toEqual(
+        inputs.map((input, i) => [i < 5 ? "granted" : "denied", input.key, input.agent]),
+      );
+      for (let i = 1; i < events.length; i++) expect(events[i]!.at).toBeGreaterThanOrEqual(events[i - 1]!.at);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("answers a write only after its commit: another connection already sees it", async () => {
+    const { store, file } = open();
+    const other = new Database(file, { readonly: true });
+    try {
+      const seen = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          store.claim(claim(`seen:${i}`, "a")).then((outcome) => ({
+            token: outcome.claim.token,
+            row: other.prepare("SELECT token FROM claims WHERE key = ?").get(`seen:${i}`) as { token: number } | undefined,
+          })),
+        ),
+      );
+      for (const { token, row } of seen) expect(row?.token).toBe(token);
+    } finally {
+      other.close();
+      await store.close();
+    }
+  });
+
+  it("an operation that fails in a batch rolls back only itself", async () => {
+    const { store, file } = open();
+    try {
+      await store.putTasks([task("old")], "add");
+      await store.addToken({ agent: "x", role: "agent", hash: "h".repeat(64) });
+      const before = store.groupCommitStats?.batches ?? 0;
+      const [a, duplicate, tasks, b] = await Promise.allSettled([
+        store.claim(claim("a", "alice")),
+        // A constraint error from SQLite inside the batch (the hash is unique).
+        store.addToken({ agent: "y", role: "agent", hash: "h".repeat(64) }),
+        // A refusal that undoes the operation's own writes: "new" is written before "old" is met.
+        store.putTasks([task("new"), task("old")], "add"),
+        store.claim(claim("b", "bob")),
+      ]);
+      expect(store.groupCommitStats?.batches).toBe(before + 1);
+      expect(a).toMatchObject({ status: "fulfilled", value: { outcome: "granted" } });
+      expect(b).toMatchObject({ status: "fulfilled", value: { outcome: "granted" } });
+      expect(duplicate.status).toBe("rejected");
+      expect(isBatonError((duplicate as PromiseRejectedResult).reason)).toBe(true);
+      expect(tasks).toMatchObject({ status: "fulfilled", value: { ok: false, code: "TASK_EXISTS", id: "old" } });
+      const db = new Database(file, { readonly: true });
+      expect(db.prepare("SELECT key FROM claims ORDER BY key").all()).toEqual([{ key: "a" }, { key: "b" }]);
+      expect(db.prepare("SELECT id FROM tasks").all()).toEqual([{ id: "old" }]);
+      expect(db.prepare("SELECT agent FROM tokens").all()).toEqual([{ agent: "x" }]);
+      db.close();
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("a batch that SQLite rolls back under one operation answers nobody from it: each is decided again alone", async () => {
+    const { store, file } = open();
+    try {
+      await store.claim(claim("warm", "a"));
+      // Room for a few small writes, not for a 1 MB title: SQLITE_FULL ends the whole transaction.
+      const pages = store.database.pragma("page_count", { simple: true }) as number;
+      store.database.pragma(`max_page_count = ${pages + 40}`);
+      const [a, big, b] = await Promise.allSettled([
+        store.claim(claim("a", "alice")),
+        store.putTasks([{ ...task("huge"), title: "x".repeat(1_000_000) }], "add"),
+        store.claim(claim("b", "bob")),
+      ]);
+      expect(store.groupCommitStats?.retried).toBe(1);
+      expect(a).toMatchObject({ status: "fulfilled", value: { outcome: "granted" } });
+      expect(b).toMatchObject({ status: "fulfilled", value: { outcome: "granted" } });
+      expect(big.status).toBe("rejected");
+      expect((big as PromiseRejectedResult).reason).toMatchObject({ code: "STORE_UNAVAILABLE" });
+      const db = new Database(file, { readonly: true });
+      const rows = db.prepare("SELECT key, token FROM claims WHERE key IN ('a', 'b') ORDER BY key").all();
+      expect(rows).toEqual([
+        { key: "a", token: (a as PromiseFulfilledResult<{ claim: { token: number } }>).value.claim.token },
+        { key: "b", token: (b as PromiseFulfilledResult<{ claim: { token: number } }>).value.claim.token },
+      ]);
+      expect(db.prepare("SELECT count(*) AS n FROM tasks").get()).toEqual({ n: 0 });
+      // One grant event per answered grant: the rolled-back batch left nothing behind.
+      expect(db.prepare("SELECT key FROM events WHERE kind = 'granted' ORDER BY id").all()).toEqual([
+        { key: "warm" },
+        { key: "a" },
+        { key: "b" },
+      ]);
+      db.close();
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("a batch that cannot begin answers STORE_BUSY to everyone and changes nothing", async () => {
+    const { store, file } = open({ busyTimeoutMs: 50 });
+    const holder = new Database(file);
+    try {
+      await store.claim(claim("first", "a"));
+      const before = dumpSqlite(file);
+      holder.prepare("BEGIN IMMEDIATE").run();
+      const answers = await Promise.allSettled([store.claim(claim("x", "a")), store.claim(claim("y", "b"))]);
+      holder.prepare("ROLLBACK").run();
+      for (const answer of answers) {
+        expect(answer.status).toBe("rejected");
+        expect((answer as PromiseRejectedResult).reason).toMatchObject({ code: "STORE_BUSY" });
+      }
+      expect(dumpSqlite(file)).toBe(before);
+      // The lock gone, the next batch goes through.
+      expect((await store.claim(claim("x", "a"))).outcome).toBe("granted");
+    } finally {
+      holder.close();
+      await store.close();
+    }
+  });
+
+  it("close() commits the writes already submitted", async () => {
+    const { store, file } = open();
+    const pending = [store.claim(claim("late:1", "a")), store.claim(claim("late:2", "b"))];
+    await store.close();
+    expect((await Promise.all(pending)).map((o) => o.outcome)).toEqual(["granted", "granted"]);
+    const db = new Database(file, { readonly: true });
+    expect(db.prepare("SELECT count(*) AS n FROM claims").get()).toEqual({ n: 2 });
+    db.close();
+  });
+
+  it("one caller at a time gets one transaction per write, as without group commit", async () => {
+    const { store } = open();
+    try {
+      for (let i = 0; i < 5; i++) await store.claim(claim(`seq:${i}`, "a"));
+      expect(store.groupCommitStats).toMatchObject({ batches: 5, operations: 5, largest: 1 });
+    } finally {
+      await store.close();
+    }
+  });
+});
