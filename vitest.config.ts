@@ -1,4 +1,29 @@
+import { relative } from "node:path";
 import { defineConfig } from "vitest/config";
+import { BaseSequencer, type TestSpecification } from "vitest/node";
+
+/**
+ * Longest file first across the three projects (vitest's own order runs the projects one
+ * after another by name), so the two workers end together instead of one finishing a long
+ * file alone. Durations come from vitest's results cache (the last run of each file); files
+ * it has no duration for (new ones, a fresh clone) go first, larger files first.
+ */
+class LongestFirst extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const root = this.ctx.config.root;
+    const weigh = (spec: TestSpecification): [number, number] => {
+      const key = `${spec.project.name}:${relative(root, spec.moduleId)}`;
+      const duration = this.ctx.cache.getFileTestResults(key)?.duration;
+      return duration === undefined ? [1, this.ctx.cache.getFileStats(key)?.size ?? 0] : [0, duration];
+    };
+    const weights = new Map(files.map((spec) => [spec, weigh(spec)]));
+    return [...files].sort((a, b) => {
+      const [ua, wa] = weights.get(a) ?? [0, 0];
+      const [ub, wb] = weights.get(b) ?? [0, 0];
+      return ub - ua || wb - wa;
+    });
+  }
+}
 
 /**
  * Test files that need the PostgreSQL server (the both-store tests and the
@@ -40,6 +65,7 @@ export default defineConfig({
     maxWorkers: 2,
     testTimeout: 60_000,
     hookTimeout: 120_000,
+    sequence: { sequencer: LongestFirst },
     projects: [
       { extends: true, test: { name: "unit", include: UNIT_FILES } },
       {

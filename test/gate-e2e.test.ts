@@ -10,7 +10,6 @@ import { describe, expect, it } from "vitest";
 import { cliStores } from "./contract/targets.js";
 import { CLI, cleanEnv, cli, cliAsync, ROOT, sleepUntil, tempDir, until } from "./helpers.js";
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const json = (s: string) => JSON.parse(s) as Record<string, any>;
 
 /** A command that appends one line to `counter` (the side effect we count). */
@@ -49,11 +48,23 @@ describe.each(cliStores("gate"))("gate on %s", (_name, store) => {
     }
     // A sibling running it right now is a skip too (reason busy), not a denial.
     const go = join(tempDir(), "go");
+    const started = join(tempDir(), "started");
     const holder = cliAsync(
-      ["gate", "run", "deploy:notes", "--as", "sender", "--", process.execPath, "-e", `const f=require("fs");const t=setInterval(()=>{if(f.existsSync(${JSON.stringify(go)}))clearInterval(t)},20)`],
+      [
+        "gate",
+        "run",
+        "deploy:notes",
+        "--as",
+        "sender",
+        "--",
+        process.execPath,
+        "-e",
+        `const f=require("fs");f.writeFileSync(${JSON.stringify(started)},"");const t=setInterval(()=>{if(f.existsSync(${JSON.stringify(go)}))clearInterval(t)},20)`,
+      ],
       { env },
     );
-    while (json(cli(["show", "gate:deploy:notes", "--json"], { env }).stdout).claim?.state !== "active") await sleep(20);
+    // The command runs under the gate's lock: once it has started, the gate is busy.
+    await until("the holder's command to start", () => existsSync(started));
     const busy = cli(["gate", "run", "deploy:notes", "--as", "late", "--json", ...effect(counter)], { env });
     expect(json(busy.stdout)).toMatchObject({ outcome: "skipped", reason: "busy", holder: "sender" });
     writeFileSync(go, "");
@@ -87,17 +98,22 @@ describe("gate run", () => {
   it("skips a marked gate (stderr, exit 0; -q silent; --strict exit 1) until the window passes", async () => {
     const e = env();
     const counter = join(tempDir(), "sent");
-    expect(cli(["gate", "run", "g", "--window", "3s", ...effect(counter)], { env: e }).code).toBe(0);
-    const skipped = cli(["gate", "run", "g", "--window", "3s", "--as", "agent-2", ...effect(counter)], { env: e });
+    // The window is each call's: an hour, which the calls below never outlast however loaded the
+    // machine, and then a second, which has passed once we wait it out from the mark.
+    expect(cli(["gate", "run", "g", "--window", "1h", ...effect(counter)], { env: e }).code).toBe(0);
+    const skipped = cli(["gate", "run", "g", "--window", "1h", "--as", "agent-2", ...effect(counter)], { env: e });
     expect(skipped.code).toBe(0);
     expect(skipped.stderr).toMatch(/^skipped: done by agent-1 at \S+Z\n$/);
-    expect(cli(["gate", "run", "g", "--window", "3s", "-q", ...effect(counter)], { env: e }).stderr).toBe("");
-    expect(cli(["gate", "run", "g", "--window", "3s", "--strict", ...effect(counter)], { env: e }).code).toBe(1);
-    expect(cli(["gate", "check", "g", "--window", "3s"], { env: e }).code).toBe(1);
+    expect(cli(["gate", "run", "g", "--window", "1h", "-q", ...effect(counter)], { env: e }).stderr).toBe("");
+    expect(cli(["gate", "run", "g", "--window", "1h", "--strict", ...effect(counter)], { env: e }).code).toBe(1);
+    const marked = cli(["gate", "check", "g", "--window", "1h", "--json"], { env: e });
+    expect(marked.code).toBe(1);
     expect(count(counter)).toBe(1);
-    // A loaded machine can take a while per process: wait for the window to pass, however long that is.
-    while (cli(["gate", "check", "g", "--window", "3s"], { env: e }).code !== 0) await sleep(200);
-    expect(cli(["gate", "run", "g", "--window", "3s", ...effect(counter)], { env: e }).code).toBe(0);
+    // The window runs from the mark: wait until a second has passed since, no longer.
+    await sleepUntil(Date.parse(json(marked.stdout).mark.at) + 1_001);
+    expect(cli(["gate", "check", "g", "--window", "1h"], { env: e }).code).toBe(1);
+    expect(cli(["gate", "check", "g", "--window", "1s"], { env: e }).code).toBe(0);
+    expect(cli(["gate", "run", "g", "--window", "1s", ...effect(counter)], { env: e }).code).toBe(0);
     expect(count(counter)).toBe(2);
   });
 

@@ -116,6 +116,15 @@ export async function until(what: string, probe: () => boolean, timeoutMs = 30_0
   }
 }
 
+/** `until()` for a probe that must ask asynchronously (a store read in this process), polling every 10 ms. */
+export async function untilAsync(what: string, probe: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 /** Sleep until the clock reads `at` (ms since the epoch): a TTL or window that must pass, no longer. */
 export function sleepUntil(at: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.max(0, at - Date.now())));

@@ -608,7 +608,15 @@ describe("the bad-input battery", () => {
               caught = error;
             }
             if (caught === null) return;
-            const what = `${method}(${String(key)}, ${JSON.stringify(list)}, ${JSON.stringify(opts)}): ${String(caught)}`;
+            // String() itself throws for some of these keys ({ toString: [] }): name those by their tag.
+            const text = (value: unknown): string => {
+              try {
+                return String(value);
+              } catch {
+                return Object.prototype.toString.call(value);
+              }
+            };
+            const what = `${method}(${text(key)}, ${JSON.stringify(list)}, ${JSON.stringify(opts)}): ${text(caught)}`;
             expect(isBatonError(caught), what).toBe(true);
             expect((caught as { code: string }).code, what).not.toBe("INTERNAL");
             if (INPUT_CODES.has((caught as { code: string }).code)) expect(dump(db), what).toBe(before);

