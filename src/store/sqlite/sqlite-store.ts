@@ -322,7 +322,13 @@ export class SqliteStore implements Store {
         return recover(error);
       }
     };
-    return (this.#group as GroupCommit).submit(() => fn(this.#decisionTime()), recover, alone);
+    const answer = (this.#group as GroupCommit).submit(() => fn(this.#decisionTime()), recover, alone);
+    // As without group commit: this process's commits wake its watchers at once.
+    answer.then(
+      () => this.#watch?.committed(),
+      () => undefined,
+    );
+    return answer;
   }
 
   #read<T>(fn: (now: number) => T): T {
