@@ -21,12 +21,12 @@ import {
   type ResolveResult,
   type ShowResult,
 } from "./services/claims.js";
-import { type ProbeOptions, type ProbeResult, probe, type SyncCheckOptions, type SyncCheckResult, syncCheck } from "./services/guards.js";
+import { type ProbeOptions, type ProbeResult, probe, type SyncCheckOptions, type SyncCheckResult, syncCheck } from "./workspace/guards.js";
 import { type GateMarkWithSkips, type GateOptions, type GateRunOptions, type GateRunResult, GateService } from "./services/gates.js";
 import { buildContext, type ContextResult } from "./services/context.js";
 import { finishLease, keepLease } from "./services/lease.js";
 import { type NextOptions, type NextResult, type SupplyResult, TaskService } from "./services/tasks.js";
-import { readRules, rulesPath } from "./services/rules.js";
+import { readRules, rulesPath } from "./workspace/rules.js";
 import { TokenService } from "./services/tokens.js";
 import {
   type PathClaimOptions,
@@ -35,7 +35,7 @@ import {
   type RepoOptions,
 } from "./services/paths.js";
 import { openPostgresStore } from "./store/postgres/pg-store.js";
-import { defaultDbPath } from "./store/sqlite/sqlite-location.js";
+import { defaultDbPath } from "./workspace/registry-location.js";
 import { openSqliteStore, type SqliteSync } from "./store/sqlite/sqlite-store.js";
 import type { Store } from "./store/store.js";
 

@@ -55,6 +55,6 @@ export type {
   ResolveResult,
   ShowResult,
 } from "./services/claims.js";
-export { defaultDbPath, locateRegistry, type RegistryLocation, type RegistryRule } from "./store/sqlite/sqlite-location.js";
+export { defaultDbPath, locateRegistry, type RegistryLocation, type RegistryRule } from "./workspace/registry-location.js";
 export { openSqliteStore, SqliteStore, type SqliteStoreOptions, type SqliteSync } from "./store/sqlite/sqlite-store.js";
 export type { Store, StoreCapabilities } from "./store/store.js";

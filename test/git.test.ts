@@ -20,7 +20,7 @@ import {
   repoRoot,
   stagedFiles,
   worktrees,
-} from "../src/services/git.js";
+} from "../src/workspace/git.js";
 import { ROOT, tempDir } from "./helpers.js";
 
 /** Git with a fixed identity, no user or system config, and no inherited repository variables. */

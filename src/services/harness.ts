@@ -29,8 +29,8 @@ import { compilePathPattern, type CompiledPattern, pathMatches } from "../core/p
 import { durationMs, type DurationInput } from "../core/schemas.js";
 import type { PathClaim } from "../core/types.js";
 import type { Store } from "../store/store.js";
-import { stagedFiles } from "./git.js";
-import type { HookOutcome } from "./git-hooks.js";
+import { stagedFiles } from "../workspace/git.js";
+import type { HookOutcome } from "../workspace/git-hooks.js";
 import { describeConflicts, normalizePatterns, type Repo } from "./paths.js";
 
 /** The harnesses Baton answers. */

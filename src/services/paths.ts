@@ -14,7 +14,7 @@ import { type DurationInput, durationMs, parseCommit, parseLimit, parseText } fr
 import type { ClaimState, PathClaim } from "../core/types.js";
 import type { ClaimInput, ClaimOutcome, PathConflict, Store } from "../store/store.js";
 import { parseStates } from "./claims.js";
-import { repoIdentity, repoRoot, resolvePatternLinks } from "./git.js";
+import { repoIdentity, repoRoot, resolvePatternLinks } from "../workspace/git.js";
 
 /** Default lease of a path claim: 30 minutes. */
 export const DEFAULT_PATH_TTL_MS = 30 * 60_000;

@@ -9,7 +9,7 @@ import { resolve } from "node:path";
 import { parseDuration } from "../../core/duration.js";
 import { BatonError } from "../../core/errors.js";
 import { parseText } from "../../core/schemas.js";
-import { auditGates, extraPatterns } from "../../services/gate-audit.js";
+import { auditGates, extraPatterns } from "../../workspace/gate-audit.js";
 import { contentKey, type EffectOutcome, gateKey, MarkerDir, skipText } from "../../services/gates.js";
 import type { CliConfig } from "./config.js";
 import { requireAgent } from "./config.js";

@@ -27,11 +27,11 @@ import {
   sessionAgent,
   sessionContext,
 } from "../../services/harness.js";
-import type { HookOutcome } from "../../services/git-hooks.js";
-import { repoIdentity } from "../../services/git.js";
-import { cachedRepoIdentity, locateRegistry } from "../../store/sqlite/sqlite-location.js";
+import type { HookOutcome } from "../../workspace/git-hooks.js";
+import { repoIdentity } from "../../workspace/git.js";
+import { cachedRepoIdentity, locateRegistry } from "../../workspace/registry-location.js";
 import { type Repo, resolveRepo } from "../../services/paths.js";
-import { readRules, rulesPath } from "../../services/rules.js";
+import { readRules, rulesPath } from "../../workspace/rules.js";
 import { type CliConfig, resolveConfig } from "./config.js";
 import { openFromConfig } from "./session.js";
 

@@ -6,7 +6,7 @@ import { resolve } from "node:path";
 import { parseDuration } from "../../core/duration.js";
 import { BatonError } from "../../core/errors.js";
 import type { Task, TaskState } from "../../core/types.js";
-import { decodeImportText, type LabelMap, readGithubTasks, readMarkdownTasks } from "../../services/task-import.js";
+import { decodeImportText, type LabelMap, readGithubTasks, readMarkdownTasks } from "../../workspace/task-import.js";
 import { parseTaskId, type TaskSpec } from "../../services/tasks.js";
 import { parseAgent } from "../../core/identity.js";
 import { requireAgent } from "./config.js";

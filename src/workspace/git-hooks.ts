@@ -16,7 +16,7 @@ import { parseAgent } from "../core/identity.js";
 import type { PathClaim } from "../core/types.js";
 import type { Store } from "../store/store.js";
 import { addTrailer, AGENT_TRAILER, commitFiles, headCommit, hooksDir, repoRoot, stagedFiles } from "./git.js";
-import { PathService, type RepoOptions } from "./paths.js";
+import { PathService, type RepoOptions } from "../services/paths.js";
 import { syncCheck } from "./guards.js";
 
 /** The hooks Baton installs. */

@@ -22,7 +22,7 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, isAbsolute, join, resolve } from "node:path";
-import { pickRootCommit, ROOT_COMMIT_FORMAT, UNBORN_HEAD } from "../../core/root-commit.js";
+import { pickRootCommit, ROOT_COMMIT_FORMAT, UNBORN_HEAD } from "../core/root-commit.js";
 
 function readTrimmed(path: string): string | null {
   try {

@@ -21,7 +21,7 @@ import {
   refExists,
   worktrees,
 } from "./git.js";
-import { normalizePatterns, type RepoOptions, resolveRepo } from "./paths.js";
+import { normalizePatterns, type RepoOptions, resolveRepo } from "../services/paths.js";
 
 const iso = (date: Date): string => date.toISOString().replace(/\.\d{3}Z$/, "Z");
 
