@@ -28,12 +28,8 @@ import { finishLease, keepLease } from "./services/lease.js";
 import { type NextOptions, type NextResult, type SupplyResult, TaskService } from "./services/tasks.js";
 import { readRules, rulesPath } from "./workspace/rules.js";
 import { TokenService } from "./services/tokens.js";
-import {
-  type PathClaimOptions,
-  type PathClaimResult,
-  PathService,
-  type RepoOptions,
-} from "./services/paths.js";
+import { type PathClaimOptions as ServicePathClaimOptions, type PathClaimResult, PathService } from "./services/paths.js";
+import { CHECKOUT_PATHS, pathTarget, type RepoOptions, repositoryId } from "./workspace/checkout.js";
 import { openPostgresStore } from "./store/postgres/pg-store.js";
 import { defaultDbPath } from "./workspace/registry-location.js";
 import { openSqliteStore, type SqliteSync } from "./store/sqlite/sqlite-store.js";
@@ -77,6 +73,12 @@ export interface OpenBatonOptions {
   /** Use this store instead of opening one (for adapters and tests). */
   store?: Store;
 }
+
+/**
+ * Options of {@link Baton.claimPaths}: how the paths are held, and where the checkout is
+ * (`cwd`, default the process's; `repo`, an identity to use instead of git's).
+ */
+export type PathClaimOptions = Omit<ServicePathClaimOptions, "repo"> & RepoOptions;
 
 /** Options of {@link Baton.claimWithPaths}: the claim's, plus how the paths are held. */
 export interface ClaimWithPathsOptions extends ClaimOptions, RepoOptions {
@@ -162,7 +164,7 @@ export class Baton {
     this.#claims = new ClaimService(store, { defaultTtlMs: this.#defaultTtlMs });
     this.#paths = new PathService(store);
     this.#gates = new GateService(this.#claims, store);
-    this.#tasks = new TaskService(store, { doneWindowMs: DEFAULT_DONE_WINDOW_MS });
+    this.#tasks = new TaskService(store, { doneWindowMs: DEFAULT_DONE_WINDOW_MS, paths: CHECKOUT_PATHS });
   }
 
   /** The store behind this handle (its `description` says where it is). */
@@ -185,6 +187,21 @@ export class Baton {
    * The paths share the claim's token and TTL.
    */
   async claimWithPaths(key: string, patterns: readonly string[], options: ClaimWithPathsOptions): Promise<ClaimWithPathsResult> {
+    this.#claims.claimInput(key, options);
+    this.#paths.prepare(options); // bad options are refused before the checkout is read
+    const target = await pathTarget(patterns, options);
+    return this.claimWithRepoPaths(key, target.patterns ?? [], { ...options, repo: target.repo });
+  }
+
+  /**
+   * {@link claimWithPaths} for a caller that has resolved its checkout (or has none): the
+   * repository identity in `options.repo`, repository-relative patterns.
+   */
+  async claimWithRepoPaths(
+    key: string,
+    patterns: readonly string[],
+    options: Omit<ClaimWithPathsOptions, "repo" | "cwd"> & { repo: string },
+  ): Promise<ClaimWithPathsResult> {
     const input = this.#claims.claimInput(key, options);
     const { paths, work } = await this.#paths.claimWithWork(input, patterns, { ...options, ttl: input.ttlMs });
     if (paths !== null && !paths.ok) return paths;
@@ -204,51 +221,65 @@ export class Baton {
    * typed relative to `options.cwd`: every pattern, or none. A conflict is a value
    * listing every conflicting claim (pattern, holder, expiry, reason).
    */
-  claimPaths(patterns: readonly string[], options: PathClaimOptions): Promise<PathClaimResult> {
-    return this.#paths.claim(patterns, options);
+  async claimPaths(patterns: readonly string[], options: PathClaimOptions): Promise<PathClaimResult> {
+    this.#paths.prepare(options);
+    const target = await pathTarget(patterns, options);
+    return this.#paths.claim(target.patterns ?? [], { ...options, repo: target.repo });
+  }
+
+  /**
+   * The path claims of a repository named by its identity, with repository-relative
+   * patterns: what a caller that has resolved its checkout once (the CLI, the hooks) or
+   * has none (a server) uses.
+   */
+  get paths(): PathService {
+    return this.#paths;
   }
 
   /** Release my path claims: the patterns given, or all of mine in the repository (`null`). */
-  releasePaths(
+  async releasePaths(
     patterns: readonly string[] | null,
     options: RepoOptions & { as: string; commit?: string },
   ): Promise<{ readonly released: PathClaim[]; readonly message: string }> {
-    return this.#paths.release(patterns, options);
+    const target = await pathTarget(patterns, options);
+    return this.#paths.release(target.patterns, { ...options, repo: target.repo });
   }
 
   /** Extend my live path claims: the patterns given, or all of mine in the repository (`null`). */
-  renewPaths(
+  async renewPaths(
     patterns: readonly string[] | null,
     options: RepoOptions & { as: string; ttl?: DurationInput },
   ): Promise<{ readonly renewed: PathClaim[]; readonly message: string }> {
-    return this.#paths.renew(patterns, options);
+    const target = await pathTarget(patterns, options);
+    return this.#paths.renew(target.patterns, { ...options, repo: target.repo });
   }
 
   /** Path claims of the repository at `cwd` (or of every repository with `allRepos`). Default: live ones. */
-  listPaths(
+  async listPaths(
     options?: RepoOptions & { allRepos?: boolean; agent?: string; state?: ClaimState | readonly ClaimState[] | "all"; limit?: number },
   ): Promise<PathClaim[]> {
-    return this.#paths.list(options);
+    const all = options?.allRepos === true;
+    return this.#paths.list({ ...options, ...(all ? {} : { repo: await repositoryId(options) }) });
   }
 
   /**
    * Record `commit` against my live path claims covering any of `files` (all of them when
    * `files` is null), logging a `committed` event for each: what the post-commit hook does.
    */
-  notePathCommit(
+  async notePathCommit(
     commit: string,
     files: readonly string[] | null,
     options: RepoOptions & { as: string },
   ): Promise<PathClaim[]> {
-    return this.#paths.noteCommit(commit, files, options);
+    return this.#paths.noteCommit(commit, files, { ...options, repo: await repositoryId(options) });
   }
 
   /** Which of `files` (repository-relative) fall under another agent's live exclusive path claim. */
-  pathBlockers(
+  async pathBlockers(
     files: readonly string[],
     options: RepoOptions & { as: string },
   ): Promise<{ readonly file: string; readonly held: PathClaim }[]> {
-    return this.#paths.blockers(files, options);
+    return this.#paths.blockers(files, { ...options, repo: await repositoryId(options) });
   }
 
   /**
@@ -550,6 +581,7 @@ type ArgShape = "options" | "list" | "list-or-null" | "function" | null;
 const ARG_SHAPES: Readonly<Record<string, readonly ArgShape[]>> = {
   claim: [null, "options"],
   claimWithPaths: [null, "list", "options"],
+  claimWithRepoPaths: [null, "list", "options"],
   claimPaths: ["list", "options"],
   releasePaths: ["list-or-null", "options"],
   renewPaths: ["list-or-null", "options"],

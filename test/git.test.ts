@@ -324,7 +324,7 @@ describe("stagedFiles", () => {
       writeFileSync(
         entry,
         `import { appendFileSync } from "node:fs";
-import { stagedFiles, dirtyFiles, worktrees } from ${JSON.stringify(join(ROOT, "src", "services", "git.ts"))};
+import { stagedFiles, dirtyFiles, worktrees } from ${JSON.stringify(join(ROOT, "src", "workspace", "git.ts"))};
 const staged = await stagedFiles(process.cwd());
 const trees = await worktrees(process.cwd());
 const dirty = [];

@@ -17,6 +17,7 @@ import {
   type PathClaim,
 } from "../core/types.js";
 import type { ClaimInput, ClaimOutcome, MutationOutcome, Store } from "../store/store.js";
+import { iso } from "../core/time.js";
 
 
 /** Default lease for `claim`: 60 minutes, the seeds' habit. */
@@ -175,7 +176,6 @@ export interface LogOptions {
   limit?: number;
 }
 
-const iso = (date: Date): string => date.toISOString();
 
 /** An event id used as a cursor: a non-negative integer. */
 function parseCursor(value: unknown): number {

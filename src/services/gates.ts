@@ -29,6 +29,7 @@ import type { BatonEvent, Claim } from "../core/types.js";
 import type { Store } from "../store/store.js";
 import type { ClaimService } from "./claims.js";
 import { keepLease } from "./lease.js";
+import { isoSeconds as iso } from "../core/time.js";
 
 /** Default window: a mark holds for a day. */
 export const DEFAULT_GATE_WINDOW_MS = 24 * 3_600_000;
@@ -36,7 +37,6 @@ export const DEFAULT_GATE_WINDOW_MS = 24 * 3_600_000;
 export const DEFAULT_GATE_TTL_MS = 2 * 60_000;
 const POLL_MS = 100;
 
-const iso = (date: Date): string => date.toISOString().replace(/\.\d{3}Z$/, "Z");
 
 /** The claim key of gate `key`. */
 export function gateKey(key: string): string {

@@ -17,6 +17,7 @@ import type { CommonFlags } from "./main.js";
 import { emit, emitError, emitNo, type OutputMode } from "./output.js";
 import { FORWARDED, resolveCommand, SIGNAL_NUMBERS } from "./run.js";
 import { withSession } from "./session.js";
+import { isoSeconds as iso } from "../../core/time.js";
 
 interface GateFlags extends CommonFlags {
   window?: string;
@@ -33,7 +34,6 @@ interface GateRunFlags extends GateFlags {
   note?: string;
 }
 
-const iso = (date: Date): string => date.toISOString().replace(/\.\d{3}Z$/, "Z");
 
 function markerDirOf(flags: GateFlags, config: CliConfig): string | undefined {
   const dir = flags.markerDir === undefined ? config.markerDir : resolve(process.cwd(), flags.markerDir);
