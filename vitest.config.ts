@@ -23,6 +23,7 @@ const POSTGRES_FILES = [
   "test/run.test.ts",
   "test/similarity.test.ts",
   "test/strict-lock.test.ts",
+  "test/task-edit-race.test.ts",
   "test/tasks.test.ts",
 ];
 
