@@ -24,11 +24,12 @@ import {
 import { type ProbeOptions, type ProbeResult, probe, type SyncCheckOptions, type SyncCheckResult, syncCheck } from "./workspace/guards.js";
 import { type GateMarkWithSkips, type GateOptions, type GateRunOptions, type GateRunResult, GateService } from "./services/gates.js";
 import { buildContext, type ContextResult } from "./services/context.js";
-import { finishLease, keepLease } from "./services/lease.js";
+import { holdLease } from "./services/lease.js";
 import { type NextOptions, type NextResult, type SupplyResult, TaskService } from "./services/tasks.js";
 import { readRules, rulesPath } from "./workspace/rules.js";
 import { TokenService } from "./services/tokens.js";
 import { type PathClaimOptions as ServicePathClaimOptions, type PathClaimResult, PathService } from "./services/paths.js";
+import { MarkerDir } from "./workspace/markers.js";
 import { CHECKOUT_PATHS, pathTarget, type RepoOptions, repositoryId } from "./workspace/checkout.js";
 import { openPostgresStore } from "./store/postgres/pg-store.js";
 import { defaultDbPath } from "./workspace/registry-location.js";
@@ -95,6 +96,18 @@ export type ClaimWithPathsResult =
   | (Extract<ClaimResult, { ok: true }> & { readonly paths: PathClaim[]; readonly pathConflicts: PathClaimResult["conflicts"] })
   | Extract<ClaimResult, { ok: false }>
   | Extract<PathClaimResult, { ok: false }>;
+
+/** Where a gate's marker files are, for the library's gate methods. */
+export interface LocalGateOptions {
+  /** A folder of marker files (src/workspace/markers.ts), honoured even when the registry is new or lost. */
+  markerDir?: string;
+}
+
+/** The gate service's options with the marker folder opened as its port. */
+function withMarkers<T extends GateOptions & LocalGateOptions>(options: T): Omit<T, "markerDir"> {
+  const { markerDir, ...rest } = options;
+  return markerDir === undefined ? rest : { ...rest, markers: new MarkerDir(markerDir) };
+}
 
 /** Options of {@link Baton.withClaim}. */
 export interface WithClaimOptions<T> extends ClaimOptions {
@@ -308,9 +321,9 @@ export class Baton {
   async gate<T>(
     key: string,
     fn: (context: { claim: Claim; signal: AbortSignal }) => Promise<T> | T,
-    options: GateRunOptions,
+    options: GateRunOptions & LocalGateOptions,
   ): Promise<GateRunResult<T>> {
-    return this.#gates.run(key, async (context) => ({ ok: true, value: await fn(context), digest: null }), options);
+    return this.#gates.run(key, async (context) => ({ ok: true, value: await fn(context), digest: null }), withMarkers(options));
   }
 
   /** The gate machinery with full control of the effect's outcome (used by `baton gate run`). */
@@ -319,8 +332,11 @@ export class Baton {
   }
 
   /** Was gate `key` marked within the window? (registry first, then marker files) */
-  gateCheck(key: string, options?: GateOptions): Promise<{ readonly done: boolean; readonly mark: GateMarkWithSkips | null; readonly message: string }> {
-    return this.#gates.check(key, options);
+  gateCheck(
+    key: string,
+    options?: GateOptions & LocalGateOptions,
+  ): Promise<{ readonly done: boolean; readonly mark: GateMarkWithSkips | null; readonly message: string }> {
+    return this.#gates.check(key, withMarkers(options ?? {}));
   }
 
   /**
@@ -468,38 +484,28 @@ export class Baton {
     const everyMs = options.renewEvery === undefined ? undefined : durationMs(options.renewEvery, "renewEvery");
     const granted = await this.#claims.claim(normalisedKey, { ...options, as: agent, ttl: ttlMs });
     if (!granted.ok) return granted;
-    const controller = new AbortController();
-    const keeper = keepLease(this.#claims, {
-      key: normalisedKey,
-      agent,
-      ttlMs,
-      ...(everyMs === undefined ? {} : { everyMs }),
-      onLost: (reason) =>
-        controller.abort(
-          reason instanceof Error ? reason : new BatonError(reason.ok ? "INTERNAL" : reason.code, reason.message),
-        ),
-    });
-    let value: T;
-    try {
-      value = await fn({ claim: granted.claim, signal: controller.signal });
-    } catch (error) {
-      await keeper.stop();
-      await this.#claims.release(normalisedKey, { as: agent }).catch(() => undefined);
-      throw error;
+    const end = options.release === true ? "release" : "complete";
+    const held = await holdLease(
+      this.#claims,
+      {
+        key: normalisedKey,
+        agent,
+        ttlMs,
+        end,
+        ...(everyMs === undefined ? {} : { everyMs }),
+        ...(options.result === undefined ? {} : { result: options.result }),
+        ...(options.commit === undefined ? {} : { commit: options.commit }),
+      },
+      async (signal) => ({ value: await fn({ claim: granted.claim, signal }), succeeded: true }),
+    );
+    const done = held.finished.result;
+    if (!done.ok) return { ok: false, outcome: "lost", code: done.code, value: held.value, message: done.message };
+    if (held.lost !== null) {
+      // Renewals failed (the store, say) but the claim was still ours to release: the lease was lost all the same.
+      const code = !(held.lost instanceof Error) && !held.lost.ok ? held.lost.code : "CLAIM_EXPIRED";
+      return { ok: false, outcome: "lost", code, value: held.value, message: `lost the lease on ${normalisedKey} while the work ran; released it` };
     }
-    await keeper.stop();
-    const result = typeof options.result === "function" ? options.result(value) : options.result;
-    const { result: done } = await finishLease(this.#claims, {
-      key: normalisedKey,
-      agent,
-      end: options.release === true ? "release" : "complete",
-      succeeded: true,
-      lost: false,
-      result: result ?? null,
-      commit: options.commit ?? null,
-    });
-    if (!done.ok) return { ok: false, outcome: "lost", code: done.code, value, message: done.message };
-    return { ok: true, outcome: options.release === true ? "released" : "completed", value, claim: done.claim };
+    return { ok: true, outcome: end === "release" ? "released" : "completed", value: held.value, claim: done.claim };
   }
 
   /** The store's clock. */

@@ -15,7 +15,7 @@ import { parseAgent } from "../core/identity.js";
 import type { BatonEvent, Claim } from "../core/types.js";
 import type { Store } from "../store/store.js";
 import type { GateMark } from "./gates.js";
-import type { RulesInfo } from "../workspace/rules.js";
+import type { RulesInfo } from "./rules.js";
 import { isoSeconds as iso } from "../core/time.js";
 
 /** Default budget, in characters. */
