@@ -279,7 +279,7 @@ export async function beforeEdit(
       return {
         allow: false,
         code: "PATH_BLOCKED",
-        message: `baton: edit refused: ${unclaimed.join(", ")} ${unclaimed.length === 1 ? "is a protected path" : "are protected paths"} (protectedPaths in .baton/config.json) and must be claimed first: baton paths claim ${unclaimed.join(" ")} --reason "…"`,
+        message: `baton: edit refused: ${unclaimed.join(", ")} ${unclaimed.length === 1 ? "is a protected path" : "are protected paths"} (protectedPaths in .baton/config.json) and must be claimed first, with a reason: baton paths claim ${unclaimed.join(" ")}`,
       };
     }
   }

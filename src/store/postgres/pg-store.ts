@@ -6,7 +6,7 @@
  */
 import { createRequire } from "node:module";
 import type { Pool, PoolClient, PoolConfig } from "pg";
-import { BatonError } from "../../core/errors.js";
+import { BatonError, RETRY_BUSY } from "../../core/errors.js";
 import type { TokenRecord } from "../../core/tokens.js";
 import { TOKEN_COLUMNS, type TokenRow, toToken } from "../rows.js";
 import type { HandoffInput, TokenInput } from "../store.js";
@@ -132,9 +132,9 @@ function translateError(error: unknown, where: string): unknown {
   if (code === "57014" || code === "55P03" || RETRYABLE.has(code)) {
     return new BatonError(
       "STORE_BUSY",
-      `the store at ${where} stayed busy past its timeout (${reason}); retry, or raise BATON_BUSY_TIMEOUT`,
+      `the store at ${where} stayed busy past its timeout (${reason})`,
       { sqlstate: code },
-      { cause: error },
+      { cause: error, hint: RETRY_BUSY },
     );
   }
   if (code === "42P01" || code === "3F000" || code === "42883") {

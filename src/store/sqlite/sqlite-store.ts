@@ -8,7 +8,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import type Database from "better-sqlite3";
-import { BatonError } from "../../core/errors.js";
+import { BatonError, RETRY_BUSY } from "../../core/errors.js";
 import type { TokenRecord } from "../../core/tokens.js";
 import { TOKEN_COLUMNS, type TokenRow, toToken } from "../rows.js";
 import type { HandoffInput, TokenInput } from "../store.js";
@@ -124,9 +124,9 @@ function translateError(error: unknown, path: string): unknown {
     if (BUSY_CODES.has(code)) {
       return new BatonError(
         "STORE_BUSY",
-        `the store at ${path} stayed locked past the busy timeout (${reason}); retry, or raise BATON_BUSY_TIMEOUT`,
+        `the store at ${path} stayed locked past the busy timeout (${reason})`,
         { sqlite: code },
-        { cause: error },
+        { cause: error, hint: RETRY_BUSY },
       );
     }
     return new BatonError(

@@ -8,7 +8,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { z } from "zod";
 import { CATALOGUE, type Operation, type OperationResult } from "../../api/catalogue.js";
 import type { Baton } from "../../baton.js";
-import { BatonError, ERROR_CODES, type ErrorCode, isBatonError } from "../../core/errors.js";
+import { BatonError, ERROR_CODES, type ErrorCode, type Hint, isBatonError } from "../../core/errors.js";
 import type { BatonEvent, EventKind } from "../../core/types.js";
 import { EVENT_KINDS } from "../../core/types.js";
 import type { Identity } from "../../services/tokens.js";
@@ -36,10 +36,16 @@ export function routeOf(operation: Operation): string {
 /** Operations a server offers: those that need no checkout on the caller's machine. */
 export const SERVER_OPERATIONS: readonly Operation[] = CATALOGUE.filter((operation) => !operation.local);
 
-function fail(reply: FastifyReply, code: ErrorCode, message: string, details?: Record<string, unknown>): FastifyReply {
-  return reply
-    .code(ERROR_CODES[code].http)
-    .send({ ok: false, code, message, ...(details === undefined ? {} : { details }) });
+/** An error answer: the code, its kind, the message, and the structured hint as a field (HTTP's wording of it). */
+function fail(reply: FastifyReply, code: ErrorCode, message: string, details?: Record<string, unknown>, hint?: Hint): FastifyReply {
+  return reply.code(ERROR_CODES[code].http).send({
+    ok: false,
+    code,
+    kind: ERROR_CODES[code].kind,
+    message,
+    ...(details === undefined ? {} : { details }),
+    ...(hint === undefined ? {} : { hint }),
+  });
 }
 
 function bearer(request: FastifyRequest): string | null {
@@ -107,7 +113,7 @@ export async function createHttpServer(baton: Baton, options: HttpServerOptions 
 
   app.setNotFoundHandler((request, reply) => fail(reply, "UNKNOWN_ROUTE", `no route ${request.method} ${request.url.split("?")[0]}`));
   app.setErrorHandler((error: Error & { code?: string; statusCode?: number }, _request, reply) => {
-    if (isBatonError(error)) return fail(reply, error.code, error.message);
+    if (isBatonError(error)) return fail(reply, error.code, error.message, undefined, error.hint);
     if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE") return fail(reply, "BODY_TOO_LARGE", "the request body is too large");
     if (typeof error.statusCode === "number" && error.statusCode >= 400 && error.statusCode < 500) {
       // Malformed JSON, a wrong content type, an empty body: the client's to fix.
