@@ -123,6 +123,21 @@ describe("layers", () => {
     expect(found).toEqual([]);
   });
 
+  it("importing the CLI's main module runs nothing (src/surfaces/cli/bin.ts is the executable)", async () => {
+    const before = { exitCode: process.exitCode, listeners: process.stdout.listenerCount("error") };
+    const main = await import("../src/surfaces/cli/main.js");
+    expect(typeof main.runProcess).toBe("function");
+    expect(process.exitCode).toBe(before.exitCode);
+    expect(process.stdout.listenerCount("error")).toBe(before.listeners);
+  });
+
+  it("the public types are exported from the package entry", () => {
+    const entry = readFileSync(join(SRC, "index.ts"), "utf8");
+    for (const name of ["Task", "PathClaim", "NextResult", "GateRunResult", "ProbeResult", "SyncCheckResult", "ContextResult", "Hint", "ErrorKind"]) {
+      expect(entry, name).toMatch(new RegExp(`\\b${name}\\b`));
+    }
+  });
+
   it("every error code has a kind", () => {
     for (const [code, spec] of Object.entries(ERROR_CODES)) expect(ERROR_KINDS, code).toContain(spec.kind);
   });
