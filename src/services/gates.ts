@@ -21,7 +21,6 @@
  */
 import { createHash } from "node:crypto";
 import { formatDuration } from "../core/duration.js";
-import { BatonError } from "../core/errors.js";
 import { parseAgent, parseKey } from "../core/identity.js";
 import { type DurationInput, durationMs, parseText } from "../core/schemas.js";
 import type { BatonEvent, Claim } from "../core/types.js";
@@ -91,7 +90,7 @@ export interface GateMarkers {
 
 function markOf(claim: Claim): GateMark | null {
   if (claim.state !== "completed" || claim.endedAt === null) return null;
-  let data: Record<string, unknown> = {};
+  let data: Record<string, unknown>;
   try {
     data = claim.result === null ? {} : (JSON.parse(claim.result) as Record<string, unknown>);
   } catch {
