@@ -8,7 +8,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { z } from "zod";
 import { CATALOGUE, type Operation, type OperationResult } from "../../api/catalogue.js";
 import type { Baton } from "../../baton.js";
-import { BatonError, ERROR_CODES, type ErrorCode, type Hint, isBatonError } from "../../core/errors.js";
+import { BatonError, ERROR_CODES, type ErrorCode, type Hint, isBatonError, kindOf } from "../../core/errors.js";
 import type { BatonEvent, EventKind } from "../../core/types.js";
 import { EVENT_KINDS } from "../../core/types.js";
 import type { Identity } from "../../services/tokens.js";
@@ -117,7 +117,7 @@ export async function createHttpServer(baton: Baton, options: HttpServerOptions 
     if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE") return fail(reply, "BODY_TOO_LARGE", "the request body is too large");
     if (typeof error.statusCode === "number" && error.statusCode >= 400 && error.statusCode < 500) {
       // Malformed JSON, a wrong content type, an empty body: the client's to fix.
-      return reply.code(error.statusCode === 415 ? 415 : 400).send({ ok: false, code: "BAD_INPUT", message: error.message });
+      return reply.code(error.statusCode === 415 ? 415 : 400).send({ ok: false, code: "BAD_INPUT", kind: "input", message: error.message });
     }
     metrics.storeErrors.inc();
     process.stderr.write(`baton serve: internal error: ${error.stack ?? error.message}\n`);
@@ -181,7 +181,8 @@ export async function createHttpServer(baton: Baton, options: HttpServerOptions 
       metrics.record(operation.name, result);
       if (result.ok) return result;
       const code = (result.code ?? "CLAIM_HELD") as ErrorCode;
-      return reply.code(ERROR_CODES[code]?.http ?? 409).send(result);
+      // A "no" carries its kind too (always `denial`), so a client reads every failure one way.
+      return reply.code(ERROR_CODES[code]?.http ?? 409).send({ ...result, kind: kindOf(code) });
     });
   }
 
