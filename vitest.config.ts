@@ -49,11 +49,12 @@ const POSTGRES_FILES = [
   "test/run.test.ts",
   "test/similarity.test.ts",
   "test/strict-lock.test.ts",
+  "test/task-edit-race.test.ts",
   "test/tasks.test.ts",
 ];
 
 /** In-process tests: no child processes, no git, no server. */
-const UNIT_FILES = ["test/core.test.ts", "test/paths.test.ts", "test/docs.test.ts", "test/library.test.ts"];
+const UNIT_FILES = ["test/core.test.ts", "test/paths.test.ts", "test/docs.test.ts", "test/library.test.ts", "test/layers.test.ts"];
 
 export default defineConfig({
   test: {

@@ -21,22 +21,19 @@ import {
   type ResolveResult,
   type ShowResult,
 } from "./services/claims.js";
-import { type ProbeOptions, type ProbeResult, probe, type SyncCheckOptions, type SyncCheckResult, syncCheck } from "./services/guards.js";
+import { type ProbeOptions, type ProbeResult, probe, type SyncCheckOptions, type SyncCheckResult, syncCheck } from "./workspace/guards.js";
 import { type GateMarkWithSkips, type GateOptions, type GateRunOptions, type GateRunResult, GateService } from "./services/gates.js";
 import { buildContext, type ContextResult } from "./services/context.js";
-import { finishLease, keepLease } from "./services/lease.js";
+import { holdLease } from "./services/lease.js";
 import { type NextOptions, type NextResult, type SupplyResult, TaskService } from "./services/tasks.js";
 import { type FollowOptions, followEvents } from "./services/follow.js";
-import { readRules, rulesPath } from "./services/rules.js";
+import { readRules, rulesPath } from "./workspace/rules.js";
 import { TokenService } from "./services/tokens.js";
-import {
-  type PathClaimOptions,
-  type PathClaimResult,
-  PathService,
-  type RepoOptions,
-} from "./services/paths.js";
+import { type PathClaimOptions as ServicePathClaimOptions, type PathClaimResult, PathService } from "./services/paths.js";
+import { MarkerDir } from "./workspace/markers.js";
+import { CHECKOUT_PATHS, pathTarget, type RepoOptions, repositoryId } from "./workspace/checkout.js";
 import { openPostgresStore } from "./store/postgres/pg-store.js";
-import { defaultDbPath } from "./store/sqlite/sqlite-location.js";
+import { defaultDbPath } from "./workspace/registry-location.js";
 import { openSqliteStore, type SqliteSync } from "./store/sqlite/sqlite-store.js";
 import type { Store } from "./store/store.js";
 
@@ -91,6 +88,12 @@ export interface OpenBatonOptions {
   store?: Store;
 }
 
+/**
+ * Options of {@link Baton.claimPaths}: how the paths are held, and where the checkout is
+ * (`cwd`, default the process's; `repo`, an identity to use instead of git's).
+ */
+export type PathClaimOptions = Omit<ServicePathClaimOptions, "repo"> & RepoOptions;
+
 /** Options of {@link Baton.claimWithPaths}: the claim's, plus how the paths are held. */
 export interface ClaimWithPathsOptions extends ClaimOptions, RepoOptions {
   /** Hold the paths shared (conflicting only with exclusive claims). Default exclusive. */
@@ -106,6 +109,18 @@ export type ClaimWithPathsResult =
   | (Extract<ClaimResult, { ok: true }> & { readonly paths: PathClaim[]; readonly pathConflicts: PathClaimResult["conflicts"] })
   | Extract<ClaimResult, { ok: false }>
   | Extract<PathClaimResult, { ok: false }>;
+
+/** Where a gate's marker files are, for the library's gate methods. */
+export interface LocalGateOptions {
+  /** A folder of marker files (src/workspace/markers.ts), honoured even when the registry is new or lost. */
+  markerDir?: string;
+}
+
+/** The gate service's options with the marker folder opened as its port. */
+function withMarkers<T extends GateOptions & LocalGateOptions>(options: T): Omit<T, "markerDir"> {
+  const { markerDir, ...rest } = options;
+  return markerDir === undefined ? rest : { ...rest, markers: new MarkerDir(markerDir) };
+}
 
 /** Options of {@link Baton.withClaim}. */
 export interface WithClaimOptions<T> extends ClaimOptions {
@@ -175,7 +190,7 @@ export class Baton {
     this.#claims = new ClaimService(store, { defaultTtlMs: this.#defaultTtlMs });
     this.#paths = new PathService(store);
     this.#gates = new GateService(this.#claims, store);
-    this.#tasks = new TaskService(store, { doneWindowMs: DEFAULT_DONE_WINDOW_MS });
+    this.#tasks = new TaskService(store, { doneWindowMs: DEFAULT_DONE_WINDOW_MS, paths: CHECKOUT_PATHS });
   }
 
   /** The store behind this handle (its `description` says where it is). */
@@ -198,6 +213,21 @@ export class Baton {
    * The paths share the claim's token and TTL.
    */
   async claimWithPaths(key: string, patterns: readonly string[], options: ClaimWithPathsOptions): Promise<ClaimWithPathsResult> {
+    this.#claims.claimInput(key, options);
+    this.#paths.prepare(options); // bad options are refused before the checkout is read
+    const target = await pathTarget(patterns, options);
+    return this.claimWithRepoPaths(key, target.patterns ?? [], { ...options, repo: target.repo });
+  }
+
+  /**
+   * {@link claimWithPaths} for a caller that has resolved its checkout (or has none): the
+   * repository identity in `options.repo`, repository-relative patterns.
+   */
+  async claimWithRepoPaths(
+    key: string,
+    patterns: readonly string[],
+    options: Omit<ClaimWithPathsOptions, "repo" | "cwd"> & { repo: string },
+  ): Promise<ClaimWithPathsResult> {
     const input = this.#claims.claimInput(key, options);
     const { paths, work } = await this.#paths.claimWithWork(input, patterns, { ...options, ttl: input.ttlMs });
     if (paths !== null && !paths.ok) return paths;
@@ -217,51 +247,65 @@ export class Baton {
    * typed relative to `options.cwd`: every pattern, or none. A conflict is a value
    * listing every conflicting claim (pattern, holder, expiry, reason).
    */
-  claimPaths(patterns: readonly string[], options: PathClaimOptions): Promise<PathClaimResult> {
-    return this.#paths.claim(patterns, options);
+  async claimPaths(patterns: readonly string[], options: PathClaimOptions): Promise<PathClaimResult> {
+    this.#paths.prepare(options);
+    const target = await pathTarget(patterns, options);
+    return this.#paths.claim(target.patterns ?? [], { ...options, repo: target.repo });
+  }
+
+  /**
+   * The path claims of a repository named by its identity, with repository-relative
+   * patterns: what a caller that has resolved its checkout once (the CLI, the hooks) or
+   * has none (a server) uses.
+   */
+  get paths(): PathService {
+    return this.#paths;
   }
 
   /** Release my path claims: the patterns given, or all of mine in the repository (`null`). */
-  releasePaths(
+  async releasePaths(
     patterns: readonly string[] | null,
     options: RepoOptions & { as: string; commit?: string },
   ): Promise<{ readonly released: PathClaim[]; readonly message: string }> {
-    return this.#paths.release(patterns, options);
+    const target = await pathTarget(patterns, options);
+    return this.#paths.release(target.patterns, { ...options, repo: target.repo });
   }
 
   /** Extend my live path claims: the patterns given, or all of mine in the repository (`null`). */
-  renewPaths(
+  async renewPaths(
     patterns: readonly string[] | null,
     options: RepoOptions & { as: string; ttl?: DurationInput },
   ): Promise<{ readonly renewed: PathClaim[]; readonly message: string }> {
-    return this.#paths.renew(patterns, options);
+    const target = await pathTarget(patterns, options);
+    return this.#paths.renew(target.patterns, { ...options, repo: target.repo });
   }
 
   /** Path claims of the repository at `cwd` (or of every repository with `allRepos`). Default: live ones. */
-  listPaths(
+  async listPaths(
     options?: RepoOptions & { allRepos?: boolean; agent?: string; state?: ClaimState | readonly ClaimState[] | "all"; limit?: number },
   ): Promise<PathClaim[]> {
-    return this.#paths.list(options);
+    const all = options?.allRepos === true;
+    return this.#paths.list({ ...options, ...(all ? {} : { repo: await repositoryId(options) }) });
   }
 
   /**
    * Record `commit` against my live path claims covering any of `files` (all of them when
    * `files` is null), logging a `committed` event for each: what the post-commit hook does.
    */
-  notePathCommit(
+  async notePathCommit(
     commit: string,
     files: readonly string[] | null,
     options: RepoOptions & { as: string },
   ): Promise<PathClaim[]> {
-    return this.#paths.noteCommit(commit, files, options);
+    return this.#paths.noteCommit(commit, files, { ...options, repo: await repositoryId(options) });
   }
 
   /** Which of `files` (repository-relative) fall under another agent's live exclusive path claim. */
-  pathBlockers(
+  async pathBlockers(
     files: readonly string[],
     options: RepoOptions & { as: string },
   ): Promise<{ readonly file: string; readonly held: PathClaim }[]> {
-    return this.#paths.blockers(files, options);
+    return this.#paths.blockers(files, { ...options, repo: await repositoryId(options) });
   }
 
   /**
@@ -290,9 +334,9 @@ export class Baton {
   async gate<T>(
     key: string,
     fn: (context: { claim: Claim; signal: AbortSignal }) => Promise<T> | T,
-    options: GateRunOptions,
+    options: GateRunOptions & LocalGateOptions,
   ): Promise<GateRunResult<T>> {
-    return this.#gates.run(key, async (context) => ({ ok: true, value: await fn(context), digest: null }), options);
+    return this.#gates.run(key, async (context) => ({ ok: true, value: await fn(context), digest: null }), withMarkers(options));
   }
 
   /** The gate machinery with full control of the effect's outcome (used by `baton gate run`). */
@@ -301,8 +345,11 @@ export class Baton {
   }
 
   /** Was gate `key` marked within the window? (registry first, then marker files) */
-  gateCheck(key: string, options?: GateOptions): Promise<{ readonly done: boolean; readonly mark: GateMarkWithSkips | null; readonly message: string }> {
-    return this.#gates.check(key, options);
+  gateCheck(
+    key: string,
+    options?: GateOptions & LocalGateOptions,
+  ): Promise<{ readonly done: boolean; readonly mark: GateMarkWithSkips | null; readonly message: string }> {
+    return this.#gates.check(key, withMarkers(options ?? {}));
   }
 
   /**
@@ -479,38 +526,28 @@ export class Baton {
     const everyMs = options.renewEvery === undefined ? undefined : durationMs(options.renewEvery, "renewEvery");
     const granted = await this.#claims.claim(normalisedKey, { ...options, as: agent, ttl: ttlMs });
     if (!granted.ok) return granted;
-    const controller = new AbortController();
-    const keeper = keepLease(this.#claims, {
-      key: normalisedKey,
-      agent,
-      ttlMs,
-      ...(everyMs === undefined ? {} : { everyMs }),
-      onLost: (reason) =>
-        controller.abort(
-          reason instanceof Error ? reason : new BatonError(reason.ok ? "INTERNAL" : reason.code, reason.message),
-        ),
-    });
-    let value: T;
-    try {
-      value = await fn({ claim: granted.claim, signal: controller.signal });
-    } catch (error) {
-      await keeper.stop();
-      await this.#claims.release(normalisedKey, { as: agent }).catch(() => undefined);
-      throw error;
+    const end = options.release === true ? "release" : "complete";
+    const held = await holdLease(
+      this.#claims,
+      {
+        key: normalisedKey,
+        agent,
+        ttlMs,
+        end,
+        ...(everyMs === undefined ? {} : { everyMs }),
+        ...(options.result === undefined ? {} : { result: options.result }),
+        ...(options.commit === undefined ? {} : { commit: options.commit }),
+      },
+      async (signal) => ({ value: await fn({ claim: granted.claim, signal }), succeeded: true }),
+    );
+    const done = held.finished.result;
+    if (!done.ok) return { ok: false, outcome: "lost", code: done.code, value: held.value, message: done.message };
+    if (held.lost !== null) {
+      // Renewals failed (the store, say) but the claim was still ours to release: the lease was lost all the same.
+      const code = !(held.lost instanceof Error) && !held.lost.ok ? held.lost.code : "CLAIM_EXPIRED";
+      return { ok: false, outcome: "lost", code, value: held.value, message: `lost the lease on ${normalisedKey} while the work ran; released it` };
     }
-    await keeper.stop();
-    const result = typeof options.result === "function" ? options.result(value) : options.result;
-    const { result: done } = await finishLease(this.#claims, {
-      key: normalisedKey,
-      agent,
-      end: options.release === true ? "release" : "complete",
-      succeeded: true,
-      lost: false,
-      result: result ?? null,
-      commit: options.commit ?? null,
-    });
-    if (!done.ok) return { ok: false, outcome: "lost", code: done.code, value, message: done.message };
-    return { ok: true, outcome: options.release === true ? "released" : "completed", value, claim: done.claim };
+    return { ok: true, outcome: end === "release" ? "released" : "completed", value: held.value, claim: done.claim };
   }
 
   /** The store's clock. */
@@ -593,6 +630,7 @@ type ArgShape = "options" | "list" | "list-or-null" | "function" | null;
 const ARG_SHAPES: Readonly<Record<string, readonly ArgShape[]>> = {
   claim: [null, "options"],
   claimWithPaths: [null, "list", "options"],
+  claimWithRepoPaths: [null, "list", "options"],
   claimPaths: ["list", "options"],
   releasePaths: ["list-or-null", "options"],
   renewPaths: ["list-or-null", "options"],

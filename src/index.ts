@@ -7,8 +7,12 @@ export {
   Baton,
   type ClaimContext,
   type FollowLogOptions,
+  type ClaimWithPathsOptions,
+  type ClaimWithPathsResult,
+  type LocalGateOptions,
   type OpenBatonOptions,
   openBaton,
+  type PathClaimOptions,
   type WithClaimOptions,
   type WithClaimResult,
 } from "./baton.js";
@@ -22,7 +26,11 @@ export {
   EXIT_INTERNAL,
   EXIT_NO,
   EXIT_UNAVAILABLE,
+  ERROR_KINDS,
+  type ErrorKind,
+  type Hint,
   isBatonError,
+  kindOf,
 } from "./core/errors.js";
 export { parseAgent, parseKey, parseToken } from "./core/identity.js";
 export {
@@ -44,7 +52,7 @@ export {
   type FenceSqliteDb,
 } from "./fencing.js";
 export type { DurationInput } from "./core/schemas.js";
-export type { BatonEvent, Claim, ClaimState, EventKind, StoredClaimState } from "./core/types.js";
+export type { BatonEvent, Claim, ClaimState, EventKind, PathClaim, StoredClaimState, Task, TaskState } from "./core/types.js";
 export type {
   ActionResult,
   CheckResult,
@@ -56,7 +64,35 @@ export type {
   ResolveResult,
   ShowResult,
 } from "./services/claims.js";
-export { defaultDbPath, locateRegistry, type RegistryLocation, type RegistryRule } from "./store/sqlite/sqlite-location.js";
+export type { ContextItem, ContextResult, ContextSection } from "./services/context.js";
+export type {
+  EffectOutcome,
+  GateMark,
+  GateMarkers,
+  GateMarkWithSkips,
+  GateOptions,
+  GateRunOptions,
+  GateRunResult,
+} from "./services/gates.js";
+export type { PathClaimResult } from "./services/paths.js";
+export type {
+  NextOptions,
+  NextResult,
+  PathResolver,
+  PathsAt,
+  SupplyFinding,
+  SupplyResult,
+  SupplyVerdict,
+  TaskChange,
+  TaskSpec,
+  TaskStateResult,
+  UpdateTaskResult,
+} from "./services/tasks.js";
+export type { Identity, TokenInfo } from "./services/tokens.js";
+export type { PathConflict } from "./store/store.js";
+export type { Checkout, RepoOptions } from "./workspace/checkout.js";
+export type { GuardFinding, ProbeOptions, ProbeResult, SyncCheckOptions, SyncCheckResult } from "./workspace/guards.js";
+export { defaultDbPath, locateRegistry, type RegistryLocation, type RegistryRule } from "./workspace/registry-location.js";
 export { openSqliteStore, SqliteStore, type SqliteStoreOptions, type SqliteSync } from "./store/sqlite/sqlite-store.js";
 export type { GroupCommitOptions, GroupCommitStats } from "./store/sqlite/sqlite-batch.js";
 export type { Store, StoreCapabilities, Unwatch } from "./store/store.js";

@@ -8,13 +8,14 @@ describe("documentation stays true", () => {
   const errorsDoc = readFileSync(join(ROOT, "docs", "ERRORS.md"), "utf8");
   const readme = readFileSync(join(ROOT, "README.md"), "utf8");
 
-  it("docs/ERRORS.md lists every error code with its exit code and HTTP status", () => {
+  it("docs/ERRORS.md lists every error code with its exit code, HTTP status and kind", () => {
     for (const [code, spec] of Object.entries(ERROR_CODES)) {
       const row = errorsDoc.split("\n").find((line) => new RegExp(`^\\|\\s*\`${code}\`\\s*\\|`).test(line));
       expect(row, `docs/ERRORS.md has no row for ${code}`).toBeDefined();
       const cells = (row as string).split("|").map((cell) => cell.trim());
       expect(cells[2], `exit code of ${code}`).toBe(String(spec.exit));
       expect(cells[3], `HTTP status of ${code}`).toBe(String(spec.http));
+      expect(cells[4], `kind of ${code}`).toBe(spec.kind);
     }
   });
 

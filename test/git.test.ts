@@ -20,7 +20,7 @@ import {
   repoRoot,
   stagedFiles,
   worktrees,
-} from "../src/services/git.js";
+} from "../src/workspace/git.js";
 import { ROOT, tempDir } from "./helpers.js";
 
 /** Git with a fixed identity, no user or system config, and no inherited repository variables. */
@@ -324,7 +324,7 @@ describe("stagedFiles", () => {
       writeFileSync(
         entry,
         `import { appendFileSync } from "node:fs";
-import { stagedFiles, dirtyFiles, worktrees } from ${JSON.stringify(join(ROOT, "src", "services", "git.ts"))};
+import { stagedFiles, dirtyFiles, worktrees } from ${JSON.stringify(join(ROOT, "src", "workspace", "git.ts"))};
 const staged = await stagedFiles(process.cwd());
 const trees = await worktrees(process.cwd());
 const dirty = [];

@@ -19,7 +19,7 @@ import { ERROR_CODES, isBatonError } from "../src/core/errors.js";
 import { findUnsafeChar, parseAgent, parseKey, parseToken } from "../src/core/identity.js";
 import { parseDuration } from "../src/core/duration.js";
 import { durationMs, MAX_META_DEPTH, parseCommit, parseLimit, parseMeta, parseText, readStoredObject } from "../src/core/schemas.js";
-import { readGithubTasks } from "../src/services/task-import.js";
+import { readGithubTasks } from "../src/workspace/task-import.js";
 import { freshSchema, storeSelected, testDatabaseUrl } from "./contract/targets.js";
 import { CLI, type CliResult, cleanEnv, cli, dumpSqlite, tempDir } from "./helpers.js";
 

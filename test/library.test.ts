@@ -183,3 +183,21 @@ describe("the library", () => {
     expect(await codeOf(baton.list())).toBe("STORE_CLOSED");
   });
 });
+
+describe("path claims by repository identity, without a checkout", () => {
+  it("the path service takes an identity and repository-relative patterns; listing by identity asks no git", async () => {
+    const baton = await fresh();
+    const repo = "root:0123456789abcdef0123456789abcdef01234567";
+    const granted = await baton.paths.claim(["src/auth/", "./src/auth/", "docs/a.md"], { repo, as: "a" });
+    expect(granted).toMatchObject({ ok: true, repo });
+    expect(granted.ok && granted.claims.map((c) => c.pattern)).toEqual(["src/auth/", "docs/a.md"]);
+    const conflict = await baton.paths.claim(["src/auth/login.ts"], { repo, as: "b" });
+    expect(conflict).toMatchObject({ ok: false, code: "PATH_CONFLICT" });
+    expect(await codeOf(baton.paths.claim(["../outside"], { repo, as: "b" }))).toBe("BAD_PATH");
+    expect(await codeOf(baton.paths.claim(["src/"], { repo: " ", as: "b" }))).toBe("BAD_INPUT");
+    // The facade with an identity and no patterns needs no checkout: this folder is no repository.
+    const listed = await baton.listPaths({ repo, cwd: tempDir() });
+    expect(listed.map((c) => `${c.agent} ${c.pattern}`).sort()).toEqual(["a docs/a.md", "a src/auth/"]);
+    expect((await baton.releasePaths(null, { repo, cwd: tempDir(), as: "a" })).released).toHaveLength(2);
+  });
+});

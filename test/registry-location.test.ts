@@ -8,7 +8,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { locateRegistry } from "../src/store/sqlite/sqlite-location.js";
+import { locateRegistry } from "../src/workspace/registry-location.js";
 import { cli, stateHome, tempDir } from "./helpers.js";
 
 function git(cwd: string, ...args: string[]): string {

@@ -57,7 +57,7 @@ describe.each(TARGETS)("next on $name", (target) => {
         if (!r.ok || r.task === null) break;
         picks.push(r.task.category);
         await baton.complete(`task:${r.task.id}`, { as: "agent", outcome: r.task.category === "auth" ? "success" : "failure" });
-        await baton.tasks.modify(r.task.id, (t) => ({ ...t, done: true }));
+        await baton.tasks.done(r.task.id);
       }
       const late = picks.slice(12);
       const auth = late.filter((c) => c === "auth").length;
@@ -91,7 +91,7 @@ describe.each(TARGETS)("next on $name", (target) => {
         const first = await blk.next({ as: "a" });
         expect(first.task?.id).toBe("b1");
         expect((await blk.next({ as: "a" })).ok).toBe(false);
-        await blk.tasks.modify("b1", (t) => ({ ...t, done: true }));
+        await blk.tasks.done("b1");
         const second = await blk.next({ as: "a" });
         expect(second).toMatchObject({ ok: true, tier: 1, task: { id: "b2" } });
       } finally {
@@ -184,7 +184,7 @@ describe.each(TARGETS)("supply on $name", (target) => {
     const baton = await openBaton(target.batonOptions());
     try {
       await baton.tasks.put([{ id: "a", title: "a" }, { id: "b", title: "b", done: true }], "add");
-      await baton.tasks.modify("a", (t) => ({ ...t, done: true }));
+      await baton.tasks.done("a");
       const drained = await baton.supply();
       expect(drained.verdicts).toEqual([{ verdict: "drained", rule: "no ready task: all 2 done" }]);
       expect(drained).toMatchObject({ verdict: "drained", ready: 0, claimed: 0, blocked: 0, done: 2 });

@@ -10,7 +10,7 @@
  */
 import { z } from "zod";
 import type { Baton } from "../baton.js";
-import { BatonError } from "../core/errors.js";
+import { BatonError, type Hint } from "../core/errors.js";
 import type { Claim, PathClaim } from "../core/types.js";
 
 /** Who calls, decided by the surface (never by the operation's input). */
@@ -33,6 +33,8 @@ export interface OperationResult {
   readonly code?: string;
   /** A one-line answer for people (surfaces may word their own next step from `code`). */
   readonly message: string;
+  /** What to do next, as data (each surface words it: src/surfaces/cli/hints.ts, src/surfaces/mcp/mcp-hints.ts). */
+  readonly hint?: Hint;
   /** Who holds what blocks this request, when a claim does. */
   readonly holder?: { readonly agent: string; readonly token: number; readonly expiresAt: string; readonly state: string };
   /** The operation's data (a claim, a list, a task, …). */
@@ -105,13 +107,19 @@ function holderOf(claim: Claim | PathClaim | null): OperationResult["holder"] {
 function fromClaimAnswer(r: {
   ok: boolean;
   code?: string;
+  hint?: Hint;
   claim: Claim | null;
   message: string;
 }): OperationResult {
   const base = { ok: r.ok, message: r.message, data: { claim: claimView(r.claim) } };
   if (r.ok) return base;
   const holder = holderOf(r.claim);
-  return { ...base, ...(r.code === undefined ? {} : { code: r.code }), ...(holder === undefined ? {} : { holder }) };
+  return {
+    ...base,
+    ...(r.code === undefined ? {} : { code: r.code }),
+    ...(r.hint === undefined ? {} : { hint: r.hint }),
+    ...(holder === undefined ? {} : { holder }),
+  };
 }
 
 /** A path claim refused: every conflict, the first one's holder as the holder. */

@@ -11,8 +11,8 @@ export type RootCommit =
   /** A shallow clone: the oldest commit it has is a graft, not the root. */
   | { readonly kind: "shallow"; readonly at: string };
 
-/** The format string the listing must be made with. */
-export const ROOT_COMMIT_FORMAT = "--format=%H%x1f%ct%x1f%D";
+/** The pretty format the listing must be made with (git's `--format=` value). */
+export const ROOT_COMMIT_PRETTY = "%H%x1f%ct%x1f%D";
 
 /**
  * The root commit: when history has several roots, the one with the oldest commit

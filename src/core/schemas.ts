@@ -95,12 +95,12 @@ export function parseMeta(input: unknown): Record<string, unknown> | null {
     } catch (error) {
       throw new BatonError(
         "BAD_META",
-        `invalid --meta: not JSON (${(error as Error).message}); pass an object, e.g. '{"issue":123}'`,
+        `invalid meta: not JSON (${(error as Error).message}); pass an object, e.g. '{"issue":123}'`,
       );
     }
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new BatonError("BAD_META", "invalid --meta: must be a JSON object, e.g. '{\"issue\":123}'");
+    throw new BatonError("BAD_META", "invalid meta: must be a JSON object, e.g. '{\"issue\":123}'");
   }
   // Before serialising: a deep value would exhaust the stack in JSON.stringify here, and in
   // every reader that later prints it.
@@ -108,12 +108,12 @@ export function parseMeta(input: unknown): Record<string, unknown> | null {
   try {
     deep = nestedDeeperThan(value, MAX_META_DEPTH);
   } catch (error) {
-    throw new BatonError("BAD_META", `invalid --meta: cannot be read (${(error as Error).message})`);
+    throw new BatonError("BAD_META", `invalid meta: cannot be read (${(error as Error).message})`);
   }
   if (deep) {
     throw new BatonError(
       "BAD_META",
-      `invalid --meta: nested deeper than ${MAX_META_DEPTH} levels (or circular); keep metadata flat, e.g. '{"issue":123}'`,
+      `invalid meta: nested deeper than ${MAX_META_DEPTH} levels (or circular); keep metadata flat, e.g. '{"issue":123}'`,
       { maxDepth: MAX_META_DEPTH },
     );
   }
@@ -121,11 +121,11 @@ export function parseMeta(input: unknown): Record<string, unknown> | null {
   try {
     text = JSON.stringify(value);
   } catch (error) {
-    throw new BatonError("BAD_META", `invalid --meta: not serialisable as JSON (${(error as Error).message})`);
+    throw new BatonError("BAD_META", `invalid meta: not serialisable as JSON (${(error as Error).message})`);
   }
   const size = Buffer.byteLength(text);
   if (size > MAX_META_BYTES) {
-    throw new BatonError("BAD_META", `invalid --meta: ${size} bytes, at most ${MAX_META_BYTES} allowed`);
+    throw new BatonError("BAD_META", `invalid meta: ${size} bytes, at most ${MAX_META_BYTES} allowed`);
   }
   // Store what JSON can carry (drops undefined, functions), exactly as it will be read back.
   return JSON.parse(text) as Record<string, unknown>;

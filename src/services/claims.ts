@@ -3,7 +3,7 @@
  * its outcome into a result with a human message. No SQL and no surface concerns.
  */
 import { formatDuration } from "../core/duration.js";
-import { BatonError, type DenialCode } from "../core/errors.js";
+import { BatonError, type DenialCode, type Hint } from "../core/errors.js";
 import { DEFAULT_SIMILARITY_THRESHOLD, keySimilarity, keyTokens, namespaceOf } from "../core/similarity.js";
 import { parseAgent, parseKey, parseToken } from "../core/identity.js";
 import { type DurationInput, durationMs, parseCommit, parseLimit, parseMeta, parseText } from "../core/schemas.js";
@@ -17,6 +17,7 @@ import {
   type PathClaim,
 } from "../core/types.js";
 import type { ClaimInput, ClaimOutcome, MutationOutcome, Store } from "../store/store.js";
+import { iso } from "../core/time.js";
 
 
 /** Default lease for `claim`: 60 minutes, the seeds' habit. */
@@ -82,6 +83,8 @@ export type ClaimResult =
       readonly holder: string;
       readonly similar: SimilarClaim[];
       readonly message: string;
+      /** What to do instead (claim anyway with `similar: "warn"`), for the surface to word. */
+      readonly hint: Hint;
     }
   | {
       readonly ok: false;
@@ -91,6 +94,8 @@ export type ClaimResult =
       readonly claim: Claim;
       readonly holder: string;
       readonly message: string;
+      /** For `done`: verify instead, or claim with `reopen` (for the surface to word). */
+      readonly hint?: Hint;
     };
 
 /** The answer to renew, complete, release, abandon. */
@@ -175,7 +180,6 @@ export interface LogOptions {
   limit?: number;
 }
 
-const iso = (date: Date): string => date.toISOString();
 
 /** An event id used as a cursor: a non-negative integer. */
 function parseCursor(value: unknown): number {
@@ -310,7 +314,8 @@ export class ClaimService {
         claim: blocking,
         holder: first.agent,
         similar,
-        message: `denied: ${input.key} looks like ${list} — the same work? (claimed and released; --similar warn to claim anyway)`,
+        message: `denied: ${input.key} looks like ${list} — the same work? (claimed and released)`,
+        hint: { action: "claim", option: "similar", value: "warn" },
       };
     }
     return { ...result, similar, message: `${result.message}\nwarning: similar live claims: ${list} — the same work?` };
@@ -369,7 +374,8 @@ export class ClaimService {
           code: "CLAIM_DONE",
           claim,
           holder: claim.agent,
-          message: `denied: ${key} was done by ${claim.agent} at ${iso(claim.endedAt ?? claim.claimedAt)}${claim.result ? `: ${claim.result}` : ""} — verify instead of redoing (baton verify ${key}), or claim with --reopen`,
+          message: `denied: ${key} was done by ${claim.agent} at ${iso(claim.endedAt ?? claim.claimedAt)}${claim.result ? `: ${claim.result}` : ""} — verify instead of redoing`,
+          hint: { action: "verify", key, or: { action: "claim", option: "reopen" } },
         };
     }
   }
@@ -397,7 +403,7 @@ export class ClaimService {
   > {
     const key = parseKey(keyInput);
     const agent = parseAgent(options.as);
-    const note = options.note === undefined ? null : parseText(options.note, "--note");
+    const note = options.note === undefined ? null : parseText(options.note, "note");
     const claim = await this.#store.get(key);
     if (claim === null) return { ok: false, code: "NOT_FOUND", claim, message: `${key} was never claimed: nothing to verify` };
     if (claim.state !== "completed") {

@@ -16,13 +16,13 @@ import type { BatonEvent, Claim } from "../core/types.js";
 import type { Store } from "../store/store.js";
 import type { GateMark } from "./gates.js";
 import type { RulesInfo } from "./rules.js";
+import { isoSeconds as iso } from "../core/time.js";
 
 /** Default budget, in characters. */
 export const DEFAULT_CONTEXT_BUDGET = 4000;
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
-const iso = (date: Date): string => date.toISOString().replace(/\.\d{3}Z$/, "Z");
 
 export interface ContextItem {
   readonly text: string;

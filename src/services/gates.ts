@@ -7,7 +7,8 @@
  * - its **mark** is the claim's completion, whose result records the command, a digest of
  *   its output and a note; a claim inside the window answers "done" — who and when;
  * - optional **marker files** (one small JSON file per mark in a folder that can be
- *   committed) keep the marks when the registry is new or lost.
+ *   committed; src/workspace/markers.ts, given as {@link GateMarkers}) keep the marks
+ *   when the registry is new or lost.
  *
  * A skip (already marked, or a sibling is running it) is logged as a `skipped` event by
  * the gate, never as a denial: the gate looks before it claims, so a correct skip never
@@ -19,16 +20,14 @@
  * effect never runs again, even if it did not happen.
  */
 import { createHash } from "node:crypto";
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { formatDuration } from "../core/duration.js";
-import { BatonError } from "../core/errors.js";
 import { parseAgent, parseKey } from "../core/identity.js";
 import { type DurationInput, durationMs, parseText } from "../core/schemas.js";
 import type { BatonEvent, Claim } from "../core/types.js";
 import type { Store } from "../store/store.js";
 import type { ClaimService } from "./claims.js";
-import { keepLease } from "./lease.js";
+import { holdLease } from "./lease.js";
+import { isoSeconds as iso } from "../core/time.js";
 
 /** Default window: a mark holds for a day. */
 export const DEFAULT_GATE_WINDOW_MS = 24 * 3_600_000;
@@ -36,7 +35,6 @@ export const DEFAULT_GATE_WINDOW_MS = 24 * 3_600_000;
 export const DEFAULT_GATE_TTL_MS = 2 * 60_000;
 const POLL_MS = 100;
 
-const iso = (date: Date): string => date.toISOString().replace(/\.\d{3}Z$/, "Z");
 
 /** The claim key of gate `key`. */
 export function gateKey(key: string): string {
@@ -77,96 +75,22 @@ export interface GateMarkWithSkips extends GateMark {
   readonly lastSkip: { readonly agent: string; readonly at: Date } | null;
 }
 
-/** A folder of marker files. */
-export class MarkerDir {
-  readonly dir: string;
-
-  constructor(dir: string) {
-    this.dir = dir;
-    let stat: ReturnType<typeof statSync> | undefined;
-    try {
-      stat = statSync(dir);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw this.#bad(error);
-    }
-    if (stat !== undefined && !stat.isDirectory()) {
-      throw new BatonError("BAD_MARKER_DIR", `marker dir ${dir} is not a folder`, { dir });
-    }
-    if (stat !== undefined) {
-      try {
-        readdirSync(dir);
-      } catch (error) {
-        throw this.#bad(error);
-      }
-    }
-  }
-
-  #bad(error: unknown): BatonError {
-    return new BatonError("BAD_MARKER_DIR", `marker dir ${this.dir} cannot be read: ${(error as Error).message}`, {
-      dir: this.dir,
-    });
-  }
-
-  /** The marker file of a gate key: readable, safe on every file system, unique by hash. */
-  file(key: string): string {
-    const readable = key.replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 80);
-    const hash = createHash("sha256").update(key).digest("hex").slice(0, 12);
-    return join(this.dir, `${readable}.${hash}.json`);
-  }
-
-  read(key: string): GateMark | null {
-    let text: string;
-    try {
-      text = readFileSync(this.file(key), "utf8");
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
-      throw this.#bad(error);
-    }
-    try {
-      const raw = JSON.parse(text) as Record<string, unknown>;
-      if (raw.key !== key || typeof raw.at !== "string" || typeof raw.agent !== "string") return null;
-      return {
-        key,
-        agent: raw.agent,
-        at: new Date(raw.at),
-        command: typeof raw.command === "string" ? raw.command : null,
-        digest: typeof raw.digest === "string" ? raw.digest : null,
-        note: typeof raw.note === "string" ? raw.note : null,
-        onceOnly: raw.onceOnly === true,
-        source: "marker",
-      };
-    } catch {
-      return null; // a damaged marker is no mark; the registry still decides
-    }
-  }
-
-  write(mark: GateMark): void {
-    try {
-      mkdirSync(this.dir, { recursive: true });
-      const file = this.file(mark.key);
-      const { source: _source, ...rest } = mark;
-      const body = `${JSON.stringify({ ...rest, at: mark.at.toISOString() }, null, 2)}\n`;
-      writeFileSync(`${file}.tmp`, body);
-      renameSync(`${file}.tmp`, file);
-    } catch (error) {
-      throw this.#bad(error);
-    }
-  }
-
-  remove(key: string): boolean {
-    try {
-      rmSync(this.file(key));
-      return true;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return false;
-      throw this.#bad(error);
-    }
-  }
+/**
+ * Where marks are kept besides the registry (so they survive a new or lost registry):
+ * the workspace's folder of marker files (src/workspace/markers.ts), or anything else
+ * that can read, write and remove one mark per gate key.
+ */
+export interface GateMarkers {
+  /** The mark of `key`, or null (a damaged one is no mark). */
+  read(key: string): GateMark | null;
+  write(mark: GateMark): void;
+  /** True when a mark was there. */
+  remove(key: string): boolean;
 }
 
 function markOf(claim: Claim): GateMark | null {
   if (claim.state !== "completed" || claim.endedAt === null) return null;
-  let data: Record<string, unknown> = {};
+  let data: Record<string, unknown>;
   try {
     data = claim.result === null ? {} : (JSON.parse(claim.result) as Record<string, unknown>);
   } catch {
@@ -194,8 +118,8 @@ export function skipText(mark: GateMarkWithSkips): string {
 export interface GateOptions {
   /** How long a mark holds: ms or `24h`. Default 24 h. */
   window?: DurationInput;
-  /** A folder of marker files, honoured even when the registry is new or lost. */
-  markerDir?: string;
+  /** Marks kept besides the registry (marker files), honoured even when the registry is new or lost. */
+  markers?: GateMarkers | null;
 }
 
 export interface GateRunOptions extends GateOptions {
@@ -258,8 +182,8 @@ export class GateService {
     return options.window === undefined ? DEFAULT_GATE_WINDOW_MS : durationMs(options.window, "window");
   }
 
-  #markers(options: GateOptions): MarkerDir | null {
-    return options.markerDir === undefined ? null : new MarkerDir(options.markerDir);
+  #markers(options: GateOptions): GateMarkers | null {
+    return options.markers ?? null;
   }
 
   /** The mark of `key` inside the window (registry first, then marker files), or null. */
@@ -274,7 +198,7 @@ export class GateService {
     return { done: true, mark, message: `done by ${mark.agent} at ${iso(mark.at)}${mark.note ? `: ${mark.note}` : ""}${skipText(mark)}` };
   }
 
-  async #markWithin(key: string, windowMs: number, markers: MarkerDir | null, now: Date): Promise<GateMark | null> {
+  async #markWithin(key: string, windowMs: number, markers: GateMarkers | null, now: Date): Promise<GateMark | null> {
     const { claim } = await this.#claims.show(key, { events: 1 });
     const fromRegistry = claim === null ? null : markOf(claim);
     if (fromRegistry !== null && fromRegistry.at.getTime() > now.getTime() - windowMs) return fromRegistry;
@@ -382,45 +306,40 @@ export class GateService {
       return stored;
     };
 
-    let mark: GateMark | null = null;
     if (options.onceOnly === true) {
-      mark = await markNow(null);
+      // At most once: the mark is made before the effect runs, and nothing is held while it runs.
+      const mark = await markNow(null);
       if (mark === null) return skipped("busy", null, null);
-    }
-    const controller = new AbortController();
-    const keeper =
-      options.onceOnly === true
-        ? null
-        : keepLease(this.#claims, {
-            key,
-            agent,
-            ttlMs,
-            onLost: () => controller.abort(new BatonError("NOT_HOLDER", `lost the lock on ${key}`)),
-          });
-    let outcome: EffectOutcome<T>;
-    try {
-      outcome = await effect({ claim, signal: controller.signal });
-    } catch (error) {
-      await keeper?.stop();
-      if (options.onceOnly !== true) await this.#claims.release(key, { as: agent }).catch(() => undefined);
-      throw error;
-    }
-    await keeper?.stop();
-    if (options.onceOnly === true) {
+      const outcome = await effect({ claim, signal: new AbortController().signal });
       return { outcome: "ran", ok: outcome.ok, value: outcome.value, mark, message: `ran ${key} (marked before running: at most once)` };
     }
-    if (!outcome.ok || keeper?.lost === true) {
-      await this.#claims.release(key, { as: agent });
-      return { outcome: "ran", ok: false, value: outcome.value, mark: null, message: `ran ${key}: it failed, not marked (a retry can fire)` };
+    // At least once: the lock is held (renewed) while the effect runs; the mark is its completion.
+    let digest: string | null = null;
+    const held = await holdLease(
+      this.#claims,
+      {
+        key,
+        agent,
+        ttlMs,
+        end: "complete",
+        result: () => JSON.stringify({ command: options.command ?? null, digest, note, onceOnly: false }),
+      },
+      async (signal) => {
+        const outcome = await effect({ claim, signal });
+        digest = outcome.digest ?? null;
+        return { value: outcome.value, succeeded: outcome.ok };
+      },
+    );
+    if (!held.succeeded || held.lost !== null) {
+      return { outcome: "ran", ok: false, value: held.value, mark: null, message: `ran ${key}: it failed, not marked (a retry can fire)` };
     }
-    mark = await markNow(outcome.digest ?? null);
-    return {
-      outcome: "ran",
-      ok: mark !== null,
-      value: outcome.value,
-      mark,
-      message: mark === null ? `ran ${key} but lost the lock before marking` : `ran ${key}, marked at ${iso(mark.at)}`,
-    };
+    const done = held.finished.result;
+    if (!done.ok) {
+      return { outcome: "ran", ok: false, value: held.value, mark: null, message: `ran ${key} but lost the lock before marking` };
+    }
+    const mark = { ...record(digest), at: done.claim.endedAt ?? new Date() };
+    markers?.write(mark);
+    return { outcome: "ran", ok: true, value: held.value, mark, message: `ran ${key}, marked at ${iso(mark.at)}` };
   }
 
   /** Mark `key` done now without running anything (e.g. done by hand). */

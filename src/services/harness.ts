@@ -29,9 +29,14 @@ import { compilePathPattern, type CompiledPattern, pathMatches } from "../core/p
 import { durationMs, type DurationInput } from "../core/schemas.js";
 import type { PathClaim } from "../core/types.js";
 import type { Store } from "../store/store.js";
-import { stagedFiles } from "./git.js";
-import type { HookOutcome } from "./git-hooks.js";
-import { describeConflicts, normalizePatterns, type Repo } from "./paths.js";
+import { describeConflicts, repositoryPatterns } from "./paths.js";
+
+/** What a hook run decided (a git hook or a harness's). */
+export interface HookOutcome {
+  readonly ok: boolean;
+  readonly code?: "PATH_BLOCKED" | "OUT_OF_SYNC";
+  readonly message: string;
+}
 
 /** The harnesses Baton answers. */
 export const HARNESSES = ["claude", "codex", "gemini"] as const;
@@ -219,11 +224,11 @@ const WHAT_INSTEAD =
  */
 export async function beforeEdit(
   store: Store,
-  input: { repo: Repo; agent: string; files: readonly string[]; policy: HarnessPolicy; reason: string },
+  input: { repo: string; agent: string; files: readonly string[]; policy: HarnessPolicy; reason: string },
 ): Promise<EditDecision> {
   const { repo, agent, policy } = input;
   // Validated as patterns (a file named like a broken glob is BAD_PATH, never a half-read claim).
-  const files = normalizePatterns(input.files, { ...repo, cwd: repo.root });
+  const files = repositoryPatterns(input.files);
   const scope = scopeViolations(agent, files, policy);
   if (scope.length > 0) {
     return {
@@ -236,7 +241,7 @@ export async function beforeEdit(
   const claimed: PathClaim[] = [];
   if (claim.length > 0) {
     const outcome = await store.claimPaths({
-      repo: repo.id,
+      repo,
       agent,
       patterns: claim,
       mode: "exclusive",
@@ -256,7 +261,7 @@ export async function beforeEdit(
   }
   const rest = files.filter((f) => !claim.includes(f));
   if (rest.length > 0) {
-    const live = await store.listPaths({ repo: repo.id, states: ["active"], limit: 100_000 });
+    const live = await store.listPaths({ repo, states: ["active"], limit: 100_000 });
     const now = await store.now();
     const blocked = rest.flatMap((file) =>
       live.filter((c) => c.agent !== agent && c.mode === "exclusive" && pathMatches(c.pattern, file)).map((held) => ({ pattern: file, held })),
@@ -274,7 +279,7 @@ export async function beforeEdit(
       return {
         allow: false,
         code: "PATH_BLOCKED",
-        message: `baton: edit refused: ${unclaimed.join(", ")} ${unclaimed.length === 1 ? "is a protected path" : "are protected paths"} (protectedPaths in .baton/config.json) and must be claimed first: baton paths claim ${unclaimed.join(" ")} --reason "…"`,
+        message: `baton: edit refused: ${unclaimed.join(", ")} ${unclaimed.length === 1 ? "is a protected path" : "are protected paths"} (protectedPaths in .baton/config.json) and must be claimed first, with a reason: baton paths claim ${unclaimed.join(" ")}`,
       };
     }
   }
@@ -288,22 +293,22 @@ export async function beforeEdit(
 /**
  * The pre-commit guard's policy half: staged files that are protected but not
  * under a live claim of the committing agent, and staged files outside its write
- * scope, refuse the commit. Called by the pre-commit hook after the claim check; asks
- * git for the staged files only when a rule is configured.
+ * scope, refuse the commit. Called by the pre-commit hook after the claim check; calls
+ * `staged` (the workspace asks git) only when a rule applies to the agent.
  */
 export async function commitPolicy(
   store: Store,
-  input: { repo: Repo; agent: string; policy: HarnessPolicy },
+  input: { repo: string; agent: string; policy: HarnessPolicy; staged: () => Promise<readonly string[]> },
 ): Promise<HookOutcome & { readonly violations: PolicyViolation[] }> {
   const { repo, agent, policy } = input;
   if (policy.protectedPaths.length === 0 && writeScope(agent, policy.writeScopes) === null) {
     return { ok: true, violations: [], message: "" };
   }
-  const staged = await stagedFiles(repo.root);
+  const staged = await input.staged();
   const violations = scopeViolations(agent, staged, policy);
   const protectedFiles = staged.filter((f) => isProtected(f, policy));
   if (protectedFiles.length > 0) {
-    const mine = await store.listPaths({ repo: repo.id, agent, states: ["active"], limit: 100_000 });
+    const mine = await store.listPaths({ repo, agent, states: ["active"], limit: 100_000 });
     for (const file of protectedFiles) {
       if (!mine.some((c) => pathMatches(c.pattern, file))) {
         violations.push({
@@ -367,9 +372,9 @@ export function contextBudget(total: number, rulesLength: number): number {
  */
 export async function endSession(
   store: Store,
-  input: { repo: Repo | null; agent: string },
+  input: { repo: string | null; agent: string },
 ): Promise<{ readonly released: PathClaim[]; readonly abandoned: string[]; readonly message: string }> {
-  const released = input.repo === null ? [] : await store.releasePaths({ repo: input.repo.id, agent: input.agent, patterns: null, commit: null });
+  const released = input.repo === null ? [] : await store.releasePaths({ repo: input.repo, agent: input.agent, patterns: null, commit: null });
   // Expired but not taken over counts too: nobody else holds it, so it is still this session's loose end.
   const live = await store.list({ states: ["active", "expired"], agent: input.agent, limit: 100_000 });
   const abandoned: string[] = [];

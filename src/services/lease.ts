@@ -2,8 +2,10 @@
  * Keeping a lease alive while work runs: renew every TTL/3 and report the moment
  * the lease is lost, so the work can stop before it acts without the claim; and
  * ending it when the work is over (`finishLease`): completed, or released.
- * Used by the library's `withClaim` and the CLI's `baton run`.
+ * {@link holdLease} puts the two together: the one loop used by the library's `withClaim`,
+ * gates and the CLI's `baton run`.
  */
+import { BatonError } from "../core/errors.js";
 import type { ActionResult } from "./claims.js";
 
 /** Anything that can renew a claim: the claim service, or a Baton handle. */
@@ -121,4 +123,82 @@ export async function finishLease(claims: Finisher, input: FinishInput): Promise
   }
   const result = await claims.release(input.key, { as: input.agent, ...(input.succeeded && !input.lost ? commit : {}) });
   return { outcome: result.ok ? "released" : "not_held", result };
+}
+
+/** What {@link holdLease} needs: renew while the work runs, then complete or release. */
+export type LeaseHolder = Renewer & Finisher;
+
+export interface HoldOptions {
+  readonly key: string;
+  readonly agent: string;
+  readonly ttlMs: number;
+  /** Renewal period; default a third of the TTL. */
+  readonly everyMs?: number;
+  /** How the claim ends when the work succeeds with the lease kept (a failure, or a lost lease, releases). */
+  readonly end: LeaseEnd;
+  /** Recorded by a completion. */
+  readonly result?: string | null;
+  /** Recorded with a completion, or with a successful release. */
+  readonly commit?: string | null;
+  /** Called once when the lease is lost (a renewal refused, or the store failing), after the signal is aborted. */
+  readonly onLost?: (reason: ActionResult | Error) => void;
+}
+
+/** How held work ended. */
+export interface Held<T> {
+  readonly value: T;
+  /** The work's own verdict (a function resolved, a command exited 0). */
+  readonly succeeded: boolean;
+  /** Why the lease was lost while the work ran, or null when it was kept. */
+  readonly lost: ActionResult | Error | null;
+  /** How the claim was ended. */
+  readonly finished: Finished;
+}
+
+/**
+ * Hold a claim already granted while `work` runs: renew it (see {@link keepLease}), abort
+ * `signal` the moment it is lost, and end it when the work is over — complete or release
+ * (`end`) when the work succeeded with the lease kept, release otherwise. A `work` that
+ * throws releases the claim and rethrows. The one "hold while this runs" loop, used by
+ * the library's `withClaim`, gates and `baton run`. `result` may be a function of the
+ * work's value (called once, after it succeeds).
+ */
+export async function holdLease<T>(
+  claims: LeaseHolder,
+  options: Omit<HoldOptions, "result"> & { readonly result?: string | null | ((value: T) => string | null | undefined) },
+  work: (signal: AbortSignal) => Promise<{ readonly value: T; readonly succeeded: boolean }>,
+): Promise<Held<T>> {
+  const controller = new AbortController();
+  let lost: ActionResult | Error | null = null;
+  const keeper = keepLease(claims, {
+    key: options.key,
+    agent: options.agent,
+    ttlMs: options.ttlMs,
+    ...(options.everyMs === undefined ? {} : { everyMs: options.everyMs }),
+    onLost: (reason) => {
+      lost = reason;
+      controller.abort(reason instanceof Error ? reason : new BatonError(reason.ok ? "INTERNAL" : reason.code, reason.message));
+      options.onLost?.(reason);
+    },
+  });
+  let outcome: { readonly value: T; readonly succeeded: boolean };
+  try {
+    outcome = await work(controller.signal);
+  } catch (error) {
+    await keeper.stop();
+    await claims.release(options.key, { as: options.agent }).catch(() => undefined);
+    throw error;
+  }
+  await keeper.stop();
+  const result = typeof options.result === "function" ? (outcome.succeeded ? options.result(outcome.value) : null) : options.result;
+  const finished = await finishLease(claims, {
+    key: options.key,
+    agent: options.agent,
+    end: options.end,
+    succeeded: outcome.succeeded,
+    lost: keeper.lost,
+    result: result ?? null,
+    commit: options.commit ?? null,
+  });
+  return { value: outcome.value, succeeded: outcome.succeeded, lost, finished };
 }

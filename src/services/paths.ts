@@ -1,34 +1,27 @@
 /**
- * The path-claim use cases: find the repository, normalise the patterns, call one
- * atomic store operation, and answer with a result and a message. Also the
- * question the pre-commit guard asks: which of these files does another agent hold?
+ * The path-claim use cases: validate, call one atomic store operation, and answer with
+ * a result and a message. Also the question the pre-commit guard asks: which of these
+ * files does another agent hold? They take a repository identity and repository-relative
+ * patterns; finding those in a checkout (git, symbolic links) is the workspace's
+ * (src/workspace/checkout.ts).
  */
-import { realpathSync } from "node:fs";
-import { resolve } from "node:path";
 import { formatDuration } from "../core/duration.js";
 import { BatonError } from "../core/errors.js";
 import { parseAgent } from "../core/identity.js";
 import type { PathMode } from "../core/path-plan.js";
 import { compilePathPattern, normalizePathPattern, pathMatches } from "../core/paths.js";
 import { type DurationInput, durationMs, parseCommit, parseLimit, parseText } from "../core/schemas.js";
+import { isoSeconds } from "../core/time.js";
 import type { ClaimState, PathClaim } from "../core/types.js";
 import type { ClaimInput, ClaimOutcome, PathConflict, Store } from "../store/store.js";
 import { parseStates } from "./claims.js";
-import { repoIdentity, repoRoot, resolvePatternLinks } from "./git.js";
 
 /** Default lease of a path claim: 30 minutes. */
 export const DEFAULT_PATH_TTL_MS = 30 * 60_000;
 /** Most patterns one call may claim. */
 export const MAX_PATTERNS = 1000;
 
-/** Where the repository is: the directory patterns are typed in (default the process's). */
-export interface RepoOptions {
-  cwd?: string;
-  /** A repository identity to use instead of asking git (e.g. for a shallow clone). */
-  repo?: string;
-}
-
-export interface PathClaimOptions extends RepoOptions {
+export interface PathClaimOptions extends RepoTarget {
   as: string;
   /** Shared claims conflict only with exclusive ones. Default exclusive. */
   shared?: boolean;
@@ -60,22 +53,46 @@ export type PathClaimResult =
       readonly message: string;
     };
 
-/** A resolved repository: its working-tree root and its identity. */
-export interface Repo {
-  readonly root: string;
-  readonly id: string;
-  readonly cwd: string;
+/** The repository a path operation is about: its identity (`root:<sha>`, or any id the fleet agrees on). */
+export interface RepoTarget {
+  repo: string;
 }
 
-const iso = (date: Date): string => date.toISOString().replace(/\.\d{3}Z$/, "Z");
-
-function realCwd(cwd: string | undefined): string {
-  const dir = resolve(cwd ?? process.cwd());
-  try {
-    return realpathSync(dir);
-  } catch {
-    return dir;
+/** Validate a repository identity. @throws BatonError `BAD_INPUT` */
+export function parseRepo(input: unknown): string {
+  const text = typeof input === "string" ? parseText(input, "repo") : null;
+  if (text === null || text.trim() === "") {
+    throw new BatonError("BAD_INPUT", "a path operation needs the repository identity (repo), e.g. root:<sha of its root commit>");
   }
+  return text.trim();
+}
+
+/** @throws BatonError `BAD_PATH` when no pattern, or too many, are given. */
+export function checkPatternCount(patterns: readonly unknown[]): void {
+  if (patterns.length === 0) {
+    throw new BatonError("BAD_PATH", "no path pattern given: name files, folders like src/auth/, or globs like src/**/*.ts");
+  }
+  if (patterns.length > MAX_PATTERNS) {
+    throw new BatonError("BAD_PATH", `too many path patterns (${patterns.length}); at most ${MAX_PATTERNS} per call`);
+  }
+}
+
+/**
+ * Validate, normalise and de-duplicate repository-relative patterns (as the workspace's
+ * `checkoutPatterns` returns them, or as a caller without a checkout sends them). Pure:
+ * no disk, no git.
+ *
+ * @throws BatonError `BAD_PATH` (none given, too many, outside the repository, invalid glob)
+ */
+export function repositoryPatterns(patterns: readonly string[]): string[] {
+  checkPatternCount(patterns);
+  const out: string[] = [];
+  for (const input of patterns) {
+    const pattern = normalizePathPattern(input, { repoRoot: "/" });
+    compilePathPattern(pattern); // invalid glob syntax is refused here, before the store
+    if (!out.includes(pattern)) out.push(pattern);
+  }
+  return out;
 }
 
 /** One line per conflict: pattern, holder, mode, expiry, reason. */
@@ -84,54 +101,15 @@ export function describeConflicts(conflicts: readonly PathConflict[], now: Date)
     .map((c) => {
       const left = formatDuration(Math.max(0, c.held.expiresAt.getTime() - now.getTime()));
       const why = c.held.reason ? ` — ${c.held.reason}` : "";
-      return `  ${c.pattern}: held by ${c.held.agent} as ${c.held.pattern} (${c.held.mode}, token ${c.held.token}, expires ${iso(c.held.expiresAt)}, in ${left})${why}`;
+      return `  ${c.pattern}: held by ${c.held.agent} as ${c.held.pattern} (${c.held.mode}, token ${c.held.token}, expires ${isoSeconds(c.held.expiresAt)}, in ${left})${why}`;
     })
     .join("\n");
 }
 
 /**
- * The repository at `options.cwd` (its root from git) and its identity (from git, or
- * `options.repo` when given).
- *
- * @throws BatonError `NOT_GIT_REPO`, `GIT_FAILED`
+ * Path claims for one Baton handle. Every method takes the repository identity
+ * (`options.repo`) and repository-relative patterns; nothing here reads a checkout.
  */
-export async function resolveRepo(options: RepoOptions = {}): Promise<Repo> {
-  const cwd = realCwd(options.cwd);
-  const root = await repoRoot(cwd);
-  const given = options.repo === undefined ? null : parseText(options.repo, "repo");
-  const id = given === null || given.trim() === "" ? await repoIdentity(cwd) : given.trim();
-  return { root, id, cwd };
-}
-
-/**
- * Normalise and de-duplicate patterns typed at `repo.cwd`.
- *
- * Symbolic links in a pattern's literal prefix are resolved against the checkout: a link
- * inside the repository reads as its target, one that leaves the repository is refused.
- *
- * @throws BatonError `BAD_PATH` (none given, too many, outside the repository — also through
- *   a symbolic link —, invalid glob)
- */
-export function normalizePatterns(patterns: readonly string[], repo: Repo): string[] {
-  if (patterns.length === 0) {
-    throw new BatonError("BAD_PATH", "no path pattern given: name files, folders like src/auth/, or globs like src/**/*.ts");
-  }
-  if (patterns.length > MAX_PATTERNS) {
-    throw new BatonError("BAD_PATH", `too many path patterns (${patterns.length}); at most ${MAX_PATTERNS} per call`);
-  }
-  const out: string[] = [];
-  for (const input of patterns) {
-    const written = normalizePathPattern(input, { repoRoot: repo.root, cwd: repo.cwd });
-    // Through the checkout's symbolic links: an alias conflicts like what it points at.
-    const physical = resolvePatternLinks(written, repo.root);
-    const pattern = physical === null ? written : normalizePathPattern(physical, { repoRoot: repo.root });
-    compilePathPattern(pattern); // invalid glob syntax is refused here, before the store
-    if (!out.includes(pattern)) out.push(pattern);
-  }
-  return out;
-}
-
-/** Path claims for one Baton handle. */
 export class PathService {
   readonly #store: Store;
 
@@ -139,18 +117,8 @@ export class PathService {
     this.#store = store;
   }
 
-  /** The repository at `options.cwd` (git), or the identity given. */
-  repo(options: RepoOptions = {}): Promise<Repo> {
-    return resolveRepo(options);
-  }
-
-  /** Normalise and de-duplicate patterns typed at `repo.cwd`. */
-  normalize(patterns: readonly string[], repo: Repo): string[] {
-    return normalizePatterns(patterns, repo);
-  }
-
   /** Validate everything a path claim needs, before the store is touched. */
-  prepare(options: PathClaimOptions): { agent: string; mode: PathMode; ttlMs: number; reason: string | null } {
+  prepare(options: Omit<PathClaimOptions, "repo">): { agent: string; mode: PathMode; ttlMs: number; reason: string | null } {
     return {
       agent: parseAgent(options.as),
       mode: options.shared === true ? "shared" : "exclusive",
@@ -162,8 +130,8 @@ export class PathService {
   /** Claim every pattern, or none (conflicts listed). */
   async claim(patterns: readonly string[], options: PathClaimOptions): Promise<PathClaimResult> {
     const prepared = this.prepare(options);
-    const repo = await this.repo(options);
-    const normalized = this.normalize(patterns, repo);
+    const repo = parseRepo(options.repo);
+    const normalized = repositoryPatterns(patterns);
     const { paths } = await this.#claimNormalized(repo, normalized, prepared, options.advisory === true, null);
     if (paths === null) throw new BatonError("INTERNAL", "a path claim without work was refused for work");
     return paths;
@@ -179,20 +147,20 @@ export class PathService {
     options: PathClaimOptions,
   ): Promise<{ readonly paths: PathClaimResult | null; readonly work: ClaimOutcome | null }> {
     const prepared = this.prepare(options);
-    const repo = await this.repo(options);
-    const normalized = this.normalize(patterns, repo);
+    const repo = parseRepo(options.repo);
+    const normalized = repositoryPatterns(patterns);
     return this.#claimNormalized(repo, normalized, prepared, options.advisory === true, work);
   }
 
   async #claimNormalized(
-    repo: Repo,
+    repo: string,
     patterns: string[],
     prepared: { agent: string; mode: PathMode; ttlMs: number; reason: string | null },
     advisory: boolean,
     work: ClaimInput | null,
   ): Promise<{ readonly paths: PathClaimResult | null; readonly work: ClaimOutcome | null }> {
     const outcome = await this.#store.claimPaths({
-      repo: repo.id,
+      repo,
       agent: prepared.agent,
       patterns,
       mode: prepared.mode,
@@ -211,25 +179,25 @@ export class PathService {
           ok: false,
           outcome: "conflict",
           code: "PATH_CONFLICT",
-          repo: repo.id,
+          repo,
           conflicts: outcome.conflicts,
           message: `denied: ${n} path conflict${n === 1 ? "" : "s"}, nothing claimed\n${describeConflicts(outcome.conflicts, now)}`,
         },
       };
     }
     const first = outcome.claims[0];
-    const head = `claimed ${outcome.claims.length} path${outcome.claims.length === 1 ? "" : "s"} (${prepared.mode}, token ${first?.token}, expires in ${formatDuration(prepared.ttlMs)} at ${first ? iso(first.expiresAt) : "-"})`;
+    const head = `claimed ${outcome.claims.length} path${outcome.claims.length === 1 ? "" : "s"} (${prepared.mode}, token ${first?.token}, expires in ${formatDuration(prepared.ttlMs)} at ${first ? isoSeconds(first.expiresAt) : "-"})`;
     const lines = outcome.claims.map((c) => `  ${c.pattern}`);
     const warning =
       outcome.conflicts.length > 0
-        ? `\nADVISORY: granted despite ${outcome.conflicts.length} conflict${outcome.conflicts.length === 1 ? "" : "s"} (--advisory):\n${describeConflicts(outcome.conflicts, now)}`
+        ? `\nADVISORY: granted despite ${outcome.conflicts.length} conflict${outcome.conflicts.length === 1 ? "" : "s"} (advisory):\n${describeConflicts(outcome.conflicts, now)}`
         : "";
     return {
       work: outcome.work,
       paths: {
         ok: true,
         outcome: "granted",
-        repo: repo.id,
+        repo,
         claims: outcome.claims,
         conflicts: outcome.conflicts,
         advisory,
@@ -241,13 +209,13 @@ export class PathService {
   /** Release my path claims: the patterns given, or all of mine in this repository. */
   async release(
     patterns: readonly string[] | null,
-    options: RepoOptions & { as: string; commit?: string },
+    options: RepoTarget & { as: string; commit?: string },
   ): Promise<{ readonly released: PathClaim[]; readonly message: string }> {
     const agent = parseAgent(options.as);
     const commit = options.commit === undefined ? null : parseCommit(options.commit);
-    const repo = await this.repo(options);
-    const selected = patterns === null || patterns.length === 0 ? null : this.normalize(patterns, repo);
-    const released = await this.#store.releasePaths({ repo: repo.id, agent, patterns: selected, commit });
+    const repo = parseRepo(options.repo);
+    const selected = patterns === null || patterns.length === 0 ? null : repositoryPatterns(patterns);
+    const released = await this.#store.releasePaths({ repo, agent, patterns: selected, commit });
     const n = released.length;
     return {
       released,
@@ -261,13 +229,13 @@ export class PathService {
   /** Extend my live path claims: the patterns given, or all of mine in this repository. */
   async renew(
     patterns: readonly string[] | null,
-    options: RepoOptions & { as: string; ttl?: DurationInput },
+    options: RepoTarget & { as: string; ttl?: DurationInput },
   ): Promise<{ readonly renewed: PathClaim[]; readonly message: string }> {
     const agent = parseAgent(options.as);
     const ttlMs = options.ttl === undefined ? DEFAULT_PATH_TTL_MS : durationMs(options.ttl, "ttl");
-    const repo = await this.repo(options);
-    const selected = patterns === null || patterns.length === 0 ? null : this.normalize(patterns, repo);
-    const renewed = await this.#store.renewPaths({ repo: repo.id, agent, patterns: selected, ttlMs });
+    const repo = parseRepo(options.repo);
+    const selected = patterns === null || patterns.length === 0 ? null : repositoryPatterns(patterns);
+    const renewed = await this.#store.renewPaths({ repo, agent, patterns: selected, ttlMs });
     const n = renewed.length;
     return {
       renewed,
@@ -282,28 +250,28 @@ export class PathService {
   async noteCommit(
     commit: string,
     files: readonly string[] | null,
-    options: RepoOptions & { as: string },
+    options: RepoTarget & { as: string },
   ): Promise<PathClaim[]> {
     const agent = parseAgent(options.as);
     const sha = parseCommit(commit) as string;
-    const repo = await this.repo(options);
+    const repo = parseRepo(options.repo);
     let patterns: string[] | null = null;
     if (files !== null) {
-      const mine = await this.#store.listPaths({ repo: repo.id, agent, states: ["active"], limit: 100_000 });
+      const mine = await this.#store.listPaths({ repo, agent, states: ["active"], limit: 100_000 });
       patterns = mine.filter((c) => files.some((file) => pathMatches(c.pattern, file))).map((c) => c.pattern);
       if (patterns.length === 0) return [];
     }
-    return this.#store.notePathCommit({ repo: repo.id, agent, patterns, commit: sha });
+    return this.#store.notePathCommit({ repo, agent, patterns, commit: sha });
   }
 
-  /** Path claims of this repository (or every repository), by state and agent. */
+  /** Path claims of repository `options.repo` (or of every repository with `allRepos`), by state and agent. */
   async list(
-    options: RepoOptions & { allRepos?: boolean; agent?: string; state?: ClaimState | readonly ClaimState[] | "all"; limit?: number } = {},
+    options: { repo?: string; allRepos?: boolean; agent?: string; state?: ClaimState | readonly ClaimState[] | "all"; limit?: number } = {},
   ): Promise<PathClaim[]> {
     const agent = options.agent === undefined ? undefined : parseAgent(options.agent);
     const limit = parseLimit(options.limit, 1000);
     const states = parseStates(options.state);
-    const repo = options.allRepos === true ? undefined : (await this.repo(options)).id;
+    const repo = options.allRepos === true ? undefined : parseRepo(options.repo);
     return this.#store.listPaths({ repo, agent, states, limit });
   }
 
@@ -313,11 +281,11 @@ export class PathService {
    */
   async blockers(
     files: readonly string[],
-    options: RepoOptions & { as: string },
+    options: RepoTarget & { as: string },
   ): Promise<{ readonly file: string; readonly held: PathClaim }[]> {
     const agent = parseAgent(options.as);
-    const repo = await this.repo(options);
-    const live = await this.#store.listPaths({ repo: repo.id, states: ["active"], limit: 100_000 });
+    const repo = parseRepo(options.repo);
+    const live = await this.#store.listPaths({ repo, states: ["active"], limit: 100_000 });
     const others = live.filter((c) => c.agent !== agent && c.mode === "exclusive");
     const compiled = others.map((held) => ({ held, pattern: compilePathPattern(held.pattern) }));
     const out: { file: string; held: PathClaim }[] = [];

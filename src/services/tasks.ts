@@ -10,9 +10,9 @@ import { parseAgent, parseKey } from "../core/identity.js";
 import { type DurationInput, durationMs, parseLimit, parseMeta, parseText } from "../core/schemas.js";
 import { type Candidate, type ScoreTerms, scoreCandidates } from "../core/scoring.js";
 import type { Claim, PathClaim, Task, TaskState } from "../core/types.js";
-import type { NextContext, PutMode, Store, TaskCounts, TaskInput } from "../store/store.js";
+import type { NextContext, PutMode, Store, TaskCounts, TaskInput, TaskPatch } from "../store/store.js";
 import { DEFAULT_DONE_WINDOW_MS } from "./claims.js";
-import { normalizePatterns, type RepoOptions, resolveRepo } from "./paths.js";
+import { repositoryPatterns } from "./paths.js";
 
 /** Default lease of a task taken by `next`. */
 export const DEFAULT_TASK_TTL_MS = 60 * 60_000;
@@ -72,7 +72,53 @@ export function parseTask(spec: TaskSpec): TaskInput {
   };
 }
 
-export interface NextOptions extends RepoOptions {
+/**
+ * Where task paths were typed and which repository `next` is in: passed through, as it is,
+ * to the {@link PathResolver} the service was made with.
+ */
+export interface PathsAt {
+  cwd?: string;
+  /** A repository identity to use instead of the checkout's. */
+  repo?: string;
+}
+
+/**
+ * How the service turns {@link PathsAt} into a repository identity and repository-relative
+ * patterns. The library gives it the local checkout's (src/workspace/checkout.ts); without
+ * one, patterns are taken as repository-relative and the identity is `repo` as given.
+ */
+export interface PathResolver {
+  /** The repository identity at `at`, or null when there is none (outside a checkout). */
+  repository(at: PathsAt): Promise<string | null>;
+  /** `patterns` typed at `at`, as repository-relative patterns. @throws BatonError `BAD_PATH` */
+  patterns(patterns: readonly string[], at: PathsAt): Promise<string[]>;
+}
+
+/** No checkout: repository-relative patterns, the identity as given. */
+export const NO_CHECKOUT: PathResolver = {
+  repository: async (at) => (typeof at.repo === "string" && at.repo.trim() !== "" ? at.repo.trim() : null),
+  patterns: async (patterns) => repositoryPatterns(patterns),
+};
+
+/**
+ * A change to some fields of one task, applied by the store in one transaction (so two
+ * concurrent edits of different fields both survive). `block`/`unblock` add and remove
+ * blockers relative to what is stored at that moment; `blockedBy` replaces the list.
+ */
+export interface TaskChange {
+  title?: string;
+  category?: string;
+  priority?: number;
+  blockedBy?: readonly string[];
+  block?: readonly string[];
+  unblock?: readonly string[];
+  /** Paths typed at `at` (see {@link PathsAt}). */
+  paths?: readonly string[];
+  assignee?: string | null;
+  meta?: Record<string, unknown> | string | null;
+}
+
+export interface NextOptions extends PathsAt {
   as: string;
   category?: string;
   ttl?: DurationInput;
@@ -131,15 +177,25 @@ export type TaskStateResult =
     }
   | { readonly ok: false; readonly code: "TASK_NOT_FOUND"; readonly id: string; readonly message: string };
 
+/** The answer to {@link TaskService.update}. */
+export type UpdateTaskResult =
+  | { readonly ok: true; readonly task: Task; readonly changed: boolean; readonly message: string }
+  | { readonly ok: false; readonly code: "TASK_NOT_FOUND"; readonly id: string; readonly message: string };
+
 /** Backlog operations over a store. */
 export class TaskService {
   readonly #store: Store;
   readonly #doneWindowMs: number;
+  readonly #paths: PathResolver;
 
-  /** `doneWindowMs`: how long a completed `task:ID` claim keeps `next` off the task (default 24 h). */
-  constructor(store: Store, options: { doneWindowMs?: number } = {}) {
+  /**
+   * `doneWindowMs`: how long a completed `task:ID` claim keeps `next` off the task (default
+   * 24 h). `paths`: how task paths and `next`'s repository are found (default {@link NO_CHECKOUT}).
+   */
+  constructor(store: Store, options: { doneWindowMs?: number; paths?: PathResolver } = {}) {
     this.#store = store;
     this.#doneWindowMs = options.doneWindowMs ?? DEFAULT_DONE_WINDOW_MS;
+    this.#paths = options.paths ?? NO_CHECKOUT;
   }
 
   /**
@@ -174,18 +230,18 @@ export class TaskService {
   }
 
   /** Write tasks: `add` refuses existing ids, `update` missing ones, `upsert` (import) does both. */
-  async put(specs: readonly TaskSpec[], mode: PutMode, repo: RepoOptions = {}) {
+  async put(specs: readonly TaskSpec[], mode: PutMode, at: PathsAt = {}) {
     if (!Array.isArray(specs) || !specs.every((s) => typeof s === "object" && s !== null && !Array.isArray(s))) {
       throw new BatonError("BAD_INPUT", "tasks.put: specs must be an array of task objects");
     }
     if (!["add", "update", "upsert"].includes(mode)) {
       throw new BatonError("BAD_OPTION", `invalid mode ${JSON.stringify(mode)}: add, update or upsert`);
     }
-    const withPaths = specs.some((s) => (s.paths ?? []).length > 0);
-    const resolved = withPaths ? await resolveRepo(repo) : null;
-    const tasks = specs.map((spec) =>
-      parseTask({ ...spec, paths: resolved === null || (spec.paths ?? []).length === 0 ? [] : normalizePatterns(spec.paths ?? [], resolved) }),
-    );
+    const tasks: TaskInput[] = [];
+    for (const spec of specs) {
+      const paths = (spec.paths ?? []).length === 0 ? [] : await this.#paths.patterns(spec.paths ?? [], at);
+      tasks.push(parseTask({ ...spec, paths }));
+    }
     const ids = new Set<string>();
     for (const t of tasks) {
       if (ids.has(t.id)) throw new BatonError("BAD_INPUT", `task ${t.id} appears twice`);
@@ -221,11 +277,49 @@ export class TaskService {
     return this.#store.listTasks({ states, category: options.category, limit: parseLimit(options.limit, 1000) });
   }
 
-  /** Change some fields of existing tasks (done, blockers): read, modify, write as `update`. */
-  async modify(id: string, change: (task: Task) => TaskSpec) {
-    const task = await this.show(id);
-    if (task === null) return { ok: false as const, code: "TASK_NOT_FOUND" as const, id, message: `task ${id} does not exist` };
-    return this.put([change(task)], "update");
+  /**
+   * Change some fields of one task in one store transaction: the fields not named are
+   * left as they are at that moment, so a concurrent edit of another field is never lost.
+   * Blockers added are checked as a write of the backlog is (`BLOCKER_UNKNOWN`, `BLOCKER_CYCLE`).
+   */
+  async update(id: string, change: TaskChange, at: PathsAt = {}): Promise<UpdateTaskResult> {
+    const taskId = parseTaskId(id);
+    if (typeof change !== "object" || change === null || Array.isArray(change)) {
+      throw new BatonError("BAD_INPUT", "tasks.update: the change must be an object of fields");
+    }
+    const paths = change.paths === undefined ? undefined : change.paths.length === 0 ? [] : await this.#paths.patterns(change.paths, at);
+    // Every field given is validated as a whole task's would be (a placeholder title when none is given).
+    const checked = parseTask({
+      id: taskId,
+      title: change.title ?? "-",
+      ...(change.category === undefined ? {} : { category: change.category }),
+      ...(change.priority === undefined ? {} : { priority: change.priority }),
+      blockedBy: [...(change.blockedBy ?? []), ...(change.block ?? [])],
+      ...(change.assignee === undefined ? {} : { assignee: change.assignee }),
+      ...(change.meta === undefined ? {} : { meta: change.meta }),
+    });
+    const unblock = (change.unblock ?? []).map(parseTaskId);
+    const patch: TaskPatch = {
+      id: taskId,
+      ...(change.title === undefined ? {} : { title: checked.title }),
+      ...(change.category === undefined ? {} : { category: checked.category }),
+      ...(change.priority === undefined ? {} : { priority: checked.priority }),
+      ...(change.blockedBy === undefined ? {} : { blockedBy: [...new Set(change.blockedBy.map(parseTaskId))] }),
+      ...(change.block === undefined ? {} : { block: [...new Set(change.block.map(parseTaskId))] }),
+      ...(unblock.length === 0 ? {} : { unblock }),
+      ...(paths === undefined ? {} : { paths }),
+      ...(change.assignee === undefined ? {} : { assignee: checked.assignee }),
+      ...(change.meta === undefined ? {} : { meta: checked.meta }),
+    };
+    const outcome = await this.#store.updateTask(patch);
+    if (!outcome.ok && (outcome.code === "BLOCKER_UNKNOWN" || outcome.code === "BLOCKER_CYCLE")) throw blockerError(outcome, []);
+    if (!outcome.ok) return { ok: false, code: "TASK_NOT_FOUND", id: taskId, message: `task ${taskId} does not exist` };
+    return {
+      ok: true,
+      task: outcome.task,
+      changed: outcome.changed,
+      message: outcome.changed ? `updated task:${taskId}` : `task:${taskId} unchanged`,
+    };
   }
 
   /** Select and claim the best ready task in one store transaction. */
@@ -235,12 +329,8 @@ export class TaskService {
     const seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
     if (!Number.isInteger(seed) || seed < 0) throw new BatonError("BAD_OPTION", `invalid seed ${JSON.stringify(options.seed)}`);
     const category = options.category === undefined ? null : options.category.trim().toLowerCase();
-    let repo: string | null = null;
-    try {
-      repo = (await resolveRepo(options)).id;
-    } catch {
-      repo = null; // outside a repository, tasks that declare paths are skipped
-    }
+    // Outside a repository, tasks that declare paths are skipped.
+    const repo = await this.#paths.repository(options).catch(() => null);
     let scored: ScoreTerms[] = [];
     const rank = (ready: readonly Task[], context: NextContext): string[] => {
       const candidates: Candidate[] = ready.map((t) => ({

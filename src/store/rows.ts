@@ -7,7 +7,7 @@ import { readStoredList, readStoredObject } from "../core/schemas.js";
 import { decay } from "../core/scoring.js";
 import type { TokenRecord, TokenRole } from "../core/tokens.js";
 import type { BatonEvent, Claim, EventKind, PathClaim, StoredClaimState, Task, TaskState } from "../core/types.js";
-import type { TaskInput } from "./store.js";
+import type { TaskInput, TaskPatch } from "./store.js";
 
 /** A row of the `claims` table, as both adapters return it. */
 export interface ClaimRow {
@@ -223,6 +223,44 @@ export function taskColumns(task: TaskInput) {
     meta: task.meta === null ? null : JSON.stringify(task.meta),
     source: task.source,
   };
+}
+
+/** A task's stored columns (JSON as text), as `updateTask` reads them. */
+export interface StoredTaskColumns {
+  readonly title: string;
+  readonly category: string;
+  readonly priority: number;
+  readonly blocked_by: string;
+  readonly paths: string;
+  readonly assignee: string | null;
+  readonly meta: string | null;
+}
+
+/**
+ * The columns after a patch (the same on both stores), and the blockers it adds (to be
+ * checked for unknown ids and cycles in the same transaction).
+ */
+export function patchTaskColumns(
+  row: StoredTaskColumns,
+  patch: TaskPatch,
+): { readonly columns: StoredTaskColumns; readonly added: string[]; readonly changed: boolean } {
+  const had = JSON.parse(String(row.blocked_by)) as string[];
+  let blockers = patch.blockedBy === undefined ? [...had] : [...patch.blockedBy];
+  for (const b of patch.block ?? []) if (!blockers.includes(b)) blockers.push(b);
+  if (patch.unblock !== undefined) blockers = blockers.filter((b) => !patch.unblock?.includes(b));
+  const columns: StoredTaskColumns = {
+    title: patch.title ?? row.title,
+    category: patch.category ?? row.category,
+    priority: patch.priority ?? Number(row.priority),
+    blocked_by: JSON.stringify(blockers),
+    paths: patch.paths === undefined ? String(row.paths) : JSON.stringify(patch.paths),
+    assignee: patch.assignee === undefined ? row.assignee : patch.assignee,
+    meta: patch.meta === undefined ? row.meta : patch.meta === null ? null : JSON.stringify(patch.meta),
+  };
+  const same = (Object.keys(columns) as (keyof StoredTaskColumns)[]).every((k) =>
+    k === "priority" ? Number(row[k]) === columns[k] : row[k] === columns[k],
+  );
+  return { columns, added: blockers.filter((b) => !had.includes(b)), changed: !same };
 }
 
 /** Category outcome counts as of `now`, old outcomes decayed. */

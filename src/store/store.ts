@@ -259,6 +259,30 @@ export type PutTasksOutcome =
   | { readonly ok: false; readonly code: "TASK_EXISTS" | "TASK_NOT_FOUND"; readonly id: string }
   | ({ readonly ok: false } & BlockerProblem);
 
+/**
+ * A change to some fields of one task (validated; paths normalised). Fields left out keep
+ * the value stored when the change is applied; `block`/`unblock` add and remove blockers
+ * relative to the stored list, `blockedBy` replaces it.
+ */
+export interface TaskPatch {
+  readonly id: string;
+  readonly title?: string;
+  readonly category?: string;
+  readonly priority?: number;
+  readonly blockedBy?: readonly string[];
+  readonly block?: readonly string[];
+  readonly unblock?: readonly string[];
+  readonly paths?: readonly string[];
+  readonly assignee?: string | null;
+  readonly meta?: Record<string, unknown> | null;
+}
+
+/** The answer to `updateTask`: the task as written (`changed: false` when the patch changed nothing). */
+export type UpdateTaskOutcome =
+  | { readonly ok: true; readonly task: Task; readonly changed: boolean }
+  | { readonly ok: false; readonly code: "TASK_NOT_FOUND"; readonly id: string }
+  | ({ readonly ok: false } & BlockerProblem);
+
 export interface TaskFilter {
   readonly states?: readonly TaskState[] | undefined;
   readonly category?: string | undefined;
@@ -419,6 +443,13 @@ export interface Store {
   reapPaths(input: ReapInput): Promise<PathClaim[]>;
   /** Write tasks in one transaction: all, or none. A done task stays done (only {@link Store.setTaskState} reopens). */
   putTasks(tasks: readonly TaskInput[], mode: PutMode): Promise<PutTasksOutcome>;
+  /**
+   * Change some fields of one task in one transaction: read, patch and write under the
+   * backlog's write lock, so concurrent edits of different fields both survive. Blockers
+   * the patch adds are checked in the same transaction, as in {@link Store.putTasks}. A done
+   * task stays done.
+   */
+  updateTask(patch: TaskPatch): Promise<UpdateTaskOutcome>;
   /** One task, or null. */
   getTask(id: string): Promise<Task | null>;
   /** Tasks by state and category, by priority then id. */

@@ -211,4 +211,28 @@ describe.each(TARGETS)("lifecycle contract: $name", (target: StoreTarget) => {
     expect((await store.events({ limit: 1000 })).length).toBe(before);
     expect(await store.get("live")).toMatchObject({ state: "active", agent: "a" });
   });
+
+  it("updateTask patches the fields given in one transaction: blockers added and removed against the stored list, checked, a done task kept done", async () => {
+    const store = await fresh();
+    await store.putTasks([task("a", { meta: { k: 1 } }), task("b"), task("c")], "add");
+    expect(await store.updateTask({ id: "a", priority: 80, block: ["b", "c"] })).toMatchObject({
+      ok: true,
+      changed: true,
+      task: { id: "a", title: "a", priority: 80, blockedBy: ["b", "c"], meta: { k: 1 }, state: "blocked" },
+    });
+    expect(await store.updateTask({ id: "a", unblock: ["b"], block: ["c"] })).toMatchObject({ ok: true, task: { blockedBy: ["c"] } });
+    expect(await store.updateTask({ id: "a", priority: 80 })).toMatchObject({ ok: true, changed: false });
+    expect(await store.updateTask({ id: "nope", title: "x" })).toEqual({ ok: false, code: "TASK_NOT_FOUND", id: "nope" });
+    expect(await store.updateTask({ id: "a", block: ["ghost"] })).toMatchObject({ ok: false, code: "BLOCKER_UNKNOWN", id: "a", blocker: "ghost" });
+    await store.updateTask({ id: "c", block: ["b"] });
+    expect(await store.updateTask({ id: "b", block: ["a"] })).toMatchObject({ ok: false, code: "BLOCKER_CYCLE" });
+    // Refused patches wrote nothing.
+    expect((await store.getTask("a"))?.blockedBy).toEqual(["c"]);
+    expect((await store.getTask("b"))?.blockedBy).toEqual([]);
+    await store.setTaskState({ id: "a", done: true, agent: null });
+    expect(await store.updateTask({ id: "a", title: "A", paths: ["src/"], assignee: "x", meta: null })).toMatchObject({
+      ok: true,
+      task: { title: "A", paths: ["src/"], assignee: "x", meta: null, state: "done" },
+    });
+  });
 });

@@ -6,13 +6,15 @@
  */
 import { createRequire } from "node:module";
 import type { Client, ClientConfig, Pool, PoolClient, PoolConfig } from "pg";
-import { BatonError } from "../../core/errors.js";
+import { BatonError, RETRY_BUSY } from "../../core/errors.js";
 import type { TokenRecord } from "../../core/tokens.js";
 import { TOKEN_COLUMNS, type TokenRow, toToken } from "../rows.js";
 import type { HandoffInput, TokenInput } from "../store.js";
 import type { BatonEvent, Claim, ClaimState, PathClaim, Task, TaskState } from "../../core/types.js";
 import { type AddedBlocker, type BlockerProblem, blockerProblem, startIds, toRead } from "../../core/blockers.js";
 import { type PathMode, planPathClaim } from "../../core/path-plan.js";
+import { patchTaskColumns, type StoredTaskColumns } from "../rows.js";
+import type { TaskPatch, UpdateTaskOutcome } from "../store.js";
 import {
   CLAIM_COLUMNS,
   type ClaimRow,
@@ -131,9 +133,9 @@ function translateError(error: unknown, where: string): unknown {
   if (code === "57014" || code === "55P03" || RETRYABLE.has(code)) {
     return new BatonError(
       "STORE_BUSY",
-      `the store at ${where} stayed busy past its timeout (${reason}); retry, or raise BATON_BUSY_TIMEOUT`,
+      `the store at ${where} stayed busy past its timeout (${reason})`,
       { sqlstate: code },
-      { cause: error },
+      { cause: error, hint: RETRY_BUSY },
     );
   }
   if (code === "42P01" || code === "3F000" || code === "42883") {
@@ -781,6 +783,48 @@ export class PostgresStore implements Store {
           throw refused;
         }
         return { ok: true as const, created, updated, unchanged };
+      });
+    } catch (error) {
+      if (answer !== null) return answer;
+      throw error;
+    }
+  }
+
+  async updateTask(patch: TaskPatch): Promise<UpdateTaskOutcome> {
+    const refused = new Error("refused");
+    let answer: UpdateTaskOutcome | null = null;
+    try {
+      return await this.#transaction(async (client) => {
+        // The backlog's writers take turns (as putTasks), and the row is locked: the read,
+        // the patch and the write are one step for every other writer.
+        await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`baton:tasks:${this.#s}`]);
+        const found = await client.query(
+          `SELECT title, category, priority, blocked_by::text AS blocked_by, paths::text AS paths, assignee, meta::text AS meta
+           FROM ${this.#s}.tasks WHERE id = $1 FOR UPDATE`,
+          [patch.id],
+        );
+        const row = found.rows[0] as StoredTaskColumns | undefined;
+        if (row === undefined) {
+          answer = { ok: false, code: "TASK_NOT_FOUND", id: patch.id };
+          throw refused;
+        }
+        const now = await this.#nowIn(client);
+        const { columns: c, added, changed } = patchTaskColumns(row, patch);
+        if (changed) {
+          await client.query(
+            `UPDATE ${this.#s}.tasks SET title = $2, category = $3, priority = $4, blocked_by = $5::json, paths = $6::json,
+               assignee = $7, meta = $8::json, updated_at = $9
+             WHERE id = $1`,
+            [patch.id, c.title, c.category, c.priority, c.blocked_by, c.paths, c.assignee, c.meta, now],
+          );
+          const problem = await this.#blockerProblem(client, added.map((blocker) => ({ id: patch.id, blocker })));
+          if (problem !== null) {
+            answer = { ok: false, ...problem };
+            throw refused;
+          }
+        }
+        const { rows } = await client.query(`${this.#taskSelect()} WHERE t.id = $2`, [now, patch.id]);
+        return { ok: true as const, task: toTask(rows[0] as TaskRow), changed };
       });
     } catch (error) {
       if (answer !== null) return answer;

@@ -10,7 +10,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import type Database from "better-sqlite3";
-import { BatonError } from "../../core/errors.js";
+import { BatonError, RETRY_BUSY } from "../../core/errors.js";
 import type { TokenRecord } from "../../core/tokens.js";
 import { TOKEN_COLUMNS, type TokenRow, toToken } from "../rows.js";
 import type { HandoffInput, TokenInput } from "../store.js";
@@ -18,6 +18,8 @@ import { readStoredObject } from "../../core/schemas.js";
 import type { BatonEvent, Claim, ClaimState, EventKind, PathClaim, Task, TaskState } from "../../core/types.js";
 import { type AddedBlocker, type BlockerProblem, blockerProblem, startIds, toRead } from "../../core/blockers.js";
 import { CLAIM_STATES } from "../../core/types.js";
+import { patchTaskColumns, type StoredTaskColumns } from "../rows.js";
+import type { TaskPatch, UpdateTaskOutcome } from "../store.js";
 import { planPathClaim } from "../../core/path-plan.js";
 import {
   CLAIM_COLUMNS,
@@ -141,9 +143,9 @@ function translateError(error: unknown, path: string): unknown {
     if (BUSY_CODES.has(code)) {
       return new BatonError(
         "STORE_BUSY",
-        `the store at ${path} stayed locked past the busy timeout (${reason}); retry, or raise BATON_BUSY_TIMEOUT`,
+        `the store at ${path} stayed locked past the busy timeout (${reason})`,
         { sqlite: code },
-        { cause: error },
+        { cause: error, hint: RETRY_BUSY },
       );
     }
     return new BatonError(
@@ -951,6 +953,26 @@ export class SqliteStore implements Store {
       const problem = this.#blockerProblem(added);
       if (problem !== null) throw new Rollback({ ok: false, ...problem });
       return { ok: true, created, updated, unchanged };
+    }, true);
+  }
+
+  async updateTask(patch: TaskPatch): Promise<UpdateTaskOutcome> {
+    return this.#write((now): UpdateTaskOutcome => {
+      // Read, patch and write inside one BEGIN IMMEDIATE transaction: no other writer in between.
+      const row = this.#stmt("SELECT title, category, priority, blocked_by, paths, assignee, meta FROM tasks WHERE id = ?").get(patch.id) as
+        | StoredTaskColumns
+        | undefined;
+      if (row === undefined) throw new Rollback({ ok: false, code: "TASK_NOT_FOUND", id: patch.id });
+      const { columns: c, added, changed } = patchTaskColumns(row, patch);
+      if (changed) {
+        this.#stmt(
+          "UPDATE tasks SET title = ?, category = ?, priority = ?, blocked_by = ?, paths = ?, assignee = ?, meta = ?, updated_at = ? WHERE id = ?",
+        ).run(c.title, c.category, c.priority, c.blocked_by, c.paths, c.assignee, c.meta, now, patch.id);
+        const problem = this.#blockerProblem(added.map((blocker) => ({ id: patch.id, blocker })));
+        if (problem !== null) throw new Rollback({ ok: false, ...problem });
+      }
+      const task = this.#stmt(`${SqliteStore.#TASK_SELECT} WHERE t.id = ?`).get(now, patch.id) as TaskRow;
+      return { ok: true, task: toTask(task), changed };
     }, true);
   }
 

@@ -2,7 +2,7 @@
  * `baton context` and `baton rules init|show|check`.
  */
 import { BatonError } from "../../core/errors.js";
-import { initRules, readRules, rulesPath } from "../../services/rules.js";
+import { initRules, readRules, rulesPath } from "../../workspace/rules.js";
 import type { CommonFlags } from "./main.js";
 import { emit, emitError, emitNo, type OutputMode } from "./output.js";
 import { configFor, withSession } from "./session.js";

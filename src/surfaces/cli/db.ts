@@ -6,7 +6,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Baton } from "../../baton.js";
-import { locateRegistry, type RegistryRule } from "../../store/sqlite/sqlite-location.js";
+import { locateRegistry, type RegistryRule } from "../../workspace/registry-location.js";
 import type { SchemaStatus } from "../../store/store.js";
 import type { CliConfig } from "./config.js";
 import type { CommonFlags } from "./main.js";

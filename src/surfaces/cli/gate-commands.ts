@@ -3,20 +3,21 @@
  * lives in services/gates.ts; this file spawns the command (its output passed
  * through and digested) and renders answers.
  */
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { resolve } from "node:path";
 import { parseDuration } from "../../core/duration.js";
 import { BatonError } from "../../core/errors.js";
 import { parseText } from "../../core/schemas.js";
-import { auditGates, extraPatterns } from "../../services/gate-audit.js";
-import { contentKey, type EffectOutcome, gateKey, MarkerDir, skipText } from "../../services/gates.js";
+import { auditGates, extraPatterns } from "../../workspace/gate-audit.js";
+import { contentKey, type EffectOutcome, gateKey, skipText } from "../../services/gates.js";
+import { resolveCommand, runCommand } from "../../workspace/child.js";
+import { MarkerDir } from "../../workspace/markers.js";
 import type { CliConfig } from "./config.js";
 import { requireAgent } from "./config.js";
 import type { CommonFlags } from "./main.js";
 import { emit, emitError, emitNo, type OutputMode } from "./output.js";
-import { FORWARDED, resolveCommand, SIGNAL_NUMBERS } from "./run.js";
 import { withSession } from "./session.js";
+import { isoSeconds as iso } from "../../core/time.js";
 
 interface GateFlags extends CommonFlags {
   window?: string;
@@ -33,7 +34,6 @@ interface GateRunFlags extends GateFlags {
   note?: string;
 }
 
-const iso = (date: Date): string => date.toISOString().replace(/\.\d{3}Z$/, "Z");
 
 function markerDirOf(flags: GateFlags, config: CliConfig): string | undefined {
   const dir = flags.markerDir === undefined ? config.markerDir : resolve(process.cwd(), flags.markerDir);
@@ -81,27 +81,20 @@ export function run(keyInput: string | undefined, argv: string[], flags: GateRun
     async ({ baton, mode }, p) => {
       const result = await baton.gates.run(
         p.key,
-        ({ claim }) =>
-          new Promise<EffectOutcome<number>>((done) => {
-            const child = spawn(p.command, p.args, {
-              stdio: [p.stdin === null ? "inherit" : "pipe", "pipe", "inherit"],
-              env: { ...process.env, BATON_KEY: p.key, BATON_TOKEN: String(claim.token), BATON_AGENT: p.as },
-            });
-            if (p.stdin !== null) child.stdin?.end(p.stdin);
-            const digest = createHash("sha256");
-            child.stdout?.on("data", (chunk: Buffer) => {
+        async ({ claim, signal }): Promise<EffectOutcome<number>> => {
+          const digest = createHash("sha256");
+          const child = runCommand(p.command, p.args, {
+            env: { BATON_KEY: p.key, BATON_TOKEN: String(claim.token), BATON_AGENT: p.as },
+            stdin: p.stdin,
+            onStdout: (chunk) => {
               digest.update(chunk);
               if (!mode.json) process.stdout.write(chunk);
-            });
-            const forward = FORWARDED.map((signal) => [signal, () => child.kill(signal)] as const);
-            for (const [signal, handler] of forward) process.on(signal, handler);
-            const finish = (code: number) => {
-              for (const [signal, handler] of forward) process.off(signal, handler);
-              done({ ok: code === 0, value: code, digest: digest.digest("hex") });
-            };
-            child.once("error", () => finish(127));
-            child.once("exit", (code, signal) => finish(code ?? 128 + (SIGNAL_NUMBERS[signal ?? ""] ?? 0)));
-          }),
+            },
+          });
+          signal.addEventListener("abort", () => child.kill("SIGTERM"), { once: true });
+          const exit = await child.exited;
+          return { ok: exit.code === 0, value: exit.code, digest: digest.digest("hex") };
+        },
         {
           as: p.as,
           command: p.line,
@@ -110,7 +103,7 @@ export function run(keyInput: string | undefined, argv: string[], flags: GateRun
           ...(p.ttl === undefined ? {} : { ttl: p.ttl }),
           ...(p.wait === undefined ? {} : { wait: p.wait }),
           ...(p.note !== null ? { note: p.note } : p.label !== null && flags.keyFromContent === true ? { note: p.label } : {}),
-          ...(p.markerDir === undefined ? {} : { markerDir: p.markerDir }),
+          ...(p.markerDir === undefined ? {} : { markers: new MarkerDir(p.markerDir) }),
         },
       );
       if (result.outcome === "skipped") {
@@ -134,7 +127,7 @@ export function check(keyInput: string, flags: GateFlags): Promise<void> {
     async ({ baton, mode }, p) => {
       const result = await baton.gateCheck(p.key, {
         ...(p.window === undefined ? {} : { window: p.window }),
-        ...(p.markerDir === undefined ? {} : { markerDir: p.markerDir }),
+        ...(p.markerDir === undefined ? {} : { markers: new MarkerDir(p.markerDir) }),
       });
       // Exit 0: not done (go ahead); 1: done.
       if (result.done) emitNo(mode, { ok: false, key: p.key, ...result }, result.message);
@@ -158,7 +151,7 @@ export function mark(keyInput: string, flags: GateFlags & { note?: string }): Pr
         as: p.as,
         ...(p.note === null ? {} : { note: p.note }),
         ...(p.window === undefined ? {} : { window: p.window }),
-        ...(p.markerDir === undefined ? {} : { markerDir: p.markerDir }),
+        ...(p.markerDir === undefined ? {} : { markers: new MarkerDir(p.markerDir) }),
       });
       if (result.ok) emit(mode, result, result.message);
       else emitNo(mode, result, result.message);
@@ -188,7 +181,7 @@ export function forget(keyInput: string, flags: GateFlags): Promise<void> {
     async ({ baton, mode }, p) => {
       const result = await baton.gates.forget(p.key, {
         as: p.as,
-        ...(p.markerDir === undefined ? {} : { markerDir: p.markerDir }),
+        ...(p.markerDir === undefined ? {} : { markers: new MarkerDir(p.markerDir) }),
       });
       if (result.ok) emit(mode, result, result.message);
       else emitNo(mode, result, result.message);

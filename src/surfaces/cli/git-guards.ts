@@ -5,8 +5,8 @@
 import { realpathSync } from "node:fs";
 import { parseDuration } from "../../core/duration.js";
 import { BatonError } from "../../core/errors.js";
-import { installHooks, postCommit, preCommit, prepareCommitMsg, prePush, uninstallHooks } from "../../services/git-hooks.js";
-import { parseHolding } from "../../services/guards.js";
+import { installHooks, postCommit, preCommit, prepareCommitMsg, prePush, uninstallHooks } from "../../workspace/git-hooks.js";
+import { parseHolding } from "../../workspace/guards.js";
 import { requireAgent } from "./config.js";
 import type { CommonFlags } from "./main.js";
 import { emit, emitError, emitNo, type OutputMode } from "./output.js";

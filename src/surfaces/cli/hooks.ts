@@ -27,11 +27,11 @@ import {
   sessionAgent,
   sessionContext,
 } from "../../services/harness.js";
-import type { HookOutcome } from "../../services/git-hooks.js";
-import { repoIdentity } from "../../services/git.js";
-import { cachedRepoIdentity, locateRegistry } from "../../store/sqlite/sqlite-location.js";
-import { type Repo, resolveRepo } from "../../services/paths.js";
-import { readRules, rulesPath } from "../../services/rules.js";
+import type { HookOutcome } from "../../services/harness.js";
+import { repoIdentity, stagedFiles } from "../../workspace/git.js";
+import { cachedRepoIdentity, locateRegistry } from "../../workspace/registry-location.js";
+import { type Checkout, checkoutPatterns, resolveCheckout } from "../../workspace/checkout.js";
+import { readRules, rulesPath } from "../../workspace/rules.js";
 import { type CliConfig, resolveConfig } from "./config.js";
 import { openFromConfig } from "./session.js";
 
@@ -54,7 +54,7 @@ function write(answer: HookAnswer): void {
  * a git process on every edit; so does the identity, read from the registry's cache of the
  * root commit once it exists.
  */
-async function repoAt(cwd: string): Promise<Repo | null> {
+async function repoAt(cwd: string): Promise<Checkout | null> {
   let dir: string;
   try {
     dir = realpathSync(cwd);
@@ -144,7 +144,9 @@ async function answer(harness: Harness, event: HookEvent, raw: string, setMode: 
     const files = repo === null ? [] : repoFiles(payload.targets ?? [], cwd, repo.root);
     if (repo === null || files.length === 0) return renderAnswer(harness, { event, deny: null });
     const reason = `claim-on-edit (${harness} session${payload.sessionId ? ` ${payload.sessionId.slice(0, 12)}` : ""})`;
-    const decision = await withStore(config, (store) => beforeEdit(store, { repo, agent, files, policy, reason }));
+    // Through the checkout's symbolic links, as a path claim typed here would be.
+    const patterns = checkoutPatterns(files, { ...repo, cwd: repo.root });
+    const decision = await withStore(config, (store) => beforeEdit(store, { repo: repo.id, agent, files: patterns, policy, reason }));
     return decision.allow
       ? renderAnswer(harness, { event, deny: null, note: decision.message })
       : renderAnswer(harness, { event, deny: decision.message });
@@ -178,7 +180,7 @@ async function answer(harness: Harness, event: HookEvent, raw: string, setMode: 
   }
 
   const repo = await repoAt(cwd);
-  const ended = await withStore(config, (store) => endSession(store, { repo, agent }));
+  const ended = await withStore(config, (store) => endSession(store, { repo: repo?.id ?? null, agent }));
   return renderAnswer(harness, { event, note: ended.message });
 }
 
@@ -229,8 +231,8 @@ export const DEFAULT_HOOK_DEADLINE_MS = 10_000;
 export async function commitGuard(store: Store, agent: string, config: CliConfig): Promise<HookOutcome> {
   const policy = config.harness;
   if (policy.protectedPaths.length === 0 && Object.keys(policy.writeScopes).length === 0) return { ok: true, message: "" };
-  const repo = await resolveRepo({ cwd: process.cwd() });
-  const result = await commitPolicy(store, { repo, agent, policy });
+  const repo = await resolveCheckout({ cwd: process.cwd() });
+  const result = await commitPolicy(store, { repo: repo.id, agent, policy, staged: () => stagedFiles(repo.root) });
   if (result.ok) return { ok: true, message: "" };
   return { ok: false, code: "PATH_BLOCKED", message: result.message };
 }

@@ -8,10 +8,10 @@
 import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { BatonError } from "../../core/errors.js";
-import { repoRoot } from "../../services/git.js";
-import { installHooks, uninstallHooks } from "../../services/git-hooks.js";
+import { repoRoot } from "../../workspace/git.js";
+import { installHooks, uninstallHooks } from "../../workspace/git-hooks.js";
 import { HARNESS_CONFIG_FILES, HARNESSES, type Harness, harnessEntries, mergeHooks, removeHooks } from "../../services/harness.js";
-import { initRules, rulesPath } from "../../services/rules.js";
+import { initRules, rulesPath } from "../../workspace/rules.js";
 import { resolveConfig } from "./config.js";
 import type { CommonFlags } from "./main.js";
 import { emit, emitError, type OutputMode } from "./output.js";

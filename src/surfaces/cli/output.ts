@@ -3,7 +3,8 @@
  * otherwise; errors as `Error: <message>` on stderr (or a JSON error object), and
  * exit codes from the error registry.
  */
-import { BatonError, ERROR_CODES, EXIT_INTERNAL, EXIT_NO, isBatonError } from "../../core/errors.js";
+import { BatonError, ERROR_CODES, EXIT_INTERNAL, EXIT_NO, type Hint, isBatonError } from "../../core/errors.js";
+import { withHint } from "./hints.js";
 
 export interface OutputMode {
   readonly json: boolean;
@@ -18,17 +19,27 @@ export function emit(mode: OutputMode, value: unknown, human: string | (() => st
   }
 }
 
-/** Print an expected "no" (denied, not held, done) and set exit code 1. */
+/**
+ * Print an expected "no" (denied, not held, done) and set exit code 1. A structured
+ * `hint` on the answer is worded in the CLI's terms right after its message, in both
+ * the text and the JSON `message`.
+ */
 export function emitNo(mode: OutputMode, value: unknown, human: string): void {
-  emit(mode, value, human);
+  const answer = value as { message?: unknown; hint?: Hint } | null;
+  if (answer !== null && typeof answer === "object" && answer.hint !== undefined && typeof answer.message === "string") {
+    const message = withHint(answer.message, answer.hint);
+    const text = human.startsWith(answer.message) ? `${message}${human.slice(answer.message.length)}` : withHint(human, answer.hint);
+    emit(mode, { ...answer, message }, text);
+  } else emit(mode, value, human);
   process.exitCode = EXIT_NO;
 }
 
 /** Print a failure and set its exit code. */
 export function emitError(mode: OutputMode, error: unknown): void {
   if (isBatonError(error)) {
-    if (mode.json) process.stdout.write(`${JSON.stringify({ ok: false, error: error.toJSON() })}\n`);
-    else process.stderr.write(`Error: ${error.message}\n`);
+    const message = withHint(error.message, error.hint);
+    if (mode.json) process.stdout.write(`${JSON.stringify({ ok: false, error: { ...error.toJSON(), message } })}\n`);
+    else process.stderr.write(`Error: ${message}\n`);
     process.exitCode = ERROR_CODES[error.code].exit;
     if (process.env.BATON_DEBUG && error.stack) process.stderr.write(`${error.stack}\n`);
     return;

@@ -7,11 +7,12 @@ import { parseKey } from "../../core/identity.js";
 import { parseCommit, parseLimit, parseMeta, parseText } from "../../core/schemas.js";
 import type { ClaimState, PathClaim } from "../../core/types.js";
 import { parseStates } from "../../services/claims.js";
-import { normalizePatterns, resolveRepo } from "../../services/paths.js";
+import { pathTarget } from "../../workspace/checkout.js";
 import { requireAgent } from "./config.js";
 import type { CommonFlags } from "./main.js";
 import { emit, emitNo, table } from "./output.js";
 import { withSession } from "./session.js";
+import { isoSeconds as iso } from "../../core/time.js";
 
 interface PathFlags extends CommonFlags {
   shared?: boolean;
@@ -21,14 +22,15 @@ interface PathFlags extends CommonFlags {
   repo?: string;
 }
 
-const iso = (date: Date): string => date.toISOString().replace(/\.\d{3}Z$/, "Z");
 
-/** Resolve the repository and normalise the patterns: bad paths never reach the store. */
+/**
+ * Resolve the repository and normalise the patterns once, against the checkout (the
+ * workspace): bad paths never reach the store, and the path services get the identity
+ * and repository-relative patterns.
+ */
 async function repoAndPatterns(patterns: readonly string[] | null, repoFlag: string | undefined) {
-  const repo = await resolveRepo({ ...(repoFlag === undefined ? {} : { repo: repoFlag }) });
-  const normalized = patterns === null || patterns.length === 0 ? null : normalizePatterns(patterns, repo);
-  // The service resolves again from the root: patterns are already root-relative, identity given.
-  return { repo, normalized, where: { cwd: repo.root, repo: repo.id } };
+  const target = await pathTarget(patterns, { ...(repoFlag === undefined ? {} : { repo: repoFlag }) });
+  return { normalized: target.patterns, where: { repo: target.repo } };
 }
 
 export function claim(patterns: string[], flags: PathFlags): Promise<void> {
@@ -42,7 +44,7 @@ export function claim(patterns: string[], flags: PathFlags): Promise<void> {
       return { as, ttl, reason, patterns: normalized ?? [], where };
     },
     async ({ baton, mode }, p) => {
-      const result = await baton.claimPaths(p.patterns, {
+      const result = await baton.paths.claim(p.patterns, {
         ...p.where,
         as: p.as,
         shared: flags.shared === true,
@@ -66,7 +68,7 @@ export function release(patterns: string[], flags: CommonFlags & { commit?: stri
       return { as, commit, patterns: normalized, where };
     },
     async ({ baton, mode }, p) => {
-      const result = await baton.releasePaths(p.patterns, {
+      const result = await baton.paths.release(p.patterns, {
         ...p.where,
         as: p.as,
         ...(p.commit === null ? {} : { commit: p.commit }),
@@ -86,7 +88,7 @@ export function renew(patterns: string[], flags: CommonFlags & { ttl?: string; r
       return { as, ttl, patterns: normalized, where };
     },
     async ({ baton, mode }, p) => {
-      const result = await baton.renewPaths(p.patterns, {
+      const result = await baton.paths.renew(p.patterns, {
         ...p.where,
         as: p.as,
         ...(p.ttl === undefined ? {} : { ttl: p.ttl }),
@@ -118,7 +120,7 @@ export function list(flags: ListFlags): Promise<void> {
       return { states, agent, limit, where };
     },
     async ({ baton, mode }, p) => {
-      const claims = await baton.listPaths({
+      const claims = await baton.paths.list({
         ...p.where,
         allRepos: flags.allRepos === true,
         ...(p.states === undefined ? {} : { state: p.states }),
@@ -166,7 +168,7 @@ export function claimWithPaths(
       return { key, as, ttl, meta, reason, patterns: normalized ?? [], where };
     },
     async ({ baton, mode }, p) => {
-      const result = await baton.claimWithPaths(p.key, p.patterns, {
+      const result = await baton.claimWithRepoPaths(p.key, p.patterns, {
         ...p.where,
         as: p.as,
         shared: flags.shared === true,

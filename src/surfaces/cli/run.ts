@@ -5,18 +5,17 @@
  * If the lease is lost while the command runs, the command gets SIGTERM.
  * `--release`: recurring work (a deploy, a cron job): the claim is a mutex, released
  * when the command ends, never completed. `--reopen`: run even if the key was
- * completed within the done window (see services/lease.ts `LeaseEnd`).
+ * completed within the done window (see services/lease.ts `LeaseEnd`). The claim is held by
+ * services/lease.ts `holdLease`; the command runs through workspace/child.ts.
  *
  * The command sees BATON_KEY, BATON_TOKEN (the fencing token) and BATON_AGENT.
  */
-import { spawn } from "node:child_process";
-import { accessSync, constants } from "node:fs";
-import { delimiter, isAbsolute, join, resolve } from "node:path";
 import { parseDuration } from "../../core/duration.js";
 import { BatonError } from "../../core/errors.js";
 import { parseKey } from "../../core/identity.js";
 import { parseCommit, parseText } from "../../core/schemas.js";
-import { finishLease, keepLease } from "../../services/lease.js";
+import { holdLease } from "../../services/lease.js";
+import { type CommandExit, resolveCommand, runCommand } from "../../workspace/child.js";
 import { requireAgent } from "./config.js";
 import type { CommonFlags } from "./main.js";
 import { emitNo } from "./output.js";
@@ -24,30 +23,6 @@ import { withSession } from "./session.js";
 
 /** Default lease for `baton run`. */
 const RUN_TTL_MS = 10 * 60_000;
-export const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
-export const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
-
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Find `command` the way the shell would, so a typo is refused before anything is claimed. */
-export function resolveCommand(command: string): string {
-  if (command.includes("/")) {
-    const path = isAbsolute(command) ? command : resolve(command);
-    if (isExecutable(path)) return path;
-  } else {
-    for (const dir of (process.env.PATH ?? "").split(delimiter)) {
-      if (dir && isExecutable(join(dir, command))) return join(dir, command);
-    }
-  }
-  throw new BatonError("BAD_INPUT", `cannot run ${JSON.stringify(command)}: not found or not executable`);
-}
 
 interface RunFlags extends CommonFlags {
   ttl?: string;
@@ -95,54 +70,37 @@ export function run(keyInput: string, argv: string[], flags: RunFlags): Promise<
         if (!mode.json) process.stderr.write(`baton: ${line}\n`);
       };
       log(claimed.message);
-      const child = spawn(p.command, p.args, {
-        stdio: mode.json ? ["inherit", "inherit", "inherit"] : "inherit",
-        env: {
-          ...process.env,
-          BATON_KEY: p.key,
-          BATON_TOKEN: String(claimed.claim.token),
-          BATON_AGENT: p.as,
+      let exit: CommandExit = { code: 127, signal: null };
+      const held = await holdLease(
+        baton,
+        {
+          key: p.key,
+          agent: p.as,
+          ttlMs: p.ttlMs,
+          end: p.end,
+          result: p.result,
+          commit: p.commit,
+          onLost: (reason) => log(`lost the claim on ${p.key} (${reason.message}); stopping the command`),
         },
-      });
-      const forward = (signal: NodeJS.Signals) => () => {
-        child.kill(signal);
-      };
-      const handlers = FORWARDED.map((signal) => [signal, forward(signal)] as const);
-      for (const [signal, handler] of handlers) process.on(signal, handler);
-      const keeper = keepLease(baton, {
-        key: p.key,
-        agent: p.as,
-        ttlMs: p.ttlMs,
-        onLost: (reason) => {
-          log(
-            `lost the claim on ${p.key} (${reason instanceof Error ? reason.message : reason.message}); stopping the command`,
-          );
-          child.kill("SIGTERM");
+        async (signal) => {
+          const child = runCommand(p.command, p.args, {
+            env: { BATON_KEY: p.key, BATON_TOKEN: String(claimed.claim.token), BATON_AGENT: p.as },
+          });
+          signal.addEventListener("abort", () => child.kill("SIGTERM"), { once: true });
+          exit = await child.exited;
+          return { value: exit, succeeded: exit.code === 0 };
         },
-      });
-      const exit = await new Promise<{ code: number; signal: string | null; error?: Error }>((done) => {
-        child.once("error", (error) => done({ code: 127, signal: null, error }));
-        child.once("exit", (code, signal) => done({ code: code ?? 128 + (SIGNAL_NUMBERS[signal ?? ""] ?? 0), signal }));
-      });
-      for (const [signal, handler] of handlers) process.off(signal, handler);
-      await keeper.stop();
-      const { outcome, result: finished } = await finishLease(baton, {
-        key: p.key,
-        agent: p.as,
-        end: p.end,
-        succeeded: exit.code === 0,
-        lost: keeper.lost,
-        result: p.result,
-        commit: p.commit,
-      });
-      const code = exit.code === 0 && (!finished.ok || keeper.lost) ? 1 : exit.code;
+      );
+      const { outcome, result: finished } = held.finished;
+      const lost = held.lost !== null;
+      const code = exit.code === 0 && (!finished.ok || lost) ? 1 : exit.code;
       const summary = {
         ok: code === 0,
         key: p.key,
         token: claimed.claim.token,
         exitCode: exit.code,
         signal: exit.signal,
-        lost: keeper.lost,
+        lost,
         outcome,
         message: finished.message,
         ...(exit.error ? { error: exit.error.message } : {}),

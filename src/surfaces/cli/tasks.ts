@@ -6,7 +6,7 @@ import { resolve } from "node:path";
 import { parseDuration } from "../../core/duration.js";
 import { BatonError } from "../../core/errors.js";
 import type { Task, TaskState } from "../../core/types.js";
-import { decodeImportText, type LabelMap, readGithubTasks, readMarkdownTasks } from "../../services/task-import.js";
+import { decodeImportText, type LabelMap, readGithubTasks, readMarkdownTasks } from "../../workspace/task-import.js";
 import { parseTaskId, type TaskSpec } from "../../services/tasks.js";
 import { parseAgent } from "../../core/identity.js";
 import { requireAgent } from "./config.js";
@@ -70,18 +70,16 @@ export function update(id: string, flags: TaskFlags): Promise<void> {
     flags,
     () => ({ id: parseTaskId(id), priority: priorityOf(flags.priority) }),
     async ({ baton, mode }, p) => {
-      const result = await baton.tasks.modify(p.id, (t) => ({
-        id: t.id,
-        title: flags.title ?? t.title,
-        category: flags.category ?? t.category,
-        priority: p.priority ?? t.priority,
-        done: t.state === "done",
-        blockedBy: flags.blockedBy ?? t.blockedBy,
-        paths: flags.paths ?? t.paths,
-        assignee: flags.assignee ?? t.assignee,
-        meta: flags.meta ?? t.meta,
-        source: t.source,
-      }));
+      // Only the fields given, applied by the store in one transaction: a concurrent edit of another field survives.
+      const result = await baton.tasks.update(p.id, {
+        ...(flags.title === undefined ? {} : { title: flags.title }),
+        ...(flags.category === undefined ? {} : { category: flags.category }),
+        ...(p.priority === undefined ? {} : { priority: p.priority }),
+        ...(flags.blockedBy === undefined ? {} : { blockedBy: flags.blockedBy }),
+        ...(flags.paths === undefined ? {} : { paths: flags.paths }),
+        ...(flags.assignee === undefined ? {} : { assignee: flags.assignee }),
+        ...(flags.meta === undefined ? {} : { meta: flags.meta }),
+      });
       answer(mode, result);
     },
   );
@@ -107,19 +105,8 @@ export function change(action: "done" | "reopen" | "block" | "unblock", id: stri
         answer(mode, action === "done" ? await baton.tasks.done(p.id, as) : await baton.tasks.reopen(p.id, as));
         return;
       }
-      const result = await baton.tasks.modify(p.id, (t) => ({
-        id: t.id,
-        title: t.title,
-        category: t.category,
-        priority: t.priority,
-        done: t.state === "done",
-        blockedBy:
-          action === "block" ? [...t.blockedBy, ...p.others] : action === "unblock" ? t.blockedBy.filter((b) => !p.others.includes(b)) : t.blockedBy,
-        paths: t.paths,
-        assignee: t.assignee,
-        meta: t.meta,
-        source: t.source,
-      }));
+      // Relative to the blockers stored when the store applies it, in one transaction.
+      const result = await baton.tasks.update(p.id, action === "block" ? { block: p.others } : { unblock: p.others });
       answer(mode, result.ok ? { ...result, message: `${action} task:${p.id}` } : result);
     },
   );

@@ -6,8 +6,8 @@
 import type { CommonFlags } from "./main.js";
 import { emit, emitNo, table } from "./output.js";
 import { withSession } from "./session.js";
+import { isoSeconds as iso } from "../../core/time.js";
 
-const iso = (date: Date | null): string => (date === null ? "-" : date.toISOString().replace(/\.\d{3}Z$/, "Z"));
 
 export function tokensAdd(agent: string, flags: CommonFlags & { admin?: boolean; readOnly?: boolean }): Promise<void> {
   return withSession(

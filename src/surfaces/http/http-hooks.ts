@@ -22,12 +22,10 @@
  * no or a bad token: 401) is a non-2xx or a connection error, which Claude Code treats as a
  * non-blocking error: the session carries on, whatever hookFailure says.
  */
-import { realpathSync } from "node:fs";
-import { isAbsolute, join, posix, relative, resolve, sep } from "node:path";
+import { isAbsolute, posix, relative, resolve, sep } from "node:path";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Baton } from "../../baton.js";
 import { BatonError, ERROR_CODES, isBatonError } from "../../core/errors.js";
-import type { Repo } from "../../services/paths.js";
 import {
   beforeEdit,
   contextBudget,
@@ -43,7 +41,7 @@ import {
   renderAnswer,
   sessionContext,
 } from "../../services/harness.js";
-import { readRules, rulesPath } from "../../services/rules.js";
+import { readRules, rulesPath } from "../../workspace/rules.js";
 import type { Identity } from "../../services/tokens.js";
 
 /** The server's hook policy: `.baton/config.json`'s harness settings where the server runs. */
@@ -67,19 +65,6 @@ const DEFAULT_POLICY: HookRouteOptions["policy"] = {
 
 /** Past this a hook answers as failed, before the harness's own timeout (as the CLI hook). */
 const HOOK_DEADLINE_MS = 10_000;
-
-/**
- * The checkout root the path services see for a remote agent: a path that cannot exist (under a
- * regular file, the node binary's real path), so that normalising the agent's files never reads
- * the server's filesystem at a path the agent chose (symbolic links there are the server's, not
- * the agent's, and their targets are not the agent's to learn). The files are made
- * repository-relative against the agent's root before they get here.
- */
-let nowhere: string | undefined;
-function remoteRoot(): string {
-  nowhere ??= join(realpathSync(process.execPath), "baton-remote-checkout");
-  return nowhere;
-}
 
 /** A repository id as the stores hold it: `root:<hex>` or `dir:<path>`. */
 const REPO_ID = /^(root:[0-9a-f]{7,64}|dir:\S.*)$/;
@@ -140,10 +125,9 @@ export function registerHookRoutes(app: FastifyInstance, baton: Baton, options?:
         throw new BatonError("BAD_INPUT", "pre-tool-use over HTTP needs the checkout's root: the payload's cwd or ?root=/absolute/path");
       }
       const files = filesIn(payload.targets ?? [], base, root);
-      const repo: Repo = { root: remoteRoot(), id: repoId, cwd: remoteRoot() };
       if (files.length === 0) return renderAnswer(harness, { event, deny: null });
       const reason = `claim-on-edit (${harness} session${payload.sessionId ? ` ${payload.sessionId.slice(0, 12)}` : ""}, over HTTP)`;
-      const decision = await beforeEdit(baton.store, { repo, agent, files, policy, reason });
+      const decision = await beforeEdit(baton.store, { repo: repoId, agent, files, policy, reason });
       return decision.allow
         ? renderAnswer(harness, { event, deny: null, note: decision.message })
         : renderAnswer(harness, { event, deny: decision.message });
@@ -156,8 +140,7 @@ export function registerHookRoutes(app: FastifyInstance, baton: Baton, options?:
       const context = sessionContext({ agent, harness, budget: policy.hookBudget, rules: read, context: markdown, policy, identityPersisted: false });
       return renderAnswer(harness, { event, context });
     }
-    const repo: Repo | null = repoId === undefined ? null : { root: remoteRoot(), id: repoId, cwd: remoteRoot() };
-    const ended = await endSession(baton.store, { repo, agent });
+    const ended = await endSession(baton.store, { repo: repoId ?? null, agent });
     return renderAnswer(harness, { event, note: ended.message });
   };
 

@@ -85,12 +85,12 @@ export function registerMcpRoute(app: FastifyInstance, baton: Baton): void {
     if (typeof header === "string" && header !== "") {
       const session = sessions.get(header);
       if (session === undefined) {
-        return void reply.code(404).send({ ok: false, code: "UNKNOWN_ROUTE", message: "unknown or closed MCP session: initialize again" });
+        return void reply.code(404).send({ ok: false, code: "UNKNOWN_ROUTE", kind: "input", message: "unknown or closed MCP session: initialize again" });
       }
       if (session.tokenId !== identity.tokenId) {
         return void reply
           .code(ERROR_CODES.FORBIDDEN.http)
-          .send({ ok: false, code: "FORBIDDEN", message: "this MCP session belongs to another token" });
+          .send({ ok: false, code: "FORBIDDEN", kind: "auth", message: "this MCP session belongs to another token" });
       }
       session.lastUsed = now;
       return send(reply, await session.transport.handleRequest(webRequest(request), { parsedBody: request.body }));

@@ -4,7 +4,20 @@
  */
 import { z } from "zod";
 import type { Operation } from "../../api/catalogue.js";
-import { ERROR_CODES } from "../../core/errors.js";
+import { ERROR_CODES, ERROR_KINDS } from "../../core/errors.js";
+
+/** What to do next, as data (docs/ERRORS.md): the operation, the key, an input to give, an alternative. */
+const HINT = {
+  type: "object",
+  properties: {
+    action: { type: "string", enum: ["verify", "claim", "retry"] },
+    key: { type: "string" },
+    option: { type: "string" },
+    value: { type: "string" },
+    or: { type: "object" },
+  },
+  required: ["action"],
+};
 
 const RESULT = {
   type: "object",
@@ -12,6 +25,8 @@ const RESULT = {
     ok: { type: "boolean" },
     code: { type: "string", description: "a stable code (docs/ERRORS.md) when ok is false" },
     message: { type: "string" },
+    kind: { type: "string", enum: [...ERROR_KINDS], description: "when ok is false: denial" },
+    hint: HINT,
     holder: { type: "object" },
     data: {},
   },
@@ -20,8 +35,15 @@ const RESULT = {
 
 const ERROR = {
   type: "object",
-  properties: { ok: { const: false }, code: { type: "string", enum: Object.keys(ERROR_CODES) }, message: { type: "string" } },
-  required: ["ok", "code", "message"],
+  properties: {
+    ok: { const: false },
+    code: { type: "string", enum: Object.keys(ERROR_CODES) },
+    kind: { type: "string", enum: [...ERROR_KINDS] },
+    message: { type: "string" },
+    details: { type: "object" },
+    hint: HINT,
+  },
+  required: ["ok", "code", "kind", "message"],
 };
 
 function bodySchema(operation: Operation): Record<string, unknown> {

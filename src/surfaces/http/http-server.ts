@@ -9,7 +9,7 @@ import { z } from "zod";
 import { CATALOGUE, type Operation, type OperationResult } from "../../api/catalogue.js";
 import { VIEW_OPERATIONS } from "../../api/views.js";
 import type { Baton } from "../../baton.js";
-import { BatonError, ERROR_CODES, type ErrorCode, isBatonError } from "../../core/errors.js";
+import { BatonError, ERROR_CODES, type ErrorCode, type Hint, isBatonError, kindOf } from "../../core/errors.js";
 import type { Identity } from "../../services/tokens.js";
 import { registerDashboard } from "./http-dashboard.js";
 import { registerEventStream } from "./http-events.js";
@@ -46,10 +46,16 @@ export function routeOf(operation: Operation): string {
 /** Operations a server offers: those that need no checkout on the caller's machine, and the operator views. */
 export const SERVER_OPERATIONS: readonly Operation[] = [...CATALOGUE, ...VIEW_OPERATIONS].filter((operation) => !operation.local);
 
-function fail(reply: FastifyReply, code: ErrorCode, message: string, details?: Record<string, unknown>): FastifyReply {
-  return reply
-    .code(ERROR_CODES[code].http)
-    .send({ ok: false, code, message, ...(details === undefined ? {} : { details }) });
+/** An error answer: the code, its kind, the message, and the structured hint as a field (HTTP's wording of it). */
+function fail(reply: FastifyReply, code: ErrorCode, message: string, details?: Record<string, unknown>, hint?: Hint): FastifyReply {
+  return reply.code(ERROR_CODES[code].http).send({
+    ok: false,
+    code,
+    kind: ERROR_CODES[code].kind,
+    message,
+    ...(details === undefined ? {} : { details }),
+    ...(hint === undefined ? {} : { hint }),
+  });
 }
 
 function bearer(request: FastifyRequest): string | null {
@@ -90,11 +96,11 @@ export async function createHttpServer(baton: Baton, options: HttpServerOptions 
 
   app.setNotFoundHandler((request, reply) => fail(reply, "UNKNOWN_ROUTE", `no route ${request.method} ${request.url.split("?")[0]}`));
   app.setErrorHandler((error: Error & { code?: string; statusCode?: number }, _request, reply) => {
-    if (isBatonError(error)) return fail(reply, error.code, error.message);
+    if (isBatonError(error)) return fail(reply, error.code, error.message, undefined, error.hint);
     if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE") return fail(reply, "BODY_TOO_LARGE", "the request body is too large");
     if (typeof error.statusCode === "number" && error.statusCode >= 400 && error.statusCode < 500) {
       // Malformed JSON, a wrong content type, an empty body: the client's to fix.
-      return reply.code(error.statusCode === 415 ? 415 : 400).send({ ok: false, code: "BAD_INPUT", message: error.message });
+      return reply.code(error.statusCode === 415 ? 415 : 400).send({ ok: false, code: "BAD_INPUT", kind: "input", message: error.message });
     }
     metrics.storeErrors.inc();
     process.stderr.write(`baton serve: internal error: ${error.stack ?? error.message}\n`);
@@ -158,7 +164,8 @@ export async function createHttpServer(baton: Baton, options: HttpServerOptions 
       metrics.record(operation.name, result);
       if (result.ok) return result;
       const code = (result.code ?? "CLAIM_HELD") as ErrorCode;
-      return reply.code(ERROR_CODES[code]?.http ?? 409).send(result);
+      // A "no" carries its kind too (always `denial`), so a client reads every failure one way.
+      return reply.code(ERROR_CODES[code]?.http ?? 409).send({ ...result, kind: kindOf(code) });
     });
   }
 

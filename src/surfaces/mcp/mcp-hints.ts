@@ -1,7 +1,35 @@
 /**
  * The next step after an expected "no", worded for a model calling MCP tools: tool
- * names and argument names, never CLI flags. One line per code.
+ * names and argument names, never CLI flags. A structured {@link Hint} from the service
+ * is worded first; otherwise one line per code.
  */
+import type { Hint } from "../../core/errors.js";
+
+/** The argument (or, for a setting, what to do instead) for each option a hint names. */
+const ARGUMENTS: Record<NonNullable<Hint["option"]>, string> = {
+  reopen: "reopen: true",
+  similar: "similar",
+  busyTimeout: "a longer wait",
+};
+
+function step(hint: Hint): string {
+  switch (hint.action) {
+    case "verify":
+      return `call verify${hint.key === undefined ? "" : ` on ${hint.key}`} instead of redoing the work`;
+    case "claim":
+      return hint.option === undefined
+        ? "call claim again"
+        : `call claim with ${hint.value === undefined ? ARGUMENTS[hint.option] : `${ARGUMENTS[hint.option]}: "${hint.value}"`} only if it must be done anyway`;
+    case "retry":
+      return "retry in a few seconds";
+  }
+}
+
+/** A hint in MCP terms: tools and their arguments. */
+export function wordHint(hint: Hint): string {
+  return `${step(hint)}${hint.or === undefined ? "" : `; or ${step(hint.or)}`}.`;
+}
+
 const NEXT_STEPS: Readonly<Record<string, string>> = {
   CLAIM_HELD: "pick other work (call next), or come back after the holder's lease expires.",
   CLAIM_DONE: "verify the finished work (call verify) instead of redoing it; claim with reopen: true only if it must be redone.",
@@ -21,7 +49,8 @@ const NEXT_STEPS: Readonly<Record<string, string>> = {
   STORE_UNAVAILABLE: "the registry cannot be reached: retry later; do not act on shared work meanwhile.",
 };
 
-/** The next step for `code`, or a generic one. */
-export function nextStep(code: string): string {
+/** The next step for a "no": its hint worded for a model, else the line for `code`, else a generic one. */
+export function nextStep(code: string, hint?: Hint): string {
+  if (hint !== undefined) return wordHint(hint);
   return NEXT_STEPS[code] ?? "read the message, then pick other work or retry.";
 }

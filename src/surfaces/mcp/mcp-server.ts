@@ -108,7 +108,7 @@ function invalidParams(operation: Operation, error: z.ZodError): McpError {
 function toolResult(result: OperationResult): CallToolResult {
   const text = result.ok
     ? result.message
-    : `${result.code ?? "DENIED"}: ${result.message}${result.code === undefined ? "" : `\nNext step: ${nextStep(result.code)}`}`;
+    : `${result.code ?? "DENIED"}: ${result.message}${result.code === undefined ? "" : `\nNext step: ${nextStep(result.code, result.hint)}`}`;
   return {
     content: [{ type: "text", text }],
     structuredContent: { ...result } as Record<string, unknown>,

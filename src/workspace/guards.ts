@@ -21,9 +21,9 @@ import {
   refExists,
   worktrees,
 } from "./git.js";
-import { normalizePatterns, type RepoOptions, resolveRepo } from "./paths.js";
+import { checkoutPatterns, type RepoOptions, resolveCheckout } from "./checkout.js";
+import { isoSeconds as iso } from "../core/time.js";
 
-const iso = (date: Date): string => date.toISOString().replace(/\.\d{3}Z$/, "Z");
 
 /** A claim an agent says it holds: `KEY` or `KEY:TOKEN` (the token after the last `:`). */
 export interface Holding {
@@ -91,7 +91,7 @@ export async function syncCheck(store: Store, options: SyncCheckOptions = {}): P
     throw new BatonError("MISSING_AGENT", "--holding needs an agent name: pass --as NAME or set BATON_AGENT");
   }
   const agent = options.as === undefined ? null : parseAgent(options.as);
-  const repo = await resolveRepo(options);
+  const repo = await resolveCheckout(options);
   const cwd = repo.cwd;
   const remote = options.remote ?? "origin";
   const branch = options.branch ?? (await currentBranch(cwd));
@@ -237,8 +237,8 @@ async function othersCommits(
  */
 export async function probe(store: Store, paths: readonly string[], options: ProbeOptions = {}): Promise<ProbeResult> {
   const agent = options.as === undefined ? null : parseAgent(options.as);
-  const repo = await resolveRepo(options);
-  const patterns = normalizePatterns(paths, repo);
+  const repo = await resolveCheckout(options);
+  const patterns = checkoutPatterns(paths, repo);
   const compiled = patterns.map((p) => compilePathPattern(p));
   const covers = (file: string): boolean => compiled.some((c) => pathMatches(c, file));
   const remote = options.remote ?? "origin";

@@ -22,7 +22,7 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, isAbsolute, join, resolve } from "node:path";
-import { pickRootCommit, ROOT_COMMIT_FORMAT, UNBORN_HEAD } from "../../core/root-commit.js";
+import { pickRootCommit, ROOT_COMMIT_PRETTY, UNBORN_HEAD } from "../core/root-commit.js";
 
 function readTrimmed(path: string): string | null {
   try {
@@ -109,7 +109,7 @@ function askRootCommit(cwd: string): { hash: string } | { why: "unborn" | "shall
   for (const [k, v] of Object.entries(process.env)) if (!REPOSITORY_ENV.test(k) && !(k in env)) env[k] = v;
   let stdout: string;
   try {
-    stdout = execFileSync("git", ["log", "--max-parents=0", ROOT_COMMIT_FORMAT, "HEAD", "--"], {
+    stdout = execFileSync("git", ["log", "--max-parents=0", `--format=${ROOT_COMMIT_PRETTY}`, "HEAD", "--"], {
       cwd,
       env,
       encoding: "utf8",

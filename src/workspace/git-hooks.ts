@@ -16,7 +16,9 @@ import { parseAgent } from "../core/identity.js";
 import type { PathClaim } from "../core/types.js";
 import type { Store } from "../store/store.js";
 import { addTrailer, AGENT_TRAILER, commitFiles, headCommit, hooksDir, repoRoot, stagedFiles } from "./git.js";
-import { PathService, type RepoOptions } from "./paths.js";
+import type { HookOutcome } from "../services/harness.js";
+import { PathService } from "../services/paths.js";
+import { type RepoOptions, repositoryId } from "./checkout.js";
 import { syncCheck } from "./guards.js";
 
 /** The hooks Baton installs. */
@@ -195,11 +197,7 @@ export async function uninstallHooks(cwd: string): Promise<{ readonly dir: strin
 }
 
 /** What a hook run decided. */
-export interface HookOutcome {
-  readonly ok: boolean;
-  readonly code?: "PATH_BLOCKED" | "OUT_OF_SYNC";
-  readonly message: string;
-}
+export type { HookOutcome };
 
 /**
  * The pre-commit guard: staged files under another agent's live exclusive path claim
@@ -212,7 +210,7 @@ export async function preCommit(
   const root = await repoRoot(options.cwd ?? process.cwd());
   const staged = await stagedFiles(root);
   const paths = new PathService(store);
-  const blockers = staged.length === 0 ? [] : await paths.blockers(staged, { ...options, cwd: root });
+  const blockers = staged.length === 0 ? [] : await paths.blockers(staged, { as: options.as, repo: await repositoryId({ ...options, cwd: root }) });
   if (blockers.length === 0) return { ok: true, blockers, message: "" };
   const now = await store.now();
   const lines = blockers.map(
@@ -262,10 +260,11 @@ export async function postCommit(
   if (sha === null) return { ok: true, noted: [], released: [], message: "" };
   const files = await commitFiles(root, sha);
   const paths = new PathService(store);
-  const noted = await paths.noteCommit(sha, files, { ...options, cwd: root });
+  const repo = await repositoryId({ ...options, cwd: root });
+  const noted = await paths.noteCommit(sha, files, { as: options.as, repo });
   let released: PathClaim[] = [];
   if (options.releaseOnCommit && noted.length > 0) {
-    released = (await paths.release(noted.map((c) => c.pattern), { ...options, cwd: root, commit: sha })).released;
+    released = (await paths.release(noted.map((c) => c.pattern), { as: options.as, repo, commit: sha })).released;
   }
   const message =
     noted.length === 0

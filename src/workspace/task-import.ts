@@ -13,7 +13,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join, relative } from "node:path";
 import { BatonError } from "../core/errors.js";
 import { FrontMatterError, type FrontValue, parseFrontMatter } from "../core/front-matter.js";
-import type { TaskSpec } from "./tasks.js";
+import type { TaskSpec } from "../services/tasks.js";
 
 /**
  * The text of an imported file: UTF-8 without NUL bytes. A binary file or one in another

@@ -19,7 +19,7 @@ import { existsSync, lstatSync, readlinkSync, realpathSync } from "node:fs";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { BatonError } from "../core/errors.js";
 import { pathMatches } from "../core/paths.js";
-import { pickRootCommit, ROOT_COMMIT_FORMAT, UNBORN_HEAD } from "../core/root-commit.js";
+import { pickRootCommit, ROOT_COMMIT_PRETTY, UNBORN_HEAD } from "../core/root-commit.js";
 
 /** Variables that would override how git finds the repository from `cwd`. */
 const REPOSITORY_ENV = [
@@ -184,7 +184,7 @@ export async function gitCommonDir(cwd: string): Promise<string> {
  * @throws BatonError `NOT_GIT_REPO`, or `GIT_FAILED` for a shallow clone.
  */
 export async function repoIdentity(cwd: string): Promise<string> {
-  const result = await git(["log", "--max-parents=0", ROOT_COMMIT_FORMAT, "HEAD", "--"], {
+  const result = await git(["log", "--max-parents=0", `--format=${ROOT_COMMIT_PRETTY}`, "HEAD", "--"], {
     cwd,
   }).catch(async (error: unknown) => {
     // An unborn branch: HEAD names no commit yet.
