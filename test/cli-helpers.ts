@@ -16,7 +16,6 @@ import { CLI, type CliResult, cleanEnv, cli, dumpSqlite, tempDir } from "./helpe
 
 export type Env = Record<string, string>;
 // JSON answers are checked field by field.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a parsed answer, read field by field
 export type Json = Record<string, any>;
 
 /** A fresh database path (not yet created). */

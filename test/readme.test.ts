@@ -86,9 +86,11 @@ function runBlock(setup: readonly string[], commands: readonly string[]): { outp
   const results: { output: string[]; code: number }[] = [];
   let current: { output: string[]; code: number } | null = null;
   for (const line of (result.stdout ?? "").split("\n")) {
+    // eslint-disable-next-line no-control-regex -- \x1e separates the blocks' outputs
     if (/^\x1e\d+$/.test(line)) {
       current = { output: [], code: -1 };
       results.push(current);
+      // eslint-disable-next-line no-control-regex
     } else if (/^\x1e=\d+$/.test(line) && current) {
       current.code = Number(line.slice(2));
       current = null;

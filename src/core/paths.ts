@@ -89,6 +89,7 @@ export interface CompiledPattern {
 const GLOB_CHARS = /[*?[{]/;
 // C0 and C1 control characters, DEL included.
 // Matching control characters is the point of this pattern.
+// eslint-disable-next-line no-control-regex
 const CONTROL_RE = /[\u0000-\u001f\u007f-\u009f]/;
 const EXTGLOB_RE = /[?*+@!]\(/;
 const DRIVE_RE = /^[A-Za-z]:\//;
