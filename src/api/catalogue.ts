@@ -11,7 +11,7 @@
 import { z } from "zod";
 import type { Baton } from "../baton.js";
 import { BatonError } from "../core/errors.js";
-import type { Claim, PathClaim } from "../core/types.js";
+import { type BatonEvent, CLAIM_STATES, type Claim, EVENT_KINDS, type PathClaim } from "../core/types.js";
 
 /** Who calls, decided by the surface (never by the operation's input). */
 export interface OperationContext {
@@ -40,9 +40,9 @@ export interface OperationResult {
 }
 
 /** One catalogue entry. */
-export interface Operation<S extends z.ZodObject = z.ZodObject> {
+export interface Operation<S extends z.ZodObject = z.ZodObject, N extends string = string> {
   /** Short name, also the MCP tool name: lowercase, `_` between words. */
-  readonly name: string;
+  readonly name: N;
   /** One line: what it does. */
   readonly summary: string;
   readonly input: S;
@@ -59,8 +59,9 @@ export interface Operation<S extends z.ZodObject = z.ZodObject> {
   run(baton: Baton, input: z.infer<S>, context: OperationContext): Promise<OperationResult>;
 }
 
-function op<S extends z.ZodObject>(operation: Operation<S>): Operation {
-  return operation as unknown as Operation;
+/** Declare one entry, keeping its name and schema in the type (for {@link OperationInput}). */
+function op<S extends z.ZodObject, N extends string>(operation: Operation<S, N>): Operation<S, N> {
+  return operation;
 }
 
 const key = z.string().min(1);
@@ -79,8 +80,23 @@ function claimView(claim: Claim | null): Record<string, unknown> | null {
     expiresAt: claim.expiresAt.toISOString(),
     endedAt: claim.endedAt?.toISOString() ?? null,
     result: claim.result,
+    commit: claim.commit,
     reason: claim.reason,
     meta: claim.meta,
+  };
+}
+
+/** JSON-safe view of an audit event (the time as ISO text). */
+function eventView(event: BatonEvent): Record<string, unknown> {
+  return {
+    id: event.id,
+    at: event.at.toISOString(),
+    kind: event.kind,
+    key: event.key,
+    agent: event.agent,
+    token: event.token,
+    commit: event.commit,
+    detail: event.detail,
   };
 }
 
@@ -129,11 +145,12 @@ function pathConflict(r: { message: string; conflicts: readonly { pattern: strin
 const json = z.record(z.string(), z.unknown());
 
 /** `release` and `abandon`: end my claim, with an optional commit or reason. */
-function endOperation(name: "release" | "abandon", summary: string, field: "commit" | "reason"): Operation {
+function endOperation<N extends "release" | "abandon", F extends "commit" | "reason">(name: N, summary: string, field: F) {
+  const input = z.object({ key, [field]: z.string().optional() } as { key: typeof key } & Record<F, z.ZodOptional<z.ZodString>>);
   return op({
     name,
     summary,
-    input: z.object({ key, [field]: z.string().optional() }),
+    input,
     mutates: true,
     idempotent: false,
     destructive: true,
@@ -147,12 +164,19 @@ function endOperation(name: "release" | "abandon", summary: string, field: "comm
   });
 }
 
-/** Every operation, in the order surfaces list them. */
-export const CATALOGUE: readonly Operation[] = [
+/** Every operation, typed by name (see {@link OperationInput}), in the order surfaces list them. */
+const OPERATIONS = [
   op({
     name: "claim",
     summary: "Claim a work key (e.g. task:42) before starting; optional repo paths, all or nothing.",
-    input: z.object({ key, ttl, meta: json.optional(), paths: patterns.optional(), reopen: z.boolean().optional() }),
+    input: z.object({
+      key,
+      ttl,
+      meta: json.optional(),
+      paths: patterns.optional(),
+      reopen: z.boolean().optional(),
+      similar: z.enum(["warn", "strict", "off"]).describe("near-duplicate check").optional(),
+    }),
     mutates: true,
     idempotent: true,
     destructive: false,
@@ -164,6 +188,7 @@ export const CATALOGUE: readonly Operation[] = [
         ...(input.ttl === undefined ? {} : { ttl: input.ttl }),
         ...(input.meta === undefined ? {} : { meta: input.meta }),
         ...(input.reopen === undefined ? {} : { reopen: input.reopen }),
+        ...(input.similar === undefined ? {} : { similar: input.similar }),
       };
       if (input.paths === undefined) return fromClaimAnswer(await baton.claim(input.key, options));
       if (!context.local) {
@@ -250,40 +275,77 @@ export const CATALOGUE: readonly Operation[] = [
   op({
     name: "show",
     summary: "Who holds a key, and its recent history.",
-    input: z.object({ key }),
+    input: z.object({ key, events: z.number().int().min(1).max(1000).describe("default 10").optional() }),
     mutates: false,
     idempotent: true,
     destructive: false,
     local: false,
     codes: [],
     async run(baton, input) {
-      const r = await baton.show(input.key, { events: 10 });
+      const r = await baton.show(input.key, { events: input.events ?? 10 });
+      const now = await baton.now();
       return {
         ok: true,
         message: r.claim === null ? `${input.key} was never claimed` : `${input.key}: ${r.claim.state}, ${r.claim.agent}`,
-        data: {
-          claim: claimView(r.claim),
-          events: r.events.map((e) => ({ id: e.id, at: e.at.toISOString(), kind: e.kind, agent: e.agent, token: e.token })),
-        },
+        data: { claim: claimView(r.claim), events: r.events.map(eventView), now: now.toISOString() },
       };
     },
   }),
   op({
     name: "list",
     summary: "Live claims (filter by key prefix, or mine only).",
-    input: z.object({ prefix: z.string().optional(), mine: z.boolean().optional() }),
+    input: z.object({
+      prefix: z.string().optional(),
+      mine: z.boolean().optional(),
+      agent: z.string().min(1).optional(),
+      state: z.array(z.enum([...CLAIM_STATES, "all"])).min(1).describe("default active").optional(),
+      limit: z.number().int().min(1).max(100_000).describe("default 100").optional(),
+    }),
     mutates: false,
     idempotent: true,
     destructive: false,
     local: false,
     codes: [],
     async run(baton, input, context) {
+      if (input.mine === true && input.agent !== undefined) throw new BatonError("BAD_INPUT", "list: mine and agent cannot be used together");
+      const agent = input.mine === true ? context.agent : input.agent;
       const claims = await baton.list({
         ...(input.prefix === undefined ? {} : { prefix: input.prefix }),
-        ...(input.mine === true ? { agent: context.agent } : {}),
-        limit: 100,
+        ...(agent === undefined ? {} : { agent }),
+        ...(input.state === undefined ? {} : { state: input.state.includes("all") ? "all" : (input.state as Claim["state"][]) }),
+        limit: input.limit ?? 100,
       });
-      return { ok: true, message: `${claims.length} live claims`, data: { claims: claims.map(claimView) } };
+      const now = await baton.now();
+      const live = input.state === undefined ? " live" : "";
+      return { ok: true, message: `${claims.length}${live} claims`, data: { claims: claims.map(claimView), now: now.toISOString() } };
+    },
+  }),
+  op({
+    name: "log",
+    summary: "The audit log: events by key, agent, kind or age; after an event id to follow it.",
+    input: z.object({
+      key: z.string().min(1).optional(),
+      agent: z.string().min(1).optional(),
+      kind: z.array(z.enum(EVENT_KINDS)).min(1).optional(),
+      since: z.string().describe("e.g. 2h").optional(),
+      after: z.number().int().min(0).describe("an event id").optional(),
+      limit: z.number().int().min(1).max(100_000).describe("default 100").optional(),
+    }),
+    mutates: false,
+    idempotent: true,
+    destructive: false,
+    local: false,
+    codes: [],
+    async run(baton, input) {
+      const events = await baton.log({
+        ...(input.key === undefined ? {} : { key: input.key }),
+        ...(input.agent === undefined ? {} : { agent: input.agent }),
+        ...(input.kind === undefined ? {} : { kind: input.kind }),
+        ...(input.since === undefined ? {} : { since: input.since }),
+        ...(input.after === undefined ? {} : { after: input.after }),
+        ...(input.limit === undefined ? {} : { limit: input.limit }),
+      });
+      return { ok: true, message: `${events.length} events`, data: { events: events.map(eventView) } };
     },
   }),
   op({
@@ -536,7 +598,16 @@ export const CATALOGUE: readonly Operation[] = [
       return { ok: r.ok, ...(r.ok ? {} : { code: "OUT_OF_SYNC" }), message: r.message, data: r };
     },
   }),
-];
+] as const;
+
+/** Every operation, in the order surfaces list them. */
+export const CATALOGUE: readonly Operation[] = OPERATIONS as unknown as readonly Operation[];
+
+/** The name of a catalogue operation (`claim`, `paths_claim`, …). */
+export type OperationName = (typeof OPERATIONS)[number]["name"];
+
+/** The input an operation accepts, as a caller writes it (before its zod schema's defaults and transforms). */
+export type OperationInput<N extends OperationName> = z.input<Extract<(typeof OPERATIONS)[number], { name: N }>["input"]>;
 
 /** The catalogue entry called `name`, or undefined. */
 export function findOperation(name: string): Operation | undefined {
