@@ -175,7 +175,7 @@ const OPERATIONS = [
       meta: json.optional(),
       paths: patterns.optional(),
       reopen: z.boolean().optional(),
-      similar: z.enum(["warn", "strict", "off"]).describe("near-duplicate check").optional(),
+      similar: z.enum(["warn", "strict", "off"]).optional(),
     }),
     mutates: true,
     idempotent: true,
@@ -275,7 +275,7 @@ const OPERATIONS = [
   op({
     name: "show",
     summary: "Who holds a key, and its recent history.",
-    input: z.object({ key, events: z.number().int().min(1).max(1000).describe("default 10").optional() }),
+    input: z.object({ key, events: z.number().int().min(1).max(1000).optional() }),
     mutates: false,
     idempotent: true,
     destructive: false,
@@ -298,8 +298,8 @@ const OPERATIONS = [
       prefix: z.string().optional(),
       mine: z.boolean().optional(),
       agent: z.string().min(1).optional(),
-      state: z.array(z.enum([...CLAIM_STATES, "all"])).min(1).describe("default active").optional(),
-      limit: z.number().int().min(1).max(100_000).describe("default 100").optional(),
+      state: z.array(z.enum([...CLAIM_STATES, "all"])).min(1).optional(),
+      limit: z.number().int().min(1).max(100_000).optional(),
     }),
     mutates: false,
     idempotent: true,
@@ -322,14 +322,14 @@ const OPERATIONS = [
   }),
   op({
     name: "log",
-    summary: "The audit log: events by key, agent, kind or age; after an event id to follow it.",
+    summary: "The audit log (filter by key, agent, kind; after an event id).",
     input: z.object({
       key: z.string().min(1).optional(),
       agent: z.string().min(1).optional(),
       kind: z.array(z.enum(EVENT_KINDS)).min(1).optional(),
-      since: z.string().describe("e.g. 2h").optional(),
-      after: z.number().int().min(0).describe("an event id").optional(),
-      limit: z.number().int().min(1).max(100_000).describe("default 100").optional(),
+      since: z.string().optional(),
+      after: z.number().int().min(0).optional(),
+      limit: z.number().int().min(1).max(100_000).optional(),
     }),
     mutates: false,
     idempotent: true,
@@ -351,7 +351,7 @@ const OPERATIONS = [
   op({
     name: "next",
     summary: "Pick the best ready task and claim it, in one step.",
-    input: z.object({ category: z.string().optional(), ttl }),
+    input: z.object({ category: z.string().optional(), ttl, dryRun: z.boolean().optional(), seed: z.number().int().min(0).optional() }),
     mutates: true,
     idempotent: false,
     destructive: false,
@@ -363,6 +363,8 @@ const OPERATIONS = [
         cwd: context.cwd,
         ...(input.category === undefined ? {} : { category: input.category }),
         ...(input.ttl === undefined ? {} : { ttl: input.ttl }),
+        ...(input.dryRun === undefined ? {} : { dryRun: input.dryRun }),
+        ...(input.seed === undefined ? {} : { seed: input.seed }),
       });
       return {
         ok: r.ok,
@@ -428,15 +430,19 @@ const OPERATIONS = [
   op({
     name: "gate_mark",
     summary: "Record that I did this side effect, so no one repeats it in the window.",
-    input: z.object({ key, note: z.string().optional() }),
+    input: z.object({ key, note: z.string().optional(), window: z.string().optional() }),
     mutates: true,
     idempotent: false,
     destructive: false,
     local: false,
-    codes: [],
+    codes: ["GATE_MARKED"],
     async run(baton, input, context) {
-      const r = await baton.gates.mark(input.key, { as: context.agent, ...(input.note === undefined ? {} : { note: input.note }) });
-      return { ok: r.ok, message: r.message, data: { mark: r.mark } };
+      const r = await baton.gates.mark(input.key, {
+        as: context.agent,
+        ...(input.note === undefined ? {} : { note: input.note }),
+        ...(input.window === undefined ? {} : { window: input.window }),
+      });
+      return { ok: r.ok, ...(r.ok ? {} : { code: "GATE_MARKED" }), message: r.message, data: { mark: r.mark } };
     },
   }),
   op({

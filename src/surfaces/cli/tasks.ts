@@ -12,7 +12,7 @@ import { parseAgent } from "../../core/identity.js";
 import { requireAgent } from "./config.js";
 import type { CommonFlags } from "./main.js";
 import { emit, emitNo, table } from "./output.js";
-import { withSession } from "./session.js";
+import { remoteUnsupported, withSession } from "./session.js";
 
 interface TaskFlags extends CommonFlags {
   title?: string;
@@ -203,14 +203,19 @@ export function next(flags: CommonFlags & { category?: string; explain?: boolean
         ttl: flags.ttl === undefined ? undefined : parseDuration(flags.ttl, { name: "--ttl" }),
       };
     },
-    async ({ baton, mode }, p) => {
-      const result = await baton.next({
-        as: p.as,
+    async (s, p) => {
+      const { mode } = s;
+      const options = {
         ...(flags.category === undefined ? {} : { category: flags.category }),
         ...(p.seed === undefined ? {} : { seed: p.seed }),
-        ...(p.ttl === undefined ? {} : { ttl: p.ttl }),
         dryRun: flags.dryRun === true,
-      });
+      };
+      if (s.api) {
+        if (flags.explain === true) throw remoteUnsupported("baton next --explain");
+        answer(mode, await s.api.next({ ...options, ...(p.ttl === undefined ? {} : { ttl: `${p.ttl}ms` }) }));
+        return;
+      }
+      const result = await s.baton.next({ as: p.as, ...options, ...(p.ttl === undefined ? {} : { ttl: p.ttl }) });
       const explain =
         flags.explain === true && result.candidates.length > 0
           ? `\n${table(
@@ -227,9 +232,14 @@ export function supply(flags: CommonFlags): Promise<void> {
   return withSession(
     flags,
     () => ({}),
-    async ({ baton, mode }) => {
-      const result = await baton.supply();
-      emit(mode, { ok: true, ...result }, result.message);
+    async (s) => {
+      if (s.api) {
+        const r = await s.api.supply({});
+        emit(s.mode, { ok: true, ...(r.data as object) }, r.message);
+        return;
+      }
+      const result = await s.baton.supply();
+      emit(s.mode, { ok: true, ...result }, result.message);
     },
   );
 }
