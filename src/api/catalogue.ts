@@ -530,8 +530,8 @@ const OPERATIONS = [
         "add",
         { cwd: context.cwd },
       );
-      if (!r.ok) return { ok: false, code: r.code, message: `task ${r.id} exists` };
-      return { ok: true, message: `added task ${input.id}` };
+      if (!r.ok) return { ok: false, code: r.code, message: r.message };
+      return { ok: true, message: r.message };
     },
   }),
   op({
@@ -545,7 +545,7 @@ const OPERATIONS = [
     codes: ["TASK_NOT_FOUND"],
     async run(baton, input) {
       const task = await baton.tasks.show(input.id);
-      if (task === null) return { ok: false, code: "TASK_NOT_FOUND", message: `no task ${input.id}` };
+      if (task === null) return { ok: false, code: "TASK_NOT_FOUND", message: `task ${input.id} does not exist` };
       return { ok: true, message: `${task.id}: ${task.state} — ${task.title}`, data: { task } };
     },
   }),

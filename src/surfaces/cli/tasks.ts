@@ -61,7 +61,17 @@ export function add(id: string, flags: TaskFlags): Promise<void> {
         } satisfies TaskSpec,
       };
     },
-    async ({ baton, mode }, p) => answer(mode, await baton.tasks.put([p.spec], "add")),
+    async (s, p) => {
+      if (s.api) {
+        if (flags.paths !== undefined || flags.assignee !== undefined || flags.meta !== undefined) {
+          throw remoteUnsupported("task add --paths, --assignee or --meta");
+        }
+        const { id, title, category, priority, blockedBy } = p.spec;
+        answer(s.mode, await s.api.taskAdd({ id, title, ...(category === undefined ? {} : { category }), ...(priority === undefined ? {} : { priority }), blockedBy }));
+        return;
+      }
+      answer(s.mode, await s.baton.tasks.put([p.spec], "add"));
+    },
   );
 }
 
@@ -129,8 +139,9 @@ export function show(id: string, flags: CommonFlags): Promise<void> {
   return withSession(
     flags,
     () => ({ id: parseTaskId(id) }),
-    async ({ baton, mode }, p) => {
-      const task = await baton.tasks.show(p.id);
+    async (s, p) => {
+      const { mode } = s;
+      const task = s.api ? ((await s.api.taskShow({ id: p.id })).data as { task?: Task } | undefined)?.task ?? null : await s.baton.tasks.show(p.id);
       if (task === null) emitNo(mode, { ok: false, code: "TASK_NOT_FOUND", task: null }, `task ${p.id} does not exist`);
       else emit(mode, { ok: true, task }, render(task));
     },
@@ -141,12 +152,21 @@ export function list(flags: CommonFlags & { state?: string; category?: string; l
   return withSession(
     flags,
     () => ({ states: flags.state?.split(",").map((s) => s.trim()) as TaskState[] | undefined }),
-    async ({ baton, mode }, p) => {
-      const tasks = await baton.tasks.list({
-        ...(p.states === undefined ? {} : { state: p.states }),
-        ...(flags.category === undefined ? {} : { category: flags.category }),
-        ...(flags.limit === undefined ? {} : { limit: Number(flags.limit) }),
-      });
+    async (s, p) => {
+      const { mode } = s;
+      let tasks: Task[];
+      if (s.api) {
+        if ((p.states?.length ?? 0) > 1 || flags.limit !== undefined) throw remoteUnsupported("task list with several states or --limit");
+        const state = p.states?.[0];
+        const r = await s.api.taskList({ ...(state === undefined ? {} : { state }), ...(flags.category === undefined ? {} : { category: flags.category }) });
+        tasks = (r.data as { tasks: Task[] }).tasks;
+      } else {
+        tasks = await s.baton.tasks.list({
+          ...(p.states === undefined ? {} : { state: p.states }),
+          ...(flags.category === undefined ? {} : { category: flags.category }),
+          ...(flags.limit === undefined ? {} : { limit: Number(flags.limit) }),
+        });
+      }
       emit(mode, { ok: true, tasks }, () =>
         tasks.length === 0
           ? "no tasks"
