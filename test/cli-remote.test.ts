@@ -204,7 +204,7 @@ describe("what only a server decides", () => {
 
   it("commands without a server path say REMOTE_UNSUPPORTED and change nothing", async () => {
     const before = dumpSqlite(served.db);
-    for (const args of [["reap"], ["check", "k:f", "--token", "1"], ["task", "update", "t1", "--title", "x"], ["work-list"]]) {
+    for (const args of [["reap"], ["check", "k:f", "--token", "1"], ["task", "update", "t1", "--title", "x"], ["work-list"], ["tokens", "list"], ["context"]]) {
       const r = await cliAsync([...args, "--json"], { env: remote("alice", { BATON_AGENT: "alice" }), cwd });
       expect(r.code, args.join(" ")).toBe(2);
       expect(JSON.parse(r.stdout), args.join(" ")).toMatchObject({ ok: false, error: { code: "REMOTE_UNSUPPORTED" } });
@@ -212,6 +212,12 @@ describe("what only a server decides", () => {
     const explain = await cliAsync(["next", "--explain"], { env: remote("alice"), cwd });
     expect(explain.code).toBe(2);
     expect(explain.stderr).toContain("baton next --explain does not run through a server");
+    expect(dumpSqlite(served.db)).toBe(before);
+    // --db on the command line is a registry here, whatever BATON_URL says.
+    const here = join(tempDir(), "here.db");
+    const local = await cliAsync(["claim", "k:here", "--db", here, "--as", "alice"], { env: remote("alice"), cwd });
+    expect(local.code, local.stderr).toBe(0);
+    expect(dumpSqlite(here)).toContain("k:here");
     expect(dumpSqlite(served.db)).toBe(before);
   });
 

@@ -248,8 +248,9 @@ export async function resolveConfig(
   const store = chooseStore(flags, env, file, configFile);
   const db = store.db;
   const fileDir = configFile === undefined ? cwd : dirname(dirname(configFile));
-  const url = pick(flags.url, env.BATON_URL);
-  if (url !== undefined && store.from === "flag") {
+  // Flags first: --db or --database-url on the command line uses a registry here despite BATON_URL.
+  const url = store.from === "flag" ? flags.url : pick(flags.url, env.BATON_URL);
+  if (url !== undefined && url !== "" && store.from === "flag") {
     throw new BatonError("BAD_OPTION", `--url and ${flags.db === undefined ? "--database-url" : "--db"} are both set: use the server or a registry`);
   }
   return Object.freeze({
@@ -280,7 +281,7 @@ export async function resolveConfig(
     }),
     configFile,
     storeFrom: store.from,
-    server: url === undefined ? undefined : Object.freeze({ url, token: pick(flags.token, env.BATON_TOKEN) }),
+    server: url === undefined || url === "" ? undefined : Object.freeze({ url, token: pick(flags.token, env.BATON_TOKEN) }),
   });
 }
 

@@ -84,7 +84,7 @@ export async function serve(flags: ServeFlags): Promise<void> {
     const reapEvery = flags.reap === false ? null : parseDuration(flags.reapEvery ?? "5m", { name: "--reap-every" });
     const reapMinAge = parseDuration(flags.reapMinAge ?? "24h", { name: "--reap-min-age" });
     const config = await configFor(flags);
-    const baton = await openFromConfig(config);
+    const baton = await openFromConfig(config, { forServer: true }); // BATON_URL names a server to use, not this one
     const tokens = await baton.tokens.list();
     if (!isLoopback(host) && !tokens.some((t) => t.revokedAt === null)) {
       await baton.close();

@@ -60,8 +60,13 @@ async function serverApi(config: CliConfig): Promise<HttpBatonApi | null> {
   });
 }
 
-/** Open Baton with the resolved configuration (one PostgreSQL connection per CLI call). */
-export function openFromConfig(config: CliConfig, options: { migrate?: boolean } = {}): Promise<Baton> {
+/**
+ * Open Baton with the resolved configuration (one PostgreSQL connection per CLI call). With a
+ * server configured (BATON_URL) this is `REMOTE_UNSUPPORTED`: a command must not quietly use a
+ * registry here when the fleet's is the server's — except `baton serve` itself (`forServer`).
+ */
+export async function openFromConfig(config: CliConfig, options: { migrate?: boolean; forServer?: boolean } = {}): Promise<Baton> {
+  if (config.server !== undefined && options.forServer !== true) throw remoteUnsupported();
   return openBaton({
     ...(config.db === undefined ? {} : { db: config.db }),
     ...(config.databaseUrl === undefined ? {} : { databaseUrl: config.databaseUrl, poolSize: 1 }),
