@@ -14,7 +14,7 @@ export {
   type OperationResult,
 } from "./api/baton-api.js";
 export { CATALOGUE, type Operation, type OperationContext } from "./api/catalogue.js";
-export { HttpBatonApi, type HttpBatonApiOptions } from "./api/http-client.js";
+export { fetchTransport, HttpBatonApi, type HttpBatonApiOptions, type HttpTransport, nodeHttpTransport } from "./api/http-client.js";
 export { InProcessBatonApi, type InProcessBatonApiOptions } from "./api/in-process-api.js";
 export {
   Baton,

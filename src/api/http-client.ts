@@ -4,8 +4,45 @@
  * back as the same {@link OperationResult} the in-process API answers, and every error
  * body becomes a `BatonError` with the server's code (so exit codes and `code` checks are
  * the same either way). Uses Node's global fetch (undici), which keeps connections alive
- * between calls. Loads neither zod nor the catalogue.
+ * between calls, or another {@link HttpTransport} (the CLI passes {@link nodeHttpTransport}:
+ * one call from a fresh process pays ~15 ms for node:http, ~120 ms for initialising undici).
+ * Loads neither zod nor the catalogue.
  */
+
+/** One HTTP exchange, as {@link HttpBatonApi} needs it. A failure to connect rejects. */
+export type HttpTransport = (request: {
+  readonly method: "GET" | "POST";
+  readonly url: string;
+  readonly headers: Record<string, string>;
+  readonly body?: string;
+  readonly timeoutMs: number;
+}) => Promise<{ readonly status: number; readonly text: string }>;
+
+/** The default transport: Node's global fetch (undici; keep-alive connections across calls). */
+export const fetchTransport: HttpTransport = async ({ method, url, headers, body, timeoutMs }) => {
+  const response = await fetch(url, { method, headers, ...(body === undefined ? {} : { body }), signal: AbortSignal.timeout(timeoutMs) });
+  return { status: response.status, text: await response.text() };
+};
+
+/**
+ * A transport on node:http / node:https: cheap to load in a short-lived process (the CLI
+ * makes one or two calls, so undici's start-up would dominate them).
+ */
+export const nodeHttpTransport: HttpTransport = ({ method, url, headers, body, timeoutMs }) =>
+  new Promise((resolve, reject) => {
+    const send = url.startsWith("https:") ? httpsRequest : httpRequest;
+    const req = send(url, { method, headers: body === undefined ? headers : { ...headers, "content-length": String(Buffer.byteLength(body)) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (chunk: Buffer) => chunks.push(chunk));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
+      res.on("error", reject);
+    });
+    req.setTimeout(timeoutMs, () => req.destroy(Object.assign(new Error(`no answer in ${timeoutMs} ms`), { code: "ETIMEDOUT" })));
+    req.on("error", reject);
+    req.end(body);
+  });
+import { request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
 import { BatonError, ERROR_CODES, type ErrorCode, EXIT_NO } from "../core/errors.js";
 import { type ApiEvent, type ApiIdentity, type EventQuery, eventsOf, logInput, OperationMethods } from "./baton-api.js";
 import type { OperationInput, OperationName, OperationResult } from "./catalogue.js";
@@ -23,6 +60,8 @@ export interface HttpBatonApiOptions {
   readonly as?: string;
   /** Give up on a request after this many ms (default 30 000): `STORE_UNAVAILABLE`. */
   readonly timeoutMs?: number;
+  /** How requests are sent (default {@link fetchTransport}). */
+  readonly transport?: HttpTransport;
 }
 
 function isCode(value: unknown): value is ErrorCode {
@@ -35,6 +74,7 @@ export class HttpBatonApi extends OperationMethods {
   readonly #token: string;
   readonly #as: string | undefined;
   readonly #timeoutMs: number;
+  readonly #transport: HttpTransport;
 
   constructor(options: HttpBatonApiOptions) {
     super();
@@ -54,6 +94,7 @@ export class HttpBatonApi extends OperationMethods {
     this.#token = options.token.trim();
     this.#as = options.as;
     this.#timeoutMs = options.timeoutMs ?? 30_000;
+    this.#transport = options.transport ?? fetchTransport;
   }
 
   /** The server's base URL. */
@@ -96,23 +137,21 @@ export class HttpBatonApi extends OperationMethods {
   }
 
   async #request(method: "GET" | "POST", path: string, body?: unknown): Promise<{ status: number; value: Record<string, unknown> }> {
-    let response: Response;
+    let response: { readonly status: number; readonly text: string };
     try {
-      response = await fetch(`${this.#base}${path}`, {
+      response = await this.#transport({
         method,
-        headers: {
-          authorization: `Bearer ${this.#token}`,
-          ...(body === undefined ? {} : { "content-type": "application/json" }),
-        },
+        url: `${this.#base}${path}`,
+        headers: { authorization: `Bearer ${this.#token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: AbortSignal.timeout(this.#timeoutMs),
+        timeoutMs: this.#timeoutMs,
       });
     } catch (error) {
-      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-      const why = cause?.code ?? cause?.message ?? (error as Error).message;
+      const own = error as { code?: string; message?: string; cause?: { code?: string; message?: string } };
+      const why = own.cause?.code ?? own.code ?? own.cause?.message ?? own.message;
       throw new BatonError("STORE_UNAVAILABLE", `cannot reach baton serve at ${this.#base}: ${why}`, undefined, { cause: error });
     }
-    const text = await response.text();
+    const text = response.text;
     let value: unknown;
     try {
       value = JSON.parse(text);

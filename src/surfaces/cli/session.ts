@@ -52,8 +52,9 @@ export function remoteUnsupported(what = `baton ${commandWords()}`): BatonError 
 /** The HTTP client for `config.server` (loaded only then: a local call never loads it or fetch). */
 async function serverApi(config: CliConfig): Promise<HttpBatonApi | null> {
   if (config.server === undefined) return null;
-  const { HttpBatonApi } = await import("../../api/http-client.js");
+  const { HttpBatonApi, nodeHttpTransport } = await import("../../api/http-client.js");
   return new HttpBatonApi({
+    transport: nodeHttpTransport,
     url: config.server.url,
     token: config.server.token ?? "",
     ...(config.agent === undefined ? {} : { as: config.agent }),
