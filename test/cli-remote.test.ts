@@ -1,13 +1,14 @@
 /**
  * The CLI against a server: every scenario runs twice as real processes — once on a local
- * SQLite file (BATON_DB), once with BATON_URL + BATON_TOKEN against a `baton serve` child on
- * its own SQLite file — and each step must print the same stdout and stderr (times masked)
+ * registry (a SQLite file, or a PostgreSQL schema), once with BATON_URL + BATON_TOKEN against a
+ * `baton serve` child on a fresh store of the same kind — and each step must print the same stdout and stderr (times masked)
  * and exit with the same code. Then what only a server does: the token decides the agent
  * (FORBIDDEN, nothing changed), commands without a server path say REMOTE_UNSUPPORTED
  * (nothing changed), no token is UNAUTHENTICATED, a server that is gone is exit 3.
  */
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cliStores } from "./contract/targets.js";
 import { type CliResult, cliAsync, dumpSqlite, type ServeProcess, startServe, tempDir } from "./helpers.js";
 
 type Step = readonly [agent: string, args: readonly string[]];
@@ -138,29 +139,37 @@ async function runSteps(steps: readonly Step[], env: (agent: string) => Record<s
   return out;
 }
 
-/** A fresh server on its own SQLite file, with a token for each agent. */
-async function serverWith(agents: readonly string[], seed: readonly Step[] = []): Promise<{ server: ServeProcess; db: string; tokens: Map<string, string> }> {
+/** A fresh server on `store` (default: its own SQLite file), with a token for each agent. */
+async function serverWith(
+  agents: readonly string[],
+  seed: readonly Step[] = [],
+  store?: Record<string, string>,
+): Promise<{ server: ServeProcess; db: string; tokens: Map<string, string> }> {
   const dir = tempDir();
   const db = join(dir, "served.db");
+  const env = store ?? { BATON_DB: db };
   const tokens = new Map<string, string>();
   for (const agent of agents) {
-    const r = await cliAsync(["tokens", "add", agent, "--json"], { env: { BATON_DB: db }, cwd: dir });
+    const r = await cliAsync(["tokens", "add", agent, "--json"], { env, cwd: dir });
     expect(r.code, r.stderr).toBe(0);
     tokens.set(agent, (JSON.parse(r.stdout) as { token: string }).token);
   }
-  for (const [agent, args] of seed) expect((await cliAsync([...args], { env: { BATON_DB: db, BATON_AGENT: agent }, cwd: dir })).code).toBe(0);
-  return { server: await startServe({ BATON_DB: db }), db, tokens };
+  for (const [agent, args] of seed) expect((await cliAsync([...args], { env: { ...env, BATON_AGENT: agent }, cwd: dir })).code).toBe(0);
+  return { server: await startServe(env), db, tokens };
 }
 
+/** Each scenario on each store this run tests: a local registry of that kind vs a server on one. */
+const CASES = cliStores("remote").flatMap(([store, fresh]) => SCENARIOS.map((scenario) => ({ store, fresh, scenario, name: `${store}: ${scenario.name}` })));
+
 describe("the CLI through BATON_URL prints what it prints on a local registry", () => {
-  it.each(SCENARIOS)("$name", async (scenario) => {
+  it.each(CASES)("$name", async ({ fresh, scenario }) => {
     const cwd = tempDir();
-    const local = join(tempDir(), "local.db");
+    const local = fresh();
     for (const [agent, args] of scenario.seed ?? []) {
-      expect((await cliAsync([...args], { env: { BATON_DB: local, BATON_AGENT: agent }, cwd })).code).toBe(0);
+      expect((await cliAsync([...args], { env: { ...local, BATON_AGENT: agent }, cwd })).code).toBe(0);
     }
-    const here = await runSteps(scenario.steps, (agent) => ({ BATON_DB: local, BATON_AGENT: agent }), cwd);
-    const { server, tokens } = await serverWith(["alice", "bob"], scenario.seed);
+    const here = await runSteps(scenario.steps, (agent) => ({ ...local, BATON_AGENT: agent }), cwd);
+    const { server, tokens } = await serverWith(["alice", "bob"], scenario.seed, fresh());
     try {
       const env = (agent: string) => ({ BATON_URL: server.url, BATON_TOKEN: tokens.get(agent) ?? "", BATON_AGENT: agent });
       const there = await runSteps(scenario.steps, env, cwd);
