@@ -68,7 +68,7 @@ const key = z.string().min(1);
 const ttl = z.string().describe("e.g. 30m").optional();
 const patterns = z.array(z.string()).min(1).describe("files, folders/, globs");
 
-/** JSON-safe view of a claim (dates as ISO text). */
+/** JSON-safe view of a claim (dates as ISO text; the fields in the order the library's Claim has them). */
 function claimView(claim: Claim | null): Record<string, unknown> | null {
   if (claim === null) return null;
   return {
@@ -79,10 +79,10 @@ function claimView(claim: Claim | null): Record<string, unknown> | null {
     claimedAt: claim.claimedAt.toISOString(),
     expiresAt: claim.expiresAt.toISOString(),
     endedAt: claim.endedAt?.toISOString() ?? null,
+    meta: claim.meta,
     result: claim.result,
     commit: claim.commit,
     reason: claim.reason,
-    meta: claim.meta,
   };
 }
 
