@@ -70,6 +70,12 @@ const SCENARIOS: readonly Scenario[] = [
       ["alice", ["list", "--state", "all"]],
       ["alice", ["list", "--agent", "bob", "--state", "all"]],
       ["alice", ["log"]],
+      // baton run: the claim and its lease through the server, the command here.
+      ["alice", ["run", "r:1", "--result", "built", "--", process.execPath, "-e", "console.log(process.env.BATON_KEY, process.env.BATON_AGENT)"]],
+      ["alice", ["run", "r:1", "--", process.execPath, "-e", "0"]],
+      ["bob", ["run", "r:2", "--", process.execPath, "-e", "process.exit(3)"]],
+      ["bob", ["run", "r:3", "--release", "--commit", "abc1234", "--", process.execPath, "-e", "0"]],
+      ["alice", ["list", "--state", "all", "--prefix", "r:"]],
     ],
   },
   {

@@ -11,6 +11,7 @@ import { parseStates, type ShowResult } from "../../services/claims.js";
 import { requireAgent } from "./config.js";
 import type { CommonFlags } from "./main.js";
 import { emit, emitNo, type OutputMode, table } from "./output.js";
+import { claimFromView, eventFromView, ttlText } from "./remote.js";
 import { withSession } from "./session.js";
 
 const iso = (date: Date): string => date.toISOString().replace(/\.\d{3}Z$/, "Z");
@@ -26,24 +27,6 @@ function splitList(value: string | undefined): string[] | undefined {
         .split(",")
         .map((s) => s.trim())
         .filter((s) => s.length > 0);
-}
-
-/** A lease as the catalogue takes it (exact: what was parsed here, in ms). */
-const ttlText = (ms: number | undefined): { ttl?: string } => (ms === undefined ? {} : { ttl: `${ms}ms` });
-
-/** A claim as the server sends it (dates as ISO text), as the library returns it. */
-function claimFromView(view: Record<string, unknown>): Claim {
-  const date = (value: unknown): Date => new Date(String(value));
-  return {
-    ...(view as unknown as Claim),
-    claimedAt: date(view.claimedAt),
-    expiresAt: date(view.expiresAt),
-    endedAt: view.endedAt === null || view.endedAt === undefined ? null : date(view.endedAt),
-  };
-}
-
-function eventFromView(view: Record<string, unknown>): BatonEvent {
-  return { ...(view as unknown as BatonEvent), at: new Date(String(view.at)) };
 }
 
 function renderClaimResult(mode: OutputMode, result: { readonly ok: boolean; readonly message: string }): void {

@@ -20,6 +20,7 @@ import { finishLease, keepLease } from "../../services/lease.js";
 import { requireAgent } from "./config.js";
 import type { CommonFlags } from "./main.js";
 import { emitNo } from "./output.js";
+import { actionResult, remoteLease, ttlText } from "./remote.js";
 import { withSession } from "./session.js";
 
 /** Default lease for `baton run`. */
@@ -83,14 +84,21 @@ export function run(keyInput: string, argv: string[], flags: RunFlags): Promise<
         reopen: flags.reopen === true,
       };
     },
-    async ({ baton, mode }, p) => {
-      const claimed = await baton.claim(p.key, { as: p.as, ttl: p.ttlMs, reopen: p.reopen });
-      if (!claimed.ok) {
+    async (s, p) => {
+      const { mode } = s;
+      // Through a server the claim and its lease go through the API; the command still runs here.
+      const leases = s.api ? remoteLease(s.api) : s.baton;
+      const claimed = s.api
+        ? actionResult(await s.api.claim({ key: p.key, ...ttlText(p.ttlMs), reopen: p.reopen }))
+        : await s.baton.claim(p.key, { as: p.as, ttl: p.ttlMs, reopen: p.reopen });
+      if (!claimed.ok || claimed.claim === null) {
         // Refused as done: say how recurring work is run, so a deploy wrapper is not stuck for a day.
-        const hint = claimed.outcome === "done" && p.end === "complete" ? "; recurring work (a deploy, a cron job) runs with baton run --release, or run once more with --reopen" : "";
+        const done = "code" in claimed && claimed.code === "CLAIM_DONE";
+        const hint = done && p.end === "complete" ? "; recurring work (a deploy, a cron job) runs with baton run --release, or run once more with --reopen" : "";
         emitNo(mode, claimed, `${claimed.message}${hint}`);
         return;
       }
+      const agent = s.api ? claimed.claim.agent : p.as;
       const log = (line: string): void => {
         if (!mode.json) process.stderr.write(`baton: ${line}\n`);
       };
@@ -101,7 +109,7 @@ export function run(keyInput: string, argv: string[], flags: RunFlags): Promise<
           ...process.env,
           BATON_KEY: p.key,
           BATON_TOKEN: String(claimed.claim.token),
-          BATON_AGENT: p.as,
+          BATON_AGENT: agent,
         },
       });
       const forward = (signal: NodeJS.Signals) => () => {
@@ -109,9 +117,9 @@ export function run(keyInput: string, argv: string[], flags: RunFlags): Promise<
       };
       const handlers = FORWARDED.map((signal) => [signal, forward(signal)] as const);
       for (const [signal, handler] of handlers) process.on(signal, handler);
-      const keeper = keepLease(baton, {
+      const keeper = keepLease(leases, {
         key: p.key,
-        agent: p.as,
+        agent,
         ttlMs: p.ttlMs,
         onLost: (reason) => {
           log(
@@ -126,9 +134,9 @@ export function run(keyInput: string, argv: string[], flags: RunFlags): Promise<
       });
       for (const [signal, handler] of handlers) process.off(signal, handler);
       await keeper.stop();
-      const { outcome, result: finished } = await finishLease(baton, {
+      const { outcome, result: finished } = await finishLease(leases, {
         key: p.key,
-        agent: p.as,
+        agent,
         end: p.end,
         succeeded: exit.code === 0,
         lost: keeper.lost,
