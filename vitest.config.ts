@@ -34,6 +34,7 @@ class LongestFirst extends BaseSequencer {
 const POSTGRES_FILES = [
   "test/contract/**/*.test.ts",
   "test/**/*{pg,postgres}*.test.ts",
+  "test/cli-remote.test.ts",
   "test/context.test.ts",
   "test/fencing.test.ts",
   "test/gate-e2e.test.ts",

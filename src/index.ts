@@ -4,6 +4,19 @@
  * @packageDocumentation
  */
 export {
+  API_METHODS,
+  type ApiEvent,
+  type ApiIdentity,
+  type BatonApi,
+  type EventQuery,
+  type OperationInput,
+  type OperationName,
+  type OperationResult,
+} from "./api/baton-api.js";
+export { CATALOGUE, type Operation, type OperationContext } from "./api/catalogue.js";
+export { fetchTransport, HttpBatonApi, type HttpBatonApiOptions, type HttpTransport, nodeHttpTransport } from "./api/http-client.js";
+export { InProcessBatonApi, type InProcessBatonApiOptions } from "./api/in-process-api.js";
+export {
   Baton,
   type ClaimContext,
   type FollowLogOptions,

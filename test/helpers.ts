@@ -129,3 +129,45 @@ export async function untilAsync(what: string, probe: () => Promise<boolean>, ti
 export function sleepUntil(at: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.max(0, at - Date.now())));
 }
+
+/** A `baton serve` child process on loopback. */
+export interface ServeProcess {
+  readonly url: string;
+  readonly child: ChildProcess;
+  stderr(): string;
+  /** SIGTERM, and wait for the exit. */
+  stop(): Promise<number | null>;
+}
+
+/** Start `baton serve --port 0` with `env` (the store's variables) and wait for its `listening on` line. */
+export async function startServe(env: Record<string, string>, args: readonly string[] = []): Promise<ServeProcess> {
+  const child = spawn(process.execPath, [CLI, "serve", "--port", "0", "--no-reap", ...args], {
+    env: cleanEnv(env),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let err = "";
+  child.stderr?.on("data", (c: Buffer) => {
+    err += c.toString();
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    child.stdout?.on("data", (c: Buffer) => {
+      out += c.toString();
+      const m = /^listening on (\S+)\n/.exec(out);
+      if (m?.[1]) resolve(m[1]);
+    });
+    child.once("exit", (code) => reject(new Error(`baton serve exited ${code}: ${err}`)));
+  });
+  return {
+    url,
+    child,
+    stderr: () => err,
+    stop: () =>
+      child.exitCode !== null || child.signalCode !== null
+        ? Promise.resolve(child.exitCode)
+        : new Promise((resolve) => {
+            child.once("exit", (code) => resolve(code));
+            child.kill("SIGTERM");
+          }),
+  };
+}

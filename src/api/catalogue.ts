@@ -11,7 +11,7 @@
 import { z } from "zod";
 import type { Baton } from "../baton.js";
 import { BatonError, type Hint } from "../core/errors.js";
-import type { Claim, PathClaim } from "../core/types.js";
+import { type BatonEvent, CLAIM_STATES, type Claim, EVENT_KINDS, type PathClaim } from "../core/types.js";
 
 /** Who calls, decided by the surface (never by the operation's input). */
 export interface OperationContext {
@@ -42,9 +42,9 @@ export interface OperationResult {
 }
 
 /** One catalogue entry. */
-export interface Operation<S extends z.ZodObject = z.ZodObject> {
+export interface Operation<S extends z.ZodObject = z.ZodObject, N extends string = string> {
   /** Short name, also the MCP tool name: lowercase, `_` between words. */
-  readonly name: string;
+  readonly name: N;
   /** One line: what it does. */
   readonly summary: string;
   readonly input: S;
@@ -61,16 +61,17 @@ export interface Operation<S extends z.ZodObject = z.ZodObject> {
   run(baton: Baton, input: z.infer<S>, context: OperationContext): Promise<OperationResult>;
 }
 
-function op<S extends z.ZodObject>(operation: Operation<S>): Operation {
-  return operation as unknown as Operation;
+/** Declare one entry, keeping its name and schema in the type (for {@link OperationInput}). */
+function op<S extends z.ZodObject, N extends string>(operation: Operation<S, N>): Operation<S, N> {
+  return operation;
 }
 
 const key = z.string().min(1);
 const ttl = z.string().describe("e.g. 30m").optional();
 const patterns = z.array(z.string()).min(1).describe("files, folders/, globs");
 
-/** JSON-safe view of a claim (dates as ISO text). */
-function claimView(claim: Claim | null): Record<string, unknown> | null {
+/** JSON-safe view of a claim (dates as ISO text; the fields in the order the library's Claim has them). */
+export function claimView(claim: Claim | null): Record<string, unknown> | null {
   if (claim === null) return null;
   return {
     key: claim.key,
@@ -80,9 +81,24 @@ function claimView(claim: Claim | null): Record<string, unknown> | null {
     claimedAt: claim.claimedAt.toISOString(),
     expiresAt: claim.expiresAt.toISOString(),
     endedAt: claim.endedAt?.toISOString() ?? null,
-    result: claim.result,
-    reason: claim.reason,
     meta: claim.meta,
+    result: claim.result,
+    commit: claim.commit,
+    reason: claim.reason,
+  };
+}
+
+/** JSON-safe view of an audit event (the time as ISO text). */
+export function eventView(event: BatonEvent): Record<string, unknown> {
+  return {
+    id: event.id,
+    at: event.at.toISOString(),
+    kind: event.kind,
+    key: event.key,
+    agent: event.agent,
+    token: event.token,
+    commit: event.commit,
+    detail: event.detail,
   };
 }
 
@@ -137,11 +153,12 @@ function pathConflict(r: { message: string; conflicts: readonly { pattern: strin
 const json = z.record(z.string(), z.unknown());
 
 /** `release` and `abandon`: end my claim, with an optional commit or reason. */
-function endOperation(name: "release" | "abandon", summary: string, field: "commit" | "reason"): Operation {
+function endOperation<N extends "release" | "abandon", F extends "commit" | "reason">(name: N, summary: string, field: F) {
+  const input = z.object({ key, [field]: z.string().optional() } as { key: typeof key } & Record<F, z.ZodOptional<z.ZodString>>);
   return op({
     name,
     summary,
-    input: z.object({ key, [field]: z.string().optional() }),
+    input,
     mutates: true,
     idempotent: false,
     destructive: true,
@@ -155,12 +172,19 @@ function endOperation(name: "release" | "abandon", summary: string, field: "comm
   });
 }
 
-/** Every operation, in the order surfaces list them. */
-export const CATALOGUE: readonly Operation[] = [
+/** Every operation, typed by name (see {@link OperationInput}), in the order surfaces list them. */
+const OPERATIONS = [
   op({
     name: "claim",
     summary: "Claim a work key (e.g. task:42) before starting; optional repo paths, all or nothing.",
-    input: z.object({ key, ttl, meta: json.optional(), paths: patterns.optional(), reopen: z.boolean().optional() }),
+    input: z.object({
+      key,
+      ttl,
+      meta: json.optional(),
+      paths: patterns.optional(),
+      reopen: z.boolean().optional(),
+      similar: z.enum(["warn", "strict", "off"]).optional(),
+    }),
     mutates: true,
     idempotent: true,
     destructive: false,
@@ -172,6 +196,7 @@ export const CATALOGUE: readonly Operation[] = [
         ...(input.ttl === undefined ? {} : { ttl: input.ttl }),
         ...(input.meta === undefined ? {} : { meta: input.meta }),
         ...(input.reopen === undefined ? {} : { reopen: input.reopen }),
+        ...(input.similar === undefined ? {} : { similar: input.similar }),
       };
       if (input.paths === undefined) return fromClaimAnswer(await baton.claim(input.key, options));
       if (!context.local) {
@@ -258,46 +283,89 @@ export const CATALOGUE: readonly Operation[] = [
   op({
     name: "show",
     summary: "Who holds a key, and its recent history.",
-    input: z.object({ key }),
+    input: z.object({ key, events: z.number().int().min(1).max(1000).optional() }),
     mutates: false,
     idempotent: true,
     destructive: false,
     local: false,
     codes: [],
     async run(baton, input) {
-      const r = await baton.show(input.key, { events: 10 });
+      const r = await baton.show(input.key, { events: input.events ?? 10 });
+      const now = await baton.now();
       return {
         ok: true,
         message: r.claim === null ? `${input.key} was never claimed` : `${input.key}: ${r.claim.state}, ${r.claim.agent}`,
-        data: {
-          claim: claimView(r.claim),
-          events: r.events.map((e) => ({ id: e.id, at: e.at.toISOString(), kind: e.kind, agent: e.agent, token: e.token })),
-        },
+        data: { claim: claimView(r.claim), events: r.events.map(eventView), now: now.toISOString() },
       };
     },
   }),
   op({
     name: "list",
     summary: "Live claims (filter by key prefix, or mine only).",
-    input: z.object({ prefix: z.string().optional(), mine: z.boolean().optional() }),
+    input: z.object({
+      prefix: z.string().optional(),
+      mine: z.boolean().optional(),
+      agent: z.string().min(1).optional(),
+      state: z.array(z.enum([...CLAIM_STATES, "all"])).min(1).optional(),
+      limit: z.number().int().min(1).max(100_000).optional(),
+    }),
     mutates: false,
     idempotent: true,
     destructive: false,
     local: false,
     codes: [],
     async run(baton, input, context) {
+      if (input.mine === true && input.agent !== undefined) throw new BatonError("BAD_INPUT", "list: mine and agent cannot be used together");
+      const agent = input.mine === true ? context.agent : input.agent;
       const claims = await baton.list({
         ...(input.prefix === undefined ? {} : { prefix: input.prefix }),
-        ...(input.mine === true ? { agent: context.agent } : {}),
-        limit: 100,
+        ...(agent === undefined ? {} : { agent }),
+        ...(input.state === undefined ? {} : { state: input.state.includes("all") ? "all" : (input.state as Claim["state"][]) }),
+        limit: input.limit ?? 100,
       });
-      return { ok: true, message: `${claims.length} live claims`, data: { claims: claims.map(claimView) } };
+      const now = await baton.now();
+      const live = input.state === undefined ? " live" : "";
+      return { ok: true, message: `${claims.length}${live} claims`, data: { claims: claims.map(claimView), now: now.toISOString() } };
+    },
+  }),
+  op({
+    name: "log",
+    summary: "The audit log (filter by key, agent, kind; after an event id).",
+    input: z.object({
+      key: z.string().min(1).optional(),
+      agent: z.string().min(1).optional(),
+      kind: z.array(z.enum(EVENT_KINDS)).min(1).optional(),
+      since: z.string().optional(),
+      after: z.number().int().min(0).optional(),
+      limit: z.number().int().min(1).max(100_000).optional(),
+    }),
+    mutates: false,
+    idempotent: true,
+    destructive: false,
+    local: false,
+    codes: [],
+    async run(baton, input) {
+      const events = await baton.log({
+        ...(input.key === undefined ? {} : { key: input.key }),
+        ...(input.agent === undefined ? {} : { agent: input.agent }),
+        ...(input.kind === undefined ? {} : { kind: input.kind }),
+        ...(input.since === undefined ? {} : { since: input.since }),
+        ...(input.after === undefined ? {} : { after: input.after }),
+        ...(input.limit === undefined ? {} : { limit: input.limit }),
+      });
+      // The cursor to pass as `after` for the next page, and the first id (to page back).
+      const cursor = events[events.length - 1]?.id ?? input.after ?? null;
+      return {
+        ok: true,
+        message: `${events.length} events`,
+        data: { events: events.map(eventView), cursor, first: events[0]?.id ?? null },
+      };
     },
   }),
   op({
     name: "next",
     summary: "Pick the best ready task and claim it, in one step.",
-    input: z.object({ category: z.string().optional(), ttl }),
+    input: z.object({ category: z.string().optional(), ttl, dryRun: z.boolean().optional(), seed: z.number().int().min(0).optional() }),
     mutates: true,
     idempotent: false,
     destructive: false,
@@ -309,6 +377,8 @@ export const CATALOGUE: readonly Operation[] = [
         cwd: context.cwd,
         ...(input.category === undefined ? {} : { category: input.category }),
         ...(input.ttl === undefined ? {} : { ttl: input.ttl }),
+        ...(input.dryRun === undefined ? {} : { dryRun: input.dryRun }),
+        ...(input.seed === undefined ? {} : { seed: input.seed }),
       });
       return {
         ok: r.ok,
@@ -374,15 +444,19 @@ export const CATALOGUE: readonly Operation[] = [
   op({
     name: "gate_mark",
     summary: "Record that I did this side effect, so no one repeats it in the window.",
-    input: z.object({ key, note: z.string().optional() }),
+    input: z.object({ key, note: z.string().optional(), window: z.string().optional() }),
     mutates: true,
     idempotent: false,
     destructive: false,
     local: false,
-    codes: [],
+    codes: ["GATE_MARKED"],
     async run(baton, input, context) {
-      const r = await baton.gates.mark(input.key, { as: context.agent, ...(input.note === undefined ? {} : { note: input.note }) });
-      return { ok: r.ok, message: r.message, data: { mark: r.mark } };
+      const r = await baton.gates.mark(input.key, {
+        as: context.agent,
+        ...(input.note === undefined ? {} : { note: input.note }),
+        ...(input.window === undefined ? {} : { window: input.window }),
+      });
+      return { ok: r.ok, ...(r.ok ? {} : { code: "GATE_MARKED" }), message: r.message, data: { mark: r.mark } };
     },
   }),
   op({
@@ -470,8 +544,8 @@ export const CATALOGUE: readonly Operation[] = [
         "add",
         { cwd: context.cwd },
       );
-      if (!r.ok) return { ok: false, code: r.code, message: `task ${r.id} exists` };
-      return { ok: true, message: `added task ${input.id}` };
+      if (!r.ok) return { ok: false, code: r.code, message: r.message };
+      return { ok: true, message: r.message };
     },
   }),
   op({
@@ -485,7 +559,7 @@ export const CATALOGUE: readonly Operation[] = [
     codes: ["TASK_NOT_FOUND"],
     async run(baton, input) {
       const task = await baton.tasks.show(input.id);
-      if (task === null) return { ok: false, code: "TASK_NOT_FOUND", message: `no task ${input.id}` };
+      if (task === null) return { ok: false, code: "TASK_NOT_FOUND", message: `task ${input.id} does not exist` };
       return { ok: true, message: `${task.id}: ${task.state} — ${task.title}`, data: { task } };
     },
   }),
@@ -544,7 +618,16 @@ export const CATALOGUE: readonly Operation[] = [
       return { ok: r.ok, ...(r.ok ? {} : { code: "OUT_OF_SYNC" }), message: r.message, data: r };
     },
   }),
-];
+] as const;
+
+/** Every operation, in the order surfaces list them. */
+export const CATALOGUE: readonly Operation[] = OPERATIONS as unknown as readonly Operation[];
+
+/** The name of a catalogue operation (`claim`, `paths_claim`, …). */
+export type OperationName = (typeof OPERATIONS)[number]["name"];
+
+/** The input an operation accepts, as a caller writes it (before its zod schema's defaults and transforms). */
+export type OperationInput<N extends OperationName> = z.input<Extract<(typeof OPERATIONS)[number], { name: N }>["input"]>;
 
 /** The catalogue entry called `name`, or undefined. */
 export function findOperation(name: string): Operation | undefined {

@@ -6,9 +6,8 @@
  * budget. Each composes existing {@link Baton} methods; none writes.
  */
 import { z } from "zod";
-import type { BatonEvent, Claim, EventKind, PathClaim } from "../core/types.js";
-import { EVENT_KINDS } from "../core/types.js";
-import type { Operation } from "./catalogue.js";
+import type { BatonEvent, EventKind, PathClaim } from "../core/types.js";
+import { claimView, type Operation } from "./catalogue.js";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -16,25 +15,6 @@ const HOUR = 60 * MINUTE;
 export const SILENT_AFTER_MS = 30 * MINUTE;
 /** The kinds an agent's timeline shows. */
 const TIMELINE_KINDS: readonly EventKind[] = ["granted", "completed", "released", "denied", "abandoned", "reaped", "handed_off", "resolved"];
-
-function eventView(e: BatonEvent): Record<string, unknown> {
-  return { id: e.id, at: e.at.toISOString(), kind: e.kind, key: e.key, agent: e.agent, token: e.token, commit: e.commit, detail: e.detail };
-}
-
-function claimView(c: Claim): Record<string, unknown> {
-  return {
-    key: c.key,
-    agent: c.agent,
-    token: c.token,
-    state: c.state,
-    claimedAt: c.claimedAt.toISOString(),
-    expiresAt: c.expiresAt.toISOString(),
-    endedAt: c.endedAt?.toISOString() ?? null,
-    result: c.result,
-    reason: c.reason,
-    meta: c.meta,
-  };
-}
 
 function pathView(p: PathClaim): Record<string, unknown> {
   return {
@@ -55,7 +35,6 @@ function op<S extends z.ZodObject>(operation: Operation<S>): Operation {
   return operation as unknown as Operation;
 }
 
-const kindList = z.array(z.enum(EVENT_KINDS as unknown as [EventKind, ...EventKind[]])).min(1);
 
 /** Denials and grants in `buckets` equal slices of the last `spanMs`, oldest first (gate keys left out, as supply does). */
 function buckets(events: readonly BatonEvent[], now: number, spanMs: number, count: number) {
@@ -69,41 +48,11 @@ function buckets(events: readonly BatonEvent[], now: number, spanMs: number, cou
   return out;
 }
 
-/** The operator views, in the order the OpenAPI document lists them. */
+/**
+ * The operator views, in the order the OpenAPI document lists them. The audit log the
+ * dashboard pages through is the catalogue's `log` (with its `cursor`).
+ */
 export const VIEW_OPERATIONS: readonly Operation[] = [
-  op({
-    name: "log",
-    summary: "The audit log, filtered by key, agent, kinds and age; the newest `limit`, or the next `limit` after a cursor.",
-    input: z.object({
-      key: z.string().min(1).optional(),
-      agent: z.string().min(1).optional(),
-      kind: kindList.optional(),
-      since: z.string().describe("e.g. 1h").optional(),
-      after: z.number().int().min(0).optional().describe("an event id: only later events, oldest first"),
-      limit: z.number().int().min(1).max(500).optional(),
-    }),
-    mutates: false,
-    idempotent: true,
-    destructive: false,
-    local: false,
-    codes: [],
-    async run(baton, input) {
-      const events = await baton.log({
-        ...(input.key === undefined ? {} : { key: input.key }),
-        ...(input.agent === undefined ? {} : { agent: input.agent }),
-        ...(input.kind === undefined ? {} : { kind: input.kind }),
-        ...(input.since === undefined ? {} : { since: input.since }),
-        ...(input.after === undefined ? {} : { after: input.after }),
-        limit: input.limit ?? 50,
-      });
-      const last = events[events.length - 1];
-      return {
-        ok: true,
-        message: `${events.length} events`,
-        data: { events: events.map(eventView), cursor: last?.id ?? input.after ?? null, first: events[0]?.id ?? null },
-      };
-    },
-  }),
   op({
     name: "fleet",
     summary:

@@ -110,6 +110,12 @@ export const ERROR_CODES = {
     summary:
       "Staged files fall under another agent's live exclusive path claim, or are protected or outside the agent's write scope (the pre-commit guard, the harness edit hook).",
   },
+  GATE_MARKED: {
+    kind: "denial",
+    exit: EXIT_NO,
+    http: 409,
+    summary: "The gate was already marked within the window: the side effect was done, do not repeat it.",
+  },
   TOKEN_STALE: {
     kind: "denial", exit: EXIT_NO,
     http: 409,
@@ -165,6 +171,12 @@ export const ERROR_CODES = {
   },
   BODY_TOO_LARGE: { kind: "input", exit: EXIT_BAD_INPUT, http: 413, summary: "The request body is larger than the server accepts." },
   UNKNOWN_ROUTE: { kind: "input", exit: EXIT_BAD_INPUT, http: 404, summary: "No such route on the server (see /openapi.json)." },
+  REMOTE_UNSUPPORTED: {
+    kind: "input",
+    exit: EXIT_BAD_INPUT,
+    http: 400,
+    summary: "The command does not run through a server (BATON_URL) yet: it needs a registry opened here.",
+  },
   SERVER_RUNNING: {
     kind: "unavailable", exit: EXIT_UNAVAILABLE,
     http: 503,
@@ -218,7 +230,8 @@ export type DenialCode =
   | "TASK_NOT_FOUND"
   | "OUT_OF_SYNC"
   | "PATHS_BUSY"
-  | "PATH_BLOCKED";
+  | "PATH_BLOCKED"
+  | "GATE_MARKED";
 
 /**
  * A typed Baton failure. Bad input and store failures are thrown as `BatonError`;

@@ -9,8 +9,12 @@ import { join } from "node:path";
 import { openPostgresStore } from "../../src/store/postgres/pg-store.js";
 import { openSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import { afterEach } from "vitest";
+import type { BatonApi } from "../../src/api/baton-api.js";
+import { HttpBatonApi } from "../../src/api/http-client.js";
+import { InProcessBatonApi } from "../../src/api/in-process-api.js";
+import { type Baton, openBaton } from "../../src/baton.js";
 import type { Store } from "../../src/store/store.js";
-import { tempDir } from "../helpers.js";
+import { startServe, tempDir } from "../helpers.js";
 
 export interface StoreTarget {
   readonly name: "sqlite" | "postgres";
@@ -99,3 +103,68 @@ export function freshStores(target: StoreTarget): () => Promise<Store> {
     return store;
   };
 }
+
+/** A fresh registry reached through {@link BatonApi}, one API per agent. */
+export interface ApiSession {
+  /** The API acting as `agent` (its own token over HTTP). */
+  as(agent: string): BatonApi;
+  /** The Baton of the same store, in this process (for setup and for checking what changed). */
+  readonly baton: Baton;
+  close(): Promise<void>;
+}
+
+/** Where the API contract runs: in process on a store, or over HTTP against `baton serve` on it. */
+export interface ApiTarget {
+  readonly name: string;
+  readonly store: StoreTarget["name"];
+  /** A fresh, empty registry; `agents` are the agents the test acts as. */
+  open(agents: readonly string[]): Promise<ApiSession>;
+}
+
+function storeEnv(options: ReturnType<StoreTarget["batonOptions"]>): Record<string, string> {
+  return "db" in options ? { BATON_DB: options.db } : { BATON_DATABASE_URL: options.databaseUrl, BATON_PG_SCHEMA: options.schema };
+}
+
+function inProcessTarget(store: StoreTarget): ApiTarget {
+  return {
+    name: `in-process ${store.name}`,
+    store: store.name,
+    async open() {
+      const baton = await openBaton(store.batonOptions());
+      return {
+        baton,
+        as: (agent) => new InProcessBatonApi(baton, { agent, cwd: tempDir(), local: false }),
+        close: () => baton.close(),
+      };
+    },
+  };
+}
+
+function httpTarget(store: StoreTarget): ApiTarget {
+  return {
+    name: `http ${store.name}`,
+    store: store.name,
+    async open(agents) {
+      const options = store.batonOptions();
+      const baton = await openBaton(options);
+      const tokens = new Map<string, string>();
+      for (const agent of agents) tokens.set(agent, (await baton.tokens.add(agent)).token);
+      const server = await startServe(storeEnv(options));
+      return {
+        baton,
+        as(agent) {
+          const token = tokens.get(agent);
+          if (token === undefined) throw new Error(`no token for ${agent}: name it in open()`);
+          return new HttpBatonApi({ url: server.url, token });
+        },
+        async close() {
+          await server.stop();
+          await baton.close();
+        },
+      };
+    },
+  };
+}
+
+/** Every API target this run tests: in process and over HTTP, on each selected store. */
+export const API_TARGETS: readonly ApiTarget[] = TARGETS.flatMap((store) => [inProcessTarget(store), httpTarget(store)]);

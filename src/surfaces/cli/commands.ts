@@ -8,11 +8,12 @@ import { parseAgent, parseKey, parseToken } from "../../core/identity.js";
 import { parseCommit, parseLimit, parseMeta, parseText } from "../../core/schemas.js";
 import { type BatonEvent, type Claim, type ClaimState, EVENT_KINDS, type EventKind } from "../../core/types.js";
 import type { Baton } from "../../baton.js";
-import { type ActionResult, type ClaimResult, type LogOptions, parseStates } from "../../services/claims.js";
+import { type LogOptions, parseStates, type ShowResult } from "../../services/claims.js";
 import { requireAgent } from "./config.js";
 import type { CommonFlags } from "./main.js";
 import { emit, emitNo, type OutputMode, table } from "./output.js";
-import { withSession } from "./session.js";
+import { claimFromView, eventFromView, ttlText } from "./remote.js";
+import { remoteUnsupported, withSession } from "./session.js";
 
 const iso = (date: Date): string => date.toISOString().replace(/\.\d{3}Z$/, "Z");
 
@@ -29,7 +30,7 @@ function splitList(value: string | undefined): string[] | undefined {
         .filter((s) => s.length > 0);
 }
 
-function renderClaimResult(mode: OutputMode, result: ClaimResult | ActionResult): void {
+function renderClaimResult(mode: OutputMode, result: { readonly ok: boolean; readonly message: string }): void {
   if (result.ok) emit(mode, result, result.message);
   else emitNo(mode, result, result.message);
 }
@@ -91,15 +92,23 @@ export function claim(keyInput: string, flags: ClaimFlags): Promise<void> {
       meta: parseMeta(flags.meta),
       similar: similarFlag(flags, config),
     }),
-    async ({ baton, mode }, p) => {
-      const result = await baton.claim(p.key, {
-        as: p.as,
-        ...(p.ttl === undefined ? {} : { ttl: p.ttl }),
-        ...(p.meta === null ? {} : { meta: p.meta }),
-        reopen: flags.reopen === true,
-        similar: p.similar,
-      });
-      renderClaimResult(mode, result);
+    async (s, p) => {
+      const result = s.api
+        ? await s.api.claim({
+            key: p.key,
+            ...ttlText(p.ttl),
+            ...(p.meta === null ? {} : { meta: p.meta }),
+            reopen: flags.reopen === true,
+            similar: p.similar,
+          })
+        : await s.baton.claim(p.key, {
+            as: p.as,
+            ...(p.ttl === undefined ? {} : { ttl: p.ttl }),
+            ...(p.meta === null ? {} : { meta: p.meta }),
+            reopen: flags.reopen === true,
+            similar: p.similar,
+          });
+      renderClaimResult(s.mode, result);
     },
   );
 }
@@ -108,8 +117,13 @@ export function renew(keyInput: string, flags: CommonFlags & { ttl?: string }): 
   return withSession(
     flags,
     (config) => ({ key: parseKey(keyInput), as: requireAgent(config, "renew"), ttl: ttlFlag(flags.ttl) }),
-    async ({ baton, mode }, p) => {
-      renderClaimResult(mode, await baton.renew(p.key, { as: p.as, ...(p.ttl === undefined ? {} : { ttl: p.ttl }) }));
+    async (s, p) => {
+      renderClaimResult(
+        s.mode,
+        s.api
+          ? await s.api.renew({ key: p.key, ...ttlText(p.ttl) })
+          : await s.baton.renew(p.key, { as: p.as, ...(p.ttl === undefined ? {} : { ttl: p.ttl }) }),
+      );
     },
   );
 }
@@ -132,14 +146,13 @@ export function complete(
         outcome: flags.outcome as "success" | "failure" | "noop" | undefined,
       };
     },
-    async ({ baton, mode }, p) => {
-      const result = await baton.complete(p.key, {
-        as: p.as,
+    async (s, p) => {
+      const fields = {
         ...(p.result === null ? {} : { result: p.result }),
         ...(p.commit === null ? {} : { commit: p.commit }),
         ...(p.outcome === undefined ? {} : { outcome: p.outcome }),
-      });
-      renderClaimResult(mode, result);
+      };
+      renderClaimResult(s.mode, s.api ? await s.api.complete({ key: p.key, ...fields }) : await s.baton.complete(p.key, { as: p.as, ...fields }));
     },
   );
 }
@@ -148,11 +161,9 @@ export function release(keyInput: string, flags: CommonFlags & { commit?: string
   return withSession(
     flags,
     (config) => ({ key: parseKey(keyInput), as: requireAgent(config, "release"), commit: parseCommit(flags.commit) }),
-    async ({ baton, mode }, p) => {
-      renderClaimResult(
-        mode,
-        await baton.release(p.key, { as: p.as, ...(p.commit === null ? {} : { commit: p.commit }) }),
-      );
+    async (s, p) => {
+      const fields = p.commit === null ? {} : { commit: p.commit };
+      renderClaimResult(s.mode, s.api ? await s.api.release({ key: p.key, ...fields }) : await s.baton.release(p.key, { as: p.as, ...fields }));
     },
   );
 }
@@ -169,8 +180,9 @@ export function handoff(keyInput: string, flags: CommonFlags & { to?: string; no
         note: parseText(flags.note, "--note"),
       };
     },
-    async ({ baton, mode }, p) => {
-      renderClaimResult(mode, await baton.handoff(p.key, { as: p.as, to: p.to, ...(p.note === null ? {} : { note: p.note }) }));
+    async (s, p) => {
+      const fields = { to: p.to, ...(p.note === null ? {} : { note: p.note }) };
+      renderClaimResult(s.mode, s.api ? await s.api.handoff({ key: p.key, ...fields }) : await s.baton.handoff(p.key, { as: p.as, ...fields }));
     },
   );
 }
@@ -183,11 +195,9 @@ export function abandon(keyInput: string, flags: CommonFlags & { reason?: string
       as: requireAgent(config, "abandon"),
       reason: parseText(flags.reason, "--reason"),
     }),
-    async ({ baton, mode }, p) => {
-      renderClaimResult(
-        mode,
-        await baton.abandon(p.key, { as: p.as, ...(p.reason === null ? {} : { reason: p.reason }) }),
-      );
+    async (s, p) => {
+      const fields = p.reason === null ? {} : { reason: p.reason };
+      renderClaimResult(s.mode, s.api ? await s.api.abandon({ key: p.key, ...fields }) : await s.baton.abandon(p.key, { as: p.as, ...fields }));
     },
   );
 }
@@ -236,9 +246,18 @@ export function show(keyInput: string, flags: CommonFlags): Promise<void> {
   return withSession(
     flags,
     () => parseKey(keyInput),
-    async ({ baton, mode }, key) => {
-      const result = await baton.show(key);
-      const now = await baton.now();
+    async (s, key) => {
+      const { mode } = s;
+      let result: ShowResult;
+      let now: Date;
+      if (s.api) {
+        const data = (await s.api.show({ key, events: 20 })).data as { claim: Record<string, unknown> | null; events: Record<string, unknown>[]; now: string };
+        result = { claim: data.claim === null ? null : claimFromView(data.claim), events: data.events.map(eventFromView) };
+        now = new Date(data.now);
+      } else {
+        result = await s.baton.show(key);
+        now = await s.baton.now();
+      }
       if (result.claim === null) {
         emitNo(
           mode,
@@ -296,14 +315,30 @@ export function list(flags: ListFlags): Promise<void> {
         limit: parseLimit(flags.limit, 1000),
       };
     },
-    async ({ baton, mode }, p) => {
-      const claims = await baton.list({
-        ...(p.agent === undefined ? {} : { agent: p.agent }),
-        ...(p.state === undefined ? {} : { state: p.state }),
-        ...(flags.prefix === undefined ? {} : { prefix: flags.prefix }),
-        limit: p.limit,
-      });
-      const now = await baton.now();
+    async (s, p) => {
+      const { mode } = s;
+      let claims: Claim[];
+      let now: Date;
+      if (s.api) {
+        const data = (
+          await s.api.list({
+            ...(flags.mine ? { mine: true } : p.agent === undefined ? {} : { agent: p.agent }),
+            ...(p.state === undefined ? {} : { state: p.state === "all" ? ["all"] : [...p.state] }),
+            ...(flags.prefix === undefined ? {} : { prefix: flags.prefix }),
+            limit: p.limit,
+          })
+        ).data as { claims: Record<string, unknown>[]; now: string };
+        claims = data.claims.map(claimFromView);
+        now = new Date(data.now);
+      } else {
+        claims = await s.baton.list({
+          ...(p.agent === undefined ? {} : { agent: p.agent }),
+          ...(p.state === undefined ? {} : { state: p.state }),
+          ...(flags.prefix === undefined ? {} : { prefix: flags.prefix }),
+          limit: p.limit,
+        });
+        now = await s.baton.now();
+      }
       emit(mode, { ok: true, claims }, () => {
         if (claims.length === 0) return p.state === undefined ? "no live claims" : "no claims";
         return table(
@@ -355,18 +390,24 @@ export function log(keyInput: string | undefined, flags: LogFlags): Promise<void
       limit: parseLimit(flags.limit, 100),
       after: cursorFlag(flags.after),
     }),
-    async ({ baton, mode }, p) => {
+    async (s, p) => {
+      const { mode } = s;
       const filter = {
         ...(p.key === undefined ? {} : { key: p.key }),
         ...(p.agent === undefined ? {} : { agent: p.agent }),
-        ...(p.since === undefined ? {} : { since: p.since }),
         ...(p.kinds === undefined ? {} : { kind: p.kinds }),
       };
       if (flags.follow === true) {
-        await followLog(baton, mode, filter, p.after, p.limit);
+        if (s.api) throw remoteUnsupported("baton log --follow");
+        await followLog(s.baton, mode, { ...filter, ...(p.since === undefined ? {} : { since: p.since }) }, p.after, p.limit);
         return;
       }
-      const events = await baton.log({ ...filter, ...(p.after === undefined ? {} : { after: p.after }), limit: p.limit });
+      const after = p.after === undefined ? {} : { after: p.after };
+      const events = s.api
+        ? (
+            await s.api.events({ ...filter, ...after, limit: p.limit, ...(p.since === undefined ? {} : { since: `${p.since}ms` }) })
+          ).map((e) => eventFromView({ ...e }))
+        : await s.baton.log({ ...filter, ...after, limit: p.limit, ...(p.since === undefined ? {} : { since: p.since }) });
       emit(mode, { ok: true, events }, () =>
         events.length === 0 ? "no events" : events.map(describeEvent).join("\n"),
       );
@@ -411,7 +452,8 @@ async function followLog(
 
 export function check(keyInput: string, flags: CommonFlags & { token: string }): Promise<void> {
   return withSession(
-    flags,
+    { ...flags, token: undefined }, // --token is the fencing token here, not a server's
+
     () => ({ key: parseKey(keyInput), token: parseToken(flags.token) }),
     async ({ baton, mode }, p) => {
       const result = await baton.check(p.key, p.token);
@@ -518,9 +560,9 @@ export function note(keyInput: string, text: string, flags: CommonFlags): Promis
       if (parseText(text, "note") === null || text.trim() === "") throw new BatonError("BAD_INPUT", "note needs text: what was done, what is next");
       return { key, as };
     },
-    async ({ baton, mode }, p) => {
-      const result = await baton.note(p.key, { as: p.as, text });
-      emit(mode, result, result.message);
+    async (s, p) => {
+      const result = s.api ? await s.api.note({ key: p.key, text }) : await s.baton.note(p.key, { as: p.as, text });
+      emit(s.mode, result, result.message);
     },
   );
 }
@@ -534,11 +576,15 @@ function keyWithNote(
   return withSession(
     flags,
     (config) => ({ key: parseKey(keyInput), as: requireAgent(config, command), note: parseText(flags.note, "--note") }),
-    async ({ baton, mode }, p) => {
-      const options = { as: p.as, ...(p.note === null ? {} : { note: p.note }) };
-      const result = command === "verify" ? await baton.verify(p.key, options) : await baton.resolve(p.key, options);
-      if (result.ok) emit(mode, result, result.message);
-      else emitNo(mode, result, result.message);
+    async (s, p) => {
+      const fields = p.note === null ? {} : { note: p.note };
+      const options = { as: p.as, ...fields };
+      const result = s.api
+        ? await s.api[command]({ key: p.key, ...fields })
+        : command === "verify"
+          ? await s.baton.verify(p.key, options)
+          : await s.baton.resolve(p.key, options);
+      renderClaimResult(s.mode, result);
     },
   );
 }

@@ -12,6 +12,7 @@
  *   BATON_SQLITE_SYNC    full (default) | normal
  *   BATON_MARKER_DIR     folder of gate marker files
  *   BATON_CONFIG         path of a JSON config file (default: nearest .baton/config.json)
+ *   BATON_URL            a baton serve to use instead of opening a registry (with BATON_TOKEN)
  */
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -35,6 +36,9 @@ export const ENVIRONMENT_HELP = `Environment:
   BATON_SIMILAR         near-duplicate check on claim: warn (default), strict, off
   BATON_MARKER_DIR      folder where gate marks are also written as files (can be committed)
   BATON_CONFIG          JSON config file (default: the nearest .baton/config.json)
+  BATON_URL             http://HOST:PORT of a baton serve: registry commands go through it
+                        (workspace parts - git, hooks, child processes - still run here)
+  BATON_TOKEN           the bearer token for BATON_URL (baton tokens add AGENT); it decides the agent
   BATON_HOOK_DEADLINE   baton hook: answer as failed after this long (default 10s)
 
 Exit codes: 0 done, 1 denied / not held / already done, 2 bad input,
@@ -88,6 +92,8 @@ export interface CliConfig {
   readonly configFile: string | undefined;
   /** Where `db` or `databaseUrl` came from: a flag, the environment, the config file; undefined: the default location. */
   readonly storeFrom: "flag" | "env" | "file" | undefined;
+  /** A `baton serve` to call instead of opening a registry (`--url`/`BATON_URL`, `--token`/`BATON_TOKEN`). */
+  readonly server: { readonly url: string; readonly token: string | undefined } | undefined;
 }
 
 /** The harness-hook settings of `.baton/config.json` (see README, "Harness hooks"). */
@@ -224,7 +230,7 @@ export function plainlyValid(raw: unknown): boolean {
 
 /** Resolve flags > env > file > defaults. */
 export async function resolveConfig(
-  flags: { as?: string | undefined; db?: string | undefined; databaseUrl?: string | undefined },
+  flags: { as?: string | undefined; db?: string | undefined; databaseUrl?: string | undefined; url?: string | undefined; token?: string | undefined },
   env: NodeJS.ProcessEnv,
   cwd: string,
 ): Promise<CliConfig> {
@@ -242,6 +248,11 @@ export async function resolveConfig(
   const store = chooseStore(flags, env, file, configFile);
   const db = store.db;
   const fileDir = configFile === undefined ? cwd : dirname(dirname(configFile));
+  // Flags first: --db or --database-url on the command line uses a registry here despite BATON_URL.
+  const url = store.from === "flag" ? flags.url : pick(flags.url, env.BATON_URL);
+  if (url !== undefined && url !== "" && store.from === "flag") {
+    throw new BatonError("BAD_OPTION", `--url and ${flags.db === undefined ? "--database-url" : "--db"} are both set: use the server or a registry`);
+  }
   return Object.freeze({
     agent: pick(flags.as, env.BATON_AGENT, file.agent),
     // A db path in the config file is relative to the folder holding .baton/.
@@ -270,6 +281,7 @@ export async function resolveConfig(
     }),
     configFile,
     storeFrom: store.from,
+    server: url === undefined || url === "" ? undefined : Object.freeze({ url, token: pick(flags.token, env.BATON_TOKEN) }),
   });
 }
 
@@ -340,8 +352,13 @@ function similarMode(value: string | undefined): "warn" | "strict" | "off" | und
   throw new BatonError("BAD_CONFIG", `invalid BATON_SIMILAR ${JSON.stringify(value)}: use warn, strict or off`);
 }
 
+/** What {@link requireAgent} answers through a server without `--as`: the token's agent (never sent). */
+export const TOKEN_AGENT = "(the token's agent)";
+
 /** The agent for a mutating command, or a MISSING_AGENT error that says how to set it. */
 export function requireAgent(config: CliConfig, command: string): string {
+  // Through a server the token decides the agent; a name given (--as) is sent and checked there.
+  if (config.server !== undefined) return config.agent === undefined ? TOKEN_AGENT : parseAgent(config.agent);
   if (config.agent === undefined) {
     throw new BatonError(
       "MISSING_AGENT",

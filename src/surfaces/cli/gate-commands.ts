@@ -16,8 +16,8 @@ import type { CliConfig } from "./config.js";
 import { requireAgent } from "./config.js";
 import type { CommonFlags } from "./main.js";
 import { emit, emitError, emitNo, type OutputMode } from "./output.js";
-import { withSession } from "./session.js";
 import { isoSeconds as iso } from "../../core/time.js";
+import { remoteUnsupported, withSession } from "./session.js";
 
 interface GateFlags extends CommonFlags {
   window?: string;
@@ -120,15 +120,27 @@ export function run(keyInput: string | undefined, argv: string[], flags: GateRun
   );
 }
 
+/** A gate call through a server: the window as the catalogue takes it; marker files are this machine's, not the server's. */
+function remoteGate<T>(p: { window: number | undefined; markerDir: string | undefined }, call: (window: { window?: string }) => Promise<T>): Promise<T> {
+  if (p.markerDir !== undefined) throw remoteUnsupported("gate marker files (--marker-dir, BATON_MARKER_DIR)");
+  return call(p.window === undefined ? {} : { window: `${p.window}ms` });
+}
+
 export function check(keyInput: string, flags: GateFlags): Promise<void> {
   return withSession(
     flags,
     (config) => ({ key: gateKey(keyInput), window: windowOf(flags), markerDir: markerDirOf(flags, config) }),
-    async ({ baton, mode }, p) => {
-      const result = await baton.gateCheck(p.key, {
-        ...(p.window === undefined ? {} : { window: p.window }),
-        ...(p.markerDir === undefined ? {} : { markers: new MarkerDir(p.markerDir) }),
-      });
+    async (s, p) => {
+      const { mode, api } = s;
+      const result = api
+        ? await remoteGate(p, async (window) => {
+            const r = await api.gateCheck({ key: p.key, ...window });
+            return { ...(r.data as { done: boolean; mark: unknown }), message: r.message };
+          })
+        : await s.baton.gateCheck(p.key, {
+            ...(p.window === undefined ? {} : { window: p.window }),
+            ...(p.markerDir === undefined ? {} : { markers: new MarkerDir(p.markerDir) }),
+          });
       // Exit 0: not done (go ahead); 1: done.
       if (result.done) emitNo(mode, { ok: false, key: p.key, ...result }, result.message);
       else emit(mode, { ok: true, key: p.key, ...result }, result.message);
@@ -146,13 +158,17 @@ export function mark(keyInput: string, flags: GateFlags & { note?: string }): Pr
       window: windowOf(flags),
       markerDir: markerDirOf(flags, config),
     }),
-    async ({ baton, mode }, p) => {
-      const result = await baton.gates.mark(p.key, {
-        as: p.as,
-        ...(p.note === null ? {} : { note: p.note }),
-        ...(p.window === undefined ? {} : { window: p.window }),
-        ...(p.markerDir === undefined ? {} : { markers: new MarkerDir(p.markerDir) }),
-      });
+    async (s, p) => {
+      const { mode, api } = s;
+      const note = p.note === null ? {} : { note: p.note };
+      const result = api
+        ? await remoteGate(p, (window) => api.gateMark({ key: p.key, ...note, ...window }))
+        : await s.baton.gates.mark(p.key, {
+            as: p.as,
+            ...note,
+            ...(p.window === undefined ? {} : { window: p.window }),
+            ...(p.markerDir === undefined ? {} : { markers: new MarkerDir(p.markerDir) }),
+          });
       if (result.ok) emit(mode, result, result.message);
       else emitNo(mode, result, result.message);
     },

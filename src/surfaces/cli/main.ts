@@ -18,14 +18,23 @@ export interface CommonFlags {
   json?: boolean;
   db?: string;
   databaseUrl?: string;
+  /** `--url`: a baton serve (default $BATON_URL). */
+  url?: string;
+  /** `--token`: the bearer token for --url (on `check`, --token is the fencing token instead). */
+  token?: string;
 }
 
-function common(command: Command): Command {
-  return command
+function common(command: Command, options: { serverToken?: boolean } = {}): Command {
+  command
     .option("--as <agent>", "act as this agent (default: $BATON_AGENT)")
     .option("--json", "print one JSON object on stdout")
     .option("--db <file>", "SQLite database file (default: $BATON_DB, or the repository's)")
-    .option("--database-url <url>", "PostgreSQL URL: use the shared store (default: $BATON_DATABASE_URL)");
+    .option("--database-url <url>", "PostgreSQL URL: use the shared store (default: $BATON_DATABASE_URL)")
+    .option("--url <url>", "a baton serve to use instead of a registry here (default: $BATON_URL)");
+  if (options.serverToken !== false) {
+    command.option("--token <token>", "the bearer token for --url (default: $BATON_TOKEN)");
+  }
+  return command;
 }
 
 type Handlers = typeof import("./commands.js");
@@ -182,7 +191,7 @@ export function buildProgram(name: string, only?: string): Command {
     .option("--note <text>", "how it was settled")
     .action(async (key: string, flags) => (await handlers()).resolve(key, flags));
 
-  common(program.command("check"))
+  common(program.command("check"), { serverToken: false })
     .summary("exit 0 only while TOKEN is the live holder's fencing token")
     .argument("<key>")
     .requiredOption("--token <n>", "the fencing token to check")

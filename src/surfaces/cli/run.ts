@@ -19,6 +19,7 @@ import { type CommandExit, resolveCommand, runCommand } from "../../workspace/ch
 import { requireAgent } from "./config.js";
 import type { CommonFlags } from "./main.js";
 import { emitNo } from "./output.js";
+import { actionResult, remoteLease, ttlText } from "./remote.js";
 import { withSession } from "./session.js";
 
 /** Default lease for `baton run`. */
@@ -58,24 +59,31 @@ export function run(keyInput: string, argv: string[], flags: RunFlags): Promise<
         reopen: flags.reopen === true,
       };
     },
-    async ({ baton, mode }, p) => {
-      const claimed = await baton.claim(p.key, { as: p.as, ttl: p.ttlMs, reopen: p.reopen });
-      if (!claimed.ok) {
+    async (s, p) => {
+      const { mode } = s;
+      // Through a server the claim and its lease go through the API; the command still runs here.
+      const leases = s.api ? remoteLease(s.api) : s.baton;
+      const claimed = s.api
+        ? actionResult(await s.api.claim({ key: p.key, ...ttlText(p.ttlMs), reopen: p.reopen }))
+        : await s.baton.claim(p.key, { as: p.as, ttl: p.ttlMs, reopen: p.reopen });
+      if (!claimed.ok || claimed.claim === null) {
         // Refused as done: say how recurring work is run, so a deploy wrapper is not stuck for a day.
-        const hint = claimed.outcome === "done" && p.end === "complete" ? "; recurring work (a deploy, a cron job) runs with baton run --release, or run once more with --reopen" : "";
+        const done = "code" in claimed && claimed.code === "CLAIM_DONE";
+        const hint = done && p.end === "complete" ? "; recurring work (a deploy, a cron job) runs with baton run --release, or run once more with --reopen" : "";
         emitNo(mode, claimed, `${claimed.message}${hint}`);
         return;
       }
+      const agent = s.api ? claimed.claim.agent : p.as;
       const log = (line: string): void => {
         if (!mode.json) process.stderr.write(`baton: ${line}\n`);
       };
       log(claimed.message);
       let exit: CommandExit = { code: 127, signal: null };
       const held = await holdLease(
-        baton,
+        leases,
         {
           key: p.key,
-          agent: p.as,
+          agent,
           ttlMs: p.ttlMs,
           end: p.end,
           result: p.result,
@@ -84,7 +92,7 @@ export function run(keyInput: string, argv: string[], flags: RunFlags): Promise<
         },
         async (signal) => {
           const child = runCommand(p.command, p.args, {
-            env: { BATON_KEY: p.key, BATON_TOKEN: String(claimed.claim.token), BATON_AGENT: p.as },
+            env: { BATON_KEY: p.key, BATON_TOKEN: String(claimed.claim.token), BATON_AGENT: agent },
           });
           signal.addEventListener("abort", () => child.kill("SIGTERM"), { once: true });
           exit = await child.exited;

@@ -93,7 +93,8 @@ export async function serve(flags: ServeFlags): Promise<void> {
     const config = await configFor(flags);
     const groupCommit = flags.groupCommit !== false;
     // A server answers many clients at once: a PostgreSQL pool, not the CLI's one connection.
-    const baton = await openFromConfig(config, { groupCommit, poolSize: SERVE_POOL_SIZE });
+    // BATON_URL names a server to use, not this one (forServer).
+    const baton = await openFromConfig(config, { groupCommit, poolSize: SERVE_POOL_SIZE, forServer: true });
     const tokens = await baton.tokens.list();
     if (!isLoopback(host) && !tokens.some((t) => t.revokedAt === null)) {
       await baton.close();

@@ -12,7 +12,7 @@ import { parseAgent } from "../../core/identity.js";
 import { requireAgent } from "./config.js";
 import type { CommonFlags } from "./main.js";
 import { emit, emitNo, table } from "./output.js";
-import { withSession } from "./session.js";
+import { remoteUnsupported, withSession } from "./session.js";
 
 interface TaskFlags extends CommonFlags {
   title?: string;
@@ -61,7 +61,17 @@ export function add(id: string, flags: TaskFlags): Promise<void> {
         } satisfies TaskSpec,
       };
     },
-    async ({ baton, mode }, p) => answer(mode, await baton.tasks.put([p.spec], "add")),
+    async (s, p) => {
+      if (s.api) {
+        if (flags.paths !== undefined || flags.assignee !== undefined || flags.meta !== undefined) {
+          throw remoteUnsupported("task add --paths, --assignee or --meta");
+        }
+        const { id, title, category, priority, blockedBy } = p.spec;
+        answer(s.mode, await s.api.taskAdd({ id, title, ...(category === undefined ? {} : { category }), ...(priority === undefined ? {} : { priority }), blockedBy }));
+        return;
+      }
+      answer(s.mode, await s.baton.tasks.put([p.spec], "add"));
+    },
   );
 }
 
@@ -116,8 +126,9 @@ export function show(id: string, flags: CommonFlags): Promise<void> {
   return withSession(
     flags,
     () => ({ id: parseTaskId(id) }),
-    async ({ baton, mode }, p) => {
-      const task = await baton.tasks.show(p.id);
+    async (s, p) => {
+      const { mode } = s;
+      const task = s.api ? ((await s.api.taskShow({ id: p.id })).data as { task?: Task } | undefined)?.task ?? null : await s.baton.tasks.show(p.id);
       if (task === null) emitNo(mode, { ok: false, code: "TASK_NOT_FOUND", task: null }, `task ${p.id} does not exist`);
       else emit(mode, { ok: true, task }, render(task));
     },
@@ -128,12 +139,21 @@ export function list(flags: CommonFlags & { state?: string; category?: string; l
   return withSession(
     flags,
     () => ({ states: flags.state?.split(",").map((s) => s.trim()) as TaskState[] | undefined }),
-    async ({ baton, mode }, p) => {
-      const tasks = await baton.tasks.list({
-        ...(p.states === undefined ? {} : { state: p.states }),
-        ...(flags.category === undefined ? {} : { category: flags.category }),
-        ...(flags.limit === undefined ? {} : { limit: Number(flags.limit) }),
-      });
+    async (s, p) => {
+      const { mode } = s;
+      let tasks: Task[];
+      if (s.api) {
+        if ((p.states?.length ?? 0) > 1 || flags.limit !== undefined) throw remoteUnsupported("task list with several states or --limit");
+        const state = p.states?.[0];
+        const r = await s.api.taskList({ ...(state === undefined ? {} : { state }), ...(flags.category === undefined ? {} : { category: flags.category }) });
+        tasks = (r.data as { tasks: Task[] }).tasks;
+      } else {
+        tasks = await s.baton.tasks.list({
+          ...(p.states === undefined ? {} : { state: p.states }),
+          ...(flags.category === undefined ? {} : { category: flags.category }),
+          ...(flags.limit === undefined ? {} : { limit: Number(flags.limit) }),
+        });
+      }
       emit(mode, { ok: true, tasks }, () =>
         tasks.length === 0
           ? "no tasks"
@@ -190,14 +210,19 @@ export function next(flags: CommonFlags & { category?: string; explain?: boolean
         ttl: flags.ttl === undefined ? undefined : parseDuration(flags.ttl, { name: "--ttl" }),
       };
     },
-    async ({ baton, mode }, p) => {
-      const result = await baton.next({
-        as: p.as,
+    async (s, p) => {
+      const { mode } = s;
+      const options = {
         ...(flags.category === undefined ? {} : { category: flags.category }),
         ...(p.seed === undefined ? {} : { seed: p.seed }),
-        ...(p.ttl === undefined ? {} : { ttl: p.ttl }),
         dryRun: flags.dryRun === true,
-      });
+      };
+      if (s.api) {
+        if (flags.explain === true) throw remoteUnsupported("baton next --explain");
+        answer(mode, await s.api.next({ ...options, ...(p.ttl === undefined ? {} : { ttl: `${p.ttl}ms` }) }));
+        return;
+      }
+      const result = await s.baton.next({ as: p.as, ...options, ...(p.ttl === undefined ? {} : { ttl: p.ttl }) });
       const explain =
         flags.explain === true && result.candidates.length > 0
           ? `\n${table(
@@ -214,9 +239,14 @@ export function supply(flags: CommonFlags): Promise<void> {
   return withSession(
     flags,
     () => ({}),
-    async ({ baton, mode }) => {
-      const result = await baton.supply();
-      emit(mode, { ok: true, ...result }, result.message);
+    async (s) => {
+      if (s.api) {
+        const r = await s.api.supply({});
+        emit(s.mode, { ok: true, ...(r.data as object) }, r.message);
+        return;
+      }
+      const result = await s.baton.supply();
+      emit(s.mode, { ok: true, ...result }, result.message);
     },
   );
 }

@@ -1,0 +1,56 @@
+/**
+ * What the CLI needs to use a server's answers as it uses the library's: claims and events
+ * revived from their JSON views, and the lease helpers' Renewer/Finisher over a BatonApi (so
+ * `baton run` keeps a claim held through the server while its command runs here).
+ */
+import type { BatonApi, OperationResult } from "../../api/baton-api.js";
+import type { BatonEvent, Claim } from "../../core/types.js";
+import type { ActionResult } from "../../services/claims.js";
+import type { Finisher, Renewer } from "../../services/lease.js";
+
+/** A claim as the server sends it (dates as ISO text), as the library returns it. */
+export function claimFromView(view: Record<string, unknown>): Claim {
+  const date = (value: unknown): Date => new Date(String(value));
+  return {
+    ...(view as unknown as Claim),
+    claimedAt: date(view.claimedAt),
+    expiresAt: date(view.expiresAt),
+    endedAt: view.endedAt === null || view.endedAt === undefined ? null : date(view.endedAt),
+  };
+}
+
+/** An audit event as the server sends it, as the library returns it. */
+export function eventFromView(view: Record<string, unknown>): BatonEvent {
+  return { ...(view as unknown as BatonEvent), at: new Date(String(view.at)) };
+}
+
+/** A lease as the catalogue takes it: milliseconds exactly, or the text given. */
+export const ttlText = (ttl: number | string | undefined): { ttl?: string } =>
+  ttl === undefined ? {} : { ttl: typeof ttl === "number" ? `${ttl}ms` : ttl };
+
+/** A claim-shaped answer of the server as the library's ActionResult (what the lease helpers read). */
+export function actionResult(result: OperationResult): ActionResult {
+  const view = (result.data as { claim?: Record<string, unknown> | null } | undefined)?.claim ?? null;
+  return { ...result, claim: view === null ? null : claimFromView(view) } as unknown as ActionResult;
+}
+
+/** The lease helpers' view of a server: renew, complete and release through `api` (the token's agent acts). */
+export function remoteLease(api: BatonApi): Renewer & Finisher {
+  return {
+    async renew(key, options) {
+      return actionResult(await api.renew({ key, ...ttlText(options.ttl) }));
+    },
+    async complete(key, options) {
+      return actionResult(
+        await api.complete({
+          key,
+          ...(options.result === undefined ? {} : { result: options.result }),
+          ...(options.commit === undefined ? {} : { commit: options.commit }),
+        }),
+      );
+    },
+    async release(key, options) {
+      return actionResult(await api.release({ key, ...(options.commit === undefined ? {} : { commit: options.commit }) }));
+    },
+  };
+}

@@ -1,0 +1,261 @@
+/**
+ * The CLI against a server: every scenario runs twice as real processes — once on a local
+ * registry (a SQLite file, or a PostgreSQL schema), once with BATON_URL + BATON_TOKEN against a
+ * `baton serve` child on a fresh store of the same kind — and each step must print the same stdout and stderr (times masked)
+ * and exit with the same code. Then what only a server does: the token decides the agent
+ * (FORBIDDEN, nothing changed), commands without a server path say REMOTE_UNSUPPORTED
+ * (nothing changed), no token is UNAUTHENTICATED, a server that is gone is exit 3.
+ */
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cliStores } from "./contract/targets.js";
+import { type CliResult, cliAsync, dumpSqlite, type ServeProcess, startServe, tempDir } from "./helpers.js";
+
+type Step = readonly [agent: string, args: readonly string[]];
+interface Scenario {
+  readonly name: string;
+  /** Run on the store file directly before the steps, in both runs (the backlog a scenario needs). */
+  readonly seed?: readonly Step[];
+  readonly steps: readonly Step[];
+}
+
+const SCENARIOS: readonly Scenario[] = [
+  {
+    name: "claim, deny, show, list, renew, complete, done, verify, log",
+    steps: [
+      ["alice", ["claim", "task:1", "--ttl", "30m", "--meta", '{"pr":7}']],
+      ["alice", ["claim", "task:1"]],
+      ["bob", ["claim", "task:1"]],
+      ["bob", ["claim", "task:2", "--ttl", "2h"]],
+      ["alice", ["show", "task:1"]],
+      ["alice", ["show", "task:none"]],
+      ["alice", ["list"]],
+      ["alice", ["list", "--mine"]],
+      ["alice", ["list", "--prefix", "task:", "--limit", "1"]],
+      ["alice", ["renew", "task:1", "--ttl", "2h"]],
+      ["bob", ["renew", "task:1"]],
+      ["bob", ["complete", "task:1"]],
+      ["alice", ["complete", "task:1", "--result", "merged", "--commit", "abc1234"]],
+      ["bob", ["claim", "task:1"]],
+      ["bob", ["verify", "task:1", "--note", "tests pass"]],
+      ["bob", ["verify", "task:2"]],
+      ["alice", ["list", "--state", "completed,active"]],
+      ["alice", ["log", "task:1"]],
+      ["alice", ["log", "--agent", "bob", "--kind", "denied,granted"]],
+      // Reads print the same JSON too (writes print the server's answer: see the README).
+      ["alice", ["show", "task:1", "--json"]],
+      ["alice", ["show", "task:none", "--json"]],
+      ["alice", ["list", "--state", "all", "--json"]],
+      ["alice", ["log", "--json"]],
+    ],
+  },
+  {
+    name: "release, abandon, resolve, handoff, note",
+    steps: [
+      ["alice", ["claim", "a:1"]],
+      ["alice", ["release", "a:1", "--commit", "abc1234"]],
+      ["alice", ["release", "a:1"]],
+      ["bob", ["claim", "a:1"]],
+      ["bob", ["abandon", "a:1", "--reason", "blocked on review"]],
+      ["alice", ["resolve", "a:1", "--note", "done elsewhere"]],
+      ["alice", ["resolve", "a:1"]],
+      ["alice", ["resolve", "a:never"]],
+      ["alice", ["claim", "h:1"]],
+      ["alice", ["note", "h:1", "half way: parser done"]],
+      ["alice", ["handoff", "h:1", "--to", "bob", "--note", "your turn"]],
+      ["alice", ["renew", "h:1"]],
+      ["bob", ["handoff", "h:1", "--to", "bob"]],
+      ["bob", ["complete", "h:1"]],
+      ["alice", ["show", "h:1"]],
+      ["alice", ["list", "--state", "all"]],
+      ["alice", ["list", "--agent", "bob", "--state", "all"]],
+      ["alice", ["log"]],
+      // baton run: the claim and its lease through the server, the command here.
+      ["alice", ["run", "r:1", "--result", "built", "--", process.execPath, "-e", "console.log(process.env.BATON_KEY, process.env.BATON_AGENT)"]],
+      ["alice", ["run", "r:1", "--", process.execPath, "-e", "0"]],
+      ["bob", ["run", "r:2", "--", process.execPath, "-e", "process.exit(3)"]],
+      ["bob", ["run", "r:3", "--release", "--commit", "abc1234", "--", process.execPath, "-e", "0"]],
+      ["alice", ["list", "--state", "all", "--prefix", "r:"]],
+    ],
+  },
+  {
+    name: "gates, next, supply",
+    seed: [
+      ["alice", ["task", "add", "t1", "--title", "low", "--priority", "10"]],
+      ["alice", ["task", "add", "t2", "--title", "high", "--priority", "90"]],
+      ["alice", ["task", "add", "t3", "--title", "after t2", "--blocked-by", "t2"]],
+    ],
+    steps: [
+      ["alice", ["gate", "check", "notify:x"]],
+      ["alice", ["gate", "mark", "notify:x", "--note", "sent"]],
+      ["bob", ["gate", "check", "notify:x", "--window", "1h"]],
+      ["bob", ["gate", "mark", "notify:x"]],
+      ["alice", ["supply"]],
+      ["alice", ["task", "add", "t4", "--title", "docs", "--category", "docs", "--priority", "60"]],
+      ["alice", ["task", "add", "t4", "--title", "again"]],
+      ["alice", ["task", "add", "t5", "--title", "blocked by nothing", "--blocked-by", "t9"]],
+      ["alice", ["task", "show", "t3"]],
+      ["alice", ["task", "show", "t9"]],
+      ["alice", ["task", "list"]],
+      ["alice", ["task", "list", "--state", "blocked"]],
+      ["alice", ["task", "list", "--category", "docs"]],
+      ["alice", ["task", "show", "t3", "--json"]],
+      ["alice", ["task", "list", "--json"]],
+      ["alice", ["gate", "check", "notify:x", "--json"]],
+      ["alice", ["supply", "--json"]],
+      // Seeded: the category sampling of next is random otherwise.
+      ["bob", ["next", "--dry-run", "--seed", "1"]],
+      ["bob", ["next", "--ttl", "1h", "--seed", "1"]],
+      ["alice", ["next", "--category", "none", "--seed", "1"]],
+      ["bob", ["complete", "task:t2", "--outcome", "success"]],
+      ["alice", ["next", "--seed", "2"]],
+      ["alice", ["next", "--seed", "3"]],
+      ["alice", ["next", "--seed", "4"]],
+      ["alice", ["supply"]],
+      ["alice", ["task", "list", "--state", "done"]],
+    ],
+  },
+  {
+    name: "bad input is refused the same way (nothing reaches the store)",
+    steps: [
+      ["alice", ["claim", ""]],
+      ["alice", ["claim", "k:1", "--ttl", "soon"]],
+      ["alice", ["claim", "k:1", "--meta", "[1]"]],
+      ["alice", ["complete", "k:1", "--outcome", "great"]],
+      ["alice", ["list", "--state", "sideways"]],
+      ["alice", ["list", "--mine", "--agent", "bob"]],
+      ["alice", ["log", "--kind", "exploded"]],
+      ["alice", ["handoff", "k:1", "--to", "bad name!"]],
+      ["alice", ["note", "k:1", " "]],
+      ["alice", ["claim", "", "--json"]],
+      ["alice", ["list", "--state", "sideways", "--json"]],
+      ["alice", ["list"]],
+    ],
+  },
+];
+
+/** Times and relative times differ between two runs; the rest must not. */
+function masked(text: string): string {
+  return text
+    .replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z/g, "<time>")
+    .replace(/(expires in|expired|completed|released|abandoned) \d+(\.\d+)?(ms|s|m|h|d)( ago)?/g, "$1 <dur>")
+    .replace(/\bin \d+(ms|s|m|h|d)\b/g, "in <dur>");
+}
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function runSteps(steps: readonly Step[], env: (agent: string) => Record<string, string>, cwd: string): Promise<Run[]> {
+  const out: Run[] = [];
+  for (const [agent, args] of steps) {
+    const r: CliResult = await cliAsync([...args], { env: env(agent), cwd });
+    out.push({ code: r.code, stdout: masked(r.stdout), stderr: masked(r.stderr) });
+  }
+  return out;
+}
+
+/** A fresh server on `store` (default: its own SQLite file), with a token for each agent. */
+async function serverWith(
+  agents: readonly string[],
+  seed: readonly Step[] = [],
+  store?: Record<string, string>,
+): Promise<{ server: ServeProcess; db: string; tokens: Map<string, string> }> {
+  const dir = tempDir();
+  const db = join(dir, "served.db");
+  const env = store ?? { BATON_DB: db };
+  const tokens = new Map<string, string>();
+  for (const agent of agents) {
+    const r = await cliAsync(["tokens", "add", agent, "--json"], { env, cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    tokens.set(agent, (JSON.parse(r.stdout) as { token: string }).token);
+  }
+  for (const [agent, args] of seed) expect((await cliAsync([...args], { env: { ...env, BATON_AGENT: agent }, cwd: dir })).code).toBe(0);
+  return { server: await startServe(env), db, tokens };
+}
+
+/** Each scenario on each store this run tests: a local registry of that kind vs a server on one. */
+const CASES = cliStores("remote").flatMap(([store, fresh]) => SCENARIOS.map((scenario) => ({ store, fresh, scenario, name: `${store}: ${scenario.name}` })));
+
+describe("the CLI through BATON_URL prints what it prints on a local registry", () => {
+  it.each(CASES)("$name", async ({ fresh, scenario }) => {
+    const cwd = tempDir();
+    const local = fresh();
+    for (const [agent, args] of scenario.seed ?? []) {
+      expect((await cliAsync([...args], { env: { ...local, BATON_AGENT: agent }, cwd })).code).toBe(0);
+    }
+    const here = await runSteps(scenario.steps, (agent) => ({ ...local, BATON_AGENT: agent }), cwd);
+    const { server, tokens } = await serverWith(["alice", "bob"], scenario.seed, fresh());
+    try {
+      const env = (agent: string) => ({ BATON_URL: server.url, BATON_TOKEN: tokens.get(agent) ?? "", BATON_AGENT: agent });
+      const there = await runSteps(scenario.steps, env, cwd);
+      scenario.steps.forEach(([agent, args], i) => {
+        const what = `step ${i + 1}: ${agent} baton ${args.join(" ")}`;
+        expect({ step: what, ...there[i] }).toEqual({ step: what, ...here[i] });
+      });
+      // Not a trivial pass: the scenarios grant, deny and refuse.
+      expect(new Set(here.map((r) => r.code)).size).toBeGreaterThan(1);
+    } finally {
+      await server.stop();
+    }
+  }, 300_000); // two dozen CLI processes per run, twice, on a loaded machine
+});
+
+describe("what only a server decides", () => {
+  let served: Awaited<ReturnType<typeof serverWith>>;
+  const cwd = tempDir();
+  beforeAll(async () => {
+    served = await serverWith(["alice", "bob"]);
+  });
+  afterAll(async () => {
+    await served.server.stop();
+  });
+  const remote = (agent: string, extra: Record<string, string> = {}) => ({ BATON_URL: served.server.url, BATON_TOKEN: served.tokens.get(agent) ?? "", ...extra });
+
+  it("the token decides the agent: --as or BATON_AGENT naming another is FORBIDDEN, nothing changed; without a name the token's agent acts", async () => {
+    const before = dumpSqlite(served.db);
+    const forbidden = await cliAsync(["claim", "k:f", "--as", "bob", "--json"], { env: remote("alice"), cwd });
+    expect(forbidden.code).toBe(2);
+    expect(JSON.parse(forbidden.stdout)).toMatchObject({ ok: false, error: { code: "FORBIDDEN" } });
+    const viaEnv = await cliAsync(["complete", "k:f"], { env: remote("alice", { BATON_AGENT: "bob" }), cwd });
+    expect(viaEnv.code).toBe(2);
+    expect(viaEnv.stderr).toContain("cannot act as");
+    expect(dumpSqlite(served.db)).toBe(before);
+    const mine = await cliAsync(["claim", "k:f"], { env: remote("bob"), cwd });
+    expect(mine.code, mine.stderr).toBe(0);
+    const shown = await cliAsync(["show", "k:f"], { env: remote("alice"), cwd });
+    expect(shown.stdout).toContain("holder:   bob");
+  });
+
+  it("commands without a server path say REMOTE_UNSUPPORTED and change nothing", async () => {
+    const before = dumpSqlite(served.db);
+    for (const args of [["reap"], ["check", "k:f", "--token", "1"], ["task", "update", "t1", "--title", "x"], ["work-list"], ["tokens", "list"], ["context"]]) {
+      const r = await cliAsync([...args, "--json"], { env: remote("alice", { BATON_AGENT: "alice" }), cwd });
+      expect(r.code, args.join(" ")).toBe(2);
+      expect(JSON.parse(r.stdout), args.join(" ")).toMatchObject({ ok: false, error: { code: "REMOTE_UNSUPPORTED" } });
+    }
+    const explain = await cliAsync(["next", "--explain"], { env: remote("alice"), cwd });
+    expect(explain.code).toBe(2);
+    expect(explain.stderr).toContain("baton next --explain does not run through a server");
+    expect(dumpSqlite(served.db)).toBe(before);
+    // --db on the command line is a registry here, whatever BATON_URL says.
+    const here = join(tempDir(), "here.db");
+    const local = await cliAsync(["claim", "k:here", "--db", here, "--as", "alice"], { env: remote("alice"), cwd });
+    expect(local.code, local.stderr).toBe(0);
+    expect(dumpSqlite(here)).toContain("k:here");
+    expect(dumpSqlite(served.db)).toBe(before);
+  });
+
+  it("no token is UNAUTHENTICATED (exit 2); a server that is gone is STORE_UNAVAILABLE (exit 3)", async () => {
+    const none = await cliAsync(["show", "k:f", "--json"], { env: { BATON_URL: served.server.url }, cwd });
+    expect(none.code).toBe(2);
+    expect(JSON.parse(none.stdout)).toMatchObject({ error: { code: "UNAUTHENTICATED" } });
+    const wrong = await cliAsync(["show", "k:f", "--url", served.server.url, "--token", "not-a-token", "--json"], { cwd });
+    expect(JSON.parse(wrong.stdout)).toMatchObject({ error: { code: "UNAUTHENTICATED" } });
+    const gone = await cliAsync(["show", "k:f", "--json"], { env: { BATON_URL: "http://127.0.0.1:1", BATON_TOKEN: "x" }, cwd });
+    expect(gone.code).toBe(3);
+    expect(JSON.parse(gone.stdout)).toMatchObject({ error: { code: "STORE_UNAVAILABLE" } });
+  });
+});

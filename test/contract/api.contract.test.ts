@@ -1,0 +1,199 @@
+/**
+ * The operation-level contract, through `BatonApi`, on four targets: the in-process API on
+ * SQLite and on PostgreSQL, and `HttpBatonApi` against a live `baton serve` child process on
+ * each. Every target answers the same results: grants, the same denial codes with the
+ * holder, the same thrown codes for bad input (nothing changed), the same events.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import type { BatonApi, OperationResult } from "../../src/api/baton-api.js";
+import { HttpBatonApi } from "../../src/api/http-client.js";
+import { type BatonError, isBatonError } from "../../src/core/errors.js";
+import { API_TARGETS, type ApiSession, type ApiTarget } from "./targets.js";
+
+type ClaimData = { claim: { key: string; agent: string; token: number; state: string } | null };
+const claimOf = (r: OperationResult) => (r.data as ClaimData).claim;
+
+async function thrown(promise: Promise<unknown>): Promise<BatonError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (isBatonError(error)) return error;
+    throw error;
+  }
+  throw new Error("expected a BatonError");
+}
+
+describe.each(API_TARGETS)("BatonApi contract: $name", (target: ApiTarget) => {
+  const open: ApiSession[] = [];
+  afterEach(async () => {
+    for (const session of open.splice(0)) await session.close();
+  });
+  const fresh = async (): Promise<{ session: ApiSession; alice: BatonApi; bob: BatonApi }> => {
+    const session = await target.open(["alice", "bob"]);
+    open.push(session);
+    return { session, alice: session.as("alice"), bob: session.as("bob") };
+  };
+
+  it("claim: granted with a token, renewed by the holder, denied to another with the holder, done after complete", async () => {
+    const { alice, bob } = await fresh();
+    const granted = await alice.claim({ key: "task:1", ttl: "30m", meta: { pr: 7 } });
+    expect(granted).toMatchObject({ ok: true, data: { claim: { key: "task:1", agent: "alice", state: "active", meta: { pr: 7 } } } });
+    const token = claimOf(granted)?.token ?? 0;
+    expect(token).toBeGreaterThan(0);
+    const again = await alice.claim({ key: "task:1" });
+    expect(again.ok).toBe(true);
+    expect(claimOf(again)?.token).toBe(token);
+    const denied = await bob.claim({ key: "task:1" });
+    expect(denied).toMatchObject({ ok: false, code: "CLAIM_HELD", holder: { agent: "alice", token, state: "active" } });
+    expect(denied.message).toContain("alice");
+    expect((await alice.complete({ key: "task:1", result: "merged" })).ok).toBe(true);
+    expect(await bob.claim({ key: "task:1" })).toMatchObject({ ok: false, code: "CLAIM_DONE", holder: { agent: "alice" } });
+    const reopened = await bob.claim({ key: "task:1", reopen: true });
+    expect(reopened).toMatchObject({ ok: true, data: { claim: { agent: "bob" } } });
+    expect(claimOf(reopened)?.token).toBeGreaterThan(token);
+  });
+
+  it("renew, complete, release, abandon: only the holder; NOT_HOLDER and NOT_FOUND otherwise", async () => {
+    const { alice, bob } = await fresh();
+    await alice.claim({ key: "k:a" });
+    expect((await alice.renew({ key: "k:a", ttl: "2h" })).ok).toBe(true);
+    for (const call of [
+      () => bob.renew({ key: "k:a" }),
+      () => bob.complete({ key: "k:a" }),
+      () => bob.release({ key: "k:a" }),
+      () => bob.abandon({ key: "k:a", reason: "no" }),
+      () => bob.handoff({ key: "k:a", to: "carol" }),
+    ]) {
+      expect(await call()).toMatchObject({ ok: false, code: "NOT_HOLDER", holder: { agent: "alice" } });
+    }
+    expect(await alice.renew({ key: "k:never" })).toMatchObject({ ok: false, code: "NOT_FOUND" });
+    expect(await alice.complete({ key: "k:never" })).toMatchObject({ ok: false, code: "NOT_FOUND" });
+    expect(await alice.release({ key: "k:a", commit: "abc1234" })).toMatchObject({ ok: true, data: { claim: { state: "released" } } });
+    expect((await bob.claim({ key: "k:a" })).ok).toBe(true);
+    expect(await bob.abandon({ key: "k:a", reason: "blocked on review" })).toMatchObject({
+      ok: true,
+      data: { claim: { state: "abandoned", reason: "blocked on review" } },
+    });
+  });
+
+  it("handoff passes the claim with a new token; resolve closes a loose end and refuses anything else", async () => {
+    const { alice, bob } = await fresh();
+    const granted = await alice.claim({ key: "k:h" });
+    const handed = await alice.handoff({ key: "k:h", to: "bob", note: "your turn" });
+    expect(handed).toMatchObject({ ok: true, data: { claim: { agent: "bob", state: "active" } } });
+    expect(claimOf(handed)?.token).toBeGreaterThan(claimOf(granted)?.token ?? 0);
+    expect(await alice.renew({ key: "k:h" })).toMatchObject({ ok: false, code: "NOT_HOLDER" });
+    expect(await alice.resolve({ key: "k:h" })).toMatchObject({ ok: false, code: "NOT_LOOSE_END" });
+    expect(await alice.resolve({ key: "k:none" })).toMatchObject({ ok: false, code: "NOT_FOUND" });
+    expect((await bob.abandon({ key: "k:h", reason: "stuck" })).ok).toBe(true);
+    expect(await alice.resolve({ key: "k:h", note: "done elsewhere" })).toMatchObject({ ok: true, data: { claim: { state: "released" } } });
+  });
+
+  it("show and list: the holder, the events, live claims by default, mine, by state", async () => {
+    const { alice, bob } = await fresh();
+    await alice.claim({ key: "w:1" });
+    await bob.claim({ key: "w:2" });
+    await bob.claim({ key: "x:3" });
+    await bob.complete({ key: "x:3" });
+    expect(await alice.show({ key: "w:nothing" })).toMatchObject({ ok: true, data: { claim: null, events: [] } });
+    const shown = await alice.show({ key: "w:1" });
+    expect(shown).toMatchObject({ ok: true, data: { claim: { agent: "alice", state: "active" } } });
+    const data = shown.data as { events: { kind: string; agent: string }[]; now: string };
+    expect(data.events.map((e) => [e.kind, e.agent])).toEqual([["granted", "alice"]]);
+    expect(Number.isNaN(Date.parse(data.now))).toBe(false);
+    const keys = async (r: Promise<OperationResult>) => ((await r).data as { claims: { key: string }[] }).claims.map((c) => c.key).sort();
+    expect(await keys(alice.list({}))).toEqual(["w:1", "w:2"]);
+    expect(await keys(bob.list({ mine: true }))).toEqual(["w:2"]);
+    expect(await keys(alice.list({ prefix: "w:" }))).toEqual(["w:1", "w:2"]);
+    expect(await keys(alice.list({ state: ["completed"] }))).toEqual(["x:3"]);
+    expect(await keys(alice.list({ state: ["all"], agent: "bob" }))).toEqual(["w:2", "x:3"]);
+  });
+
+  it("tasks and next: add, TASK_EXISTS, show, TASK_NOT_FOUND, list by state; next claims the best, then NOTHING_READY", async () => {
+    const { alice, bob } = await fresh();
+    expect(await alice.next({})).toMatchObject({ ok: false, code: "NOTHING_READY" });
+    expect((await alice.taskAdd({ id: "t1", title: "low", priority: 10 })).ok).toBe(true);
+    expect((await alice.taskAdd({ id: "t2", title: "high", priority: 90 })).ok).toBe(true);
+    expect((await alice.taskAdd({ id: "t3", title: "after t2", blockedBy: ["t2"] })).ok).toBe(true);
+    expect(await alice.taskAdd({ id: "t1", title: "again" })).toMatchObject({ ok: false, code: "TASK_EXISTS" });
+    expect(await alice.taskShow({ id: "t2" })).toMatchObject({ ok: true, data: { task: { id: "t2", title: "high", state: "ready" } } });
+    expect(await alice.taskShow({ id: "t9" })).toMatchObject({ ok: false, code: "TASK_NOT_FOUND" });
+    const ids = async (state: "ready" | "blocked" | "claimed" | "done") =>
+      ((await alice.taskList({ state })).data as { tasks: { id: string }[] }).tasks.map((t) => t.id).sort();
+    expect(await ids("ready")).toEqual(["t1", "t2"]);
+    expect(await ids("blocked")).toEqual(["t3"]);
+    const took = await bob.next({ ttl: "1h" });
+    expect(took).toMatchObject({ ok: true, data: { task: { id: "t2" }, claim: { key: "task:t2", agent: "bob" } } });
+    expect(await ids("claimed")).toEqual(["t2"]);
+    expect((await bob.complete({ key: "task:t2", outcome: "success" })).ok).toBe(true);
+    expect(await ids("done")).toEqual(["t2"]);
+    expect(await ids("ready")).toEqual(["t1", "t3"]);
+    const supply = await alice.supply({});
+    expect(supply).toMatchObject({ ok: true, data: { ready: 2, claimed: 0, blocked: 0, done: 1 } });
+  });
+
+  it("gates, notes and verify: a mark holds for the window; notes show in the events; verify needs completed work", async () => {
+    const { alice, bob } = await fresh();
+    expect(await alice.gateCheck({ key: "notify:x" })).toMatchObject({ ok: true, data: { done: false, mark: null } });
+    expect((await alice.gateMark({ key: "notify:x", note: "sent" })).ok).toBe(true);
+    expect(await bob.gateCheck({ key: "notify:x", window: "1h" })).toMatchObject({ ok: true, data: { done: true, mark: { agent: "alice" } } });
+    expect(await bob.verify({ key: "k:none" })).toMatchObject({ ok: false, code: "NOT_FOUND" });
+    await alice.claim({ key: "k:v" });
+    expect(await bob.verify({ key: "k:v" })).toMatchObject({ ok: false, code: "NOT_COMPLETED" });
+    expect((await alice.note({ key: "k:v", text: "half way" })).ok).toBe(true);
+    await alice.complete({ key: "k:v" });
+    expect((await bob.verify({ key: "k:v", note: "tests pass" })).ok).toBe(true);
+    const events = await bob.events({ key: "k:v" });
+    expect(events.map((e) => [e.kind, e.agent])).toEqual([
+      ["granted", "alice"],
+      ["noted", "alice"],
+      ["completed", "alice"],
+      ["verified", "bob"],
+    ]);
+    expect(events.find((e) => e.kind === "noted")?.detail).toMatchObject({ text: "half way" });
+    const context = await bob.context({});
+    expect(context.ok).toBe(true);
+    expect(context.message).toContain("k:v");
+  });
+
+  it("events page forward after a cursor, with the audit ids", async () => {
+    const { alice } = await fresh();
+    for (let i = 0; i < 4; i++) await alice.claim({ key: `e:${i}` });
+    const all = await alice.events({});
+    expect(all.map((e) => e.key)).toEqual(["e:0", "e:1", "e:2", "e:3"]);
+    const first = await alice.events({ after: 0, limit: 2 });
+    expect(first.map((e) => e.key)).toEqual(["e:0", "e:1"]);
+    const rest = await alice.events({ after: first[1]?.id ?? 0 });
+    expect(rest.map((e) => e.key)).toEqual(["e:2", "e:3"]);
+    expect(await alice.events({ after: all[3]?.id ?? 0 })).toEqual([]);
+    expect((await alice.log({ kind: ["granted"], agent: "alice", limit: 1 })).data).toMatchObject({ events: [{ key: "e:3" }] });
+  });
+
+  it("bad input is thrown with its code and changes nothing", async () => {
+    const { session, alice } = await fresh();
+    const cases: [() => Promise<unknown>, string][] = [
+      [() => alice.claim({ key: "" }), "BAD_INPUT"],
+      [() => alice.claim({ key: "k:1", ttl: "soon" }), "BAD_DURATION"],
+      [() => alice.claim({ key: "k:1", extra: true } as never), "BAD_INPUT"],
+      [() => alice.taskAdd({ id: "t", title: "t", priority: 500 }), "BAD_INPUT"],
+      [() => alice.list({ state: ["sideways"] } as never), "BAD_INPUT"],
+      [() => alice.claim({ key: "k:1", paths: ["src/"] }), "BAD_INPUT"],
+    ];
+    for (const [call, code] of cases) expect((await thrown(call())).code, String(call)).toBe(code);
+    expect(await session.baton.log()).toEqual([]);
+    expect(await session.baton.list({ state: "all" })).toEqual([]);
+  });
+
+  it.runIf(target.name.startsWith("http"))("over HTTP the token decides the agent: naming another is FORBIDDEN, nothing changed", async () => {
+    const { session, alice } = await fresh();
+    expect(await alice.whoami()).toEqual({ agent: "alice", role: "agent" });
+    const url = (alice as HttpBatonApi).url;
+    const token = (await session.baton.tokens.add("carol")).token;
+    const asBob = new HttpBatonApi({ url, token, as: "bob" });
+    expect((await thrown(asBob.claim({ key: "k:f" }))).code).toBe("FORBIDDEN");
+    expect(await session.baton.list({ state: "all" })).toEqual([]);
+    const stranger = new HttpBatonApi({ url, token: "not-a-token" });
+    expect((await thrown(stranger.show({ key: "k:f" }))).code).toBe("UNAUTHENTICATED");
+    expect((await thrown(alice.pathsClaim({ paths: ["src/"] }))).code).toBe("UNKNOWN_ROUTE");
+  });
+});
