@@ -561,7 +561,7 @@ END $$;
   },
   {
     version: 10,
-    description: "renew and end a claim with the guarded update first; reap in one statement set; an index of live path claims granted with a work claim; a BRIN time index",
+    description: "renew and end a claim with the guarded update first; reap in one statement set; an index of live path claims granted with a work claim",
     // reap was a loop per claim (read the row, insert its event, end its path claims, build
     // its JSON): 12 s for 100,000 claims. Now one UPDATE ... RETURNING feeds the events'
     // INSERT ... SELECT and one JSON array (one row back, one JSON.parse), then one statement
@@ -573,12 +573,6 @@ END $$;
     // bench/reap.mjs.
     sql: `
 CREATE INDEX path_claims_work ON S.path_claims (work_key, agent) WHERE state = 'active' AND work_key IS NOT NULL;
-
--- The time index becomes a BRIN index: events are appended in time order, so a summary per
--- range of pages answers "since" (the newest pages, not yet summarised, are always read)
--- where the b-tree took an entry for every event.
-DROP INDEX S.events_at;
-CREATE INDEX events_at ON S.events USING brin (at) WITH (autosummarize = on);
 
 -- Renew, complete, release or abandon: the guarded UPDATE first (one statement when the caller
 -- holds the claim, no row lock taken beforehand). The UPDATE locks the row; had it waited for
