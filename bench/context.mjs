@@ -30,8 +30,10 @@ export async function run({ quick }) {
       await empty.close();
       const options = make();
       const baton = await openBaton(options);
-      for (let i = 0; i < 1000; i++) await baton.claim(`task:${i}`, { as: `agent-${i % 50}`, similar: "off" });
+      // The old events first, as in any log a store wrote (ids follow time): written after the
+      // live claims, two-day-old events would sit at higher ids than this hour's.
       await fillEvents(options, events);
+      for (let i = 0; i < 1000; i++) await baton.claim(`task:${i}`, { as: `agent-${i % 50}`, similar: "off" });
       const t0 = Date.now() - 2 * 86_400_000;
       await fillClaims(
         options,

@@ -56,8 +56,13 @@ describe("SQLite schema 7", () => {
     expect(sql("events")).not.toMatch(/AUTOINCREMENT/i);
     expect(sql("claims")).toMatch(/WITHOUT ROWID/i);
     expect(schema.map((o) => o.name).sort()).toEqual(
-      expect.arrayContaining(["events_key", "events_agent", "events_at", "events_selected", "claims_live", "claims_recent"]),
+      expect.arrayContaining(["events_key", "events_agent", "event_marks", "events_selected", "claims_live", "claims_recent"]),
     );
+    // Schema 9: no time index on the log; each minute's first event id, built from the log as it was.
+    expect(schema.map((o) => o.name)).not.toContain("events_at");
+    const marks = db.prepare("SELECT minute, first_id FROM event_marks ORDER BY minute").all() as { minute: number; first_id: number }[];
+    const firsts = db.prepare("SELECT at / 60000 AS minute, min(id) AS first_id FROM events GROUP BY at / 60000 ORDER BY minute").all();
+    expect(marks).toEqual(firsts);
     expect(db.prepare("SELECT count(*) AS n FROM sqlite_sequence WHERE name = 'events'").get()).toEqual({ n: 0 });
 
     const granted = await store.claim({ key: "new", agent: "a1", ttlMs: HOUR, meta: null, reopen: false, doneWindowMs: 0 });
@@ -85,6 +90,25 @@ describe("SQLite schema 7", () => {
     expect(new Set(ids).size).toBe(30);
   });
 
+  it("answers 'since' from each minute's first event id, across minutes and within one", async () => {
+    let clock = Date.UTC(2026, 0, 1, 12, 0, 30);
+    const store = openSqliteStore({ path: join(tempDir(), "since.db"), clock: () => clock });
+    const at: number[] = [];
+    for (const step of [0, 20_000, 45_000, 60_000, 1_000, 200_000]) {
+      clock += step;
+      at.push(clock);
+      await store.claim({ key: `k${at.length}`, agent: "a", ttlMs: HOUR, meta: null, reopen: false, doneWindowMs: 0 });
+    }
+    const end = clock;
+    for (const t of [at[0] as number, (at[1] as number) + 1, at[3] as number, (at[4] as number) + 1, end, end + 1]) {
+      const got = (await store.events({ sinceMs: end - t, limit: 100 })).map((e) => e.at.getTime());
+      expect(got, `since ${new Date(t).toISOString()}`).toEqual(at.filter((a) => a >= t));
+    }
+    const marks = store.database.prepare("SELECT minute, first_id FROM event_marks ORDER BY minute").all();
+    expect(marks).toEqual(store.database.prepare("SELECT at / 60000 AS minute, min(id) AS first_id FROM events GROUP BY 1 ORDER BY 1").all());
+    await store.close();
+  });
+
   it("answers every hot query through an index, never a scan of the log or of all claims", async () => {
     const store = openSqliteStore({ path: join(tempDir(), "plan.db") });
     const plan = (sql: string, ...params: unknown[]) =>
@@ -98,7 +122,9 @@ describe("SQLite schema 7", () => {
     expect(plan("SELECT * FROM claims INDEXED BY claims_abandoned WHERE state = 'abandoned' ORDER BY claimed_at DESC, key LIMIT 10")).not.toMatch(/TEMP B-TREE/);
     expect(plan("SELECT * FROM events WHERE key = ? ORDER BY id DESC LIMIT 10", "k")).toMatch(/events_key/);
     expect(plan("SELECT * FROM events WHERE agent = ? ORDER BY id DESC LIMIT 10", "a")).toMatch(/events_agent/);
-    expect(plan("SELECT * FROM events INDEXED BY events_at WHERE at >= ? ORDER BY id DESC LIMIT 10", 1)).toMatch(/events_at/);
+    const since = "id >= (SELECT coalesce(min(first_id), 9007199254740991) FROM event_marks WHERE minute >= ?) AND at >= ?";
+    expect(plan(`SELECT * FROM events WHERE ${since} ORDER BY id DESC LIMIT 10`, 1, 1)).toMatch(/SEARCH events USING INTEGER PRIMARY KEY \(rowid>\?\)/);
+    expect(plan(`SELECT * FROM events WHERE ${since} ORDER BY id DESC LIMIT 10`, 1, 1)).toMatch(/SEARCH event_marks USING INTEGER PRIMARY KEY/);
     expect(plan("SELECT detail FROM events WHERE kind = 'selected' ORDER BY id DESC LIMIT 20")).toMatch(/events_selected/);
     await store.close();
   });

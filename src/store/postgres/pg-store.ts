@@ -352,11 +352,14 @@ export class PostgresStore implements Store {
   }
 
   async reap(input: ReapInput): Promise<Claim[]> {
-    const rows = await this.#query<{ now_ms: number; claim: ClaimRow }>(
-      `SELECT now_ms, claim FROM ${this.#s}.reap($1, $2)`,
+    // One row: the reaped claims as one JSON array, in reap order (one JSON.parse, not one per claim).
+    const [row] = await this.#query<{ now_ms: number; claims: ClaimRow[] }>(
+      `SELECT now_ms, claims FROM ${this.#s}.reap($1, $2)`,
       [input.minAgeMs, input.by],
     );
-    return rows.map((row) => toClaim(row.claim, Number(row.now_ms)));
+    if (row === undefined) throw new BatonError("INTERNAL", "the reap function returned no row");
+    const now = Number(row.now_ms);
+    return row.claims.map((claim) => toClaim(claim, now));
   }
 
   async get(key: string): Promise<Claim | null> {
@@ -683,29 +686,27 @@ export class PostgresStore implements Store {
   }
 
   async reapPaths(input: ReapInput): Promise<PathClaim[]> {
-    return this.#transaction(async (client) => {
-      const first = await this.#nowIn(client);
-      const stale = await client.query(
-        `SELECT ${PATH_COLUMNS} FROM ${this.#s}.path_claims WHERE state = 'active' AND expires_at <= $1
-         ORDER BY expires_at, id FOR UPDATE`,
-        [first - input.minAgeMs],
-      );
-      const now = await this.#nowIn(client);
-      const out: PathClaim[] = [];
-      for (const old of stale.rows as PathRow[]) {
-        const result = await client.query(
-          `UPDATE ${this.#s}.path_claims SET state = 'abandoned', ended_at = $1,
-             reason = coalesce(reason, 'reaped: expired without release')
-           WHERE id = $2 AND state = 'active' RETURNING ${PATH_COLUMNS}`,
-          [now, old.id],
-        );
-        const row = result.rows[0] as PathRow | undefined;
-        if (row === undefined) continue;
-        await this.#eventIn(client, now, "reaped", pathEventKey(row.pattern), row.agent, Number(row.token), null, pathDetail.reaped(row.repo, Number(old.expires_at), input.by));
-        out.push(toPathClaim(row, now));
-      }
-      return out;
-    });
+    // One statement: the UPDATE locks each stale row it changes (re-checking a row changed
+    // meanwhile), the events follow in reap order, and the rows come back in that order.
+    const s = this.#s;
+    const rows = await this.#query<PathRow & { now_ms: number }>(
+      `WITH t AS (SELECT ${s}.now_ms() AS now),
+       r AS (
+         UPDATE ${s}.path_claims pc SET state = 'abandoned', ended_at = t.now,
+             reason = coalesce(pc.reason, 'reaped: expired without release')
+           FROM t WHERE pc.state = 'active' AND pc.expires_at <= t.now - $1
+           RETURNING ${PATH_COLUMNS.split(", ").map((c) => `pc.${c}`).join(", ")}, t.now AS now_ms
+       ), e AS (
+         INSERT INTO ${s}.events (at, kind, key, agent, token, detail)
+           SELECT r.now_ms, 'reaped', 'path:' || r.pattern, r.agent, r.token, CASE
+             WHEN $2::text IS NULL THEN json_build_object('repo', r.repo, 'expiredAt', ${s}.iso(r.expires_at))
+             ELSE json_build_object('by', $2::text, 'repo', r.repo, 'expiredAt', ${s}.iso(r.expires_at)) END
+           FROM r ORDER BY r.expires_at, r.id
+       )
+       SELECT * FROM r ORDER BY expires_at, id`,
+      [input.minAgeMs, input.by],
+    );
+    return rows.map((row) => toPathClaim(row, Number(row.now_ms)));
   }
 
   // ---- tasks ----------------------------------------------------------------

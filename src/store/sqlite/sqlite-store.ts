@@ -217,6 +217,21 @@ const LIST_BY_STATE: Record<ClaimState, { term: string; index: string }> = {
   abandoned: { term: "state = 'abandoned'", index: "claims_abandoned" },
 };
 
+/**
+ * The least string above every string that starts with `prefix`, in code point order (which
+ * is SQLite's BINARY order of UTF-8): the last code point below U+10FFFF raised by one, what
+ * follows it dropped. `null` when there is none (a prefix of U+10FFFF only).
+ */
+function prefixUpperBound(prefix: string): string | null {
+  const points = [...prefix];
+  while (points.length > 0) {
+    const last = (points.pop() as string).codePointAt(0) as number;
+    const next = last === 0xd7ff ? 0xe000 : last + 1;
+    if (next <= 0x10ffff) return points.join("") + String.fromCodePoint(next);
+  }
+  return null;
+}
+
 /** SQLite's BINARY order of two keys (UTF-8 bytes), which UTF-16 comparison is not. */
 function byteOrder(a: string, b: string): number {
   return a === b ? 0 : Buffer.compare(Buffer.from(a), Buffer.from(b));
@@ -374,16 +389,21 @@ export class SqliteStore implements Store {
     token: number | null,
     commit: string | null,
     detail: Record<string, unknown> | null,
-  ): void {
-    this.#stmt("INSERT INTO events (at, kind, key, agent, token, commit_sha, detail) VALUES (?, ?, ?, ?, ?, ?, ?)").run(
-      now,
-      kind,
-      key,
-      agent,
-      token,
-      commit,
-      detail === null ? null : JSON.stringify(detail),
-    );
+  ): number | bigint {
+    const { lastInsertRowid } = this.#stmt(
+      "INSERT INTO events (at, kind, key, agent, token, commit_sha, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    ).run(now, kind, key, agent, token, commit, detail === null ? null : JSON.stringify(detail));
+    this.#markMinute(now, lastInsertRowid);
+    return lastInsertRowid;
+  }
+
+  /**
+   * Record `id` as the first event of `now`'s minute unless one is recorded (schema 9's
+   * event_marks): called with every event logged, in id order, so each minute's row holds
+   * its smallest id. A read, and a write once a minute.
+   */
+  #markMinute(now: number, id: number | bigint): void {
+    this.#stmt("INSERT OR IGNORE INTO event_marks (minute, first_id) VALUES (?, ?)").run(Math.floor(now / 60_000), id);
   }
 
   async now(): Promise<Date> {
@@ -567,14 +587,22 @@ export class SqliteStore implements Store {
   async reap(input: ReapInput): Promise<Claim[]> {
     return this.#write((now) => {
       const cutoff = now - input.minAgeMs;
-      // One pass per statement over the live-claims index, nothing per row in JavaScript but
-      // the mapping: the rows are read once, in reap order, before the update (which changes
-      // only state, ended_at and reason); the event detail is built by concatenation
-      // (json_patch per row was a third of the insert). 100,000 claims: bench/reap.mjs.
-      const stale = this.#stmt(
-        `SELECT ${CLAIM_COLUMNS} FROM claims WHERE state = 'active' AND expires_at <= ? ORDER BY expires_at, key`,
-      ).all(cutoff) as ClaimRow[];
+      // Set-based, in this one write transaction (so no renewal or grant can come between the
+      // statements): the stale rows are read as one JSON array (better-sqlite3 builds a JS
+      // object per row, which was most of the time at 100,000 rows), the events inserted with
+      // one INSERT ... SELECT (details by concatenation, not json_patch per row), the linked
+      // path claims ended with one UPDATE, then the claims with one. bench/reap.mjs.
+      const stale = JSON.parse(
+        this.#stmt(
+          `SELECT json_group_array(json_array(key, agent, token, claimed_at, renewed_at, expires_at, meta, result, commit_sha)
+                                   ORDER BY expires_at, key)
+           FROM claims WHERE state = 'active' AND expires_at <= ?`,
+        )
+          .pluck()
+          .get(cutoff) as string,
+      ) as [string, string, number, number, number | null, number, string | null, string | null, string | null][];
       if (stale.length === 0) return [];
+      this.#markMinute(now, ((this.#stmt("SELECT max(id) AS id FROM events").get() as { id: number | null }).id ?? 0) + 1);
       const head = input.by === null ? "{" : `${JSON.stringify({ by: input.by }).slice(0, -1)},`;
       this.#stmt(
         `INSERT INTO events (at, kind, key, agent, token, detail)
@@ -582,18 +610,41 @@ export class SqliteStore implements Store {
          FROM claims WHERE state = 'active' AND expires_at <= ?
          ORDER BY expires_at, key`,
       ).run(now, head, cutoff);
+      this.#endReapedPaths(now, cutoff, stale);
       const reason = "reaped: expired without completion";
       this.#stmt(
         `UPDATE claims SET state = 'abandoned', ended_at = ?, reason = ? WHERE state = 'active' AND expires_at <= ?`,
       ).run(now, reason, cutoff);
-      for (const row of stale) this.#endLinkedPaths(now, row.key, row.agent, "abandoned", null);
-      return stale.map((row) => {
-        row.state = "abandoned";
-        row.ended_at = now;
-        row.reason = reason;
-        return this.#toClaim(row, now);
-      });
+      return stale.map(([key, agent, token, claimedAt, renewedAt, expiresAt, meta, result, commit]) =>
+        this.#toClaim(
+          { key, agent, token, state: "abandoned", claimed_at: claimedAt, renewed_at: renewedAt, expires_at: expiresAt,
+            ended_at: now, meta, result, commit_sha: commit, reason },
+          now,
+        ),
+      );
     });
+  }
+
+  /**
+   * Abandon the path claims granted with the claims being reaped (still active, expired at
+   * `cutoff`), with one UPDATE through the index of live linked path claims, and log them as
+   * the per-claim ending did: by work claim in reap order, then by id.
+   */
+  #endReapedPaths(now: number, cutoff: number, stale: readonly (readonly unknown[])[]): void {
+    const rows = this.#stmt(
+      `UPDATE path_claims SET state = 'abandoned', ended_at = ?
+       WHERE state = 'active' AND work_key IS NOT NULL
+         AND EXISTS (SELECT 1 FROM claims c WHERE c.key = path_claims.work_key AND c.agent = path_claims.agent
+                       AND c.state = 'active' AND c.expires_at <= ?)
+       RETURNING ${PATH_COLUMNS}`,
+    ).all(now, cutoff) as PathRow[];
+    if (rows.length === 0) return;
+    const order = new Map(stale.map((row, i) => [row[0] as string, i]));
+    const rank = (row: PathRow): number => order.get(row.work_key as string) ?? 0;
+    rows.sort((a, b) => rank(a) - rank(b) || a.id - b.id);
+    for (const row of rows) {
+      this.#event(now, "abandoned", pathEventKey(row.pattern), row.agent, row.token, null, pathDetail.endedWith(row.repo, row.work_key as string));
+    }
   }
 
   async resolve(input: ResolveInput): Promise<ResolveOutcome> {
@@ -661,8 +712,11 @@ export class SqliteStore implements Store {
       }
       const prefixed = filter.prefix !== undefined && filter.prefix.length > 0;
       if (prefixed) {
-        where.push("key >= ? AND substr(key, 1, ?) = ?");
-        params.push(filter.prefix, filter.prefix.length, filter.prefix);
+        // Both ends of the key range: with `key >= ?` alone the primary-key scan ran from the
+        // prefix to the last key (every `task:` claim for a `gate:` listing: 100 ms at 100,000).
+        const upper = prefixUpperBound(filter.prefix as string);
+        where.push(`key >= ?${upper === null ? "" : " AND key < ?"} AND substr(key, 1, ?) = ?`);
+        params.push(filter.prefix, ...(upper === null ? [] : [upper]), filter.prefix.length, filter.prefix);
       }
       // One query per state, each through the index that holds that state's rows in listing
       // order or a small set (live claims), then merged: as one query with ORed states the
@@ -694,8 +748,11 @@ export class SqliteStore implements Store {
         params.push(filter.agent);
       }
       if (filter.sinceMs !== undefined) {
-        where.push("at >= ?");
-        params.push(now - filter.sinceMs);
+        // From the first event of the window's first minute on (event_marks, schema 9): a
+        // range of ids, which the key and agent indexes also read as one.
+        const since = now - filter.sinceMs;
+        where.push("id >= (SELECT coalesce(min(first_id), 9007199254740991) FROM event_marks WHERE minute >= ?) AND at >= ?");
+        params.push(Math.floor(since / 60_000), since);
       }
       if (filter.kinds !== undefined && filter.kinds.length > 0) {
         where.push(`kind IN (${filter.kinds.map(() => "?").join(", ")})`);
@@ -709,10 +766,7 @@ export class SqliteStore implements Store {
         return (this.#stmt(sql).all(...params) as EventRow[]).map(toEvent);
       }
       params.push(filter.limit);
-      // "The last hour" over a long log: left alone, SQLite walks the whole table backwards
-      // by id (measured: 40 ms on a million events); the time index reads only the window.
-      const index = filter.sinceMs !== undefined && filter.key === undefined && filter.agent === undefined ? " INDEXED BY events_at" : "";
-      const sql = `SELECT ${EVENT_COLUMNS} FROM events${index}
+      const sql = `SELECT ${EVENT_COLUMNS} FROM events
                    ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id DESC LIMIT ?`;
       const rows = this.#stmt(sql).all(...params) as EventRow[];
       return rows.reverse().map(toEvent);
@@ -863,8 +917,8 @@ export class SqliteStore implements Store {
 
   async recordEvent(input: RecordEventInput): Promise<BatonEvent> {
     return this.#write((now) => {
-      this.#event(now, input.kind, input.key, input.agent, null, input.commit, input.detail);
-      const row = this.#stmt(`SELECT ${EVENT_COLUMNS} FROM events WHERE id = last_insert_rowid()`).get() as EventRow;
+      const id = this.#event(now, input.kind, input.key, input.agent, null, input.commit, input.detail);
+      const row = this.#stmt(`SELECT ${EVENT_COLUMNS} FROM events WHERE id = ?`).get(id) as EventRow;
       return toEvent(row);
     });
   }
@@ -889,15 +943,15 @@ export class SqliteStore implements Store {
 
   async reapPaths(input: ReapInput): Promise<PathClaim[]> {
     return this.#write((now) => {
+      // One UPDATE for every stale path claim (expires_at is unchanged, so the returned rows
+      // still say when each expired), then one event each in reap order.
       const rows = this.#stmt(
-        `SELECT ${PATH_COLUMNS} FROM path_claims WHERE state = 'active' AND expires_at <= ? ORDER BY expires_at, id`,
-      ).all(now - input.minAgeMs) as PathRow[];
-      return rows.map((stale) => {
-        const row = this.#stmt(
-          `UPDATE path_claims SET state = 'abandoned', ended_at = ?, reason = coalesce(reason, 'reaped: expired without release')
-           WHERE id = ? RETURNING ${PATH_COLUMNS}`,
-        ).get(now, stale.id) as PathRow;
-        this.#event(now, "reaped", pathEventKey(row.pattern), row.agent, row.token, null, pathDetail.reaped(row.repo, stale.expires_at, input.by));
+        `UPDATE path_claims SET state = 'abandoned', ended_at = ?, reason = coalesce(reason, 'reaped: expired without release')
+         WHERE state = 'active' AND expires_at <= ? RETURNING ${PATH_COLUMNS}`,
+      ).all(now, now - input.minAgeMs) as PathRow[];
+      rows.sort((a, b) => a.expires_at - b.expires_at || a.id - b.id);
+      return rows.map((row) => {
+        this.#event(now, "reaped", pathEventKey(row.pattern), row.agent, row.token, null, pathDetail.reaped(row.repo, row.expires_at, input.by));
         return toPathClaim(row, now);
       });
     });

@@ -1,0 +1,27 @@
+// One side of the reap race: `renewer` keeps short leases on every key alive (renewing each,
+// claiming it again when it expired or was reaped), `reaper` reaps with no minimum age, both
+// until DURATION_MS after START_AT_MS. Prints how many times it acted.
+// argv: LIB_URL, OPTIONS_JSON, ROLE, KEYS, START_AT_MS, DURATION_MS
+const [libUrl, optionsJson, role, keyCount, startAt, duration] = process.argv.slice(2);
+const { openBaton } = await import(libUrl);
+const baton = await openBaton(JSON.parse(optionsJson));
+const keys = Array.from({ length: Number(keyCount) }, (_, i) => `reap-race:${i}`);
+const wait = Number(startAt) - Date.now();
+if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+const end = Number(startAt) + Number(duration);
+let acted = 0;
+while (Date.now() < end) {
+  if (role === "reaper") {
+    acted += (await baton.reap({ minAge: 0, as: "janitor" })).reaped.length;
+    continue;
+  }
+  for (const key of keys) {
+    // Leases of 5-405 ms: a pass over the keys takes tens of ms: many expire between two passes, many are renewed just in time.
+    const ttl = 5 + Math.floor(Math.random() * 400);
+    const renewed = await baton.renew(key, { as: "renewer", ttl });
+    if (renewed.ok) acted++;
+    else await baton.claim(key, { as: "renewer", ttl, reopen: true, similar: "off" });
+  }
+}
+process.stdout.write(`${acted}\n`);
+await baton.close();
