@@ -23,6 +23,8 @@ function filesUnder(dir: string): string[] {
 /** `src/<layer>/…` → the layer (`surfaces`, `services`, …); top-level files are the library. */
 function layerOf(file: string): string {
   const rel = relative(SRC, file).split("/");
+  // src/index.ts is the package's entry: it re-exports every layer's public API.
+  if (rel.length === 1 && rel[0] === "index.ts") return "entry";
   return rel.length === 1 ? "library" : (rel[0] as string);
 }
 
@@ -95,6 +97,7 @@ describe("layers", () => {
       library: ["core", "store", "services", "workspace", "library"],
       api: ["core", "store", "services", "workspace", "library", "api"],
       surfaces: ["core", "store", "services", "workspace", "library", "api", "surfaces"],
+      entry: ["core", "store", "services", "workspace", "library", "api"],
     };
     const found: string[] = [];
     for (const s of sources) {
