@@ -55,7 +55,13 @@ const POSTGRES_FILES = [
 ];
 
 /** In-process tests: no child processes, no git, no server. */
-const UNIT_FILES = ["test/core.test.ts", "test/paths.test.ts", "test/docs.test.ts", "test/library.test.ts", "test/layers.test.ts"];
+const UNIT_FILES = [
+  "test/core.test.ts",
+  "test/paths.test.ts",
+  "test/docs.test.ts",
+  "test/library.test.ts",
+  "test/layers.test.ts",
+];
 
 export default defineConfig({
   test: {

@@ -32,7 +32,9 @@ export function bareSqlite(path, sync) {
        claimed_at = excluded.claimed_at, renewed_at = NULL, expires_at = excluded.expires_at, ended_at = NULL,
        meta = excluded.meta, result = NULL, commit_sha = NULL, reason = NULL RETURNING *`,
   );
-  const event = db.prepare("INSERT INTO events (at, kind, key, agent, token, commit_sha, detail) VALUES (?, ?, ?, ?, ?, ?, ?)");
+  const event = db.prepare(
+    "INSERT INTO events (at, kind, key, agent, token, commit_sha, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
+  );
   const complete = db.prepare(
     `UPDATE claims SET state = 'completed', ended_at = ?, result = ?, commit_sha = NULL
      WHERE key = ? AND agent = ? AND state = 'active' AND expires_at > ? RETURNING *`,

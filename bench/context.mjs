@@ -38,13 +38,25 @@ export async function run({ quick }) {
       await fillClaims(
         options,
         Array.from({ length: 99_000 }, (_, i) => ({
-          key: `done:${i}`, agent: `agent-${i % 500}`, token: 1_000_000_000 + i, state: "completed",
-          claimedAt: t0 + i, expiresAt: t0 + i + 3_600_000, endedAt: t0 + i + 1000, result: "ok",
+          key: `done:${i}`,
+          agent: `agent-${i % 500}`,
+          token: 1_000_000_000 + i,
+          state: "completed",
+          claimedAt: t0 + i,
+          expiresAt: t0 + i + 3_600_000,
+          endedAt: t0 + i + 1000,
+          result: "ok",
         })),
       );
       const cwd = tempDir();
       const full = await time(() => baton.context({ as: "agent-1", cwd }), 20);
-      rows.push([`${name}: context, 100,000 claims (1,000 live), ${fmt(events)} events`, fmt(base, 1), fmt(full, 1), `${(full / base).toFixed(1)}x`, name === "SQLite" ? (full < 50 ? "met (< 50 ms)" : "MISSED (< 50 ms)") : ""]);
+      rows.push([
+        `${name}: context, 100,000 claims (1,000 live), ${fmt(events)} events`,
+        fmt(base, 1),
+        fmt(full, 1),
+        `${(full / base).toFixed(1)}x`,
+        name === "SQLite" ? (full < 50 ? "met (< 50 ms)" : "MISSED (< 50 ms)") : "",
+      ]);
       // Similarity: 10,000 live claims in one namespace, topic keys made of words (numbered
       // keys skip the check in warn mode, so they would measure nothing).
       const word = (n) => {
@@ -55,13 +67,35 @@ export async function run({ quick }) {
         } while (n > 0);
         return `${w}x`;
       };
-      for (let i = 0; i < live; i++) await baton.claim(`topic:${word(i)}-${word(i * 7 + 3)}-notes`, { as: `agent-${i % 50}`, similar: "off" });
-      const plain = await time((i) => baton.claim(`topic:plain-${word(i + 50_000)}-draft`, { as: "bench", similar: "off" }), 30);
-      const checked = await time((i) => baton.claim(`topic:checked-${word(i + 90_000)}-draft`, { as: "bench", similar: "warn" }), 30);
-      rows.push([`${name}: claim with similarity check, ${fmt(live)} live in namespace`, fmt(plain, 1), fmt(checked, 1), `${(checked / plain).toFixed(1)}x`, ""]);
+      for (let i = 0; i < live; i++)
+        await baton.claim(`topic:${word(i)}-${word(i * 7 + 3)}-notes`, { as: `agent-${i % 50}`, similar: "off" });
+      const plain = await time(
+        (i) => baton.claim(`topic:plain-${word(i + 50_000)}-draft`, { as: "bench", similar: "off" }),
+        30,
+      );
+      const checked = await time(
+        (i) => baton.claim(`topic:checked-${word(i + 90_000)}-draft`, { as: "bench", similar: "warn" }),
+        30,
+      );
+      rows.push([
+        `${name}: claim with similarity check, ${fmt(live)} live in namespace`,
+        fmt(plain, 1),
+        fmt(checked, 1),
+        `${(checked / plain).toFixed(1)}x`,
+        "",
+      ]);
       // Strict mode: the same scan, plus (PostgreSQL) the namespace lock taken in the claim.
-      const strict = await time((i) => baton.claim(`topic:strict-${word(i + 130_000)}-draft`, { as: "bench", similar: "strict" }), 30);
-      rows.push([`${name}: strict claim (namespace lock + check) vs warn check`, fmt(checked, 1), fmt(strict, 1), `${(strict / checked).toFixed(2)}x`, ""]);
+      const strict = await time(
+        (i) => baton.claim(`topic:strict-${word(i + 130_000)}-draft`, { as: "bench", similar: "strict" }),
+        30,
+      );
+      rows.push([
+        `${name}: strict claim (namespace lock + check) vs warn check`,
+        fmt(checked, 1),
+        fmt(strict, 1),
+        `${(strict / checked).toFixed(2)}x`,
+        "",
+      ]);
       await baton.close();
     }
   } finally {

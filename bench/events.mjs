@@ -20,7 +20,9 @@ function envFor(options) {
 /** Latencies (ms) of `count` writes by a worker process, as seen on one SSE stream. */
 async function measure(options, args, count, gapMs) {
   const env = envFor(options);
-  const token = JSON.parse(spawnSync(process.execPath, [CLI, "tokens", "add", "bench", "--json"], { env, encoding: "utf8" }).stdout).token;
+  const token = JSON.parse(
+    spawnSync(process.execPath, [CLI, "tokens", "add", "bench", "--json"], { env, encoding: "utf8" }).stdout,
+  ).token;
   const server = await startServe(env, args);
   const seen = new Map();
   const controller = new AbortController();
@@ -47,9 +49,13 @@ async function measure(options, args, count, gapMs) {
   })().catch(() => undefined);
   const writes = [];
   await new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [WORKER, pathToFileURL(LIB).href, JSON.stringify(options), String(count), String(gapMs)], {
-      stdio: ["ignore", "pipe", "inherit"],
-    });
+    const child = spawn(
+      process.execPath,
+      [WORKER, pathToFileURL(LIB).href, JSON.stringify(options), String(count), String(gapMs)],
+      {
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
     let out = "";
     child.stdout.on("data", (c) => {
       out += c;
@@ -87,7 +93,9 @@ async function triggerCost(url, clients, ms, rounds) {
       const baton = await openBaton({ databaseUrl: url, schema, poolSize: clients + 1 });
       if (mode === "dropped") {
         const events = `"${schema}".events`;
-        await baton.store.pool.query(`DROP TRIGGER events_notify ON ${events}; DROP TRIGGER events_in_flight ON ${events}`);
+        await baton.store.pool.query(
+          `DROP TRIGGER events_notify ON ${events}; DROP TRIGGER events_in_flight ON ${events}`,
+        );
       }
       const stop = new AbortController();
       let followed = 0;
@@ -137,7 +145,11 @@ export async function run({ quick }) {
     const ratio = (x) => `${(x / cost.dropped).toFixed(2)}x`;
     costRows.push(["PostgreSQL claims/s, 8 clients: event triggers dropped (baseline)", fmt(cost.dropped), "1x"]);
     costRows.push(["... with the triggers (migration 11), a watch open", fmt(cost.triggers), ratio(cost.triggers)]);
-    costRows.push(["... with the triggers and a follower following the log (same process)", fmt(cost.follower), ratio(cost.follower)]);
+    costRows.push([
+      "... with the triggers and a follower following the log (same process)",
+      fmt(cost.follower),
+      ratio(cost.follower),
+    ]);
   } finally {
     await server.stop();
   }

@@ -30,22 +30,53 @@ export async function run({ quick }) {
   time([CLI, "init", "--claude"], env, repo);
   time([CLI, "paths", "claim", "held.ts", "--as", "other"], env, repo);
   const payload = (session, tool, input) =>
-    JSON.stringify({ session_id: session, transcript_path: "/t.jsonl", cwd: repo, permission_mode: "default", hook_event_name: "PreToolUse", tool_name: tool, tool_input: input, tool_use_id: "toolu_1" });
+    JSON.stringify({
+      session_id: session,
+      transcript_path: "/t.jsonl",
+      cwd: repo,
+      permission_mode: "default",
+      hook_event_name: "PreToolUse",
+      tool_name: tool,
+      tool_input: input,
+      tool_use_id: "toolu_1",
+    });
   const hook = [CLI, "hook", "claude", "pre-tool-use"];
-  const start = JSON.stringify({ session_id: "S", transcript_path: "/t.jsonl", cwd: repo, hook_event_name: "SessionStart", source: "startup" });
+  const start = JSON.stringify({
+    session_id: "S",
+    transcript_path: "/t.jsonl",
+    cwd: repo,
+    hook_event_name: "SessionStart",
+    source: "startup",
+  });
   time(hook, env, repo, payload("S", "Write", { file_path: join(repo, "a.ts"), content: "x" })); // S holds a.ts from here on
   const rows = { floor: [], bash: [], renew: [], fresh: [], denied: [], start: [] };
   for (let i = 0; i < runs; i++) {
     rows.floor.push(time(["-e", "0"], env, repo));
     rows.bash.push(time(hook, env, repo, payload("S", "Bash", { command: "ls" })));
-    rows.renew.push(time(hook, env, repo, payload("S", "Edit", { file_path: join(repo, "a.ts"), old_string: "1", new_string: "2" })));
-    rows.fresh.push(time(hook, env, repo, payload("S", "Write", { file_path: join(repo, `new${i}.ts`), content: "x" })));
-    rows.denied.push(time(hook, env, repo, payload("S", "Edit", { file_path: join(repo, "held.ts"), old_string: "1", new_string: "2" })));
+    rows.renew.push(
+      time(hook, env, repo, payload("S", "Edit", { file_path: join(repo, "a.ts"), old_string: "1", new_string: "2" })),
+    );
+    rows.fresh.push(
+      time(hook, env, repo, payload("S", "Write", { file_path: join(repo, `new${i}.ts`), content: "x" })),
+    );
+    rows.denied.push(
+      time(
+        hook,
+        env,
+        repo,
+        payload("S", "Edit", { file_path: join(repo, "held.ts"), old_string: "1", new_string: "2" }),
+      ),
+    );
     if (i % 4 === 0) rows.start.push(time([CLI, "hook", "claude", "session-start"], env, repo, start));
   }
   const f = median(rows.floor);
   const ratio = (xs) => median(xs) / f;
-  const line = (name, xs, target) => [name, fmt(median(xs), 1), `${ratio(xs).toFixed(2)}x`, target === undefined ? "" : ratio(xs) <= target ? "met" : "MISSED"];
+  const line = (name, xs, target) => [
+    name,
+    fmt(median(xs), 1),
+    `${ratio(xs).toFixed(2)}x`,
+    target === undefined ? "" : ratio(xs) <= target ? "met" : "MISSED",
+  ];
   const out = [
     ["node -e 0 (floor)", fmt(f, 1), "1.00x", ""],
     line("pre-tool-use, not an edit (Bash)", rows.bash),
@@ -57,6 +88,10 @@ export async function run({ quick }) {
   return {
     name: "hooks",
     rows: out,
-    text: table(`One harness hook call (Claude Code format), median of ${runs} interleaved runs (target: edit hook within 1.3x the floor)`, ["hook", "median ms", "vs floor", "target"], out),
+    text: table(
+      `One harness hook call (Claude Code format), median of ${runs} interleaved runs (target: edit hook within 1.3x the floor)`,
+      ["hook", "median ms", "vs floor", "target"],
+      out,
+    ),
   };
 }

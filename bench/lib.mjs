@@ -59,7 +59,8 @@ export function table(title, header, rows) {
   ].join("\n");
 }
 
-export const fmt = (n, digits = 0) => Number(n).toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+export const fmt = (n, digits = 0) =>
+  Number(n).toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 export const pct = (x) => `${(x * 100).toFixed(0)}%`;
 
 /**
@@ -69,7 +70,9 @@ export const pct = (x) => `${(x * 100).toFixed(0)}%`;
 export async function postgres() {
   const given = process.env.BATON_BENCH_DATABASE_URL ?? process.env.BATON_TEST_DATABASE_URL;
   if (given) return { url: given, stop: async () => undefined, embedded: false };
-  const child = spawn(process.execPath, [join(ROOT, "test", "setup", "pg-server.mjs")], { stdio: ["pipe", "pipe", "inherit"] });
+  const child = spawn(process.execPath, [join(ROOT, "test", "setup", "pg-server.mjs")], {
+    stdio: ["pipe", "pipe", "inherit"],
+  });
   const url = await new Promise((resolve, reject) => {
     let out = "";
     child.stdout.on("data", (c) => {
@@ -81,10 +84,11 @@ export async function postgres() {
   return {
     url,
     embedded: true,
-    stop: () => new Promise((resolve) => {
-      child.once("exit", () => resolve());
-      child.kill("SIGTERM");
-    }),
+    stop: () =>
+      new Promise((resolve) => {
+        child.once("exit", () => resolve());
+        child.kill("SIGTERM");
+      }),
   };
 }
 
@@ -99,7 +103,8 @@ export async function fillEvents(options, count) {
     const db = new Database(options.db);
     const insert = db.prepare("INSERT INTO events (at, kind, key, agent, token, detail) VALUES (?, ?, ?, ?, ?, ?)");
     db.transaction(() => {
-      for (let i = 0; i < count; i++) insert.run(t0 + i, i % 5 === 0 ? "denied" : "granted", `old:${i % 50_000}`, `agent-${i % 500}`, i, null);
+      for (let i = 0; i < count; i++)
+        insert.run(t0 + i, i % 5 === 0 ? "denied" : "granted", `old:${i % 50_000}`, `agent-${i % 500}`, i, null);
     })();
     db.close();
   } else {
@@ -145,7 +150,10 @@ export async function fillClaims(options, rows) {
       `INSERT INTO ${s}.claims (${sqlCols}) SELECT * FROM unnest(${types.map((t, i) => `$${i + 1}::${t}[]`).join(", ")})`,
       cols.map((c) => rows.map((r) => r[c] ?? null)),
     );
-    await client.query(`SELECT setval('${s}.fencing_token', greatest($1::bigint, (SELECT last_value FROM ${s}.fencing_token)))`, [top]);
+    await client.query(
+      `SELECT setval('${s}.fencing_token', greatest($1::bigint, (SELECT last_value FROM ${s}.fencing_token)))`,
+      [top],
+    );
     await client.query(`ANALYZE ${s}.claims`);
     await client.end();
   }
@@ -153,7 +161,10 @@ export async function fillClaims(options, rows) {
 
 /** `baton serve` on a free loopback port with `env` (and `args`); resolves { url, stop }. */
 export async function startServe(env, args = []) {
-  const child = spawn(process.execPath, [CLI, "serve", "--port", "0", "--no-reap", ...args], { env, stdio: ["ignore", "pipe", "ignore"] });
+  const child = spawn(process.execPath, [CLI, "serve", "--port", "0", "--no-reap", ...args], {
+    env,
+    stdio: ["ignore", "pipe", "ignore"],
+  });
   const url = await new Promise((resolve, reject) => {
     let out = "";
     child.stdout.on("data", (c) => {
@@ -180,6 +191,12 @@ export async function startServe(env, args = []) {
 export function storeTargets(url, name, synchronous) {
   return [
     ["SQLite", () => ({ db: join(tempDir(), `${name}.db`), synchronous })],
-    ["PostgreSQL", () => ({ databaseUrl: url, schema: `bench_${name}_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6)}` })],
+    [
+      "PostgreSQL",
+      () => ({
+        databaseUrl: url,
+        schema: `bench_${name}_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6)}`,
+      }),
+    ],
   ];
 }

@@ -11,9 +11,12 @@ export async function run({ quick }) {
   const calls = quick ? 300 : 1500;
   const dir = tempDir();
   const env = { ...process.env, BATON_DB: join(dir, "mcp.db"), BATON_AGENT: "bench" };
-  for (const key of Object.keys(env)) if (key.startsWith("BATON_") && !["BATON_DB", "BATON_AGENT"].includes(key)) delete env[key];
+  for (const key of Object.keys(env))
+    if (key.startsWith("BATON_") && !["BATON_DB", "BATON_AGENT"].includes(key)) delete env[key];
   const client = new Client({ name: "bench", version: "1.0.0" });
-  await client.connect(new StdioClientTransport({ command: process.execPath, args: [CLI, "mcp"], env, stderr: "ignore" }));
+  await client.connect(
+    new StdioClientTransport({ command: process.execPath, args: [CLI, "mcp"], env, stderr: "ignore" }),
+  );
   const measure = async (client, prefix) => {
     const time = async (name, args) => {
       const start = performance.now();
@@ -36,17 +39,29 @@ export async function run({ quick }) {
   // The same tools over streamable HTTP at /mcp under baton serve (its own file: one server per file).
   const httpEnv = { ...env, BATON_DB: join(dir, "mcp-http.db") };
   delete httpEnv.BATON_AGENT;
-  const token = JSON.parse(spawnSync(process.execPath, [CLI, "tokens", "add", "bench", "--json"], { env: httpEnv, encoding: "utf8" }).stdout).token;
+  const token = JSON.parse(
+    spawnSync(process.execPath, [CLI, "tokens", "add", "bench", "--json"], { env: httpEnv, encoding: "utf8" }).stdout,
+  ).token;
   const server = await startServe(httpEnv);
   const url = server.url;
   const httpClient = new Client({ name: "bench-http", version: "1.0.0" });
-  await httpClient.connect(new StreamableHTTPClientTransport(new URL(`${url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+  await httpClient.connect(
+    new StreamableHTTPClientTransport(new URL(`${url}/mcp`), {
+      requestInit: { headers: { authorization: `Bearer ${token}` } },
+    }),
+  );
   const http = await measure(httpClient, "http:");
   await server.stop();
   const cli = [];
   for (let i = 0; i < (quick ? 10 : 30); i++) cli.push(timeProcess([CLI, "claim", `cli:${i}`], env));
   const c = median(cli);
-  const row = (label, xs) => [label, fmt(median(xs), 2), fmt(percentile(xs, 99), 2), `${(c / median(xs)).toFixed(0)}x`, median(xs) <= 2 ? "met" : "MISSED"];
+  const row = (label, xs) => [
+    label,
+    fmt(median(xs), 2),
+    fmt(percentile(xs, 99), 2),
+    `${(c / median(xs)).toFixed(0)}x`,
+    median(xs) <= 2 ? "met" : "MISSED",
+  ];
   const rows = [
     row("stdio: claim <fresh key>", stdio.claim),
     row("stdio: show <key>", stdio.show),

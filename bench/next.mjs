@@ -13,7 +13,13 @@ async function fill(baton, count) {
   for (let start = 0; start < count; start += 5000) {
     const batch = Array.from({ length: Math.min(5000, count - start) }, (_, j) => {
       const i = start + j;
-      return { id: `t${i}`, title: `task ${i}`, category: CATEGORIES[i % CATEGORIES.length], priority: i % 101, ...(i % 10 === 9 ? { blockedBy: [`t${i - 1}`] } : {}) };
+      return {
+        id: `t${i}`,
+        title: `task ${i}`,
+        category: CATEGORIES[i % CATEGORIES.length],
+        priority: i % 101,
+        ...(i % 10 === 9 ? { blockedBy: [`t${i - 1}`] } : {}),
+      };
     });
     const r = await baton.tasks.put(batch, "add");
     if (!r.ok) throw new Error(`fill: ${r.code}`);
@@ -34,13 +40,19 @@ async function latency(baton, runs) {
 function loop(options, processes, ms) {
   const until = Date.now() + 1500 + ms;
   return Promise.all(
-    Array.from({ length: processes }, (_, i) =>
-      new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, [WORKER, pathToFileURL(LIB).href, JSON.stringify(options), `w${i}`, String(until)], { stdio: ["ignore", "pipe", "inherit"] });
-        let out = "";
-        child.stdout.on("data", (c) => (out += c));
-        child.on("close", (code) => (code === 0 ? resolve(Number(out)) : reject(new Error(`worker ${code}`))));
-      }),
+    Array.from(
+      { length: processes },
+      (_, i) =>
+        new Promise((resolve, reject) => {
+          const child = spawn(
+            process.execPath,
+            [WORKER, pathToFileURL(LIB).href, JSON.stringify(options), `w${i}`, String(until)],
+            { stdio: ["ignore", "pipe", "inherit"] },
+          );
+          let out = "";
+          child.stdout.on("data", (c) => (out += c));
+          child.on("close", (code) => (code === 0 ? resolve(Number(out)) : reject(new Error(`worker ${code}`))));
+        }),
     ),
   ).then((counts) => counts.reduce((a, b) => a + b, 0) / (ms / 1000));
 }
@@ -65,10 +77,22 @@ export async function run({ quick }) {
       await fillEvents(options, events);
       const loaded = await latency(baton, 20);
       await baton.close();
-      rows.push([`${name}: next latency, ${fmt(big)} tasks + 1,000 live claims + ${fmt(events)} events`, fmt(base, 1), fmt(loaded, 1), `${(loaded / base).toFixed(1)}x`, name === "SQLite" ? (loaded < 50 ? "met (< 50 ms)" : "MISSED (< 50 ms)") : ""]);
+      rows.push([
+        `${name}: next latency, ${fmt(big)} tasks + 1,000 live claims + ${fmt(events)} events`,
+        fmt(base, 1),
+        fmt(loaded, 1),
+        `${(loaded / base).toFixed(1)}x`,
+        name === "SQLite" ? (loaded < 50 ? "met (< 50 ms)" : "MISSED (< 50 ms)") : "",
+      ]);
       const one = await loop(options, 1, quick ? 1500 : 3000);
       const eight = await loop(options, 8, quick ? 1500 : 3000);
-      rows.push([`${name}: selections/s, 8 processes vs 1`, fmt(one, 0), fmt(eight, 0), `${(eight / one).toFixed(2)}x`, ""]);
+      rows.push([
+        `${name}: selections/s, 8 processes vs 1`,
+        fmt(one, 0),
+        fmt(eight, 0),
+        `${(eight / one).toFixed(2)}x`,
+        "",
+      ]);
     }
   } finally {
     await server.stop();
@@ -76,6 +100,10 @@ export async function run({ quick }) {
   return {
     name: "next",
     rows,
-    text: table("baton next (median ms; baseline: a 100-task backlog / one process)", ["measure", "baseline", "loaded", "ratio", "target"], rows),
+    text: table(
+      "baton next (median ms; baseline: a 100-task backlog / one process)",
+      ["measure", "baseline", "loaded", "ratio", "target"],
+      rows,
+    ),
   };
 }

@@ -46,6 +46,10 @@ export async function run({ quick }) {
   return {
     name: "pages",
     rows,
-    text: table(`SQLite pages written per commit (WAL frames; ${fmt(pairs)} claim+complete pairs after 2,000)`, ["writer", "pages / commit", "vs minimal"], rows),
+    text: table(
+      `SQLite pages written per commit (WAL frames; ${fmt(pairs)} claim+complete pairs after 2,000)`,
+      ["writer", "pages / commit", "vs minimal"],
+      rows,
+    ),
   };
 }

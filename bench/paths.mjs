@@ -43,7 +43,13 @@ export async function run({ quick }) {
   try {
     const stores = [
       ["SQLite", () => ({ db: join(tempDir(), "paths.db"), synchronous: "normal" })],
-      ["PostgreSQL", () => ({ databaseUrl: server.url, schema: `bench_paths_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6)}` })],
+      [
+        "PostgreSQL",
+        () => ({
+          databaseUrl: server.url,
+          schema: `bench_paths_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6)}`,
+        }),
+      ],
     ];
     for (const [name, options] of stores) {
       const empty = await openBaton(options());
@@ -53,7 +59,13 @@ export async function run({ quick }) {
       await fill(full, where, live);
       const loaded = await measure(full, where, runs);
       await full.close();
-      rows.push([name, fmt(base.median, 1), fmt(loaded.median, 1), fmt(loaded.p95, 1), `${(loaded.median / base.median).toFixed(1)}x`]);
+      rows.push([
+        name,
+        fmt(base.median, 1),
+        fmt(loaded.median, 1),
+        fmt(loaded.p95, 1),
+        `${(loaded.median / base.median).toFixed(1)}x`,
+      ]);
     }
   } finally {
     await server.stop();

@@ -10,7 +10,14 @@ const DAY = 86_400_000;
 function staleAndLive(count) {
   const t0 = Date.now() - 3 * DAY;
   const now = Date.now();
-  const row = (key, i, claimedAt, expiresAt) => ({ key, agent: `agent-${i % 100}`, token: i + 1, state: "active", claimedAt, expiresAt });
+  const row = (key, i, claimedAt, expiresAt) => ({
+    key,
+    agent: `agent-${i % 100}`,
+    token: i + 1,
+    state: "active",
+    claimedAt,
+    expiresAt,
+  });
   return [
     ...Array.from({ length: count }, (_, i) => row(`stale:${i}`, i, t0 + i, t0 + DAY + i)),
     ...Array.from({ length: 1000 }, (_, i) => row(`live:${i}`, count + i, now, now + DAY)),
@@ -38,7 +45,13 @@ export async function run({ quick }) {
     for (const [name, make] of targets) {
       const small = await timeReap(make, 1000);
       const large = await timeReap(make, big);
-      rows.push([`${name}: reap ${fmt(big)} expired claims`, fmt(small, 1), fmt(large, 0), `${(large / small).toFixed(0)}x`, large < 1000 ? "met (< 1 s)" : "MISSED (< 1 s)"]);
+      rows.push([
+        `${name}: reap ${fmt(big)} expired claims`,
+        fmt(small, 1),
+        fmt(large, 0),
+        `${(large / small).toFixed(0)}x`,
+        large < 1000 ? "met (< 1 s)" : "MISSED (< 1 s)",
+      ]);
     }
   } finally {
     await server.stop();
@@ -46,6 +59,10 @@ export async function run({ quick }) {
   return {
     name: "reap",
     rows,
-    text: table("reap (ms, one call; baseline: a reap of 1,000)", ["measure", "1,000 ms", "loaded ms", "ratio", "target"], rows),
+    text: table(
+      "reap (ms, one call; baseline: a reap of 1,000)",
+      ["measure", "1,000 ms", "loaded ms", "ratio", "target"],
+      rows,
+    ),
   };
 }

@@ -7,10 +7,26 @@ import { fileURLToPath } from "node:url";
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
 const names = args.filter((a) => !a.startsWith("--"));
-const all = ["throughput", "pages", "cli", "hooks", "contention", "scale", "paths", "context", "next", "reap", "mcp", "serve", "events"];
+const all = [
+  "throughput",
+  "pages",
+  "cli",
+  "hooks",
+  "contention",
+  "scale",
+  "paths",
+  "context",
+  "next",
+  "reap",
+  "mcp",
+  "serve",
+  "events",
+];
 const chosen = names.length ? all.filter((n) => names.includes(n)) : all;
 
-console.log(`# Baton benchmarks — ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${cpus().length} cores${quick ? " (quick)" : ""}`);
+console.log(
+  `# Baton benchmarks — ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${cpus().length} cores${quick ? " (quick)" : ""}`,
+);
 const results = [];
 for (const name of chosen) {
   const { run } = await import(`./${name}.mjs`);

@@ -41,19 +41,38 @@ export async function run({ quick }) {
         for (let i = 0; i < 100_000; i++) {
           const live = i % 100 === 0;
           const at = t0 + i * 20;
-          claim.run(`task:${i}`, `agent-${i % 1000}`, size + i, live ? "active" : "completed", live ? Date.now() : at, live ? Date.now() + 3_600_000 : at + 3_600_000, live ? null : at + 1000, live ? null : "ok");
+          claim.run(
+            `task:${i}`,
+            `agent-${i % 1000}`,
+            size + i,
+            live ? "active" : "completed",
+            live ? Date.now() : at,
+            live ? Date.now() + 3_600_000 : at + 3_600_000,
+            live ? null : at + 1000,
+            live ? null : "ok",
+          );
         }
       })();
       db.close();
     }
     results[size] = [
-      await measure(baton, "claim + complete (fresh key)", async (i) => {
-        await baton.claim(`new:${i}`, { as: "bench" });
-        await baton.complete(`new:${i}`, { as: "bench" });
-      }, 300),
+      await measure(
+        baton,
+        "claim + complete (fresh key)",
+        async (i) => {
+          await baton.claim(`new:${i}`, { as: "bench" });
+          await baton.complete(`new:${i}`, { as: "bench" });
+        },
+        300,
+      ),
       await measure(baton, "list (live claims)", () => baton.list({}), 50),
       await measure(baton, "list --agent A", (i) => baton.list({ agent: `agent-${i * 10}` }), 50),
-      await measure(baton, "list --state completed --limit 100", () => baton.list({ state: "completed", limit: 100 }), 20),
+      await measure(
+        baton,
+        "list --state completed --limit 100",
+        () => baton.list({ state: "completed", limit: 100 }),
+        20,
+      ),
       await measure(baton, "log --limit 50", () => baton.log({ limit: 50 }), 200),
       await measure(baton, "log KEY", (i) => baton.log({ key: `task:${i * 7}`, limit: 100 }), 200),
       await measure(baton, "log --agent A --limit 50", (i) => baton.log({ agent: `agent-${i}`, limit: 50 }), 200),
@@ -63,7 +82,13 @@ export async function run({ quick }) {
   }
   const rows = results[0].map((empty, i) => {
     const full = results[events][i];
-    return [empty.label, fmt(empty.median * 1000), fmt(full.median * 1000), fmt(full.p99 * 1000), `${(full.median / empty.median).toFixed(2)}x`];
+    return [
+      empty.label,
+      fmt(empty.median * 1000),
+      fmt(full.median * 1000),
+      fmt(full.p99 * 1000),
+      `${(full.median / empty.median).toFixed(2)}x`,
+    ];
   });
   return {
     name: "scale",

@@ -16,11 +16,17 @@ const call = (body) =>
         path: "/v1/claim",
         method: "POST",
         agent,
-        headers: { "content-type": "application/json", authorization: `Bearer ${token}`, "content-length": Buffer.byteLength(data) },
+        headers: {
+          "content-type": "application/json",
+          authorization: `Bearer ${token}`,
+          "content-length": Buffer.byteLength(data),
+        },
       },
       (response) => {
         response.resume();
-        response.on("end", () => (response.statusCode === 200 ? resolve() : reject(new Error(`claim answered ${response.statusCode}`))));
+        response.on("end", () =>
+          response.statusCode === 200 ? resolve() : reject(new Error(`claim answered ${response.statusCode}`)),
+        );
       },
     );
     request.on("error", reject);

@@ -25,7 +25,11 @@ function client(url, token, sockets) {
           path,
           method: "POST",
           agent,
-          headers: { "content-type": "application/json", authorization: `Bearer ${token}`, "content-length": Buffer.byteLength(data) },
+          headers: {
+            "content-type": "application/json",
+            authorization: `Bearer ${token}`,
+            "content-length": Buffer.byteLength(data),
+          },
         },
         (response) => {
           const chunks = [];
@@ -57,13 +61,19 @@ async function claimRate(url, token, clients, ms, prefix) {
   const counts = await Promise.all(
     Array.from({ length: processes }, (_, p) => {
       const share = Math.floor(clients / processes) + (p < clients % processes ? 1 : 0);
-      const child = spawn(process.execPath, [WORKER, url, token, String(share), String(until), `${prefix}:${clients}:${p}`], {
-        stdio: ["ignore", "pipe", "inherit"],
-      });
+      const child = spawn(
+        process.execPath,
+        [WORKER, url, token, String(share), String(until), `${prefix}:${clients}:${p}`],
+        {
+          stdio: ["ignore", "pipe", "inherit"],
+        },
+      );
       let out = "";
       child.stdout.on("data", (c) => (out += c));
       return new Promise((resolve, reject) =>
-        child.once("exit", (code) => (code === 0 ? resolve(Number(out.trim())) : reject(new Error(`load process exited ${code}`)))),
+        child.once("exit", (code) =>
+          code === 0 ? resolve(Number(out.trim())) : reject(new Error(`load process exited ${code}`)),
+        ),
       );
     }),
   );
@@ -117,16 +127,25 @@ export async function run({ quick }) {
 
   // Throughput: the same fresh-key claims, three stores, 1/8/32 clients.
   const targets = [
-    ["SQLite FULL, group commit", () => ({ env: cleanEnv({ BATON_DB: join(dir, "gc.db"), BATON_SQLITE_SYNC: "full" }), args: [] })],
+    [
+      "SQLite FULL, group commit",
+      () => ({ env: cleanEnv({ BATON_DB: join(dir, "gc.db"), BATON_SQLITE_SYNC: "full" }), args: [] }),
+    ],
     [
       "SQLite FULL, commit per request",
-      () => ({ env: cleanEnv({ BATON_DB: join(dir, "single.db"), BATON_SQLITE_SYNC: "full" }), args: ["--no-group-commit"] }),
+      () => ({
+        env: cleanEnv({ BATON_DB: join(dir, "single.db"), BATON_SQLITE_SYNC: "full" }),
+        args: ["--no-group-commit"],
+      }),
     ],
   ];
   const pg = await postgres();
   targets.push([
     "PostgreSQL",
-    () => ({ env: cleanEnv({ BATON_DATABASE_URL: pg.url, BATON_PG_SCHEMA: `bench_serve_${Date.now().toString(36)}` }), args: [] }),
+    () => ({
+      env: cleanEnv({ BATON_DATABASE_URL: pg.url, BATON_PG_SCHEMA: `bench_serve_${Date.now().toString(36)}` }),
+      args: [],
+    }),
   ]);
   // All three servers up at once, and the targets interleaved per client count, so that a
   // change in the machine's load (the disk's sync time above all) hits them alike.
@@ -155,7 +174,9 @@ export async function run({ quick }) {
         const before = counts.get(label);
         const after = await batches(s.url);
         if (before !== null && after !== null && after.batches > before.batches) {
-          meanBatch.push(`${clients}: ${((after.operations - before.operations) / (after.batches - before.batches)).toFixed(1)}`);
+          meanBatch.push(
+            `${clients}: ${((after.operations - before.operations) / (after.batches - before.batches)).toFixed(1)}`,
+          );
         }
       }
     }
@@ -165,9 +186,16 @@ export async function run({ quick }) {
   }
 
   const cli = [];
-  for (let i = 0; i < (quick ? 10 : 30); i++) cli.push(timeProcess([CLI, "claim", `cli:${i}`], { ...env, BATON_AGENT: "bench" }));
+  for (let i = 0; i < (quick ? 10 : 30); i++)
+    cli.push(timeProcess([CLI, "claim", `cli:${i}`], { ...env, BATON_AGENT: "bench" }));
   const c = median(cli);
-  const row = (label, xs) => [label, fmt(median(xs), 2), fmt(percentile(xs, 99), 2), `${(c / median(xs)).toFixed(0)}x`, median(xs) <= 2 ? "met" : "MISSED"];
+  const row = (label, xs) => [
+    label,
+    fmt(median(xs), 2),
+    fmt(percentile(xs, 99), 2),
+    `${(c / median(xs)).toFixed(0)}x`,
+    median(xs) <= 2 ? "met" : "MISSED",
+  ];
   const latencyRows = [
     row("POST /v1/claim <fresh key>", claim),
     row("POST /v1/show <key>", show),
@@ -179,7 +207,13 @@ export async function run({ quick }) {
   const ratio = grouped[2] / single[2];
   const rateRows = [
     ...[...rates].map(([label, [r1, r8, r32]]) => [label, fmt(r1), fmt(r8), fmt(r32), ""]),
-    ["group commit / commit per request", (grouped[0] / single[0]).toFixed(1) + "x", (grouped[1] / single[1]).toFixed(1) + "x", `${ratio.toFixed(1)}x`, ratio >= 3 ? "met (>= 3x at 32)" : "MISSED (>= 3x at 32)"],
+    [
+      "group commit / commit per request",
+      (grouped[0] / single[0]).toFixed(1) + "x",
+      (grouped[1] / single[1]).toFixed(1) + "x",
+      `${ratio.toFixed(1)}x`,
+      ratio >= 3 ? "met (>= 3x at 32)" : "MISSED (>= 3x at 32)",
+    ],
   ];
   return {
     name: "serve",

@@ -33,7 +33,15 @@ async function sqliteRows(ms) {
       for (const [j, op] of runs.entries()) rounds[j].push(await rate((i) => op(`${round}:${i}`), ms / 5));
     }
     const [b, s, m] = rounds.map(median);
-    rows.push([`SQLite synchronous=${sync.toUpperCase()}`, fmt(b), fmt(s), fmt(m), pct(b / s), pct(b / m), b / s >= 0.8 ? "met" : "MISSED"]);
+    rows.push([
+      `SQLite synchronous=${sync.toUpperCase()}`,
+      fmt(b),
+      fmt(s),
+      fmt(m),
+      pct(b / s),
+      pct(b / m),
+      b / s >= 0.8 ? "met" : "MISSED",
+    ]);
     await baton.close();
     bare.close();
     minimal.close();

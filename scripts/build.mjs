@@ -178,7 +178,8 @@ rmSync(join(root, "dist", "dashboard", "app-css.css"));
 copyFileSync(join(root, "src", "surfaces", "dashboard", "index.html"), join(root, "dist", "dashboard", "index.html"));
 
 const mainBundle = readFileSync(join(root, "dist", "cli", "baton-main.js"), "utf8");
-if (/\bimport\([^)]/.test(mainBundle)) throw new Error("dist/cli/baton-main.js has an import() left: bundle or require() what it loads");
+if (/\bimport\([^)]/.test(mainBundle))
+  throw new Error("dist/cli/baton-main.js has an import() left: bundle or require() what it loads");
 
 // dist/cli/*.js are CommonJS inside an ESM package.
 writeFileSync(join(root, "dist", "cli", "package.json"), `${JSON.stringify({ type: "commonjs" })}\n`);
@@ -188,11 +189,26 @@ writeFileSync(join(root, "dist", "cli", "package.json"), `${JSON.stringify({ typ
 const warm = mkdtempSync(join(tmpdir(), "baton-build-"));
 try {
   const env = { PATH: process.env.PATH ?? "", BATON_DB: join(warm, "warm.db"), BATON_AGENT: "build" };
-  execFileSync(process.execPath, [join(root, "dist", "cli", "baton.js"), "claim", "build:warm-up"], { cwd: warm, env, stdio: "ignore" });
+  execFileSync(process.execPath, [join(root, "dist", "cli", "baton.js"), "claim", "build:warm-up"], {
+    cwd: warm,
+    env,
+    stdio: "ignore",
+  });
   // Then one edit hook call in a scratch repository (the other path on every tool call),
   // refreshing the cache with what it compiled. Without git, the claim-only cache stays.
   try {
-    const git = (...args) => execFileSync("git", args, { cwd: warm, stdio: "ignore", env: { ...env, GIT_AUTHOR_NAME: "b", GIT_AUTHOR_EMAIL: "b@b", GIT_COMMITTER_NAME: "b", GIT_COMMITTER_EMAIL: "b@b" } });
+    const git = (...args) =>
+      execFileSync("git", args, {
+        cwd: warm,
+        stdio: "ignore",
+        env: {
+          ...env,
+          GIT_AUTHOR_NAME: "b",
+          GIT_AUTHOR_EMAIL: "b@b",
+          GIT_COMMITTER_NAME: "b",
+          GIT_COMMITTER_EMAIL: "b@b",
+        },
+      });
     git("init", "-q");
     git("commit", "-q", "--allow-empty", "-m", "warm-up");
     const payload = JSON.stringify({
@@ -226,8 +242,12 @@ if (!skipTypes) {
     stdio: "inherit",
   });
   // The dashboard has its own compiler options (the DOM), outside tsconfig.json.
-  execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "--noEmit", "-p", "src/surfaces/dashboard/tsconfig.json"], {
-    cwd: root,
-    stdio: "inherit",
-  });
+  execFileSync(
+    process.execPath,
+    [join(root, "node_modules/typescript/bin/tsc"), "--noEmit", "-p", "src/surfaces/dashboard/tsconfig.json"],
+    {
+      cwd: root,
+      stdio: "inherit",
+    },
+  );
 }

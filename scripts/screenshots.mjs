@@ -19,8 +19,17 @@ if (!existsSync(executablePath)) {
 const { openBaton } = await import(join(root, "dist", "index.js"));
 const work = mkdtempSync(join(tmpdir(), "baton-shots-"));
 const db = join(work, "baton.db");
-const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("BATON_"))), BATON_DB: db, XDG_STATE_HOME: join(work, "state") };
-const cli = (...args) => execFileSync(process.execPath, [join(root, "dist", "cli", "baton.js"), ...args], { env, cwd: work, encoding: "utf8" });
+const env = {
+  ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("BATON_"))),
+  BATON_DB: db,
+  XDG_STATE_HOME: join(work, "state"),
+};
+const cli = (...args) =>
+  execFileSync(process.execPath, [join(root, "dist", "cli", "baton.js"), ...args], {
+    env,
+    cwd: work,
+    encoding: "utf8",
+  });
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 let server;
@@ -30,7 +39,17 @@ try {
   const repo = join(work, "api");
   mkdirSync(repo);
   const git = (...args) =>
-    execFileSync("git", args, { cwd: repo, stdio: "ignore", env: { ...env, GIT_AUTHOR_NAME: "demo", GIT_AUTHOR_EMAIL: "d@d", GIT_COMMITTER_NAME: "demo", GIT_COMMITTER_EMAIL: "d@d" } });
+    execFileSync("git", args, {
+      cwd: repo,
+      stdio: "ignore",
+      env: {
+        ...env,
+        GIT_AUTHOR_NAME: "demo",
+        GIT_AUTHOR_EMAIL: "d@d",
+        GIT_COMMITTER_NAME: "demo",
+        GIT_COMMITTER_EMAIL: "d@d",
+      },
+    });
   git("init", "-q");
   writeFileSync(join(repo, "README.md"), "demo\n");
   git("add", "README.md");
@@ -74,11 +93,26 @@ try {
 
   const baton = await openBaton({ db });
   // Live work.
-  await baton.claim("github:acme/api#231", { as: "claude-7f3a", ttl: "45m", meta: { branch: "fix/login-429", pr: 231 } });
+  await baton.claim("github:acme/api#231", {
+    as: "claude-7f3a",
+    ttl: "45m",
+    meta: { branch: "fix/login-429", pr: 231 },
+  });
   await baton.claim("github:acme/web#88", { as: "codex-21", ttl: "20m", meta: { branch: "feat/pricing-cache" } });
   await baton.next({ as: "gemini-b4", cwd: work, seed: 7 });
-  await baton.claimPaths(["src/auth/", "src/http/limits.ts"], { as: "claude-7f3a", cwd: repo, ttl: "45m", reason: "login rate limit" });
-  await baton.claimPaths(["docs/**/*.md"], { as: "worker-5", cwd: repo, ttl: "15m", shared: true, reason: "docs pass" });
+  await baton.claimPaths(["src/auth/", "src/http/limits.ts"], {
+    as: "claude-7f3a",
+    cwd: repo,
+    ttl: "45m",
+    reason: "login rate limit",
+  });
+  await baton.claimPaths(["docs/**/*.md"], {
+    as: "worker-5",
+    cwd: repo,
+    ttl: "15m",
+    shared: true,
+    reason: "docs pass",
+  });
   await baton.claim("gate:deploy:api-prod", { as: "worker-5", ttl: "2m" });
   // Contention: agents shopping for the same lanes.
   for (const agent of ["claude-9c10", "claude-9c10", "worker-5", "gemini-b4", "claude-9c10"]) {
@@ -90,7 +124,11 @@ try {
   await sleep(1200);
   const admin = JSON.parse(cli("tokens", "add", "ops", "--admin", "--json")).token;
 
-  server = spawn(process.execPath, [join(root, "dist", "cli", "baton.js"), "serve", "--port", "0"], { env, cwd: work, stdio: ["ignore", "pipe", "inherit"] });
+  server = spawn(process.execPath, [join(root, "dist", "cli", "baton.js"), "serve", "--port", "0"], {
+    env,
+    cwd: work,
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   const url = await new Promise((resolve, reject) => {
     let out = "";
     server.stdout.on("data", (c) => {
@@ -104,7 +142,14 @@ try {
   browser = await chromium.launch({
     executablePath,
     headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+    ],
   });
   mkdirSync(join(root, "docs", "screenshots"), { recursive: true });
   // The top of the page (Now to Contention) at each width, to keep the pictures small.

@@ -21,15 +21,32 @@ import {
   type ResolveResult,
   type ShowResult,
 } from "./services/claims.js";
-import { type ProbeOptions, type ProbeResult, probe, type SyncCheckOptions, type SyncCheckResult, syncCheck } from "./workspace/guards.js";
-import { type GateMarkWithSkips, type GateOptions, type GateRunOptions, type GateRunResult, GateService } from "./services/gates.js";
+import {
+  type ProbeOptions,
+  type ProbeResult,
+  probe,
+  type SyncCheckOptions,
+  type SyncCheckResult,
+  syncCheck,
+} from "./workspace/guards.js";
+import {
+  type GateMarkWithSkips,
+  type GateOptions,
+  type GateRunOptions,
+  type GateRunResult,
+  GateService,
+} from "./services/gates.js";
 import { buildContext, type ContextResult } from "./services/context.js";
 import { holdLease } from "./services/lease.js";
 import { type NextOptions, type NextResult, type SupplyResult, TaskService } from "./services/tasks.js";
 import { type FollowOptions, followEvents } from "./services/follow.js";
 import { readRules, rulesPath } from "./workspace/rules.js";
 import { TokenService } from "./services/tokens.js";
-import { type PathClaimOptions as ServicePathClaimOptions, type PathClaimResult, PathService } from "./services/paths.js";
+import {
+  type PathClaimOptions as ServicePathClaimOptions,
+  type PathClaimResult,
+  PathService,
+} from "./services/paths.js";
 import { MarkerDir } from "./workspace/markers.js";
 import { CHECKOUT_PATHS, pathTarget, type RepoOptions, repositoryId } from "./workspace/checkout.js";
 import { openPostgresStore } from "./store/postgres/pg-store.js";
@@ -106,7 +123,10 @@ export interface ClaimWithPathsOptions extends ClaimOptions, RepoOptions {
 
 /** The answer to {@link Baton.claimWithPaths}: the claim's answer (with the paths when granted), or the path conflicts. */
 export type ClaimWithPathsResult =
-  | (Extract<ClaimResult, { ok: true }> & { readonly paths: PathClaim[]; readonly pathConflicts: PathClaimResult["conflicts"] })
+  | (Extract<ClaimResult, { ok: true }> & {
+      readonly paths: PathClaim[];
+      readonly pathConflicts: PathClaimResult["conflicts"];
+    })
   | Extract<ClaimResult, { ok: false }>
   | Extract<PathClaimResult, { ok: false }>;
 
@@ -212,7 +232,11 @@ export class Baton {
    * are granted, or neither (a held key, or any path conflict, leaves nothing claimed).
    * The paths share the claim's token and TTL.
    */
-  async claimWithPaths(key: string, patterns: readonly string[], options: ClaimWithPathsOptions): Promise<ClaimWithPathsResult> {
+  async claimWithPaths(
+    key: string,
+    patterns: readonly string[],
+    options: ClaimWithPathsOptions,
+  ): Promise<ClaimWithPathsResult> {
     this.#claims.claimInput(key, options);
     this.#paths.prepare(options); // bad options are refused before the checkout is read
     const target = await pathTarget(patterns, options);
@@ -282,7 +306,12 @@ export class Baton {
 
   /** Path claims of the repository at `cwd` (or of every repository with `allRepos`). Default: live ones. */
   async listPaths(
-    options?: RepoOptions & { allRepos?: boolean; agent?: string; state?: ClaimState | readonly ClaimState[] | "all"; limit?: number },
+    options?: RepoOptions & {
+      allRepos?: boolean;
+      agent?: string;
+      state?: ClaimState | readonly ClaimState[] | "all";
+      limit?: number;
+    },
   ): Promise<PathClaim[]> {
     const all = options?.allRepos === true;
     return this.#paths.list({ ...options, ...(all ? {} : { repo: await repositoryId(options) }) });
@@ -336,7 +365,11 @@ export class Baton {
     fn: (context: { claim: Claim; signal: AbortSignal }) => Promise<T> | T,
     options: GateRunOptions & LocalGateOptions,
   ): Promise<GateRunResult<T>> {
-    return this.#gates.run(key, async (context) => ({ ok: true, value: await fn(context), digest: null }), withMarkers(options));
+    return this.#gates.run(
+      key,
+      async (context) => ({ ok: true, value: await fn(context), digest: null }),
+      withMarkers(options),
+    );
   }
 
   /** The gate machinery with full control of the effect's outcome (used by `baton gate run`). */
@@ -357,7 +390,9 @@ export class Baton {
    * loose ends, other agents' claims, recent completions (verified or not), gates fired,
    * and contention — most important first, within `budget` characters.
    */
-  async context(options: { as?: string; budget?: number; cwd?: string; rulesFile?: string } = {}): Promise<ContextResult> {
+  async context(
+    options: { as?: string; budget?: number; cwd?: string; rulesFile?: string } = {},
+  ): Promise<ContextResult> {
     const path = await rulesPath({
       ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
       ...(options.rulesFile === undefined ? {} : { file: options.rulesFile }),
@@ -395,7 +430,10 @@ export class Baton {
     options: { as: string; result?: string; commit?: string; outcome?: "success" | "failure" | "noop" },
   ): Promise<ActionResult> {
     if (options.outcome !== undefined && !["success", "failure", "noop"].includes(options.outcome)) {
-      throw new BatonError("BAD_OPTION", `invalid outcome ${JSON.stringify(options.outcome)}: success, failure or noop`);
+      throw new BatonError(
+        "BAD_OPTION",
+        `invalid outcome ${JSON.stringify(options.outcome)}: success, failure or noop`,
+      );
     }
     const done = await this.#claims.complete(key, options);
     if (done.ok && options.outcome !== undefined) await this.#tasks.recordOutcome(key, options.outcome);
@@ -545,7 +583,13 @@ export class Baton {
     if (held.lost !== null) {
       // Renewals failed (the store, say) but the claim was still ours to release: the lease was lost all the same.
       const code = !(held.lost instanceof Error) && !held.lost.ok ? held.lost.code : "CLAIM_EXPIRED";
-      return { ok: false, outcome: "lost", code, value: held.value, message: `lost the lease on ${normalisedKey} while the work ran; released it` };
+      return {
+        ok: false,
+        outcome: "lost",
+        code,
+        value: held.value,
+        message: `lost the lease on ${normalisedKey} while the work ran; released it`,
+      };
     }
     return { ok: true, outcome: end === "release" ? "released" : "completed", value: held.value, claim: done.claim };
   }
@@ -657,20 +701,25 @@ const ARG_SHAPES: Readonly<Record<string, readonly ArgShape[]>> = {
 };
 
 function checkArgs(method: string, shapes: readonly ArgShape[], args: unknown[]): unknown[] {
-  return shapes.map((shape, i) => {
-    const value = args[i];
-    const bad = (what: string) =>
-      new BatonError("BAD_INPUT", `${method}: argument ${i + 1} must be ${what}, got ${value === null ? "null" : Array.isArray(value) ? "an array" : typeof value}`);
-    if (shape === "options") {
-      if (value === undefined) return {};
-      if (typeof value !== "object" || value === null || Array.isArray(value)) throw bad("an options object");
-    } else if (shape === "list" || shape === "list-or-null") {
-      if (!(Array.isArray(value) || (shape === "list-or-null" && (value === null || value === undefined)))) {
-        throw bad(shape === "list" ? "an array" : "an array or null");
-      }
-    } else if (shape === "function" && typeof value !== "function") throw bad("a function");
-    return value;
-  }).concat(args.slice(shapes.length));
+  return shapes
+    .map((shape, i) => {
+      const value = args[i];
+      const bad = (what: string) =>
+        new BatonError(
+          "BAD_INPUT",
+          `${method}: argument ${i + 1} must be ${what}, got ${value === null ? "null" : Array.isArray(value) ? "an array" : typeof value}`,
+        );
+      if (shape === "options") {
+        if (value === undefined) return {};
+        if (typeof value !== "object" || value === null || Array.isArray(value)) throw bad("an options object");
+      } else if (shape === "list" || shape === "list-or-null") {
+        if (!(Array.isArray(value) || (shape === "list-or-null" && (value === null || value === undefined)))) {
+          throw bad(shape === "list" ? "an array" : "an array or null");
+        }
+      } else if (shape === "function" && typeof value !== "function") throw bad("a function");
+      return value;
+    })
+    .concat(args.slice(shapes.length));
 }
 
 for (const [method, shapes] of Object.entries(ARG_SHAPES)) {

@@ -90,7 +90,10 @@ const IDENT = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 function ident(name: string, what: string): string {
   const parts = name.split(".");
   if (parts.length > 2 || !parts.every((p) => IDENT.test(p))) {
-    throw new BatonError("BAD_INPUT", `invalid ${what} ${JSON.stringify(name)}: letters, digits and _ (schema.table allowed)`);
+    throw new BatonError(
+      "BAD_INPUT",
+      `invalid ${what} ${JSON.stringify(name)}: letters, digits and _ (schema.table allowed)`,
+    );
   }
   return parts.map((p) => `"${p}"`).join(".");
 }
@@ -123,7 +126,12 @@ function targetOf(row: FencedRow) {
 async function refusal(db: FenceDb, row: FencedRow, t: ReturnType<typeof targetOf>): Promise<FenceRefusal> {
   const found = await one(db, `SELECT ${t.tok} AS token FROM ${t.table} WHERE ${t.id} = ?`, [row.id]);
   if (found === undefined) {
-    return { ok: false, code: "NOT_FOUND", current: null, message: `${row.table}: no row with ${row.idColumn ?? "id"} = ${String(row.id)}` };
+    return {
+      ok: false,
+      code: "NOT_FOUND",
+      current: null,
+      message: `${row.table}: no row with ${row.idColumn ?? "id"} = ${String(row.id)}`,
+    };
   }
   const current = Number(found.token ?? 0);
   return {
@@ -142,7 +150,10 @@ async function refusal(db: FenceDb, row: FencedRow, t: ReturnType<typeof targetO
  *
  * @throws BatonError `BAD_INPUT` (a table or column name that is not an identifier), `BAD_TOKEN`
  */
-export async function fencedRead<Row = Record<string, unknown>>(db: FenceDb, row: FencedRow): Promise<FencedRowResult<Row>> {
+export async function fencedRead<Row = Record<string, unknown>>(
+  db: FenceDb,
+  row: FencedRow,
+): Promise<FencedRowResult<Row>> {
   const t = targetOf(row);
   const got = await one(
     db,
@@ -204,7 +215,8 @@ export interface FencedFileOptions {
 }
 
 /** The answer of a fenced file read: the content (`null` when the file does not exist yet) or a refusal. */
-export type FencedReadFileResult = { readonly ok: true; readonly data: Buffer | null; readonly token: number } | FenceRefusal;
+export type FencedReadFileResult =
+  { readonly ok: true; readonly data: Buffer | null; readonly token: number } | FenceRefusal;
 /** The answer of a fenced file write. */
 export type FencedWriteFileResult = { readonly ok: true; readonly token: number } | FenceRefusal;
 
@@ -346,7 +358,11 @@ function staleFile(path: string, token: number, current: number): FenceRefusal {
  *
  * @throws BatonError `BAD_TOKEN`, `RESOURCE_BUSY` (the lock stayed held past `lockTimeout`)
  */
-export function fencedReadFile(path: string, token: number, options: FencedFileOptions = {}): Promise<FencedReadFileResult> {
+export function fencedReadFile(
+  path: string,
+  token: number,
+  options: FencedFileOptions = {},
+): Promise<FencedReadFileResult> {
   const mine = parseToken(token);
   return underLock(path, options, (): FencedReadFileResult => {
     const current = readFenceToken(path);

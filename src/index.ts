@@ -14,7 +14,13 @@ export {
   type OperationResult,
 } from "./api/baton-api.js";
 export { CATALOGUE, type Operation, type OperationContext } from "./api/catalogue.js";
-export { fetchTransport, HttpBatonApi, type HttpBatonApiOptions, type HttpTransport, nodeHttpTransport } from "./api/http-client.js";
+export {
+  fetchTransport,
+  HttpBatonApi,
+  type HttpBatonApiOptions,
+  type HttpTransport,
+  nodeHttpTransport,
+} from "./api/http-client.js";
 export { InProcessBatonApi, type InProcessBatonApiOptions } from "./api/in-process-api.js";
 export {
   Baton,
@@ -65,7 +71,16 @@ export {
   type FenceSqliteDb,
 } from "./fencing.js";
 export type { DurationInput } from "./core/schemas.js";
-export type { BatonEvent, Claim, ClaimState, EventKind, PathClaim, StoredClaimState, Task, TaskState } from "./core/types.js";
+export type {
+  BatonEvent,
+  Claim,
+  ClaimState,
+  EventKind,
+  PathClaim,
+  StoredClaimState,
+  Task,
+  TaskState,
+} from "./core/types.js";
 export type {
   ActionResult,
   CheckResult,
@@ -105,7 +120,12 @@ export type { Identity, TokenInfo } from "./services/tokens.js";
 export type { PathConflict } from "./store/store.js";
 export type { Checkout, RepoOptions } from "./workspace/checkout.js";
 export type { GuardFinding, ProbeOptions, ProbeResult, SyncCheckOptions, SyncCheckResult } from "./workspace/guards.js";
-export { defaultDbPath, locateRegistry, type RegistryLocation, type RegistryRule } from "./workspace/registry-location.js";
+export {
+  defaultDbPath,
+  locateRegistry,
+  type RegistryLocation,
+  type RegistryRule,
+} from "./workspace/registry-location.js";
 export { openSqliteStore, SqliteStore, type SqliteStoreOptions, type SqliteSync } from "./store/sqlite/sqlite-store.js";
 export type { GroupCommitOptions, GroupCommitStats } from "./store/sqlite/sqlite-batch.js";
 export type { Store, StoreCapabilities, Unwatch } from "./store/store.js";

@@ -18,11 +18,20 @@ describe("claim", () => {
     expect(human.stdout).toMatch(/^claimed task:1 \(token \d+, expires in 30m at \S+Z\)\n$/);
     const first = j(["show", "task:1"], env).claim;
     const again = j(["claim", "task:1", "--as", "a", "--ttl", "2h", "--meta", '{"issue":1,"paths":["src/a.ts"]}'], env);
-    expect(again).toMatchObject({ ok: true, outcome: "renewed", claim: { key: "task:1", agent: "a", token: first.token, state: "active" } });
+    expect(again).toMatchObject({
+      ok: true,
+      outcome: "renewed",
+      claim: { key: "task:1", agent: "a", token: first.token, state: "active" },
+    });
     expect(Date.parse(again.claim.expiresAt)).toBeGreaterThan(Date.parse(first.expiresAt));
     expect(again.message).toMatch(/^renewed task:1 \(token \d+, expires in 2h at /);
     const granted = j(["claim", "task:2", "--as", "a", "--meta", '{"issue":2}'], env);
-    expect(granted).toMatchObject({ ok: true, outcome: "granted", claim: { key: "task:2", meta: { issue: 2 } }, previous: null });
+    expect(granted).toMatchObject({
+      ok: true,
+      outcome: "granted",
+      claim: { key: "task:2", meta: { issue: 2 } },
+      previous: null,
+    });
     expect(granted.claim.token).toBeGreaterThan(first.token);
     // Default TTL: 60 minutes.
     expect(Date.parse(granted.claim.expiresAt) - Date.parse(granted.claim.claimedAt)).toBe(3_600_000);
@@ -48,7 +57,11 @@ describe("claim", () => {
     const log = j(["log", "github:acme/api#2880"], env).events;
     expect(kinds(log)).toEqual(["granted", "denied", "denied"]);
     expect(log[1]).toMatchObject({ agent: "session-9a2c", detail: { code: "CLAIM_HELD", holder: "session-7f8b" } });
-    expect(j(["show", "github:acme/api#2880"], env).claim).toMatchObject({ agent: "session-7f8b", token: held.token, state: "active" });
+    expect(j(["show", "github:acme/api#2880"], env).claim).toMatchObject({
+      agent: "session-7f8b",
+      token: held.token,
+      state: "active",
+    });
   });
 
   it("refuses work completed in the last 24 h with 'verify instead of redoing', unless --reopen", () => {
@@ -62,10 +75,20 @@ describe("claim", () => {
         `denied: blog:post was done by s1 at ${done.endedAt}: published — verify instead of redoing (baton verify blog:post), or claim with --reopen\n`,
       );
     }
-    expect(j(["claim", "blog:post", "--as", "s2"], env, 1)).toMatchObject({ ok: false, outcome: "done", code: "CLAIM_DONE", holder: "s1" });
+    expect(j(["claim", "blog:post", "--as", "s2"], env, 1)).toMatchObject({
+      ok: false,
+      outcome: "done",
+      code: "CLAIM_DONE",
+      holder: "s1",
+    });
     expect(j(["show", "blog:post"], env).claim).toMatchObject({ state: "completed", token: g.token });
     const reopened = j(["claim", "blog:post", "--as", "s2", "--reopen"], env);
-    expect(reopened).toMatchObject({ ok: true, outcome: "granted", claim: { agent: "s2" }, previous: { state: "completed", agent: "s1" } });
+    expect(reopened).toMatchObject({
+      ok: true,
+      outcome: "granted",
+      claim: { agent: "s2" },
+      previous: { state: "completed", agent: "s1" },
+    });
     expect(reopened.claim.token).toBeGreaterThan(g.token);
   });
 });
@@ -83,7 +106,11 @@ describe("renew, complete, release, abandon", () => {
     const other = cli(["renew", "task:1", "--as", "b"], { env });
     expect(other.code).toBe(1);
     expect(other.stdout).toBe(`b does not hold task:1: it is held by a (token ${g.token})\n`);
-    expect(j(["renew", "task:1", "--as", "b"], env, 1)).toMatchObject({ ok: false, outcome: "not_held", code: "NOT_HOLDER" });
+    expect(j(["renew", "task:1", "--as", "b"], env, 1)).toMatchObject({
+      ok: false,
+      outcome: "not_held",
+      code: "NOT_HOLDER",
+    });
     expect(j(["renew", "task:404", "--as", "a"], env, 1)).toMatchObject({ ok: false, code: "NOT_FOUND", claim: null });
     expect(kinds(j(["log", "task:1"], env).events)).toEqual(["granted", "renewed", "renewed"]);
   });
@@ -91,11 +118,19 @@ describe("renew, complete, release, abandon", () => {
   it("complete records --result and --commit; only the live holder can complete", () => {
     const env = dbEnv();
     const g = j(["claim", "task:1", "--as", "a"], env).claim;
-    expect(j(["complete", "task:1", "--as", "b", "--result", "mine now"], env, 1)).toMatchObject({ code: "NOT_HOLDER" });
+    expect(j(["complete", "task:1", "--as", "b", "--result", "mine now"], env, 1)).toMatchObject({
+      code: "NOT_HOLDER",
+    });
     const human = cli(["complete", "task:1", "--as", "a", "--result", "login fixed", "--commit", "3fa9c1e"], { env });
     expect(human).toMatchObject({ code: 0, stdout: `completed task:1 (token ${g.token}, commit 3fa9c1e)\n` });
     const claim = j(["show", "task:1"], env).claim;
-    expect(claim).toMatchObject({ state: "completed", agent: "a", result: "login fixed", commit: "3fa9c1e", token: g.token });
+    expect(claim).toMatchObject({
+      state: "completed",
+      agent: "a",
+      result: "login fixed",
+      commit: "3fa9c1e",
+      token: g.token,
+    });
     expect(claim.endedAt).not.toBeNull();
     // Completing twice: no longer held.
     expect(j(["complete", "task:1", "--as", "a"], env, 1)).toMatchObject({ code: "NOT_HOLDER" });
@@ -121,13 +156,23 @@ describe("renew, complete, release, abandon", () => {
     expect(b).toMatchObject({ outcome: "granted", previous: { state: "released", agent: "a" } });
     expect(b.claim.token).toBeGreaterThan(a.token);
     const ab = cli(["abandon", "task:1", "--as", "b", "--reason", "blocked on the API key"], { env });
-    expect(ab).toMatchObject({ code: 0, stdout: `abandoned task:1 (token ${b.claim.token}): blocked on the API key\n` });
+    expect(ab).toMatchObject({
+      code: 0,
+      stdout: `abandoned task:1 (token ${b.claim.token}): blocked on the API key\n`,
+    });
     expect(j(["abandon", "task:1", "--as", "b"], env, 1)).toMatchObject({ code: "NOT_HOLDER" });
-    expect(j(["show", "task:1"], env).claim).toMatchObject({ state: "abandoned", agent: "b", reason: "blocked on the API key" });
+    expect(j(["show", "task:1"], env).claim).toMatchObject({
+      state: "abandoned",
+      agent: "b",
+      reason: "blocked on the API key",
+    });
     expect(keys(j(["list", "--state", "abandoned"], env).claims)).toEqual(["task:1"]);
     expect(j(["list"], env).claims).toEqual([]);
     // Abandoned is free to claim again.
-    expect(j(["claim", "task:1", "--as", "c"], env)).toMatchObject({ outcome: "granted", previous: { state: "abandoned" } });
+    expect(j(["claim", "task:1", "--as", "c"], env)).toMatchObject({
+      outcome: "granted",
+      previous: { state: "abandoned" },
+    });
     const log = j(["log", "task:1"], env).events;
     expect(kinds(log)).toEqual(["granted", "released", "granted", "abandoned", "granted"]);
     expect(log[1]).toMatchObject({ commit: "def5678" });
@@ -143,7 +188,9 @@ describe("the agent", () => {
     const fromFlag = j(["claim", "task:2", "--as", "flag-agent"], { ...env, BATON_AGENT: "env-agent" });
     expect(fromFlag.claim.agent).toBe("flag-agent");
     // --as other than the holder, with the holder in the environment: not held.
-    expect(j(["renew", "task:1", "--as", "other"], { ...env, BATON_AGENT: "env-agent" }, 1)).toMatchObject({ code: "NOT_HOLDER" });
+    expect(j(["renew", "task:1", "--as", "other"], { ...env, BATON_AGENT: "env-agent" }, 1)).toMatchObject({
+      code: "NOT_HOLDER",
+    });
     expect(j(["complete", "task:1"], { ...env, BATON_AGENT: "env-agent" })).toMatchObject({ outcome: "completed" });
     expect(keys(j(["list", "--mine"], { ...env, BATON_AGENT: "flag-agent" }).claims)).toEqual(["task:2"]);
   });
@@ -159,7 +206,10 @@ describe("the agent", () => {
       ["complete", ["complete", "task:1"]],
       ["release", ["release", "task:1"]],
       ["abandon", ["abandon", "task:1"]],
-      ["run", ["run", "task:3", "--", process.execPath, "-e", `require("fs").writeFileSync(${JSON.stringify(marker)}, "x")`]],
+      [
+        "run",
+        ["run", "task:3", "--", process.execPath, "-e", `require("fs").writeFileSync(${JSON.stringify(marker)}, "x")`],
+      ],
     ];
     for (const [name, args] of mutating) {
       const human = cli(args, { env });
@@ -177,7 +227,14 @@ describe("the agent", () => {
     expect(existsSync(marker)).toBe(false);
     expect(snapshot(env)).toBe(before);
     // Reading needs no agent; reap records one only when given.
-    for (const args of [["show", "task:1"], ["list"], ["log"], ["check", "task:1", "--token", "1"], ["reap"], ["work-list"]]) {
+    for (const args of [
+      ["show", "task:1"],
+      ["list"],
+      ["log"],
+      ["check", "task:1", "--token", "1"],
+      ["reap"],
+      ["work-list"],
+    ]) {
       expect(cli(args, { env }).code, args.join(" ")).toBe(0);
     }
   });
@@ -190,7 +247,10 @@ describe("exit codes", () => {
     const no = j(["claim", "task:1", "--as", "b"], env, 1);
     expect(no).toMatchObject({ ok: false, code: "CLAIM_HELD" });
     const bad = j(["claim", "task:1", "--as", "b", "--ttl", "5x"], env, 2);
-    expect(bad).toEqual({ ok: false, error: expect.objectContaining({ code: "BAD_DURATION", message: expect.any(String) }) });
+    expect(bad).toEqual({
+      ok: false,
+      error: expect.objectContaining({ code: "BAD_DURATION", message: expect.any(String) }),
+    });
     // Not a database: exit 3, and the file is left as it was.
     const junk = join(tempDir(), "junk.db");
     const text = `not a database ${"x".repeat(200)}`;

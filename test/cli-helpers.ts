@@ -72,11 +72,16 @@ export const keys = (claims: { key: string }[]): string[] => claims.map((c) => c
 export const isoSeconds = (iso: string): string => iso.replace(/\.\d{3}Z$/, "Z");
 
 /** The latest of some claims' `expiresAt` (ISO), in ms since the epoch, plus 1: the moment all have expired. */
-export const allExpiredAt = (...claims: { expiresAt: string }[]): number => Math.max(...claims.map((c) => Date.parse(c.expiresAt))) + 1;
+export const allExpiredAt = (...claims: { expiresAt: string }[]): number =>
+  Math.max(...claims.map((c) => Date.parse(c.expiresAt))) + 1;
 
 /** Spawn the CLI without waiting, to signal or kill it. */
 export function spawnCli(args: string[], env: Env): { child: ChildProcess; done: Promise<CliResult> } {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: tempDir(), env: cleanEnv(env), stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: tempDir(),
+    env: cleanEnv(env),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let stdout = "";
   let stderr = "";
   child.stdout?.on("data", (c: Buffer) => {

@@ -13,7 +13,10 @@ describe("configuration", () => {
   it("resolves flags > environment > .baton/config.json > defaults", () => {
     const dir = tempDir();
     mkdirSync(join(dir, ".baton"));
-    writeFileSync(join(dir, ".baton", "config.json"), JSON.stringify({ agent: "file-agent", db: "from-file.db", defaultTtl: "5m" }));
+    writeFileSync(
+      join(dir, ".baton", "config.json"),
+      JSON.stringify({ agent: "file-agent", db: "from-file.db", defaultTtl: "5m" }),
+    );
     const sub = join(dir, "a", "b");
     mkdirSync(sub, { recursive: true });
     const fileDb = { BATON_DB: join(dir, "from-file.db") };
@@ -31,7 +34,12 @@ describe("configuration", () => {
     expect(keys(j(["list"], fileDb).claims)).toEqual(["t:1"]);
     // Flags beat the environment (and --ttl beats defaultTtl).
     const flagDb = join(dir, "from-flag.db");
-    const fromFlag = j(["claim", "t:3", "--as", "flag-agent", "--db", flagDb, "--ttl", "2h"], { BATON_AGENT: "env-agent", BATON_DB: envDb }, 0, { cwd: sub });
+    const fromFlag = j(
+      ["claim", "t:3", "--as", "flag-agent", "--db", flagDb, "--ttl", "2h"],
+      { BATON_AGENT: "env-agent", BATON_DB: envDb },
+      0,
+      { cwd: sub },
+    );
     expect(fromFlag.claim.agent).toBe("flag-agent");
     expect(Date.parse(fromFlag.claim.expiresAt) - Date.parse(fromFlag.claim.claimedAt)).toBe(7_200_000);
     expect(keys(j(["list"], { BATON_DB: flagDb }).claims)).toEqual(["t:3"]);
@@ -66,12 +74,19 @@ describe("configuration", () => {
       expect(r.error.message, text).toContain(message);
     }
     writeFileSync(join(dir, ".baton", "config.json"), "{}");
-    expect(j(["claim", "t:2", "--as", "a"], { ...env, BATON_SQLITE_SYNC: "sometimes" }, 2, { cwd: dir }).error.code).toBe("BAD_CONFIG");
-    expect(j(["claim", "t:2", "--as", "a"], { ...env, BATON_CONFIG: join(dir, "missing.json") }, 2, { cwd: dir }).error.code).toBe("BAD_CONFIG");
-    expect(j(["claim", "t:2", "--as", "a"], { ...env, BATON_DATABASE_URL: "mysql://x" }, 2, { cwd: dir }).error.code).toBe("BAD_CONFIG");
-    expect(j(["claim", "t:2", "--as", "a", "--db", "x.db", "--database-url", "postgres://x/y"], env, 2, { cwd: dir }).error.code).toBe(
-      "BAD_OPTION",
-    );
+    expect(
+      j(["claim", "t:2", "--as", "a"], { ...env, BATON_SQLITE_SYNC: "sometimes" }, 2, { cwd: dir }).error.code,
+    ).toBe("BAD_CONFIG");
+    expect(
+      j(["claim", "t:2", "--as", "a"], { ...env, BATON_CONFIG: join(dir, "missing.json") }, 2, { cwd: dir }).error.code,
+    ).toBe("BAD_CONFIG");
+    expect(
+      j(["claim", "t:2", "--as", "a"], { ...env, BATON_DATABASE_URL: "mysql://x" }, 2, { cwd: dir }).error.code,
+    ).toBe("BAD_CONFIG");
+    expect(
+      j(["claim", "t:2", "--as", "a", "--db", "x.db", "--database-url", "postgres://x/y"], env, 2, { cwd: dir }).error
+        .code,
+    ).toBe("BAD_OPTION");
     expect(snapshot(env)).toBe(before);
   });
 });
@@ -102,12 +117,20 @@ describe("bad input", () => {
     ["--min-age-hours", ["work-reap", "--min-age-hours", "abc"], "BAD_DURATION"],
     ["--meta not JSON", ["claim", "task:2", "--as", "a", "--meta", "{oops"], "BAD_META"],
     ["--meta not an object", ["claim", "task:2", "--as", "a", "--meta", "[1]"], "BAD_META"],
-    ["--meta over 16 KiB", ["claim", "task:2", "--as", "a", "--meta", JSON.stringify({ x: "y".repeat(17_000) })], "BAD_META"],
+    [
+      "--meta over 16 KiB",
+      ["claim", "task:2", "--as", "a", "--meta", JSON.stringify({ x: "y".repeat(17_000) })],
+      "BAD_META",
+    ],
     ["--commit not hex", ["complete", "task:1", "--as", "a", "--commit", "nope"], "BAD_INPUT"],
     ["--result too long", ["complete", "task:1", "--as", "a", "--result", "r".repeat(5000)], "BAD_INPUT"],
     ["--reason too long", ["abandon", "task:1", "--as", "a", "--reason", "r".repeat(5000)], "BAD_INPUT"],
     ["run without a command", ["run", "task:2", "--as", "a"], "BAD_INPUT"],
-    ["run a command that does not exist", ["run", "task:2", "--as", "a", "--", "no-such-command-baton-test"], "BAD_INPUT"],
+    [
+      "run a command that does not exist",
+      ["run", "task:2", "--as", "a", "--", "no-such-command-baton-test"],
+      "BAD_INPUT",
+    ],
     ["--token not a number", ["check", "task:1", "--token", "abc"], "BAD_TOKEN"],
     ["--token 0", ["check", "task:1", "--token", "0"], "BAD_TOKEN"],
     ["--token missing", ["check", "task:1"], "BAD_OPTION"],
@@ -157,7 +180,10 @@ describe("bad input", () => {
 
   it("the unknown command points at the program's own --help; under coordination too", () => {
     const env = dbEnv();
-    for (const [name, bin] of [["baton", CLI], ["coordination", coordination()]] as const) {
+    for (const [name, bin] of [
+      ["baton", CLI],
+      ["coordination", coordination()],
+    ] as const) {
       const r = cli(["frobnicate"], { env, bin });
       expect(r.code).toBe(2);
       expect(r.stderr).toMatch(/^Error: unknown command 'frobnicate'/);

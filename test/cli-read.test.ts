@@ -28,7 +28,11 @@ describe("show, list, log, check", () => {
     expect(lines[6]).toMatch(new RegExp(`granted\\s+topic:x\\s+a\\s+token=${g.token}$`));
     expect(lines[7]).toMatch(/denied\s+topic:x\s+b\s+\(CLAIM_HELD: a\)$/);
     const json = j(["show", "topic:x"], env);
-    expect(json).toMatchObject({ ok: true, key: "topic:x", claim: { agent: "a", state: "active", meta: { issue: 7 } } });
+    expect(json).toMatchObject({
+      ok: true,
+      key: "topic:x",
+      claim: { agent: "a", state: "active", meta: { issue: 7 } },
+    });
     expect(kinds(json.events)).toEqual(["granted", "denied"]);
     const missing = cli(["show", "topic:never"], { env });
     expect(missing).toMatchObject({ code: 1, stdout: "topic:never: never claimed\n" });
@@ -131,11 +135,20 @@ describe("show, list, log, check", () => {
     const ok = cli(["check", "deploy:prod", "--token", String(g.token)], { env });
     expect(ok.code).toBe(0);
     expect(ok.stdout).toBe(`token ${g.token} holds deploy:prod (a, expires ${g.expiresAt})\n`);
-    expect(j(["check", "deploy:prod", "--token", String(g.token)], env)).toMatchObject({ ok: true, claim: { agent: "a" } });
-    expect(j(["check", "deploy:prod", "--token", String(g.token + 1)], env, 1)).toMatchObject({ ok: false, code: "TOKEN_STALE" });
+    expect(j(["check", "deploy:prod", "--token", String(g.token)], env)).toMatchObject({
+      ok: true,
+      claim: { agent: "a" },
+    });
+    expect(j(["check", "deploy:prod", "--token", String(g.token + 1)], env, 1)).toMatchObject({
+      ok: false,
+      code: "TOKEN_STALE",
+    });
     expect(j(["check", "deploy:nope", "--token", "1"], env, 1)).toMatchObject({ ok: false, code: "NOT_FOUND" });
     j(["release", "deploy:prod", "--as", "a"], env);
-    expect(j(["check", "deploy:prod", "--token", String(g.token)], env, 1)).toMatchObject({ ok: false, code: "NOT_HOLDER" });
+    expect(j(["check", "deploy:prod", "--token", String(g.token)], env, 1)).toMatchObject({
+      ok: false,
+      code: "NOT_HOLDER",
+    });
     const b = j(["claim", "deploy:prod", "--as", "b"], env).claim;
     expect(j(["check", "deploy:prod", "--token", String(g.token)], env, 1)).toMatchObject({ code: "TOKEN_STALE" });
     expect(cli(["check", "deploy:prod", "--token", String(b.token)], { env }).code).toBe(0);

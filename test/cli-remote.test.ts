@@ -71,7 +71,19 @@ const SCENARIOS: readonly Scenario[] = [
       ["alice", ["list", "--agent", "bob", "--state", "all"]],
       ["alice", ["log"]],
       // baton run: the claim and its lease through the server, the command here.
-      ["alice", ["run", "r:1", "--result", "built", "--", process.execPath, "-e", "console.log(process.env.BATON_KEY, process.env.BATON_AGENT)"]],
+      [
+        "alice",
+        [
+          "run",
+          "r:1",
+          "--result",
+          "built",
+          "--",
+          process.execPath,
+          "-e",
+          "console.log(process.env.BATON_KEY, process.env.BATON_AGENT)",
+        ],
+      ],
       ["alice", ["run", "r:1", "--", process.execPath, "-e", "0"]],
       ["bob", ["run", "r:2", "--", process.execPath, "-e", "process.exit(3)"]],
       ["bob", ["run", "r:3", "--release", "--commit", "abc1234", "--", process.execPath, "-e", "0"]],
@@ -148,7 +160,11 @@ interface Run {
   stderr: string;
 }
 
-async function runSteps(steps: readonly Step[], env: (agent: string) => Record<string, string>, cwd: string): Promise<Run[]> {
+async function runSteps(
+  steps: readonly Step[],
+  env: (agent: string) => Record<string, string>,
+  cwd: string,
+): Promise<Run[]> {
   const out: Run[] = [];
   for (const [agent, args] of steps) {
     const r: CliResult = await cliAsync([...args], { env: env(agent), cwd });
@@ -172,35 +188,46 @@ async function serverWith(
     expect(r.code, r.stderr).toBe(0);
     tokens.set(agent, (JSON.parse(r.stdout) as { token: string }).token);
   }
-  for (const [agent, args] of seed) expect((await cliAsync([...args], { env: { ...env, BATON_AGENT: agent }, cwd: dir })).code).toBe(0);
+  for (const [agent, args] of seed)
+    expect((await cliAsync([...args], { env: { ...env, BATON_AGENT: agent }, cwd: dir })).code).toBe(0);
   return { server: await startServe(env), db, tokens };
 }
 
 /** Each scenario on each store this run tests: a local registry of that kind vs a server on one. */
-const CASES = cliStores("remote").flatMap(([store, fresh]) => SCENARIOS.map((scenario) => ({ store, fresh, scenario, name: `${store}: ${scenario.name}` })));
+const CASES = cliStores("remote").flatMap(([store, fresh]) =>
+  SCENARIOS.map((scenario) => ({ store, fresh, scenario, name: `${store}: ${scenario.name}` })),
+);
 
 describe("the CLI through BATON_URL prints what it prints on a local registry", () => {
-  it.each(CASES)("$name", async ({ fresh, scenario }) => {
-    const cwd = tempDir();
-    const local = fresh();
-    for (const [agent, args] of scenario.seed ?? []) {
-      expect((await cliAsync([...args], { env: { ...local, BATON_AGENT: agent }, cwd })).code).toBe(0);
-    }
-    const here = await runSteps(scenario.steps, (agent) => ({ ...local, BATON_AGENT: agent }), cwd);
-    const { server, tokens } = await serverWith(["alice", "bob"], scenario.seed, fresh());
-    try {
-      const env = (agent: string) => ({ BATON_URL: server.url, BATON_TOKEN: tokens.get(agent) ?? "", BATON_AGENT: agent });
-      const there = await runSteps(scenario.steps, env, cwd);
-      scenario.steps.forEach(([agent, args], i) => {
-        const what = `step ${i + 1}: ${agent} baton ${args.join(" ")}`;
-        expect({ step: what, ...there[i] }).toEqual({ step: what, ...here[i] });
-      });
-      // Not a trivial pass: the scenarios grant, deny and refuse.
-      expect(new Set(here.map((r) => r.code)).size).toBeGreaterThan(1);
-    } finally {
-      await server.stop();
-    }
-  }, 300_000); // two dozen CLI processes per run, twice, on a loaded machine
+  it.each(CASES)(
+    "$name",
+    async ({ fresh, scenario }) => {
+      const cwd = tempDir();
+      const local = fresh();
+      for (const [agent, args] of scenario.seed ?? []) {
+        expect((await cliAsync([...args], { env: { ...local, BATON_AGENT: agent }, cwd })).code).toBe(0);
+      }
+      const here = await runSteps(scenario.steps, (agent) => ({ ...local, BATON_AGENT: agent }), cwd);
+      const { server, tokens } = await serverWith(["alice", "bob"], scenario.seed, fresh());
+      try {
+        const env = (agent: string) => ({
+          BATON_URL: server.url,
+          BATON_TOKEN: tokens.get(agent) ?? "",
+          BATON_AGENT: agent,
+        });
+        const there = await runSteps(scenario.steps, env, cwd);
+        scenario.steps.forEach(([agent, args], i) => {
+          const what = `step ${i + 1}: ${agent} baton ${args.join(" ")}`;
+          expect({ step: what, ...there[i] }).toEqual({ step: what, ...here[i] });
+        });
+        // Not a trivial pass: the scenarios grant, deny and refuse.
+        expect(new Set(here.map((r) => r.code)).size).toBeGreaterThan(1);
+      } finally {
+        await server.stop();
+      }
+    },
+    300_000,
+  ); // two dozen CLI processes per run, twice, on a loaded machine
 });
 
 describe("what only a server decides", () => {
@@ -212,7 +239,11 @@ describe("what only a server decides", () => {
   afterAll(async () => {
     await served.server.stop();
   });
-  const remote = (agent: string, extra: Record<string, string> = {}) => ({ BATON_URL: served.server.url, BATON_TOKEN: served.tokens.get(agent) ?? "", ...extra });
+  const remote = (agent: string, extra: Record<string, string> = {}) => ({
+    BATON_URL: served.server.url,
+    BATON_TOKEN: served.tokens.get(agent) ?? "",
+    ...extra,
+  });
 
   it("the token decides the agent: --as or BATON_AGENT naming another is FORBIDDEN, nothing changed; without a name the token's agent acts", async () => {
     const before = dumpSqlite(served.db);
@@ -231,7 +262,14 @@ describe("what only a server decides", () => {
 
   it("commands without a server path say REMOTE_UNSUPPORTED and change nothing", async () => {
     const before = dumpSqlite(served.db);
-    for (const args of [["reap"], ["check", "k:f", "--token", "1"], ["task", "update", "t1", "--title", "x"], ["work-list"], ["tokens", "list"], ["context"]]) {
+    for (const args of [
+      ["reap"],
+      ["check", "k:f", "--token", "1"],
+      ["task", "update", "t1", "--title", "x"],
+      ["work-list"],
+      ["tokens", "list"],
+      ["context"],
+    ]) {
       const r = await cliAsync([...args, "--json"], { env: remote("alice", { BATON_AGENT: "alice" }), cwd });
       expect(r.code, args.join(" ")).toBe(2);
       expect(JSON.parse(r.stdout), args.join(" ")).toMatchObject({ ok: false, error: { code: "REMOTE_UNSUPPORTED" } });
@@ -252,9 +290,14 @@ describe("what only a server decides", () => {
     const none = await cliAsync(["show", "k:f", "--json"], { env: { BATON_URL: served.server.url }, cwd });
     expect(none.code).toBe(2);
     expect(JSON.parse(none.stdout)).toMatchObject({ error: { code: "UNAUTHENTICATED" } });
-    const wrong = await cliAsync(["show", "k:f", "--url", served.server.url, "--token", "not-a-token", "--json"], { cwd });
+    const wrong = await cliAsync(["show", "k:f", "--url", served.server.url, "--token", "not-a-token", "--json"], {
+      cwd,
+    });
     expect(JSON.parse(wrong.stdout)).toMatchObject({ error: { code: "UNAUTHENTICATED" } });
-    const gone = await cliAsync(["show", "k:f", "--json"], { env: { BATON_URL: "http://127.0.0.1:1", BATON_TOKEN: "x" }, cwd });
+    const gone = await cliAsync(["show", "k:f", "--json"], {
+      env: { BATON_URL: "http://127.0.0.1:1", BATON_TOKEN: "x" },
+      cwd,
+    });
     expect(gone.code).toBe(3);
     expect(JSON.parse(gone.stdout)).toMatchObject({ error: { code: "STORE_UNAVAILABLE" } });
   });

@@ -14,7 +14,24 @@ describe("baton run", () => {
     const dir = tempDir();
     const worker = workerScript(dir);
     const { done } = spawnCli(
-      ["run", "job:1", "--as", "runner", "--ttl", "2s", "--result", "built", "--commit", "abc1234", "--", process.execPath, worker, dir, "2600", "0"],
+      [
+        "run",
+        "job:1",
+        "--as",
+        "runner",
+        "--ttl",
+        "2s",
+        "--result",
+        "built",
+        "--commit",
+        "abc1234",
+        "--",
+        process.execPath,
+        worker,
+        dir,
+        "2600",
+        "0",
+      ],
       env,
     );
     await until("the command to run past the TTL", () => existsSync(join(dir, "ready")));
@@ -32,7 +49,12 @@ describe("baton run", () => {
     expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).toMatch(/^baton: claimed job:1 \(token \d+/);
     expect(result.stderr).toMatch(/baton: completed job:1 \(token \d+, commit abc1234\)\n$/);
-    expect(j(["show", "job:1"], env).claim).toMatchObject({ state: "completed", result: "built", commit: "abc1234", token: Number(seen.token) });
+    expect(j(["show", "job:1"], env).claim).toMatchObject({
+      state: "completed",
+      result: "built",
+      commit: "abc1234",
+      token: Number(seen.token),
+    });
     const log = kinds(j(["log", "job:1"], env).events);
     expect(log[0]).toBe("granted");
     expect(log.filter((k) => k === "renewed").length).toBeGreaterThanOrEqual(1);
@@ -48,7 +70,14 @@ describe("baton run", () => {
     expect(json).toMatchObject({ ok: false, key: "job:1", exitCode: 3, outcome: "released", lost: false });
     const ok = j(["run", "job:1", "--as", "a", "--result", "fine", "--", process.execPath, "-e", ""], env);
     expect(ok).toMatchObject({ ok: true, exitCode: 0, outcome: "completed" });
-    expect(kinds(j(["log", "job:1"], env).events)).toEqual(["granted", "released", "granted", "released", "granted", "completed"]);
+    expect(kinds(j(["log", "job:1"], env).events)).toEqual([
+      "granted",
+      "released",
+      "granted",
+      "released",
+      "granted",
+      "completed",
+    ]);
   });
 
   it("denied or done: exit 1 and the command never runs; a command that cannot be found: exit 2, nothing claimed", () => {
@@ -76,7 +105,10 @@ describe("baton run", () => {
   it("forwards SIGTERM to the command, releases, and exits with the command's code", async () => {
     const env = dbEnv();
     const dir = tempDir();
-    const { child, done } = spawnCli(["run", "job:term", "--as", "a", "--", process.execPath, workerScript(dir), dir, "0", "0"], env);
+    const { child, done } = spawnCli(
+      ["run", "job:term", "--as", "a", "--", process.execPath, workerScript(dir), dir, "0", "0"],
+      env,
+    );
     await until("the command to start", () => existsSync(join(dir, "ready")));
     child.kill("SIGTERM");
     const result = await done;
@@ -88,7 +120,10 @@ describe("baton run", () => {
   it("killed with SIGKILL, leaves a claim that expires and reap turns into a loose end", async () => {
     const env = dbEnv();
     const dir = tempDir();
-    const { child, done } = spawnCli(["run", "job:kill", "--as", "a", "--ttl", "1s", "--", process.execPath, workerScript(dir), dir, "0", "0"], env);
+    const { child, done } = spawnCli(
+      ["run", "job:kill", "--as", "a", "--ttl", "1s", "--", process.execPath, workerScript(dir), dir, "0", "0"],
+      env,
+    );
     await until("the command to start", () => existsSync(join(dir, "ready")));
     const seen = JSON.parse(readFileSync(join(dir, "env.json"), "utf8")) as Json;
     child.kill("SIGKILL");

@@ -24,12 +24,23 @@ describe.each(["baton", "coordination"] as const)("seed verbs under %s", (name) 
     expect(held).toMatchObject({ agent: "session-7f8b", state: "active" });
     expect(Date.parse(held.expiresAt) - Date.parse(held.claimedAt)).toBe(3_600_000);
     const denied = run(["work-claim", "session-9a2c", key, "--ttl", "60"]);
-    expect(denied).toMatchObject({ code: 1, stdout: `DENIED: already claimed by session-7f8b (expires ${isoSeconds(held.expiresAt)})\n` });
-    expect(denied.stdout).toMatch(/^DENIED: already claimed by session-7f8b \(expires \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\)\n$/);
+    expect(denied).toMatchObject({
+      code: 1,
+      stdout: `DENIED: already claimed by session-7f8b (expires ${isoSeconds(held.expiresAt)})\n`,
+    });
+    expect(denied.stdout).toMatch(
+      /^DENIED: already claimed by session-7f8b \(expires \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\)\n$/,
+    );
     // The same session again: still claimed (renewed), same token.
-    expect(run(["work-claim", "session-7f8b", key, "--ttl", "90"])).toMatchObject({ code: 0, stdout: `claimed ${key} (expires in 90 min)\n` });
+    expect(run(["work-claim", "session-7f8b", key, "--ttl", "90"])).toMatchObject({
+      code: 0,
+      stdout: `claimed ${key} (expires in 90 min)\n`,
+    });
     expect(j(["show", key], env).claim.token).toBe(held.token);
-    expect(run(["work-claim", "s3", "task:half", "--ttl", "30s"])).toMatchObject({ code: 0, stdout: "claimed task:half (expires in 0.5 min)\n" });
+    expect(run(["work-claim", "s3", "task:half", "--ttl", "30s"])).toMatchObject({
+      code: 0,
+      stdout: "claimed task:half (expires in 0.5 min)\n",
+    });
     const list = run(["work-list"]);
     expect(list.code).toBe(0);
     const lines = list.stdout.trimEnd().split("\n");
@@ -39,16 +50,30 @@ describe.each(["baton", "coordination"] as const)("seed verbs under %s", (name) 
     ]);
     expect(run(["work-complete", "session-9a2c", key, "--result", "merged"])).toMatchObject({ code: 1 });
     expect(run(["work-complete", "session-9a2c", key]).stdout).toMatch(/^NOT HELD: session-9a2c does not hold /);
-    expect(run(["work-complete", "session-7f8b", key, "--result", "merged"])).toMatchObject({ code: 0, stdout: `completed ${key}\n` });
+    expect(run(["work-complete", "session-7f8b", key, "--result", "merged"])).toMatchObject({
+      code: 0,
+      stdout: `completed ${key}\n`,
+    });
     expect(j(["show", key], env).claim).toMatchObject({ state: "completed", result: "merged", agent: "session-7f8b" });
     const redo = run(["work-claim", "session-9a2c", key, "--ttl", "60"]);
     expect(redo.code).toBe(1);
-    expect(redo.stdout).toMatch(/^DENIED: github:gptme\/gptme#2880 was done by session-7f8b at \S+: merged — verify instead of redoing/);
-    expect(run(["work-abandon", "s3", "task:half", "--reason", "superseded"])).toMatchObject({ code: 0, stdout: "abandoned task:half\n" });
+    expect(redo.stdout).toMatch(
+      /^DENIED: github:gptme\/gptme#2880 was done by session-7f8b at \S+: merged — verify instead of redoing/,
+    );
+    expect(run(["work-abandon", "s3", "task:half", "--reason", "superseded"])).toMatchObject({
+      code: 0,
+      stdout: "abandoned task:half\n",
+    });
     expect(j(["show", "task:half"], env).claim).toMatchObject({ state: "abandoned", reason: "superseded" });
     expect(run(["work-abandon", "s3", "task:half"])).toMatchObject({ code: 1 });
-    expect(run(["work-reap", "--min-age-hours", "24"])).toMatchObject({ code: 0, stdout: "reaped 0 stale claims (expired >24h) -> abandoned\n" });
-    expect(run(["work-reap"])).toMatchObject({ code: 0, stdout: "reaped 0 stale claims (expired >24h) -> abandoned\n" });
+    expect(run(["work-reap", "--min-age-hours", "24"])).toMatchObject({
+      code: 0,
+      stdout: "reaped 0 stale claims (expired >24h) -> abandoned\n",
+    });
+    expect(run(["work-reap"])).toMatchObject({
+      code: 0,
+      stdout: "reaped 0 stale claims (expired >24h) -> abandoned\n",
+    });
     expect(run(["work-list"])).toMatchObject({ code: 0, stdout: "" });
     expect(kinds(j(["log", key], env).events)).toEqual(["granted", "denied", "renewed", "completed", "denied"]);
   });
@@ -79,13 +104,22 @@ describe("expiry and takeover", () => {
     ];
     await sleepUntil(allExpiredAt(...lanes)); // every lane's TTL passes, no longer
     expect(j(["list", "--state", "active"], env).claims).toEqual([]);
-    expect(keys(j(["list", "--state", "expired"], env).claims).sort()).toEqual(["lane:1", "lane:2", "lane:3", "lane:4", "lane:5"]);
+    expect(keys(j(["list", "--state", "expired"], env).claims).sort()).toEqual([
+      "lane:1",
+      "lane:2",
+      "lane:3",
+      "lane:4",
+      "lane:5",
+    ]);
     // Expired is not live: the old holder cannot act on it; its token no longer checks.
     const renew = cli(["renew", "lane:1", "--as", "a"], { env });
     expect(renew.code).toBe(1);
     expect(renew.stdout).toBe(`a's claim on lane:1 expired at ${a.expiresAt}; claim it again before acting\n`);
     expect(j(["renew", "lane:1", "--as", "a"], env, 1)).toMatchObject({ ok: false, code: "CLAIM_EXPIRED" });
-    expect(j(["complete", "lane:1", "--as", "a", "--result", "late"], env, 1)).toMatchObject({ ok: false, code: "CLAIM_EXPIRED" });
+    expect(j(["complete", "lane:1", "--as", "a", "--result", "late"], env, 1)).toMatchObject({
+      ok: false,
+      code: "CLAIM_EXPIRED",
+    });
     expect(j(["check", "lane:1", "--token", String(a.token)], env, 1)).toMatchObject({ code: "CLAIM_EXPIRED" });
     expect(j(["show", "lane:1"], env).claim).toMatchObject({ state: "expired", agent: "a", result: null });
     // Another agent takes over with a larger token.
@@ -110,7 +144,11 @@ describe("expiry and takeover", () => {
     expect(reaped).toMatchObject({ code: 0, stdout: "reaped 2 stale claims (expired >0h) -> abandoned\n" });
     expect(keys(j(["list", "--state", "abandoned"], env).claims).sort()).toEqual(["lane:3", "lane:4", "lane:5"]);
     expect(j(["list", "--state", "expired"], env).claims).toEqual([]);
-    expect(j(["log", "--kind", "reaped"], env).events.map((e: Json) => e.key).sort()).toEqual(["lane:4", "lane:5"]);
+    expect(
+      j(["log", "--kind", "reaped"], env)
+        .events.map((e: Json) => e.key)
+        .sort(),
+    ).toEqual(["lane:4", "lane:5"]);
     expect(j(["reap", "--min-age", "0s"], env)).toMatchObject({ ok: true, reaped: [] });
     // A reaped loose end can be claimed again, with a larger token.
     const again = j(["claim", "lane:5", "--as", "e"], env);

@@ -113,7 +113,9 @@ describe.each(TARGETS)("context on $name", (target) => {
       // After a reap the expired claim is an abandoned loose end, still listed with its holder.
       await baton.reap({ minAge: 0, as: "janitor" });
       const reaped = await baton.context({ as: "me", cwd: repo });
-      expect(normalise(reaped.markdown)).toContain("- task:3 — abandoned <dur> ago, last held by other; reaped: expired without completion");
+      expect(normalise(reaped.markdown)).toContain(
+        "- task:3 — abandoned <dur> ago, last held by other; reaped: expired without completion",
+      );
       const small = await baton.context({ as: "me", cwd: repo, budget: 700 });
       expect(small.markdown.length).toBeLessThanOrEqual(700);
       expect(small.markdown).toContain("_Left out (budget): ");
@@ -133,11 +135,17 @@ describe.each(TARGETS)("context budget on $name", (target) => {
   it("a busy registry at --budget 600 keeps my claims, the supply verdicts and the stop-shopping signal; the least important sections go first", async () => {
     const baton = await openBaton(target.batonOptions());
     try {
-      await baton.tasks.put(Array.from({ length: 5 }, (_, i) => ({ id: `d${i}`, title: `done ${i}`, done: true })), "add");
+      await baton.tasks.put(
+        Array.from({ length: 5 }, (_, i) => ({ id: `d${i}`, title: `done ${i}`, done: true })),
+        "add",
+      );
       for (let i = 0; i < 12; i++) await baton.claim(`topic:others-${i}`, { as: `agent-${i}` });
       for (let i = 0; i < 8; i++) {
         await baton.claim(`blog:post-${i}`, { as: "writer" });
-        await baton.complete(`blog:post-${i}`, { as: "writer", result: `published post ${i} with a long enough result line` });
+        await baton.complete(`blog:post-${i}`, {
+          as: "writer",
+          result: `published post ${i} with a long enough result line`,
+        });
       }
       for (let i = 0; i < 6; i++) {
         await baton.claim(`task:lost-${i}`, { as: "crashed" });
@@ -151,7 +159,9 @@ describe.each(TARGETS)("context budget on $name", (target) => {
       const small = await baton.context({ as: "me", budget: 600 });
       const md = small.markdown;
       expect(md.length).toBeLessThanOrEqual(600);
-      expect(md).toMatch(/## My live claims \(me\)\n- task:mine-b — token \d+, expires in .*\n- task:mine-a — token \d+/);
+      expect(md).toMatch(
+        /## My live claims \(me\)\n- task:mine-b — token \d+, expires in .*\n- task:mine-a — token \d+/,
+      );
       expect(md).toContain("me: 2 denials — stop shopping for lanes");
       expect(md).toContain(
         "- backlog: drained + contended — ready 0, claimed 0, blocked 0, done 5 (no ready task: all 5 done; me was denied 2 times in the last hour",
@@ -183,7 +193,10 @@ describe("context on the CLI", () => {
     expect(md.code).toBe(0);
     expect(md.stdout).toContain("## My live claims (me)\n- task:1 — token 1, expires in");
     const json = JSON.parse(cli(["context", "--format", "json"], { env, cwd: dir }).stdout);
-    expect(json.sections.find((s: { id: string }) => s.id === "mine").items[0].data).toMatchObject({ key: "task:1", agent: "me" });
+    expect(json.sections.find((s: { id: string }) => s.id === "mine").items[0].data).toMatchObject({
+      key: "task:1",
+      agent: "me",
+    });
     expect(cli(["context", "--format", "yaml", "--json"], { env, cwd: dir }).code).toBe(2);
   });
 });
@@ -192,7 +205,10 @@ describe("operating rules", () => {
   it("init, show, check, and a version that changes when edited", () => {
     const repo = tempDir();
     execFileSync("git", ["init", "-q"], { cwd: repo });
-    expect(JSON.parse(cli(["rules", "check", "--json"], { cwd: repo }).stdout)).toMatchObject({ ok: false, code: "RULES_MISSING" });
+    expect(JSON.parse(cli(["rules", "check", "--json"], { cwd: repo }).stdout)).toMatchObject({
+      ok: false,
+      code: "RULES_MISSING",
+    });
     expect(cli(["rules", "init"], { cwd: repo }).code).toBe(0);
     expect(cli(["rules", "init"], { cwd: repo }).code).toBe(2);
     const file = join(repo, ".baton", "RULES.md");
@@ -218,8 +234,14 @@ describe("note and verify", () => {
     const env = { BATON_DB: join(tempDir(), "n.db") };
     cli(["claim", "task:1", "--as", "a"], { env });
     expect(cli(["note", "task:1", "half done: parser works, printer next", "--as", "a"], { env }).code).toBe(0);
-    expect(JSON.parse(cli(["verify", "task:1", "--as", "b", "--json"], { env }).stdout)).toMatchObject({ ok: false, code: "NOT_COMPLETED" });
-    expect(JSON.parse(cli(["verify", "task:9", "--as", "b", "--json"], { env }).stdout)).toMatchObject({ ok: false, code: "NOT_FOUND" });
+    expect(JSON.parse(cli(["verify", "task:1", "--as", "b", "--json"], { env }).stdout)).toMatchObject({
+      ok: false,
+      code: "NOT_COMPLETED",
+    });
+    expect(JSON.parse(cli(["verify", "task:9", "--as", "b", "--json"], { env }).stdout)).toMatchObject({
+      ok: false,
+      code: "NOT_FOUND",
+    });
     cli(["complete", "task:1", "--as", "a", "--result", "done"], { env });
     expect(cli(["verify", "task:1", "--as", "b", "--note", "ran it"], { env }).code).toBe(0);
     expect(cli(["note", "task:1", "", "--as", "a", "--json"], { env }).code).toBe(2);

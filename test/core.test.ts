@@ -7,7 +7,14 @@ import { describe, expect, it } from "vitest";
 import { blockerProblem } from "../src/core/blockers.js";
 import { formatDuration, MAX_DURATION_MS, parseDuration } from "../src/core/duration.js";
 import { BatonError, ERROR_CODES, isBatonError } from "../src/core/errors.js";
-import { keyNamespace, MAX_AGENT_LENGTH, MAX_KEY_LENGTH, parseAgent, parseKey, parseToken } from "../src/core/identity.js";
+import {
+  keyNamespace,
+  MAX_AGENT_LENGTH,
+  MAX_KEY_LENGTH,
+  parseAgent,
+  parseKey,
+  parseToken,
+} from "../src/core/identity.js";
 import { modesConflict, planPathClaim } from "../src/core/path-plan.js";
 import { patternsOverlap } from "../src/core/paths.js";
 import { durationMs, MAX_META_BYTES, parseCommit, parseLimit, parseMeta, parseText } from "../src/core/schemas.js";
@@ -25,7 +32,9 @@ const AGENT_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456
 const agentArb = fc
   .array(fc.constantFrom(...AGENT_CHARS), { minLength: 1, maxLength: MAX_AGENT_LENGTH })
   .map((chars) => chars.join(""));
-const control = fc.oneof(fc.integer({ min: 0, max: 0x1f }), fc.integer({ min: 0x7f, max: 0x9f })).map((c) => String.fromCharCode(c));
+const control = fc
+  .oneof(fc.integer({ min: 0, max: 0x1f }), fc.integer({ min: 0x7f, max: 0x9f }))
+  .map((c) => String.fromCharCode(c));
 
 describe("keys", () => {
   it("accepts conventional keys and trims them", () => {
@@ -38,8 +47,23 @@ describe("keys", () => {
   });
 
   it("refuses empty, too long, control characters and non-strings with BAD_KEY", () => {
-    for (const bad of ["", "   ", "a".repeat(MAX_KEY_LENGTH + 1), "task\n1", "tab\there", "del\u007f", "c1\u0085", 42, null, undefined, {}]) {
-      expect(codeOf(() => parseKey(bad)), JSON.stringify(bad)).toBe("BAD_KEY");
+    for (const bad of [
+      "",
+      "   ",
+      "a".repeat(MAX_KEY_LENGTH + 1),
+      "task\n1",
+      "tab\there",
+      "del\u007f",
+      "c1\u0085",
+      42,
+      null,
+      undefined,
+      {},
+    ]) {
+      expect(
+        codeOf(() => parseKey(bad)),
+        JSON.stringify(bad),
+      ).toBe("BAD_KEY");
     }
     expect(parseKey("a".repeat(MAX_KEY_LENGTH))).toHaveLength(MAX_KEY_LENGTH);
   });
@@ -96,7 +120,10 @@ describe("agents", () => {
       ),
     );
     for (const bad of ["", "a".repeat(MAX_AGENT_LENGTH + 1), "has space", "tab\t", 7, null]) {
-      expect(codeOf(() => parseAgent(bad)), JSON.stringify(bad)).toBe("BAD_AGENT");
+      expect(
+        codeOf(() => parseAgent(bad)),
+        JSON.stringify(bad),
+      ).toBe("BAD_AGENT");
     }
   });
 });
@@ -106,7 +133,10 @@ describe("fencing tokens", () => {
     expect(parseToken(7)).toBe(7);
     expect(parseToken(" 42 ")).toBe(42);
     for (const bad of [0, -1, 1.5, "1e3", "abc", "", "9".repeat(16), null]) {
-      expect(codeOf(() => parseToken(bad)), JSON.stringify(bad)).toBe("BAD_TOKEN");
+      expect(
+        codeOf(() => parseToken(bad)),
+        JSON.stringify(bad),
+      ).toBe("BAD_TOKEN");
     }
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 999_999_999_999_999 }), (n) => {
@@ -130,7 +160,10 @@ describe("durations", () => {
 
   it("refuses garbage, negatives, zero (unless allowed) and more than ten years", () => {
     for (const bad of ["", "5x", "-5m", "1 h", "m", "1e3s", "0", "0s", "4000d", "NaN"]) {
-      expect(codeOf(() => parseDuration(bad)), bad).toBe("BAD_DURATION");
+      expect(
+        codeOf(() => parseDuration(bad)),
+        bad,
+      ).toBe("BAD_DURATION");
     }
     expect(parseDuration("0", { allowZero: true })).toBe(0);
     expect(codeOf(() => durationMs(-1, "ttl"))).toBe("BAD_DURATION");
@@ -181,7 +214,10 @@ describe("metadata, text, commits, limits", () => {
     expect(parseMeta({ a: 1, skip: undefined })).toEqual({ a: 1 });
     expect(parseMeta(undefined)).toBeNull();
     for (const bad of ["{nope", "[1]", "3", '"s"', "null", { big: "x".repeat(MAX_META_BYTES) }]) {
-      expect(codeOf(() => parseMeta(bad)), String(bad).slice(0, 20)).toBe("BAD_META");
+      expect(
+        codeOf(() => parseMeta(bad)),
+        String(bad).slice(0, 20),
+      ).toBe("BAD_META");
     }
   });
 
@@ -218,26 +254,37 @@ describe("the path-claim planner", () => {
     const folders = ["src", "lib", "docs"];
     const patternArb = fc.oneof(
       fc.constantFrom(...folders).map((f) => `${f}/`),
-      fc.tuple(fc.constantFrom(...folders), fc.constantFrom("a.ts", "b.ts", "*.ts", "**", "x/**", "x/a.ts")).map(([f, p]) => `${f}/${p}`),
+      fc
+        .tuple(fc.constantFrom(...folders), fc.constantFrom("a.ts", "b.ts", "*.ts", "**", "x/**", "x/a.ts"))
+        .map(([f, p]) => `${f}/${p}`),
       fc.constantFrom("**/*.md", "*.ts", "README.md"),
     );
     const liveArb = fc.array(
-      fc.record({ pattern: patternArb, agent: fc.constantFrom("a", "b", "c"), mode: fc.constantFrom("exclusive" as const, "shared" as const) }),
+      fc.record({
+        pattern: patternArb,
+        agent: fc.constantFrom("a", "b", "c"),
+        mode: fc.constantFrom("exclusive" as const, "shared" as const),
+      }),
       { maxLength: 20 },
     );
     fc.assert(
-      fc.property(liveArb, fc.uniqueArray(patternArb, { minLength: 1, maxLength: 5 }), fc.constantFrom("exclusive" as const, "shared" as const), (live, patterns, mode) => {
-        const plan = planPathClaim(live, { agent: "a", mode, patterns });
-        const expected = patterns.flatMap((pattern) =>
-          live
-            .filter((h) => h.agent !== "a" && modesConflict(mode, h.mode) && patternsOverlap(pattern, h.pattern))
-            .map((held) => `${pattern}|${held.pattern}|${held.agent}|${held.mode}`),
-        );
-        const got = plan.conflicts.map((c) => `${c.pattern}|${c.held.pattern}|${c.held.agent}|${c.held.mode}`);
-        expect(got.sort()).toEqual(expected.sort());
-        expect([...plan.insert, ...plan.renew.map((r) => r.pattern)].sort()).toEqual([...patterns].sort());
-        for (const own of plan.renew) expect(own.agent).toBe("a");
-      }),
+      fc.property(
+        liveArb,
+        fc.uniqueArray(patternArb, { minLength: 1, maxLength: 5 }),
+        fc.constantFrom("exclusive" as const, "shared" as const),
+        (live, patterns, mode) => {
+          const plan = planPathClaim(live, { agent: "a", mode, patterns });
+          const expected = patterns.flatMap((pattern) =>
+            live
+              .filter((h) => h.agent !== "a" && modesConflict(mode, h.mode) && patternsOverlap(pattern, h.pattern))
+              .map((held) => `${pattern}|${held.pattern}|${held.agent}|${held.mode}`),
+          );
+          const got = plan.conflicts.map((c) => `${c.pattern}|${c.held.pattern}|${c.held.agent}|${c.held.mode}`);
+          expect(got.sort()).toEqual(expected.sort());
+          expect([...plan.insert, ...plan.renew.map((r) => r.pattern)].sort()).toEqual([...patterns].sort());
+          for (const own of plan.renew) expect(own.agent).toBe("a");
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -247,10 +294,26 @@ describe("blocker validation", () => {
   const graph = (edges: Record<string, string[]>) => new Map(Object.entries(edges));
   it("knows a diamond is no cycle, names the unknown blocker, and finds the cycle an added edge closes", () => {
     const diamond = graph({ a: ["b", "c"], b: ["d"], c: ["d"], d: [] });
-    expect(blockerProblem([{ id: "a", blocker: "b" }, { id: "a", blocker: "c" }], diamond)).toBeNull();
-    expect(blockerProblem([{ id: "a", blocker: "x" }], diamond)).toEqual({ code: "BLOCKER_UNKNOWN", id: "a", blocker: "x" });
+    expect(
+      blockerProblem(
+        [
+          { id: "a", blocker: "b" },
+          { id: "a", blocker: "c" },
+        ],
+        diamond,
+      ),
+    ).toBeNull();
+    expect(blockerProblem([{ id: "a", blocker: "x" }], diamond)).toEqual({
+      code: "BLOCKER_UNKNOWN",
+      id: "a",
+      blocker: "x",
+    });
     const closed = graph({ a: ["b", "c"], b: ["d"], c: ["d"], d: ["a"] });
-    expect(blockerProblem([{ id: "d", blocker: "a" }], closed)).toEqual({ code: "BLOCKER_CYCLE", id: "d", cycle: ["d", "a", "b", "d"] });
+    expect(blockerProblem([{ id: "d", blocker: "a" }], closed)).toEqual({
+      code: "BLOCKER_CYCLE",
+      id: "d",
+      cycle: ["d", "a", "b", "d"],
+    });
   });
 
   it("walks a 20,000-task chain once", () => {

@@ -74,7 +74,10 @@ describe("crash safety", () => {
         if (!key.startsWith("hot:")) expect((row.get(key) as { token: number } | undefined)?.token, key).toBe(token);
       }
       // Per key, grant tokens grow in log order.
-      const perKey = sqlite.prepare("SELECT key, token FROM events WHERE kind = 'granted' ORDER BY id").all() as { key: string; token: number }[];
+      const perKey = sqlite.prepare("SELECT key, token FROM events WHERE kind = 'granted' ORDER BY id").all() as {
+        key: string;
+        token: number;
+      }[];
       const last = new Map<string, number>();
       for (const { key, token } of perKey) {
         expect(token, key).toBeGreaterThan(last.get(key) ?? 0);

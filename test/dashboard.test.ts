@@ -18,10 +18,20 @@ import { CLI, cleanEnv, cli, tempDir } from "./helpers.js";
 interface Cell {
   readonly textContent: string | null;
 }
-declare const document: { querySelector(selector: string): Cell | null; querySelectorAll(selector: string): ArrayLike<Cell> };
+declare const document: {
+  querySelector(selector: string): Cell | null;
+  querySelectorAll(selector: string): ArrayLike<Cell>;
+};
 
 const CHROMIUM = process.env.BATON_CHROMIUM ?? "/usr/bin/chromium";
-const ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
+const ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+];
 
 interface Server {
   url: string;
@@ -29,7 +39,10 @@ interface Server {
 }
 
 async function startServer(env: Record<string, string>): Promise<Server> {
-  const child = spawn(process.execPath, [CLI, "serve", "--port", "0"], { env: cleanEnv(env), stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [CLI, "serve", "--port", "0"], {
+    env: cleanEnv(env),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let err = "";
   child.stderr?.on("data", (c: Buffer) => {
     err += c.toString();
@@ -69,7 +82,8 @@ describe("the dashboard in chromium", () => {
     expect(r.code, `baton ${args.join(" ")}: ${r.stderr}`).toBe(0);
     return r.stdout;
   };
-  const tokenFor = (agent: string, ...flags: string[]): string => (JSON.parse(run("tokens", "add", agent, "--json", ...flags)) as { token: string }).token;
+  const tokenFor = (agent: string, ...flags: string[]): string =>
+    (JSON.parse(run("tokens", "add", agent, "--json", ...flags)) as { token: string }).token;
   let server: Server;
   let browser: Browser;
   let reader: string;
@@ -155,7 +169,10 @@ describe("the dashboard in chromium", () => {
         headers: { authorization: `Bearer ${reader}`, "content-type": "application/json" },
         body: JSON.stringify(body),
       });
-      return { status: r.status, body: (await r.json()) as { ok: boolean; code?: string; data: Record<string, unknown> } };
+      return {
+        status: r.status,
+        body: (await r.json()) as { ok: boolean; code?: string; data: Record<string, unknown> },
+      };
     };
     const carol = await view("log", { agent: "carol" });
     expect(carol.status).toBe(200);
@@ -170,10 +187,16 @@ describe("the dashboard in chromium", () => {
     expect((await view("log", { kind: ["nonsense"] })).status).toBe(400);
     expect((await view("log", { since: "soon" })).body.code).toBe("BAD_DURATION");
 
-    const fleet = (await view("fleet", {})).body.data as { claims: { key: string }[]; looseEnds: { key: string; note: string }[] };
+    const fleet = (await view("fleet", {})).body.data as {
+      claims: { key: string }[];
+      looseEnds: { key: string; note: string }[];
+    };
     expect(fleet.claims.map((c) => c.key)).toContain("topic:other-work");
     expect(fleet.looseEnds.find((c) => c.key === "github:acme/api#190")?.note).toBe("backfill not run yet");
-    const contention = (await view("contention", {})).body.data as { shoppers: { agent: string }[]; candidates: { id: string }[] };
+    const contention = (await view("contention", {})).body.data as {
+      shoppers: { agent: string }[];
+      candidates: { id: string }[];
+    };
     expect(contention.shoppers.map((s) => s.agent)).toEqual(["frank"]);
     expect(contention.candidates.map((c) => c.id).sort()).toEqual(["101", "102"]);
     // A dry run: nothing was claimed.
@@ -201,7 +224,10 @@ describe("the dashboard in chromium", () => {
     const ttl = `${row} .ttl`;
     const first = await page.textContent(ttl);
     expect(first).toMatch(/^\d+m \d\ds$/);
-    await page.waitForFunction(([selector, before]) => document.querySelector(selector)?.textContent !== before, [ttl, first] as const);
+    await page.waitForFunction(([selector, before]) => document.querySelector(selector)?.textContent !== before, [
+      ttl,
+      first,
+    ] as const);
     // Metadata on demand, by keyboard.
     await page.focus(`${row} summary`);
     await page.keyboard.press("Enter");
@@ -219,7 +245,10 @@ describe("the dashboard in chromium", () => {
     await page.fill('#loose-ends [data-focus="note:github:acme/api#190"]', "backfilled by hand");
     await page.click(button);
     await page.waitForSelector('#loose-ends [data-key="github:acme/api#190"]', { state: "detached" });
-    const shown = JSON.parse(run("show", "github:acme/api#190", "--json")) as { claim: { state: string }; events: { kind: string; agent: string }[] };
+    const shown = JSON.parse(run("show", "github:acme/api#190", "--json")) as {
+      claim: { state: string };
+      events: { kind: string; agent: string }[];
+    };
     expect(shown.claim.state).toBe("released");
     expect(shown.events.some((e) => e.kind === "resolved" && e.agent === "ops")).toBe(true);
   });
@@ -232,7 +261,8 @@ describe("the dashboard in chromium", () => {
     for (let i = 0; i < 30; i++) await baton.claim(`topic:page-${i}`, { as: "erin", ttl: "1h" });
     await baton.close();
     const { page } = await open(reader);
-    const keys = async (): Promise<string[]> => page.$$eval('#log-rows td[data-label="Key"]', (cells) => cells.map((c) => c.textContent ?? ""));
+    const keys = async (): Promise<string[]> =>
+      page.$$eval('#log-rows td[data-label="Key"]', (cells) => cells.map((c) => c.textContent ?? ""));
     await page.waitForSelector('#log-rows td[data-label="Key"]');
     expect(new Set(await keys()).size).toBeGreaterThan(1);
     await page.fill('#log-filter input[name="key"]', "github:acme/api#300");
@@ -248,9 +278,11 @@ describe("the dashboard in chromium", () => {
     await page.waitForFunction(() => document.querySelectorAll('#log-rows td[data-label="Key"]').length === 1);
     await page.click("#log-filter button[type=reset]");
     await page.click("#log-oldest");
-    const pageLabel = (text: string) => page.waitForFunction((t) => document.querySelector("#log-page")?.textContent?.includes(t) === true, text);
+    const pageLabel = (text: string) =>
+      page.waitForFunction((t) => document.querySelector("#log-page")?.textContent?.includes(t) === true, text);
     await pageLabel("25 events after #0 ");
-    const ids = async (): Promise<number[]> => page.$$eval('#log-rows td[data-label="Id"]', (cells) => cells.map((c) => Number(c.textContent)));
+    const ids = async (): Promise<number[]> =>
+      page.$$eval('#log-rows td[data-label="Id"]', (cells) => cells.map((c) => Number(c.textContent)));
     expect(Math.min(...(await ids()))).toBe(1);
     await page.click("#log-newer");
     await pageLabel(" events after #25 ");
@@ -261,7 +293,12 @@ describe("the dashboard in chromium", () => {
 
   it("fits a 390 px screen, and made no request to another origin and logged no error", async () => {
     const { page } = await open(reader, 390);
-    run("claim", `github:acme/a-rather-long-repository-name-for-a-phone#${"9".repeat(30)}`, "--as", "an-agent-with-a-long-session-name-0123456789");
+    run(
+      "claim",
+      `github:acme/a-rather-long-repository-name-for-a-phone#${"9".repeat(30)}`,
+      "--as",
+      "an-agent-with-a-long-session-name-0123456789",
+    );
     await page.waitForSelector('#claims [data-key^="github:acme/a-rather-long"]');
     await page.waitForSelector("#contention-body .tiles");
     expect(await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")).toBe(true);

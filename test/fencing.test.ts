@@ -32,7 +32,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 function sqliteCounter(): { path: string; db: Database.Database } {
   const path = join(tempDir(), "resource.db");
   const db = new Database(path);
-  db.exec("CREATE TABLE counter (id INTEGER PRIMARY KEY, value INTEGER NOT NULL, fence_token INTEGER NOT NULL DEFAULT 0)");
+  db.exec(
+    "CREATE TABLE counter (id INTEGER PRIMARY KEY, value INTEGER NOT NULL, fence_token INTEGER NOT NULL DEFAULT 0)",
+  );
   db.exec("INSERT INTO counter (id, value) VALUES (1, 0)");
   return { path, db };
 }
@@ -46,14 +48,27 @@ async function staleReadModifyWrite(db: FenceDb, table: string) {
   // A's write now loses to B's read: refused, nothing written.
   const aWrite = await fencedUpdate(db, { table, id: 1, token: 5 }, { value: Number(a.ok && a.row.value) + 1 });
   expect(aWrite).toMatchObject({ ok: false, code: "TOKEN_STALE", current: 6 });
-  const bWrite = await fencedUpdate<{ value: number }>(db, { table, id: 1, token: 6 }, { value: Number(b.ok && b.row.value) + 1 });
+  const bWrite = await fencedUpdate<{ value: number }>(
+    db,
+    { table, id: 1, token: 6 },
+    { value: Number(b.ok && b.row.value) + 1 },
+  );
   expect(bWrite.ok && Number(bWrite.row.value)).toBe(1);
   // Equal tokens are the same holder: many writes are fine; an older one never again.
-  expect((await fencedModify<{ value: number }>(db, { table, id: 1, token: 6 }, (r) => ({ value: Number(r.value) + 1 }))).ok).toBe(true);
-  expect(await fencedModify(db, { table, id: 1, token: 4 }, () => ({ value: 100 }))).toMatchObject({ ok: false, code: "TOKEN_STALE" });
+  expect(
+    (await fencedModify<{ value: number }>(db, { table, id: 1, token: 6 }, (r) => ({ value: Number(r.value) + 1 }))).ok,
+  ).toBe(true);
+  expect(await fencedModify(db, { table, id: 1, token: 4 }, () => ({ value: 100 }))).toMatchObject({
+    ok: false,
+    code: "TOKEN_STALE",
+  });
   expect(await fencedRead(db, { table, id: 2, token: 9 })).toMatchObject({ ok: false, code: "NOT_FOUND" });
-  await expect(fencedUpdate(db, { table: "counter; DROP TABLE x", id: 1, token: 9 }, { value: 1 })).rejects.toMatchObject({ code: "BAD_INPUT" });
-  await expect(fencedUpdate(db, { table, id: 1, token: 9 }, { "value = 0 --": 1 })).rejects.toMatchObject({ code: "BAD_INPUT" });
+  await expect(
+    fencedUpdate(db, { table: "counter; DROP TABLE x", id: 1, token: 9 }, { value: 1 }),
+  ).rejects.toMatchObject({ code: "BAD_INPUT" });
+  await expect(fencedUpdate(db, { table, id: 1, token: 9 }, { "value = 0 --": 1 })).rejects.toMatchObject({
+    code: "BAD_INPUT",
+  });
   await expect(fencedRead(db, { table, id: 1, token: 0 })).rejects.toMatchObject({ code: "BAD_TOKEN" });
 }
 
@@ -61,7 +76,10 @@ describe("fencing helpers: the rules", () => {
   it("SQLite row: a newer holder's read fences off the older holder's write (one statement each)", async () => {
     const { db } = sqliteCounter();
     await staleReadModifyWrite(db, "counter");
-    const row = db.prepare("SELECT value, fence_token FROM counter WHERE id = 1").get() as { value: number; fence_token: number };
+    const row = db.prepare("SELECT value, fence_token FROM counter WHERE id = 1").get() as {
+      value: number;
+      fence_token: number;
+    };
     expect(row).toEqual({ value: 2, fence_token: 6 });
     db.close();
   });
@@ -186,7 +204,9 @@ async function lockSet(mode: "check" | "file" | "sql", resource: string, readCou
           err += c.toString();
         });
         child.once("close", (code) =>
-          code === 0 ? resolve(JSON.parse(out.replace(/^ready\n/, "")) as Summary) : reject(new Error(`${agent} exited ${code}: ${err}`)),
+          code === 0
+            ? resolve(JSON.parse(out.replace(/^ready\n/, "")) as Summary)
+            : reject(new Error(`${agent} exited ${code}: ${err}`)),
         );
       }),
     );
@@ -237,7 +257,9 @@ describe.concurrent("lock-set: SIGSTOP past the TTL while incrementing a shared 
   it(`with the file helper: ${WORKERS} processes, 0 acknowledged increments lost`, async () => {
     const file = join(tempDir(), "counter.txt");
     const r = await lockSet("file", file, () => Number(readFileSync(file, "utf8")));
-    console.info(`lock-set file: ${r.acked} acknowledged, ${r.final} counted, ${r.refused} refused writes, ${r.pauses} pauses`);
+    console.info(
+      `lock-set file: ${r.acked} acknowledged, ${r.final} counted, ${r.refused} refused writes, ${r.pauses} pauses`,
+    );
     expect(r.acked).toBeGreaterThan(0);
     expect(r.final).toBe(r.acked);
   });
@@ -254,7 +276,9 @@ describe.concurrent("lock-set: SIGSTOP past the TTL while incrementing a shared 
       }
     };
     const r = await lockSet("sql", path, read);
-    console.info(`lock-set sql: ${r.acked} acknowledged, ${r.final} counted, ${r.refused} refused writes, ${r.pauses} pauses`);
+    console.info(
+      `lock-set sql: ${r.acked} acknowledged, ${r.final} counted, ${r.refused} refused writes, ${r.pauses} pauses`,
+    );
     expect(r.acked).toBeGreaterThan(0);
     expect(r.final).toBe(r.acked);
   });
@@ -263,7 +287,9 @@ describe.concurrent("lock-set: SIGSTOP past the TTL while incrementing a shared 
     const file = join(tempDir(), "counter.txt");
     writeFileSync(file, "0");
     const r = await lockSet("check", file, () => Number(readFileSync(file, "utf8")));
-    console.info(`lock-set check && write: ${r.acked} acknowledged, ${r.final} counted, ${r.acked - r.final} lost, ${r.pauses} pauses`);
+    console.info(
+      `lock-set check && write: ${r.acked} acknowledged, ${r.final} counted, ${r.acked - r.final} lost, ${r.pauses} pauses`,
+    );
     expect(r.final).toBeLessThanOrEqual(r.acked);
     expect(r.acked - r.final).toBeGreaterThan(0);
   });

@@ -16,7 +16,8 @@ const json = (s: string) => JSON.parse(s) as Record<string, any>;
 function effect(counter: string, extra = ""): string[] {
   return ["--", process.execPath, "-e", `require("fs").appendFileSync(${JSON.stringify(counter)}, "x\\n");${extra}`];
 }
-const count = (counter: string): number => (existsSync(counter) ? readFileSync(counter, "utf8").split("\n").filter(Boolean).length : 0);
+const count = (counter: string): number =>
+  existsSync(counter) ? readFileSync(counter, "utf8").split("\n").filter(Boolean).length : 0;
 
 describe.each(cliStores("gate"))("gate on %s", (_name, store) => {
   it("20 processes fire the same gate at once: the command runs exactly once", async () => {
@@ -26,7 +27,18 @@ describe.each(cliStores("gate"))("gate on %s", (_name, store) => {
     expect(cli(["gate", "check", "warmup"], { env }).code).toBe(0);
     const results = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
-        cliAsync(["gate", "run", "notify:tekla/sven-auth", "--as", `session-${i}`, "--json", ...effect(counter, "setTimeout(()=>{},300)")], { env }),
+        cliAsync(
+          [
+            "gate",
+            "run",
+            "notify:tekla/sven-auth",
+            "--as",
+            `session-${i}`,
+            "--json",
+            ...effect(counter, "setTimeout(()=>{},300)"),
+          ],
+          { env },
+        ),
       ),
     );
     for (const r of results) expect(r.code, r.stderr).toBe(0);
@@ -85,9 +97,14 @@ describe.each(cliStores("gate"))("gate on %s", (_name, store) => {
     const context = cli(["context", "--as", "late"], { env }).stdout;
     expect(context).not.toContain("stop shopping");
     expect(context).toContain("late: 0 denials");
-    expect(cli(["gate", "check", "digest:weekly"], { env }).stdout).toMatch(/done by sender at .* — skipped 3 times since \(last by late at /);
+    expect(cli(["gate", "check", "digest:weekly"], { env }).stdout).toMatch(
+      /done by sender at .* — skipped 3 times since \(last by late at /,
+    );
     const marks = json(cli(["gate", "list", "--json"], { env }).stdout).marks;
-    expect(marks.find((m: any) => m.key === "gate:digest:weekly")).toMatchObject({ skips: 3, lastSkip: { agent: "late" } });
+    expect(marks.find((m: any) => m.key === "gate:digest:weekly")).toMatchObject({
+      skips: 3,
+      lastSkip: { agent: "late" },
+    });
     expect(cli(["gate", "list"], { env }).stdout).toMatch(/gate:digest:weekly {2}sender .* — skipped 3 times since/);
   });
 });
@@ -147,7 +164,10 @@ describe("gate run", () => {
     expect(waited.stderr).toContain("skipped: done by a");
     expect(count(counter)).toBe(1);
     const other = join(tempDir(), "other");
-    const failing = cliAsync(["gate", "run", "bad", "--as", "a", ...effect(other, "setTimeout(()=>process.exit(3),800)")], { env: e });
+    const failing = cliAsync(
+      ["gate", "run", "bad", "--as", "a", ...effect(other, "setTimeout(()=>process.exit(3),800)")],
+      { env: e },
+    );
     await until("a's failing command to start", () => count(other) === 1);
     const retried = cli(["gate", "run", "bad", "--as", "b", "--wait", "5s", ...effect(counter)], { env: e });
     expect((await failing).code).toBe(3);
@@ -166,14 +186,21 @@ describe("gate run", () => {
 
   it("SIGKILL between run and mark: at least once fires again after the lock expires; once-only never does", async () => {
     const e = env();
-    for (const [mode, expected] of [["default", 2], ["--once-only", 1]] as const) {
+    for (const [mode, expected] of [
+      ["default", 2],
+      ["--once-only", 1],
+    ] as const) {
       const counter = join(tempDir(), "sent");
       const key = `kill-${mode}`;
       const extra = mode === "default" ? [] : ["--once-only"];
-      const child = spawn(process.execPath, [CLI, "gate", "run", key, "--ttl", "1s", ...extra, ...effect(counter, "setTimeout(()=>{},5000)")], {
-        env: cleanEnv(e),
-        stdio: "ignore",
-      });
+      const child = spawn(
+        process.execPath,
+        [CLI, "gate", "run", key, "--ttl", "1s", ...extra, ...effect(counter, "setTimeout(()=>{},5000)")],
+        {
+          env: cleanEnv(e),
+          stdio: "ignore",
+        },
+      );
       // The effect has happened (the line is written), the mark has not (default).
       await until("the effect", () => count(counter) === 1);
       const lockedBy = Date.now(); // the 1 s lock was taken before the effect ran
@@ -188,7 +215,9 @@ describe("gate run", () => {
   it("honours marker files when the database is new or lost", () => {
     const markers = join(tempDir(), "marks");
     const counter = join(tempDir(), "sent");
-    expect(cli(["gate", "run", "release:1.2.0", "--marker-dir", markers, ...effect(counter)], { env: env() }).code).toBe(0);
+    expect(
+      cli(["gate", "run", "release:1.2.0", "--marker-dir", markers, ...effect(counter)], { env: env() }).code,
+    ).toBe(0);
     const fresh = env();
     const r = cli(["gate", "run", "release:1.2.0", "--marker-dir", markers, ...effect(counter)], { env: fresh });
     expect(r.stderr).toContain("skipped: done by agent-1");
@@ -201,10 +230,25 @@ describe("gate run", () => {
     const counter = join(tempDir(), "sent");
     const send = (label: string, body: string) =>
       new Promise<number>((resolve) => {
-        const child = spawn(process.execPath, [CLI, "gate", "run", label, "--key-from-content", "--", process.execPath, "-e", `process.stdin.pipe(require("fs").createWriteStream(${JSON.stringify(counter)}, {flags:"a"}))`, "tekla@example.com"], {
-          env: cleanEnv(e),
-          stdio: ["pipe", "ignore", "ignore"],
-        });
+        const child = spawn(
+          process.execPath,
+          [
+            CLI,
+            "gate",
+            "run",
+            label,
+            "--key-from-content",
+            "--",
+            process.execPath,
+            "-e",
+            `process.stdin.pipe(require("fs").createWriteStream(${JSON.stringify(counter)}, {flags:"a"}))`,
+            "tekla@example.com",
+          ],
+          {
+            env: cleanEnv(e),
+            stdio: ["pipe", "ignore", "ignore"],
+          },
+        );
         child.stdin.end(body);
         child.once("close", (code) => resolve(code ?? -1));
       });
@@ -249,11 +293,19 @@ describe("gate check, mark, list, forget", () => {
     // The second mark was a skip: logged as `skipped` and shown by check.
     expect(check.stdout).toMatch(/^done by ops at \S+: sent by hand — skipped 1 time since \(last by ops at \S+\)\n$/);
     const marks = json(cli(["gate", "list", "--json"], { env: e }).stdout).marks;
-    expect(marks.map((m: { key: string; note: string }) => [m.key, m.note])).toEqual([["gate:digest:weekly", "sent by hand"]]);
+    expect(marks.map((m: { key: string; note: string }) => [m.key, m.note])).toEqual([
+      ["gate:digest:weekly", "sent by hand"],
+    ]);
     expect(cli(["gate", "forget", "digest:weekly"], { env: e }).code).toBe(0);
     expect(cli(["gate", "check", "digest:weekly"], { env: e }).code).toBe(0);
     const log = json(cli(["log", "gate:digest:weekly", "--json"], { env: e }).stdout).events;
-    expect(log.map((x: { kind: string }) => x.kind)).toEqual(["granted", "completed", "skipped", "granted", "abandoned"]);
+    expect(log.map((x: { kind: string }) => x.kind)).toEqual([
+      "granted",
+      "completed",
+      "skipped",
+      "granted",
+      "abandoned",
+    ]);
   });
 });
 
@@ -271,10 +323,16 @@ describe("audit-gates", () => {
       "test/fixtures/audit/src/notify.py:5: SMTP send",
     ]);
     const dir = tempDir();
-    writeFileSync(join(dir, "ok.sh"), "#!/bin/sh\nbaton gate run ship:1 -- npm publish\n# baton-gate: ok (scratch remote)\ngit push scratch\n");
+    writeFileSync(
+      join(dir, "ok.sh"),
+      "#!/bin/sh\nbaton gate run ship:1 -- npm publish\n# baton-gate: ok (scratch remote)\ngit push scratch\n",
+    );
     const clean = cli(["audit-gates", dir, "--json"], { cwd: ROOT });
     expect(json(clean.stdout)).toMatchObject({ ok: true, filesScanned: 1, findings: [] });
-    const extra = json(cli(["audit-gates", "test/fixtures/audit/scripts/notify.sh", "--pattern", "git status", "--json"], { cwd: ROOT }).stdout);
+    const extra = json(
+      cli(["audit-gates", "test/fixtures/audit/scripts/notify.sh", "--pattern", "git status", "--json"], { cwd: ROOT })
+        .stdout,
+    );
     expect(extra.findings.map((f: { pattern: string }) => f.pattern)).toContain("git status");
   });
 
@@ -284,12 +342,13 @@ describe("audit-gates", () => {
       join(dir, "release.sh"),
       "#!/bin/sh\ngit push scratch # baton-gate: ok\nnpm publish\n# baton-gate: ok (reviewed)\ngit push origin\ngh pr merge 1\n",
     );
-    writeFileSync(join(dir, "mailer.ts"), "send(); // baton-gate: ok\nawait smtp.sendMail(msg);\n// baton-gate: ok\nawait smtp.sendMail(other);\n");
+    writeFileSync(
+      join(dir, "mailer.ts"),
+      "send(); // baton-gate: ok\nawait smtp.sendMail(msg);\n// baton-gate: ok\nawait smtp.sendMail(other);\n",
+    );
     const r = json(cli(["audit-gates", dir, "--json"], { cwd: dir }).stdout);
-    expect(r.findings.map((f: { file: string; line: number; pattern: string }) => `${f.file}:${f.line}: ${f.pattern}`)).toEqual([
-      "mailer.ts:2: SMTP send",
-      "release.sh:3: npm publish",
-      "release.sh:6: gh pr create",
-    ]);
+    expect(
+      r.findings.map((f: { file: string; line: number; pattern: string }) => `${f.file}:${f.line}: ${f.pattern}`),
+    ).toEqual(["mailer.ts:2: SMTP send", "release.sh:3: npm publish", "release.sh:6: gh pr create"]);
   });
 });

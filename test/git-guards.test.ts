@@ -18,7 +18,12 @@ interface Fleet {
 }
 
 function git(cwd: string, args: string[], env: Record<string, string> = {}): string {
-  return execFileSync("git", args, { cwd, encoding: "utf8", env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  return execFileSync("git", args, {
+    cwd,
+    encoding: "utf8",
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
 }
 
 function tryGit(cwd: string, args: string[], env: Record<string, string> = {}): { code: number; stderr: string } {
@@ -83,7 +88,11 @@ describe("baton sync-check", () => {
     expect(diverged.findings.map((x: { kind: string }) => x.kind)).toEqual(["diverged"]);
     git(f.b, ["pull", "-q", "--rebase", "origin", "main"]);
     writeFileSync(join(f.b, "scratch.txt"), "wip\n");
-    expect(json(cli(["sync-check", "--json"], { cwd: f.b, env: f.env }).stdout).findings.map((x: { kind: string }) => x.kind)).toEqual(["dirty"]);
+    expect(
+      json(cli(["sync-check", "--json"], { cwd: f.b, env: f.env }).stdout).findings.map(
+        (x: { kind: string }) => x.kind,
+      ),
+    ).toEqual(["dirty"]);
     expect(cli(["sync-check", "--allow-dirty"], { cwd: f.b, env: f.env }).code).toBe(0);
     // Without fetching, the remote-tracking branch is what it was.
     commit(f.a, "src/d.ts", "d\n", "alice three");
@@ -94,20 +103,34 @@ describe("baton sync-check", () => {
 
   it("with --holding, refuses when the claim is lost or re-granted under another token", () => {
     const f = fleet();
-    const token = json(cli(["claim", "deploy:prod", "--as", "bob", "--json"], { cwd: f.b, env: f.env }).stdout).claim.token;
-    expect(cli(["sync-check", "--holding", "deploy:prod", `deploy:prod:${token}`, "--as", "bob"], { cwd: f.b, env: f.env }).code).toBe(0);
-    const stale = json(cli(["sync-check", "--holding", `deploy:prod:${token + 5}`, "--as", "bob", "--json"], { cwd: f.b, env: f.env }).stdout);
+    const token = json(cli(["claim", "deploy:prod", "--as", "bob", "--json"], { cwd: f.b, env: f.env }).stdout).claim
+      .token;
+    expect(
+      cli(["sync-check", "--holding", "deploy:prod", `deploy:prod:${token}`, "--as", "bob"], { cwd: f.b, env: f.env })
+        .code,
+    ).toBe(0);
+    const stale = json(
+      cli(["sync-check", "--holding", `deploy:prod:${token + 5}`, "--as", "bob", "--json"], { cwd: f.b, env: f.env })
+        .stdout,
+    );
     expect(stale.findings.map((x: { kind: string }) => x.kind)).toEqual(["token_changed"]);
-    const other = json(cli(["sync-check", "--holding", "deploy:prod", "--as", "alice", "--json"], { cwd: f.b, env: f.env }).stdout);
+    const other = json(
+      cli(["sync-check", "--holding", "deploy:prod", "--as", "alice", "--json"], { cwd: f.b, env: f.env }).stdout,
+    );
     expect(other.findings[0].message).toContain("alice no longer holds deploy:prod");
     expect(cli(["sync-check", "--holding", "deploy:prod"], { cwd: f.b, env: f.env }).code).toBe(2);
   });
 
   it("refuses bad input and places that are not repositories, with codes", () => {
     const f = fleet();
-    expect(json(cli(["sync-check", "--remote", "nowhere", "--json"], { cwd: f.b, env: f.env }).stdout).error.code).toBe("GIT_FAILED");
+    expect(json(cli(["sync-check", "--remote", "nowhere", "--json"], { cwd: f.b, env: f.env }).stdout).error.code).toBe(
+      "GIT_FAILED",
+    );
     expect(json(cli(["sync-check", "--json"], { cwd: tempDir(), env: f.env }).stdout).error.code).toBe("NOT_GIT_REPO");
-    expect(json(cli(["sync-check", "--holding", "bad\u0001key", "--as", "b", "--json"], { cwd: f.b, env: f.env }).stdout).error.code).toBe("BAD_KEY");
+    expect(
+      json(cli(["sync-check", "--holding", "bad\u0001key", "--as", "b", "--json"], { cwd: f.b, env: f.env }).stdout)
+        .error.code,
+    ).toBe("BAD_KEY");
   });
 });
 
@@ -124,7 +147,9 @@ describe("baton probe", () => {
     commit(f.a, "src/auth/login.ts", "x\n", "alice login");
     git(f.a, ["push", "-q", "origin", "main"]);
     expect(cli(["probe", "src/auth/", "--as", "bob"], { cwd: f.b, env: f.env }).code).toBe(0);
-    const fetched = json(cli(["probe", "src/auth/", "--as", "bob", "--fetch", "--json"], { cwd: f.b, env: f.env }).stdout);
+    const fetched = json(
+      cli(["probe", "src/auth/", "--as", "bob", "--fetch", "--json"], { cwd: f.b, env: f.env }).stdout,
+    );
     expect(fetched).toMatchObject({ ok: false, code: "PATHS_BUSY" });
     expect(fetched.commits.map((c: { subject: string }) => c.subject)).toEqual(["alice login"]);
     // A path claim of alice's overlapping the probe.
@@ -142,7 +167,9 @@ describe("baton probe", () => {
     cli(["claim", "task:7", "--as", "carol", "--meta", '{"files":["config/app.yml"]}'], { cwd: f.a, env: f.env });
     const work = json(cli(["probe", "config/", "--as", "bob", "--json"], { cwd: f.b, env: f.env }).stdout);
     expect(work.workClaims.map((c: { key: string }) => c.key)).toEqual(["task:7"]);
-    expect(json(cli(["probe", "nothing/here.ts", "--as", "bob", "--json"], { cwd: f.b, env: f.env }).stdout).ok).toBe(true);
+    expect(json(cli(["probe", "nothing/here.ts", "--as", "bob", "--json"], { cwd: f.b, env: f.env }).stdout).ok).toBe(
+      true,
+    );
   });
 });
 
@@ -155,8 +182,16 @@ describe("baton hooks", () => {
     chmodSync(userHook, 0o755);
     const install = cli(["hooks", "install", "--json"], { cwd: f.a, env: f.env });
     expect(install.code, install.stderr).toBe(0);
-    expect(json(install.stdout).changes.map((c: { action: string }) => c.action)).toEqual(["chained", "installed", "installed", "installed"]);
-    expect(cli(["paths", "claim", "src/billing/", "--as", "bob", "--reason", "billing rewrite"], { cwd: f.b, env: f.env }).code).toBe(0);
+    expect(json(install.stdout).changes.map((c: { action: string }) => c.action)).toEqual([
+      "chained",
+      "installed",
+      "installed",
+      "installed",
+    ]);
+    expect(
+      cli(["paths", "claim", "src/billing/", "--as", "bob", "--reason", "billing rewrite"], { cwd: f.b, env: f.env })
+        .code,
+    ).toBe(0);
     const blocked = commit(f.a, "src/billing/pay.ts", "x\n", "alice pay", { ...f.env, BATON_AGENT: "alice" });
     expect(blocked.code).toBe(1);
     expect(blocked.stderr).toContain("src/billing/pay.ts: held by bob as src/billing/ (exclusive");
@@ -167,14 +202,22 @@ describe("baton hooks", () => {
     // A human without BATON_AGENT is not stopped; an explicit bypass is logged.
     commit(f.a, "src/billing/human.ts", "h\n", "human", f.env);
     expect(git(f.a, ["log", "-1", "--format=%s"]).trim()).toBe("human");
-    expect(commit(f.a, "src/billing/rush.ts", "r\n", "alice rush", { ...f.env, BATON_AGENT: "alice", BATON_GUARD: "off" }).code).toBe(0);
+    expect(
+      commit(f.a, "src/billing/rush.ts", "r\n", "alice rush", { ...f.env, BATON_AGENT: "alice", BATON_GUARD: "off" })
+        .code,
+    ).toBe(0);
     const bypassed = json(cli(["log", "--kind", "bypassed", "--json"], { cwd: f.a, env: f.env }).stdout).events;
-    expect(bypassed.map((e: { key: string; agent: string }) => `${e.key} ${e.agent}`)).toEqual(["path:src/billing/rush.ts alice"]);
+    expect(bypassed.map((e: { key: string; agent: string }) => `${e.key} ${e.agent}`)).toEqual([
+      "path:src/billing/rush.ts alice",
+    ]);
     // A user hook that fails still stops the commit.
     writeFileSync(join(f.a, ".git", "hooks", "pre-commit.baton-chained"), "#!/bin/sh\nexit 3\n");
     expect(commit(f.a, "free.txt", "f\n", "blocked by user hook", { ...f.env, BATON_AGENT: "bob" }).code).not.toBe(0);
     // Uninstall restores exactly the user's hook.
-    writeFileSync(join(f.a, ".git", "hooks", "pre-commit.baton-chained"), `#!/bin/sh\necho ran >> ${JSON.stringify(log)}\n`);
+    writeFileSync(
+      join(f.a, ".git", "hooks", "pre-commit.baton-chained"),
+      `#!/bin/sh\necho ran >> ${JSON.stringify(log)}\n`,
+    );
     expect(cli(["hooks", "uninstall"], { cwd: f.a, env: f.env }).code).toBe(0);
     expect(readFileSync(userHook, "utf8")).toBe(`#!/bin/sh\necho ran >> ${JSON.stringify(log)}\n`);
     expect(existsSync(join(f.a, ".git", "hooks", "post-commit"))).toBe(false);

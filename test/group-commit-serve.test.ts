@@ -42,7 +42,9 @@ async function startServer(env: Record<string, string>, args: string[] = []): Pr
 }
 
 function exited(child: ChildProcess): Promise<void> {
-  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((r) => child.once("exit", () => r()));
+  return child.exitCode !== null || child.signalCode !== null
+    ? Promise.resolve()
+    : new Promise((r) => child.once("exit", () => r()));
 }
 
 function token(env: Record<string, string>, agent: string): string {
@@ -54,7 +56,12 @@ function token(env: Record<string, string>, agent: string): string {
 interface Answer {
   key: string;
   status: number;
-  body: { ok: boolean; code?: string; holder?: { agent: string; token: number }; data?: { claim?: { agent: string; token: number } } };
+  body: {
+    ok: boolean;
+    code?: string;
+    holder?: { agent: string; token: number };
+    data?: { claim?: { agent: string; token: number } };
+  };
 }
 
 describe("group commit under baton serve", () => {
@@ -68,7 +75,9 @@ describe("group commit under baton serve", () => {
     try {
       await until("the startup line", () => server.stderr().includes("tokens"));
       expect(server.stderr()).toContain("(group commit)");
-      const outputs = await Promise.all(tokens.map((t, i) => runScript(WORKER, [server.url, t, "60", "8", String(i + 1)])));
+      const outputs = await Promise.all(
+        tokens.map((t, i) => runScript(WORKER, [server.url, t, "60", "8", String(i + 1)])),
+      );
       answers = outputs.flatMap((out, i) =>
         out
           .trim()
@@ -82,12 +91,13 @@ describe("group commit under baton serve", () => {
     expect(answers).toHaveLength(4 * 60);
     const handle = new Database(db, { readonly: true });
     const rows = new Map(
-      (handle.prepare("SELECT key, agent, token FROM claims").all() as { key: string; agent: string; token: number }[]).map((r) => [
-        r.key,
-        r,
-      ]),
+      (
+        handle.prepare("SELECT key, agent, token FROM claims").all() as { key: string; agent: string; token: number }[]
+      ).map((r) => [r.key, r]),
     );
-    const events = handle.prepare("SELECT id, at, kind, key, agent, token FROM events WHERE key LIKE 'race:%' ORDER BY id").all() as {
+    const events = handle
+      .prepare("SELECT id, at, kind, key, agent, token FROM events WHERE key LIKE 'race:%' ORDER BY id")
+      .all() as {
       id: number;
       at: number;
       kind: string;
@@ -104,9 +114,15 @@ describe("group commit under baton serve", () => {
       expect(granted, key).toHaveLength(1);
       const row = rows.get(key)!;
       // The winner's answer is the row; every loser was told that same holder and token.
-      expect(granted[0]).toMatchObject({ agent: row.agent, body: { data: { claim: { agent: row.agent, token: row.token } } } });
+      expect(granted[0]).toMatchObject({
+        agent: row.agent,
+        body: { data: { claim: { agent: row.agent, token: row.token } } },
+      });
       for (const loser of forKey.filter((a) => !a.body.ok)) {
-        expect(loser).toMatchObject({ status: 409, body: { code: "CLAIM_HELD", holder: { agent: row.agent, token: row.token } } });
+        expect(loser).toMatchObject({
+          status: 409,
+          body: { code: "CLAIM_HELD", holder: { agent: row.agent, token: row.token } },
+        });
       }
       // The log: one grant, to the holder, before every denial of the key.
       const log = events.filter((e) => e.key === key);

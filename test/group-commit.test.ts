@@ -54,8 +54,14 @@ describe("SQLite group commit", () => {
         expect(outcome.claim.agent).toBe(`agent-${i % 5}`);
       });
       const db = new Database(file, { readonly: true });
-      const rows = db.prepare("SELECT key, agent, token FROM claims ORDER BY key").all() as { key: string; agent: string; token: number }[];
-      expect(rows).toEqual(outcomes.slice(0, 5).map((o) => ({ key: o.claim.key, agent: o.claim.agent, token: o.claim.token })));
+      const rows = db.prepare("SELECT key, agent, token FROM claims ORDER BY key").all() as {
+        key: string;
+        agent: string;
+        token: number;
+      }[];
+      expect(rows).toEqual(
+        outcomes.slice(0, 5).map((o) => ({ key: o.claim.key, agent: o.claim.agent, token: o.claim.token })),
+      );
       // The audit log holds every decision in submission order, at non-decreasing times.
       const events = db.prepare("SELECT id, at, kind, key, agent FROM events ORDER BY id").all() as {
         at: number;
@@ -81,7 +87,8 @@ describe("SQLite group commit", () => {
         Array.from({ length: 10 }, (_, i) =>
           store.claim(claim(`seen:${i}`, "a")).then((outcome) => ({
             token: outcome.claim.token,
-            row: other.prepare("SELECT token FROM claims WHERE key = ?").get(`seen:${i}`) as { token: number } | undefined,
+            row: other.prepare("SELECT token FROM claims WHERE key = ?").get(`seen:${i}`) as
+              { token: number } | undefined,
           })),
         ),
       );

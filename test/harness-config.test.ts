@@ -9,9 +9,27 @@ import { configFileSchema, plainlyValid } from "../src/surfaces/cli/config.js";
 import { STARTER_CONFIG } from "../src/surfaces/cli/init.js";
 
 const KEYS = [
-  "agent", "db", "databaseUrl", "pgSchema", "markerDir", "similar", "rulesFile", "statementTimeout", "importLabels",
-  "busyTimeout", "sqliteSync", "defaultTtl", "claimOnEdit", "protectedPaths", "writeScopes", "hookFailure", "hookBudget",
-  "editTtl", "agnet", "__proto__", "hooks",
+  "agent",
+  "db",
+  "databaseUrl",
+  "pgSchema",
+  "markerDir",
+  "similar",
+  "rulesFile",
+  "statementTimeout",
+  "importLabels",
+  "busyTimeout",
+  "sqliteSync",
+  "defaultTtl",
+  "claimOnEdit",
+  "protectedPaths",
+  "writeScopes",
+  "hookFailure",
+  "hookBudget",
+  "editTtl",
+  "agnet",
+  "__proto__",
+  "hooks",
 ];
 const scalar = fc.oneof(
   fc.constantFrom("warn", "strict", "off", "full", "normal", "all", "protected", "open", "closed", "30m", ""),
@@ -43,7 +61,13 @@ describe("config fast path", () => {
   it("vouches for what baton init writes and for plain settings", () => {
     expect(plainlyValid(JSON.parse(JSON.stringify(STARTER_CONFIG)))).toBe(true);
     expect(
-      plainlyValid({ agent: "ci", busyTimeout: "10s", hookBudget: 6000, writeScopes: { "worker-*": ["scratch/<agent>/**"] }, editTtl: 900000 }),
+      plainlyValid({
+        agent: "ci",
+        busyTimeout: "10s",
+        hookBudget: 6000,
+        writeScopes: { "worker-*": ["scratch/<agent>/**"] },
+        editTtl: 900000,
+      }),
     ).toBe(true);
     expect(plainlyValid({ importLabels: { bug: { priority: 90 } } })).toBe(false); // left to the schema
     expect(plainlyValid({ hookBudget: 199 })).toBe(false);

@@ -39,7 +39,12 @@ interface Repo {
 }
 
 function git(cwd: string, args: string[], env: Record<string, string> = {}): string {
-  return execFileSync("git", args, { cwd, encoding: "utf8", env: { ...cleanEnv(env) }, stdio: ["ignore", "pipe", "pipe"] });
+  return execFileSync("git", args, {
+    cwd,
+    encoding: "utf8",
+    env: { ...cleanEnv(env) },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
 }
 
 /** A repository with one commit, set up by `baton init` for all three harnesses; the commands it wrote. */
@@ -101,20 +106,35 @@ function runHook(r: Repo, command: string, input: string, env: Record<string, st
     env: cleanEnv({ ...r.env, CLAUDE_PROJECT_DIR: r.dir, GEMINI_PROJECT_DIR: r.dir, ...env }),
   });
   const stdout = result.stdout;
-  return { code: result.status ?? -1, stdout, stderr: result.stderr, json: stdout.trim() === "" ? null : JSON.parse(stdout) };
+  return {
+    code: result.status ?? -1,
+    stdout,
+    stderr: result.stderr,
+    json: stdout.trim() === "" ? null : JSON.parse(stdout),
+  };
 }
 
 function claudeEdit(r: Repo, session: string, file: string, tool = "write", env: Record<string, string> = {}): HookRun {
-  return runHook(r, r.commands["claude pre-tool-use"], fixture(`claude/pre-tool-use-${tool}`, { session, cwd: r.dir, file }), env);
+  return runHook(
+    r,
+    r.commands["claude pre-tool-use"],
+    fixture(`claude/pre-tool-use-${tool}`, { session, cwd: r.dir, file }),
+    env,
+  );
 }
 
 const denial = (run: HookRun): string | null =>
-  run.json?.hookSpecificOutput?.permissionDecision === "deny" ? String(run.json.hookSpecificOutput.permissionDecisionReason) : null;
+  run.json?.hookSpecificOutput?.permissionDecision === "deny"
+    ? String(run.json.hookSpecificOutput.permissionDecisionReason)
+    : null;
 
 function pathClaims(r: Repo): { pattern: string; agent: string }[] {
   const out = cli(["paths", "list", "--json"], { cwd: r.dir, env: r.env });
   expect(out.code, out.stderr).toBe(0);
-  return JSON.parse(out.stdout).claims.map((c: { pattern: string; agent: string }) => ({ pattern: c.pattern, agent: c.agent }));
+  return JSON.parse(out.stdout).claims.map((c: { pattern: string; agent: string }) => ({
+    pattern: c.pattern,
+    agent: c.agent,
+  }));
 }
 
 describe("pure pieces", () => {
@@ -178,7 +198,9 @@ describe("Claude Code hooks", () => {
     const envFile = join(r.dir, "..", "claude-env");
     writeFileSync(envFile, "");
     for (const name of ["claude/session-start", "claude/session-start-compact"]) {
-      const run = runHook(r, r.commands["claude session-start"], fixture(name, { session: "S1", cwd: r.dir }), { CLAUDE_ENV_FILE: envFile });
+      const run = runHook(r, r.commands["claude session-start"], fixture(name, { session: "S1", cwd: r.dir }), {
+        CLAUDE_ENV_FILE: envFile,
+      });
       expect(run.code, run.stderr).toBe(0);
       const out = run.json?.hookSpecificOutput;
       expect(out.hookEventName).toBe("SessionStart");
@@ -217,12 +239,20 @@ describe("Claude Code hooks", () => {
     expect(reason).toContain("claim-on-edit (claude session S1)");
     expect(reason).toContain("baton probe");
     // A tool that writes nothing is not looked at.
-    const bash = runHook(r, r.commands["claude pre-tool-use"], fixture("claude/pre-tool-use-bash", { session: "S2", cwd: r.dir }));
+    const bash = runHook(
+      r,
+      r.commands["claude pre-tool-use"],
+      fixture("claude/pre-tool-use-bash", { session: "S2", cwd: r.dir }),
+    );
     expect(bash).toMatchObject({ code: 0, stdout: "" });
 
     // S1 holds a work claim too; its session end releases the paths and leaves the work as a loose end.
     expect(cli(["claim", "task:9", "--as", "claude:S1"], { cwd: r.dir, env: r.env }).code).toBe(0);
-    const end = runHook(r, r.commands["claude session-end"], fixture("claude/session-end", { session: "S1", cwd: r.dir }));
+    const end = runHook(
+      r,
+      r.commands["claude session-end"],
+      fixture("claude/session-end", { session: "S1", cwd: r.dir }),
+    );
     expect(end.code, end.stderr).toBe(0);
     expect(end.stderr).toContain("released 2 path claims");
     expect(pathClaims(r)).toEqual([]);
@@ -233,7 +263,10 @@ describe("Claude Code hooks", () => {
 
   it("a file under another agent's path claim is refused with the holder, claim, expiry and reason", () => {
     const r = repo();
-    const held = cli(["paths", "claim", "src/", "--as", "alice", "--reason", "auth refactor"], { cwd: r.dir, env: r.env });
+    const held = cli(["paths", "claim", "src/", "--as", "alice", "--reason", "auth refactor"], {
+      cwd: r.dir,
+      env: r.env,
+    });
     expect(held.code, held.stderr).toBe(0);
     const reason = denial(claudeEdit(r, "S1", "src/b.ts"));
     expect(reason).toContain("held by alice as src/");
@@ -242,9 +275,17 @@ describe("Claude Code hooks", () => {
     expect(reason).toContain("pick other work");
     expect(denial(claudeEdit(r, "S1", "README.md"))).toBeNull();
     // Files outside the repository are not Baton's: allowed, nothing claimed.
-    const outside = runHook(r, r.commands["claude pre-tool-use"], fixture("claude/pre-tool-use-write", { session: "S1", cwd: r.dir, file: "../elsewhere.txt" }));
+    const outside = runHook(
+      r,
+      r.commands["claude pre-tool-use"],
+      fixture("claude/pre-tool-use-write", { session: "S1", cwd: r.dir, file: "../elsewhere.txt" }),
+    );
     expect(outside).toMatchObject({ code: 0, stdout: "" });
-    expect(pathClaims(r).map((c) => c.pattern).sort()).toEqual(["README.md", "src/"]);
+    expect(
+      pathClaims(r)
+        .map((c) => c.pattern)
+        .sort(),
+    ).toEqual(["README.md", "src/"]);
     // BATON_AGENT, when set, is the agent: alice may edit her own files.
     expect(denial(claudeEdit(r, "S1", "src/b.ts", "edit", { BATON_AGENT: "alice" }))).toBeNull();
   });
@@ -253,21 +294,50 @@ describe("Claude Code hooks", () => {
 describe("Codex hooks", () => {
   it("apply_patch claims every file of the patch, or is refused whole; session start hands the agent over in env", () => {
     const r = repo();
-    const start = runHook(r, r.commands["codex session-start"], fixture("codex/session-start", { session: "T1", cwd: r.dir }));
+    const start = runHook(
+      r,
+      r.commands["codex session-start"],
+      fixture("codex/session-start", { session: "T1", cwd: r.dir }),
+    );
     expect(start.code, start.stderr).toBe(0);
-    expect(start.json?.hookSpecificOutput).toMatchObject({ hookEventName: "SessionStart", env: { BATON_AGENT: "codex:T1" } });
+    expect(start.json?.hookSpecificOutput).toMatchObject({
+      hookEventName: "SessionStart",
+      env: { BATON_AGENT: "codex:T1" },
+    });
     expect(start.json?.hookSpecificOutput.additionalContext).toContain("# Operating rules");
 
     const patch = (files: string[]) =>
-      ["*** Begin Patch", ...files.flatMap((f) => [`*** Update File: ${f}`, "@@", "-1", "+2"]), "*** Add File: src/new.ts", "+x", "*** End Patch"].join("\n");
-    const first = runHook(r, r.commands["codex pre-tool-use"], fixture("codex/pre-tool-use-apply-patch", { session: "T1", cwd: r.dir, patch: patch(["src/a.ts", "src/b.ts"]) }));
+      [
+        "*** Begin Patch",
+        ...files.flatMap((f) => [`*** Update File: ${f}`, "@@", "-1", "+2"]),
+        "*** Add File: src/new.ts",
+        "+x",
+        "*** End Patch",
+      ].join("\n");
+    const first = runHook(
+      r,
+      r.commands["codex pre-tool-use"],
+      fixture("codex/pre-tool-use-apply-patch", { session: "T1", cwd: r.dir, patch: patch(["src/a.ts", "src/b.ts"]) }),
+    );
     expect(first.code, first.stderr).toBe(0);
     expect(first.stdout).toBe("");
-    expect(pathClaims(r).map((c) => c.pattern).sort()).toEqual(["src/a.ts", "src/b.ts", "src/new.ts"]);
-    const second = runHook(r, r.commands["codex pre-tool-use"], fixture("codex/pre-tool-use-apply-patch", { session: "T2", cwd: r.dir, patch: patch(["src/b.ts", "src/c.ts"]) }));
+    expect(
+      pathClaims(r)
+        .map((c) => c.pattern)
+        .sort(),
+    ).toEqual(["src/a.ts", "src/b.ts", "src/new.ts"]);
+    const second = runHook(
+      r,
+      r.commands["codex pre-tool-use"],
+      fixture("codex/pre-tool-use-apply-patch", { session: "T2", cwd: r.dir, patch: patch(["src/b.ts", "src/c.ts"]) }),
+    );
     expect(denial(second)).toContain("held by codex:T1");
     expect(pathClaims(r).some((c) => c.pattern === "src/c.ts")).toBe(false); // all or nothing
-    const bash = runHook(r, r.commands["codex pre-tool-use"], fixture("codex/pre-tool-use-bash", { session: "T2", cwd: r.dir }));
+    const bash = runHook(
+      r,
+      r.commands["codex pre-tool-use"],
+      fixture("codex/pre-tool-use-bash", { session: "T2", cwd: r.dir }),
+    );
     expect(bash).toMatchObject({ code: 0, stdout: "" });
   });
 });
@@ -275,16 +345,36 @@ describe("Codex hooks", () => {
 describe("Gemini CLI hooks", () => {
   it("write_file and replace claim the file; another session gets decision deny; session end releases", () => {
     const r = repo();
-    const start = runHook(r, r.commands["gemini session-start"], fixture("gemini/session-start", { session: "G1", cwd: r.dir }));
+    const start = runHook(
+      r,
+      r.commands["gemini session-start"],
+      fixture("gemini/session-start", { session: "G1", cwd: r.dir }),
+    );
     expect(start.json?.hookSpecificOutput.additionalContext).toContain("You are agent gemini:G1");
-    const write = runHook(r, r.commands["gemini pre-tool-use"], fixture("gemini/before-tool-write-file", { session: "G1", cwd: r.dir, file: "src/a.ts" }));
+    const write = runHook(
+      r,
+      r.commands["gemini pre-tool-use"],
+      fixture("gemini/before-tool-write-file", { session: "G1", cwd: r.dir, file: "src/a.ts" }),
+    );
     expect(write.json).toEqual({ decision: "allow" });
-    const other = runHook(r, r.commands["gemini pre-tool-use"], fixture("gemini/before-tool-replace", { session: "G2", cwd: r.dir, file: "src/a.ts" }));
+    const other = runHook(
+      r,
+      r.commands["gemini pre-tool-use"],
+      fixture("gemini/before-tool-replace", { session: "G2", cwd: r.dir, file: "src/a.ts" }),
+    );
     expect(other.json?.decision).toBe("deny");
     expect(other.json?.reason).toContain("held by gemini:G1");
-    const shell = runHook(r, r.commands["gemini pre-tool-use"], fixture("gemini/before-tool-run-shell-command", { session: "G2", cwd: r.dir }));
+    const shell = runHook(
+      r,
+      r.commands["gemini pre-tool-use"],
+      fixture("gemini/before-tool-run-shell-command", { session: "G2", cwd: r.dir }),
+    );
     expect(shell.json).toEqual({ decision: "allow" });
-    const end = runHook(r, r.commands["gemini session-end"], fixture("gemini/session-end", { session: "G1", cwd: r.dir }));
+    const end = runHook(
+      r,
+      r.commands["gemini session-end"],
+      fixture("gemini/session-end", { session: "G1", cwd: r.dir }),
+    );
     expect(end.json).toEqual({});
     expect(pathClaims(r)).toEqual([]);
   });
@@ -301,7 +391,11 @@ describe("protected paths and write scopes", () => {
     mkdirSync(join(r.dir, file, ".."), { recursive: true });
     writeFileSync(join(r.dir, file), `${Math.random()}\n`);
     git(r.dir, ["add", file]);
-    const result = spawnSync("git", ["commit", "-qm", `edit ${file}`], { cwd: r.dir, encoding: "utf8", env: cleanEnv({ ...r.env, BATON_AGENT: agent }) });
+    const result = spawnSync("git", ["commit", "-qm", `edit ${file}`], {
+      cwd: r.dir,
+      encoding: "utf8",
+      env: cleanEnv({ ...r.env, BATON_AGENT: agent }),
+    });
     return { code: result.status ?? -1, stderr: result.stderr };
   }
 
@@ -355,7 +449,12 @@ describe("never wedges a session", () => {
     expect(open.stdout).toBe("");
     expect(open.stderr.trim().split("\n")).toHaveLength(1);
     expect(open.stderr).toMatch(/^baton: hook failed open \(edit allowed without a claim\): STORE_/);
-    const start = runHook(r, r.commands["claude session-start"], fixture("claude/session-start", { session: "S1", cwd: r.dir }), broken);
+    const start = runHook(
+      r,
+      r.commands["claude session-start"],
+      fixture("claude/session-start", { session: "S1", cwd: r.dir }),
+      broken,
+    );
     expect(start.code).toBe(0);
     expect(start.stderr.trim().split("\n")).toHaveLength(1);
     expect(start.stderr).toMatch(/^baton: hook failed open \(no fleet state in this session's context\): STORE_/);
@@ -373,7 +472,9 @@ describe("never wedges a session", () => {
     writeFileSync(join(r.dir, ".baton", "config.json"), JSON.stringify({ ...config, claimOnEdit: "sometimes" }));
     const badConfig = claudeEdit(r, "S1", "src/a.ts");
     expect(badConfig).toMatchObject({ code: 0, stdout: "" });
-    expect(badConfig.stderr).toMatch(/^baton: hook failed open .*BAD_CONFIG: .*claimOnEdit: expected one of "all", "protected", "off"\n$/);
+    expect(badConfig.stderr).toMatch(
+      /^baton: hook failed open .*BAD_CONFIG: .*claimOnEdit: expected one of "all", "protected", "off"\n$/,
+    );
     // Garbage on stdin is the same single line, never a stack trace.
     const garbage = runHook(r, r.commands["claude pre-tool-use"], "{not json");
     expect(garbage).toMatchObject({ code: 0, stdout: "" });
@@ -387,7 +488,10 @@ describe("a hook that would hang", () => {
     expect(cli(["paths", "list"], { cwd: r.dir, env: r.env }).code).toBe(0); // the file exists
     const locker = spawn(
       process.execPath,
-      ["-e", `const D = require(${JSON.stringify(join(ROOT, "node_modules", "better-sqlite3"))}); const db = new D(${JSON.stringify(r.env.BATON_DB)}); db.exec("BEGIN IMMEDIATE"); console.log("locked"); setInterval(() => {}, 1000);`],
+      [
+        "-e",
+        `const D = require(${JSON.stringify(join(ROOT, "node_modules", "better-sqlite3"))}); const db = new D(${JSON.stringify(r.env.BATON_DB)}); db.exec("BEGIN IMMEDIATE"); console.log("locked"); setInterval(() => {}, 1000);`,
+      ],
       { stdio: ["ignore", "pipe", "inherit"] },
     );
     try {
@@ -415,7 +519,9 @@ describe("a hook that would hang", () => {
     child.stdin.write(fixture("claude/pre-tool-use-write", { session: "S1", cwd: r.dir, file: "src/a.ts" })); // and never end()
     const code = await new Promise<number | null>((resolve) => child.once("close", resolve));
     expect(code).toBe(0);
-    expect(err).toBe("baton: hook failed open (edit allowed without a claim): no answer within 1s (BATON_HOOK_DEADLINE)\n");
+    expect(err).toBe(
+      "baton: hook failed open (edit allowed without a claim): no answer within 1s (BATON_HOOK_DEADLINE)\n",
+    );
   });
 });
 
@@ -445,7 +551,9 @@ describe("racing sessions", () => {
     for (const file of files) {
       const winners = results.filter((x) => x.file === file && !x.denied);
       expect(winners, file).toHaveLength(1);
-      expect(claims.filter((c) => c.pattern === file)).toEqual([{ pattern: file, agent: `claude:${winners[0]?.session}` }]);
+      expect(claims.filter((c) => c.pattern === file)).toEqual([
+        { pattern: file, agent: `claude:${winners[0]?.session}` },
+      ]);
     }
   });
 
@@ -456,17 +564,27 @@ describe("racing sessions", () => {
       { session: "P1", files: [g(i), g(i + 1)] },
       { session: "P2", files: [g(i + 1), g(i + 2)] },
     ]);
-    const body = (files: string[]) => ["*** Begin Patch", ...files.flatMap((f) => [`*** Add File: ${f}`, "+x"]), "*** End Patch"].join("\n");
+    const body = (files: string[]) =>
+      ["*** Begin Patch", ...files.flatMap((f) => [`*** Add File: ${f}`, "+x"]), "*** End Patch"].join("\n");
     const run = (p: { session: string; files: string[] }) =>
       new Promise<{ session: string; files: string[]; denied: boolean }>((resolve, reject) => {
-        const child = spawn("bash", ["-c", r.commands["codex pre-tool-use"]], { cwd: r.dir, env: cleanEnv({ ...r.env, BATON_BUSY_TIMEOUT: "30s" }) });
+        const child = spawn("bash", ["-c", r.commands["codex pre-tool-use"]], {
+          cwd: r.dir,
+          env: cleanEnv({ ...r.env, BATON_BUSY_TIMEOUT: "30s" }),
+        });
         let out = "";
         let err = "";
         child.stdout.on("data", (c: Buffer) => (out += c.toString()));
         child.stderr.on("data", (c: Buffer) => (err += c.toString()));
         child.once("error", reject);
-        child.once("close", (code) => (code !== 0 || err.includes("failed open") ? reject(new Error(err)) : resolve({ ...p, denied: out.includes('"deny"') })));
-        child.stdin.end(fixture("codex/pre-tool-use-apply-patch", { session: p.session, cwd: r.dir, patch: body(p.files) }));
+        child.once("close", (code) =>
+          code !== 0 || err.includes("failed open")
+            ? reject(new Error(err))
+            : resolve({ ...p, denied: out.includes('"deny"') }),
+        );
+        child.stdin.end(
+          fixture("codex/pre-tool-use-apply-patch", { session: p.session, cwd: r.dir, patch: body(p.files) }),
+        );
       });
     const results = await Promise.all(patches.map(run));
     const won = results.filter((x) => !x.denied);

@@ -100,7 +100,9 @@ export async function runScript(script: string, args: readonly string[]): Promis
 export function dumpSqlite(file: string): string {
   const handle = new Database(file, { readonly: true });
   try {
-    const tables = handle.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[];
+    const tables = handle.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as {
+      name: string;
+    }[];
     return JSON.stringify(tables.map(({ name }) => [name, handle.prepare(`SELECT * FROM "${name}"`).all()]));
   } finally {
     handle.close();

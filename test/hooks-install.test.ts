@@ -9,9 +9,13 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CLI, cli, ROOT, tempDir } from "./helpers.js";
 
-
 function git(cwd: string, args: string[], env: Record<string, string> = {}): string {
-  return execFileSync("git", args, { cwd, encoding: "utf8", env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  return execFileSync("git", args, {
+    cwd,
+    encoding: "utf8",
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
 }
 
 function tryGit(cwd: string, args: string[], env: Record<string, string> = {}): { code: number; stderr: string } {
@@ -58,13 +62,15 @@ describe("baton hooks install", () => {
     expect(existsSync(join(bare, ".git", "hooks"))).toBe(false);
     const installed = cli(["hooks", "install", "--json"], { cwd: bare });
     expect(installed.code, installed.stdout + installed.stderr).toBe(0);
-    expect(json(installed.stdout).changes.map((c: { hook: string; action: string }) => `${c.hook} ${c.action}`)).toEqual([
-      "pre-commit installed",
-      "prepare-commit-msg installed",
-      "pre-push installed",
-      "post-commit installed",
+    expect(
+      json(installed.stdout).changes.map((c: { hook: string; action: string }) => `${c.hook} ${c.action}`),
+    ).toEqual(["pre-commit installed", "prepare-commit-msg installed", "pre-push installed", "post-commit installed"]);
+    expect(readdirSync(join(bare, ".git", "hooks")).sort()).toEqual([
+      "post-commit",
+      "pre-commit",
+      "pre-push",
+      "prepare-commit-msg",
     ]);
-    expect(readdirSync(join(bare, ".git", "hooks")).sort()).toEqual(["post-commit", "pre-commit", "pre-push", "prepare-commit-msg"]);
 
     const custom = repo();
     git(custom, ["config", "core.hooksPath", ".githooks/local"]);
@@ -165,8 +171,12 @@ describe("probe tells apart agents that share one git identity", () => {
     expect(git(dir, ["log", "-1", "--format=%B"])).toContain("Baton-Agent: alice");
     const seen = json(cli(["probe", "src/auth/", "--as", "bob", "--json"], { cwd: dir }).stdout);
     expect(seen).toMatchObject({ ok: false, code: "PATHS_BUSY" });
-    expect(seen.commits.map((c: { subject: string; agent: string }) => `${c.agent} ${c.subject}`)).toEqual(["alice alice login"]);
-    expect(cli(["probe", "src/auth/", "--as", "bob"], { cwd: dir }).stdout).toContain("agent alice, fleet <fleet@example.com>");
+    expect(seen.commits.map((c: { subject: string; agent: string }) => `${c.agent} ${c.subject}`)).toEqual([
+      "alice alice login",
+    ]);
+    expect(cli(["probe", "src/auth/", "--as", "bob"], { cwd: dir }).stdout).toContain(
+      "agent alice, fleet <fleet@example.com>",
+    );
     // Her own commit is not "someone else" to her.
     expect(cli(["probe", "src/auth/", "--as", "alice"], { cwd: dir }).code).toBe(0);
 
@@ -176,8 +186,12 @@ describe("probe tells apart agents that share one git identity", () => {
     expect(commit(dir, "src/billing/pay.ts", "alice pay", { BATON_AGENT: "alice" }).code).toBe(0);
     expect(git(dir, ["log", "-1", "--format=%B"])).not.toContain("Baton-Agent");
     const recorded = json(cli(["probe", "src/billing/", "--as", "bob", "--json"], { cwd: dir }).stdout);
-    expect(recorded.commits.map((c: { subject: string; agent: string }) => `${c.agent} ${c.subject}`)).toEqual(["alice alice pay"]);
-    expect(cli(["probe", "src/billing/pay.ts", "--as", "alice", "--json"], { cwd: dir }).stdout).toContain('"commits":[]');
+    expect(recorded.commits.map((c: { subject: string; agent: string }) => `${c.agent} ${c.subject}`)).toEqual([
+      "alice alice pay",
+    ]);
+    expect(cli(["probe", "src/billing/pay.ts", "--as", "alice", "--json"], { cwd: dir }).stdout).toContain(
+      '"commits":[]',
+    );
 
     // A commit Baton cannot attribute falls back to the git author: the shared user counts as me.
     expect(commit(dir, "src/misc/note.ts", "human note").code).toBe(0);

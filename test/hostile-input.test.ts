@@ -18,7 +18,15 @@ import { openBaton } from "../src/baton.js";
 import { ERROR_CODES, isBatonError } from "../src/core/errors.js";
 import { findUnsafeChar, parseAgent, parseKey, parseToken } from "../src/core/identity.js";
 import { parseDuration } from "../src/core/duration.js";
-import { durationMs, MAX_META_DEPTH, parseCommit, parseLimit, parseMeta, parseText, readStoredObject } from "../src/core/schemas.js";
+import {
+  durationMs,
+  MAX_META_DEPTH,
+  parseCommit,
+  parseLimit,
+  parseMeta,
+  parseText,
+  readStoredObject,
+} from "../src/core/schemas.js";
 import { readGithubTasks } from "../src/workspace/task-import.js";
 import { freshSchema, storeSelected, testDatabaseUrl } from "./contract/targets.js";
 import { CLI, type CliResult, cleanEnv, cli, dumpSqlite, tempDir } from "./helpers.js";
@@ -101,7 +109,8 @@ describe("hole 4: keys and agent names", () => {
       expect((caught as Error).message, what).toContain(`\\u{${(char.codePointAt(0) as number).toString(16)}}`);
     }
     // Lone surrogates cannot arrive through argv, but can through the library.
-    for (const lone of ["task:\uD800", "task:\uDC00x", "\uDBFFtask"]) expect(() => parseKey(lone)).toThrow(/lone surrogate/);
+    for (const lone of ["task:\uD800", "task:\uDC00x", "\uDBFFtask"])
+      expect(() => parseKey(lone)).toThrow(/lone surrogate/);
     // Visible text stays a key: accents (NFC), CJK, emoji without selectors, plain spaces.
     for (const fine of ["topic:café", "topic:日本語", "topic:🚀 launch", "github:o/r#1", "topic:a b"]) {
       expect(findUnsafeChar(parseKey(fine))).toBeNull();
@@ -130,14 +139,21 @@ describe("hole 4: keys and agent names", () => {
   it("raw invalid UTF-8 in argv is refused: u:\\xff and u:\\xfe never become one key u:\\uFFFD", () => {
     const { db, env } = seeded();
     const before = dump(db);
-    for (const key of [bytes("u:", [0xff]), bytes("u:", [0xfe]), bytes("task:", [0xc3]), bytes("task:", [0xed, 0xa0, 0x80])]) {
+    for (const key of [
+      bytes("u:", [0xff]),
+      bytes("u:", [0xfe]),
+      bytes("task:", [0xc3]),
+      bytes("task:", [0xed, 0xa0, 0x80]),
+    ]) {
       const r = rawCli(["claim", key, "--as", "bob", "--json"], env);
       expect(r.code, r.stderr).toBe(2);
       expect(err(r).code).toBe("BAD_KEY");
       expect(err(r).message).toMatch(/not valid UTF-8/);
     }
     // Invisible characters as UTF-8 bytes in argv, against a held task:42 (the library test covers them all).
-    for (const [char, what] of INVISIBLE.filter(([c]) => ["\u200B", "\u202E", "\u2028", "\uFEFF", "\u00A0"].includes(c))) {
+    for (const [char, what] of INVISIBLE.filter(([c]) =>
+      ["\u200B", "\u202E", "\u2028", "\uFEFF", "\u00A0"].includes(c),
+    )) {
       const r = rawCli(["claim", Buffer.from(`task:4${char}2`), "--as", "bob", "--json"], env);
       expect(r.code, `${what}: ${r.stdout}${r.stderr}`).toBe(2);
       expect(err(r).code, what).toBe("BAD_KEY");
@@ -255,7 +271,10 @@ describe.skipIf(!storeSelected("postgres"))("hole 4: a hand-written row on Postg
         `INSERT INTO ${schema}.claims (key, agent, token, state, claimed_at, expires_at, meta) VALUES ('task:deep', 'mallory', 100, 'active', $1, $2, $3::json)`,
         [now, now + 3_600_000, deep],
       );
-      await pool.query(`INSERT INTO ${schema}.events (at, kind, key, agent, token, detail) VALUES ($1, 'granted', 'task:deep', 'mallory', 100, $2::json)`, [now, deep]);
+      await pool.query(
+        `INSERT INTO ${schema}.events (at, kind, key, agent, token, detail) VALUES ($1, 'granted', 'task:deep', 'mallory', 100, $2::json)`,
+        [now, deep],
+      );
       await pool.query(`UPDATE ${schema}.tasks SET meta = $1::json WHERE id = 't1'`, [deep]);
       const shown = await baton.show("task:deep");
       expect(shown.claim?.meta).toEqual({ $unreadable: "nested deeper than 64 levels" });
@@ -276,7 +295,13 @@ function execGit(cwd: string, args: string[]): string {
   const r = spawnSync("git", args, {
     cwd,
     encoding: "utf8",
-    env: { ...cleanEnv(), GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@e", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@e" },
+    env: {
+      ...cleanEnv(),
+      GIT_AUTHOR_NAME: "t",
+      GIT_AUTHOR_EMAIL: "t@e",
+      GIT_COMMITTER_NAME: "t",
+      GIT_COMMITTER_EMAIL: "t@e",
+    },
   });
   if (r.status !== 0) throw new Error(`git ${args.join(" ")}: ${r.stderr}`);
   return r.stdout;
@@ -340,7 +365,10 @@ describe("hole 4: task import", () => {
       expect(() => readGithubTasks(JSON.stringify([item]), "issues.json")).toThrow(/not an object/);
     }
     // Odd labels are not a crash.
-    expect(readGithubTasks(JSON.stringify([{ number: 3, title: "x", labels: [null, 7, { name: "bug" }] }]), "i.json")[0]?.meta).toEqual({
+    expect(
+      readGithubTasks(JSON.stringify([{ number: 3, title: "x", labels: [null, 7, { name: "bug" }] }]), "i.json")[0]
+        ?.meta,
+    ).toEqual({
       number: 3,
       labels: ["", "", "bug"],
     });
@@ -350,8 +378,14 @@ describe("hole 4: task import", () => {
     const dir = tempDir();
     const env = { BATON_DB: join(dir, "import.db"), BATON_AGENT: "alice" };
     writeFileSync(join(dir, "bin.md"), Buffer.from([0x2d, 0x2d, 0x2d, 0x0a, 0x00, 0x01, 0x0a, 0x2d, 0x2d, 0x2d, 0x0a]));
-    writeFileSync(join(dir, "latin1.md"), Buffer.concat([Buffer.from("---\ntitle: caf"), Buffer.from([0xe9]), Buffer.from("\n---\n")]));
-    writeFileSync(join(dir, "issues.json"), Buffer.concat([Buffer.from('[{"number":1,"title":"caf'), Buffer.from([0xe9]), Buffer.from('"}]')]));
+    writeFileSync(
+      join(dir, "latin1.md"),
+      Buffer.concat([Buffer.from("---\ntitle: caf"), Buffer.from([0xe9]), Buffer.from("\n---\n")]),
+    );
+    writeFileSync(
+      join(dir, "issues.json"),
+      Buffer.concat([Buffer.from('[{"number":1,"title":"caf'), Buffer.from([0xe9]), Buffer.from('"}]')]),
+    );
     const cases: [string, RegExp][] = [
       ["bin.md", /binary file/],
       ["latin1.md", /not valid UTF-8/],
@@ -370,7 +404,10 @@ describe("hole 4: task import", () => {
     const dir = tempDir();
     const tasks = join(dir, "tasks");
     mkdirSync(tasks);
-    writeFileSync(join(tasks, "a.md"), "---\ntitle: A\nconstructor: yes\n__proto__: polluted\ntoString: 1\nhasOwnProperty: [x, y]\n---\n");
+    writeFileSync(
+      join(tasks, "a.md"),
+      "---\ntitle: A\nconstructor: yes\n__proto__: polluted\ntoString: 1\nhasOwnProperty: [x, y]\n---\n",
+    );
     writeFileSync(join(tasks, "b.md"), "---\ntitle: B\nconstructor: one\nconstructor: two\n---\n");
     const env = { BATON_DB: join(dir, "fm.db"), BATON_AGENT: "alice" };
     const twice = cli(["task", "import", "tasks", "--json"], { env, cwd: dir });
@@ -380,7 +417,9 @@ describe("hole 4: task import", () => {
     const r = cli(["task", "import", "tasks", "--json"], { env, cwd: dir });
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const a = json(cli(["task", "show", "a", "--json"], { env, cwd: dir })).task;
-    expect(a.meta).toEqual(JSON.parse('{"constructor":"yes","__proto__":"polluted","toString":1,"hasOwnProperty":["x","y"]}'));
+    expect(a.meta).toEqual(
+      JSON.parse('{"constructor":"yes","__proto__":"polluted","toString":1,"hasOwnProperty":["x","y"]}'),
+    );
     expect(Object.keys(a.meta)).toContain("__proto__");
     expect(Object.getPrototypeOf(a.meta)).toBe(Object.prototype);
   });
@@ -391,7 +430,11 @@ describe("hole 4: task import", () => {
 // ---------------------------------------------------------------------------
 
 /** Codes bad input may answer with: every exit-2 code of the registry. */
-const INPUT_CODES = new Set(Object.entries(ERROR_CODES).filter(([, spec]) => spec.exit === 2).map(([code]) => code));
+const INPUT_CODES = new Set(
+  Object.entries(ERROR_CODES)
+    .filter(([, spec]) => spec.exit === 2)
+    .map(([code]) => code),
+);
 
 const UNSAFE_CHARS = INVISIBLE.map(([c]) => c).concat(["\uD800", "\uDFFF", "\u0000", "\n", "\t"]);
 const accepts = (parse: (v: unknown) => unknown) => (value: unknown) => {
@@ -402,11 +445,20 @@ const accepts = (parse: (v: unknown) => unknown) => (value: unknown) => {
     return false;
   }
 };
-const notAString = fc.oneof(fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.object({ maxDepth: 2 }), fc.array(fc.integer(), { maxLength: 3 }));
+const notAString = fc.oneof(
+  fc.integer(),
+  fc.double(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.object({ maxDepth: 2 }),
+  fc.array(fc.integer(), { maxLength: 3 }),
+);
 /** Text that is sometimes fine and often not: any code points (lone surrogates included), unsafe characters spliced in, odd lengths. */
 const anyText = fc.oneof(
   fc.string({ unit: "binary", maxLength: 40 }),
-  fc.tuple(fc.string({ maxLength: 12 }), fc.constantFrom(...UNSAFE_CHARS), fc.string({ maxLength: 12 })).map(([a, c, b]) => `${a}${c}${b}`),
+  fc
+    .tuple(fc.string({ maxLength: 12 }), fc.constantFrom(...UNSAFE_CHARS), fc.string({ maxLength: 12 }))
+    .map(([a, c, b]) => `${a}${c}${b}`),
   fc.constantFrom("", "   ", "x".repeat(513), "x".repeat(5000), "-1", "0", "1e999", "NaN", "__proto__", "constructor"),
 );
 const badKey = fc.oneof(anyText, notAString).filter((v) => !accepts(parseKey)(v));
@@ -414,7 +466,20 @@ const badAgent = fc.oneof(anyText, notAString).filter((v) => !accepts(parseAgent
 const badDuration = fc
   .oneof(
     anyText,
-    fc.constantFrom(0, -1, Number.NaN, Number.POSITIVE_INFINITY, -0.5, 1e300, "0s", "-5m", "1x", "5 m", "99999y", "1.2.3s"),
+    fc.constantFrom(
+      0,
+      -1,
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      -0.5,
+      1e300,
+      "0s",
+      "-5m",
+      "1x",
+      "5 m",
+      "99999y",
+      "1.2.3s",
+    ),
     fc.string({ maxLength: 8 }),
   )
   .filter((v) => {
@@ -426,15 +491,43 @@ const badDuration = fc
     }
   });
 const badMeta = fc.oneof(
-  fc.constantFrom("[1]", "1", '"s"', "null x", "{", '{"a":', deepText(MAX_META_DEPTH + 1), `{"big":"${"x".repeat(17 * 1024)}"}`),
+  fc.constantFrom(
+    "[1]",
+    "1",
+    '"s"',
+    "null x",
+    "{",
+    '{"a":',
+    deepText(MAX_META_DEPTH + 1),
+    `{"big":"${"x".repeat(17 * 1024)}"}`,
+  ),
   fc.string({ maxLength: 20 }).filter((s) => !accepts(parseMeta)(s)),
   fc.integer().map((n) => [n]),
 );
-const badToken = fc.oneof(fc.constantFrom(0, -1, 1.5, "abc", "", "1e3", "12345678901234567890", Number.NaN), anyText).filter((v) => !accepts(parseToken)(v));
-const badText = fc.oneof(fc.constant("x".repeat(4097)), notAString.filter((v) => v !== null));
-const badCommit = fc.oneof(fc.constantFrom("xyz", "123", "g".repeat(40), "a".repeat(65)), notAString.filter((v) => v !== null));
+const badToken = fc
+  .oneof(fc.constantFrom(0, -1, 1.5, "abc", "", "1e3", "12345678901234567890", Number.NaN), anyText)
+  .filter((v) => !accepts(parseToken)(v));
+const badText = fc.oneof(
+  fc.constant("x".repeat(4097)),
+  notAString.filter((v) => v !== null),
+);
+const badCommit = fc.oneof(
+  fc.constantFrom("xyz", "123", "g".repeat(40), "a".repeat(65)),
+  notAString.filter((v) => v !== null),
+);
 const badLimit = fc.constantFrom(0, -1, 1.5, 100_001, Number.NaN, "ten");
-const badPath = fc.constantFrom("", "../outside", "/etc/passwd", "src/[z-a]", "!src", "src/*/../x", "@(a|b)", "x\u0000y", "src/{a,", "out/passwd");
+const badPath = fc.constantFrom(
+  "",
+  "../outside",
+  "/etc/passwd",
+  "src/[z-a]",
+  "!src",
+  "src/*/../x",
+  "@(a|b)",
+  "x\u0000y",
+  "src/{a,",
+  "out/passwd",
+);
 
 type Call = { name: string; run: (baton: Awaited<ReturnType<typeof openBaton>>, repo: string) => Promise<unknown> };
 
@@ -442,48 +535,128 @@ type Call = { name: string; run: (baton: Awaited<ReturnType<typeof openBaton>>, 
 const badCall: fc.Arbitrary<Call> = fc.oneof(
   badKey.map((k): Call => ({ name: `claim key ${String(k)}`, run: (b) => b.claim(k as string, { as: "alice" }) })),
   badAgent.map((a): Call => ({ name: `claim as ${String(a)}`, run: (b) => b.claim("task:new", { as: a as string }) })),
-  badDuration.map((d): Call => ({ name: `claim ttl ${String(d)}`, run: (b) => b.claim("task:new", { as: "bob", ttl: d as string }) })),
-  badDuration.filter((d) => !accepts((v) => durationMs(v as string, "x", true))(d)).map((d): Call => ({ name: `claim doneWindow ${String(d)}`, run: (b) => b.claim("task:new", { as: "bob", doneWindow: d as string }) })),
-  badMeta.map((m): Call => ({ name: `claim meta ${String(m).slice(0, 40)}`, run: (b) => b.claim("task:new", { as: "bob", meta: m as string }) })),
-  fc.constantFrom("loud", "", 1).map((s): Call => ({ name: `claim similar ${s}`, run: (b) => b.claim("task:new", { as: "bob", similar: s as "warn" }) })),
+  badDuration.map((d): Call => ({
+    name: `claim ttl ${String(d)}`,
+    run: (b) => b.claim("task:new", { as: "bob", ttl: d as string }),
+  })),
+  badDuration
+    .filter((d) => !accepts((v) => durationMs(v as string, "x", true))(d))
+    .map((d): Call => ({
+      name: `claim doneWindow ${String(d)}`,
+      run: (b) => b.claim("task:new", { as: "bob", doneWindow: d as string }),
+    })),
+  badMeta.map((m): Call => ({
+    name: `claim meta ${String(m).slice(0, 40)}`,
+    run: (b) => b.claim("task:new", { as: "bob", meta: m as string }),
+  })),
+  fc.constantFrom("loud", "", 1).map((s): Call => ({
+    name: `claim similar ${s}`,
+    run: (b) => b.claim("task:new", { as: "bob", similar: s as "warn" }),
+  })),
   badKey.map((k): Call => ({ name: `renew ${String(k)}`, run: (b) => b.renew(k as string, { as: "alice" }) })),
-  badDuration.map((d): Call => ({ name: `renew ttl ${String(d)}`, run: (b) => b.renew("task:42", { as: "alice", ttl: d as string }) })),
-  badText.map((t): Call => ({ name: "complete result", run: (b) => b.complete("task:42", { as: "alice", result: t as string }) })),
-  badCommit.map((c): Call => ({ name: `complete commit ${String(c)}`, run: (b) => b.complete("task:42", { as: "alice", commit: c as string }) })),
+  badDuration.map((d): Call => ({
+    name: `renew ttl ${String(d)}`,
+    run: (b) => b.renew("task:42", { as: "alice", ttl: d as string }),
+  })),
+  badText.map((t): Call => ({
+    name: "complete result",
+    run: (b) => b.complete("task:42", { as: "alice", result: t as string }),
+  })),
+  badCommit.map((c): Call => ({
+    name: `complete commit ${String(c)}`,
+    run: (b) => b.complete("task:42", { as: "alice", commit: c as string }),
+  })),
   badAgent.map((a): Call => ({ name: "release as", run: (b) => b.release("task:42", { as: a as string }) })),
-  badCommit.map((c): Call => ({ name: "release commit", run: (b) => b.release("task:42", { as: "alice", commit: c as string }) })),
-  badText.map((t): Call => ({ name: "abandon reason", run: (b) => b.abandon("task:42", { as: "alice", reason: t as string }) })),
-  badDuration.filter((d) => !accepts((v) => durationMs(v as string, "x", true))(d)).map((d): Call => ({ name: `reap minAge ${String(d)}`, run: (b) => b.reap({ minAge: d as string }) })),
+  badCommit.map((c): Call => ({
+    name: "release commit",
+    run: (b) => b.release("task:42", { as: "alice", commit: c as string }),
+  })),
+  badText.map((t): Call => ({
+    name: "abandon reason",
+    run: (b) => b.abandon("task:42", { as: "alice", reason: t as string }),
+  })),
+  badDuration
+    .filter((d) => !accepts((v) => durationMs(v as string, "x", true))(d))
+    .map((d): Call => ({ name: `reap minAge ${String(d)}`, run: (b) => b.reap({ minAge: d as string }) })),
   badKey.map((k): Call => ({ name: "show", run: (b) => b.show(k as string) })),
   badLimit.map((l): Call => ({ name: `list limit ${l}`, run: (b) => b.list({ limit: l as number }) })),
-  fc.constantFrom("gone", "", "active,nope").map((s): Call => ({ name: `list state ${s}`, run: (b) => b.list({ state: s as "active" }) })),
+  fc
+    .constantFrom("gone", "", "active,nope")
+    .map((s): Call => ({ name: `list state ${s}`, run: (b) => b.list({ state: s as "active" }) })),
   badDuration.map((d): Call => ({ name: "log since", run: (b) => b.log({ since: d as string }) })),
-  fc.constantFrom("exploded", "").map((k): Call => ({ name: `log kind ${k}`, run: (b) => b.log({ kind: k as "granted" }) })),
+  fc
+    .constantFrom("exploded", "")
+    .map((k): Call => ({ name: `log kind ${k}`, run: (b) => b.log({ kind: k as "granted" }) })),
   badToken.map((t): Call => ({ name: `check token ${String(t)}`, run: (b) => b.check("task:42", t as number) })),
   badKey.map((k): Call => ({ name: "check key", run: (b) => b.check(k as string, 1) })),
   badText.map((t): Call => ({ name: "note text", run: (b) => b.note("task:42", { as: "alice", text: t as string }) })),
   badKey.map((k): Call => ({ name: "note key", run: (b) => b.note(k as string, { as: "alice", text: "hi" }) })),
-  badText.map((t): Call => ({ name: "verify note", run: (b) => b.verify("task:42", { as: "alice", note: t as string }) })),
+  badText.map((t): Call => ({
+    name: "verify note",
+    run: (b) => b.verify("task:42", { as: "alice", note: t as string }),
+  })),
   badAgent.map((a): Call => ({ name: "next as", run: (b, repo) => b.next({ as: a as string, cwd: repo }) })),
-  badDuration.map((d): Call => ({ name: "next ttl", run: (b, repo) => b.next({ as: "bob", ttl: d as string, cwd: repo, dryRun: false }) })),
+  badDuration.map((d): Call => ({
+    name: "next ttl",
+    run: (b, repo) => b.next({ as: "bob", ttl: d as string, cwd: repo, dryRun: false }),
+  })),
   fc
     .oneof(
-      fc.record({ id: fc.oneof(anyText, notAString).filter((v) => typeof v !== "string" || !/^[A-Za-z0-9][A-Za-z0-9._:/#-]{0,199}$/.test(v)), title: fc.constant("t") }),
+      fc.record({
+        id: fc
+          .oneof(anyText, notAString)
+          .filter((v) => typeof v !== "string" || !/^[A-Za-z0-9][A-Za-z0-9._:/#-]{0,199}$/.test(v)),
+        title: fc.constant("t"),
+      }),
       fc.record({ id: fc.constant("t9"), title: fc.oneof(fc.constant(""), badText) }),
-      fc.record({ id: fc.constant("t9"), title: fc.constant("t"), priority: fc.constantFrom(-1, 101, 1.5, Number.NaN) }),
-      fc.record({ id: fc.constant("t9"), title: fc.constant("t"), category: fc.constantFrom("Bad Cat", "", "x".repeat(80), "é") }),
+      fc.record({
+        id: fc.constant("t9"),
+        title: fc.constant("t"),
+        priority: fc.constantFrom(-1, 101, 1.5, Number.NaN),
+      }),
+      fc.record({
+        id: fc.constant("t9"),
+        title: fc.constant("t"),
+        category: fc.constantFrom("Bad Cat", "", "x".repeat(80), "é"),
+      }),
       fc.record({ id: fc.constant("t9"), title: fc.constant("t"), meta: badMeta }),
-      fc.record({ id: fc.constant("t9"), title: fc.constant("t"), blockedBy: fc.constantFrom(["t9"], ["bad id"], [""]) }),
-      fc.record({ id: fc.constant("t9"), title: fc.constant("t"), assignee: badAgent.filter((a) => a !== null && a !== undefined) }),
+      fc.record({
+        id: fc.constant("t9"),
+        title: fc.constant("t"),
+        blockedBy: fc.constantFrom(["t9"], ["bad id"], [""]),
+      }),
+      fc.record({
+        id: fc.constant("t9"),
+        title: fc.constant("t"),
+        assignee: badAgent.filter((a) => a !== null && a !== undefined),
+      }),
       fc.record({ id: fc.constant("t9"), title: fc.constant("t"), paths: badPath.map((p) => [p]) }),
     )
-    .map((spec): Call => ({ name: `task put ${JSON.stringify(spec).slice(0, 60)}`, run: (b, repo) => b.tasks.put([spec as never], "add", { cwd: repo }) })),
-  badPath.map((p): Call => ({ name: `claimPaths ${p}`, run: (b, repo) => b.claimPaths([p], { as: "bob", cwd: repo }) })),
-  badDuration.map((d): Call => ({ name: "claimPaths ttl", run: (b, repo) => b.claimPaths(["src/x.ts"], { as: "bob", ttl: d as string, cwd: repo }) })),
-  badPath.map((p): Call => ({ name: `claimWithPaths ${p}`, run: (b, repo) => b.claimWithPaths("task:new", [p], { as: "bob", cwd: repo }) })),
+    .map((spec): Call => ({
+      name: `task put ${JSON.stringify(spec).slice(0, 60)}`,
+      run: (b, repo) => b.tasks.put([spec as never], "add", { cwd: repo }),
+    })),
+  badPath.map((p): Call => ({
+    name: `claimPaths ${p}`,
+    run: (b, repo) => b.claimPaths([p], { as: "bob", cwd: repo }),
+  })),
+  badDuration.map((d): Call => ({
+    name: "claimPaths ttl",
+    run: (b, repo) => b.claimPaths(["src/x.ts"], { as: "bob", ttl: d as string, cwd: repo }),
+  })),
+  badPath.map((p): Call => ({
+    name: `claimWithPaths ${p}`,
+    run: (b, repo) => b.claimWithPaths("task:new", [p], { as: "bob", cwd: repo }),
+  })),
   badKey.map((k): Call => ({ name: "gateCheck", run: (b) => b.gateCheck(k as string) })),
-  badKey.map((k): Call => ({ name: "withClaim key", run: (b) => b.withClaim(k as string, async () => 1, { as: "bob" }) })),
-  badDuration.map((d): Call => ({ name: "withClaim ttl", run: (b) => b.withClaim("task:new", async () => 1, { as: "bob", ttl: d as string }) })),
+  badKey.map((k): Call => ({
+    name: "withClaim key",
+    run: (b) => b.withClaim(k as string, async () => 1, { as: "bob" }),
+  })),
+  badDuration.map((d): Call => ({
+    name: "withClaim ttl",
+    run: (b) => b.withClaim("task:new", async () => 1, { as: "bob", ttl: d as string }),
+  })),
 );
 
 function gitRepo(): string {
@@ -511,15 +684,24 @@ describe("the bad-input battery", () => {
       ["parseText", (v) => parseText(v, "note"), "BAD_INPUT"],
     ];
     fc.assert(
-      fc.property(fc.oneof(fc.anything({ maxDepth: 3, withBigInt: true, withDate: true, withMap: true, withNullPrototype: true }), anyText), (value) => {
-        for (const [name, parse, code] of parsers) {
-          try {
-            parse(value);
-          } catch (error) {
-            expect(isBatonError(error) && error.code, `${name}(${fc.stringify(value).slice(0, 60)}): ${error instanceof Error ? error.message : "?"}`).toBe(code);
+      fc.property(
+        fc.oneof(
+          fc.anything({ maxDepth: 3, withBigInt: true, withDate: true, withMap: true, withNullPrototype: true }),
+          anyText,
+        ),
+        (value) => {
+          for (const [name, parse, code] of parsers) {
+            try {
+              parse(value);
+            } catch (error) {
+              expect(
+                isBatonError(error) && error.code,
+                `${name}(${fc.stringify(value).slice(0, 60)}): ${error instanceof Error ? error.message : "?"}`,
+              ).toBe(code);
+            }
           }
-        }
-      }),
+        },
+      ),
       { numRuns: 2000 },
     );
   });
@@ -542,7 +724,10 @@ describe("the bad-input battery", () => {
             caught = error;
           }
           expect(isBatonError(caught), `${call.name}: ${String(caught)}`).toBe(true);
-          expect(INPUT_CODES.has((caught as { code: string }).code), `${call.name}: ${(caught as { code: string }).code}`).toBe(true);
+          expect(
+            INPUT_CODES.has((caught as { code: string }).code),
+            `${call.name}: ${(caught as { code: string }).code}`,
+          ).toBe(true);
           expect(dump(db), call.name).toBe(before);
         }),
         { numRuns: 400 },
@@ -556,15 +741,54 @@ describe("the bad-input battery", () => {
     const repo = gitRepo();
     const db = join(tempDir(), "junk.db");
     const baton = await openBaton({ db });
-    const junk = fc.oneof(fc.anything({ maxDepth: 2 }), anyText, fc.constantFrom(0, -1, 1.5, Number.NaN, "1m", 60_000, "all", "active"));
-    const names = ["as", "ttl", "meta", "reopen", "doneWindow", "similar", "result", "commit", "reason", "text", "note", "events", "state", "agent", "prefix", "limit", "since", "kind", "key", "minAge", "category", "seed", "dryRun", "shared", "advisory", "budget", "outcome", "window", "holding", "allRepos", "allowDirty"];
+    const junk = fc.oneof(
+      fc.anything({ maxDepth: 2 }),
+      anyText,
+      fc.constantFrom(0, -1, 1.5, Number.NaN, "1m", 60_000, "all", "active"),
+    );
+    const names = [
+      "as",
+      "ttl",
+      "meta",
+      "reopen",
+      "doneWindow",
+      "similar",
+      "result",
+      "commit",
+      "reason",
+      "text",
+      "note",
+      "events",
+      "state",
+      "agent",
+      "prefix",
+      "limit",
+      "since",
+      "kind",
+      "key",
+      "minAge",
+      "category",
+      "seed",
+      "dryRun",
+      "shared",
+      "advisory",
+      "budget",
+      "outcome",
+      "window",
+      "holding",
+      "allRepos",
+      "allowDirty",
+    ];
     const options = fc.oneof(
       fc.constant(undefined),
       junk,
-      fc.dictionary(fc.constantFrom(...names), fc.oneof(junk, fc.constantFrom("alice", "bob", "task:42", "1m", true)), { maxKeys: 4 }),
+      fc.dictionary(fc.constantFrom(...names), fc.oneof(junk, fc.constantFrom("alice", "bob", "task:42", "1m", true)), {
+        maxKeys: 4,
+      }),
     );
     // Options that point git at the test repository and never at the network.
-    const local = (o: unknown) => (typeof o === "object" && o !== null && !Array.isArray(o) ? { ...o, cwd: repo, fetch: false } : o);
+    const local = (o: unknown) =>
+      typeof o === "object" && o !== null && !Array.isArray(o) ? { ...o, cwd: repo, fetch: false } : o;
     const methods: Record<string, (b: typeof baton, key: unknown, list: unknown, opts: unknown) => Promise<unknown>> = {
       claim: (b, k, _l, o) => b.claim(k as string, o as never),
       claimWithPaths: (b, k, l, o) => b.claimWithPaths(k as string, l as string[], local(o) as never),
@@ -634,17 +858,65 @@ describe("the bad-input battery", () => {
     const db = join(tempDir(), "battery-cli.db");
     const env = { BATON_DB: db, BATON_AGENT: "alice" };
     expect(cli(["claim", "task:42", "--json"], { env, cwd: repo }).code).toBe(0);
-    const str = (arb: fc.Arbitrary<unknown>) => arb.filter((v): v is string => typeof v === "string" && !v.startsWith("-") && !v.includes("\u0000"));
+    const str = (arb: fc.Arbitrary<unknown>) =>
+      arb.filter((v): v is string => typeof v === "string" && !v.startsWith("-") && !v.includes("\u0000"));
     const argvCase: fc.Arbitrary<readonly string[]> = fc.oneof(
-      str(badKey).chain((k) => fc.constantFrom(["claim", k], ["renew", k], ["complete", k], ["release", k], ["abandon", k], ["show", k], ["check", k, "--token", "1"], ["note", k, "hi"], ["verify", k], ["gate", "check", k])),
-      str(badAgent).filter((a) => a.trim() !== "").map((a) => ["claim", "task:7", "--as", a]),
-      str(badDuration).filter((d) => d.trim() !== "").chain((d) => fc.constantFrom(["claim", "task:7", "--ttl", d], ["renew", "task:42", "--ttl", d], ["reap", "--min-age", d], ["log", "--since", d], ["paths", "claim", "src/a.ts", "--ttl", d])),
-      str(badMeta).chain((m) => fc.constantFrom(["claim", "task:7", "--meta", m], ["task", "add", "t7", "--title", "x", "--meta", m])),
-      str(badToken).filter((t) => t.trim() !== "").map((t) => ["check", "task:42", "--token", t]),
+      str(badKey).chain((k) =>
+        fc.constantFrom(
+          ["claim", k],
+          ["renew", k],
+          ["complete", k],
+          ["release", k],
+          ["abandon", k],
+          ["show", k],
+          ["check", k, "--token", "1"],
+          ["note", k, "hi"],
+          ["verify", k],
+          ["gate", "check", k],
+        ),
+      ),
+      str(badAgent)
+        .filter((a) => a.trim() !== "")
+        .map((a) => ["claim", "task:7", "--as", a]),
+      str(badDuration)
+        .filter((d) => d.trim() !== "")
+        .chain((d) =>
+          fc.constantFrom(
+            ["claim", "task:7", "--ttl", d],
+            ["renew", "task:42", "--ttl", d],
+            ["reap", "--min-age", d],
+            ["log", "--since", d],
+            ["paths", "claim", "src/a.ts", "--ttl", d],
+          ),
+        ),
+      str(badMeta).chain((m) =>
+        fc.constantFrom(["claim", "task:7", "--meta", m], ["task", "add", "t7", "--title", "x", "--meta", m]),
+      ),
+      str(badToken)
+        .filter((t) => t.trim() !== "")
+        .map((t) => ["check", "task:42", "--token", t]),
       str(badCommit).map((c) => ["complete", "task:42", "--commit", c]),
-      fc.constantFrom("0", "-1", "x", "100001").chain((l) => fc.constantFrom(["list", "--limit", l], ["log", "--limit", l])),
-      badPath.filter((p) => p !== "" && !p.includes("\u0000") && !p.startsWith("!")).chain((p) => fc.constantFrom(["paths", "claim", p], ["claim", "task:7", "--paths", p], ["probe", p], ["task", "add", "t8", "--title", "x", "--paths", p])),
-      fc.constantFrom(["task", "add", "bad id", "--title", "x"], ["task", "add", "t8", "--title", "x", "--priority", "101"], ["list", "--state", "gone"], ["log", "--kind", "exploded"], ["claim", "task:7", "--similar", "loud"], ["complete", "task:42", "--outcome", "meh"]),
+      fc
+        .constantFrom("0", "-1", "x", "100001")
+        .chain((l) => fc.constantFrom(["list", "--limit", l], ["log", "--limit", l])),
+      badPath
+        .filter((p) => p !== "" && !p.includes("\u0000") && !p.startsWith("!"))
+        .chain((p) =>
+          fc.constantFrom(
+            ["paths", "claim", p],
+            ["claim", "task:7", "--paths", p],
+            ["probe", p],
+            ["task", "add", "t8", "--title", "x", "--paths", p],
+          ),
+        ),
+      fc.constantFrom(
+        ["task", "add", "bad id", "--title", "x"],
+        ["task", "add", "t8", "--title", "x", "--priority", "101"],
+        ["list", "--state", "gone"],
+        ["log", "--kind", "exploded"],
+        ["claim", "task:7", "--similar", "loud"],
+        ["complete", "task:42", "--outcome", "meh"],
+      ),
     );
     fc.assert(
       fc.property(argvCase, (args) => {

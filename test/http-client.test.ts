@@ -20,13 +20,25 @@ beforeAll(async () => {
       body += c.toString();
     });
     request.on("end", () => {
-      const send = (status: number, text: string) => response.writeHead(status, { "content-type": "application/json" }).end(text);
-      if (request.url === "/v1/claim") return send(200, JSON.stringify({ ok: true, message: `echo ${body}`, data: { auth: request.headers.authorization } }));
-      if (request.url === "/v1/renew") return send(409, JSON.stringify({ ok: false, code: "NOT_HOLDER", message: "not yours" }));
-      if (request.url === "/v1/complete") return send(400, JSON.stringify({ ok: false, code: "BAD_DURATION", message: "bad ttl", details: { field: "ttl" } }));
+      const send = (status: number, text: string) =>
+        response.writeHead(status, { "content-type": "application/json" }).end(text);
+      if (request.url === "/v1/claim")
+        return send(
+          200,
+          JSON.stringify({ ok: true, message: `echo ${body}`, data: { auth: request.headers.authorization } }),
+        );
+      if (request.url === "/v1/renew")
+        return send(409, JSON.stringify({ ok: false, code: "NOT_HOLDER", message: "not yours" }));
+      if (request.url === "/v1/complete")
+        return send(
+          400,
+          JSON.stringify({ ok: false, code: "BAD_DURATION", message: "bad ttl", details: { field: "ttl" } }),
+        );
       if (request.url === "/v1/release") return send(502, "<html>bad gateway</html>");
-      if (request.url === "/v1/abandon") return send(409, JSON.stringify({ ok: false, code: "SOMETHING_NEW", message: "from a newer server" }));
-      if (request.url === "/v1/show") return send(404, JSON.stringify({ ok: false, code: "UNKNOWN_ROUTE", message: "no route" }));
+      if (request.url === "/v1/abandon")
+        return send(409, JSON.stringify({ ok: false, code: "SOMETHING_NEW", message: "from a newer server" }));
+      if (request.url === "/v1/show")
+        return send(404, JSON.stringify({ ok: false, code: "UNKNOWN_ROUTE", message: "no route" }));
       return send(500, JSON.stringify({ ok: false, code: "INTERNAL", message: "internal error" }));
     });
   });
@@ -76,8 +88,14 @@ describe.each([
   });
 
   it("refuses a bad URL or a missing token before any request", () => {
-    expect(() => new HttpBatonApi({ url: "not a url", token: "tok", transport })).toThrow(expect.objectContaining({ code: "BAD_OPTION" }));
-    expect(() => new HttpBatonApi({ url: "ftp://host", token: "tok", transport })).toThrow(expect.objectContaining({ code: "BAD_OPTION" }));
-    expect(() => new HttpBatonApi({ url, token: " ", transport })).toThrow(expect.objectContaining({ code: "UNAUTHENTICATED" }));
+    expect(() => new HttpBatonApi({ url: "not a url", token: "tok", transport })).toThrow(
+      expect.objectContaining({ code: "BAD_OPTION" }),
+    );
+    expect(() => new HttpBatonApi({ url: "ftp://host", token: "tok", transport })).toThrow(
+      expect.objectContaining({ code: "BAD_OPTION" }),
+    );
+    expect(() => new HttpBatonApi({ url, token: " ", transport })).toThrow(
+      expect.objectContaining({ code: "UNAUTHENTICATED" }),
+    );
   });
 });

@@ -18,7 +18,11 @@ interface Server {
 }
 
 async function startServer(env: Record<string, string>, cwd: string): Promise<Server> {
-  const child = spawn(process.execPath, [CLI, "serve", "--port", "0", "--no-reap"], { env: cleanEnv(env), cwd, stdio: ["ignore", "pipe", "ignore"] });
+  const child = spawn(process.execPath, [CLI, "serve", "--port", "0", "--no-reap"], {
+    env: cleanEnv(env),
+    cwd,
+    stdio: ["ignore", "pipe", "ignore"],
+  });
   const url = await new Promise<string>((resolve, reject) => {
     let out = "";
     child.stdout?.on("data", (c: Buffer) => {
@@ -67,11 +71,19 @@ async function hook(
 ): Promise<{ status: number; text: string; json: Record<string, unknown> | null; failure: string | null }> {
   const r = await fetch(`${server.url}${path}`, {
     method: "POST",
-    headers: { "content-type": "application/json", ...(bearer === undefined ? {} : { authorization: `Bearer ${bearer}` }) },
+    headers: {
+      "content-type": "application/json",
+      ...(bearer === undefined ? {} : { authorization: `Bearer ${bearer}` }),
+    },
     body: JSON.stringify(body),
   });
   const text = await r.text();
-  return { status: r.status, text, json: text.trim() === "" ? null : (JSON.parse(text) as Record<string, unknown>), failure: r.headers.get("x-baton-hook-failure") };
+  return {
+    status: r.status,
+    text,
+    json: text.trim() === "" ? null : (JSON.parse(text) as Record<string, unknown>),
+    failure: r.headers.get("x-baton-hook-failure"),
+  };
 }
 
 describe("harness hooks over HTTP", () => {
@@ -92,7 +104,12 @@ describe("harness hooks over HTTP", () => {
   });
 
   it("pre-tool-use: the first agent's edit claims the file, another's is refused naming the holder", async () => {
-    const first = await hook(server, `/v1/hooks/pre-tool-use?repo=${REPO}`, edit("s-alice", `${ROOT}/src/app.ts`), alice);
+    const first = await hook(
+      server,
+      `/v1/hooks/pre-tool-use?repo=${REPO}`,
+      edit("s-alice", `${ROOT}/src/app.ts`),
+      alice,
+    );
     // Allowed: an empty 200, as the CLI hook prints nothing on stdout.
     expect(first).toMatchObject({ status: 200, text: "", failure: null });
     const handle = new Database(db, { readonly: true });
@@ -107,15 +124,35 @@ describe("harness hooks over HTTP", () => {
     expect(output.permissionDecisionReason).toContain("alice");
     expect(output.permissionDecisionReason).toContain("src/app.ts");
     // A tool that writes no file, and a file outside the checkout: nothing to check.
-    expect(await hook(server, `/v1/hooks/pre-tool-use?repo=${REPO}`, { ...edit("s-bob", ""), tool_name: "Bash", tool_input: { command: "ls" } }, bob)).toMatchObject({ status: 200, text: "" });
-    expect(await hook(server, `/v1/hooks/pre-tool-use?repo=${REPO}`, edit("s-bob", "/etc/hosts"), bob)).toMatchObject({ status: 200, text: "" });
+    expect(
+      await hook(
+        server,
+        `/v1/hooks/pre-tool-use?repo=${REPO}`,
+        { ...edit("s-bob", ""), tool_name: "Bash", tool_input: { command: "ls" } },
+        bob,
+      ),
+    ).toMatchObject({ status: 200, text: "" });
+    expect(await hook(server, `/v1/hooks/pre-tool-use?repo=${REPO}`, edit("s-bob", "/etc/hosts"), bob)).toMatchObject({
+      status: 200,
+      text: "",
+    });
     // Gemini CLI's format on request.
-    const gemini = await hook(server, `/v1/hooks/pre-tool-use?repo=${REPO}&harness=gemini`, { ...edit("g", `${ROOT}/src/app.ts`), tool_name: "write_file", tool_input: { file_path: `${ROOT}/src/app.ts` } }, bob);
+    const gemini = await hook(
+      server,
+      `/v1/hooks/pre-tool-use?repo=${REPO}&harness=gemini`,
+      { ...edit("g", `${ROOT}/src/app.ts`), tool_name: "write_file", tool_input: { file_path: `${ROOT}/src/app.ts` } },
+      bob,
+    );
     expect(gemini.json).toMatchObject({ decision: "deny" });
   });
 
   it("session-start: the context for the token's agent", async () => {
-    const r = await hook(server, "/v1/hooks/session-start", { session_id: "s-alice", cwd: ROOT, hook_event_name: "SessionStart", source: "startup" }, alice);
+    const r = await hook(
+      server,
+      "/v1/hooks/session-start",
+      { session_id: "s-alice", cwd: ROOT, hook_event_name: "SessionStart", source: "startup" },
+      alice,
+    );
     expect(r.status).toBe(200);
     const output = r.json?.hookSpecificOutput as Record<string, string>;
     expect(output.hookEventName).toBe("SessionStart");
@@ -129,24 +166,43 @@ describe("harness hooks over HTTP", () => {
       body: JSON.stringify({ key: "issue-7" }),
     });
     expect(claimed.status).toBe(200);
-    const r = await hook(server, `/v1/hooks/session-end?repo=${REPO}`, { session_id: "s-alice", cwd: ROOT, hook_event_name: "SessionEnd", reason: "exit" }, alice);
+    const r = await hook(
+      server,
+      `/v1/hooks/session-end?repo=${REPO}`,
+      { session_id: "s-alice", cwd: ROOT, hook_event_name: "SessionEnd", reason: "exit" },
+      alice,
+    );
     expect(r).toMatchObject({ status: 200, text: "" });
     const handle = new Database(db, { readonly: true });
-    expect(handle.prepare("SELECT state FROM path_claims WHERE agent = 'alice'").all()).toEqual([{ state: "released" }]);
-    expect(handle.prepare("SELECT state, reason FROM claims WHERE key = 'issue-7'").get()).toEqual({ state: "abandoned", reason: "session ended" });
+    expect(handle.prepare("SELECT state FROM path_claims WHERE agent = 'alice'").all()).toEqual([
+      { state: "released" },
+    ]);
+    expect(handle.prepare("SELECT state, reason FROM claims WHERE key = 'issue-7'").get()).toEqual({
+      state: "abandoned",
+      reason: "session ended",
+    });
     handle.close();
     // The file is free: bob's edit goes through now.
-    expect(await hook(server, `/v1/hooks/pre-tool-use?repo=${REPO}`, edit("s-bob", `${ROOT}/src/app.ts`), bob)).toMatchObject({ status: 200, text: "" });
+    expect(
+      await hook(server, `/v1/hooks/pre-tool-use?repo=${REPO}`, edit("s-bob", `${ROOT}/src/app.ts`), bob),
+    ).toMatchObject({ status: 200, text: "" });
   });
 
   it("never reads the server's filesystem at the agent's paths: a link there is not followed", async () => {
     // The agent's root names a folder that exists on the server, with a link out of it.
     const agentRoot = tempDir("baton-http-hooks-agent-");
     symlinkSync("/etc", join(agentRoot, "alias"));
-    const r = await hook(server, `/v1/hooks/pre-tool-use?repo=${REPO}&root=${agentRoot}`, { ...edit("s-alice", `${agentRoot}/alias/passwd`), cwd: agentRoot }, alice);
+    const r = await hook(
+      server,
+      `/v1/hooks/pre-tool-use?repo=${REPO}&root=${agentRoot}`,
+      { ...edit("s-alice", `${agentRoot}/alias/passwd`), cwd: agentRoot },
+      alice,
+    );
     expect(r).toMatchObject({ status: 200, text: "", failure: null });
     const handle = new Database(db, { readonly: true });
-    expect(handle.prepare("SELECT pattern FROM path_claims WHERE agent = 'alice' AND state = 'active'").all()).toEqual([{ pattern: "alias/passwd" }]);
+    expect(handle.prepare("SELECT pattern FROM path_claims WHERE agent = 'alice' AND state = 'active'").all()).toEqual([
+      { pattern: "alias/passwd" },
+    ]);
     handle.close();
   });
 

@@ -24,7 +24,10 @@ interface Server {
 }
 
 async function startServer(env: Record<string, string>, args: string[] = []): Promise<Server> {
-  const child = spawn(process.execPath, [CLI, "serve", "--port", "0", ...args], { env: cleanEnv(env), stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [CLI, "serve", "--port", "0", ...args], {
+    env: cleanEnv(env),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let err = "";
   child.stderr?.on("data", (c: Buffer) => {
     err += c.toString();
@@ -75,7 +78,6 @@ async function post(
   return { status: r.status, body: JSON.parse(text) as Record<string, unknown> };
 }
 
-
 /** Read an SSE stream until `until` holds for the events seen (or the timeout). */
 async function readEvents(
   url: string,
@@ -87,7 +89,10 @@ async function readEvents(
   const timer = setTimeout(() => controller.abort(), 10_000);
   const events: { id: number; kind: string; key: string; agent: string }[] = [];
   try {
-    const r = await fetch(url, { headers: { authorization: `Bearer ${bearer}`, ...headers }, signal: controller.signal });
+    const r = await fetch(url, {
+      headers: { authorization: `Bearer ${bearer}`, ...headers },
+      signal: controller.signal,
+    });
     expect(r.headers.get("content-type")).toContain("text/event-stream");
     const reader = (r.body as ReadableStream<Uint8Array>).getReader();
     const decoder = new TextDecoder();
@@ -243,13 +248,18 @@ describe("baton serve on SQLite", () => {
       "last-event-id": String(after),
     });
     expect(resumed.map((e) => e.kind)).toEqual(["completed"]);
-    const bad = await fetch(`${server.url}/v1/events?kind=nonsense`, { headers: { authorization: `Bearer ${reader}` } });
+    const bad = await fetch(`${server.url}/v1/events?kind=nonsense`, {
+      headers: { authorization: `Bearer ${reader}` },
+    });
     expect(bad.status).toBe(400);
   });
 
   it("serves /healthz, /openapi.json from the catalogue, and Prometheus /metrics", async () => {
     expect(await (await fetch(`${server.url}/healthz`)).json()).toMatchObject({ ok: true });
-    const doc = (await (await fetch(`${server.url}/openapi.json`)).json()) as { openapi: string; paths: Record<string, unknown> };
+    const doc = (await (await fetch(`${server.url}/openapi.json`)).json()) as {
+      openapi: string;
+      paths: Record<string, unknown>;
+    };
     expect(doc.openapi).toBe("3.1.0");
     for (const operation of SERVER_OPERATIONS) expect(Object.keys(doc.paths)).toContain(routeOf(operation));
     expect(CATALOGUE.filter((o) => o.local).every((o) => !(routeOf(o) in doc.paths))).toBe(true);
@@ -272,7 +282,9 @@ describe("baton serve on SQLite", () => {
     const connect = async (bearer: string): Promise<Client> => {
       const client = new Client({ name: "http-test", version: "1.0.0" });
       await client.connect(
-        new StreamableHTTPClientTransport(new URL(`${server.url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${bearer}` } } }),
+        new StreamableHTTPClientTransport(new URL(`${server.url}/mcp`), {
+          requestInit: { headers: { authorization: `Bearer ${bearer}` } },
+        }),
       );
       return client;
     };
@@ -283,14 +295,20 @@ describe("baton serve on SQLite", () => {
       expect(names).not.toContain("probe");
       expect(names).not.toContain("paths_claim");
       expect((await r.listTools()).tools.every((t) => t.annotations?.readOnlyHint === true)).toBe(true);
-      const answers = (await Promise.all([a, b].map((c) => c.callTool({ name: "claim", arguments: { key: "mcp:http" } })))) as {
+      const answers = (await Promise.all(
+        [a, b].map((c) => c.callTool({ name: "claim", arguments: { key: "mcp:http" } })),
+      )) as {
         isError?: boolean;
         structuredContent?: Record<string, unknown>;
       }[];
       expect(answers.filter((x) => x.structuredContent?.ok === true)).toHaveLength(1);
       const lost = answers.find((x) => x.isError);
       expect(lost?.structuredContent).toMatchObject({ code: "CLAIM_HELD" });
-      const unauthenticated = await fetch(`${server.url}/mcp`, { method: "POST", body: "{}", headers: { "content-type": "application/json" } });
+      const unauthenticated = await fetch(`${server.url}/mcp`, {
+        method: "POST",
+        body: "{}",
+        headers: { "content-type": "application/json" },
+      });
       expect(unauthenticated.status).toBe(401);
       // A session belongs to the token that opened it: Bob cannot ride Alice's.
       const aliceSession = (a.transport as StreamableHTTPClientTransport).sessionId;
@@ -303,7 +321,12 @@ describe("baton serve on SQLite", () => {
           authorization: `Bearer ${bob}`,
           "mcp-session-id": String(aliceSession),
         },
-        body: JSON.stringify({ jsonrpc: "2.0", id: 9, method: "tools/call", params: { name: "release", arguments: { key: "mcp:http" } } }),
+        body: JSON.stringify({
+          jsonrpc: "2.0",
+          id: 9,
+          method: "tools/call",
+          params: { name: "release", arguments: { key: "mcp:http" } },
+        }),
       });
       expect(hijack.status).toBe(403);
       expect(((await hijack.json()) as { code: string }).code).toBe("FORBIDDEN");
@@ -325,12 +348,16 @@ describe("baton serve on SQLite", () => {
       tokens.map(
         (t) =>
           new Promise<{ status: number; body: { ok: boolean; code?: string } }>((resolve, reject) => {
-            const child = spawn(process.execPath, ["-e", script, server.url, t], { stdio: ["ignore", "pipe", "inherit"] });
+            const child = spawn(process.execPath, ["-e", script, server.url, t], {
+              stdio: ["ignore", "pipe", "inherit"],
+            });
             let out = "";
             child.stdout.on("data", (c: Buffer) => {
               out += c.toString();
             });
-            child.once("exit", (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`racer exited ${code}`))));
+            child.once("exit", (code) =>
+              code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`racer exited ${code}`)),
+            );
           }),
       ),
     );
@@ -352,7 +379,9 @@ describe("baton serve startup and shutdown", () => {
     const env = { BATON_DB: db };
     const t = token(env, "watcher", "--read-only");
     const server = await startServer(env);
-    const streamed = fetch(`${server.url}/v1/events`, { headers: { authorization: `Bearer ${t}` } }).then((r) => r.text());
+    const streamed = fetch(`${server.url}/v1/events`, { headers: { authorization: `Bearer ${t}` } }).then((r) =>
+      r.text(),
+    );
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(await stop(server), server.stderr()).toBe(0);
     expect(await streamed).toContain(": baton event stream");
@@ -373,7 +402,10 @@ describe.skipIf(!storeSelected("postgres"))("baton serve on PostgreSQL", () => {
       await new Promise((resolve) => setTimeout(resolve, 200));
       expect((await post(one, "/v1/claim", { key: "shared:1" }, a)).body).toMatchObject({ ok: true });
       expect((await watching)[0]).toMatchObject({ kind: "granted", agent: "pg-a" });
-      expect((await post(two, "/v1/claim", { key: "shared:1" }, b)).body).toMatchObject({ code: "CLAIM_HELD", holder: { agent: "pg-a" } });
+      expect((await post(two, "/v1/claim", { key: "shared:1" }, b)).body).toMatchObject({
+        code: "CLAIM_HELD",
+        holder: { agent: "pg-a" },
+      });
     } finally {
       await Promise.all([stop(one), stop(two)]);
     }

@@ -23,7 +23,11 @@ function setup(): { dir: string; env: Record<string, string>; marker: string } {
   writeFileSync(join(dir, "a.txt"), "1\n");
   git(dir, ["add", "."]);
   git(dir, ["commit", "-qm", "root"]);
-  return { dir, env: { BATON_DB: join(base, "registry.db"), XDG_STATE_HOME: join(base, "state") }, marker: join(base, "user-hook-ran") };
+  return {
+    dir,
+    env: { BATON_DB: join(base, "registry.db"), XDG_STATE_HOME: join(base, "state") },
+    marker: join(base, "user-hook-ran"),
+  };
 }
 
 /** Every file under dir (but .git/objects and logs), path -> content. */
@@ -47,7 +51,9 @@ const THEIR_SETTINGS = {
   env: { FOO: "bar" },
   hooks: {
     PreToolUse: [{ matcher: "Bash", hooks: [{ type: "command", command: "./scripts/check-bash.sh", timeout: 5 }] }],
-    PostToolUse: [{ matcher: "Edit|Write", hooks: [{ type: "command", command: "npx prettier --write \"$CLAUDE_FILE_PATHS\"" }] }],
+    PostToolUse: [
+      { matcher: "Edit|Write", hooks: [{ type: "command", command: 'npx prettier --write "$CLAUDE_FILE_PATHS"' }] },
+    ],
     SessionStart: [{ matcher: "startup", hooks: [{ type: "command", command: "echo welcome" }] }],
   },
 };
@@ -97,7 +103,9 @@ describe("baton init", () => {
       hookFailure: "open",
     });
     expect(readFileSync(join(dir, ".baton", "RULES.md"), "utf8")).toBe("# Our rules\n\n1. Be kind.\n");
-    expect(readFileSync(join(dir, ".gitignore"), "utf8")).toBe("node_modules/\n.env\n# Baton: local state, never committed\n.baton/*.db\n.baton/*.db-*\n");
+    expect(readFileSync(join(dir, ".gitignore"), "utf8")).toBe(
+      "node_modules/\n.env\n# Baton: local state, never committed\n.baton/*.db\n.baton/*.db-*\n",
+    );
     expect(readFileSync(join(dir, ".git", "hooks", "pre-commit.baton-chained"), "utf8")).toBe(userHook);
 
     // Idempotent: a second run changes no file.

@@ -41,7 +41,11 @@ function parse(file: string): Source {
   const imports: string[] = [];
   const strings: string[] = [];
   const visit = (node: ts.Node): void => {
-    if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
+    if (
+      (ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) &&
+      node.moduleSpecifier &&
+      ts.isStringLiteral(node.moduleSpecifier)
+    ) {
       imports.push(node.moduleSpecifier.text);
       return;
     }
@@ -70,7 +74,8 @@ function importedLayer(from: Source, spec: string): string | null {
 
 describe("layers", () => {
   it("finds the layers it checks", () => {
-    for (const layer of ["core", "store", "services", "workspace", "surfaces"]) expect(inLayer(layer).length, layer).toBeGreaterThan(0);
+    for (const layer of ["core", "store", "services", "workspace", "surfaces"])
+      expect(inLayer(layer).length, layer).toBeGreaterThan(0);
   });
 
   it("core, store and services never touch git, child processes or the workspace; only store/sqlite/ reads files", () => {
@@ -120,7 +125,8 @@ describe("layers", () => {
     for (const s of inLayer("core", "store", "services")) {
       for (const text of s.strings) {
         const flag = /(^|[^-\w])--[a-z]/.exec(text);
-        if (flag !== null) found.push(`${s.rel}: ${JSON.stringify(text.slice(Math.max(0, flag.index - 30), flag.index + 40))}`);
+        if (flag !== null)
+          found.push(`${s.rel}: ${JSON.stringify(text.slice(Math.max(0, flag.index - 30), flag.index + 40))}`);
       }
     }
     expect(found).toEqual([]);
@@ -136,7 +142,17 @@ describe("layers", () => {
 
   it("the public types are exported from the package entry", () => {
     const entry = readFileSync(join(SRC, "index.ts"), "utf8");
-    for (const name of ["Task", "PathClaim", "NextResult", "GateRunResult", "ProbeResult", "SyncCheckResult", "ContextResult", "Hint", "ErrorKind"]) {
+    for (const name of [
+      "Task",
+      "PathClaim",
+      "NextResult",
+      "GateRunResult",
+      "ProbeResult",
+      "SyncCheckResult",
+      "ContextResult",
+      "Hint",
+      "ErrorKind",
+    ]) {
       expect(entry, name).toMatch(new RegExp(`\\b${name}\\b`));
     }
   });

@@ -37,7 +37,12 @@ describe("the library", () => {
   it("answers granted, renewed, denied and done as values with messages", async () => {
     const baton = await fresh();
     const granted = await baton.claim("task:1", { as: "a", ttl: "30m", meta: { issue: 1 } });
-    expect(granted).toMatchObject({ ok: true, outcome: "granted", previous: null, claim: { agent: "a", meta: { issue: 1 } } });
+    expect(granted).toMatchObject({
+      ok: true,
+      outcome: "granted",
+      previous: null,
+      claim: { agent: "a", meta: { issue: 1 } },
+    });
     const renewed = await baton.claim("task:1", { as: "a" });
     expect(renewed).toMatchObject({ ok: true, outcome: "renewed", claim: { token: granted.claim.token } });
     const denied = await baton.claim("task:1", { as: "b" });
@@ -125,7 +130,9 @@ describe("the library", () => {
     for (const [promise, code] of cases) expect(await codeOf(promise)).toBe(code);
     expect(await baton.list({ state: "all" })).toEqual(before.list);
     expect(await baton.log()).toEqual(before.log);
-    expect(await codeOf(openBaton({ db: join(tempDir(), "x.db"), synchronous: "sometimes" as never }))).toBe("BAD_OPTION");
+    expect(await codeOf(openBaton({ db: join(tempDir(), "x.db"), synchronous: "sometimes" as never }))).toBe(
+      "BAD_OPTION",
+    );
     expect(await codeOf(openBaton({ db: "x.db", databaseUrl: "postgres://h/db" }))).toBe("BAD_OPTION");
   });
 
@@ -144,16 +151,24 @@ describe("the library", () => {
     expect((await baton.log({ key: "job:1", kind: "renewed" })).length).toBeGreaterThanOrEqual(2);
     expect((await baton.show("job:1")).claim?.result).toMatch(/^did it with token \d+$/);
     await expect(
-      baton.withClaim("job:2", async () => {
-        throw new Error("boom");
-      }, { as: "a" }),
+      baton.withClaim(
+        "job:2",
+        async () => {
+          throw new Error("boom");
+        },
+        { as: "a" },
+      ),
     ).rejects.toThrow("boom");
     expect((await baton.show("job:2")).claim?.state).toBe("released");
     await baton.claim("job:3", { as: "b" });
     let ran = false;
-    const denied = await baton.withClaim("job:3", () => {
-      ran = true;
-    }, { as: "a" });
+    const denied = await baton.withClaim(
+      "job:3",
+      () => {
+        ran = true;
+      },
+      { as: "a" },
+    );
     expect(denied).toMatchObject({ ok: false, outcome: "denied", code: "CLAIM_HELD" });
     expect(ran).toBe(false);
   });

@@ -29,7 +29,13 @@ function j(args: string[], env: Env, code = 0, cwd?: string): Json {
 function gitRepo(): string {
   const dir = join(tempDir(), "repo");
   mkdirSync(join(dir, "src"), { recursive: true });
-  const env = { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@x", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@x" };
+  const env = {
+    ...process.env,
+    GIT_AUTHOR_NAME: "t",
+    GIT_AUTHOR_EMAIL: "t@x",
+    GIT_COMMITTER_NAME: "t",
+    GIT_COMMITTER_EMAIL: "t@x",
+  };
   execFileSync("git", ["init", "-q", "-b", "main"], { cwd: dir, env });
   execFileSync("git", ["commit", "-q", "--allow-empty", "-m", "root"], { cwd: dir, env });
   return dir;
@@ -62,10 +68,15 @@ describe("the work lifecycle from the CLI", () => {
     j(["work-complete", "s1", "task:w1"], env);
     j(["run", "task:r1", "--as", "a", "--", process.execPath, "-e", ""], env);
     const baton = await openBaton(
-      "BATON_DB" in env ? { db: env.BATON_DB as string } : { databaseUrl: env.BATON_DATABASE_URL as string, schema: env.BATON_PG_SCHEMA as string },
+      "BATON_DB" in env
+        ? { db: env.BATON_DB as string }
+        : { databaseUrl: env.BATON_DATABASE_URL as string, schema: env.BATON_PG_SCHEMA as string },
     );
     try {
-      expect(await baton.withClaim("task:l1", () => "ok", { as: "a" })).toMatchObject({ ok: true, outcome: "completed" });
+      expect(await baton.withClaim("task:l1", () => "ok", { as: "a" })).toMatchObject({
+        ok: true,
+        outcome: "completed",
+      });
       expect((await baton.tasks.list({ state: "done" })).map((t) => t.id).sort()).toEqual(["c1", "l1", "r1", "w1"]);
     } finally {
       await baton.close();
@@ -78,13 +89,21 @@ describe("the work lifecycle from the CLI", () => {
     j(["task", "add", "t1", "--title", "T"], env);
     const took = j(["next", "--as", "A1"], env);
     const done = j(["task", "done", "t1", "--as", "lead"], env);
-    expect(done).toMatchObject({ ok: true, task: { state: "done" }, claim: { key: "task:t1", state: "completed", agent: "A1" } });
+    expect(done).toMatchObject({
+      ok: true,
+      task: { state: "done" },
+      claim: { key: "task:t1", state: "completed", agent: "A1" },
+    });
     expect(done.message).toBe(`done task:t1; completed A1's claim (token ${took.claim.token})`);
     const log = j(["log", "task:t1", "--kind", "completed"], env).events;
     expect(log).toMatchObject([{ kind: "completed", agent: "lead", detail: { via: "task done", holder: "A1" } }]);
     expect(j(["next", "--as", "A2"], env, 1)).toMatchObject({ code: "NOTHING_READY" });
     expect(j(["claim", "task:t1", "--as", "A2"], env, 1)).toMatchObject({ code: "CLAIM_DONE" });
-    expect(j(["task", "reopen", "t1", "--as", "lead"], env)).toMatchObject({ ok: true, task: { state: "ready" }, claim: { state: "released" } });
+    expect(j(["task", "reopen", "t1", "--as", "lead"], env)).toMatchObject({
+      ok: true,
+      task: { state: "ready" },
+      claim: { state: "released" },
+    });
     expect(j(["next", "--as", "A2"], env)).toMatchObject({ ok: true, task: { id: "t1" } });
     expect(j(["task", "done", "nope"], env, 1)).toMatchObject({ ok: false, code: "TASK_NOT_FOUND" });
   });
@@ -100,10 +119,16 @@ describe("the work lifecycle from the CLI", () => {
     for (const [verb, key, flag, value, state] of ends) {
       j(["claim", key, "--as", "a", "--paths", `src/${verb}/`], env, 0, repo);
       // Held: another agent cannot take the paths.
-      expect(j(["paths", "claim", `src/${verb}/x.ts`, "--as", "b"], env, 1, repo)).toMatchObject({ code: "PATH_CONFLICT" });
+      expect(j(["paths", "claim", `src/${verb}/x.ts`, "--as", "b"], env, 1, repo)).toMatchObject({
+        code: "PATH_CONFLICT",
+      });
       j([verb, key, "--as", "a", flag, value], env, 0, repo);
-      const mine = j(["paths", "list", "--state", "all"], env, 0, repo).claims.filter((c: Json) => c.pattern === `src/${verb}/`);
-      expect(mine).toMatchObject([{ state, agent: "a", workKey: key, ...(state === "released" ? { commit: value } : {}) }]);
+      const mine = j(["paths", "list", "--state", "all"], env, 0, repo).claims.filter(
+        (c: Json) => c.pattern === `src/${verb}/`,
+      );
+      expect(mine).toMatchObject([
+        { state, agent: "a", workKey: key, ...(state === "released" ? { commit: value } : {}) },
+      ]);
       expect(j(["paths", "claim", `src/${verb}/x.ts`, "--as", "b"], env, 0, repo)).toMatchObject({ ok: true });
     }
   });
@@ -125,10 +150,17 @@ describe("the work lifecycle from the CLI", () => {
     const cwd = tempDir();
     j(["claim", "task:9", "--as", "a"], env);
     j(["abandon", "task:9", "--as", "a", "--reason", "blocked on the API key"], env);
-    const loose = () => j(["context", "--as", "b", "--format", "json"], env, 0, cwd).sections.find((s: Json) => s.id === "loose_ends").items;
+    const loose = () =>
+      j(["context", "--as", "b", "--format", "json"], env, 0, cwd).sections.find((s: Json) => s.id === "loose_ends")
+        .items;
     expect(loose()).toHaveLength(1);
     const resolved = j(["resolve", "task:9", "--as", "b", "--note", "the key arrived; done elsewhere"], env);
-    expect(resolved).toMatchObject({ ok: true, outcome: "resolved", previousState: "abandoned", claim: { state: "released" } });
+    expect(resolved).toMatchObject({
+      ok: true,
+      outcome: "resolved",
+      previousState: "abandoned",
+      claim: { state: "released" },
+    });
     expect(loose()).toEqual([]);
     expect(j(["log", "task:9", "--kind", "resolved"], env).events).toMatchObject([
       { agent: "b", detail: { previousState: "abandoned", holder: "a", note: "the key arrived; done elsewhere" } },
@@ -156,7 +188,13 @@ describe.each(TARGETS)("48-session replay on $name", (target) => {
       const ids = Array.from({ length: size }, (_, i) => `w${w}-${i}`);
       // A few tasks wait for another of their wave: they become ready as soon as it is completed.
       const put = await baton.tasks.put(
-        ids.map((id, i) => ({ id, title: id, category: categories[i % 4], priority: 40 + (i % 9), blockedBy: i % 8 === 7 ? [ids[i - 7] as string] : [] })),
+        ids.map((id, i) => ({
+          id,
+          title: id,
+          category: categories[i % 4],
+          priority: 40 + (i % 9),
+          blockedBy: i % 8 === 7 ? [ids[i - 7] as string] : [],
+        })),
         "add",
       );
       expect(put.ok).toBe(true);
@@ -165,7 +203,12 @@ describe.each(TARGETS)("48-session replay on $name", (target) => {
       const startAt = Date.now() + 1200;
       const outs = await Promise.all(
         Array.from({ length: 16 }, (_, i) =>
-          runScript(join(ROOT, "test", "workers", "lifecycle-worker.mjs"), [pathToFileURL(LIB).href, JSON.stringify(options), `s${w}-${i}`, String(startAt)]),
+          runScript(join(ROOT, "test", "workers", "lifecycle-worker.mjs"), [
+            pathToFileURL(LIB).href,
+            JSON.stringify(options),
+            `s${w}-${i}`,
+            String(startAt),
+          ]),
         ),
       );
       for (const out of outs) {
@@ -183,7 +226,11 @@ describe.each(TARGETS)("48-session replay on $name", (target) => {
       expect((await check.log({ kind: "completed", limit: 10_000 })).length).toBe(all.length);
       expect(await check.store.taskCounts()).toEqual({ ready: 0, blocked: 0, claimed: 0, done: all.length });
       expect((await check.supply()).message).toMatch(/^drained/);
-      expect(await check.next({ as: "late-session", cwd: "/" })).toMatchObject({ ok: false, code: "NOTHING_READY", tier: 3 });
+      expect(await check.next({ as: "late-session", cwd: "/" })).toMatchObject({
+        ok: false,
+        code: "NOTHING_READY",
+        tier: 3,
+      });
     } finally {
       await check.close();
     }

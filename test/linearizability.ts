@@ -68,7 +68,11 @@ export function checkLinearizable<S, I, O>(
 /** What the lin-worker records: a claim's answer, or release/complete's. */
 export type LockInput = { readonly op: "claim" | "release" | "complete"; readonly agent: string };
 export type LockOutput =
-  | { readonly outcome: "granted" | "renewed" | "denied" | "done"; readonly holder: string | null; readonly token: number | null }
+  | {
+      readonly outcome: "granted" | "renewed" | "denied" | "done";
+      readonly holder: string | null;
+      readonly token: number | null;
+    }
   | { readonly ok: boolean; readonly code: string | null };
 export interface LockState {
   readonly holder: string | null;
@@ -87,13 +91,20 @@ export const LOCK_MODEL: SequentialModel<LockState, LockInput, LockOutput> = {
     if (input.op === "claim") {
       if (!("outcome" in output)) return undefined;
       if (output.outcome === "granted") {
-        return state.holder === null && output.token !== null && output.token > state.token && output.holder === input.agent
+        return state.holder === null &&
+          output.token !== null &&
+          output.token > state.token &&
+          output.holder === input.agent
           ? { holder: input.agent, token: output.token }
           : undefined;
       }
-      if (output.outcome === "renewed") return state.holder === input.agent && output.token === state.token ? state : undefined;
+      if (output.outcome === "renewed")
+        return state.holder === input.agent && output.token === state.token ? state : undefined;
       if (output.outcome === "denied") {
-        return state.holder !== null && state.holder !== input.agent && output.holder === state.holder && output.token === state.token
+        return state.holder !== null &&
+          state.holder !== input.agent &&
+          output.holder === state.holder &&
+          output.token === state.token
           ? state
           : undefined;
       }

@@ -47,9 +47,13 @@ describe.each(cliStores("follow"))("baton log --after / --follow: %s", (_name, s
     for (const key of ["after:1", "after:2", "after:3"]) expect(cli(["claim", key], { env }).code).toBe(0);
     const all = JSON.parse(cli(["log", "--json"], { env }).stdout).events as { id: number; key: string }[];
     const first = all[0]?.id as number;
-    const later = JSON.parse(cli(["log", "--after", String(first), "--json"], { env }).stdout).events as { key: string }[];
+    const later = JSON.parse(cli(["log", "--after", String(first), "--json"], { env }).stdout).events as {
+      key: string;
+    }[];
     expect(later.map((e) => e.key)).toEqual(["after:2", "after:3"]);
-    const one = JSON.parse(cli(["log", "--after", String(first), "--limit", "1", "--json"], { env }).stdout).events as { key: string }[];
+    const one = JSON.parse(cli(["log", "--after", String(first), "--limit", "1", "--json"], { env }).stdout).events as {
+      key: string;
+    }[];
     expect(one.map((e) => e.key)).toEqual(["after:2"]);
     const bad = cli(["log", "--after", "-3", "--json"], { env });
     expect(bad.code).toBe(2);
@@ -67,7 +71,9 @@ describe.each(cliStores("follow"))("baton log --after / --follow: %s", (_name, s
       expect(cli(["claim", "follow:target", "--as", "bob"], { env }).code).toBe(0);
       await until("the followed claim", () => follower.stdout().includes("follow:target"));
       await until("both claims on the unfiltered follower", () => wide.stdout().includes("follow:target"));
-      expect(jsonLines(follower.stdout()).map((e) => [e.kind, e.key, e.agent])).toEqual([["granted", "follow:target", "bob"]]);
+      expect(jsonLines(follower.stdout()).map((e) => [e.kind, e.key, e.agent])).toEqual([
+        ["granted", "follow:target", "bob"],
+      ]);
       expect(jsonLines(wide.stdout()).map((e) => e.key)).toEqual(["follow:before", "follow:other", "follow:target"]);
     } finally {
       follower.child.kill("SIGTERM");
@@ -119,7 +125,10 @@ function token(env: Record<string, string>, agent: string): string {
 }
 
 /** Open an SSE stream and collect its events in the background. */
-function stream(url: string, bearer: string): { events: { id: number; kind: string; key: string; agent: string }[]; close: () => void } {
+function stream(
+  url: string,
+  bearer: string,
+): { events: { id: number; kind: string; key: string; agent: string }[]; close: () => void } {
   const events: { id: number; kind: string; key: string; agent: string }[] = [];
   const controller = new AbortController();
   void (async () => {
@@ -205,9 +214,10 @@ describe("baton serve's /v1/events on the store's watch", () => {
         await until("A's claim on B's stream", () => s.events.length >= 1);
         expect(s.events[0]).toMatchObject({ kind: "granted", key: "shared:1", agent: "agent-a" });
         // Cut every LISTEN connection of this schema (both servers'), then claim at once.
-        const cut = await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1", [
-          `baton-listen:${schema}`.slice(0, 63),
-        ]);
+        const cut = await admin.query(
+          "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+          [`baton-listen:${schema}`.slice(0, 63)],
+        );
         expect(cut.rowCount).toBeGreaterThanOrEqual(1);
         expect(await claimVia(one, a, "shared:2")).toMatchObject({ ok: true });
         await until("the claim after the cut on B's stream", () => s.events.some((e) => e.key === "shared:2"));

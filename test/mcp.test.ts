@@ -25,7 +25,12 @@ type ToolAnswer = {
 
 function gitRepo(): string {
   const dir = tempDir("baton-mcp-repo-");
-  const env = cleanEnv({ GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@e", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@e" });
+  const env = cleanEnv({
+    GIT_AUTHOR_NAME: "t",
+    GIT_AUTHOR_EMAIL: "t@e",
+    GIT_COMMITTER_NAME: "t",
+    GIT_COMMITTER_EMAIL: "t@e",
+  });
   const git = (...args: string[]) => {
     const r = spawnSync("git", args, { cwd: dir, env, encoding: "utf8" });
     if (r.status !== 0) throw new Error(r.stderr);
@@ -37,7 +42,6 @@ function gitRepo(): string {
   git("commit", "-q", "-m", "init");
   return dir;
 }
-
 
 describe("MCP tools in process", () => {
   const repo = gitRepo();
@@ -72,7 +76,8 @@ describe("MCP tools in process", () => {
     for (const tool of tools) {
       const operation = CATALOGUE.find((o) => o.name === tool.name);
       expect(tool.annotations?.readOnlyHint === true, tool.name).toBe(operation?.mutates === false);
-      if (operation?.mutates) expect(tool.annotations?.destructiveHint !== false, tool.name).toBe(operation.destructive);
+      if (operation?.mutates)
+        expect(tool.annotations?.destructiveHint !== false, tool.name).toBe(operation.destructive);
       expect(tool.outputSchema, tool.name).toBeDefined();
       expect(tool.description?.includes("--"), `${tool.name} description names a CLI flag`).toBe(false);
     }
@@ -87,7 +92,10 @@ describe("MCP tools in process", () => {
     const b = await connect("agent-b");
     const granted = await call(a, "claim", { key: "task:42", ttl: "10m" });
     expect(granted.isError).toBeUndefined();
-    expect(granted.structuredContent).toMatchObject({ ok: true, data: { claim: { key: "task:42", agent: "agent-a" } } });
+    expect(granted.structuredContent).toMatchObject({
+      ok: true,
+      data: { claim: { key: "task:42", agent: "agent-a" } },
+    });
 
     const denied = await call(b, "claim", { key: "task:42" });
     expect(denied.isError).toBe(true);
@@ -96,12 +104,22 @@ describe("MCP tools in process", () => {
     expect(denied.content[0]?.text).toContain("Next step: pick other work (call next)");
     expect(denied.content[0]?.text).not.toMatch(/--[a-z]/);
 
-    expect((await call(b, "complete", { key: "task:42" })).structuredContent).toMatchObject({ ok: false, code: "NOT_HOLDER" });
+    expect((await call(b, "complete", { key: "task:42" })).structuredContent).toMatchObject({
+      ok: false,
+      code: "NOT_HOLDER",
+    });
     expect((await call(a, "renew", { key: "task:42", ttl: "20m" })).structuredContent).toMatchObject({ ok: true });
     expect((await call(a, "note", { key: "task:42", text: "half way" })).structuredContent).toMatchObject({ ok: true });
-    expect((await call(a, "show", { key: "task:42" })).structuredContent).toMatchObject({ ok: true, data: { claim: { agent: "agent-a" } } });
-    expect((await call(a, "list", { mine: true })).structuredContent).toMatchObject({ data: { claims: [{ key: "task:42" }] } });
-    expect((await call(a, "complete", { key: "task:42", result: "fixed" })).structuredContent).toMatchObject({ ok: true });
+    expect((await call(a, "show", { key: "task:42" })).structuredContent).toMatchObject({
+      ok: true,
+      data: { claim: { agent: "agent-a" } },
+    });
+    expect((await call(a, "list", { mine: true })).structuredContent).toMatchObject({
+      data: { claims: [{ key: "task:42" }] },
+    });
+    expect((await call(a, "complete", { key: "task:42", result: "fixed" })).structuredContent).toMatchObject({
+      ok: true,
+    });
 
     const done = await call(b, "claim", { key: "task:42" });
     expect(done.structuredContent).toMatchObject({ ok: false, code: "CLAIM_DONE" });
@@ -109,25 +127,37 @@ describe("MCP tools in process", () => {
     expect((await call(b, "verify", { key: "task:42" })).structuredContent).toMatchObject({ ok: true });
 
     expect((await call(a, "claim", { key: "task:45" })).structuredContent).toMatchObject({ ok: true });
-    expect((await call(b, "handoff", { key: "task:45", to: "agent-c" })).structuredContent).toMatchObject({ ok: false, code: "NOT_HOLDER" });
+    expect((await call(b, "handoff", { key: "task:45", to: "agent-c" })).structuredContent).toMatchObject({
+      ok: false,
+      code: "NOT_HOLDER",
+    });
     const handed = await call(a, "handoff", { key: "task:45", to: "agent-b", note: "tests left" });
     expect(handed.structuredContent).toMatchObject({ ok: true, data: { claim: { agent: "agent-b" } } });
     expect((await call(b, "complete", { key: "task:45" })).structuredContent).toMatchObject({ ok: true });
     expect((await call(a, "claim", { key: "task:43" })).structuredContent).toMatchObject({ ok: true });
     expect((await call(a, "release", { key: "task:43" })).structuredContent).toMatchObject({ ok: true });
     expect((await call(a, "claim", { key: "task:44" })).structuredContent).toMatchObject({ ok: true });
-    expect((await call(a, "abandon", { key: "task:44", reason: "blocked" })).structuredContent).toMatchObject({ ok: true });
+    expect((await call(a, "abandon", { key: "task:44", reason: "blocked" })).structuredContent).toMatchObject({
+      ok: true,
+    });
     const context = await call(b, "context");
     expect(context.content[0]?.text).toContain("task:44");
-    expect((await call(b, "resolve", { key: "task:43" })).structuredContent).toMatchObject({ ok: false, code: "NOT_LOOSE_END" });
-    expect((await call(b, "resolve", { key: "task:44", note: "api key arrived" })).structuredContent).toMatchObject({ ok: true });
+    expect((await call(b, "resolve", { key: "task:43" })).structuredContent).toMatchObject({
+      ok: false,
+      code: "NOT_LOOSE_END",
+    });
+    expect((await call(b, "resolve", { key: "task:44", note: "api key arrived" })).structuredContent).toMatchObject({
+      ok: true,
+    });
     expect((await call(b, "context")).content[0]?.text).not.toContain("task:44");
   });
 
   it("path claims conflict as a tool error with the holder; probe and sync_check answer", async () => {
     const a = await connect("paths-a");
     const b = await connect("paths-b");
-    expect((await call(a, "paths_claim", { paths: ["src/auth/"], reason: "auth rewrite" })).structuredContent).toMatchObject({
+    expect(
+      (await call(a, "paths_claim", { paths: ["src/auth/"], reason: "auth rewrite" })).structuredContent,
+    ).toMatchObject({
       ok: true,
     });
     const conflict = await call(b, "paths_claim", { paths: ["src/auth/login.ts"] });
@@ -139,7 +169,9 @@ describe("MCP tools in process", () => {
     const probe = await call(b, "probe", { paths: ["src/auth/"] });
     expect(probe.structuredContent).toMatchObject({ ok: false, code: "PATHS_BUSY" });
     expect((await call(a, "paths_release", {})).structuredContent).toMatchObject({ ok: true });
-    expect((await call(b, "claim", { key: "task:paths", paths: ["src/auth/login.ts"] })).structuredContent).toMatchObject({
+    expect(
+      (await call(b, "claim", { key: "task:paths", paths: ["src/auth/login.ts"] })).structuredContent,
+    ).toMatchObject({
       ok: true,
       data: { paths: [{ pattern: "src/auth/login.ts" }] },
     });
@@ -149,19 +181,33 @@ describe("MCP tools in process", () => {
 
   it("backlog, next, supply and gates", async () => {
     const a = await connect("backlog-a");
-    expect((await call(a, "task_add", { id: "t1", title: "First", priority: 90 })).structuredContent).toMatchObject({ ok: true });
-    expect((await call(a, "task_add", { id: "t1", title: "Again" })).structuredContent).toMatchObject({ code: "TASK_EXISTS" });
-    expect((await call(a, "task_show", { id: "t1" })).structuredContent).toMatchObject({ data: { task: { id: "t1" } } });
+    expect((await call(a, "task_add", { id: "t1", title: "First", priority: 90 })).structuredContent).toMatchObject({
+      ok: true,
+    });
+    expect((await call(a, "task_add", { id: "t1", title: "Again" })).structuredContent).toMatchObject({
+      code: "TASK_EXISTS",
+    });
+    expect((await call(a, "task_show", { id: "t1" })).structuredContent).toMatchObject({
+      data: { task: { id: "t1" } },
+    });
     expect((await call(a, "task_show", { id: "nope" })).structuredContent).toMatchObject({ code: "TASK_NOT_FOUND" });
-    expect((await call(a, "task_list", { state: "ready" })).structuredContent).toMatchObject({ data: { tasks: [{ id: "t1" }] } });
+    expect((await call(a, "task_list", { state: "ready" })).structuredContent).toMatchObject({
+      data: { tasks: [{ id: "t1" }] },
+    });
     expect((await call(a, "next")).structuredContent).toMatchObject({ ok: true, data: { task: { id: "t1" } } });
     const none = await call(a, "next");
     expect(none.structuredContent).toMatchObject({ ok: false, code: "NOTHING_READY" });
     expect(none.content[0]?.text).toContain("call supply");
     expect((await call(a, "supply")).structuredContent).toMatchObject({ ok: true, data: { claimed: 1 } });
-    expect((await call(a, "gate_check", { key: "notify:x" })).structuredContent).toMatchObject({ data: { done: false } });
-    expect((await call(a, "gate_mark", { key: "notify:x", note: "sent" })).structuredContent).toMatchObject({ ok: true });
-    expect((await call(a, "gate_check", { key: "notify:x" })).structuredContent).toMatchObject({ data: { done: true } });
+    expect((await call(a, "gate_check", { key: "notify:x" })).structuredContent).toMatchObject({
+      data: { done: false },
+    });
+    expect((await call(a, "gate_mark", { key: "notify:x", note: "sent" })).structuredContent).toMatchObject({
+      ok: true,
+    });
+    expect((await call(a, "gate_check", { key: "notify:x" })).structuredContent).toMatchObject({
+      data: { done: true },
+    });
   });
 
   it("bad arguments are invalid params with the reason, and change nothing", async () => {
@@ -206,14 +252,20 @@ describe("baton mcp over stdio", () => {
     const inspector = join(ROOT, "node_modules", "@modelcontextprotocol", "inspector", "cli", "build", "cli.js");
     const env = cleanEnv({ BATON_DB: db, BATON_AGENT: "inspector-1" });
     const run = (...args: string[]) => {
-      const r = spawnSync(process.execPath, [inspector, "--cli", process.execPath, CLI, "mcp", ...args], { env, encoding: "utf8", timeout: 60_000 });
+      const r = spawnSync(process.execPath, [inspector, "--cli", process.execPath, CLI, "mcp", ...args], {
+        env,
+        encoding: "utf8",
+        timeout: 60_000,
+      });
       expect(r.status, r.stderr).toBe(0);
       return JSON.parse(r.stdout) as Record<string, unknown>;
     };
     const listed = run("--method", "tools/list") as { tools: { name: string }[] };
     expect(listed.tools.map((t) => t.name)).toEqual(CATALOGUE.map((o) => o.name));
     const called = run("--method", "tools/call", "--tool-name", "claim", "--tool-arg", "key=inspector:1");
-    expect(called).toMatchObject({ structuredContent: { ok: true, data: { claim: { key: "inspector:1", agent: "inspector-1" } } } });
+    expect(called).toMatchObject({
+      structuredContent: { ok: true, data: { claim: { key: "inspector:1", agent: "inspector-1" } } },
+    });
   });
 
   it("two agents' servers race one key: one grant, the other a CLAIM_HELD tool result", async () => {

@@ -14,7 +14,13 @@ function git(cwd: string, ...args: string[]): string {
   return execFileSync("git", args, {
     cwd,
     encoding: "utf8",
-    env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@x", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@x" },
+    env: {
+      ...process.env,
+      GIT_AUTHOR_NAME: "t",
+      GIT_AUTHOR_EMAIL: "t@x",
+      GIT_COMMITTER_NAME: "t",
+      GIT_COMMITTER_EMAIL: "t@x",
+    },
   });
 }
 
@@ -34,7 +40,9 @@ const json = (stdout: string) => JSON.parse(stdout) as Record<string, unknown>;
 describe("baton paths on SQLite, in a repository and its worktree", () => {
   it("claims all or nothing, lists conflicts with holder and expiry, releases", () => {
     const { main, worktree } = repo();
-    const a = cli(["paths", "claim", "src/auth/", "docs/*.md", "--as", "a", "--reason", "auth rewrite", "--json"], { cwd: main });
+    const a = cli(["paths", "claim", "src/auth/", "docs/*.md", "--as", "a", "--reason", "auth rewrite", "--json"], {
+      cwd: main,
+    });
     expect(a.code, a.stderr).toBe(0);
     const granted = json(a.stdout);
     expect((granted.claims as { pattern: string }[]).map((c) => c.pattern)).toEqual(["src/auth/", "docs/*.md"]);

@@ -48,7 +48,13 @@ describe.each(TARGETS)("path claim race on $name", (target) => {
         const pattern = e.key.slice("path:".length);
         const id = `${e.agent}|${pattern}`;
         if (e.kind === "granted") {
-          const hold = { agent: e.agent, pattern, token: e.token as number, start: e.id, end: Number.POSITIVE_INFINITY };
+          const hold = {
+            agent: e.agent,
+            pattern,
+            token: e.token as number,
+            start: e.id,
+            end: Number.POSITIVE_INFINITY,
+          };
           open.set(id, hold);
           holds.push(hold);
         } else {
@@ -68,7 +74,9 @@ describe.each(TARGETS)("path claim race on $name", (target) => {
       }
       const granted = counts.reduce((s, c) => s + c.granted, 0);
       const conflicts = counts.reduce((s, c) => s + c.conflict, 0);
-      console.log(`${target.name}: ${granted} grants, ${conflicts} conflicts, ${holds.length} pattern holds, ${violations} violations`);
+      console.log(
+        `${target.name}: ${granted} grants, ${conflicts} conflicts, ${holds.length} pattern holds, ${violations} violations`,
+      );
       expect(granted).toBeGreaterThan(20);
       expect(conflicts).toBeGreaterThan(0);
       expect(violations).toBe(0);

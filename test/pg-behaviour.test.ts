@@ -52,7 +52,9 @@ describe.skipIf(!onPostgres)("PostgreSQL", () => {
     await (await openBaton(options)).close();
     const startAt = Date.now() + 1000;
     const counts = await Promise.all(
-      Array.from({ length: 8 }, (_, i) => worker("pg-hot-worker.mjs", [LIB_URL, JSON.stringify(options), `w${i}`, "4", String(startAt), "3000"])),
+      Array.from({ length: 8 }, (_, i) =>
+        worker("pg-hot-worker.mjs", [LIB_URL, JSON.stringify(options), `w${i}`, "4", String(startAt), "3000"]),
+      ),
     );
     const baton = await openBaton(options);
     try {
@@ -92,7 +94,7 @@ describe.skipIf(!onPostgres)("PostgreSQL", () => {
     }
     // Six kills that each hit a live connection of the worker, 100 ms apart so it works in
     // between.
-    for (let kills = 0; kills < 6 && !finished; ) {
+    for (let kills = 0; kills < 6 && !finished;) {
       const killed = await admin.query(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'baton' AND datname = current_database() AND pid <> pg_backend_pid() AND query LIKE $1",
         [`%${options.schema}%`],
@@ -127,9 +129,13 @@ describe.skipIf(!onPostgres)("PostgreSQL", () => {
     for (let round = 0; round < 2; round++) {
       const schema = freshSchema("first");
       const env = { BATON_DATABASE_URL: testDatabaseUrl(), BATON_PG_SCHEMA: schema };
-      const results = await Promise.all(Array.from({ length: 16 }, (_, i) => cliAsync(["claim", `k${i}`, "--as", `a${i}`], { env })));
+      const results = await Promise.all(
+        Array.from({ length: 16 }, (_, i) => cliAsync(["claim", `k${i}`, "--as", `a${i}`], { env })),
+      );
       for (const r of results) expect(r.code, r.stderr).toBe(0);
-      const rows = await admin.query(`SELECT version, count(*)::int AS n FROM "${schema}".schema_migrations GROUP BY version ORDER BY version`);
+      const rows = await admin.query(
+        `SELECT version, count(*)::int AS n FROM "${schema}".schema_migrations GROUP BY version ORDER BY version`,
+      );
       expect(rows.rows.map((r) => [r.version, r.n])).toEqual(PG_MIGRATIONS.map((m) => [m.version, 1]));
     }
   });
@@ -139,14 +145,22 @@ describe.skipIf(!onPostgres)("PostgreSQL", () => {
     const env = { BATON_DATABASE_URL: testDatabaseUrl(), BATON_PG_SCHEMA: schema };
     const status = cli(["db", "status", "--json"], { env });
     expect(status.code).toBe(1);
-    expect(JSON.parse(status.stdout)).toMatchObject({ ok: false, version: 0, pending: PG_MIGRATIONS.map((m) => ({ version: m.version })) });
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      ok: false,
+      version: 0,
+      pending: PG_MIGRATIONS.map((m) => ({ version: m.version })),
+    });
     expect(cli(["db", "migrate"], { env }).code).toBe(0);
     expect(cli(["db", "status"], { env }).code).toBe(0);
-    await admin.query(`INSERT INTO "${schema}".schema_migrations (version, description) VALUES (999, 'from the future')`);
+    await admin.query(
+      `INSERT INTO "${schema}".schema_migrations (version, description) VALUES (999, 'from the future')`,
+    );
     const r = cli(["claim", "k", "--as", "a", "--json"], { env });
     expect(r.code).toBe(3);
     expect(JSON.parse(r.stdout).error.code).toBe("SCHEMA_TOO_NEW");
-    await expect(openBaton({ databaseUrl: testDatabaseUrl(), schema })).rejects.toMatchObject({ code: "SCHEMA_TOO_NEW" });
+    await expect(openBaton({ databaseUrl: testDatabaseUrl(), schema })).rejects.toMatchObject({
+      code: "SCHEMA_TOO_NEW",
+    });
   });
 
   it("a row lock held past the busy timeout is exit 3 STORE_BUSY, never a denial", async () => {
@@ -157,7 +171,9 @@ describe.skipIf(!onPostgres)("PostgreSQL", () => {
     try {
       await locker.query("BEGIN");
       await locker.query(`SELECT * FROM "${schema}".claims WHERE key = 'k' FOR UPDATE`);
-      const r = await cliAsync(["claim", "k", "--as", "other", "--json"], { env: { ...env, BATON_BUSY_TIMEOUT: "300ms" } });
+      const r = await cliAsync(["claim", "k", "--as", "other", "--json"], {
+        env: { ...env, BATON_BUSY_TIMEOUT: "300ms" },
+      });
       expect(r.code).toBe(3);
       expect(JSON.parse(r.stdout).error.code).toBe("STORE_BUSY");
       await locker.query("ROLLBACK");
@@ -171,11 +187,15 @@ describe.skipIf(!onPostgres)("PostgreSQL", () => {
   });
 
   it("refuses bad options and unreachable servers with clear codes", async () => {
-    await expect(openBaton({ databaseUrl: testDatabaseUrl(), schema: "bad-name;" })).rejects.toMatchObject({ code: "BAD_OPTION" });
+    await expect(openBaton({ databaseUrl: testDatabaseUrl(), schema: "bad-name;" })).rejects.toMatchObject({
+      code: "BAD_OPTION",
+    });
     await expect(openBaton({ databaseUrl: "mysql://x" })).rejects.toMatchObject({ code: "BAD_OPTION" });
     const both = cli(["claim", "k", "--as", "a", "--db", "x.db", "--database-url", testDatabaseUrl(), "--json"]);
     expect(both.code).toBe(2);
-    const down = cli(["claim", "k", "--as", "a", "--json"], { env: { BATON_DATABASE_URL: "postgres://u:secret@127.0.0.1:1/db" } });
+    const down = cli(["claim", "k", "--as", "a", "--json"], {
+      env: { BATON_DATABASE_URL: "postgres://u:secret@127.0.0.1:1/db" },
+    });
     expect(down.code).toBe(3);
     expect(JSON.parse(down.stdout).error.code).toBe("STORE_UNAVAILABLE");
     expect(down.stdout).not.toContain("secret");

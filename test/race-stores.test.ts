@@ -34,7 +34,16 @@ describe.skipIf(!storeSelected("postgres"))("race on postgres", () => {
     const barrier = tempDir("baton-barrier-");
     const outputs = await Promise.all(
       Array.from({ length: processes }, (_, i) =>
-        runWorker([pathToFileURL(LIB).href, JSON.stringify(options), `agent-${i}`, "200", "3", String(startAt), barrier, String(processes)]),
+        runWorker([
+          pathToFileURL(LIB).href,
+          JSON.stringify(options),
+          `agent-${i}`,
+          "200",
+          "3",
+          String(startAt),
+          barrier,
+          String(processes),
+        ]),
       ),
     );
     const grants: Grant[] = outputs.flatMap((out) =>

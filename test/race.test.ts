@@ -33,7 +33,9 @@ interface RaceTarget {
 
 // A loaded machine can hold the write lock past the default 5 s busy timeout (seen at a load of 30:
 // a worker failed with STORE_BUSY): a wait, not a wrong answer, so the workers wait up to 30 s.
-const RACE_TARGETS: readonly RaceTarget[] = [{ name: "sqlite", options: () => ({ db: join(tempDir(), "race.db"), busyTimeout: "30s" }) }];
+const RACE_TARGETS: readonly RaceTarget[] = [
+  { name: "sqlite", options: () => ({ db: join(tempDir(), "race.db"), busyTimeout: "30s" }) },
+];
 
 const WORKERS = 8;
 const KEYS = 200;
@@ -96,11 +98,23 @@ function replay(events: readonly BatonEvent[]): string[] {
           }
           if ((e.token as number) <= lease.token) problems.push(`${e.key}: token ${e.token} after ${lease.token}`);
         }
-        leases.set(e.key, { token: e.token as number, agent: e.agent, grantedAt: at, expiresAt: at + (ttlMs ?? 0), endedAt: null });
+        leases.set(e.key, {
+          token: e.token as number,
+          agent: e.agent,
+          grantedAt: at,
+          expiresAt: at + (ttlMs ?? 0),
+          endedAt: null,
+        });
         break;
       }
       case "renewed": {
-        if (lease === undefined || lease.token !== e.token || lease.agent !== e.agent || lease.endedAt !== null || at >= lease.expiresAt) {
+        if (
+          lease === undefined ||
+          lease.token !== e.token ||
+          lease.agent !== e.agent ||
+          lease.endedAt !== null ||
+          at >= lease.expiresAt
+        ) {
           problems.push(`${e.key}: renewal ${e.id} by ${e.agent} (token ${e.token}) of a lease it did not hold live`);
         } else lease.expiresAt = at + (ttlMs ?? 0);
         break;
@@ -111,7 +125,8 @@ function replay(events: readonly BatonEvent[]): string[] {
         if (lease === undefined || lease.token !== e.token || lease.agent !== e.agent || lease.endedAt !== null) {
           problems.push(`${e.key}: ${e.kind} ${e.id} by ${e.agent} (token ${e.token}) of a lease it did not hold`);
         } else {
-          if (e.kind === "completed" && at >= lease.expiresAt) problems.push(`${e.key}: completed ${e.id} after expiry`);
+          if (e.kind === "completed" && at >= lease.expiresAt)
+            problems.push(`${e.key}: completed ${e.id} after expiry`);
           lease.endedAt = at;
         }
         break;
@@ -172,11 +187,14 @@ describe.each(RACE_TARGETS)("race between processes on $name", (target) => {
       const granted = log.filter((e) => e.kind === "granted");
 
       // Every grant a worker received is in the log, and the log holds no other grant.
-      const seen = (g: { key: string; agent: string; token: number | null }): string => `${g.key}|${g.agent}|${g.token}`;
+      const seen = (g: { key: string; agent: string; token: number | null }): string =>
+        `${g.key}|${g.agent}|${g.token}`;
       expect(granted.map(seen).sort()).toEqual(grants.map(seen).sort());
       // ...with the lease the worker asked for.
       const ttlByToken = new Map(grants.map((g) => [g.token, g.ttlMs]));
-      expect(granted.filter((e) => (e.detail as { ttlMs?: number }).ttlMs !== ttlByToken.get(e.token as number))).toEqual([]);
+      expect(
+        granted.filter((e) => (e.detail as { ttlMs?: number }).ttlMs !== ttlByToken.get(e.token as number)),
+      ).toEqual([]);
       // The other decisions the workers were told about are in the log too, one for one.
       const kindCount = (kind: string): number => log.filter((e) => e.kind === kind).length;
       expect(kindCount("denied")).toBe(total("denied"));
@@ -195,7 +213,8 @@ describe.each(RACE_TARGETS)("race between processes on $name", (target) => {
       const regressions: string[] = [];
       for (const e of inTime) {
         const previous = lastToken.get(e.key);
-        if (previous !== undefined && (e.token as number) <= previous) regressions.push(`${e.key}: ${previous} then ${e.token}`);
+        if (previous !== undefined && (e.token as number) <= previous)
+          regressions.push(`${e.key}: ${previous} then ${e.token}`);
         lastToken.set(e.key, e.token as number);
       }
       expect(regressions).toEqual([]);
@@ -236,7 +255,11 @@ describe("cold start: 16 CLI processes at once on a store that does not exist ye
       );
       results.forEach((r, i) => {
         expect(r.code, `attempt ${attempt}, process ${i}: ${r.stderr}${r.stdout}`).toBe(0);
-        expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, outcome: "granted", claim: { key: `k${i}`, agent: `a${i}` } });
+        expect(JSON.parse(r.stdout)).toMatchObject({
+          ok: true,
+          outcome: "granted",
+          claim: { key: `k${i}`, agent: `a${i}` },
+        });
       });
       const tokens = results.map((r) => (JSON.parse(r.stdout) as { claim: { token: number } }).claim.token);
       expect([...tokens].sort((a, b) => a - b)).toEqual(Array.from({ length: PROCESSES }, (_, i) => i + 1));
@@ -302,10 +325,20 @@ describe("SQLite: a write lock held past the busy timeout", () => {
     }
 
     // The lock is gone: the same claims are answered, and only now decided.
-    const free = await cliAsync(["claim", "busy:free", "--as", "agent-1", "--json"], { env: { BATON_DB: db }, cwd: dir });
+    const free = await cliAsync(["claim", "busy:free", "--as", "agent-1", "--json"], {
+      env: { BATON_DB: db },
+      cwd: dir,
+    });
     expect(free.code, free.stdout + free.stderr).toBe(0);
-    expect(JSON.parse(free.stdout)).toMatchObject({ ok: true, outcome: "granted", claim: { key: "busy:free", token: 2 } });
-    const held = await cliAsync(["claim", "busy:held", "--as", "agent-1", "--json"], { env: { BATON_DB: db }, cwd: dir });
+    expect(JSON.parse(free.stdout)).toMatchObject({
+      ok: true,
+      outcome: "granted",
+      claim: { key: "busy:free", token: 2 },
+    });
+    const held = await cliAsync(["claim", "busy:held", "--as", "agent-1", "--json"], {
+      env: { BATON_DB: db },
+      cwd: dir,
+    });
     expect(held.code, held.stdout + held.stderr).toBe(1);
     expect(JSON.parse(held.stdout)).toMatchObject({ ok: false, code: "CLAIM_HELD" });
 

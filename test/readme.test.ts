@@ -48,9 +48,13 @@ function setUpScratch(): void {
   mkdirSync(links);
   for (const name of ["baton", "coordination"]) {
     symlinkSync(CLI, join(links, name));
-    writeFileSync(join(bin, name), `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(join(links, name))} "$@"\n`, {
-      mode: 0o755,
-    });
+    writeFileSync(
+      join(bin, name),
+      `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(join(links, name))} "$@"\n`,
+      {
+        mode: 0o755,
+      },
+    );
   }
   const origin = join(scratch, "origin.git");
   git(["init", "-q", "--bare", "-b", "main", origin], scratch);

@@ -70,11 +70,16 @@ describe("the default registry", () => {
     const db = join(stateHome, "baton", sha, "baton.db");
     expect(existsSync(db)).toBe(true);
     for (const cwd of [a, b, wt]) {
-      expect(status(cwd)).toMatchObject({ exists: true, registry: { path: db, rule: "repository", identity: `root:${sha}` } });
+      expect(status(cwd)).toMatchObject({
+        exists: true,
+        registry: { path: db, rule: "repository", identity: `root:${sha}` },
+      });
       expect(existsSync(join(cwd, ".baton"))).toBe(false);
     }
     const human = cli(["db", "status"], { cwd: b }).stdout;
-    expect(human).toContain(`registry: ${db}\n  why: inside a git repository: the registry of the repository whose root commit is ${sha}`);
+    expect(human).toContain(
+      `registry: ${db}\n  why: inside a git repository: the registry of the repository whose root commit is ${sha}`,
+    );
     // BATON_DB, --db and the config file still win, and db status names them.
     const elsewhere = join(root, "elsewhere.db");
     expect(status(a, { BATON_DB: elsewhere }).registry).toMatchObject({ path: elsewhere, rule: "env" });
@@ -90,7 +95,11 @@ describe("the default registry", () => {
     const repo = join(root, "repo");
     git(root, "init", "-q", repo);
     const unborn = status(repo);
-    expect(unborn).toMatchObject({ ok: true, exists: false, registry: { rule: "git-dir", path: join(repo, ".git", "baton", "baton.db") } });
+    expect(unborn).toMatchObject({
+      ok: true,
+      exists: false,
+      registry: { rule: "git-dir", path: join(repo, ".git", "baton", "baton.db") },
+    });
     expect(unborn.registry.reason).toContain("no commit yet");
     git(repo, "commit", "-q", "--allow-empty", "-m", `root ${root}`);
     const born = status(repo);
@@ -145,7 +154,9 @@ describe("the default registry", () => {
     git(repo, "commit", "-q", "--allow-empty", "-m", `root ${root}`);
     const after = status(repo);
     expect(after.registry).toMatchObject({ rule: "repository", unused: join(repo, ".git", "baton", "baton.db") });
-    expect(cli(["db", "status"], { cwd: repo }).stdout).toContain("is an older registry of this repository, no longer used");
+    expect(cli(["db", "status"], { cwd: repo }).stdout).toContain(
+      "is an older registry of this repository, no longer used",
+    );
   });
 
   it("a shallow clone, whose root commit is unknown, keeps its registry in its git dir and says why", () => {
@@ -168,7 +179,9 @@ describe("the default registry", () => {
     const where = (env: NodeJS.ProcessEnv) => locateRegistry(dir, { env }).path;
     if (batonAbove(dir) !== null) return; // another program's .baton/ above the temp folder decides instead
     expect(where({ XDG_STATE_HOME: "/srv/state", HOME: home })).toBe("/srv/state/baton/default/baton.db");
-    expect(where({ XDG_STATE_HOME: "relative/state", HOME: home })).toBe(join(home, ".local", "state", "baton", "default", "baton.db"));
+    expect(where({ XDG_STATE_HOME: "relative/state", HOME: home })).toBe(
+      join(home, ".local", "state", "baton", "default", "baton.db"),
+    );
     expect(where({ HOME: home })).toBe(join(home, ".local", "state", "baton", "default", "baton.db"));
     expect(locateRegistry(dir, { env: { HOME: home } }).rule).toBe("user-default");
   });

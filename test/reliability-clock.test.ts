@@ -42,7 +42,8 @@ describe("a clock stepped back (SQLite)", () => {
       const renewed = await behind.renew("k:1", { as: "holder", ttl: "20m" });
       // Before the fix the renewal set the lease's end to T0-40m: in the past for everyone else.
       expect(renewed.ok).toBe(true);
-      if (renewed.ok && first.ok) expect(renewed.claim.expiresAt.getTime()).toBeGreaterThanOrEqual(first.claim.expiresAt.getTime());
+      if (renewed.ok && first.ok)
+        expect(renewed.claim.expiresAt.getTime()).toBeGreaterThanOrEqual(first.claim.expiresAt.getTime());
       expect(await now.claim("k:1", { as: "rival" })).toMatchObject({ ok: false, code: "CLAIM_HELD" });
     } finally {
       await now.close();

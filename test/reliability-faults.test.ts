@@ -56,7 +56,9 @@ describe("the registry file deleted or replaced under a live holder", () => {
     expect(newcomer.code, newcomer.stderr).toBe(0);
     const { code, stderr } = await done;
     expect(code).toBe(3);
-    expect(stderr).toMatch(/was deleted or replaced \(the path now names another file\) while this process had it open/);
+    expect(stderr).toMatch(
+      /was deleted or replaced \(the path now names another file\) while this process had it open/,
+    );
     expect(stderr).toMatch(/lost the claim on hot:1/);
     // The newcomer is the only holder the registry knows.
     const baton = await openBaton({ db });
@@ -235,7 +237,9 @@ describe.skipIf(!mountable)("read-only and full file systems (a 2 MB tmpfs)", ()
       const r = cli(["claim", "ro:1", "--as", "other", "--json"], { env });
       expect(r.code, r.stdout + r.stderr).toBe(3);
       expect(errorCode(r.stdout)).toBe("STORE_UNAVAILABLE");
-      await expect(openBaton({ db }).then((b) => b.claim("ro:2", { as: "other" }))).rejects.toMatchObject({ code: "STORE_UNAVAILABLE" });
+      await expect(openBaton({ db }).then((b) => b.claim("ro:2", { as: "other" }))).rejects.toMatchObject({
+        code: "STORE_UNAVAILABLE",
+      });
     } finally {
       execFileSync("mount", ["-o", "remount,rw", MOUNT]);
     }
@@ -267,16 +271,20 @@ describe.skipIf(!mountable)("read-only and full file systems (a 2 MB tmpfs)", ()
       }
     }
     expect(failure).toMatchObject({ code: "STORE_UNAVAILABLE" });
-    const cliFull = cli(["claim", "full:x", "--as", "b", "--json", "--meta", JSON.stringify({ pad: "y".repeat(4000) })], {
-      env: { BATON_DB: db },
-    });
+    const cliFull = cli(
+      ["claim", "full:x", "--as", "b", "--json", "--meta", JSON.stringify({ pad: "y".repeat(4000) })],
+      {
+        env: { BATON_DB: db },
+      },
+    );
     expect(cliFull.code, cliFull.stdout + cliFull.stderr).toBe(3);
     await baton.close();
     rmSync(join(dir, "filler"));
     const raw = new Database(db);
     expect(raw.pragma("integrity_check", { simple: true })).toBe("ok");
     const token = raw.prepare("SELECT token FROM claims WHERE key = ? AND agent = 'a'");
-    for (const a of acknowledged) expect((token.get(a.key) as { token: number } | undefined)?.token, a.key).toBe(a.token);
+    for (const a of acknowledged)
+      expect((token.get(a.key) as { token: number } | undefined)?.token, a.key).toBe(a.token);
     raw.close();
     const again = cli(["claim", acknowledged[0]?.key ?? "full:0", "--as", "b", "--json"], { env: { BATON_DB: db } });
     expect(again.code).toBe(1);
@@ -292,10 +300,13 @@ describe("a corrupted page", () => {
     const raw = new Database(db);
     raw.pragma("wal_checkpoint(TRUNCATE)");
     const pageSize = raw.pragma("page_size", { simple: true }) as number;
-    const roots = raw.prepare("SELECT rootpage FROM sqlite_master WHERE tbl_name = 'claims' AND rootpage > 0").all() as { rootpage: number }[];
+    const roots = raw
+      .prepare("SELECT rootpage FROM sqlite_master WHERE tbl_name = 'claims' AND rootpage > 0")
+      .all() as { rootpage: number }[];
     raw.close();
     const fd = openSync(db, "r+");
-    for (const { rootpage } of roots) writeSync(fd, Buffer.alloc(pageSize, 0xa5), 0, pageSize, (rootpage - 1) * pageSize);
+    for (const { rootpage } of roots)
+      writeSync(fd, Buffer.alloc(pageSize, 0xa5), 0, pageSize, (rootpage - 1) * pageSize);
     closeSync(fd);
     for (const agent of ["other", "holder"]) {
       const r = cli(["claim", "c:1", "--as", agent, "--json"], { env });

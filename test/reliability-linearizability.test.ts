@@ -27,7 +27,13 @@ interface Recorded {
   output: LockOutput;
 }
 
-const h = (process: string, invoke: number, ret: number, op: LockInput["op"], output: LockOutput): HistoryOp<LockInput, LockOutput> => ({
+const h = (
+  process: string,
+  invoke: number,
+  ret: number,
+  op: LockInput["op"],
+  output: LockOutput,
+): HistoryOp<LockInput, LockOutput> => ({
   process,
   invoke,
   ret,
@@ -39,14 +45,30 @@ describe("the checker itself", () => {
   it("accepts concurrent grants that can be ordered, and rejects two overlapping holders or a token going back", () => {
     const grant = (agent: string, token: number) => ({ outcome: "granted" as const, holder: agent, token });
     // a's claim and b's denial overlap in time: b's denial can be ordered after a's grant.
-    expect(checkLinearizable([h("a", 0, 10, "claim", grant("a", 1)), h("b", 1, 5, "claim", { outcome: "denied", holder: "a", token: 1 })], LOCK_MODEL).ok).toBe(true);
+    expect(
+      checkLinearizable(
+        [h("a", 0, 10, "claim", grant("a", 1)), h("b", 1, 5, "claim", { outcome: "denied", holder: "a", token: 1 })],
+        LOCK_MODEL,
+      ).ok,
+    ).toBe(true);
     // Two grants with nothing released in between: never linearizable.
-    expect(checkLinearizable([h("a", 0, 10, "claim", grant("a", 1)), h("b", 1, 5, "claim", grant("b", 2))], LOCK_MODEL).ok).toBe(false);
+    expect(
+      checkLinearizable([h("a", 0, 10, "claim", grant("a", 1)), h("b", 1, 5, "claim", grant("b", 2))], LOCK_MODEL).ok,
+    ).toBe(false);
     // Release then grant in real time, but the later grant has a lower token.
-    const back = [h("a", 0, 1, "claim", grant("a", 5)), h("a", 2, 3, "release", { ok: true, code: null }), h("b", 4, 5, "claim", grant("b", 3))];
+    const back = [
+      h("a", 0, 1, "claim", grant("a", 5)),
+      h("a", 2, 3, "release", { ok: true, code: null }),
+      h("b", 4, 5, "claim", grant("b", 3)),
+    ];
     expect(checkLinearizable(back, LOCK_MODEL).ok).toBe(false);
     // b's denial returned before a's grant was invoked: it cannot name a as the holder.
-    expect(checkLinearizable([h("b", 0, 1, "claim", { outcome: "denied", holder: "a", token: 1 }), h("a", 2, 3, "claim", grant("a", 1))], LOCK_MODEL).ok).toBe(false);
+    expect(
+      checkLinearizable(
+        [h("b", 0, 1, "claim", { outcome: "denied", holder: "a", token: 1 }), h("a", 2, 3, "claim", grant("a", 1))],
+        LOCK_MODEL,
+      ).ok,
+    ).toBe(false);
   });
 });
 
@@ -58,7 +80,14 @@ describe.each(TARGETS)("linearizable histories on $name", (target) => {
     const startAt = Date.now() + 1500;
     const outputs = await Promise.all(
       Array.from({ length: PROCESSES }, (_, i) =>
-        runScript(WORKER, [pathToFileURL(LIB).href, JSON.stringify(options), `p${i}`, String(OPS), String(KEYS), String(startAt)]),
+        runScript(WORKER, [
+          pathToFileURL(LIB).href,
+          JSON.stringify(options),
+          `p${i}`,
+          String(OPS),
+          String(KEYS),
+          String(startAt),
+        ]),
       ),
     );
     const history = outputs.flatMap((out) => JSON.parse(out.trim()) as Recorded[]);
@@ -68,18 +97,20 @@ describe.each(TARGETS)("linearizable histories on $name", (target) => {
     expect(new Set(tokens).size).toBe(tokens.length);
     let explored = 0;
     for (let k = 0; k < KEYS; k++) {
-      const ops = history
-        .filter((r) => r.key === `hot:${k}`)
-        .map((r) => h(r.process, r.invoke, r.ret, r.op, r.output));
+      const ops = history.filter((r) => r.key === `hot:${k}`).map((r) => h(r.process, r.invoke, r.ret, r.op, r.output));
       const result = checkLinearizable(ops, LOCK_MODEL);
       explored += result.explored;
       expect(result, `hot:${k}: ${ops.length} operations`).toMatchObject({ ok: true });
     }
     // How many operations were in flight at once (the race was real).
-    const edges = history.flatMap((r) => [[r.invoke, 1] as const, [r.ret, -1] as const]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    const edges = history
+      .flatMap((r) => [[r.invoke, 1] as const, [r.ret, -1] as const])
+      .sort((a, b) => a[0] - b[0] || a[1] - b[1]);
     let inFlight = 0;
     let most = 0;
     for (const [, d] of edges) most = Math.max(most, (inFlight += d));
-    console.log(`${target.name}: ${history.length} operations, ${grants.length} grants, up to ${most} in flight at once, ${explored} states explored`);
+    console.log(
+      `${target.name}: ${history.length} operations, ${grants.length} grants, up to ${most} in flight at once, ${explored} states explored`,
+    );
   });
 });

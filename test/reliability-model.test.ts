@@ -41,7 +41,9 @@ type Command =
 function commands(withClock: boolean): fc.Arbitrary<Command[]> {
   const key = fc.constantFrom(...KEYS);
   const agent = fc.constantFrom(...AGENTS);
-  const ttl: fc.Arbitrary<Ttl> = withClock ? fc.constantFrom("instant", "long", "mid") : fc.constantFrom("instant", "long");
+  const ttl: fc.Arbitrary<Ttl> = withClock
+    ? fc.constantFrom("instant", "long", "mid")
+    : fc.constantFrom("instant", "long");
   const window = withClock ? fc.constantFrom(0, 20 * MIN, DAY) : fc.constantFrom(0, DAY);
   const reapAge = withClock ? fc.constantFrom(0, 10 * MIN, DAY) : fc.constantFrom(0, DAY);
   const arbs: fc.Arbitrary<Command>[] = [
@@ -52,13 +54,21 @@ function commands(withClock: boolean): fc.Arbitrary<Command[]> {
     fc.record({ op: fc.constant("reap" as const), minAge: reapAge }),
   ];
   // Forward by minutes, hours or days; back by minutes or hours (the high-water mark holds).
-  if (withClock) arbs.push(fc.record({ op: fc.constant("clock" as const), ms: fc.constantFrom(10 * MIN, 45 * MIN, 2 * HOUR, 25 * HOUR, -15 * MIN, -3 * HOUR) }));
+  if (withClock)
+    arbs.push(
+      fc.record({
+        op: fc.constant("clock" as const),
+        ms: fc.constantFrom(10 * MIN, 45 * MIN, 2 * HOUR, 25 * HOUR, -15 * MIN, -3 * HOUR),
+      }),
+    );
   return fc.array(fc.oneof(...arbs), { minLength: 1, maxLength: 40 });
 }
 
 /** The fields every store must agree on, with the store's token mapped into the model's numbering. */
 function seen(claim: Claim | null, offset: number): ModelView | null {
-  return claim === null ? null : { key: claim.key, agent: claim.agent, token: claim.token - offset, state: claim.state };
+  return claim === null
+    ? null
+    : { key: claim.key, agent: claim.agent, token: claim.token - offset, state: claim.state };
 }
 
 interface Harness {
@@ -88,20 +98,30 @@ async function runSequence(h: Harness, cmds: Command[]): Promise<void> {
       continue;
     }
     if (cmd.op === "claim") {
-      const input = { key: k(cmd.key), agent: cmd.agent, ttlMs: TTL_MS[cmd.ttl], reopen: cmd.reopen, doneWindowMs: cmd.window };
+      const input = {
+        key: k(cmd.key),
+        agent: cmd.agent,
+        ttlMs: TTL_MS[cmd.ttl],
+        reopen: cmd.reopen,
+        doneWindowMs: cmd.window,
+      };
       const want = model.claim(input, h.clock.t);
       const got = await h.store.claim({ ...input, meta: null });
       expect(got.outcome, at).toBe(want.outcome);
       if (got.outcome === "granted") tokenOffset(got.claim, want.claim.token);
       expect(seen(got.claim, off()), at).toEqual(want.claim);
-      if (got.outcome === "granted" && want.outcome === "granted") expect(seen(got.previous, off()), at).toEqual(want.previous);
+      if (got.outcome === "granted" && want.outcome === "granted")
+        expect(seen(got.previous, off()), at).toEqual(want.previous);
       if (cmd.ttl === "instant") await h.settle();
       continue;
     }
     if (cmd.op === "reap") {
       const want = model.reap(cmd.minAge, h.clock.t);
       const got = (await h.store.reap({ minAgeMs: cmd.minAge, by: null })).filter((c) => c.key.startsWith(h.prefix));
-      expect(got.map((c) => seen(c, off())), at).toEqual(want);
+      expect(
+        got.map((c) => seen(c, off())),
+        at,
+      ).toEqual(want);
       continue;
     }
     const kind = { renew: "renewed", complete: "completed", release: "released", abandon: "abandoned" } as const;

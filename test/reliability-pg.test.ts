@@ -44,18 +44,29 @@ function run(args: string[]): Promise<string> {
 
 async function workersRacing(options: object, workers: number, durationMs: number): Promise<Ack[]> {
   const outputs = await Promise.all(
-    Array.from({ length: workers }, (_, i) => run([pathToFileURL(LIB).href, JSON.stringify(options), `w${i}`, "4", String(durationMs)])),
+    Array.from({ length: workers }, (_, i) =>
+      run([pathToFileURL(LIB).href, JSON.stringify(options), `w${i}`, "4", String(durationMs)]),
+    ),
   );
-  return outputs.flatMap((o) => o.split("\n").filter(Boolean).map((l) => JSON.parse(l) as Ack));
+  return outputs.flatMap((o) =>
+    o
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Ack),
+  );
 }
 
 /**
  * Every acknowledged answer is in the log, every failure was STORE_UNAVAILABLE, tokens
  * are unique and grow per key, and replaying the log never finds two live holders.
  */
-async function verify(acks: Ack[], options: { databaseUrl: string; schema: string }): Promise<{ grants: number; errors: Record<string, number> }> {
+async function verify(
+  acks: Ack[],
+  options: { databaseUrl: string; schema: string },
+): Promise<{ grants: number; errors: Record<string, number> }> {
   const errors: Record<string, number> = {};
-  for (const a of acks.filter((x) => x.op === "errors")) for (const [c, n] of Object.entries(a.errors ?? {})) errors[c] = (errors[c] ?? 0) + n;
+  for (const a of acks.filter((x) => x.op === "errors"))
+    for (const [c, n] of Object.entries(a.errors ?? {})) errors[c] = (errors[c] ?? 0) + n;
   expect(Object.keys(errors).filter((c) => c !== "STORE_UNAVAILABLE")).toEqual([]);
   const baton = await openBaton(options);
   try {
@@ -63,7 +74,9 @@ async function verify(acks: Ack[], options: { databaseUrl: string; schema: strin
     const has = new Set(log.map((e) => `${e.kind}|${e.key}|${e.agent}|${e.token}`));
     const kind = { granted: "granted", complete: "completed", release: "released" } as const;
     for (const a of acks.filter((x) => x.op !== "errors")) {
-      expect(has.has(`${kind[a.op as keyof typeof kind]}|${a.key}|${a.agent}|${a.token}`), JSON.stringify(a)).toBe(true);
+      expect(has.has(`${kind[a.op as keyof typeof kind]}|${a.key}|${a.agent}|${a.token}`), JSON.stringify(a)).toBe(
+        true,
+      );
     }
     const holder = new Map<string, { agent: string; token: number } | null>();
     const tokens = new Set<number>();
@@ -117,12 +130,15 @@ describe.skipIf(!storeSelected("postgres"))("PostgreSQL backends terminated duri
     await killer;
     await admin.end();
     const { grants, errors } = await verify(acks, options);
-    console.log(`postgres: ${terminated} backends terminated, ${grants} grants, errors ${JSON.stringify(errors)}, 0 overlaps`);
+    console.log(
+      `postgres: ${terminated} backends terminated, ${grants} grants, errors ${JSON.stringify(errors)}, 0 overlaps`,
+    );
   });
 });
 
 const SOAK = process.env.BATON_SOAK === "1";
-if (!SOAK) console.log("skipping the PostgreSQL server kill and restart: it starts a private server (~10 s); set BATON_SOAK=1");
+if (!SOAK)
+  console.log("skipping the PostgreSQL server kill and restart: it starts a private server (~10 s); set BATON_SOAK=1");
 
 describe.skipIf(!SOAK)("a private PostgreSQL server SIGKILLed and restarted during traffic (BATON_SOAK=1)", () => {
   it("nothing acknowledged is lost, tokens grow per key, never two live holders", async () => {
@@ -160,7 +176,9 @@ describe.skipIf(!SOAK)("a private PostgreSQL server SIGKILLed and restarted duri
       }
       const acks = await traffic;
       const { grants, errors } = await verify(acks, options);
-      console.log(`postgres server killed and restarted twice: ${grants} grants, errors ${JSON.stringify(errors)}, 0 lost, 0 overlaps`);
+      console.log(
+        `postgres server killed and restarted twice: ${grants} grants, errors ${JSON.stringify(errors)}, 0 lost, 0 overlaps`,
+      );
     } finally {
       server.stdin?.end();
       await new Promise((resolve) => server.once("close", resolve));

@@ -16,10 +16,19 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A "deploy": appends a line to `counter`; with `go`, first waits until that file exists. */
 function deploy(counter: string, options: { go?: string; exit?: number } = {}): string[] {
-  const wait = options.go === undefined ? "" : `while(!fs.existsSync(${JSON.stringify(options.go)})){Atomics.wait(new Int32Array(new SharedArrayBuffer(4)),0,0,20)}`;
-  return ["--", process.execPath, "-e", `const fs=require("fs");fs.appendFileSync(${JSON.stringify(counter)},"x\\n");${wait}process.exit(${options.exit ?? 0})`];
+  const wait =
+    options.go === undefined
+      ? ""
+      : `while(!fs.existsSync(${JSON.stringify(options.go)})){Atomics.wait(new Int32Array(new SharedArrayBuffer(4)),0,0,20)}`;
+  return [
+    "--",
+    process.execPath,
+    "-e",
+    `const fs=require("fs");fs.appendFileSync(${JSON.stringify(counter)},"x\\n");${wait}process.exit(${options.exit ?? 0})`,
+  ];
 }
-const count = (counter: string): number => (existsSync(counter) ? readFileSync(counter, "utf8").split("\n").filter(Boolean).length : 0);
+const count = (counter: string): number =>
+  existsSync(counter) ? readFileSync(counter, "utf8").split("\n").filter(Boolean).length : 0;
 
 describe.each(cliStores("run"))("baton run for recurring work on %s", (_name, store) => {
   const j = (args: string[], env: Record<string, string>, code = 0): Json => {
@@ -36,7 +45,9 @@ describe.each(cliStores("run"))("baton run for recurring work on %s", (_name, st
     expect(once.code).toBe(0);
     const again = cli(["run", "deploy:staging", "--as", "ci", ...deploy(counter)], { env });
     expect(again.code).toBe(1);
-    expect(again.stdout).toContain("recurring work (a deploy, a cron job) runs with baton run --release, or run once more with --reopen");
+    expect(again.stdout).toContain(
+      "recurring work (a deploy, a cron job) runs with baton run --release, or run once more with --reopen",
+    );
     expect(count(counter)).toBe(1);
 
     const first = j(["run", "deploy:prod", "--release", "--as", "ci", "--commit", "abc1234", ...deploy(counter)], env);
@@ -51,7 +62,9 @@ describe.each(cliStores("run"))("baton run for recurring work on %s", (_name, st
     expect(log[1]?.commit).toBe("abc1234");
 
     // A failing deploy: released, its exit code returned, and the next one runs.
-    expect(cli(["run", "deploy:prod", "--release", "--as", "ci", ...deploy(counter, { exit: 5 })], { env }).code).toBe(5);
+    expect(cli(["run", "deploy:prod", "--release", "--as", "ci", ...deploy(counter, { exit: 5 })], { env }).code).toBe(
+      5,
+    );
     expect(j(["show", "deploy:prod"], env).claim).toMatchObject({ state: "released" });
 
     // A second deploy while the first runs: refused (exit 1), its command never runs.
@@ -67,16 +80,24 @@ describe.each(cliStores("run"))("baton run for recurring work on %s", (_name, st
     expect(count(counter)).toBe(before);
     writeFileSync(go, "");
     expect((await running).code).toBe(0);
-    expect(j(["run", "deploy:prod", "--release", "--as", "ci-2", ...deploy(counter)], env)).toMatchObject({ outcome: "released" });
+    expect(j(["run", "deploy:prod", "--release", "--as", "ci-2", ...deploy(counter)], env)).toMatchObject({
+      outcome: "released",
+    });
     expect(count(counter)).toBe(before + 1);
   });
 
   it("--reopen runs completed work once more and completes it again; --release with --result is refused before anything is claimed", () => {
     const env = store();
     const counter = join(tempDir(), "runs");
-    expect(j(["run", "report:daily", "--as", "cron", "--result", "sent", ...deploy(counter)], env)).toMatchObject({ outcome: "completed" });
-    expect(j(["run", "report:daily", "--as", "cron", ...deploy(counter)], env, 1)).toMatchObject({ code: "CLAIM_DONE" });
-    expect(j(["run", "report:daily", "--reopen", "--as", "cron", "--result", "sent again", ...deploy(counter)], env)).toMatchObject({ outcome: "completed" });
+    expect(j(["run", "report:daily", "--as", "cron", "--result", "sent", ...deploy(counter)], env)).toMatchObject({
+      outcome: "completed",
+    });
+    expect(j(["run", "report:daily", "--as", "cron", ...deploy(counter)], env, 1)).toMatchObject({
+      code: "CLAIM_DONE",
+    });
+    expect(
+      j(["run", "report:daily", "--reopen", "--as", "cron", "--result", "sent again", ...deploy(counter)], env),
+    ).toMatchObject({ outcome: "completed" });
     expect(j(["show", "report:daily"], env).claim).toMatchObject({ state: "completed", result: "sent again" });
     expect(count(counter)).toBe(2);
     const bad = j(["run", "job:x", "--release", "--result", "r", "--as", "cron", ...deploy(counter)], env, 2);

@@ -39,7 +39,11 @@ describe("the similarity measure", () => {
 
   it("is reflexive, symmetric, bounded, and never matches across namespaces", () => {
     const word = fc.stringMatching(/^[a-z]{2,8}$/);
-    const key = fc.tuple(fc.constantFrom("blog", "topic", "github", "task"), fc.array(fc.oneof(word, fc.nat(999).map(String)), { minLength: 1, maxLength: 5 }), fc.constantFrom("-", "_", "/", " "));
+    const key = fc.tuple(
+      fc.constantFrom("blog", "topic", "github", "task"),
+      fc.array(fc.oneof(word, fc.nat(999).map(String)), { minLength: 1, maxLength: 5 }),
+      fc.constantFrom("-", "_", "/", " "),
+    );
     fc.assert(
       fc.property(key, key, ([na, wa, sa], [nb, wb, sb]) => {
         const a = `${na}:${wa.join(sa)}`;
@@ -63,7 +67,9 @@ describe.each(TARGETS)("near-duplicate claims on $name", (target) => {
       await baton.claim("blog:convergent-work-coordination", { as: "a" });
       const warned = await baton.claim("blog:convergent-work-multi-agent", { as: "b" });
       expect(warned).toMatchObject({ ok: true, outcome: "granted" });
-      expect(warned.ok && warned.similar.map((s) => [s.key, s.agent])).toEqual([["blog:convergent-work-coordination", "a"]]);
+      expect(warned.ok && warned.similar.map((s) => [s.key, s.agent])).toEqual([
+        ["blog:convergent-work-coordination", "a"],
+      ]);
       expect(warned.message).toContain("warning: similar live claims");
       const strict = await baton.claim("blog:convergent-work-for-agents", { as: "c", similar: "strict" });
       expect(strict).toMatchObject({ ok: false, outcome: "similar", code: "CLAIM_SIMILAR", holder: "a" });
@@ -73,7 +79,9 @@ describe.each(TARGETS)("near-duplicate claims on $name", (target) => {
       expect(other.ok && other.similar).toEqual([]);
       const issue = await baton.claim("github:acme/api#43", { as: "c", similar: "strict" });
       expect(issue.ok).toBe(true);
-      await expect(baton.claim("blog:x-y", { as: "a", similarityThreshold: 2 })).rejects.toMatchObject({ code: "BAD_OPTION" });
+      await expect(baton.claim("blog:x-y", { as: "a", similarityThreshold: 2 })).rejects.toMatchObject({
+        code: "BAD_OPTION",
+      });
     } finally {
       await baton.close();
     }
@@ -84,11 +92,17 @@ describe.each(TARGETS)("racing similar strict claims on $name", (target) => {
   it("8 processes claim 8 mutually similar keys at once: exactly one stays", async () => {
     const options = target.batonOptions();
     const env: Record<string, string> =
-      "db" in options ? { BATON_DB: options.db } : { BATON_DATABASE_URL: options.databaseUrl, BATON_PG_SCHEMA: options.schema };
+      "db" in options
+        ? { BATON_DB: options.db }
+        : { BATON_DATABASE_URL: options.databaseUrl, BATON_PG_SCHEMA: options.schema };
     await (await openBaton(options)).close();
     const words = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta"];
     const results = await Promise.all(
-      words.map((w, i) => cliAsync(["claim", `topic:fleet-dashboard-design-${w}`, "--as", `agent-${i}`, "--strict-similar", "--json"], { env })),
+      words.map((w, i) =>
+        cliAsync(["claim", `topic:fleet-dashboard-design-${w}`, "--as", `agent-${i}`, "--strict-similar", "--json"], {
+          env,
+        }),
+      ),
     );
     for (const r of results) expect([0, 1], r.stderr).toContain(r.code);
     const baton = await openBaton(options);

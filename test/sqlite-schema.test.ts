@@ -35,12 +35,16 @@ describe("SQLite schema 7", () => {
     const old = new Database(path);
     const event = old.prepare("INSERT INTO events (at, kind, key, agent, token, detail) VALUES (?, ?, ?, ?, ?, ?)");
     for (let i = 0; i < 50; i++) event.run(now - 1000 + i, "granted", `k${i % 5}`, `a${i % 3}`, i + 1, '{"ttlMs":1}');
-    old.prepare(
-      "INSERT INTO claims (key, agent, token, state, claimed_at, expires_at, ended_at, meta, result) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    ).run("live", "a1", 7, "active", now, now + HOUR, null, '{"x":1}', null);
-    old.prepare(
-      "INSERT INTO claims (key, agent, token, state, claimed_at, expires_at, ended_at, meta, result) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    ).run("done", "a2", 8, "completed", now - 10, now + HOUR, now - 5, null, "ok");
+    old
+      .prepare(
+        "INSERT INTO claims (key, agent, token, state, claimed_at, expires_at, ended_at, meta, result) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      )
+      .run("live", "a1", 7, "active", now, now + HOUR, null, '{"x":1}', null);
+    old
+      .prepare(
+        "INSERT INTO claims (key, agent, token, state, claimed_at, expires_at, ended_at, meta, result) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      )
+      .run("done", "a2", 8, "completed", now - 10, now + HOUR, now - 5, null, "ok");
     old.prepare("UPDATE counters SET value = 50 WHERE name = 'fencing_token'").run();
     const before = old.prepare("SELECT * FROM events ORDER BY id").all();
     old.close();
@@ -51,21 +55,43 @@ describe("SQLite schema 7", () => {
     expect(db.prepare("SELECT * FROM events ORDER BY id").all()).toEqual(before);
     expect((await store.get("live"))?.meta).toEqual({ x: 1 });
     expect((await store.get("done"))?.result).toBe("ok");
-    const schema = db.prepare("SELECT name, sql FROM sqlite_schema WHERE sql IS NOT NULL").all() as { name: string; sql: string }[];
+    const schema = db.prepare("SELECT name, sql FROM sqlite_schema WHERE sql IS NOT NULL").all() as {
+      name: string;
+      sql: string;
+    }[];
     const sql = (name: string) => schema.find((o) => o.name === name)?.sql ?? "";
     expect(sql("events")).not.toMatch(/AUTOINCREMENT/i);
     expect(sql("claims")).toMatch(/WITHOUT ROWID/i);
     expect(schema.map((o) => o.name).sort()).toEqual(
-      expect.arrayContaining(["events_key", "events_agent", "event_marks", "events_selected", "claims_live", "claims_recent"]),
+      expect.arrayContaining([
+        "events_key",
+        "events_agent",
+        "event_marks",
+        "events_selected",
+        "claims_live",
+        "claims_recent",
+      ]),
     );
     // Schema 9: no time index on the log; each minute's first event id, built from the log as it was.
     expect(schema.map((o) => o.name)).not.toContain("events_at");
-    const marks = db.prepare("SELECT minute, first_id FROM event_marks ORDER BY minute").all() as { minute: number; first_id: number }[];
-    const firsts = db.prepare("SELECT at / 60000 AS minute, min(id) AS first_id FROM events GROUP BY at / 60000 ORDER BY minute").all();
+    const marks = db.prepare("SELECT minute, first_id FROM event_marks ORDER BY minute").all() as {
+      minute: number;
+      first_id: number;
+    }[];
+    const firsts = db
+      .prepare("SELECT at / 60000 AS minute, min(id) AS first_id FROM events GROUP BY at / 60000 ORDER BY minute")
+      .all();
     expect(marks).toEqual(firsts);
     expect(db.prepare("SELECT count(*) AS n FROM sqlite_sequence WHERE name = 'events'").get()).toEqual({ n: 0 });
 
-    const granted = await store.claim({ key: "new", agent: "a1", ttlMs: HOUR, meta: null, reopen: false, doneWindowMs: 0 });
+    const granted = await store.claim({
+      key: "new",
+      agent: "a1",
+      ttlMs: HOUR,
+      meta: null,
+      reopen: false,
+      doneWindowMs: 0,
+    });
     expect(granted.claim.token).toBe(51);
     const [last] = await store.events({ key: "new", limit: 1 });
     expect(last?.id).toBe(51);
@@ -105,27 +131,48 @@ describe("SQLite schema 7", () => {
       expect(got, `since ${new Date(t).toISOString()}`).toEqual(at.filter((a) => a >= t));
     }
     const marks = store.database.prepare("SELECT minute, first_id FROM event_marks ORDER BY minute").all();
-    expect(marks).toEqual(store.database.prepare("SELECT at / 60000 AS minute, min(id) AS first_id FROM events GROUP BY 1 ORDER BY 1").all());
+    expect(marks).toEqual(
+      store.database
+        .prepare("SELECT at / 60000 AS minute, min(id) AS first_id FROM events GROUP BY 1 ORDER BY 1")
+        .all(),
+    );
     await store.close();
   });
 
   it("answers every hot query through an index, never a scan of the log or of all claims", async () => {
     const store = openSqliteStore({ path: join(tempDir(), "plan.db") });
     const plan = (sql: string, ...params: unknown[]) =>
-      (store.database.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[]).map((r) => r.detail).join(" | ");
+      (store.database.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[])
+        .map((r) => r.detail)
+        .join(" | ");
     const live = "state = 'active' AND expires_at";
     expect(plan("SELECT * FROM claims WHERE key = ?", "k")).toMatch(/PRIMARY KEY/);
     expect(plan(`SELECT * FROM claims WHERE ${live} > ? ORDER BY claimed_at DESC LIMIT 10`, 1)).toMatch(/claims_live/);
     expect(plan(`SELECT * FROM claims WHERE ${live} > ? AND agent = ? LIMIT 10`, 1, "a")).toMatch(/claims_live/);
     expect(plan(`UPDATE claims SET state = 'abandoned' WHERE ${live} <= ?`, 1)).toMatch(/claims_live/);
-    expect(plan("SELECT * FROM claims INDEXED BY claims_recent WHERE state = 'completed' ORDER BY claimed_at DESC, key LIMIT 10")).not.toMatch(/TEMP B-TREE/);
-    expect(plan("SELECT * FROM claims INDEXED BY claims_abandoned WHERE state = 'abandoned' ORDER BY claimed_at DESC, key LIMIT 10")).not.toMatch(/TEMP B-TREE/);
+    expect(
+      plan(
+        "SELECT * FROM claims INDEXED BY claims_recent WHERE state = 'completed' ORDER BY claimed_at DESC, key LIMIT 10",
+      ),
+    ).not.toMatch(/TEMP B-TREE/);
+    expect(
+      plan(
+        "SELECT * FROM claims INDEXED BY claims_abandoned WHERE state = 'abandoned' ORDER BY claimed_at DESC, key LIMIT 10",
+      ),
+    ).not.toMatch(/TEMP B-TREE/);
     expect(plan("SELECT * FROM events WHERE key = ? ORDER BY id DESC LIMIT 10", "k")).toMatch(/events_key/);
     expect(plan("SELECT * FROM events WHERE agent = ? ORDER BY id DESC LIMIT 10", "a")).toMatch(/events_agent/);
-    const since = "id >= (SELECT coalesce(min(first_id), 9007199254740991) FROM event_marks WHERE minute >= ?) AND at >= ?";
-    expect(plan(`SELECT * FROM events WHERE ${since} ORDER BY id DESC LIMIT 10`, 1, 1)).toMatch(/SEARCH events USING INTEGER PRIMARY KEY \(rowid>\?\)/);
-    expect(plan(`SELECT * FROM events WHERE ${since} ORDER BY id DESC LIMIT 10`, 1, 1)).toMatch(/SEARCH event_marks USING INTEGER PRIMARY KEY/);
-    expect(plan("SELECT detail FROM events WHERE kind = 'selected' ORDER BY id DESC LIMIT 20")).toMatch(/events_selected/);
+    const since =
+      "id >= (SELECT coalesce(min(first_id), 9007199254740991) FROM event_marks WHERE minute >= ?) AND at >= ?";
+    expect(plan(`SELECT * FROM events WHERE ${since} ORDER BY id DESC LIMIT 10`, 1, 1)).toMatch(
+      /SEARCH events USING INTEGER PRIMARY KEY \(rowid>\?\)/,
+    );
+    expect(plan(`SELECT * FROM events WHERE ${since} ORDER BY id DESC LIMIT 10`, 1, 1)).toMatch(
+      /SEARCH event_marks USING INTEGER PRIMARY KEY/,
+    );
+    expect(plan("SELECT detail FROM events WHERE kind = 'selected' ORDER BY id DESC LIMIT 20")).toMatch(
+      /events_selected/,
+    );
     await store.close();
   });
 });

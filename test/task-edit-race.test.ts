@@ -27,7 +27,9 @@ describe.each(TARGETS)("concurrent task edits on $name", (target) => {
     const startAt = Date.now() + 1500;
     const lib = pathToFileURL(LIB).href;
     await Promise.all(
-      ["title", "block"].map((field) => runScript(WORKER, [lib, JSON.stringify(options), field, String(EDITS), String(startAt)])),
+      ["title", "block"].map((field) =>
+        runScript(WORKER, [lib, JSON.stringify(options), field, String(EDITS), String(startAt)]),
+      ),
     );
     const check = await openBaton(options);
     try {
@@ -44,11 +46,23 @@ describe.each(TARGETS)("task update on $name", (target) => {
   it("changes only the fields given, refuses unknown blockers and ids, and a done task stays done", async () => {
     const baton = await openBaton(target.batonOptions());
     try {
-      await baton.tasks.put([{ id: "a", title: "A", priority: 10, meta: { k: 1 } }, { id: "b", title: "B" }], "add");
+      await baton.tasks.put(
+        [
+          { id: "a", title: "A", priority: 10, meta: { k: 1 } },
+          { id: "b", title: "B" },
+        ],
+        "add",
+      );
       const r = await baton.tasks.update("a", { priority: 70, block: ["b"] });
-      expect(r).toMatchObject({ ok: true, changed: true, task: { id: "a", title: "A", priority: 70, blockedBy: ["b"], meta: { k: 1 }, state: "blocked" } });
+      expect(r).toMatchObject({
+        ok: true,
+        changed: true,
+        task: { id: "a", title: "A", priority: 70, blockedBy: ["b"], meta: { k: 1 }, state: "blocked" },
+      });
       expect(await baton.tasks.update("a", { priority: 70 })).toMatchObject({ ok: true, changed: false });
-      expect((await baton.tasks.update("a", { unblock: ["b"] })).ok && (await baton.tasks.show("a"))?.blockedBy).toEqual([]);
+      expect(
+        (await baton.tasks.update("a", { unblock: ["b"] })).ok && (await baton.tasks.show("a"))?.blockedBy,
+      ).toEqual([]);
       expect(await baton.tasks.update("nope", { title: "x" })).toMatchObject({ ok: false, code: "TASK_NOT_FOUND" });
       await expect(baton.tasks.update("a", { block: ["ghost"] })).rejects.toMatchObject({ code: "BLOCKER_UNKNOWN" });
       await baton.tasks.update("b", { block: ["a"] });
@@ -56,7 +70,10 @@ describe.each(TARGETS)("task update on $name", (target) => {
       await expect(baton.tasks.update("a", { priority: 101 })).rejects.toMatchObject({ code: "BAD_INPUT" });
       expect((await baton.tasks.show("a"))?.priority).toBe(70);
       await baton.tasks.done("a");
-      expect(await baton.tasks.update("a", { title: "A2" })).toMatchObject({ ok: true, task: { title: "A2", state: "done" } });
+      expect(await baton.tasks.update("a", { title: "A2" })).toMatchObject({
+        ok: true,
+        task: { title: "A2", state: "done" },
+      });
     } finally {
       await baton.close();
     }

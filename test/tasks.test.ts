@@ -19,14 +19,26 @@ describe.each(TARGETS)("next on $name", (target) => {
     const baton = await openBaton(options);
     const categories = ["auth", "docs", "perf", "ui"];
     const put = await baton.tasks.put(
-      Array.from({ length: 100 }, (_, i) => ({ id: `t${i}`, title: `task ${i}`, category: categories[i % 4], priority: 40 + (i % 7) })),
+      Array.from({ length: 100 }, (_, i) => ({
+        id: `t${i}`,
+        title: `task ${i}`,
+        category: categories[i % 4],
+        priority: 40 + (i % 7),
+      })),
       "add",
     );
     expect(put.ok).toBe(true);
     await baton.close();
     const startAt = Date.now() + 1500;
     const outs = await Promise.all(
-      Array.from({ length: 16 }, (_, i) => runScript(join(ROOT, "test", "workers", "next-worker.mjs"), [pathToFileURL(LIB).href, JSON.stringify(options), `agent-${i}`, String(startAt)])),
+      Array.from({ length: 16 }, (_, i) =>
+        runScript(join(ROOT, "test", "workers", "next-worker.mjs"), [
+          pathToFileURL(LIB).href,
+          JSON.stringify(options),
+          `agent-${i}`,
+          String(startAt),
+        ]),
+      ),
     );
     const got = outs.flatMap((o) => o.split("\n").filter(Boolean));
     expect(got).toHaveLength(100);
@@ -56,19 +68,28 @@ describe.each(TARGETS)("next on $name", (target) => {
         const r = await baton.next({ as: "agent", seed: 1000 + i });
         if (!r.ok || r.task === null) break;
         picks.push(r.task.category);
-        await baton.complete(`task:${r.task.id}`, { as: "agent", outcome: r.task.category === "auth" ? "success" : "failure" });
+        await baton.complete(`task:${r.task.id}`, {
+          as: "agent",
+          outcome: r.task.category === "auth" ? "success" : "failure",
+        });
         await baton.tasks.done(r.task.id);
       }
       const late = picks.slice(12);
       const auth = late.filter((c) => c === "auth").length;
-      for (const other of ["docs", "perf", "ui"]) expect(auth, `${other} in ${late.join(",")}`).toBeGreaterThan(late.filter((c) => c === other).length);
+      for (const other of ["docs", "perf", "ui"])
+        expect(auth, `${other} in ${late.join(",")}`).toBeGreaterThan(late.filter((c) => c === other).length);
       expect(auth / late.length).toBeLessThanOrEqual(0.6);
 
       // Saturation: "hot" outranks the others by priority, yet cannot take over the recent selections.
       const sat = await openBaton(target.batonOptions());
       try {
         await sat.tasks.put(
-          Array.from({ length: 60 }, (_, i) => ({ id: `h${i}`, title: `h${i}`, category: ["hot", "warm", "cool"][i % 3], priority: i % 3 === 0 ? 70 : 50 })),
+          Array.from({ length: 60 }, (_, i) => ({
+            id: `h${i}`,
+            title: `h${i}`,
+            category: ["hot", "warm", "cool"][i % 3],
+            priority: i % 3 === 0 ? 70 : 50,
+          })),
           "add",
         );
         const cats: string[] = [];
@@ -87,7 +108,13 @@ describe.each(TARGETS)("next on $name", (target) => {
       // Blockers: a blocked task is never selected; it becomes ready when its blocker is done.
       const blk = await openBaton(target.batonOptions());
       try {
-        await blk.tasks.put([{ id: "b1", title: "first", priority: 10 }, { id: "b2", title: "second", priority: 99, blockedBy: ["b1"] }], "add");
+        await blk.tasks.put(
+          [
+            { id: "b1", title: "first", priority: 10 },
+            { id: "b2", title: "second", priority: 99, blockedBy: ["b1"] },
+          ],
+          "add",
+        );
         const first = await blk.next({ as: "a" });
         expect(first.task?.id).toBe("b1");
         expect((await blk.next({ as: "a" })).ok).toBe(false);
@@ -142,7 +169,14 @@ describe("task import", () => {
     const again = JSON.parse(cli(["task", "import", join(FIXTURES, "md"), "--json"], { env, cwd: repo }).stdout);
     expect(again).toMatchObject({ ok: true, created: [], updated: [], unchanged: ["docs", "login", "old"] });
     const login = JSON.parse(cli(["task", "show", "login", "--json"], { env, cwd: repo }).stdout).task;
-    expect(login).toMatchObject({ title: "Fix the login redirect", category: "auth", priority: 80, paths: ["src/auth/"], meta: { owner_team: "identity" }, state: "ready" });
+    expect(login).toMatchObject({
+      title: "Fix the login redirect",
+      category: "auth",
+      priority: 80,
+      paths: ["src/auth/"],
+      meta: { owner_team: "identity" },
+      state: "ready",
+    });
     const docs = JSON.parse(cli(["task", "show", "docs", "--json"], { env, cwd: repo }).stdout).task;
     expect(docs).toMatchObject({ title: "Document the new login flow", blockedBy: ["login"], state: "blocked" });
     expect(JSON.parse(cli(["task", "show", "old", "--json"], { env, cwd: repo }).stdout).task.state).toBe("done");
@@ -165,7 +199,13 @@ describe("supply", () => {
     const baton = await openBaton({ db: join(tempDir(), "s.db") });
     try {
       expect((await baton.supply()).verdict).toBe("drained");
-      await baton.tasks.put([{ id: "x", title: "x" }, { id: "y", title: "y" }], "add");
+      await baton.tasks.put(
+        [
+          { id: "x", title: "x" },
+          { id: "y", title: "y" },
+        ],
+        "add",
+      );
       expect(await baton.supply()).toMatchObject({ verdict: "healthy", ready: 2 });
       await baton.claim("topic:a", { as: "owner" });
       await baton.claim("topic:a", { as: "shopper" });
@@ -183,7 +223,13 @@ describe.each(TARGETS)("supply on $name", (target) => {
   it("reports every verdict that applies, most severe first: 18 sessions denied twice on a finished backlog are drained and contended", async () => {
     const baton = await openBaton(target.batonOptions());
     try {
-      await baton.tasks.put([{ id: "a", title: "a" }, { id: "b", title: "b", done: true }], "add");
+      await baton.tasks.put(
+        [
+          { id: "a", title: "a" },
+          { id: "b", title: "b", done: true },
+        ],
+        "add",
+      );
       await baton.tasks.done("a");
       const drained = await baton.supply();
       expect(drained.verdicts).toEqual([{ verdict: "drained", rule: "no ready task: all 2 done" }]);
@@ -195,7 +241,9 @@ describe.each(TARGETS)("supply on $name", (target) => {
       }
       const both = await baton.supply();
       expect(both.verdicts.map((v) => v.verdict)).toEqual(["drained", "contended"]);
-      expect(both.verdicts[1]?.rule).toMatch(/^18 agents were denied twice or more in the last hour \(s0 2×, s1 2×, s10 2×, …\): .*stop shopping/);
+      expect(both.verdicts[1]?.rule).toMatch(
+        /^18 agents were denied twice or more in the last hour \(s0 2×, s1 2×, s10 2×, …\): .*stop shopping/,
+      );
       expect(both.verdict).toBe("drained");
       expect(both.message.split("\n")).toEqual([
         "drained: no ready task: all 2 done",
@@ -203,7 +251,9 @@ describe.each(TARGETS)("supply on $name", (target) => {
         "ready 0, claimed 0, blocked 0, done 2",
       ]);
       const context = await baton.context({ as: "s3" });
-      expect(context.markdown).toContain("backlog: drained + contended — ready 0, claimed 0, blocked 0, done 2 (no ready task: all 2 done; 18 agents were denied twice or more");
+      expect(context.markdown).toContain(
+        "backlog: drained + contended — ready 0, claimed 0, blocked 0, done 2 (no ready task: all 2 done; 18 agents were denied twice or more",
+      );
     } finally {
       await baton.close();
     }
@@ -220,7 +270,9 @@ describe("task blockers", () => {
     };
     const unknown = j(["task", "add", "t1", "--title", "T", "--blocked-by", "nonexistent"], 2);
     expect(unknown.error).toMatchObject({ code: "BLOCKER_UNKNOWN", details: { id: "t1", blocker: "nonexistent" } });
-    expect(unknown.error.message).toBe('task t1 is blocked by "nonexistent", which is no task: add it first or drop the blocker; nothing was written');
+    expect(unknown.error.message).toBe(
+      'task t1 is blocked by "nonexistent", which is no task: add it first or drop the blocker; nothing was written',
+    );
     expect(j(["task", "list"], 0).tasks).toEqual([]);
     j(["task", "add", "a", "--title", "A"], 0);
     j(["task", "add", "b", "--title", "B", "--blocked-by", "a"], 0);
@@ -245,19 +297,31 @@ describe("task blockers", () => {
     cli(["task", "add", "stored", "--title", "in the backlog already"], { env });
     // Blockers in the same import or in the backlog are fine.
     const ok = folder({ "a.md": md("b, stored"), "b.md": md("") });
-    expect(JSON.parse(cli(["task", "import", ok, "--json"], { env, cwd: ok }).stdout)).toMatchObject({ ok: true, created: ["a", "b"] });
+    expect(JSON.parse(cli(["task", "import", ok, "--json"], { env, cwd: ok }).stdout)).toMatchObject({
+      ok: true,
+      created: ["a", "b"],
+    });
     const unknown = folder({ "c.md": md(""), "d.md": md("c, missing") });
     const u = cli(["task", "import", unknown, "--json"], { env, cwd: unknown });
     expect(u.code).toBe(2);
     expect(JSON.parse(u.stdout).error).toMatchObject({ code: "BLOCKER_UNKNOWN", details: { origin: "d.md:3" } });
-    expect(JSON.parse(u.stdout).error.message).toMatch(/^d\.md:3: task d is blocked by "missing", which is no task \(not in the import, not in the backlog\)/);
+    expect(JSON.parse(u.stdout).error.message).toMatch(
+      /^d\.md:3: task d is blocked by "missing", which is no task \(not in the import, not in the backlog\)/,
+    );
     const cyclic = folder({ "e.md": md("f"), "f.md": md("g"), "g.md": md("e") });
     const c = cli(["task", "import", cyclic], { env, cwd: cyclic });
     expect(c.code).toBe(2);
     expect(c.stderr).toMatch(/e\.md:3: blocker cycle e → f → g → e \(also f\.md:3, g\.md:3\)/);
     // The store's transaction also sees cycles through tasks stored before: b → a here.
     const back = folder({ "b.md": md("a") });
-    expect(JSON.parse(cli(["task", "import", back, "--json"], { env, cwd: back }).stdout).error).toMatchObject({ code: "BLOCKER_CYCLE", details: { cycle: ["b", "a", "b"] } });
-    expect(JSON.parse(cli(["task", "list", "--json"], { env }).stdout).tasks.map((t: { id: string }) => t.id).sort()).toEqual(["a", "b", "stored"]);
+    expect(JSON.parse(cli(["task", "import", back, "--json"], { env, cwd: back }).stdout).error).toMatchObject({
+      code: "BLOCKER_CYCLE",
+      details: { cycle: ["b", "a", "b"] },
+    });
+    expect(
+      JSON.parse(cli(["task", "list", "--json"], { env }).stdout)
+        .tasks.map((t: { id: string }) => t.id)
+        .sort(),
+    ).toEqual(["a", "b", "stored"]);
   });
 });

@@ -36,7 +36,12 @@ export interface OperationResult {
   /** What to do next, as data (each surface words it: src/surfaces/cli/hints.ts, src/surfaces/mcp/mcp-hints.ts). */
   readonly hint?: Hint;
   /** Who holds what blocks this request, when a claim does. */
-  readonly holder?: { readonly agent: string; readonly token: number; readonly expiresAt: string; readonly state: string };
+  readonly holder?: {
+    readonly agent: string;
+    readonly token: number;
+    readonly expiresAt: string;
+    readonly state: string;
+  };
   /** The operation's data (a claim, a list, a task, …). */
   readonly data?: unknown;
 }
@@ -139,7 +144,10 @@ function fromClaimAnswer(r: {
 }
 
 /** A path claim refused: every conflict, the first one's holder as the holder. */
-function pathConflict(r: { message: string; conflicts: readonly { pattern: string; held: PathClaim }[] }): OperationResult {
+function pathConflict(r: {
+  message: string;
+  conflicts: readonly { pattern: string; held: PathClaim }[];
+}): OperationResult {
   const holder = holderOf(r.conflicts[0]?.held ?? null);
   return {
     ok: false,
@@ -153,8 +161,15 @@ function pathConflict(r: { message: string; conflicts: readonly { pattern: strin
 const json = z.record(z.string(), z.unknown());
 
 /** `release` and `abandon`: end my claim, with an optional commit or reason. */
-function endOperation<N extends "release" | "abandon", F extends "commit" | "reason">(name: N, summary: string, field: F) {
-  const input = z.object({ key, [field]: z.string().optional() } as { key: typeof key } & Record<F, z.ZodOptional<z.ZodString>>);
+function endOperation<N extends "release" | "abandon", F extends "commit" | "reason">(
+  name: N,
+  summary: string,
+  field: F,
+) {
+  const input = z.object({ key, [field]: z.string().optional() } as { key: typeof key } & Record<
+    F,
+    z.ZodOptional<z.ZodString>
+  >);
   return op({
     name,
     summary,
@@ -167,7 +182,9 @@ function endOperation<N extends "release" | "abandon", F extends "commit" | "rea
     async run(baton, input, context) {
       const { key: claimed, [field]: extra } = input as Record<string, string | undefined> & { key: string };
       const options = { as: context.agent, ...(extra === undefined ? {} : { [field]: extra }) };
-      return fromClaimAnswer(await (name === "release" ? baton.release(claimed, options) : baton.abandon(claimed, options)));
+      return fromClaimAnswer(
+        await (name === "release" ? baton.release(claimed, options) : baton.abandon(claimed, options)),
+      );
     },
   });
 }
@@ -200,7 +217,10 @@ const OPERATIONS = [
       };
       if (input.paths === undefined) return fromClaimAnswer(await baton.claim(input.key, options));
       if (!context.local) {
-        throw new BatonError("BAD_INPUT", "paths are resolved against the agent's checkout: claim them where it is (baton mcp on stdio, or the CLI)");
+        throw new BatonError(
+          "BAD_INPUT",
+          "paths are resolved against the agent's checkout: claim them where it is (baton mcp on stdio, or the CLI)",
+        );
       }
       const r = await baton.claimWithPaths(input.key, input.paths, { ...options, cwd: context.cwd });
       if ("conflicts" in r && !r.ok) {
@@ -220,7 +240,9 @@ const OPERATIONS = [
     local: false,
     codes: ["NOT_HOLDER", "CLAIM_EXPIRED", "NOT_FOUND"],
     async run(baton, input, context) {
-      return fromClaimAnswer(await baton.renew(input.key, { as: context.agent, ...(input.ttl === undefined ? {} : { ttl: input.ttl }) }));
+      return fromClaimAnswer(
+        await baton.renew(input.key, { as: context.agent, ...(input.ttl === undefined ? {} : { ttl: input.ttl }) }),
+      );
     },
   }),
   op({
@@ -261,7 +283,11 @@ const OPERATIONS = [
     codes: ["NOT_HOLDER", "CLAIM_EXPIRED", "NOT_FOUND"],
     async run(baton, input, context) {
       return fromClaimAnswer(
-        await baton.handoff(input.key, { as: context.agent, to: input.to, ...(input.note === undefined ? {} : { note: input.note }) }),
+        await baton.handoff(input.key, {
+          as: context.agent,
+          to: input.to,
+          ...(input.note === undefined ? {} : { note: input.note }),
+        }),
       );
     },
   }),
@@ -276,7 +302,10 @@ const OPERATIONS = [
     codes: ["NOT_LOOSE_END", "NOT_FOUND"],
     async run(baton, input, context) {
       return fromClaimAnswer(
-        await baton.resolve(input.key, { as: context.agent, ...(input.note === undefined ? {} : { note: input.note }) }),
+        await baton.resolve(input.key, {
+          as: context.agent,
+          ...(input.note === undefined ? {} : { note: input.note }),
+        }),
       );
     },
   }),
@@ -294,7 +323,8 @@ const OPERATIONS = [
       const now = await baton.now();
       return {
         ok: true,
-        message: r.claim === null ? `${input.key} was never claimed` : `${input.key}: ${r.claim.state}, ${r.claim.agent}`,
+        message:
+          r.claim === null ? `${input.key} was never claimed` : `${input.key}: ${r.claim.state}, ${r.claim.agent}`,
         data: { claim: claimView(r.claim), events: r.events.map(eventView), now: now.toISOString() },
       };
     },
@@ -306,7 +336,10 @@ const OPERATIONS = [
       prefix: z.string().optional(),
       mine: z.boolean().optional(),
       agent: z.string().min(1).optional(),
-      state: z.array(z.enum([...CLAIM_STATES, "all"])).min(1).optional(),
+      state: z
+        .array(z.enum([...CLAIM_STATES, "all"]))
+        .min(1)
+        .optional(),
       limit: z.number().int().min(1).max(100_000).optional(),
     }),
     mutates: false,
@@ -315,17 +348,24 @@ const OPERATIONS = [
     local: false,
     codes: [],
     async run(baton, input, context) {
-      if (input.mine === true && input.agent !== undefined) throw new BatonError("BAD_INPUT", "list: mine and agent cannot be used together");
+      if (input.mine === true && input.agent !== undefined)
+        throw new BatonError("BAD_INPUT", "list: mine and agent cannot be used together");
       const agent = input.mine === true ? context.agent : input.agent;
       const claims = await baton.list({
         ...(input.prefix === undefined ? {} : { prefix: input.prefix }),
         ...(agent === undefined ? {} : { agent }),
-        ...(input.state === undefined ? {} : { state: input.state.includes("all") ? "all" : (input.state as Claim["state"][]) }),
+        ...(input.state === undefined
+          ? {}
+          : { state: input.state.includes("all") ? "all" : (input.state as Claim["state"][]) }),
         limit: input.limit ?? 100,
       });
       const now = await baton.now();
       const live = input.state === undefined ? " live" : "";
-      return { ok: true, message: `${claims.length}${live} claims`, data: { claims: claims.map(claimView), now: now.toISOString() } };
+      return {
+        ok: true,
+        message: `${claims.length}${live} claims`,
+        data: { claims: claims.map(claimView), now: now.toISOString() },
+      };
     },
   }),
   op({
@@ -365,7 +405,12 @@ const OPERATIONS = [
   op({
     name: "next",
     summary: "Pick the best ready task and claim it, in one step.",
-    input: z.object({ category: z.string().optional(), ttl, dryRun: z.boolean().optional(), seed: z.number().int().min(0).optional() }),
+    input: z.object({
+      category: z.string().optional(),
+      ttl,
+      dryRun: z.boolean().optional(),
+      seed: z.number().int().min(0).optional(),
+    }),
     mutates: true,
     idempotent: false,
     destructive: false,
@@ -469,7 +514,11 @@ const OPERATIONS = [
     local: false,
     codes: [],
     async run(baton, input, context) {
-      const r = await baton.context({ as: context.agent, cwd: context.cwd, ...(input.budget === undefined ? {} : { budget: input.budget }) });
+      const r = await baton.context({
+        as: context.agent,
+        cwd: context.cwd,
+        ...(input.budget === undefined ? {} : { budget: input.budget }),
+      });
       return { ok: true, message: r.markdown };
     },
   }),
@@ -497,7 +546,10 @@ const OPERATIONS = [
     local: false,
     codes: ["NOT_COMPLETED"],
     async run(baton, input, context) {
-      const r = await baton.verify(input.key, { as: context.agent, ...(input.note === undefined ? {} : { note: input.note }) });
+      const r = await baton.verify(input.key, {
+        as: context.agent,
+        ...(input.note === undefined ? {} : { note: input.note }),
+      });
       return { ok: r.ok, ...("code" in r && r.code !== undefined ? { code: r.code } : {}), message: r.message };
     },
   }),
@@ -566,7 +618,10 @@ const OPERATIONS = [
   op({
     name: "task_list",
     summary: "Tasks by state (ready, blocked, claimed, done).",
-    input: z.object({ state: z.enum(["ready", "blocked", "claimed", "done"]).optional(), category: z.string().optional() }),
+    input: z.object({
+      state: z.enum(["ready", "blocked", "claimed", "done"]).optional(),
+      category: z.string().optional(),
+    }),
     mutates: false,
     idempotent: true,
     destructive: false,
@@ -602,7 +657,10 @@ const OPERATIONS = [
   op({
     name: "sync_check",
     summary: "Safe to deploy from this checkout (not behind, not dirty, claims held)?",
-    input: z.object({ holding: z.array(z.string()).describe("keys I must hold, KEY or KEY:TOKEN").optional(), fetch: z.boolean().optional() }),
+    input: z.object({
+      holding: z.array(z.string()).describe("keys I must hold, KEY or KEY:TOKEN").optional(),
+      fetch: z.boolean().optional(),
+    }),
     mutates: false,
     idempotent: true,
     destructive: false,
@@ -627,7 +685,9 @@ export const CATALOGUE: readonly Operation[] = OPERATIONS as unknown as readonly
 export type OperationName = (typeof OPERATIONS)[number]["name"];
 
 /** The input an operation accepts, as a caller writes it (before its zod schema's defaults and transforms). */
-export type OperationInput<N extends OperationName> = z.input<Extract<(typeof OPERATIONS)[number], { name: N }>["input"]>;
+export type OperationInput<N extends OperationName> = z.input<
+  Extract<(typeof OPERATIONS)[number], { name: N }>["input"]
+>;
 
 /** The catalogue entry called `name`, or undefined. */
 export function findOperation(name: string): Operation | undefined {

@@ -20,7 +20,12 @@ export type HttpTransport = (request: {
 
 /** The default transport: Node's global fetch (undici; keep-alive connections across calls). */
 export const fetchTransport: HttpTransport = async ({ method, url, headers, body, timeoutMs }) => {
-  const response = await fetch(url, { method, headers, ...(body === undefined ? {} : { body }), signal: AbortSignal.timeout(timeoutMs) });
+  const response = await fetch(url, {
+    method,
+    headers,
+    ...(body === undefined ? {} : { body }),
+    signal: AbortSignal.timeout(timeoutMs),
+  });
   return { status: response.status, text: await response.text() };
 };
 
@@ -31,13 +36,22 @@ export const fetchTransport: HttpTransport = async ({ method, url, headers, body
 export const nodeHttpTransport: HttpTransport = ({ method, url, headers, body, timeoutMs }) =>
   new Promise((resolve, reject) => {
     const send = url.startsWith("https:") ? httpsRequest : httpRequest;
-    const req = send(url, { method, headers: body === undefined ? headers : { ...headers, "content-length": String(Buffer.byteLength(body)) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (chunk: Buffer) => chunks.push(chunk));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
-      res.on("error", reject);
-    });
-    req.setTimeout(timeoutMs, () => req.destroy(Object.assign(new Error(`no answer in ${timeoutMs} ms`), { code: "ETIMEDOUT" })));
+    const req = send(
+      url,
+      {
+        method,
+        headers: body === undefined ? headers : { ...headers, "content-length": String(Buffer.byteLength(body)) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
+        res.on("error", reject);
+      },
+    );
+    req.setTimeout(timeoutMs, () =>
+      req.destroy(Object.assign(new Error(`no answer in ${timeoutMs} ms`), { code: "ETIMEDOUT" })),
+    );
     req.on("error", reject);
     req.end(body);
   });
@@ -82,13 +96,19 @@ export class HttpBatonApi extends OperationMethods {
     try {
       url = new URL(options.url);
     } catch {
-      throw new BatonError("BAD_OPTION", `invalid server URL ${JSON.stringify(options.url)}: e.g. http://127.0.0.1:7357`);
+      throw new BatonError(
+        "BAD_OPTION",
+        `invalid server URL ${JSON.stringify(options.url)}: e.g. http://127.0.0.1:7357`,
+      );
     }
     if (url.protocol !== "http:" && url.protocol !== "https:") {
       throw new BatonError("BAD_OPTION", `invalid server URL ${JSON.stringify(options.url)}: http:// or https://`);
     }
     if (typeof options.token !== "string" || options.token.trim() === "") {
-      throw new BatonError("UNAUTHENTICATED", "a server needs a bearer token (BATON_TOKEN or --token; baton tokens add AGENT)");
+      throw new BatonError(
+        "UNAUTHENTICATED",
+        "a server needs a bearer token (BATON_TOKEN or --token; baton tokens add AGENT)",
+      );
     }
     this.#base = url.href.replace(/\/+$/, "");
     this.#token = options.token.trim();
@@ -107,10 +127,18 @@ export class HttpBatonApi extends OperationMethods {
     const { status, value } = await this.#request("POST", `/v1/${name.replaceAll("_", "/")}`, body);
     if (status >= 200 && status < 300) return value as unknown as OperationResult;
     if (status === 404 && value.code === "UNKNOWN_ROUTE") {
-      throw new BatonError("UNKNOWN_ROUTE", `${name} is not offered by the server at ${this.#base} (it needs the caller's checkout, or the server is older)`);
+      throw new BatonError(
+        "UNKNOWN_ROUTE",
+        `${name} is not offered by the server at ${this.#base} (it needs the caller's checkout, or the server is older)`,
+      );
     }
     // An expected "no" (held, done, not held …) is an answer, not an error.
-    if (value.ok === false && isCode(value.code) && ERROR_CODES[value.code].exit === EXIT_NO && typeof value.message === "string") {
+    if (
+      value.ok === false &&
+      isCode(value.code) &&
+      ERROR_CODES[value.code].exit === EXIT_NO &&
+      typeof value.message === "string"
+    ) {
       return value as unknown as OperationResult;
     }
     throw this.#error(status, value);
@@ -131,25 +159,37 @@ export class HttpBatonApi extends OperationMethods {
 
   #error(status: number, value: Record<string, unknown>): BatonError {
     const message = typeof value.message === "string" ? value.message : `the server answered HTTP ${status}`;
-    const details = typeof value.details === "object" && value.details !== null ? (value.details as Record<string, unknown>) : undefined;
+    const details =
+      typeof value.details === "object" && value.details !== null
+        ? (value.details as Record<string, unknown>)
+        : undefined;
     if (isCode(value.code)) return new BatonError(value.code, message, details);
     return new BatonError(status >= 500 ? "STORE_UNAVAILABLE" : "INTERNAL", `${this.#base}: ${message}`);
   }
 
-  async #request(method: "GET" | "POST", path: string, body?: unknown): Promise<{ status: number; value: Record<string, unknown> }> {
+  async #request(
+    method: "GET" | "POST",
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; value: Record<string, unknown> }> {
     let response: { readonly status: number; readonly text: string };
     try {
       response = await this.#transport({
         method,
         url: `${this.#base}${path}`,
-        headers: { authorization: `Bearer ${this.#token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+        headers: {
+          authorization: `Bearer ${this.#token}`,
+          ...(body === undefined ? {} : { "content-type": "application/json" }),
+        },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         timeoutMs: this.#timeoutMs,
       });
     } catch (error) {
       const own = error as { code?: string; message?: string; cause?: { code?: string; message?: string } };
       const why = own.cause?.code ?? own.code ?? own.cause?.message ?? own.message;
-      throw new BatonError("STORE_UNAVAILABLE", `cannot reach baton serve at ${this.#base}: ${why}`, undefined, { cause: error });
+      throw new BatonError("STORE_UNAVAILABLE", `cannot reach baton serve at ${this.#base}: ${why}`, undefined, {
+        cause: error,
+      });
     }
     const text = response.text;
     let value: unknown;
@@ -160,7 +200,10 @@ export class HttpBatonApi extends OperationMethods {
     }
     if (typeof value !== "object" || value === null || Array.isArray(value)) {
       const code = response.status >= 500 ? "STORE_UNAVAILABLE" : "INTERNAL";
-      throw new BatonError(code, `${this.#base}${path}: HTTP ${response.status} without a JSON body (is this baton serve?)`);
+      throw new BatonError(
+        code,
+        `${this.#base}${path}: HTTP ${response.status} without a JSON body (is this baton serve?)`,
+      );
     }
     return { status: response.status, value: value as Record<string, unknown> };
   }

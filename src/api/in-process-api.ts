@@ -7,7 +7,14 @@ import type { Baton } from "../baton.js";
 import { BatonError } from "../core/errors.js";
 import { parseAgent } from "../core/identity.js";
 import { type ApiEvent, type ApiIdentity, type EventQuery, eventsOf, logInput, OperationMethods } from "./baton-api.js";
-import { findOperation, type Operation, type OperationContext, type OperationInput, type OperationName, type OperationResult } from "./catalogue.js";
+import {
+  findOperation,
+  type Operation,
+  type OperationContext,
+  type OperationInput,
+  type OperationName,
+  type OperationResult,
+} from "./catalogue.js";
 
 /** Options of {@link InProcessBatonApi}. */
 export interface InProcessBatonApiOptions {
@@ -38,7 +45,11 @@ export class InProcessBatonApi extends OperationMethods {
   constructor(baton: Baton, options: InProcessBatonApiOptions) {
     super();
     this.#baton = baton;
-    this.#context = { agent: parseAgent(options.agent), cwd: options.cwd ?? process.cwd(), local: options.local ?? true };
+    this.#context = {
+      agent: parseAgent(options.agent),
+      cwd: options.cwd ?? process.cwd(),
+      local: options.local ?? true,
+    };
     this.#owns = options.ownsBaton ?? false;
   }
 

@@ -14,7 +14,16 @@ const HOUR = 60 * MINUTE;
 /** An agent with no event of its own for this long is shown as silent. */
 export const SILENT_AFTER_MS = 30 * MINUTE;
 /** The kinds an agent's timeline shows. */
-const TIMELINE_KINDS: readonly EventKind[] = ["granted", "completed", "released", "denied", "abandoned", "reaped", "handed_off", "resolved"];
+const TIMELINE_KINDS: readonly EventKind[] = [
+  "granted",
+  "completed",
+  "released",
+  "denied",
+  "abandoned",
+  "reaped",
+  "handed_off",
+  "resolved",
+];
 
 function pathView(p: PathClaim): Record<string, unknown> {
   return {
@@ -35,11 +44,14 @@ function op<S extends z.ZodObject>(operation: Operation<S>): Operation {
   return operation as unknown as Operation;
 }
 
-
 /** Denials and grants in `buckets` equal slices of the last `spanMs`, oldest first (gate keys left out, as supply does). */
 function buckets(events: readonly BatonEvent[], now: number, spanMs: number, count: number) {
   const size = spanMs / count;
-  const out = Array.from({ length: count }, (_, i) => ({ start: new Date(now - spanMs + i * size).toISOString(), granted: 0, denied: 0 }));
+  const out = Array.from({ length: count }, (_, i) => ({
+    start: new Date(now - spanMs + i * size).toISOString(),
+    granted: 0,
+    denied: 0,
+  }));
   for (const e of events) {
     const i = Math.floor((e.at.getTime() - (now - spanMs)) / size);
     const bucket = out[Math.min(Math.max(i, 0), count - 1)];
@@ -57,7 +69,9 @@ export const VIEW_OPERATIONS: readonly Operation[] = [
     name: "fleet",
     summary:
       "Who holds what: live work claims, gates in flight, path claims of every repository, loose ends with their last note, and one row per agent with its recent timeline.",
-    input: z.object({ hours: z.number().int().min(1).max(48).optional().describe("the agents' timeline span (default 6)") }),
+    input: z.object({
+      hours: z.number().int().min(1).max(48).optional().describe("the agents' timeline span (default 6)"),
+    }),
     mutates: false,
     idempotent: true,
     destructive: false,
@@ -76,9 +90,15 @@ export const VIEW_OPERATIONS: readonly Operation[] = [
       const recent = span.filter((e) => TIMELINE_KINDS.includes(e.kind));
       // Expired claims are loose ends, not live work: list(active) already leaves them out.
       const looseEnds = [];
-      for (const claim of loose.sort((a, b) => (b.endedAt ?? b.expiresAt).getTime() - (a.endedAt ?? a.expiresAt).getTime())) {
+      for (const claim of loose.sort(
+        (a, b) => (b.endedAt ?? b.expiresAt).getTime() - (a.endedAt ?? a.expiresAt).getTime(),
+      )) {
         const [note] = await baton.log({ key: claim.key, kind: "noted", limit: 1 });
-        looseEnds.push({ ...claimView(claim), note: typeof note?.detail?.text === "string" ? note.detail.text : null, noteAt: note?.at.toISOString() ?? null });
+        looseEnds.push({
+          ...claimView(claim),
+          note: typeof note?.detail?.text === "string" ? note.detail.text : null,
+          noteAt: note?.at.toISOString() ?? null,
+        });
       }
       // Last activity of every agent over the span (any kind), and its timeline kinds.
       const lastSeen = new Map<string, number>();
@@ -136,7 +156,9 @@ export const VIEW_OPERATIONS: readonly Operation[] = [
     codes: [],
     async run(baton, _input, context) {
       const now = (await baton.now()).getTime();
-      const day = (await baton.log({ since: 24 * HOUR, kind: ["granted", "denied"], limit: 100_000 })).filter((e) => !e.key.startsWith("gate:"));
+      const day = (await baton.log({ since: 24 * HOUR, kind: ["granted", "denied"], limit: 100_000 })).filter(
+        (e) => !e.key.startsWith("gate:"),
+      );
       const hour = day.filter((e) => e.at.getTime() > now - HOUR);
       const supply = await baton.supply();
       const preview = await baton.next({ as: context.agent, cwd: context.cwd, dryRun: true });
@@ -150,7 +172,12 @@ export const VIEW_OPERATIONS: readonly Operation[] = [
         ok: true,
         message: `${denied} of ${hour.length} claim decisions denied in the last hour; supply ${supply.verdict}`,
         data: {
-          hour: { decisions: hour.length, denials: denied, rate: hour.length === 0 ? 0 : denied / hour.length, buckets: buckets(hour, now, HOUR, 12) },
+          hour: {
+            decisions: hour.length,
+            denials: denied,
+            rate: hour.length === 0 ? 0 : denied / hour.length,
+            buckets: buckets(hour, now, HOUR, 12),
+          },
           day: {
             decisions: day.length,
             denials: day.filter((e) => e.kind === "denied").length,
@@ -166,4 +193,3 @@ export const VIEW_OPERATIONS: readonly Operation[] = [
     },
   }),
 ];
-

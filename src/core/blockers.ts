@@ -23,7 +23,11 @@ export type BlockerProblem =
  * of `added`, then the blockers of each round's rows, until this returns nothing — so
  * each task is read once.
  */
-export function toRead(ids: Iterable<string>, graph: ReadonlyMap<string, readonly string[]>, missing: ReadonlySet<string>): string[] {
+export function toRead(
+  ids: Iterable<string>,
+  graph: ReadonlyMap<string, readonly string[]>,
+  missing: ReadonlySet<string>,
+): string[] {
   const want = new Set<string>();
   for (const id of ids) if (!graph.has(id) && !missing.has(id)) want.add(id);
   return [...want];
@@ -39,7 +43,10 @@ export function startIds(added: readonly AddedBlocker[]): string[] {
  * blockers after the write (every id reachable from `added`); an id absent from it does
  * not exist. A cycle is reported from a task the write changed, e.g. `[a, b, a]`.
  */
-export function blockerProblem(added: readonly AddedBlocker[], graph: ReadonlyMap<string, readonly string[]>): BlockerProblem | null {
+export function blockerProblem(
+  added: readonly AddedBlocker[],
+  graph: ReadonlyMap<string, readonly string[]>,
+): BlockerProblem | null {
   for (const a of added) if (!graph.has(a.blocker)) return { code: "BLOCKER_UNKNOWN", id: a.id, blocker: a.blocker };
   // Every new cycle runs through an added edge a.id -> a.blocker: look for a path back
   // from a.blocker to a.id (iterative depth-first, each node once per start).

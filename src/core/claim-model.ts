@@ -62,7 +62,11 @@ export type ModelClaimOutcome =
 
 export type ModelMutation =
   | { readonly ok: true; readonly claim: ModelView }
-  | { readonly ok: false; readonly code: "NOT_FOUND" | "NOT_HOLDER" | "CLAIM_EXPIRED"; readonly claim: ModelView | null };
+  | {
+      readonly ok: false;
+      readonly code: "NOT_FOUND" | "NOT_HOLDER" | "CLAIM_EXPIRED";
+      readonly claim: ModelView | null;
+    };
 
 /** Is the row live at `now`? */
 export function isLive(row: ModelRow, now: number): boolean {

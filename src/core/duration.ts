@@ -34,7 +34,8 @@ export function parseDuration(input: string | number, options: ParseDurationOpti
   const text = typeof input === "number" ? String(input) : typeof input === "string" ? input.trim().toLowerCase() : "";
   const match = DURATION_RE.exec(text);
   if (match === null) {
-    const shown = typeof input === "string" || typeof input === "number" ? JSON.stringify(String(input)) : describeInput(input);
+    const shown =
+      typeof input === "string" || typeof input === "number" ? JSON.stringify(String(input)) : describeInput(input);
     throw new BatonError(
       "BAD_DURATION",
       `invalid ${name} ${shown}: use a number with a unit, e.g. 30s, 15m, 2h, 1d (a bare number means minutes)`,

@@ -62,50 +62,74 @@ export const ERROR_CODES = {
   // The expected "no": values in the library, exit 1 in the CLI.
   CLAIM_HELD: { kind: "denial", exit: EXIT_NO, http: 409, summary: "The key is held by another agent." },
   CLAIM_DONE: {
-    kind: "denial", exit: EXIT_NO,
+    kind: "denial",
+    exit: EXIT_NO,
     http: 409,
     summary: "The work was completed recently; verify it instead of redoing it (or claim it again with reopen).",
   },
   NOT_HOLDER: { kind: "denial", exit: EXIT_NO, http: 409, summary: "You do not hold a live claim on the key." },
   CLAIM_EXPIRED: {
-    kind: "denial", exit: EXIT_NO,
+    kind: "denial",
+    exit: EXIT_NO,
     http: 409,
     summary: "Your claim on the key expired; claim it again before acting.",
   },
   NOT_FOUND: { kind: "denial", exit: EXIT_NO, http: 404, summary: "No claim exists for the key." },
   CLAIM_SIMILAR: {
-    kind: "denial", exit: EXIT_NO,
+    kind: "denial",
+    exit: EXIT_NO,
     http: 409,
     summary: "A live claim with a similar key exists (strict near-duplicate check): probably the same work.",
   },
-  NOT_COMPLETED: { kind: "denial", exit: EXIT_NO, http: 409, summary: "The key is not completed, so there is nothing to verify." },
+  NOT_COMPLETED: {
+    kind: "denial",
+    exit: EXIT_NO,
+    http: 409,
+    summary: "The key is not completed, so there is nothing to verify.",
+  },
   NOT_LOOSE_END: {
-    kind: "denial", exit: EXIT_NO,
+    kind: "denial",
+    exit: EXIT_NO,
     http: 409,
     summary: "The key is not a loose end (it is live, completed or released), so there is nothing to resolve.",
   },
   RULES_MISSING: { kind: "denial", exit: EXIT_NO, http: 404, summary: "There is no operating-rules file yet." },
-  RULES_INCOMPLETE: { kind: "denial", exit: EXIT_NO, http: 409, summary: "The operating rules still have empty slots." },
-  NOTHING_READY: { kind: "denial", exit: EXIT_NO, http: 404, summary: "No ready task to take (tier 3): explore instead of shopping for lanes." },
+  RULES_INCOMPLETE: {
+    kind: "denial",
+    exit: EXIT_NO,
+    http: 409,
+    summary: "The operating rules still have empty slots.",
+  },
+  NOTHING_READY: {
+    kind: "denial",
+    exit: EXIT_NO,
+    http: 404,
+    summary: "No ready task to take (tier 3): explore instead of shopping for lanes.",
+  },
   TASK_EXISTS: { kind: "denial", exit: EXIT_NO, http: 409, summary: "A task with this id exists (use task update)." },
   TASK_NOT_FOUND: { kind: "denial", exit: EXIT_NO, http: 404, summary: "No task with this id (use task add)." },
   PATH_CONFLICT: {
-    kind: "denial", exit: EXIT_NO,
+    kind: "denial",
+    exit: EXIT_NO,
     http: 409,
     summary: "A requested path overlaps another agent's live path claim.",
   },
   OUT_OF_SYNC: {
-    kind: "denial", exit: EXIT_NO,
+    kind: "denial",
+    exit: EXIT_NO,
     http: 409,
-    summary: "A deploy from here would not ship the remote branch plus local commits (behind, diverged, dirty, or a claim lost).",
+    summary:
+      "A deploy from here would not ship the remote branch plus local commits (behind, diverged, dirty, or a claim lost).",
   },
   PATHS_BUSY: {
-    kind: "denial", exit: EXIT_NO,
+    kind: "denial",
+    exit: EXIT_NO,
     http: 409,
     summary: "Someone else is on these paths: recent commits, path claims, uncommitted edits or work claims.",
   },
   PATH_BLOCKED: {
-    kind: "denial", exit: EXIT_NO,
+    kind: "denial",
+    exit: EXIT_NO,
     http: 409,
     summary:
       "Staged files fall under another agent's live exclusive path claim, or are protected or outside the agent's write scope (the pre-commit guard, the harness edit hook).",
@@ -117,7 +141,8 @@ export const ERROR_CODES = {
     summary: "The gate was already marked within the window: the side effect was done, do not repeat it.",
   },
   TOKEN_STALE: {
-    kind: "denial", exit: EXIT_NO,
+    kind: "denial",
+    exit: EXIT_NO,
     http: 409,
     summary: "The fencing token is not the live holder's token.",
   },
@@ -126,51 +151,83 @@ export const ERROR_CODES = {
   BAD_KEY: { kind: "input", exit: EXIT_BAD_INPUT, http: 400, summary: "The key is invalid." },
   BAD_AGENT: { kind: "input", exit: EXIT_BAD_INPUT, http: 400, summary: "The agent name is invalid." },
   MISSING_AGENT: {
-    kind: "input", exit: EXIT_BAD_INPUT,
+    kind: "input",
+    exit: EXIT_BAD_INPUT,
     http: 400,
     summary: "A mutating command needs an agent name (as, or BATON_AGENT).",
   },
   BAD_DURATION: { kind: "input", exit: EXIT_BAD_INPUT, http: 400, summary: "The duration is invalid." },
   BAD_META: { kind: "input", exit: EXIT_BAD_INPUT, http: 400, summary: "The metadata is not a JSON object." },
-  BAD_TOKEN: { kind: "input", exit: EXIT_BAD_INPUT, http: 400, summary: "The fencing token is not a positive integer." },
+  BAD_TOKEN: {
+    kind: "input",
+    exit: EXIT_BAD_INPUT,
+    http: 400,
+    summary: "The fencing token is not a positive integer.",
+  },
   BAD_OPTION: { kind: "input", exit: EXIT_BAD_INPUT, http: 400, summary: "An option or argument is invalid." },
   BAD_CONFIG: { kind: "input", exit: EXIT_BAD_INPUT, http: 400, summary: "The configuration file is invalid." },
   BLOCKER_UNKNOWN: {
-    kind: "input", exit: EXIT_BAD_INPUT,
+    kind: "input",
+    exit: EXIT_BAD_INPUT,
     http: 400,
     summary: "A task's blocker names no task (not in the backlog, nor in the same write or import).",
   },
-  BLOCKER_CYCLE: { kind: "input", exit: EXIT_BAD_INPUT, http: 400, summary: "The blockers would form a cycle, so no task in it could ever be ready." },
+  BLOCKER_CYCLE: {
+    kind: "input",
+    exit: EXIT_BAD_INPUT,
+    http: 400,
+    summary: "The blockers would form a cycle, so no task in it could ever be ready.",
+  },
   BAD_MARKER_DIR: {
-    kind: "input", exit: EXIT_BAD_INPUT,
+    kind: "input",
+    exit: EXIT_BAD_INPUT,
     http: 400,
     summary: "The gate marker folder is not a folder, or cannot be read or written.",
   },
   BAD_PATH: {
-    kind: "input", exit: EXIT_BAD_INPUT,
+    kind: "input",
+    exit: EXIT_BAD_INPUT,
     http: 400,
     summary: "The path pattern is empty, outside the repository, or not a valid glob.",
   },
-  NOT_GIT_REPO: { kind: "input", exit: EXIT_BAD_INPUT, http: 400, summary: "The directory is not inside a git repository." },
+  NOT_GIT_REPO: {
+    kind: "input",
+    exit: EXIT_BAD_INPUT,
+    http: 400,
+    summary: "The directory is not inside a git repository.",
+  },
   GIT_FAILED: {
-    kind: "input", exit: EXIT_BAD_INPUT,
+    kind: "input",
+    exit: EXIT_BAD_INPUT,
     http: 422,
     summary: "A git command failed (unknown remote or ref, network, git missing).",
   },
   UNKNOWN_COMMAND: { kind: "input", exit: EXIT_BAD_INPUT, http: 404, summary: "No such command." },
   // The server's own refusals (baton serve).
   UNAUTHENTICATED: {
-    kind: "auth", exit: EXIT_BAD_INPUT,
+    kind: "auth",
+    exit: EXIT_BAD_INPUT,
     http: 401,
     summary: "No valid bearer token: create one with baton tokens add AGENT and send it as BATON_TOKEN.",
   },
   FORBIDDEN: {
-    kind: "auth", exit: EXIT_BAD_INPUT,
+    kind: "auth",
+    exit: EXIT_BAD_INPUT,
     http: 403,
     summary: "The token may not do this: act as another agent (admin only) or change state (read-only token).",
   },
-  BODY_TOO_LARGE: { kind: "input", exit: EXIT_BAD_INPUT, http: 413, summary: "The request body is larger than the server accepts." },
-  UNKNOWN_ROUTE: { kind: "input", exit: EXIT_BAD_INPUT, http: 404, summary: "No such route on the server (see /openapi.json)." },
+  BODY_TOO_LARGE: {
+    kind: "input",
+    exit: EXIT_BAD_INPUT,
+    http: 413,
+    summary: "The request body is larger than the server accepts.",
+  },
+  UNKNOWN_ROUTE: {
+    kind: "input",
+    exit: EXIT_BAD_INPUT,
+    http: 404,
+    summary: "No such route on the server (see /openapi.json).",
+  },
   REMOTE_UNSUPPORTED: {
     kind: "input",
     exit: EXIT_BAD_INPUT,
@@ -178,28 +235,33 @@ export const ERROR_CODES = {
     summary: "The command does not run through a server (BATON_URL) yet: it needs a registry opened here.",
   },
   SERVER_RUNNING: {
-    kind: "unavailable", exit: EXIT_UNAVAILABLE,
+    kind: "unavailable",
+    exit: EXIT_UNAVAILABLE,
     http: 503,
     summary: "Another baton serve already serves this SQLite file (one server per file).",
   },
   // The store cannot be used: exit 3.
   STORE_BUSY: {
-    kind: "unavailable", exit: EXIT_UNAVAILABLE,
+    kind: "unavailable",
+    exit: EXIT_UNAVAILABLE,
     http: 503,
     summary: "The store stayed locked past the busy timeout.",
   },
   STORE_UNAVAILABLE: {
-    kind: "unavailable", exit: EXIT_UNAVAILABLE,
+    kind: "unavailable",
+    exit: EXIT_UNAVAILABLE,
     http: 503,
     summary: "The store cannot be opened or read.",
   },
   SCHEMA_TOO_NEW: {
-    kind: "unavailable", exit: EXIT_UNAVAILABLE,
+    kind: "unavailable",
+    exit: EXIT_UNAVAILABLE,
     http: 503,
     summary: "The store was written by a newer Baton; upgrade Baton to use it.",
   },
   RESOURCE_BUSY: {
-    kind: "unavailable", exit: EXIT_UNAVAILABLE,
+    kind: "unavailable",
+    exit: EXIT_UNAVAILABLE,
     http: 503,
     summary: "A fenced file's lock file stayed held by another live process past the lock timeout.",
   },
@@ -246,7 +308,12 @@ export class BatonError extends Error {
   /** What to do about it, for the surface to word (see {@link Hint}). */
   readonly hint: Hint | undefined;
 
-  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>, options?: { cause?: unknown; hint?: Hint }) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    details?: Record<string, unknown>,
+    options?: { cause?: unknown; hint?: Hint },
+  ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.details = details;

@@ -26,7 +26,8 @@ function describeUnsafe(char: string): string {
   if (code === 0xfffd) return `${name} (the replacement character: the input was not valid UTF-8)`;
   if (code >= 0xd800 && code <= 0xdfff) return `${name} (a lone surrogate: not valid Unicode text)`;
   if (/\p{Cc}/u.test(char)) return `${name} (a control character)`;
-  if (/[\p{Zl}\p{Zp}]/u.test(char) || /\p{White_Space}/u.test(char)) return `${name} (white space other than a plain space)`;
+  if (/[\p{Zl}\p{Zp}]/u.test(char) || /\p{White_Space}/u.test(char))
+    return `${name} (white space other than a plain space)`;
   if (/\p{Noncharacter_Code_Point}/u.test(char)) return `${name} (a noncharacter)`;
   return `${name} (an invisible or format character)`;
 }

@@ -83,7 +83,10 @@ export function planPathClaim<T extends LivePath>(
   for (const pattern of request.patterns) {
     const mine = compile(pattern);
     const h = head(pattern);
-    const candidates = h === null ? live.filter((held) => held.agent !== request.agent) : [...(buckets.get(h) ?? []), ...(buckets.get(null) ?? [])];
+    const candidates =
+      h === null
+        ? live.filter((held) => held.agent !== request.agent)
+        : [...(buckets.get(h) ?? []), ...(buckets.get(null) ?? [])];
     for (const held of candidates) {
       if (!modesConflict(request.mode, held.mode)) continue;
       if (compiledOverlap(mine, compile(held.pattern))) conflicts.push({ pattern, held });

@@ -536,7 +536,7 @@ function charsMeet(a: Token, b: Token): boolean {
     for (const [lo, hi] of pos.ranges) {
       let c = lo;
       // Walk up through P's range, jumping over every N range that covers c.
-      for (let moved = true; moved && c <= hi; ) {
+      for (let moved = true; moved && c <= hi;) {
         moved = false;
         for (const [nlo, nhi] of neg.ranges) {
           if (c >= nlo && c <= nhi) {

@@ -187,7 +187,12 @@ export function durationMs(input: DurationInput, name: string, allowZero = false
 /** The limit for list and log: 1..100000. */
 export function parseLimit(input: unknown, fallback: number): number {
   if (input === undefined || input === null) return fallback;
-  const value = typeof input === "number" ? input : typeof input === "string" && /^\d+$/.test(input.trim()) ? Number(input) : Number.NaN;
+  const value =
+    typeof input === "number"
+      ? input
+      : typeof input === "string" && /^\d+$/.test(input.trim())
+        ? Number(input)
+        : Number.NaN;
   if (!Number.isInteger(value) || value < 1 || value > 100_000) {
     throw new BatonError("BAD_OPTION", `invalid limit ${describeInput(input)}: expected an integer from 1 to 100000`);
   }

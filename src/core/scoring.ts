@@ -114,7 +114,8 @@ export function scoreCandidates(candidates: readonly Candidate[], options: Scori
     // The share this category would have of the recent selections if picked again: above
     // the cap, a penalty larger than any priority gap, so another category goes first.
     const projected = ((count.get(c.category) ?? 0) + 1) / (window.length + 1);
-    const saturation = window.length >= 4 && projected > cap ? WEIGHTS.saturation * (1 + (projected - cap) / (1 - cap)) : 0;
+    const saturation =
+      window.length >= 4 && projected > cap ? WEIGHTS.saturation * (1 + (projected - cap) / (1 - cap)) : 0;
     const total = c.priority + age + steering - saturation;
     return { id: c.id, category: c.category, tier: c.tier, priority: c.priority, age, steering, saturation, total };
   });

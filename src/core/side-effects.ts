@@ -13,7 +13,11 @@ export interface SideEffectPattern {
 export const DEFAULT_SIDE_EFFECTS: readonly SideEffectPattern[] = [
   { name: "sendmail", regex: /\bsendmail\b/ },
   { name: "mail -s", regex: /(^|[\s;|&(`$])(mail|mailx)\s+(-[a-zA-Z]+\s+)*-s\b/ },
-  { name: "curl POST", regex: /\bcurl\b.*(\s-X\s*POST\b|\s--request\s+POST\b|\s-d\s|\s--data(-raw|-binary|-urlencode)?[\s=]|\s--json[\s=]|\s-F\s|\s--form[\s=])/ },
+  {
+    name: "curl POST",
+    regex:
+      /\bcurl\b.*(\s-X\s*POST\b|\s--request\s+POST\b|\s-d\s|\s--data(-raw|-binary|-urlencode)?[\s=]|\s--json[\s=]|\s-F\s|\s--form[\s=])/,
+  },
   { name: "wget POST", regex: /\bwget\b.*--post-(data|file)\b/ },
   { name: "Slack webhook", regex: /hooks\.slack\.com\/(services|workflows)\// },
   { name: "Discord webhook", regex: /discord(app)?\.com\/api\/webhooks\// },

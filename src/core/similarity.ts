@@ -19,8 +19,33 @@
 export const DEFAULT_SIMILARITY_THRESHOLD = 0.6;
 
 const STOP_WORDS = new Set([
-  "a", "an", "the", "and", "or", "of", "for", "to", "in", "on", "at", "by", "with", "about",
-  "is", "are", "be", "how", "what", "why", "from", "into", "vs", "via", "my", "our", "your",
+  "a",
+  "an",
+  "the",
+  "and",
+  "or",
+  "of",
+  "for",
+  "to",
+  "in",
+  "on",
+  "at",
+  "by",
+  "with",
+  "about",
+  "is",
+  "are",
+  "be",
+  "how",
+  "what",
+  "why",
+  "from",
+  "into",
+  "vs",
+  "via",
+  "my",
+  "our",
+  "your",
 ]);
 
 function singular(token: string): string {

@@ -19,7 +19,6 @@ import {
 import type { ClaimInput, ClaimOutcome, MutationOutcome, Store } from "../store/store.js";
 import { iso } from "../core/time.js";
 
-
 /** Default lease for `claim`: 60 minutes, the seeds' habit. */
 export const DEFAULT_TTL_MS = 60 * 60_000;
 /** How long a completion answers "done — verify instead" to a new claim. */
@@ -180,7 +179,6 @@ export interface LogOptions {
   limit?: number;
 }
 
-
 /** An event id used as a cursor: a non-negative integer. */
 function parseCursor(value: unknown): number {
   if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
@@ -260,7 +258,10 @@ export class ClaimService {
     }
     const threshold = options.similarityThreshold ?? DEFAULT_SIMILARITY_THRESHOLD;
     if (typeof threshold !== "number" || !(threshold > 0 && threshold <= 1)) {
-      throw new BatonError("BAD_OPTION", `invalid similarity threshold ${JSON.stringify(threshold)}: use a number in (0, 1]`);
+      throw new BatonError(
+        "BAD_OPTION",
+        `invalid similarity threshold ${JSON.stringify(threshold)}: use a number in (0, 1]`,
+      );
     }
     const strictNamespace = mode === "strict" ? namespaceOf(input.key) : "";
     const stored = await this.#store.claim(strictNamespace === "" ? input : { ...input, strictNamespace });
@@ -292,7 +293,13 @@ export class ClaimService {
       for (const other of live) {
         if (other.key === input.key || other.agent === input.agent) continue;
         const score = keySimilarity(input.key, other.key);
-        if (score >= threshold) similar.push({ key: other.key, agent: other.agent, token: other.token, score: Math.round(score * 100) / 100 });
+        if (score >= threshold)
+          similar.push({
+            key: other.key,
+            agent: other.agent,
+            token: other.token,
+            score: Math.round(score * 100) / 100,
+          });
       }
       return { live, similar };
     };
@@ -381,11 +388,15 @@ export class ClaimService {
   }
 
   /** Attach a narrative note to a key (what was done, what is next): a `noted` event. */
-  async note(keyInput: string, options: { as: string; text: string }): Promise<{ readonly ok: true; readonly event: BatonEvent; readonly message: string }> {
+  async note(
+    keyInput: string,
+    options: { as: string; text: string },
+  ): Promise<{ readonly ok: true; readonly event: BatonEvent; readonly message: string }> {
     const key = parseKey(keyInput);
     const agent = parseAgent(options.as);
     const text = parseText(options.text, "note");
-    if (text === null || text.trim() === "") throw new BatonError("BAD_INPUT", "note needs text: what was done, what is next");
+    if (text === null || text.trim() === "")
+      throw new BatonError("BAD_INPUT", "note needs text: what was done, what is next");
     const event = await this.#store.recordEvent({ kind: "noted", key, agent, commit: null, detail: { text } });
     return { ok: true, event, message: `noted on ${key}` };
   }
@@ -399,15 +410,26 @@ export class ClaimService {
     options: { as: string; note?: string },
   ): Promise<
     | { readonly ok: true; readonly event: BatonEvent; readonly claim: Claim; readonly message: string }
-    | { readonly ok: false; readonly code: "NOT_FOUND" | "NOT_COMPLETED"; readonly claim: Claim | null; readonly message: string }
+    | {
+        readonly ok: false;
+        readonly code: "NOT_FOUND" | "NOT_COMPLETED";
+        readonly claim: Claim | null;
+        readonly message: string;
+      }
   > {
     const key = parseKey(keyInput);
     const agent = parseAgent(options.as);
     const note = options.note === undefined ? null : parseText(options.note, "note");
     const claim = await this.#store.get(key);
-    if (claim === null) return { ok: false, code: "NOT_FOUND", claim, message: `${key} was never claimed: nothing to verify` };
+    if (claim === null)
+      return { ok: false, code: "NOT_FOUND", claim, message: `${key} was never claimed: nothing to verify` };
     if (claim.state !== "completed") {
-      return { ok: false, code: "NOT_COMPLETED", claim, message: `${key} is ${claim.state}, not completed: nothing to verify` };
+      return {
+        ok: false,
+        code: "NOT_COMPLETED",
+        claim,
+        message: `${key} is ${claim.state}, not completed: nothing to verify`,
+      };
     }
     const event = await this.#store.recordEvent({
       kind: "verified",
@@ -509,15 +531,25 @@ export class ClaimService {
     const key = parseKey(keyInput);
     const agent = parseAgent(options.as);
     const to = parseAgent(options.to);
-    if (to === agent) throw new BatonError("BAD_INPUT", `${agent} already holds what it would hand off: name another agent to hand ${key} to`);
+    if (to === agent)
+      throw new BatonError(
+        "BAD_INPUT",
+        `${agent} already holds what it would hand off: name another agent to hand ${key} to`,
+      );
     const note = parseText(options.note, "note");
-    const outcome = await this.#store.handoff({ key, agent, to, note: note === null || note.trim() === "" ? null : note });
+    const outcome = await this.#store.handoff({
+      key,
+      agent,
+      to,
+      note: note === null || note.trim() === "" ? null : note,
+    });
     return this.#action(
       outcome,
       "handed_off",
       key,
       agent,
-      (claim) => `handed ${key} off to ${to} (new token ${claim.token}, expires ${iso(claim.expiresAt)})${note ? `: ${note}` : ""}`,
+      (claim) =>
+        `handed ${key} off to ${to} (new token ${claim.token}, expires ${iso(claim.expiresAt)})${note ? `: ${note}` : ""}`,
     );
   }
 

@@ -23,7 +23,6 @@ export const DEFAULT_CONTEXT_BUDGET = 4000;
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
-
 export interface ContextItem {
   readonly text: string;
   readonly data: Record<string, unknown>;
@@ -82,7 +81,10 @@ export async function buildContext(store: Store, input: ContextInput): Promise<C
   const agent = input.as === undefined ? null : parseAgent(input.as);
   const budget = input.budget ?? DEFAULT_CONTEXT_BUDGET;
   if (!Number.isInteger(budget) || budget < 200 || budget > 1_000_000) {
-    throw new BatonError("BAD_OPTION", `invalid budget ${JSON.stringify(input.budget)}: use an integer from 200 to 1000000 characters`);
+    throw new BatonError(
+      "BAD_OPTION",
+      `invalid budget ${JSON.stringify(input.budget)}: use an integer from 200 to 1000000 characters`,
+    );
   }
   const now = await store.now();
   const t = now.getTime();
@@ -96,7 +98,9 @@ export async function buildContext(store: Store, input: ContextInput): Promise<C
     .filter((c) => c.endedAt !== null && c.endedAt.getTime() > t - DAY && !c.key.startsWith("gate:"))
     .sort((a, b) => (b.endedAt as Date).getTime() - (a.endedAt as Date).getTime() || (a.key < b.key ? -1 : 1));
   // Gate-lock denials are a gate doing its job (its skips are `skipped` events): not contention.
-  const recent = (await store.events({ sinceMs: HOUR, kinds: ["granted", "denied"], limit: 100_000 })).filter((e) => !e.key.startsWith("gate:"));
+  const recent = (await store.events({ sinceMs: HOUR, kinds: ["granted", "denied"], limit: 100_000 })).filter(
+    (e) => !e.key.startsWith("gate:"),
+  );
   const denied = recent.filter((e) => e.kind === "denied");
   const myDenials = agent === null ? [] : denied.filter((e) => e.agent === agent);
 
@@ -129,7 +133,13 @@ export async function buildContext(store: Store, input: ContextInput): Promise<C
           ? { text: "no rules file: run `baton rules init`", data: { exists: false } }
           : {
               text: `${input.rules.name ?? "rules"} (version ${input.rules.version}): ${input.rules.path}${input.rules.emptySlots.length > 0 ? ` — ${input.rules.emptySlots.length} empty slot(s)` : ""}; read them before acting (baton rules show)`,
-              data: { exists: true, name: input.rules.name, version: input.rules.version, path: input.rules.path, emptySlots: input.rules.emptySlots.length },
+              data: {
+                exists: true,
+                name: input.rules.name,
+                version: input.rules.version,
+                path: input.rules.path,
+                emptySlots: input.rules.emptySlots.length,
+              },
             },
       ],
     },
@@ -169,7 +179,13 @@ export async function buildContext(store: Store, input: ContextInput): Promise<C
         const v = verified.get(c.key);
         return {
           text: `${c.key} — done by ${c.agent} ${rel((c.endedAt as Date).getTime() - t)}${c.result ? `: ${c.result}` : ""}${c.commit ? ` (commit ${c.commit.slice(0, 10)})` : ""} — ${v ? `verified by ${v.agent}` : "unverified"}`,
-          data: { ...claimData(c), endedAt: c.endedAt?.toISOString(), result: c.result, commit: c.commit, verifiedBy: v?.agent ?? null },
+          data: {
+            ...claimData(c),
+            endedAt: c.endedAt?.toISOString(),
+            result: c.result,
+            commit: c.commit,
+            verifiedBy: v?.agent ?? null,
+          },
         };
       }),
     },
@@ -207,7 +223,10 @@ export async function buildContext(store: Store, input: ContextInput): Promise<C
     },
   ];
 
-  return fitBudget(`# Baton context${agent === null ? "" : ` for ${agent}`} — ${iso(now)}\n`, sections, budget, { agent, generatedAt: now });
+  return fitBudget(`# Baton context${agent === null ? "" : ` for ${agent}`} — ${iso(now)}\n`, sections, budget, {
+    agent,
+    generatedAt: now,
+  });
 }
 
 type Draft = { id: ContextSection["id"]; title: string; items: ContextItem[] };
@@ -298,7 +317,10 @@ function fitBudget(
     }
     const omitted = sections.filter((s) => shownCount.get(s.id) === null);
     const named = omitted.filter((s) => s.items.length > 0);
-    closing = named.length === 0 ? "" : `_Left out (budget): ${named.map((s) => `${SHORT[s.id]} ${s.items.length}`).join(", ")}._`;
+    closing =
+      named.length === 0
+        ? ""
+        : `_Left out (budget): ${named.map((s) => `${SHORT[s.id]} ${s.items.length}`).join(", ")}._`;
     if (closing.length + 1 <= reserve || closing === "") break;
     reserve = closing.length + 1;
   }
@@ -306,9 +328,21 @@ function fitBudget(
   const shown: ContextSection[] = [];
   for (const s of sections) {
     const n = shownCount.get(s.id) ?? null;
-    shown.push({ id: s.id, title: s.title, items: n === null ? [] : s.items.slice(0, n), total: s.items.length, omitted: n === null });
+    shown.push({
+      id: s.id,
+      title: s.title,
+      items: n === null ? [] : s.items.slice(0, n),
+      total: s.items.length,
+      omitted: n === null,
+    });
     if (n !== null) lines.push(...sectionLines(s, n));
   }
   if (closing !== "") lines.push(closing);
-  return { agent: meta.agent, generatedAt: meta.generatedAt, budget, sections: shown, markdown: `${lines.join("\n").trimEnd()}\n` };
+  return {
+    agent: meta.agent,
+    generatedAt: meta.generatedAt,
+    budget,
+    sections: shown,
+    markdown: `${lines.join("\n").trimEnd()}\n`,
+  };
 }

@@ -81,7 +81,8 @@ export async function* followEvents(
   let poll: NodeJS.Timeout | undefined;
   try {
     if (stopped()) return;
-    if (options.watch !== false && store.capabilities.watch && store.watchEvents !== undefined) unwatch = await store.watchEvents(wake);
+    if (options.watch !== false && store.capabilities.watch && store.watchEvents !== undefined)
+      unwatch = await store.watchEvents(wake);
     else poll = setInterval(wake, pollMs);
     let cursor = options.after;
     while (!stopped()) {

@@ -35,7 +35,6 @@ export const DEFAULT_GATE_WINDOW_MS = 24 * 3_600_000;
 export const DEFAULT_GATE_TTL_MS = 2 * 60_000;
 const POLL_MS = 100;
 
-
 /** The claim key of gate `key`. */
 export function gateKey(key: string): string {
   const k = parseKey(key);
@@ -145,7 +144,13 @@ export interface EffectOutcome<T> {
 }
 
 export type GateRunResult<T> =
-  | { readonly outcome: "ran"; readonly ok: boolean; readonly value: T; readonly mark: GateMark | null; readonly message: string }
+  | {
+      readonly outcome: "ran";
+      readonly ok: boolean;
+      readonly value: T;
+      readonly mark: GateMark | null;
+      readonly message: string;
+    }
   | {
       readonly outcome: "skipped";
       readonly reason: "marked" | "busy";
@@ -187,15 +192,27 @@ export class GateService {
   }
 
   /** The mark of `key` inside the window (registry first, then marker files), or null. */
-  async check(keyInput: string, options: GateOptions = {}): Promise<{ readonly done: boolean; readonly mark: GateMarkWithSkips | null; readonly message: string }> {
+  async check(
+    keyInput: string,
+    options: GateOptions = {},
+  ): Promise<{ readonly done: boolean; readonly mark: GateMarkWithSkips | null; readonly message: string }> {
     const key = gateKey(keyInput);
     const windowMs = this.#windowMs(options);
     const markers = this.#markers(options);
     const now = await this.#claims.now();
     const found = await this.#markWithin(key, windowMs, markers, now);
-    if (found === null) return { done: false, mark: null, message: `not done: no mark for ${key} in the last ${formatDuration(windowMs)}` };
+    if (found === null)
+      return {
+        done: false,
+        mark: null,
+        message: `not done: no mark for ${key} in the last ${formatDuration(windowMs)}`,
+      };
     const mark = this.#withSkips(found, await this.#skips(now.getTime() - found.at.getTime() + 1, key));
-    return { done: true, mark, message: `done by ${mark.agent} at ${iso(mark.at)}${mark.note ? `: ${mark.note}` : ""}${skipText(mark)}` };
+    return {
+      done: true,
+      mark,
+      message: `done by ${mark.agent} at ${iso(mark.at)}${mark.note ? `: ${mark.note}` : ""}${skipText(mark)}`,
+    };
   }
 
   async #markWithin(key: string, windowMs: number, markers: GateMarkers | null, now: Date): Promise<GateMark | null> {
@@ -225,7 +242,11 @@ export class GateService {
     const waitMs = options.wait === undefined ? 0 : durationMs(options.wait, "wait", true);
     const note = options.note === undefined ? null : parseText(options.note, "note");
     const markers = this.#markers(options);
-    const skipped = async (reason: "marked" | "busy", mark: GateMark | null, holder: string | null): Promise<GateRunResult<T>> => {
+    const skipped = async (
+      reason: "marked" | "busy",
+      mark: GateMark | null,
+      holder: string | null,
+    ): Promise<GateRunResult<T>> => {
       await this.#store.recordEvent({
         kind: "skipped",
         key,
@@ -249,7 +270,8 @@ export class GateService {
     };
     const fileMark = markers?.read(key) ?? null;
     const now0 = await this.#claims.now();
-    if (fileMark !== null && fileMark.at.getTime() > now0.getTime() - windowMs) return skipped("marked", fileMark, null);
+    if (fileMark !== null && fileMark.at.getTime() > now0.getTime() - windowMs)
+      return skipped("marked", fileMark, null);
 
     const deadline = Date.now() + waitMs;
     /** Watch (read-only) until the sibling's lock is gone or the deadline passes; true if it is gone. */
@@ -269,7 +291,8 @@ export class GateService {
       const { claim: seen } = await this.#claims.show(key, { events: 1 });
       const now = await this.#claims.now();
       const seenMark = seen === null ? null : markOf(seen);
-      if (seenMark !== null && seenMark.at.getTime() > now.getTime() - windowMs) return skipped("marked", seenMark, null);
+      if (seenMark !== null && seenMark.at.getTime() > now.getTime() - windowMs)
+        return skipped("marked", seenMark, null);
       if (seen !== null && seen.state === "active" && seen.agent !== agent) {
         if (Date.now() >= deadline || !(await waitForSibling())) return skipped("busy", null, seen.agent);
         continue;
@@ -311,7 +334,13 @@ export class GateService {
       const mark = await markNow(null);
       if (mark === null) return skipped("busy", null, null);
       const outcome = await effect({ claim, signal: new AbortController().signal });
-      return { outcome: "ran", ok: outcome.ok, value: outcome.value, mark, message: `ran ${key} (marked before running: at most once)` };
+      return {
+        outcome: "ran",
+        ok: outcome.ok,
+        value: outcome.value,
+        mark,
+        message: `ran ${key} (marked before running: at most once)`,
+      };
     }
     // At least once: the lock is held (renewed) while the effect runs; the mark is its completion.
     let digest: string | null = null;
@@ -331,11 +360,23 @@ export class GateService {
       },
     );
     if (!held.succeeded || held.lost !== null) {
-      return { outcome: "ran", ok: false, value: held.value, mark: null, message: `ran ${key}: it failed, not marked (a retry can fire)` };
+      return {
+        outcome: "ran",
+        ok: false,
+        value: held.value,
+        mark: null,
+        message: `ran ${key}: it failed, not marked (a retry can fire)`,
+      };
     }
     const done = held.finished.result;
     if (!done.ok) {
-      return { outcome: "ran", ok: false, value: held.value, mark: null, message: `ran ${key} but lost the lock before marking` };
+      return {
+        outcome: "ran",
+        ok: false,
+        value: held.value,
+        mark: null,
+        message: `ran ${key} but lost the lock before marking`,
+      };
     }
     const mark = { ...record(digest), at: done.claim.endedAt ?? new Date() };
     markers?.write(mark);
@@ -343,13 +384,17 @@ export class GateService {
   }
 
   /** Mark `key` done now without running anything (e.g. done by hand). */
-  async mark(keyInput: string, options: GateOptions & { as: string; note?: string }): Promise<{ readonly ok: boolean; readonly mark: GateMark | null; readonly message: string }> {
+  async mark(
+    keyInput: string,
+    options: GateOptions & { as: string; note?: string },
+  ): Promise<{ readonly ok: boolean; readonly mark: GateMark | null; readonly message: string }> {
     const result = await this.run(keyInput, async () => ({ ok: true, value: null, digest: null }), {
       ...options,
       ...(options.note === undefined ? {} : { note: options.note }),
       command: null,
     });
-    if (result.outcome === "ran") return { ok: result.ok, mark: result.mark, message: result.ok ? `marked ${gateKey(keyInput)}` : result.message };
+    if (result.outcome === "ran")
+      return { ok: result.ok, mark: result.mark, message: result.ok ? `marked ${gateKey(keyInput)}` : result.message };
     return { ok: false, mark: result.mark, message: result.message.replace(/^skipped: /, "already marked: ") };
   }
 
@@ -368,14 +413,20 @@ export class GateService {
   }
 
   /** Forget a mark so the effect can fire again: logged (a reopened grant, then abandoned). */
-  async forget(keyInput: string, options: GateOptions & { as: string }): Promise<{ readonly ok: boolean; readonly message: string }> {
+  async forget(
+    keyInput: string,
+    options: GateOptions & { as: string },
+  ): Promise<{ readonly ok: boolean; readonly message: string }> {
     const key = gateKey(keyInput);
     const agent = parseAgent(options.as);
     const markers = this.#markers(options);
     const removed = markers?.remove(key) ?? false;
     const { claim } = await this.#claims.show(key, { events: 1 });
     if (claim === null || claim.state !== "completed") {
-      return { ok: removed, message: removed ? `forgot the marker file of ${key}` : `nothing to forget: ${key} has no mark` };
+      return {
+        ok: removed,
+        message: removed ? `forgot the marker file of ${key}` : `nothing to forget: ${key} has no mark`,
+      };
     }
     const reopened = await this.#claims.claim(key, { as: agent, reopen: true, ttl: 60_000 });
     if (!reopened.ok) return { ok: false, message: reopened.message };

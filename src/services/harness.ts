@@ -151,7 +151,10 @@ export function sessionAgent(harness: Harness, sessionId: string | null, envAgen
 
 /** Does an agent-name pattern (`*` any run, `?` one character) match this agent? */
 export function agentMatches(pattern: string, agent: string): boolean {
-  const regex = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replaceAll("*", ".*").replaceAll("?", ".");
+  const regex = pattern
+    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+    .replaceAll("*", ".*")
+    .replaceAll("?", ".");
   return new RegExp(`^${regex}$`).test(agent);
 }
 
@@ -159,7 +162,10 @@ function compileConfigured(pattern: string, setting: string): CompiledPattern {
   try {
     return compilePathPattern(pattern.replace(/^\.\//, ""));
   } catch (error) {
-    throw new BatonError("BAD_CONFIG", `invalid ${setting} pattern ${JSON.stringify(pattern)}: ${(error as Error).message}`);
+    throw new BatonError(
+      "BAD_CONFIG",
+      `invalid ${setting} pattern ${JSON.stringify(pattern)}: ${(error as Error).message}`,
+    );
   }
 }
 
@@ -264,7 +270,9 @@ export async function beforeEdit(
     const live = await store.listPaths({ repo, states: ["active"], limit: 100_000 });
     const now = await store.now();
     const blocked = rest.flatMap((file) =>
-      live.filter((c) => c.agent !== agent && c.mode === "exclusive" && pathMatches(c.pattern, file)).map((held) => ({ pattern: file, held })),
+      live
+        .filter((c) => c.agent !== agent && c.mode === "exclusive" && pathMatches(c.pattern, file))
+        .map((held) => ({ pattern: file, held })),
     );
     if (blocked.length > 0) {
       return {
@@ -374,7 +382,10 @@ export async function endSession(
   store: Store,
   input: { repo: string | null; agent: string },
 ): Promise<{ readonly released: PathClaim[]; readonly abandoned: string[]; readonly message: string }> {
-  const released = input.repo === null ? [] : await store.releasePaths({ repo: input.repo, agent: input.agent, patterns: null, commit: null });
+  const released =
+    input.repo === null
+      ? []
+      : await store.releasePaths({ repo: input.repo, agent: input.agent, patterns: null, commit: null });
   // Expired but not taken over counts too: nobody else holds it, so it is still this session's loose end.
   const live = await store.list({ states: ["active", "expired"], agent: input.agent, limit: 100_000 });
   const abandoned: string[] = [];
@@ -384,9 +395,15 @@ export async function endSession(
   }
   const parts = [
     released.length > 0 ? `released ${released.length} path claim${released.length === 1 ? "" : "s"}` : "",
-    abandoned.length > 0 ? `left ${abandoned.length} unfinished work claim${abandoned.length === 1 ? "" : "s"} as loose ends (${abandoned.join(", ")})` : "",
+    abandoned.length > 0
+      ? `left ${abandoned.length} unfinished work claim${abandoned.length === 1 ? "" : "s"} as loose ends (${abandoned.join(", ")})`
+      : "",
   ].filter((p) => p !== "");
-  return { released, abandoned, message: parts.length === 0 ? "" : `baton: session of ${input.agent} ended: ${parts.join("; ")}` };
+  return {
+    released,
+    abandoned,
+    message: parts.length === 0 ? "" : `baton: session of ${input.agent} ended: ${parts.join("; ")}`,
+  };
 }
 
 /** What the hook process prints and exits with. */
@@ -417,10 +434,18 @@ export function renderAnswer(
     return { stdout: json({ hookSpecificOutput: specific }), stderr: "", exitCode: 0 };
   }
   if (answer.event === "pre-tool-use") {
-    if (answer.deny === null) return { stdout: harness === "gemini" ? json({ decision: "allow" }) : "", stderr, exitCode: 0 };
-    if (harness === "gemini") return { stdout: json({ decision: "deny", reason: answer.deny }), stderr: "", exitCode: 0 };
+    if (answer.deny === null)
+      return { stdout: harness === "gemini" ? json({ decision: "allow" }) : "", stderr, exitCode: 0 };
+    if (harness === "gemini")
+      return { stdout: json({ decision: "deny", reason: answer.deny }), stderr: "", exitCode: 0 };
     return {
-      stdout: json({ hookSpecificOutput: { hookEventName: "PreToolUse", permissionDecision: "deny", permissionDecisionReason: answer.deny } }),
+      stdout: json({
+        hookSpecificOutput: {
+          hookEventName: "PreToolUse",
+          permissionDecision: "deny",
+          permissionDecisionReason: answer.deny,
+        },
+      }),
       stderr: "",
       exitCode: 0,
     };
@@ -435,9 +460,18 @@ export function failureAnswer(harness: Harness, event: HookEvent, mode: "open" |
     const reason = `baton: edit refused because Baton could not check path claims (hookFailure is "closed"): ${line}`;
     return { ...renderAnswer(harness, { event, deny: reason }), stderr: `${reason}\n` };
   }
-  const what = event === "pre-tool-use" ? "edit allowed without a claim" : event === "session-start" ? "no Baton context for this session" : "claims left to expire";
+  const what =
+    event === "pre-tool-use"
+      ? "edit allowed without a claim"
+      : event === "session-start"
+        ? "no Baton context for this session"
+        : "claims left to expire";
   // An empty answer lets the harness carry on as if no hook ran (Gemini wants a JSON object).
-  return { stdout: harness === "gemini" ? "{}\n" : "", stderr: `baton: hook failed open (${what}): ${line}\n`, exitCode: 0 };
+  return {
+    stdout: harness === "gemini" ? "{}\n" : "",
+    stderr: `baton: hook failed open (${what}): ${line}\n`,
+    exitCode: 0,
+  };
 }
 
 // ---------------------------------------------------------------------------
@@ -479,7 +513,10 @@ export function harnessEntries(harness: Harness, base: string): Record<string, H
   const out: Record<string, HookGroup> = {};
   const starts = harness === "claude" ? "startup|resume|clear|compact" : "startup|resume|clear";
   out[names["session-start"] as string] = { matcher: starts, hooks: [command("session-start", 30)] };
-  out[names["pre-tool-use"] as string] = { matcher: EDIT_TOOLS[harness].join("|"), hooks: [command("pre-tool-use", 15)] };
+  out[names["pre-tool-use"] as string] = {
+    matcher: EDIT_TOOLS[harness].join("|"),
+    hooks: [command("pre-tool-use", 15)],
+  };
   const end = names["session-end"];
   if (end !== null) out[end] = { hooks: [command("session-end", 30)] };
   return out;
@@ -497,7 +534,10 @@ function hooksObject(settings: Record<string, unknown>, file: string): Record<st
   const hooks = settings.hooks;
   if (hooks === undefined) return {};
   if (hooks === null || typeof hooks !== "object" || Array.isArray(hooks)) {
-    throw new BatonError("BAD_CONFIG", `${file}: "hooks" is not an object; fix it by hand before baton init merges into it`);
+    throw new BatonError(
+      "BAD_CONFIG",
+      `${file}: "hooks" is not an object; fix it by hand before baton init merges into it`,
+    );
   }
   return hooks as Record<string, unknown>;
 }
@@ -507,7 +547,11 @@ function hooksObject(settings: Record<string, unknown>, file: string): Record<st
  * hook: an event that already has Baton's command is updated in place (a new path to
  * Baton), otherwise Baton's group is appended. Running it twice adds nothing.
  */
-export function mergeHooks(settings: Record<string, unknown>, entries: Record<string, HookGroup>, file: string): MergeResult {
+export function mergeHooks(
+  settings: Record<string, unknown>,
+  entries: Record<string, HookGroup>,
+  file: string,
+): MergeResult {
   const hooks = { ...hooksObject(settings, file) };
   const added: string[] = [];
   const updated: string[] = [];
@@ -515,7 +559,10 @@ export function mergeHooks(settings: Record<string, unknown>, entries: Record<st
   for (const [event, group] of Object.entries(entries)) {
     const existing = hooks[event];
     if (existing !== undefined && !Array.isArray(existing)) {
-      throw new BatonError("BAD_CONFIG", `${file}: hooks.${event} is not a list; fix it by hand before baton init merges into it`);
+      throw new BatonError(
+        "BAD_CONFIG",
+        `${file}: hooks.${event} is not a list; fix it by hand before baton init merges into it`,
+      );
     }
     const groups = (existing ?? []) as HookGroup[];
     const at = groups.findIndex((g) => Array.isArray(g?.hooks) && g.hooks.some((h) => isBatonCommand(h?.command)));
@@ -533,7 +580,10 @@ export function mergeHooks(settings: Record<string, unknown>, entries: Record<st
 }
 
 /** Remove Baton's commands (and groups left empty by that) from a harness's settings. */
-export function removeHooks(settings: Record<string, unknown>, file: string): { settings: Record<string, unknown>; removed: string[] } {
+export function removeHooks(
+  settings: Record<string, unknown>,
+  file: string,
+): { settings: Record<string, unknown>; removed: string[] } {
   const hooks = { ...hooksObject(settings, file) };
   const removed: string[] = [];
   for (const [event, value] of Object.entries(hooks)) {

@@ -121,7 +121,10 @@ export async function finishLease(claims: Finisher, input: FinishInput): Promise
     });
     return { outcome: result.ok ? "completed" : "not_held", result };
   }
-  const result = await claims.release(input.key, { as: input.agent, ...(input.succeeded && !input.lost ? commit : {}) });
+  const result = await claims.release(input.key, {
+    as: input.agent,
+    ...(input.succeeded && !input.lost ? commit : {}),
+  });
   return { outcome: result.ok ? "released" : "not_held", result };
 }
 
@@ -165,7 +168,9 @@ export interface Held<T> {
  */
 export async function holdLease<T>(
   claims: LeaseHolder,
-  options: Omit<HoldOptions, "result"> & { readonly result?: string | null | ((value: T) => string | null | undefined) },
+  options: Omit<HoldOptions, "result"> & {
+    readonly result?: string | null | ((value: T) => string | null | undefined);
+  },
   work: (signal: AbortSignal) => Promise<{ readonly value: T; readonly succeeded: boolean }>,
 ): Promise<Held<T>> {
   const controller = new AbortController();
@@ -177,7 +182,9 @@ export async function holdLease<T>(
     ...(options.everyMs === undefined ? {} : { everyMs: options.everyMs }),
     onLost: (reason) => {
       lost = reason;
-      controller.abort(reason instanceof Error ? reason : new BatonError(reason.ok ? "INTERNAL" : reason.code, reason.message));
+      controller.abort(
+        reason instanceof Error ? reason : new BatonError(reason.ok ? "INTERNAL" : reason.code, reason.message),
+      );
       options.onLost?.(reason);
     },
   });
@@ -190,7 +197,8 @@ export async function holdLease<T>(
     throw error;
   }
   await keeper.stop();
-  const result = typeof options.result === "function" ? (outcome.succeeded ? options.result(outcome.value) : null) : options.result;
+  const result =
+    typeof options.result === "function" ? (outcome.succeeded ? options.result(outcome.value) : null) : options.result;
   const finished = await finishLease(claims, {
     key: options.key,
     agent: options.agent,

@@ -62,7 +62,10 @@ export interface RepoTarget {
 export function parseRepo(input: unknown): string {
   const text = typeof input === "string" ? parseText(input, "repo") : null;
   if (text === null || text.trim() === "") {
-    throw new BatonError("BAD_INPUT", "a path operation needs the repository identity (repo), e.g. root:<sha of its root commit>");
+    throw new BatonError(
+      "BAD_INPUT",
+      "a path operation needs the repository identity (repo), e.g. root:<sha of its root commit>",
+    );
   }
   return text.trim();
 }
@@ -70,7 +73,10 @@ export function parseRepo(input: unknown): string {
 /** @throws BatonError `BAD_PATH` when no pattern, or too many, are given. */
 export function checkPatternCount(patterns: readonly unknown[]): void {
   if (patterns.length === 0) {
-    throw new BatonError("BAD_PATH", "no path pattern given: name files, folders like src/auth/, or globs like src/**/*.ts");
+    throw new BatonError(
+      "BAD_PATH",
+      "no path pattern given: name files, folders like src/auth/, or globs like src/**/*.ts",
+    );
   }
   if (patterns.length > MAX_PATTERNS) {
     throw new BatonError("BAD_PATH", `too many path patterns (${patterns.length}); at most ${MAX_PATTERNS} per call`);
@@ -118,7 +124,12 @@ export class PathService {
   }
 
   /** Validate everything a path claim needs, before the store is touched. */
-  prepare(options: Omit<PathClaimOptions, "repo">): { agent: string; mode: PathMode; ttlMs: number; reason: string | null } {
+  prepare(options: Omit<PathClaimOptions, "repo">): {
+    agent: string;
+    mode: PathMode;
+    ttlMs: number;
+    reason: string | null;
+  } {
     return {
       agent: parseAgent(options.as),
       mode: options.shared === true ? "shared" : "exclusive",
@@ -239,7 +250,10 @@ export class PathService {
     const n = renewed.length;
     return {
       renewed,
-      message: n === 0 ? "renewed nothing: no live path claims of yours" : `renewed ${n} path claim${n === 1 ? "" : "s"} (expires in ${formatDuration(ttlMs)})`,
+      message:
+        n === 0
+          ? "renewed nothing: no live path claims of yours"
+          : `renewed ${n} path claim${n === 1 ? "" : "s"} (expires in ${formatDuration(ttlMs)})`,
     };
   }
 
@@ -266,7 +280,13 @@ export class PathService {
 
   /** Path claims of repository `options.repo` (or of every repository with `allRepos`), by state and agent. */
   async list(
-    options: { repo?: string; allRepos?: boolean; agent?: string; state?: ClaimState | readonly ClaimState[] | "all"; limit?: number } = {},
+    options: {
+      repo?: string;
+      allRepos?: boolean;
+      agent?: string;
+      state?: ClaimState | readonly ClaimState[] | "all";
+      limit?: number;
+    } = {},
   ): Promise<PathClaim[]> {
     const agent = options.agent === undefined ? undefined : parseAgent(options.agent);
     const limit = parseLimit(options.limit, 1000);

@@ -25,8 +25,13 @@ export interface RulesInfo {
 export function rulesInfo(path: string, text: string | null): RulesInfo {
   if (text === null) return { path, exists: false, name: null, version: null, text: null, emptySlots: [] };
   const name = /^#\s+(.+)$/m.exec(text)?.[1]?.trim() ?? null;
-  const emptySlots = text
-    .split("\n")
-    .flatMap((line, i) => (line.includes(EMPTY_SLOT) ? [i + 1] : []));
-  return { path, exists: true, name, version: createHash("sha256").update(text).digest("hex").slice(0, 12), text, emptySlots };
+  const emptySlots = text.split("\n").flatMap((line, i) => (line.includes(EMPTY_SLOT) ? [i + 1] : []));
+  return {
+    path,
+    exists: true,
+    name,
+    version: createHash("sha256").update(text).digest("hex").slice(0, 12),
+    text,
+    emptySlots,
+  };
 }

@@ -38,7 +38,10 @@ export interface TaskSpec {
 /** Validate a task id: 1–200 of letters, digits and `._:/#-`, starting with a letter or digit. */
 export function parseTaskId(input: unknown): string {
   if (typeof input !== "string" || !TASK_ID.test(input)) {
-    throw new BatonError("BAD_INPUT", `invalid task id ${JSON.stringify(input)}: use letters, digits and . _ : / # - (at most 200)`);
+    throw new BatonError(
+      "BAD_INPUT",
+      `invalid task id ${JSON.stringify(input)}: use letters, digits and . _ : / # - (at most 200)`,
+    );
   }
   return input;
 }
@@ -50,11 +53,17 @@ export function parseTask(spec: TaskSpec): TaskInput {
   if (title === null || title.trim() === "") throw new BatonError("BAD_INPUT", `task ${id}: a title is required`);
   const category = (spec.category ?? "general").trim().toLowerCase();
   if (!/^[a-z0-9][a-z0-9._-]{0,63}$/.test(category)) {
-    throw new BatonError("BAD_INPUT", `task ${id}: invalid category ${JSON.stringify(spec.category)}: letters, digits, . _ - (at most 64)`);
+    throw new BatonError(
+      "BAD_INPUT",
+      `task ${id}: invalid category ${JSON.stringify(spec.category)}: letters, digits, . _ - (at most 64)`,
+    );
   }
   const priority = spec.priority ?? 50;
   if (!Number.isInteger(priority) || priority < 0 || priority > 100) {
-    throw new BatonError("BAD_INPUT", `task ${id}: invalid priority ${JSON.stringify(spec.priority)}: an integer from 0 to 100`);
+    throw new BatonError(
+      "BAD_INPUT",
+      `task ${id}: invalid priority ${JSON.stringify(spec.priority)}: an integer from 0 to 100`,
+    );
   }
   const blockedBy = [...new Set((spec.blockedBy ?? []).map(parseTaskId))];
   if (blockedBy.includes(id)) throw new BatonError("BAD_INPUT", `task ${id} cannot be blocked by itself`);
@@ -248,11 +257,15 @@ export class TaskService {
       ids.add(t.id);
     }
     const outcome = await this.#store.putTasks(tasks, mode);
-    if (!outcome.ok && (outcome.code === "BLOCKER_UNKNOWN" || outcome.code === "BLOCKER_CYCLE")) throw blockerError(outcome, specs);
+    if (!outcome.ok && (outcome.code === "BLOCKER_UNKNOWN" || outcome.code === "BLOCKER_CYCLE"))
+      throw blockerError(outcome, specs);
     if (!outcome.ok) {
       return {
         ...outcome,
-        message: outcome.code === "TASK_EXISTS" ? `task ${outcome.id} exists (use task update)` : `task ${outcome.id} does not exist (use task add)`,
+        message:
+          outcome.code === "TASK_EXISTS"
+            ? `task ${outcome.id} exists (use task update)`
+            : `task ${outcome.id} does not exist (use task add)`,
       };
     }
     return {
@@ -265,11 +278,22 @@ export class TaskService {
     return this.#store.getTask(parseTaskId(id));
   }
 
-  async list(options: { state?: TaskState | readonly TaskState[]; category?: string; limit?: number } = {}): Promise<Task[]> {
-    if (typeof options !== "object" || options === null) throw new BatonError("BAD_INPUT", "tasks.list: options must be an object");
-    const states = options.state === undefined ? undefined : typeof options.state === "string" ? [options.state] : Array.isArray(options.state) ? [...options.state] : [options.state as never];
+  async list(
+    options: { state?: TaskState | readonly TaskState[]; category?: string; limit?: number } = {},
+  ): Promise<Task[]> {
+    if (typeof options !== "object" || options === null)
+      throw new BatonError("BAD_INPUT", "tasks.list: options must be an object");
+    const states =
+      options.state === undefined
+        ? undefined
+        : typeof options.state === "string"
+          ? [options.state]
+          : Array.isArray(options.state)
+            ? [...options.state]
+            : [options.state as never];
     for (const s of states ?? []) {
-      if (!TASK_STATES.includes(s)) throw new BatonError("BAD_OPTION", `invalid task state ${JSON.stringify(s)}: ready, blocked, claimed, done`);
+      if (!TASK_STATES.includes(s))
+        throw new BatonError("BAD_OPTION", `invalid task state ${JSON.stringify(s)}: ready, blocked, claimed, done`);
     }
     if (options.category !== undefined && typeof options.category !== "string") {
       throw new BatonError("BAD_OPTION", "invalid category: expected text");
@@ -287,7 +311,12 @@ export class TaskService {
     if (typeof change !== "object" || change === null || Array.isArray(change)) {
       throw new BatonError("BAD_INPUT", "tasks.update: the change must be an object of fields");
     }
-    const paths = change.paths === undefined ? undefined : change.paths.length === 0 ? [] : await this.#paths.patterns(change.paths, at);
+    const paths =
+      change.paths === undefined
+        ? undefined
+        : change.paths.length === 0
+          ? []
+          : await this.#paths.patterns(change.paths, at);
     // Every field given is validated as a whole task's would be (a placeholder title when none is given).
     const checked = parseTask({
       id: taskId,
@@ -312,7 +341,8 @@ export class TaskService {
       ...(change.meta === undefined ? {} : { meta: checked.meta }),
     };
     const outcome = await this.#store.updateTask(patch);
-    if (!outcome.ok && (outcome.code === "BLOCKER_UNKNOWN" || outcome.code === "BLOCKER_CYCLE")) throw blockerError(outcome, []);
+    if (!outcome.ok && (outcome.code === "BLOCKER_UNKNOWN" || outcome.code === "BLOCKER_CYCLE"))
+      throw blockerError(outcome, []);
     if (!outcome.ok) return { ok: false, code: "TASK_NOT_FOUND", id: taskId, message: `task ${taskId} does not exist` };
     return {
       ok: true,
@@ -327,7 +357,8 @@ export class TaskService {
     const agent = parseAgent(options.as);
     const ttlMs = options.ttl === undefined ? DEFAULT_TASK_TTL_MS : durationMs(options.ttl, "ttl");
     const seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
-    if (!Number.isInteger(seed) || seed < 0) throw new BatonError("BAD_OPTION", `invalid seed ${JSON.stringify(options.seed)}`);
+    if (!Number.isInteger(seed) || seed < 0)
+      throw new BatonError("BAD_OPTION", `invalid seed ${JSON.stringify(options.seed)}`);
     const category = options.category === undefined ? null : options.category.trim().toLowerCase();
     // Outside a repository, tasks that declare paths are skipped.
     const repo = await this.#paths.repository(options).catch(() => null);
@@ -405,9 +436,9 @@ export class TaskService {
    */
   async supply(): Promise<SupplyResult> {
     const counts = await this.#store.taskCounts();
-    const recent = (await this.#store.events({ sinceMs: 3_600_000, kinds: ["granted", "denied"], limit: 100_000 })).filter(
-      (e) => !e.key.startsWith("gate:"),
-    );
+    const recent = (
+      await this.#store.events({ sinceMs: 3_600_000, kinds: ["granted", "denied"], limit: 100_000 })
+    ).filter((e) => !e.key.startsWith("gate:"));
     const denials: Record<string, number> = {};
     for (const e of recent) if (e.kind === "denied") denials[e.agent] = (denials[e.agent] ?? 0) + 1;
     const verdicts = supplyVerdicts(counts, denials, recent.length);
@@ -437,10 +468,16 @@ function blockerError(problem: BlockerProblem, specs: readonly TaskSpec[]): Bato
     return new BatonError(
       "BLOCKER_UNKNOWN",
       `${at(problem.id)}task ${problem.id} is blocked by ${JSON.stringify(problem.blocker)}, which is no task${specs.some((s) => s.origin !== undefined) ? " (not in the import, not in the backlog)" : ""}: add it first or drop the blocker; nothing was written`,
-      { id: problem.id, blocker: problem.blocker, ...(origin(problem.id) === undefined ? {} : { origin: origin(problem.id) }) },
+      {
+        id: problem.id,
+        blocker: problem.blocker,
+        ...(origin(problem.id) === undefined ? {} : { origin: origin(problem.id) }),
+      },
     );
   }
-  const others = [...new Set(problem.cycle.slice(1, -1))].map((id) => origin(id)).filter((o): o is string => o !== undefined);
+  const others = [...new Set(problem.cycle.slice(1, -1))]
+    .map((id) => origin(id))
+    .filter((o): o is string => o !== undefined);
   return new BatonError(
     "BLOCKER_CYCLE",
     `${at(problem.id)}blocker cycle ${problem.cycle.join(" → ")}${others.length > 0 ? ` (also ${others.join(", ")})` : ""}: no task in it could ever be ready; drop one blocker; nothing was written`,
@@ -449,7 +486,11 @@ function blockerError(problem: BlockerProblem, specs: readonly TaskSpec[]): Bato
 }
 
 /** The verdicts that apply to these counts and last hour's denials per agent, most severe first. */
-export function supplyVerdicts(counts: TaskCounts, denials: Record<string, number>, decisions: number): SupplyFinding[] {
+export function supplyVerdicts(
+  counts: TaskCounts,
+  denials: Record<string, number>,
+  decisions: number,
+): SupplyFinding[] {
   const found: SupplyFinding[] = [];
   if (counts.ready === 0) {
     const left = counts.claimed + counts.blocked;
@@ -468,7 +509,10 @@ export function supplyVerdicts(counts: TaskCounts, denials: Record<string, numbe
     .filter(([, n]) => n >= 2)
     .sort(([a, x], [b, y]) => y - x || (a < b ? -1 : 1));
   if (shoppers.length > 0) {
-    const named = shoppers.slice(0, 3).map(([agent, n]) => `${agent} ${n}×`).join(", ");
+    const named = shoppers
+      .slice(0, 3)
+      .map(([agent, n]) => `${agent} ${n}×`)
+      .join(", ");
     found.push({
       verdict: "contended",
       rule:
@@ -477,10 +521,16 @@ export function supplyVerdicts(counts: TaskCounts, denials: Record<string, numbe
           : `${shoppers.length} agents were denied twice or more in the last hour (${named}${shoppers.length > 3 ? ", …" : ""}): two denials in a session means stop shopping for lanes`,
     });
   } else if (decisions >= 6 && denied / decisions > 1 / 3) {
-    found.push({ verdict: "contended", rule: `${denied} of ${decisions} claim decisions in the last hour were denials (over a third)` });
+    found.push({
+      verdict: "contended",
+      rule: `${denied} of ${decisions} claim decisions in the last hour were denials (over a third)`,
+    });
   }
   if (found.length === 0) {
-    found.push({ verdict: "healthy", rule: `ready work (${counts.ready}) and few denials (${denied} of ${decisions} decisions in the last hour)` });
+    found.push({
+      verdict: "healthy",
+      rule: `ready work (${counts.ready}) and few denials (${denied} of ${decisions} decisions in the last hour)`,
+    });
   }
   return found;
 }

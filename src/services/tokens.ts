@@ -4,7 +4,15 @@
  */
 import { BatonError } from "../core/errors.js";
 import { parseAgent } from "../core/identity.js";
-import { hashToken, isTokenShaped, newToken, parseRole, sameDigest, type TokenRecord, type TokenRole } from "../core/tokens.js";
+import {
+  hashToken,
+  isTokenShaped,
+  newToken,
+  parseRole,
+  sameDigest,
+  type TokenRecord,
+  type TokenRole,
+} from "../core/tokens.js";
 import type { Store } from "../store/store.js";
 
 /** Who a request is, as its token says. */
@@ -27,7 +35,10 @@ export class TokenService {
   }
 
   /** Issue a token for `agent`. The token text is in the answer only: it is never stored. */
-  async add(agentInput: string, options: { admin?: boolean; readOnly?: boolean } = {}): Promise<{ token: string; record: TokenInfo }> {
+  async add(
+    agentInput: string,
+    options: { admin?: boolean; readOnly?: boolean } = {},
+  ): Promise<{ token: string; record: TokenInfo }> {
     const agent = parseAgent(agentInput);
     const role = parseRole(options);
     const token = newToken();

@@ -46,7 +46,8 @@ export const CLAIM_COLUMNS =
 export const EVENT_COLUMNS = "id, at, kind, key, agent, token, commit_sha, detail";
 
 // Never throws: a row written by hand or by another build must not crash a reader.
-const parseJson = (value: string | Record<string, unknown> | null): Record<string, unknown> | null => readStoredObject(value);
+const parseJson = (value: string | Record<string, unknown> | null): Record<string, unknown> | null =>
+  readStoredObject(value);
 
 /** The lease part of a claim or path-claim row at store time `now` (an active row past expiry is `expired`). */
 function lease(
@@ -291,7 +292,10 @@ export function withOutcome(
   const age = row === undefined ? 0 : now - Number(row.updated_at);
   const s = row === undefined ? 0 : decay(Number(row.successes), age, OUTCOME_HALF_LIFE_MS);
   const f = row === undefined ? 0 : decay(Number(row.failures), age, OUTCOME_HALF_LIFE_MS);
-  return { successes: s + (outcome === "success" ? 1 : 0), failures: f + (outcome === "failure" ? 1 : outcome === "noop" ? 0.5 : 0) };
+  return {
+    successes: s + (outcome === "success" ? 1 : 0),
+    failures: f + (outcome === "failure" ? 1 : outcome === "noop" ? 0.5 : 0),
+  };
 }
 
 /** A `tokens` row as both adapters read it. */

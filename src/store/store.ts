@@ -477,7 +477,10 @@ export interface Store {
   /** Every token record, revoked ones included, oldest first. */
   listTokens(): Promise<TokenRecord[]>;
   /** Revoke the live tokens with this id, or all of this agent's; returns those revoked. */
-  revokeTokens(input: { readonly id?: number | undefined; readonly agent?: string | undefined }): Promise<TokenRecord[]>;
+  revokeTokens(input: {
+    readonly id?: number | undefined;
+    readonly agent?: string | undefined;
+  }): Promise<TokenRecord[]>;
   /** The live (not revoked) token with this digest, or null. */
   tokenByHash(hash: string): Promise<TokenRecord | null>;
   /** Release resources; further calls fail with `STORE_CLOSED`. */

@@ -101,7 +101,8 @@ export async function pathTarget(
   options: RepoOptions = {},
 ): Promise<{ readonly repo: string; readonly patterns: string[] | null }> {
   const given = givenIdentity(options);
-  if (patterns === null || patterns.length === 0) return { repo: given ?? (await repositoryId(options)), patterns: null };
+  if (patterns === null || patterns.length === 0)
+    return { repo: given ?? (await repositoryId(options)), patterns: null };
   let checkout: Checkout;
   try {
     checkout = await resolveCheckout(options);

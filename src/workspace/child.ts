@@ -71,7 +71,11 @@ export interface RunningCommand {
  */
 export function runCommand(command: string, args: readonly string[], options: RunCommandOptions = {}): RunningCommand {
   const child = spawn(command, [...args], {
-    stdio: [options.stdin === undefined || options.stdin === null ? "inherit" : "pipe", options.onStdout === undefined ? "inherit" : "pipe", "inherit"],
+    stdio: [
+      options.stdin === undefined || options.stdin === null ? "inherit" : "pipe",
+      options.onStdout === undefined ? "inherit" : "pipe",
+      "inherit",
+    ],
     env: { ...process.env, ...options.env },
   });
   if (options.stdin !== undefined && options.stdin !== null) child.stdin?.end(options.stdin);

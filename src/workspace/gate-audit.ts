@@ -17,7 +17,23 @@ import { BatonError } from "../core/errors.js";
 import { DEFAULT_SIDE_EFFECTS, isGated, type SideEffectPattern, sideEffectsIn } from "../core/side-effects.js";
 
 const SKIP_DIRS = new Set(["node_modules", ".git", "dist", "build", "coverage", "vendor", ".venv", "__pycache__"]);
-const CODE_EXT = new Set([".sh", ".bash", ".zsh", ".js", ".mjs", ".cjs", ".ts", ".mts", ".cts", ".jsx", ".tsx", ".py", ".yml", ".yaml", ".mk"]);
+const CODE_EXT = new Set([
+  ".sh",
+  ".bash",
+  ".zsh",
+  ".js",
+  ".mjs",
+  ".cjs",
+  ".ts",
+  ".mts",
+  ".cts",
+  ".jsx",
+  ".tsx",
+  ".py",
+  ".yml",
+  ".yaml",
+  ".mk",
+]);
 const MAX_FILE = 1024 * 1024;
 /** A line that is nothing but a `baton-gate: ok` comment (shell, Python, YAML, Make, JS/TS). */
 const REVIEW_LINE = /^\s*(#|\/\/|\/\*)\s*baton-gate:\s*ok\b/;
@@ -59,7 +75,11 @@ function* files(root: string): Generator<string> {
 }
 
 /** Scan one file's text. `name` is how findings name the file. */
-export function auditText(name: string, text: string, patterns: readonly SideEffectPattern[] = DEFAULT_SIDE_EFFECTS): AuditFinding[] {
+export function auditText(
+  name: string,
+  text: string,
+  patterns: readonly SideEffectPattern[] = DEFAULT_SIDE_EFFECTS,
+): AuditFinding[] {
   const lines = text.split(/\r?\n/);
   const out: AuditFinding[] = [];
   for (let i = 0; i < lines.length; i++) {
@@ -96,7 +116,10 @@ export function extraPatterns(sources: readonly string[]): SideEffectPattern[] {
  *
  * @throws BatonError `BAD_INPUT` for a path that does not exist
  */
-export function auditGates(paths: readonly string[], options: { cwd: string; patterns?: readonly SideEffectPattern[] }): { readonly findings: AuditFinding[]; readonly filesScanned: number } {
+export function auditGates(
+  paths: readonly string[],
+  options: { cwd: string; patterns?: readonly SideEffectPattern[] },
+): { readonly findings: AuditFinding[]; readonly filesScanned: number } {
   const patterns = [...DEFAULT_SIDE_EFFECTS, ...(options.patterns ?? [])];
   const findings: AuditFinding[] = [];
   let filesScanned = 0;

@@ -26,7 +26,8 @@ export const HOOK_NAMES = ["pre-commit", "prepare-commit-msg", "pre-push", "post
 export type HookName = (typeof HOOK_NAMES)[number];
 
 /** The line that marks a hook file as Baton's. */
-export const HOOK_MARKER = "# baton-hook: installed by `baton hooks install`; `baton hooks uninstall` restores what was here";
+export const HOOK_MARKER =
+  "# baton-hook: installed by `baton hooks install`; `baton hooks uninstall` restores what was here";
 const CHAINED_SUFFIX = ".baton-chained";
 /** Set to `true` (`git config baton.hooks.required true`) to refuse commits and pushes when Baton cannot be found or cannot run. */
 export const REQUIRED_SETTING = "baton.hooks.required";
@@ -90,7 +91,15 @@ export function hookScript(name: HookName, command: readonly string[], releaseOn
         ...unavailable,
         "if command -v baton >/dev/null 2>&1; then",
         `  set -- baton ${args} "$@"`,
-        ...(command.length > 0 ? [`elif command -v ${shellQuote(recordedNode)} >/dev/null 2>&1; then`, `  set -- ${[recordedNode, recordedCli, ...rest].filter((c) => c !== "").map(shellQuote).join(" ")} ${args} "$@"`] : []),
+        ...(command.length > 0
+          ? [
+              `elif command -v ${shellQuote(recordedNode)} >/dev/null 2>&1; then`,
+              `  set -- ${[recordedNode, recordedCli, ...rest]
+                .filter((c) => c !== "")
+                .map(shellQuote)
+                .join(" ")} ${args} "$@"`,
+            ]
+          : []),
         "else",
         ...lost,
         "fi",
@@ -210,7 +219,10 @@ export async function preCommit(
   const root = await repoRoot(options.cwd ?? process.cwd());
   const staged = await stagedFiles(root);
   const paths = new PathService(store);
-  const blockers = staged.length === 0 ? [] : await paths.blockers(staged, { as: options.as, repo: await repositoryId({ ...options, cwd: root }) });
+  const blockers =
+    staged.length === 0
+      ? []
+      : await paths.blockers(staged, { as: options.as, repo: await repositoryId({ ...options, cwd: root }) });
   if (blockers.length === 0) return { ok: true, blockers, message: "" };
   const now = await store.now();
   const lines = blockers.map(
@@ -264,7 +276,12 @@ export async function postCommit(
   const noted = await paths.noteCommit(sha, files, { as: options.as, repo });
   let released: PathClaim[] = [];
   if (options.releaseOnCommit && noted.length > 0) {
-    released = (await paths.release(noted.map((c) => c.pattern), { as: options.as, repo, commit: sha })).released;
+    released = (
+      await paths.release(
+        noted.map((c) => c.pattern),
+        { as: options.as, repo, commit: sha },
+      )
+    ).released;
   }
   const message =
     noted.length === 0

@@ -203,7 +203,8 @@ export async function repoIdentity(cwd: string): Promise<string> {
       { cwd, shallowAt: root.at },
     );
   }
-  if (root.kind === "none") throw new BatonError("GIT_FAILED", `cannot identify the repository at ${cwd}: no root commit`);
+  if (root.kind === "none")
+    throw new BatonError("GIT_FAILED", `cannot identify the repository at ${cwd}: no root commit`);
   return `root:${root.hash}`;
 }
 
@@ -438,7 +439,12 @@ export async function commitsTouching(
     if (record.length === 0) continue;
     const [header = "", ...rest] = record.split("\0");
     const [hash = "", author = "", email = "", date = "", subject = "", trailers = ""] = header.split("\x1f");
-    const agent = trailers.split("\x1d").map((t) => t.trim()).filter((t) => t.length > 0).at(-1) ?? null;
+    const agent =
+      trailers
+        .split("\x1d")
+        .map((t) => t.trim())
+        .filter((t) => t.length > 0)
+        .at(-1) ?? null;
     if (exclude !== undefined && (author === exclude || email.toLowerCase() === exclude.toLowerCase())) {
       continue;
     }
@@ -543,9 +549,12 @@ export async function headCommit(cwd: string): Promise<string | null> {
 /** The repository-relative paths a commit changed (a root commit: every path it adds). */
 export async function commitFiles(cwd: string, commit: string): Promise<string[]> {
   if (!/^[0-9a-f]{4,64}$/i.test(commit)) throw new BatonError("BAD_INPUT", `invalid commit ${JSON.stringify(commit)}`);
-  const { stdout } = await git(["diff-tree", "--no-commit-id", "--name-only", "-r", "-z", "--root", "--no-renames", commit], {
-    cwd,
-  });
+  const { stdout } = await git(
+    ["diff-tree", "--no-commit-id", "--name-only", "-r", "-z", "--root", "--no-renames", commit],
+    {
+      cwd,
+    },
+  );
   return nulFields(stdout);
 }
 
@@ -572,12 +581,16 @@ export async function addTrailer(cwd: string, file: string, key: string, value: 
   if (!/^[A-Za-z0-9-]+$/.test(key) || /[\r\n]/.test(value) || value.trim() === "") {
     throw new BatonError("BAD_INPUT", `invalid trailer ${JSON.stringify(`${key}: ${value}`)}`);
   }
-  await git(["interpret-trailers", "--in-place", "--if-exists", "replace", "--trailer", `${key}: ${value}`, resolve(cwd, file)], { cwd });
+  await git(
+    ["interpret-trailers", "--in-place", "--if-exists", "replace", "--trailer", `${key}: ${value}`, resolve(cwd, file)],
+    { cwd },
+  );
 }
 
 /** Does the ref exist (e.g. `origin/main` before the first push)? */
 export async function refExists(cwd: string, ref: string): Promise<boolean> {
-  if (ref.startsWith("-") || ref.length === 0) throw new BatonError("BAD_INPUT", `invalid git ref ${JSON.stringify(ref)}`);
+  if (ref.startsWith("-") || ref.length === 0)
+    throw new BatonError("BAD_INPUT", `invalid git ref ${JSON.stringify(ref)}`);
   const { code } = await git(["rev-parse", "--verify", "--quiet", `${ref}^{commit}`], { cwd, okCodes: [1] });
   return code === 0;
 }
@@ -591,7 +604,9 @@ const MAX_LINK_HOPS = 40;
 const GLOB_SEGMENT = /[*?[{]/;
 
 const linkLoop = (pattern: string): BatonError =>
-  new BatonError("BAD_PATH", `path pattern ${JSON.stringify(pattern)} goes through a loop of symbolic links`, { pattern });
+  new BatonError("BAD_PATH", `path pattern ${JSON.stringify(pattern)} goes through a loop of symbolic links`, {
+    pattern,
+  });
 
 /**
  * `abs` with every symbolic link on it resolved, as the kernel would when a file there is

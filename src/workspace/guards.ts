@@ -24,7 +24,6 @@ import {
 import { checkoutPatterns, type RepoOptions, resolveCheckout } from "./checkout.js";
 import { isoSeconds as iso } from "../core/time.js";
 
-
 /** A claim an agent says it holds: `KEY` or `KEY:TOKEN` (the token after the last `:`). */
 export interface Holding {
   readonly key: string;
@@ -126,7 +125,8 @@ export async function syncCheck(store: Store, options: SyncCheckOptions = {}): P
   if (dirty && options.allowDirty !== true) {
     findings.push({
       kind: "dirty",
-      message: "the working tree has uncommitted or untracked changes a deploy would ship: commit or stash them (or --allow-dirty)",
+      message:
+        "the working tree has uncommitted or untracked changes a deploy would ship: commit or stash them (or --allow-dirty)",
     });
   }
   for (const [whole, split] of readings) {
@@ -207,7 +207,11 @@ async function othersCommits(
   if (commits.length === 0) return [];
   const recorded = new Map<string, string>();
   if (commits.some((c) => c.agent === null)) {
-    const events = await store.events({ kinds: ["committed"], sinceMs: options.windowMs + EVENT_SLACK_MS, limit: 100_000 });
+    const events = await store.events({
+      kinds: ["committed"],
+      sinceMs: options.windowMs + EVENT_SLACK_MS,
+      limit: 100_000,
+    });
     for (const e of events) if (e.commit !== null && e.agent !== null) recorded.set(e.commit, e.agent);
   }
   const me = options.me;
@@ -301,6 +305,8 @@ export async function probe(store: Store, paths: readonly string[], options: Pro
     pathClaims,
     worktreeChanges,
     workClaims,
-    message: ok ? `clear: nobody else is on ${patterns.join(", ")}` : `someone is here (${patterns.join(", ")}):\n${sections.join("\n")}`,
+    message: ok
+      ? `clear: nobody else is on ${patterns.join(", ")}`
+      : `someone is here (${patterns.join(", ")}):\n${sections.join("\n")}`,
   };
 }

@@ -101,7 +101,8 @@ export function stateHome(env: NodeJS.ProcessEnv = process.env): string {
 const CACHE_FILE = "root-commit";
 
 /** The variables git would use instead of finding the repository from `cwd`. */
-const REPOSITORY_ENV = /^GIT_(DIR|WORK_TREE|INDEX_FILE|COMMON_DIR|OBJECT_DIRECTORY|ALTERNATE_OBJECT_DIRECTORIES|NAMESPACE|PREFIX|QUARANTINE_PATH)$/;
+const REPOSITORY_ENV =
+  /^GIT_(DIR|WORK_TREE|INDEX_FILE|COMMON_DIR|OBJECT_DIRECTORY|ALTERNATE_OBJECT_DIRECTORIES|NAMESPACE|PREFIX|QUARANTINE_PATH)$/;
 
 /** Ask git for the root commit of the repository at `cwd`: its hash, or why there is none. */
 function askRootCommit(cwd: string): { hash: string } | { why: "unborn" | "shallow" | "git-failed" } {
@@ -125,7 +126,11 @@ function askRootCommit(cwd: string): { hash: string } | { why: "unborn" | "shall
   return { why: root.kind === "shallow" ? "shallow" : "unborn" };
 }
 
-function rootCommit(gitDir: string, cwd: string, cache: boolean): { hash: string } | { why: "unborn" | "shallow" | "git-failed" } {
+function rootCommit(
+  gitDir: string,
+  cwd: string,
+  cache: boolean,
+): { hash: string } | { why: "unborn" | "shallow" | "git-failed" } {
   const cacheFile = join(gitDir, "baton", CACHE_FILE);
   const cached = readTrimmed(cacheFile);
   if (cached !== null && /^[0-9a-f]{40,64}$/.test(cached)) return { hash: cached };

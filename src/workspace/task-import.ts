@@ -23,7 +23,11 @@ import type { TaskSpec } from "../services/tasks.js";
  */
 export function decodeImportText(bytes: Uint8Array, name: string): string {
   const nul = bytes.indexOf(0);
-  if (nul !== -1) throw new BatonError("BAD_INPUT", `${name}: a binary file (a NUL byte at offset ${nul}), not text`, { file: name, offset: nul });
+  if (nul !== -1)
+    throw new BatonError("BAD_INPUT", `${name}: a binary file (a NUL byte at offset ${nul}), not text`, {
+      file: name,
+      offset: nul,
+    });
   try {
     return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch {
@@ -41,7 +45,11 @@ function list(value: FrontValue | undefined, file: string, line: number, key: st
 }
 
 /** Parse a folder (or one file) of markdown tasks; `onProgress` hears of each file read. */
-export function readMarkdownTasks(path: string, cwd: string, onProgress?: (done: number, total: number) => void): TaskSpec[] {
+export function readMarkdownTasks(
+  path: string,
+  cwd: string,
+  onProgress?: (done: number, total: number) => void,
+): TaskSpec[] {
   let files: string[];
   try {
     files = statSync(path).isDirectory()
@@ -60,7 +68,8 @@ export function readMarkdownTasks(path: string, cwd: string, onProgress?: (done:
     try {
       parsed = parseFrontMatter(decodeImportText(readFileSync(file), name));
     } catch (error) {
-      if (error instanceof FrontMatterError) throw new BatonError("BAD_INPUT", `${name}:${error.line}: ${error.message}`);
+      if (error instanceof FrontMatterError)
+        throw new BatonError("BAD_INPUT", `${name}:${error.line}: ${error.message}`);
       throw error;
     }
     const f = parsed.fields;
@@ -102,14 +111,21 @@ export function readGithubTasks(text: string, name: string, labels: LabelMap = {
   } catch (error) {
     throw new BatonError("BAD_INPUT", `${name}: not JSON (${(error as Error).message})`);
   }
-  if (!Array.isArray(data)) throw new BatonError("BAD_INPUT", `${name}: expected the array gh issue list --json prints`);
+  if (!Array.isArray(data))
+    throw new BatonError("BAD_INPUT", `${name}: expected the array gh issue list --json prints`);
   return data.map((raw, i) => {
     if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
-      throw new BatonError("BAD_INPUT", `${name}: item ${i + 1} is not an object (use gh issue list --json number,title,labels,state,url)`);
+      throw new BatonError(
+        "BAD_INPUT",
+        `${name}: item ${i + 1} is not an object (use gh issue list --json number,title,labels,state,url)`,
+      );
     }
     const issue = raw as { number?: unknown; title?: unknown; labels?: unknown; state?: unknown; url?: unknown };
     if (issue.number === undefined || typeof issue.title !== "string") {
-      throw new BatonError("BAD_INPUT", `${name}: item ${i + 1} has no number or title (use --json number,title,labels,state,url)`);
+      throw new BatonError(
+        "BAD_INPUT",
+        `${name}: item ${i + 1} has no number or title (use --json number,title,labels,state,url)`,
+      );
     }
     if (typeof issue.number !== "number" || !Number.isSafeInteger(issue.number) || issue.number < 1) {
       throw new BatonError(
@@ -120,7 +136,11 @@ export function readGithubTasks(text: string, name: string, labels: LabelMap = {
     }
     const names = Array.isArray(issue.labels)
       ? issue.labels.map((l) =>
-          typeof l === "string" ? l : typeof l === "object" && l !== null ? String((l as { name?: unknown }).name ?? "") : "",
+          typeof l === "string"
+            ? l
+            : typeof l === "object" && l !== null
+              ? String((l as { name?: unknown }).name ?? "")
+              : "",
         )
       : [];
     let category: string | undefined;

@@ -37,7 +37,10 @@ describe.each(API_TARGETS)("BatonApi contract: $name", (target: ApiTarget) => {
   it("claim: granted with a token, renewed by the holder, denied to another with the holder, done after complete", async () => {
     const { alice, bob } = await fresh();
     const granted = await alice.claim({ key: "task:1", ttl: "30m", meta: { pr: 7 } });
-    expect(granted).toMatchObject({ ok: true, data: { claim: { key: "task:1", agent: "alice", state: "active", meta: { pr: 7 } } } });
+    expect(granted).toMatchObject({
+      ok: true,
+      data: { claim: { key: "task:1", agent: "alice", state: "active", meta: { pr: 7 } } },
+    });
     const token = claimOf(granted)?.token ?? 0;
     expect(token).toBeGreaterThan(0);
     const again = await alice.claim({ key: "task:1" });
@@ -47,7 +50,11 @@ describe.each(API_TARGETS)("BatonApi contract: $name", (target: ApiTarget) => {
     expect(denied).toMatchObject({ ok: false, code: "CLAIM_HELD", holder: { agent: "alice", token, state: "active" } });
     expect(denied.message).toContain("alice");
     expect((await alice.complete({ key: "task:1", result: "merged" })).ok).toBe(true);
-    expect(await bob.claim({ key: "task:1" })).toMatchObject({ ok: false, code: "CLAIM_DONE", holder: { agent: "alice" } });
+    expect(await bob.claim({ key: "task:1" })).toMatchObject({
+      ok: false,
+      code: "CLAIM_DONE",
+      holder: { agent: "alice" },
+    });
     const reopened = await bob.claim({ key: "task:1", reopen: true });
     expect(reopened).toMatchObject({ ok: true, data: { claim: { agent: "bob" } } });
     expect(claimOf(reopened)?.token).toBeGreaterThan(token);
@@ -68,7 +75,10 @@ describe.each(API_TARGETS)("BatonApi contract: $name", (target: ApiTarget) => {
     }
     expect(await alice.renew({ key: "k:never" })).toMatchObject({ ok: false, code: "NOT_FOUND" });
     expect(await alice.complete({ key: "k:never" })).toMatchObject({ ok: false, code: "NOT_FOUND" });
-    expect(await alice.release({ key: "k:a", commit: "abc1234" })).toMatchObject({ ok: true, data: { claim: { state: "released" } } });
+    expect(await alice.release({ key: "k:a", commit: "abc1234" })).toMatchObject({
+      ok: true,
+      data: { claim: { state: "released" } },
+    });
     expect((await bob.claim({ key: "k:a" })).ok).toBe(true);
     expect(await bob.abandon({ key: "k:a", reason: "blocked on review" })).toMatchObject({
       ok: true,
@@ -86,7 +96,10 @@ describe.each(API_TARGETS)("BatonApi contract: $name", (target: ApiTarget) => {
     expect(await alice.resolve({ key: "k:h" })).toMatchObject({ ok: false, code: "NOT_LOOSE_END" });
     expect(await alice.resolve({ key: "k:none" })).toMatchObject({ ok: false, code: "NOT_FOUND" });
     expect((await bob.abandon({ key: "k:h", reason: "stuck" })).ok).toBe(true);
-    expect(await alice.resolve({ key: "k:h", note: "done elsewhere" })).toMatchObject({ ok: true, data: { claim: { state: "released" } } });
+    expect(await alice.resolve({ key: "k:h", note: "done elsewhere" })).toMatchObject({
+      ok: true,
+      data: { claim: { state: "released" } },
+    });
   });
 
   it("show and list: the holder, the events, live claims by default, mine, by state", async () => {
@@ -101,7 +114,8 @@ describe.each(API_TARGETS)("BatonApi contract: $name", (target: ApiTarget) => {
     const data = shown.data as { events: { kind: string; agent: string }[]; now: string };
     expect(data.events.map((e) => [e.kind, e.agent])).toEqual([["granted", "alice"]]);
     expect(Number.isNaN(Date.parse(data.now))).toBe(false);
-    const keys = async (r: Promise<OperationResult>) => ((await r).data as { claims: { key: string }[] }).claims.map((c) => c.key).sort();
+    const keys = async (r: Promise<OperationResult>) =>
+      ((await r).data as { claims: { key: string }[] }).claims.map((c) => c.key).sort();
     expect(await keys(alice.list({}))).toEqual(["w:1", "w:2"]);
     expect(await keys(bob.list({ mine: true }))).toEqual(["w:2"]);
     expect(await keys(alice.list({ prefix: "w:" }))).toEqual(["w:1", "w:2"]);
@@ -116,7 +130,10 @@ describe.each(API_TARGETS)("BatonApi contract: $name", (target: ApiTarget) => {
     expect((await alice.taskAdd({ id: "t2", title: "high", priority: 90 })).ok).toBe(true);
     expect((await alice.taskAdd({ id: "t3", title: "after t2", blockedBy: ["t2"] })).ok).toBe(true);
     expect(await alice.taskAdd({ id: "t1", title: "again" })).toMatchObject({ ok: false, code: "TASK_EXISTS" });
-    expect(await alice.taskShow({ id: "t2" })).toMatchObject({ ok: true, data: { task: { id: "t2", title: "high", state: "ready" } } });
+    expect(await alice.taskShow({ id: "t2" })).toMatchObject({
+      ok: true,
+      data: { task: { id: "t2", title: "high", state: "ready" } },
+    });
     expect(await alice.taskShow({ id: "t9" })).toMatchObject({ ok: false, code: "TASK_NOT_FOUND" });
     const ids = async (state: "ready" | "blocked" | "claimed" | "done") =>
       ((await alice.taskList({ state })).data as { tasks: { id: string }[] }).tasks.map((t) => t.id).sort();
@@ -136,7 +153,10 @@ describe.each(API_TARGETS)("BatonApi contract: $name", (target: ApiTarget) => {
     const { alice, bob } = await fresh();
     expect(await alice.gateCheck({ key: "notify:x" })).toMatchObject({ ok: true, data: { done: false, mark: null } });
     expect((await alice.gateMark({ key: "notify:x", note: "sent" })).ok).toBe(true);
-    expect(await bob.gateCheck({ key: "notify:x", window: "1h" })).toMatchObject({ ok: true, data: { done: true, mark: { agent: "alice" } } });
+    expect(await bob.gateCheck({ key: "notify:x", window: "1h" })).toMatchObject({
+      ok: true,
+      data: { done: true, mark: { agent: "alice" } },
+    });
     expect(await bob.verify({ key: "k:none" })).toMatchObject({ ok: false, code: "NOT_FOUND" });
     await alice.claim({ key: "k:v" });
     expect(await bob.verify({ key: "k:v" })).toMatchObject({ ok: false, code: "NOT_COMPLETED" });
@@ -166,7 +186,9 @@ describe.each(API_TARGETS)("BatonApi contract: $name", (target: ApiTarget) => {
     const rest = await alice.events({ after: first[1]?.id ?? 0 });
     expect(rest.map((e) => e.key)).toEqual(["e:2", "e:3"]);
     expect(await alice.events({ after: all[3]?.id ?? 0 })).toEqual([]);
-    expect((await alice.log({ kind: ["granted"], agent: "alice", limit: 1 })).data).toMatchObject({ events: [{ key: "e:3" }] });
+    expect((await alice.log({ kind: ["granted"], agent: "alice", limit: 1 })).data).toMatchObject({
+      events: [{ key: "e:3" }],
+    });
   });
 
   it("bad input is thrown with its code and changes nothing", async () => {
@@ -184,16 +206,19 @@ describe.each(API_TARGETS)("BatonApi contract: $name", (target: ApiTarget) => {
     expect(await session.baton.list({ state: "all" })).toEqual([]);
   });
 
-  it.runIf(target.name.startsWith("http"))("over HTTP the token decides the agent: naming another is FORBIDDEN, nothing changed", async () => {
-    const { session, alice } = await fresh();
-    expect(await alice.whoami()).toEqual({ agent: "alice", role: "agent" });
-    const url = (alice as HttpBatonApi).url;
-    const token = (await session.baton.tokens.add("carol")).token;
-    const asBob = new HttpBatonApi({ url, token, as: "bob" });
-    expect((await thrown(asBob.claim({ key: "k:f" }))).code).toBe("FORBIDDEN");
-    expect(await session.baton.list({ state: "all" })).toEqual([]);
-    const stranger = new HttpBatonApi({ url, token: "not-a-token" });
-    expect((await thrown(stranger.show({ key: "k:f" }))).code).toBe("UNAUTHENTICATED");
-    expect((await thrown(alice.pathsClaim({ paths: ["src/"] }))).code).toBe("UNKNOWN_ROUTE");
-  });
+  it.runIf(target.name.startsWith("http"))(
+    "over HTTP the token decides the agent: naming another is FORBIDDEN, nothing changed",
+    async () => {
+      const { session, alice } = await fresh();
+      expect(await alice.whoami()).toEqual({ agent: "alice", role: "agent" });
+      const url = (alice as HttpBatonApi).url;
+      const token = (await session.baton.tokens.add("carol")).token;
+      const asBob = new HttpBatonApi({ url, token, as: "bob" });
+      expect((await thrown(asBob.claim({ key: "k:f" }))).code).toBe("FORBIDDEN");
+      expect(await session.baton.list({ state: "all" })).toEqual([]);
+      const stranger = new HttpBatonApi({ url, token: "not-a-token" });
+      expect((await thrown(stranger.show({ key: "k:f" }))).code).toBe("UNAUTHENTICATED");
+      expect((await thrown(alice.pathsClaim({ paths: ["src/"] }))).code).toBe("UNKNOWN_ROUTE");
+    },
+  );
 });

@@ -20,7 +20,19 @@ function work(key: string, agent: string, extra: Partial<ClaimInput> = {}): Clai
 }
 
 function task(id: string, extra: Partial<TaskInput> = {}): TaskInput {
-  return { id, title: id, category: "general", priority: 50, done: false, blockedBy: [], paths: [], assignee: null, meta: null, source: null, ...extra };
+  return {
+    id,
+    title: id,
+    category: "general",
+    priority: 50,
+    done: false,
+    blockedBy: [],
+    paths: [],
+    assignee: null,
+    meta: null,
+    source: null,
+    ...extra,
+  };
 }
 
 function next(agent: string, extra: Partial<NextInput> = {}): NextInput {
@@ -36,14 +48,31 @@ function next(agent: string, extra: Partial<NextInput> = {}): NextInput {
   };
 }
 
-function withPaths(agent: string, patterns: string[], key: string, extra: Partial<PathClaimInput> = {}): PathClaimInput {
-  return { repo: REPO, agent, patterns, mode: "exclusive", ttlMs: HOUR, reason: null, advisory: false, work: work(key, agent), ...extra };
+function withPaths(
+  agent: string,
+  patterns: string[],
+  key: string,
+  extra: Partial<PathClaimInput> = {},
+): PathClaimInput {
+  return {
+    repo: REPO,
+    agent,
+    patterns,
+    mode: "exclusive",
+    ttlMs: HOUR,
+    reason: null,
+    advisory: false,
+    work: work(key, agent),
+    ...extra,
+  };
 }
 
 describe.each(TARGETS)("lifecycle contract: $name", (target: StoreTarget) => {
   const fresh = freshStores(target);
   const pathStates = async (store: Store) =>
-    (await store.listPaths({ states: [], limit: 1000 })).map((p) => `${p.agent}:${p.pattern}:${p.state}${p.commit ? `:${p.commit}` : ""}`).sort();
+    (await store.listPaths({ states: [], limit: 1000 }))
+      .map((p) => `${p.agent}:${p.pattern}:${p.state}${p.commit ? `:${p.commit}` : ""}`)
+      .sort();
 
   it("completing task:ID marks the task done in the same transaction; next never hands it out again", async () => {
     const store = await fresh();
@@ -65,7 +94,12 @@ describe.each(TARGETS)("lifecycle contract: $name", (target: StoreTarget) => {
     await store.claim(work("task:t5", "A1"));
     await store.complete({ key: "task:t5", agent: "A1" });
     // The import file still says open: re-running it leaves the completion alone.
-    expect(await store.putTasks([task("t5"), task("t6")], "upsert")).toEqual({ ok: true, created: [], updated: [], unchanged: ["t5", "t6"] });
+    expect(await store.putTasks([task("t5"), task("t6")], "upsert")).toEqual({
+      ok: true,
+      created: [],
+      updated: [],
+      unchanged: ["t5", "t6"],
+    });
     expect(await store.putTasks([task("t5", { priority: 70 })], "update")).toMatchObject({ ok: true, updated: ["t5"] });
     expect(await store.getTask("t5")).toMatchObject({ state: "done", priority: 70 });
     expect((await store.next(next("A2"))).task?.id).toBe("t6");
@@ -89,18 +123,33 @@ describe.each(TARGETS)("lifecycle contract: $name", (target: StoreTarget) => {
     await store.putTasks([task("t3", { paths: ["src/t3/"] })], "add");
     const took = await store.next(next("A1"));
     expect(took.paths.map((p) => p.pattern)).toEqual(["src/t3/"]);
-    expect(await store.setTaskState({ id: "nope", done: true, agent: "boss" })).toEqual({ ok: false, code: "TASK_NOT_FOUND" });
+    expect(await store.setTaskState({ id: "nope", done: true, agent: "boss" })).toEqual({
+      ok: false,
+      code: "TASK_NOT_FOUND",
+    });
     const done = await store.setTaskState({ id: "t3", done: true, agent: "boss" });
-    expect(done).toMatchObject({ ok: true, task: { id: "t3", state: "done" }, claim: { key: "task:t3", agent: "A1", state: "completed" } });
+    expect(done).toMatchObject({
+      ok: true,
+      task: { id: "t3", state: "done" },
+      claim: { key: "task:t3", agent: "A1", state: "completed" },
+    });
     expect(await store.get("task:t3")).toMatchObject({ state: "completed", agent: "A1" });
     const [completed] = await store.events({ key: "task:t3", kinds: ["completed"], limit: 10 });
-    expect(completed).toMatchObject({ agent: "boss", token: took.claim?.token, detail: { via: "task done", holder: "A1" } });
+    expect(completed).toMatchObject({
+      agent: "boss",
+      token: took.claim?.token,
+      detail: { via: "task done", holder: "A1" },
+    });
     expect(await pathStates(store)).toEqual(["A1:src/t3/:released"]);
     expect((await store.next(next("A2"))).task).toBeNull();
     // Claiming it is refused as done; reopening releases the completed claim.
     expect((await store.claim(work("task:t3", "A2"))).outcome).toBe("done");
     const reopened = await store.setTaskState({ id: "t3", done: false, agent: "boss" });
-    expect(reopened).toMatchObject({ ok: true, task: { state: "ready" }, claim: { key: "task:t3", state: "released" } });
+    expect(reopened).toMatchObject({
+      ok: true,
+      task: { state: "ready" },
+      claim: { key: "task:t3", state: "released" },
+    });
     const [event] = await store.events({ key: "task:t3", kinds: ["reopened"], limit: 10 });
     expect(event).toMatchObject({ agent: "boss", detail: { previousAgent: "A1" } });
     const retaken = await store.next(next("A2"));
@@ -108,7 +157,11 @@ describe.each(TARGETS)("lifecycle contract: $name", (target: StoreTarget) => {
     expect(retaken.claim?.token).toBeGreaterThan(took.claim?.token as number);
     // Marking a task done that nobody holds changes no claim.
     await store.putTasks([task("t4")], "add");
-    expect(await store.setTaskState({ id: "t4", done: true, agent: null })).toMatchObject({ ok: true, task: { state: "done" }, claim: null });
+    expect(await store.setTaskState({ id: "t4", done: true, agent: null })).toMatchObject({
+      ok: true,
+      task: { state: "done" },
+      claim: null,
+    });
   });
 
   it("complete and release end the path claims granted with the work claim (released, with the commit); abandon abandons them", async () => {
@@ -155,7 +208,9 @@ describe.each(TARGETS)("lifecycle contract: $name", (target: StoreTarget) => {
   it("reap abandons the path claims of a reaped work claim, even live ones", async () => {
     const store = await fresh();
     // The paths outlive the work claim (as if renewed on their own).
-    await store.claimPaths(withPaths("a", ["src/r/"], "k:reap", { ttlMs: HOUR, work: work("k:reap", "a", { ttlMs: 30 }) }));
+    await store.claimPaths(
+      withPaths("a", ["src/r/"], "k:reap", { ttlMs: HOUR, work: work("k:reap", "a", { ttlMs: 30 }) }),
+    );
     await sleep(60);
     const reaped = await store.reap({ minAgeMs: 0, by: "janitor" });
     expect(reaped.map((c) => c.key)).toEqual(["k:reap"]);
@@ -180,7 +235,7 @@ describe.each(TARGETS)("lifecycle contract: $name", (target: StoreTarget) => {
     expect(ttls).toEqual([90_000, 90_000, 120_000, 120_000]);
     // The expiry says the same: the last renewal is 120 s long.
     const claim = await store.get("k");
-    const [last] = (await store.events({ key: "k", kinds: ["renewed"], limit: 1 }));
+    const [last] = await store.events({ key: "k", kinds: ["renewed"], limit: 1 });
     expect((claim?.expiresAt.getTime() as number) - (last?.at.getTime() as number)).toBe(120_000);
     expect(await store.renew({ key: "nope", agent: "a", ttlMs: null })).toMatchObject({ ok: false, code: "NOT_FOUND" });
   });
@@ -190,24 +245,48 @@ describe.each(TARGETS)("lifecycle contract: $name", (target: StoreTarget) => {
     await store.claim(work("gone", "a"));
     await store.abandon({ key: "gone", agent: "a", reason: "blocked" });
     const resolved = await store.resolve({ key: "gone", agent: "b", note: "not needed any more" });
-    expect(resolved).toMatchObject({ ok: true, previousState: "abandoned", claim: { key: "gone", agent: "a", state: "released", reason: "resolved: not needed any more" } });
+    expect(resolved).toMatchObject({
+      ok: true,
+      previousState: "abandoned",
+      claim: { key: "gone", agent: "a", state: "released", reason: "resolved: not needed any more" },
+    });
     const [event] = await store.events({ key: "gone", kinds: ["resolved"], limit: 10 });
-    expect(event).toMatchObject({ agent: "b", detail: { previousState: "abandoned", holder: "a", note: "not needed any more" } });
+    expect(event).toMatchObject({
+      agent: "b",
+      detail: { previousState: "abandoned", holder: "a", note: "not needed any more" },
+    });
     expect((await store.list({ states: ["abandoned", "expired"], limit: 100 })).map((c) => c.key)).toEqual([]);
     // An expired claim (with its paths) is a loose end too.
     await store.claimPaths(withPaths("a", ["src/e/"], "late", { ttlMs: 20, work: work("late", "a", { ttlMs: 20 }) }));
     await sleep(40);
-    expect(await store.resolve({ key: "late", agent: "a", note: null })).toMatchObject({ ok: true, previousState: "expired", claim: { state: "released", reason: "resolved" } });
+    expect(await store.resolve({ key: "late", agent: "a", note: null })).toMatchObject({
+      ok: true,
+      previousState: "expired",
+      claim: { state: "released", reason: "resolved" },
+    });
     expect(await pathStates(store)).toEqual(["a:src/e/:released"]);
     // Nothing to resolve: a live claim (another's or mine), a completed or released one, a key never claimed.
     await store.claim(work("live", "a"));
     await store.claim(work("finished", "a"));
     await store.complete({ key: "finished", agent: "a" });
     const before = (await store.events({ limit: 1000 })).length;
-    for (const [key, agent] of [["live", "b"], ["live", "a"], ["finished", "b"], ["gone", "b"]] as const) {
-      expect(await store.resolve({ key, agent, note: null })).toMatchObject({ ok: false, code: "NOT_LOOSE_END", claim: { key } });
+    for (const [key, agent] of [
+      ["live", "b"],
+      ["live", "a"],
+      ["finished", "b"],
+      ["gone", "b"],
+    ] as const) {
+      expect(await store.resolve({ key, agent, note: null })).toMatchObject({
+        ok: false,
+        code: "NOT_LOOSE_END",
+        claim: { key },
+      });
     }
-    expect(await store.resolve({ key: "never", agent: "b", note: null })).toEqual({ ok: false, code: "NOT_FOUND", claim: null });
+    expect(await store.resolve({ key: "never", agent: "b", note: null })).toEqual({
+      ok: false,
+      code: "NOT_FOUND",
+      claim: null,
+    });
     expect((await store.events({ limit: 1000 })).length).toBe(before);
     expect(await store.get("live")).toMatchObject({ state: "active", agent: "a" });
   });
@@ -220,10 +299,22 @@ describe.each(TARGETS)("lifecycle contract: $name", (target: StoreTarget) => {
       changed: true,
       task: { id: "a", title: "a", priority: 80, blockedBy: ["b", "c"], meta: { k: 1 }, state: "blocked" },
     });
-    expect(await store.updateTask({ id: "a", unblock: ["b"], block: ["c"] })).toMatchObject({ ok: true, task: { blockedBy: ["c"] } });
+    expect(await store.updateTask({ id: "a", unblock: ["b"], block: ["c"] })).toMatchObject({
+      ok: true,
+      task: { blockedBy: ["c"] },
+    });
     expect(await store.updateTask({ id: "a", priority: 80 })).toMatchObject({ ok: true, changed: false });
-    expect(await store.updateTask({ id: "nope", title: "x" })).toEqual({ ok: false, code: "TASK_NOT_FOUND", id: "nope" });
-    expect(await store.updateTask({ id: "a", block: ["ghost"] })).toMatchObject({ ok: false, code: "BLOCKER_UNKNOWN", id: "a", blocker: "ghost" });
+    expect(await store.updateTask({ id: "nope", title: "x" })).toEqual({
+      ok: false,
+      code: "TASK_NOT_FOUND",
+      id: "nope",
+    });
+    expect(await store.updateTask({ id: "a", block: ["ghost"] })).toMatchObject({
+      ok: false,
+      code: "BLOCKER_UNKNOWN",
+      id: "a",
+      blocker: "ghost",
+    });
     await store.updateTask({ id: "c", block: ["b"] });
     expect(await store.updateTask({ id: "b", block: ["a"] })).toMatchObject({ ok: false, code: "BLOCKER_CYCLE" });
     // Refused patches wrote nothing.

@@ -51,7 +51,13 @@ describe.each(TARGETS)("path claim contract: $name", (target: StoreTarget) => {
     if (r.outcome !== "granted") return;
     expect(r.claims.map((c) => c.pattern)).toEqual(["src/auth/", "docs/*.md"]);
     expect(new Set(r.claims.map((c) => c.token)).size).toBe(1);
-    expect(r.claims[0]).toMatchObject({ repo: REPO, agent: "a", mode: "exclusive", state: "active", reason: "auth rewrite" });
+    expect(r.claims[0]).toMatchObject({
+      repo: REPO,
+      agent: "a",
+      mode: "exclusive",
+      state: "active",
+      reason: "auth rewrite",
+    });
     expect((r.claims[0]?.expiresAt.getTime() ?? 0) - (r.claims[0]?.claimedAt.getTime() ?? 0)).toBe(60_000);
     const events = await store.events({ limit: 10 });
     expect(events.map((e) => [e.kind, e.key])).toEqual([
@@ -105,7 +111,9 @@ describe.each(TARGETS)("path claim contract: $name", (target: StoreTarget) => {
     const again = await store.claimPaths(paths("a", ["src/", "src/b.ts"], { ttlMs: 2 * HOUR }));
     expect(again.outcome).toBe("granted");
     if (again.outcome !== "granted" || first.outcome !== "granted") return;
-    const srcBefore = (await store.listPaths({ repo: REPO, states: ["active"], limit: 10 })).find((p) => p.pattern === "src/");
+    const srcBefore = (await store.listPaths({ repo: REPO, states: ["active"], limit: 10 })).find(
+      (p) => p.pattern === "src/",
+    );
     expect(again.claims[0]?.id).toBe(srcBefore?.id);
     expect(again.claims[0]?.token).toBeLessThan(again.claims[1]?.token as number);
     expect((await store.events({ key: "path:src/", limit: 10 })).map((e) => e.kind)).toEqual([

@@ -22,7 +22,15 @@ describe.each(TARGETS)("reap races a renewer on $name", (target) => {
     try {
       for (let i = 0; i < KEYS; i++) await baton.claim(`reap-race:${i}`, { as: "renewer", ttl: 20, similar: "off" });
       const startAt = Date.now() + 1500;
-      const run = (role: string) => runScript(WORKER, [pathToFileURL(LIB).href, JSON.stringify(options), role, String(KEYS), String(startAt), "2500"]);
+      const run = (role: string) =>
+        runScript(WORKER, [
+          pathToFileURL(LIB).href,
+          JSON.stringify(options),
+          role,
+          String(KEYS),
+          String(startAt),
+          "2500",
+        ]);
       const [renewals, reaped] = (await Promise.all([run("renewer"), run("reaper")])).map((out) => Number(out.trim()));
       const log = await baton.log({ limit: 100_000 });
       expect(log.length, "the whole log fits in one read").toBeLessThan(100_000);
@@ -33,13 +41,20 @@ describe.each(TARGETS)("reap races a renewer on $name", (target) => {
         if (!event.key.startsWith("reap-race:")) continue;
         const at = event.at.getTime();
         if (event.kind === "granted" || event.kind === "renewed") {
-          lease.set(event.key, { token: event.token as number, expiresAt: at + Number(event.detail?.ttlMs), live: true });
+          lease.set(event.key, {
+            token: event.token as number,
+            expiresAt: at + Number(event.detail?.ttlMs),
+            live: true,
+          });
         } else if (event.kind === "reaped") {
           reapedEvents++;
           const held = lease.get(event.key);
           expect(held?.live, `${event.key} reaped twice or never granted`).toBe(true);
           expect(event.token, `${event.key} reaped with another token than the one it held`).toBe(held?.token);
-          expect(held?.expiresAt, `${event.key} reaped at ${at} while its lease ran to ${held?.expiresAt}`).toBeLessThanOrEqual(at);
+          expect(
+            held?.expiresAt,
+            `${event.key} reaped at ${at} while its lease ran to ${held?.expiresAt}`,
+          ).toBeLessThanOrEqual(at);
           lease.set(event.key, { ...(held as { token: number; expiresAt: number }), live: false });
         }
       }

@@ -59,8 +59,14 @@ describe.each(TARGETS)("handoff contract: $name", (target: StoreTarget) => {
     const granted = await claim(store, "task:h", "alice", 120_000);
     expect(granted.outcome).toBe("granted");
     const oldToken = granted.outcome === "granted" ? granted.claim.token : 0;
-    expect(await store.handoff({ key: "task:h", agent: "bob", to: "carol", note: null })).toMatchObject({ ok: false, code: "NOT_HOLDER" });
-    expect(await store.handoff({ key: "task:none", agent: "bob", to: "carol", note: null })).toMatchObject({ ok: false, code: "NOT_FOUND" });
+    expect(await store.handoff({ key: "task:h", agent: "bob", to: "carol", note: null })).toMatchObject({
+      ok: false,
+      code: "NOT_HOLDER",
+    });
+    expect(await store.handoff({ key: "task:none", agent: "bob", to: "carol", note: null })).toMatchObject({
+      ok: false,
+      code: "NOT_FOUND",
+    });
     const handed = await store.handoff({ key: "task:h", agent: "alice", to: "bob", note: "your turn" });
     expect(handed.ok).toBe(true);
     if (!handed.ok) return;
@@ -68,18 +74,28 @@ describe.each(TARGETS)("handoff contract: $name", (target: StoreTarget) => {
     expect(handed.claim.token).toBeGreaterThan(oldToken);
     const lease = handed.claim.expiresAt.getTime() - handed.claim.claimedAt.getTime();
     expect(lease).toBe(120_000);
-    expect(await store.renew({ key: "task:h", agent: "alice", ttlMs: 60_000 })).toMatchObject({ ok: false, code: "NOT_HOLDER" });
+    expect(await store.renew({ key: "task:h", agent: "alice", ttlMs: 60_000 })).toMatchObject({
+      ok: false,
+      code: "NOT_HOLDER",
+    });
     expect(await store.complete({ key: "task:h", agent: "bob" })).toMatchObject({ ok: true });
     const events = await store.events({ key: "task:h", limit: 10 });
     expect(events.map((e) => e.kind)).toEqual(["granted", "handed_off", "completed"]);
-    expect(events[1]).toMatchObject({ agent: "alice", token: handed.claim.token, detail: { to: "bob", previousToken: oldToken, note: "your turn" } });
+    expect(events[1]).toMatchObject({
+      agent: "alice",
+      token: handed.claim.token,
+      detail: { to: "bob", previousToken: oldToken, note: "your turn" },
+    });
   });
 
   it("refuses an expired claim: the lease is gone, there is nothing to pass on", async () => {
     const store = await fresh();
     await claim(store, "task:x", "alice", 30);
     await new Promise((resolve) => setTimeout(resolve, 80));
-    expect(await store.handoff({ key: "task:x", agent: "alice", to: "bob", note: null })).toMatchObject({ ok: false, code: "CLAIM_EXPIRED" });
+    expect(await store.handoff({ key: "task:x", agent: "alice", to: "bob", note: null })).toMatchObject({
+      ok: false,
+      code: "CLAIM_EXPIRED",
+    });
     expect((await store.get("task:x"))?.agent).toBe("alice");
   });
 });

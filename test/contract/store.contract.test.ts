@@ -103,10 +103,18 @@ describe.each(TARGETS)("store contract: $name", (target: StoreTarget) => {
   it("completes for the live holder only, and refuses a redo within the done window", async () => {
     const store = await fresh();
     const held = await store.claim(input("k", "a"));
-    expect(await store.complete({ key: "k", agent: "b", result: "x" })).toMatchObject({ ok: false, code: "NOT_HOLDER" });
+    expect(await store.complete({ key: "k", agent: "b", result: "x" })).toMatchObject({
+      ok: false,
+      code: "NOT_HOLDER",
+    });
     const done = await store.complete({ key: "k", agent: "a", result: "fixed", commit: "abc1234" });
     expect(done.ok).toBe(true);
-    expect(done.claim).toMatchObject({ state: "completed", result: "fixed", commit: "abc1234", token: held.claim.token });
+    expect(done.claim).toMatchObject({
+      state: "completed",
+      result: "fixed",
+      commit: "abc1234",
+      token: held.claim.token,
+    });
     expect(done.claim?.endedAt).toBeInstanceOf(Date);
     const redo = await store.claim(input("k", "b"));
     expect(redo.outcome).toBe("done");
@@ -114,7 +122,11 @@ describe.each(TARGETS)("store contract: $name", (target: StoreTarget) => {
     const events = await store.events({ key: "k", limit: 10 });
     expect(events.map((e) => e.kind)).toEqual(["granted", "completed", "denied"]);
     expect(events[1]).toMatchObject({ commit: "abc1234", detail: { result: "fixed" } });
-    expect(events[2]?.detail).toMatchObject({ code: "CLAIM_DONE", holder: "a", completedAt: done.claim?.endedAt?.toISOString() });
+    expect(events[2]?.detail).toMatchObject({
+      code: "CLAIM_DONE",
+      holder: "a",
+      completedAt: done.claim?.endedAt?.toISOString(),
+    });
     // The holder cannot complete twice.
     expect(await store.complete({ key: "k", agent: "a" })).toMatchObject({ ok: false, code: "NOT_HOLDER" });
   });
@@ -309,12 +321,25 @@ describe.each(TARGETS)("store contract: $name", (target: StoreTarget) => {
       source: null,
     });
     const ids = async () => (await store.listTasks({ limit: 100 })).map((x) => x.id).sort();
-    expect(await store.putTasks([t("a", ["ghost"])], "add")).toEqual({ ok: false, code: "BLOCKER_UNKNOWN", id: "a", blocker: "ghost" });
+    expect(await store.putTasks([t("a", ["ghost"])], "add")).toEqual({
+      ok: false,
+      code: "BLOCKER_UNKNOWN",
+      id: "a",
+      blocker: "ghost",
+    });
     expect(await ids()).toEqual([]);
     // A blocker added in the same write is known; so is a done task.
-    expect(await store.putTasks([t("b", ["c", "old"]), t("c"), t("old", [], true)], "add")).toMatchObject({ ok: true, created: ["b", "c", "old"] });
+    expect(await store.putTasks([t("b", ["c", "old"]), t("c"), t("old", [], true)], "add")).toMatchObject({
+      ok: true,
+      created: ["b", "c", "old"],
+    });
     // A cycle through what is stored: c waits for b, which waits for c.
-    expect(await store.putTasks([t("c", ["b"])], "update")).toEqual({ ok: false, code: "BLOCKER_CYCLE", id: "c", cycle: ["c", "b", "c"] });
+    expect(await store.putTasks([t("c", ["b"])], "update")).toEqual({
+      ok: false,
+      code: "BLOCKER_CYCLE",
+      id: "c",
+      cycle: ["c", "b", "c"],
+    });
     // A longer cycle inside one write: none of it is written, not even the innocent task.
     expect(await store.putTasks([t("w"), t("x", ["y"]), t("y", ["z"]), t("z", ["x"])], "upsert")).toEqual({
       ok: false,
@@ -325,8 +350,15 @@ describe.each(TARGETS)("store contract: $name", (target: StoreTarget) => {
     expect(await ids()).toEqual(["b", "c", "old"]);
     expect((await store.getTask("c"))?.blockedBy).toEqual([]);
     // Rewriting a task with the blockers it already has is not judged again; new ones are.
-    expect(await store.putTasks([{ ...t("b", ["c", "old"]), title: "b2" }], "update")).toMatchObject({ ok: true, updated: ["b"] });
-    expect(await store.putTasks([t("b", ["c", "old", "nope"])], "update")).toMatchObject({ ok: false, code: "BLOCKER_UNKNOWN", blocker: "nope" });
+    expect(await store.putTasks([{ ...t("b", ["c", "old"]), title: "b2" }], "update")).toMatchObject({
+      ok: true,
+      updated: ["b"],
+    });
+    expect(await store.putTasks([t("b", ["c", "old", "nope"])], "update")).toMatchObject({
+      ok: false,
+      code: "BLOCKER_UNKNOWN",
+      blocker: "nope",
+    });
   });
 
   it("reports its schema as current", async () => {

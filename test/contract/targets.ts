@@ -122,7 +122,9 @@ export interface ApiTarget {
 }
 
 function storeEnv(options: ReturnType<StoreTarget["batonOptions"]>): Record<string, string> {
-  return "db" in options ? { BATON_DB: options.db } : { BATON_DATABASE_URL: options.databaseUrl, BATON_PG_SCHEMA: options.schema };
+  return "db" in options
+    ? { BATON_DB: options.db }
+    : { BATON_DATABASE_URL: options.databaseUrl, BATON_PG_SCHEMA: options.schema };
 }
 
 function inProcessTarget(store: StoreTarget): ApiTarget {
@@ -167,4 +169,7 @@ function httpTarget(store: StoreTarget): ApiTarget {
 }
 
 /** Every API target this run tests: in process and over HTTP, on each selected store. */
-export const API_TARGETS: readonly ApiTarget[] = TARGETS.flatMap((store) => [inProcessTarget(store), httpTarget(store)]);
+export const API_TARGETS: readonly ApiTarget[] = TARGETS.flatMap((store) => [
+  inProcessTarget(store),
+  httpTarget(store),
+]);

@@ -58,7 +58,8 @@ function follow(store: Store, after = 0): { seen: BatonEvent[]; stop: () => Prom
   const running = (async () => {
     const read = (cursor: number, limit: number) => store.events({ afterId: cursor, limit });
     // No polling fallback worth the name: a store with watch is followed through it.
-    for await (const batch of followEvents(store, read, { after, signal: controller.signal, pollMs: HOUR })) seen.push(...batch);
+    for await (const batch of followEvents(store, read, { after, signal: controller.signal, pollMs: HOUR }))
+      seen.push(...batch);
   })();
   return {
     seen,
@@ -153,7 +154,8 @@ describe.each(TARGETS)("Baton.follow: $name", (target: StoreTarget) => {
       const seen: BatonEvent[] = [];
       const following = (async () => {
         const filter = { key: "follow:b", kind: ["granted", "released"] } as const;
-        for await (const batch of baton.follow({ ...filter, after: 0, watch, pollMs: 20, signal: stop.signal })) seen.push(...batch);
+        for await (const batch of baton.follow({ ...filter, after: 0, watch, pollMs: 20, signal: stop.signal }))
+          seen.push(...batch);
       })();
       await writer.claim("follow:b", { as: "w" });
       await writer.claim("follow:c", { as: "w" });
@@ -169,7 +171,8 @@ describe.each(TARGETS)("Baton.follow: $name", (target: StoreTarget) => {
       const again = new AbortController();
       const first = seen[0] as BatonEvent;
       const resuming = (async () => {
-        for await (const batch of baton.follow({ key: "follow:b", after: first.id, signal: again.signal })) resumed.push(...batch);
+        for await (const batch of baton.follow({ key: "follow:b", after: first.id, signal: again.signal }))
+          resumed.push(...batch);
       })();
       await until("the resumed follower", () => resumed.length >= 1);
       again.abort();
@@ -207,7 +210,9 @@ describe.skipIf(!storeSelected("postgres"))("watch on PostgreSQL", () => {
     try {
       const table = `"${options.schema}".events`;
       await client.query("BEGIN");
-      const early = await client.query(`INSERT INTO ${table} (at, kind, key, agent) VALUES (0, 'noted', 'gap:early', 'raw') RETURNING id`);
+      const early = await client.query(
+        `INSERT INTO ${table} (at, kind, key, agent) VALUES (0, 'noted', 'gap:early', 'raw') RETURNING id`,
+      );
       const earlyId = Number(early.rows[0].id);
       // A later id, committed first.
       const late = await store.recordEvent({ kind: "noted", key: "gap:late", agent: "me", commit: null, detail: null });

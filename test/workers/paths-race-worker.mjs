@@ -4,7 +4,20 @@
 const [libUrl, optionsJson, agent, repoDir, startAt, duration] = process.argv.slice(2);
 const { openBaton } = await import(libUrl);
 const baton = await openBaton(JSON.parse(optionsJson));
-const FAMILY = ["src/", "src/a.ts", "src/*.ts", "src/x/**", "src/x/b.ts", "lib/", "lib/*.js", "**/*.md", "docs/", "docs/a.md", "src/{a,b}.ts", "test/"];
+const FAMILY = [
+  "src/",
+  "src/a.ts",
+  "src/*.ts",
+  "src/x/**",
+  "src/x/b.ts",
+  "lib/",
+  "lib/*.js",
+  "**/*.md",
+  "docs/",
+  "docs/a.md",
+  "src/{a,b}.ts",
+  "test/",
+];
 const where = { as: agent, cwd: repoDir, repo: "root:race-test" };
 const wait = Number(startAt) - Date.now();
 if (wait > 0) await new Promise((r) => setTimeout(r, wait));

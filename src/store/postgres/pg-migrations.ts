@@ -266,7 +266,8 @@ CREATE TABLE S.category_stats (
   },
   {
     version: 4,
-    description: "one work lifecycle: completing task:ID marks it done, ending a work claim ends its path claims, renew keeps the lease, resolve",
+    description:
+      "one work lifecycle: completing task:ID marks it done, ending a work claim ends its path claims, renew keeps the lease, resolve",
     sql: `
 -- End the holder's active path claims granted with the work claim p_work (inside its transaction).
 CREATE FUNCTION S.end_linked_paths(p_now bigint, p_work text, p_holder text, p_state text, p_commit text)
@@ -561,7 +562,8 @@ END $$;
   },
   {
     version: 10,
-    description: "renew and end a claim with the guarded update first; reap in one statement set; an index of live path claims granted with a work claim",
+    description:
+      "renew and end a claim with the guarded update first; reap in one statement set; an index of live path claims granted with a work claim",
     // reap was a loop per claim (read the row, insert its event, end its path claims, build
     // its JSON): 12 s for 100,000 claims. Now one UPDATE ... RETURNING feeds the events'
     // INSERT ... SELECT and one JSON array (one row back, one JSON.parse), then one statement
@@ -704,7 +706,8 @@ END $$;
   },
   {
     version: 11,
-    description: "live events: inserts into events NOTIFY baton_events; a follower's cursor never passes an uncommitted event",
+    description:
+      "live events: inserts into events NOTIFY baton_events; a follower's cursor never passes an uncommitted event",
     // NOTIFY: one per inserting statement, not per row, with the same payload for every
     // statement of a transaction: PostgreSQL folds identical notifications of one
     // transaction into one, delivered at its commit to every session that LISTENs,

@@ -188,7 +188,11 @@ interface ActFnRow {
  * A WHERE clause under construction for a list query: the state terms (`active` and
  * `expired` against the server time `t.now`), and `p`, which adds a parameter and names it.
  */
-function stateFilter(states: readonly ClaimState[]): { where: string[]; params: unknown[]; p: (value: unknown) => string } {
+function stateFilter(states: readonly ClaimState[]): {
+  where: string[];
+  params: unknown[];
+  p: (value: unknown) => string;
+} {
   const where: string[] = [];
   const params: unknown[] = [];
   const p = (value: unknown): string => {
@@ -249,7 +253,8 @@ export class PostgresStore implements Store {
   async #query<R>(sql: string, params: unknown[] = [], name?: string): Promise<R[]> {
     if (this.#closed) throw new BatonError("STORE_CLOSED", "this Baton handle is closed; open a new one");
     // Hot statements are named: each connection parses and plans them once.
-    const query = name === undefined ? { text: sql, values: params } : { name: `baton_${name}`, text: sql, values: params };
+    const query =
+      name === undefined ? { text: sql, values: params } : { name: `baton_${name}`, text: sql, values: params };
     for (let attempt = 1; ; attempt++) {
       try {
         const result = await this.#pool.query(query);
@@ -330,10 +335,16 @@ export class PostgresStore implements Store {
   }
 
   async resolve(input: ResolveInput): Promise<ResolveOutcome> {
-    const [row] = await this.#query<{ code: "NOT_FOUND" | "NOT_LOOSE_END" | null; now_ms: number; claim: ClaimRow | null; previous_state: "abandoned" | "expired" | null }>(
-      `SELECT code, now_ms, claim, previous_state FROM ${this.#s}.resolve($1, $2, $3)`,
-      [input.key, input.agent, input.note],
-    );
+    const [row] = await this.#query<{
+      code: "NOT_FOUND" | "NOT_LOOSE_END" | null;
+      now_ms: number;
+      claim: ClaimRow | null;
+      previous_state: "abandoned" | "expired" | null;
+    }>(`SELECT code, now_ms, claim, previous_state FROM ${this.#s}.resolve($1, $2, $3)`, [
+      input.key,
+      input.agent,
+      input.note,
+    ]);
     if (row === undefined) throw new BatonError("INTERNAL", "the resolve function returned no row");
     const claim = row.claim === null ? null : toClaim(row.claim, Number(row.now_ms));
     if (row.code !== null) return { ok: false, code: row.code, claim };
@@ -409,7 +420,9 @@ export class PostgresStore implements Store {
       // transactions commit out of id order, and a cursor that passed an uncommitted id
       // would never see it.
       const afterId = filter.afterId;
-      const [horizon] = await this.#query<{ horizon: number }>(`SELECT ${this.#s}.events_horizon($1) AS horizon`, [afterId]);
+      const [horizon] = await this.#query<{ horizon: number }>(`SELECT ${this.#s}.events_horizon($1) AS horizon`, [
+        afterId,
+      ]);
       where.push(`id > ${p(afterId)}`, `id <= ${p(Number(horizon?.horizon ?? afterId))}`);
       // A new statement, so a snapshot taken after the horizon: every id up to it is visible.
       const sql = `SELECT ${EVENT_COLUMNS} FROM ${this.#s}.events WHERE ${where.join(" AND ")} ORDER BY id ASC LIMIT ${p(filter.limit)}`;
@@ -503,12 +516,24 @@ export class PostgresStore implements Store {
         const rows = await client.query(`SELECT ${PATH_COLUMNS} FROM ${this.#s}.path_claims WHERE id = ANY($1)`, [ids]);
         for (const row of rows.rows as PathRow[]) full.set(Number(row.id), toPathClaim(row, now));
       }
-      const conflicts: PathConflict[] = plan.conflicts.map((c) => ({ pattern: c.pattern, held: full.get(c.held.id) as PathClaim }));
+      const conflicts: PathConflict[] = plan.conflicts.map((c) => ({
+        pattern: c.pattern,
+        held: full.get(c.held.id) as PathClaim,
+      }));
       if (conflicts.length > 0 && !input.advisory) {
         for (const pattern of input.patterns) {
           const mine = conflicts.filter((c) => c.pattern === pattern);
           if (mine.length === 0) continue;
-          await this.#eventIn(client, now, "denied", pathEventKey(pattern), input.agent, null, null, pathDetail.denied(input.repo, input.mode, mine));
+          await this.#eventIn(
+            client,
+            now,
+            "denied",
+            pathEventKey(pattern),
+            input.agent,
+            null,
+            null,
+            pathDetail.denied(input.repo, input.mode, mine),
+          );
         }
         return { outcome: "conflict", conflicts };
       }
@@ -518,7 +543,15 @@ export class PostgresStore implements Store {
         const w = input.work;
         const result = await client.query(
           `SELECT outcome, now_ms, claim, previous FROM ${this.#s}.claim($1, $2, $3, $4::json, $5, $6, $7)`,
-          [w.key, w.agent, w.ttlMs, w.meta === null ? null : JSON.stringify(w.meta), w.reopen, w.doneWindowMs, w.keepTtl === true],
+          [
+            w.key,
+            w.agent,
+            w.ttlMs,
+            w.meta === null ? null : JSON.stringify(w.meta),
+            w.reopen,
+            w.doneWindowMs,
+            w.keepTtl === true,
+          ],
         );
         work = claimOutcome(result.rows[0] as ClaimFnRow);
         // Nothing of the paths is written yet; the work's denial stays in the log.
@@ -535,7 +568,16 @@ export class PostgresStore implements Store {
           [now + input.ttlMs, now, input.mode, input.reason, workKey, own.id],
         );
         const row = result.rows[0] as PathRow;
-        await this.#eventIn(client, now, "renewed", pathEventKey(own.pattern), input.agent, Number(row.token), null, pathDetail.renewed(input.repo, input.mode, input.ttlMs));
+        await this.#eventIn(
+          client,
+          now,
+          "renewed",
+          pathEventKey(own.pattern),
+          input.agent,
+          Number(row.token),
+          null,
+          pathDetail.renewed(input.repo, input.mode, input.ttlMs),
+        );
         byPattern.set(own.pattern, row);
       }
       if (plan.insert.length > 0 && token === null) {
@@ -550,7 +592,16 @@ export class PostgresStore implements Store {
         );
         const row = result.rows[0] as PathRow;
         const overridden = conflicts.filter((c) => c.pattern === pattern).length;
-        await this.#eventIn(client, now, "granted", pathEventKey(pattern), input.agent, token, null, pathDetail.granted(input.repo, input.mode, input.ttlMs, workKey, overridden));
+        await this.#eventIn(
+          client,
+          now,
+          "granted",
+          pathEventKey(pattern),
+          input.agent,
+          token,
+          null,
+          pathDetail.granted(input.repo, input.mode, input.ttlMs, workKey, overridden),
+        );
         byPattern.set(pattern, row);
       }
       return {
@@ -599,7 +650,16 @@ export class PostgresStore implements Store {
         );
         const row = result.rows[0] as PathRow;
         const e = event(row);
-        await this.#eventIn(client, now, kind, pathEventKey(row.pattern), input.agent, Number(row.token), e.commit, e.detail);
+        await this.#eventIn(
+          client,
+          now,
+          kind,
+          pathEventKey(row.pattern),
+          input.agent,
+          Number(row.token),
+          e.commit,
+          e.detail,
+        );
         out.push(toPathClaim(row, now));
       }
       return out;
@@ -656,7 +716,10 @@ export class PostgresStore implements Store {
     return (await this.#query<TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM ${this.#s}.tokens ORDER BY id`)).map(toToken);
   }
 
-  async revokeTokens(input: { readonly id?: number | undefined; readonly agent?: string | undefined }): Promise<TokenRecord[]> {
+  async revokeTokens(input: {
+    readonly id?: number | undefined;
+    readonly agent?: string | undefined;
+  }): Promise<TokenRecord[]> {
     const rows = await this.#query<TokenRow>(
       `UPDATE ${this.#s}.tokens SET revoked_at = ${this.#s}.now_ms()
        WHERE revoked_at IS NULL AND (id = $1 OR agent = $2) RETURNING ${TOKEN_COLUMNS}`,
@@ -695,7 +758,9 @@ export class PostgresStore implements Store {
          UPDATE ${s}.path_claims pc SET state = 'abandoned', ended_at = t.now,
              reason = coalesce(pc.reason, 'reaped: expired without release')
            FROM t WHERE pc.state = 'active' AND pc.expires_at <= t.now - $1
-           RETURNING ${PATH_COLUMNS.split(", ").map((c) => `pc.${c}`).join(", ")}, t.now AS now_ms
+           RETURNING ${PATH_COLUMNS.split(", ")
+             .map((c) => `pc.${c}`)
+             .join(", ")}, t.now AS now_ms
        ), e AS (
          INSERT INTO ${s}.events (at, kind, key, agent, token, detail)
            SELECT r.now_ms, 'reaped', 'path:' || r.pattern, r.agent, r.token, CASE
@@ -755,13 +820,26 @@ export class PostgresStore implements Store {
           const had = existing === undefined ? [] : (JSON.parse(String(existing.blocked_by)) as string[]);
           for (const blocker of task.blockedBy) if (!had.includes(blocker)) added.push({ id: task.id, blocker });
           const values = taskColumns(task);
-        // Done is left only by task reopen (setTaskState): a re-import or an update never reopens.
-        if (existing?.state === "done") values.state = "done";
+          // Done is left only by task reopen (setTaskState): a re-import or an update never reopens.
+          if (existing?.state === "done") values.state = "done";
           if (existing === undefined) {
             await client.query(
               `INSERT INTO ${this.#s}.tasks (id, title, category, priority, state, blocked_by, paths, assignee, meta, source, created_at, updated_at, done_at)
                VALUES ($1, $2, $3, $4, $5, $6::json, $7::json, $8, $9::json, $10, $11, $11, $12)`,
-              [task.id, values.title, values.category, values.priority, values.state, values.blocked_by, values.paths, values.assignee, values.meta, values.source, now, task.done ? now : null],
+              [
+                task.id,
+                values.title,
+                values.category,
+                values.priority,
+                values.state,
+                values.blocked_by,
+                values.paths,
+                values.assignee,
+                values.meta,
+                values.source,
+                now,
+                task.done ? now : null,
+              ],
             );
             created.push(task.id);
           } else if (Object.entries(values).every(([k, v]) => existing[k] === v)) {
@@ -772,7 +850,19 @@ export class PostgresStore implements Store {
                  assignee = $8, meta = $9::json, source = $10, updated_at = $11,
                  done_at = CASE WHEN $5 = 'done' THEN coalesce(done_at, $11) ELSE NULL END
                WHERE id = $1`,
-              [task.id, values.title, values.category, values.priority, values.state, values.blocked_by, values.paths, values.assignee, values.meta, values.source, now],
+              [
+                task.id,
+                values.title,
+                values.category,
+                values.priority,
+                values.state,
+                values.blocked_by,
+                values.paths,
+                values.assignee,
+                values.meta,
+                values.source,
+                now,
+              ],
             );
             updated.push(task.id);
           }
@@ -818,7 +908,10 @@ export class PostgresStore implements Store {
              WHERE id = $1`,
             [patch.id, c.title, c.category, c.priority, c.blocked_by, c.paths, c.assignee, c.meta, now],
           );
-          const problem = await this.#blockerProblem(client, added.map((blocker) => ({ id: patch.id, blocker })));
+          const problem = await this.#blockerProblem(
+            client,
+            added.map((blocker) => ({ id: patch.id, blocker })),
+          );
           if (problem !== null) {
             answer = { ok: false, ...problem };
             throw refused;
@@ -840,7 +933,10 @@ export class PostgresStore implements Store {
     const missing = new Set<string>();
     let frontier = toRead(startIds(added), graph, missing);
     while (frontier.length > 0) {
-      const { rows } = await client.query(`SELECT id, blocked_by::text AS blocked_by FROM ${this.#s}.tasks WHERE id = ANY($1::text[])`, [frontier]);
+      const { rows } = await client.query(
+        `SELECT id, blocked_by::text AS blocked_by FROM ${this.#s}.tasks WHERE id = ANY($1::text[])`,
+        [frontier],
+      );
       const next: string[] = [];
       for (const row of rows as { id: string; blocked_by: string }[]) {
         const blockers = JSON.parse(row.blocked_by) as string[];
@@ -896,36 +992,64 @@ export class PostgresStore implements Store {
       const now = await this.#nowIn(client);
       let changed: ClaimRow | null = null;
       if (input.done) {
-        await client.query(`UPDATE ${s}.tasks SET state = 'done', done_at = $1, updated_at = $1 WHERE id = $2 AND state = 'open'`, [now, input.id]);
+        await client.query(
+          `UPDATE ${s}.tasks SET state = 'done', done_at = $1, updated_at = $1 WHERE id = $2 AND state = 'open'`,
+          [now, input.id],
+        );
         if (before !== undefined && before.state === "active") {
-          const r = await client.query(`UPDATE ${s}.claims SET state = 'completed', ended_at = $1 WHERE key = $2 RETURNING ${CLAIM_COLUMNS}`, [now, key]);
+          const r = await client.query(
+            `UPDATE ${s}.claims SET state = 'completed', ended_at = $1 WHERE key = $2 RETURNING ${CLAIM_COLUMNS}`,
+            [now, key],
+          );
           changed = r.rows[0] as ClaimRow;
-          await this.#eventIn(client, now, "completed", key, input.agent ?? before.agent, Number(before.token), null, { via: "task done", holder: before.agent });
+          await this.#eventIn(client, now, "completed", key, input.agent ?? before.agent, Number(before.token), null, {
+            via: "task done",
+            holder: before.agent,
+          });
           await client.query(`SELECT ${s}.end_linked_paths($1, $2, $3, 'released', NULL)`, [now, key, before.agent]);
         }
       } else {
-        await client.query(`UPDATE ${s}.tasks SET state = 'open', done_at = NULL, updated_at = $1 WHERE id = $2 AND state = 'done'`, [now, input.id]);
+        await client.query(
+          `UPDATE ${s}.tasks SET state = 'open', done_at = NULL, updated_at = $1 WHERE id = $2 AND state = 'done'`,
+          [now, input.id],
+        );
         if (before !== undefined && before.state === "completed") {
-          const r = await client.query(`UPDATE ${s}.claims SET state = 'released', reason = 'task reopened' WHERE key = $1 RETURNING ${CLAIM_COLUMNS}`, [key]);
+          const r = await client.query(
+            `UPDATE ${s}.claims SET state = 'released', reason = 'task reopened' WHERE key = $1 RETURNING ${CLAIM_COLUMNS}`,
+            [key],
+          );
           changed = r.rows[0] as ClaimRow;
-          await this.#eventIn(client, now, "reopened", key, input.agent ?? before.agent, Number(before.token), null, { previousAgent: before.agent });
+          await this.#eventIn(client, now, "reopened", key, input.agent ?? before.agent, Number(before.token), null, {
+            previousAgent: before.agent,
+          });
         }
       }
       const task = await client.query(`${this.#taskSelect()} WHERE t.id = $2`, [now, input.id]);
-      return { ok: true, task: toTask(task.rows[0] as TaskRow), claim: changed === null ? null : toClaim(changed, now) };
+      return {
+        ok: true,
+        task: toTask(task.rows[0] as TaskRow),
+        claim: changed === null ? null : toClaim(changed, now),
+      };
     });
   }
 
   async next(input: NextInput): Promise<NextOutcome> {
     return this.#transaction(async (client): Promise<NextOutcome> => {
       const now = await this.#nowIn(client);
-      const statRows = await client.query(`SELECT category, successes, failures, updated_at FROM ${this.#s}.category_stats`);
-      const stats = decayedStats(statRows.rows as { category: string; successes: number; failures: number; updated_at: number }[], now);
+      const statRows = await client.query(
+        `SELECT category, successes, failures, updated_at FROM ${this.#s}.category_stats`,
+      );
+      const stats = decayedStats(
+        statRows.rows as { category: string; successes: number; failures: number; updated_at: number }[],
+        now,
+      );
       const recentRows = await client.query(
         `SELECT detail FROM ${this.#s}.events WHERE kind = 'selected' ORDER BY id DESC LIMIT $1`,
         [RECENT_SELECTIONS],
       );
-      const recent = (recentRows.rows as { detail: { category?: unknown } | null }[]).map((r) => String(r.detail?.category ?? ""));
+      const recent = (recentRows.rows as { detail: { category?: unknown } | null }[]).map((r) =>
+        String(r.detail?.category ?? ""),
+      );
       const context: NextContext = { now, stats, recent };
       // Per category (a loose index scan finds them), the first ready tasks in index order
       // (priority, then age): a 100,000-task backlog is never scanned whole.
@@ -965,12 +1089,22 @@ export class PostgresStore implements Store {
         }
         if (input.dryRun) return { task, claim: null, paths: [], ranked, skipped, context };
         // Another caller working on this task right now holds its row: skip it, do not wait.
-        const locked = await client.query(`SELECT id FROM ${this.#s}.tasks WHERE id = $1 AND state = 'open' FOR UPDATE SKIP LOCKED`, [id]);
+        const locked = await client.query(
+          `SELECT id FROM ${this.#s}.tasks WHERE id = $1 AND state = 'open' FOR UPDATE SKIP LOCKED`,
+          [id],
+        );
         if (locked.rowCount === 0) {
           skipped.push(id);
           continue;
         }
-        const work: ClaimInput = { key: `task:${id}`, agent: input.agent, ttlMs: input.ttlMs, meta: null, reopen: false, doneWindowMs: input.doneWindowMs };
+        const work: ClaimInput = {
+          key: `task:${id}`,
+          agent: input.agent,
+          ttlMs: input.ttlMs,
+          meta: null,
+          reopen: false,
+          doneWindowMs: input.doneWindowMs,
+        };
         let claim: Claim;
         let paths: PathClaim[] = [];
         if (task.paths.length > 0) {
@@ -1012,7 +1146,10 @@ export class PostgresStore implements Store {
     });
   }
 
-  async recordOutcome(input: { readonly category: string; readonly outcome: "success" | "failure" | "noop" }): Promise<void> {
+  async recordOutcome(input: {
+    readonly category: string;
+    readonly outcome: "success" | "failure" | "noop";
+  }): Promise<void> {
     await this.#transaction(async (client) => {
       const now = await this.#nowIn(client);
       const found = await client.query(
@@ -1127,7 +1264,11 @@ class PgWatch {
   async #connect(): Promise<void> {
     const pg = loadPg();
     // A schema's name in application_name lets an operator (or a test) tell the listeners apart.
-    const client = new pg.Client({ ...this.#config, application_name: `baton-listen:${this.#schema}`.slice(0, 63), keepAlive: true });
+    const client = new pg.Client({
+      ...this.#config,
+      application_name: `baton-listen:${this.#schema}`.slice(0, 63),
+      keepAlive: true,
+    });
     const lost = (): void => this.#lost(client);
     client.on("error", lost);
     client.on("end", lost);

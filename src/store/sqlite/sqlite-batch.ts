@@ -89,7 +89,8 @@ export class GroupCommit {
           results.push({ value: this.#savepoint(op.decide) });
         } catch (error) {
           // The savepoint was rolled back; the batch goes on, unless SQLite ended the transaction.
-          if (!this.#db.inTransaction) throw new BatchBroken("the batch's transaction was rolled back", { cause: error });
+          if (!this.#db.inTransaction)
+            throw new BatchBroken("the batch's transaction was rolled back", { cause: error });
           results.push({ error });
         }
       }

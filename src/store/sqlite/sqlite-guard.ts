@@ -127,30 +127,41 @@ export function lostWalRefusal(path: string, lostFrames: number): BatonError {
  */
 export function repairLostWrites(db: Database.Database, path: string, lostFrames: number): void {
   const counter = (): number =>
-    (db.prepare("SELECT value FROM counters WHERE name = 'fencing_token'").get() as { value: number } | undefined)?.value ?? 0;
+    (db.prepare("SELECT value FROM counters WHERE name = 'fencing_token'").get() as { value: number } | undefined)
+      ?.value ?? 0;
   const recent = (): number =>
-    (db.prepare("SELECT max(token) AS t FROM (SELECT token FROM events ORDER BY id DESC LIMIT 64)").get() as { t: number | null })
-      .t ?? 0;
+    (
+      db.prepare("SELECT max(token) AS t FROM (SELECT token FROM events ORDER BY id DESC LIMIT 64)").get() as {
+        t: number | null;
+      }
+    ).t ?? 0;
   if (lostFrames === 0 && recent() <= counter()) return;
-  const detail = db.transaction(() => {
-    const highest = Math.max(
-      recent(),
-      (db.prepare("SELECT max(token) AS t FROM events").get() as { t: number | null }).t ?? 0,
-      (db.prepare("SELECT max(token) AS t FROM claims").get() as { t: number | null }).t ?? 0,
-      (db.prepare("SELECT max(token) AS t FROM path_claims").get() as { t: number | null }).t ?? 0,
-    );
-    const from = counter();
-    // Each lost commit drew at most one token and wrote at least one frame.
-    const to = Math.max(from, highest) + lostFrames;
-    db.prepare("UPDATE counters SET value = ? WHERE name = 'fencing_token'").run(to);
-    const now = Date.now();
-    const info = { code: lostFrames > 0 ? "WAL_LOST" : "COUNTER_BEHIND", lostFrames, counterWas: from, highestToken: highest, counterNow: to };
-    db.prepare("INSERT INTO events (at, kind, key, agent, token, commit_sha, detail) VALUES (?, 'noted', 'registry:wal', 'baton', NULL, NULL, ?)").run(
-      now,
-      JSON.stringify(info),
-    );
-    return info;
-  }).immediate();
+  const detail = db
+    .transaction(() => {
+      const highest = Math.max(
+        recent(),
+        (db.prepare("SELECT max(token) AS t FROM events").get() as { t: number | null }).t ?? 0,
+        (db.prepare("SELECT max(token) AS t FROM claims").get() as { t: number | null }).t ?? 0,
+        (db.prepare("SELECT max(token) AS t FROM path_claims").get() as { t: number | null }).t ?? 0,
+      );
+      const from = counter();
+      // Each lost commit drew at most one token and wrote at least one frame.
+      const to = Math.max(from, highest) + lostFrames;
+      db.prepare("UPDATE counters SET value = ? WHERE name = 'fencing_token'").run(to);
+      const now = Date.now();
+      const info = {
+        code: lostFrames > 0 ? "WAL_LOST" : "COUNTER_BEHIND",
+        lostFrames,
+        counterWas: from,
+        highestToken: highest,
+        counterNow: to,
+      };
+      db.prepare(
+        "INSERT INTO events (at, kind, key, agent, token, commit_sha, detail) VALUES (?, 'noted', 'registry:wal', 'baton', NULL, NULL, ?)",
+      ).run(now, JSON.stringify(info));
+      return info;
+    })
+    .immediate();
   const cause =
     lostFrames > 0
       ? `its write-ahead log ${path}-wal is missing while the index ${path}-shm says ${lostFrames} committed frame(s) were never copied into the database: claims acknowledged since the last checkpoint are lost`

@@ -25,7 +25,9 @@ export interface MigrationDb {
  */
 function rebuildTable(db: MigrationDb, table: string, define: (createSql: string) => string): void {
   const objects = db
-    .prepare("SELECT type, name, sql FROM sqlite_schema WHERE tbl_name = ? AND sql IS NOT NULL ORDER BY type = 'table' DESC")
+    .prepare(
+      "SELECT type, name, sql FROM sqlite_schema WHERE tbl_name = ? AND sql IS NOT NULL ORDER BY type = 'table' DESC",
+    )
     .all(table) as { type: string; name: string; sql: string }[];
   const [create, ...dependents] = objects;
   if (create === undefined || create.type !== "table") throw new Error(`migration: no table ${table}`);
@@ -136,7 +138,8 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 7,
-    description: "fewer pages written per commit: events without AUTOINCREMENT, claims clustered by key, claim indexes for the live set and the listing order",
+    description:
+      "fewer pages written per commit: events without AUTOINCREMENT, claims clustered by key, claim indexes for the live set and the listing order",
     // Each claim or completion wrote ~11 WAL pages; this step cuts it to ~8 (bench/pages.mjs)
     // without weakening a guarantee:
     // - events.id loses AUTOINCREMENT, whose sqlite_sequence row was one more page per commit.
@@ -193,7 +196,8 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 9,
-    description: "an index of live path claims granted with a work claim; the log's time index becomes a per-minute table of first event ids",
+    description:
+      "an index of live path claims granted with a work claim; the log's time index becomes a per-minute table of first event ids",
     // - path_claims_work: only active path claims with a work claim enter it, and leave it when
     //   they end: a plain path claim (an edit hook's) never writes it. reap finds the path
     //   claims of the claims it abandons through it in one UPDATE, where it looked each stale

@@ -278,7 +278,9 @@ export class SqliteStore implements Store {
     this.#db = db;
     this.#transaction = db.transaction((body: () => unknown) => body());
     this.#group =
-      options.groupCommit === undefined || options.groupCommit === false ? undefined : new GroupCommit(db, options.groupCommit);
+      options.groupCommit === undefined || options.groupCommit === false
+        ? undefined
+        : new GroupCommit(db, options.groupCommit);
     this.#path = path;
     this.#clock = clock;
     this.#identity = identity;
@@ -540,14 +542,28 @@ export class SqliteStore implements Store {
    * End the holder's active path claims granted with the work claim `workKey` (inside the
    * work claim's transaction): released (with the commit, if one is given) or abandoned.
    */
-  #endLinkedPaths(now: number, workKey: string, holder: string, state: "released" | "abandoned", commit: string | null): void {
+  #endLinkedPaths(
+    now: number,
+    workKey: string,
+    holder: string,
+    state: "released" | "abandoned",
+    commit: string | null,
+  ): void {
     const rows = this.#stmt(
       `UPDATE path_claims SET state = ?, ended_at = ?, commit_sha = coalesce(?, commit_sha)
        WHERE agent = ? AND work_key = ? AND state = 'active' RETURNING ${PATH_COLUMNS}`,
     ).all(state, now, commit, holder, workKey) as PathRow[];
     rows.sort((a, b) => a.id - b.id);
     for (const row of rows) {
-      this.#event(now, state, pathEventKey(row.pattern), holder, row.token, commit, pathDetail.endedWith(row.repo, workKey));
+      this.#event(
+        now,
+        state,
+        pathEventKey(row.pattern),
+        holder,
+        row.token,
+        commit,
+        pathDetail.endedWith(row.repo, workKey),
+      );
     }
   }
 
@@ -602,7 +618,10 @@ export class SqliteStore implements Store {
           .get(cutoff) as string,
       ) as [string, string, number, number, number | null, number, string | null, string | null, string | null][];
       if (stale.length === 0) return [];
-      this.#markMinute(now, ((this.#stmt("SELECT max(id) AS id FROM events").get() as { id: number | null }).id ?? 0) + 1);
+      this.#markMinute(
+        now,
+        ((this.#stmt("SELECT max(id) AS id FROM events").get() as { id: number | null }).id ?? 0) + 1,
+      );
       const head = input.by === null ? "{" : `${JSON.stringify({ by: input.by }).slice(0, -1)},`;
       this.#stmt(
         `INSERT INTO events (at, kind, key, agent, token, detail)
@@ -617,8 +636,20 @@ export class SqliteStore implements Store {
       ).run(now, reason, cutoff);
       return stale.map(([key, agent, token, claimedAt, renewedAt, expiresAt, meta, result, commit]) =>
         this.#toClaim(
-          { key, agent, token, state: "abandoned", claimed_at: claimedAt, renewed_at: renewedAt, expires_at: expiresAt,
-            ended_at: now, meta, result, commit_sha: commit, reason },
+          {
+            key,
+            agent,
+            token,
+            state: "abandoned",
+            claimed_at: claimedAt,
+            renewed_at: renewedAt,
+            expires_at: expiresAt,
+            ended_at: now,
+            meta,
+            result,
+            commit_sha: commit,
+            reason,
+          },
           now,
         ),
       );
@@ -643,7 +674,15 @@ export class SqliteStore implements Store {
     const rank = (row: PathRow): number => order.get(row.work_key as string) ?? 0;
     rows.sort((a, b) => rank(a) - rank(b) || a.id - b.id);
     for (const row of rows) {
-      this.#event(now, "abandoned", pathEventKey(row.pattern), row.agent, row.token, null, pathDetail.endedWith(row.repo, row.work_key as string));
+      this.#event(
+        now,
+        "abandoned",
+        pathEventKey(row.pattern),
+        row.agent,
+        row.token,
+        null,
+        pathDetail.endedWith(row.repo, row.work_key as string),
+      );
     }
   }
 
@@ -652,7 +691,8 @@ export class SqliteStore implements Store {
       const row = this.#row(input.key);
       if (row === undefined) return { ok: false, code: "NOT_FOUND", claim: null };
       const expired = row.state === "active" && row.expires_at <= now;
-      if (row.state !== "abandoned" && !expired) return { ok: false, code: "NOT_LOOSE_END", claim: this.#toClaim(row, now) };
+      if (row.state !== "abandoned" && !expired)
+        return { ok: false, code: "NOT_LOOSE_END", claim: this.#toClaim(row, now) };
       const resolved = this.#stmt(
         `UPDATE claims SET state = 'released', ended_at = coalesce(ended_at, ?), reason = ?
          WHERE key = ? RETURNING ${CLAIM_COLUMNS}`,
@@ -751,7 +791,9 @@ export class SqliteStore implements Store {
         // From the first event of the window's first minute on (event_marks, schema 9): a
         // range of ids, which the key and agent indexes also read as one.
         const since = now - filter.sinceMs;
-        where.push("id >= (SELECT coalesce(min(first_id), 9007199254740991) FROM event_marks WHERE minute >= ?) AND at >= ?");
+        where.push(
+          "id >= (SELECT coalesce(min(first_id), 9007199254740991) FROM event_marks WHERE minute >= ?) AND at >= ?",
+        );
         params.push(Math.floor(since / 60_000), since);
       }
       if (filter.kinds !== undefined && filter.kinds.length > 0) {
@@ -787,9 +829,9 @@ export class SqliteStore implements Store {
     const full = new Map<number, PathClaim>();
     for (let i = 0; i < ids.length; i += 500) {
       const chunk = ids.slice(i, i + 500);
-      const rows = this.#stmt(`SELECT ${PATH_COLUMNS} FROM path_claims WHERE id IN (${chunk.map(() => "?").join(", ")})`).all(
-        ...chunk,
-      ) as PathRow[];
+      const rows = this.#stmt(
+        `SELECT ${PATH_COLUMNS} FROM path_claims WHERE id IN (${chunk.map(() => "?").join(", ")})`,
+      ).all(...chunk) as PathRow[];
       for (const row of rows) full.set(Number(row.id), toPathClaim(row, now));
     }
     return conflicts.map((c) => ({ pattern: c.pattern, held: full.get(c.held.id) as PathClaim }));
@@ -808,7 +850,15 @@ export class SqliteStore implements Store {
         for (const pattern of input.patterns) {
           const mine = conflicts.filter((c) => c.pattern === pattern);
           if (mine.length === 0) continue;
-          this.#event(now, "denied", pathEventKey(pattern), input.agent, null, null, pathDetail.denied(input.repo, input.mode, mine));
+          this.#event(
+            now,
+            "denied",
+            pathEventKey(pattern),
+            input.agent,
+            null,
+            null,
+            pathDetail.denied(input.repo, input.mode, mine),
+          );
         }
         return { outcome: "conflict", conflicts };
       }
@@ -827,19 +877,49 @@ export class SqliteStore implements Store {
              work_key = coalesce(?, work_key)
            WHERE id = ? RETURNING ${PATH_COLUMNS}`,
         ).get(now + input.ttlMs, now, input.mode, input.reason, input.work?.key ?? null, own.id) as PathRow;
-        this.#event(now, "renewed", pathEventKey(own.pattern), input.agent, row.token, null, pathDetail.renewed(input.repo, input.mode, input.ttlMs));
+        this.#event(
+          now,
+          "renewed",
+          pathEventKey(own.pattern),
+          input.agent,
+          row.token,
+          null,
+          pathDetail.renewed(input.repo, input.mode, input.ttlMs),
+        );
         byPattern.set(own.pattern, row);
       }
       if (plan.insert.length > 0 && token === null) {
-        token = (this.#stmt("UPDATE counters SET value = value + 1 WHERE name = 'fencing_token' RETURNING value").get() as { value: number }).value;
+        token = (
+          this.#stmt("UPDATE counters SET value = value + 1 WHERE name = 'fencing_token' RETURNING value").get() as {
+            value: number;
+          }
+        ).value;
       }
       for (const pattern of plan.insert) {
         const row = this.#stmt(
           `INSERT INTO path_claims (repo, pattern, agent, mode, token, state, claimed_at, expires_at, reason, work_key)
            VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?, ?) RETURNING ${PATH_COLUMNS}`,
-        ).get(input.repo, pattern, input.agent, input.mode, token, now, now + input.ttlMs, input.reason, input.work?.key ?? null) as PathRow;
+        ).get(
+          input.repo,
+          pattern,
+          input.agent,
+          input.mode,
+          token,
+          now,
+          now + input.ttlMs,
+          input.reason,
+          input.work?.key ?? null,
+        ) as PathRow;
         const overridden = conflicts.filter((c) => c.pattern === pattern).length;
-        this.#event(now, "granted", pathEventKey(pattern), input.agent, row.token, null, pathDetail.granted(input.repo, input.mode, input.ttlMs, input.work?.key ?? null, overridden));
+        this.#event(
+          now,
+          "granted",
+          pathEventKey(pattern),
+          input.agent,
+          row.token,
+          null,
+          pathDetail.granted(input.repo, input.mode, input.ttlMs, input.work?.key ?? null, overridden),
+        );
         byPattern.set(pattern, row);
       }
       return {
@@ -951,7 +1031,15 @@ export class SqliteStore implements Store {
       ).all(now, now - input.minAgeMs) as PathRow[];
       rows.sort((a, b) => a.expires_at - b.expires_at || a.id - b.id);
       return rows.map((row) => {
-        this.#event(now, "reaped", pathEventKey(row.pattern), row.agent, row.token, null, pathDetail.reaped(row.repo, row.expires_at, input.by));
+        this.#event(
+          now,
+          "reaped",
+          pathEventKey(row.pattern),
+          row.agent,
+          row.token,
+          null,
+          pathDetail.reaped(row.repo, row.expires_at, input.by),
+        );
         return toPathClaim(row, now);
       });
     });
@@ -975,12 +1063,16 @@ export class SqliteStore implements Store {
       const created: string[] = [];
       const updated: string[] = [];
       const unchanged: string[] = [];
-      const find = this.#stmt("SELECT title, category, priority, state, blocked_by, paths, assignee, meta, source FROM tasks WHERE id = ?");
+      const find = this.#stmt(
+        "SELECT title, category, priority, state, blocked_by, paths, assignee, meta, source FROM tasks WHERE id = ?",
+      );
       const added: AddedBlocker[] = [];
       for (const task of tasks) {
         const existing = find.get(task.id) as Record<string, unknown> | undefined;
-        if (existing !== undefined && mode === "add") throw new Rollback({ ok: false, code: "TASK_EXISTS", id: task.id });
-        if (existing === undefined && mode === "update") throw new Rollback({ ok: false, code: "TASK_NOT_FOUND", id: task.id });
+        if (existing !== undefined && mode === "add")
+          throw new Rollback({ ok: false, code: "TASK_EXISTS", id: task.id });
+        if (existing === undefined && mode === "update")
+          throw new Rollback({ ok: false, code: "TASK_NOT_FOUND", id: task.id });
         const had = existing === undefined ? [] : (JSON.parse(String(existing.blocked_by)) as string[]);
         for (const blocker of task.blockedBy) if (!had.includes(blocker)) added.push({ id: task.id, blocker });
         const values = taskColumns(task);
@@ -990,7 +1082,21 @@ export class SqliteStore implements Store {
           this.#stmt(
             `INSERT INTO tasks (id, title, category, priority, state, blocked_by, paths, assignee, meta, source, created_at, updated_at, done_at)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          ).run(task.id, values.title, values.category, values.priority, values.state, values.blocked_by, values.paths, values.assignee, values.meta, values.source, now, now, task.done ? now : null);
+          ).run(
+            task.id,
+            values.title,
+            values.category,
+            values.priority,
+            values.state,
+            values.blocked_by,
+            values.paths,
+            values.assignee,
+            values.meta,
+            values.source,
+            now,
+            now,
+            task.done ? now : null,
+          );
           created.push(task.id);
         } else if (Object.entries(values).every(([k, v]) => existing[k] === v)) {
           unchanged.push(task.id);
@@ -999,7 +1105,21 @@ export class SqliteStore implements Store {
             `UPDATE tasks SET title = ?, category = ?, priority = ?, state = ?, blocked_by = ?, paths = ?, assignee = ?, meta = ?, source = ?,
                updated_at = ?, done_at = CASE WHEN ? = 'done' THEN coalesce(done_at, ?) ELSE NULL END
              WHERE id = ?`,
-          ).run(values.title, values.category, values.priority, values.state, values.blocked_by, values.paths, values.assignee, values.meta, values.source, now, values.state, now, task.id);
+          ).run(
+            values.title,
+            values.category,
+            values.priority,
+            values.state,
+            values.blocked_by,
+            values.paths,
+            values.assignee,
+            values.meta,
+            values.source,
+            now,
+            values.state,
+            now,
+            task.id,
+          );
           updated.push(task.id);
         }
       }
@@ -1013,9 +1133,9 @@ export class SqliteStore implements Store {
   async updateTask(patch: TaskPatch): Promise<UpdateTaskOutcome> {
     return this.#write((now): UpdateTaskOutcome => {
       // Read, patch and write inside one BEGIN IMMEDIATE transaction: no other writer in between.
-      const row = this.#stmt("SELECT title, category, priority, blocked_by, paths, assignee, meta FROM tasks WHERE id = ?").get(patch.id) as
-        | StoredTaskColumns
-        | undefined;
+      const row = this.#stmt(
+        "SELECT title, category, priority, blocked_by, paths, assignee, meta FROM tasks WHERE id = ?",
+      ).get(patch.id) as StoredTaskColumns | undefined;
       if (row === undefined) throw new Rollback({ ok: false, code: "TASK_NOT_FOUND", id: patch.id });
       const { columns: c, added, changed } = patchTaskColumns(row, patch);
       if (changed) {
@@ -1081,7 +1201,9 @@ export class SqliteStore implements Store {
 
   async taskCounts(): Promise<TaskCounts> {
     return this.#read((now) => {
-      const rows = this.#stmt(`SELECT derived, count(*) AS n FROM (${SqliteStore.#TASK_SELECT}) GROUP BY derived`).all(now) as {
+      const rows = this.#stmt(`SELECT derived, count(*) AS n FROM (${SqliteStore.#TASK_SELECT}) GROUP BY derived`).all(
+        now,
+      ) as {
         derived: TaskState;
         n: number;
       }[];
@@ -1093,26 +1215,38 @@ export class SqliteStore implements Store {
 
   async setTaskState(input: TaskStateInput): Promise<TaskStateOutcome> {
     return this.#write((now): TaskStateOutcome => {
-      if (this.#stmt("SELECT 1 FROM tasks WHERE id = ?").get(input.id) === undefined) return { ok: false, code: "TASK_NOT_FOUND" };
+      if (this.#stmt("SELECT 1 FROM tasks WHERE id = ?").get(input.id) === undefined)
+        return { ok: false, code: "TASK_NOT_FOUND" };
       const key = `task:${input.id}`;
       const before = this.#row(key);
       let changed: ClaimRow | null = null;
       if (input.done) {
-        this.#stmt("UPDATE tasks SET state = 'done', done_at = ?, updated_at = ? WHERE id = ? AND state = 'open'").run(now, now, input.id);
+        this.#stmt("UPDATE tasks SET state = 'done', done_at = ?, updated_at = ? WHERE id = ? AND state = 'open'").run(
+          now,
+          now,
+          input.id,
+        );
         if (before !== undefined && before.state === "active") {
           changed = this.#stmt(
             `UPDATE claims SET state = 'completed', ended_at = ? WHERE key = ? RETURNING ${CLAIM_COLUMNS}`,
           ).get(now, key) as ClaimRow;
-          this.#event(now, "completed", key, input.agent ?? before.agent, before.token, null, { via: "task done", holder: before.agent });
+          this.#event(now, "completed", key, input.agent ?? before.agent, before.token, null, {
+            via: "task done",
+            holder: before.agent,
+          });
           this.#endLinkedPaths(now, key, before.agent, "released", null);
         }
       } else {
-        this.#stmt("UPDATE tasks SET state = 'open', done_at = NULL, updated_at = ? WHERE id = ? AND state = 'done'").run(now, input.id);
+        this.#stmt(
+          "UPDATE tasks SET state = 'open', done_at = NULL, updated_at = ? WHERE id = ? AND state = 'done'",
+        ).run(now, input.id);
         if (before !== undefined && before.state === "completed") {
           changed = this.#stmt(
             `UPDATE claims SET state = 'released', reason = 'task reopened' WHERE key = ? RETURNING ${CLAIM_COLUMNS}`,
           ).get(key) as ClaimRow;
-          this.#event(now, "reopened", key, input.agent ?? before.agent, before.token, null, { previousAgent: before.agent });
+          this.#event(now, "reopened", key, input.agent ?? before.agent, before.token, null, {
+            previousAgent: before.agent,
+          });
         }
       }
       const task = toTask(this.#stmt(`${SqliteStore.#TASK_SELECT} WHERE t.id = ?`).get(now, input.id) as TaskRow);
@@ -1131,7 +1265,9 @@ export class SqliteStore implements Store {
       now,
     );
     const recent = (
-      this.#stmt("SELECT detail FROM events WHERE kind = 'selected' ORDER BY id DESC LIMIT ?").all(RECENT_SELECTIONS) as {
+      this.#stmt("SELECT detail FROM events WHERE kind = 'selected' ORDER BY id DESC LIMIT ?").all(
+        RECENT_SELECTIONS,
+      ) as {
         detail: string | null;
       }[]
     ).map((r) => String(readStoredObject(r.detail)?.category ?? ""));
@@ -1167,7 +1303,9 @@ export class SqliteStore implements Store {
          ORDER BY t.priority DESC, t.created_at
          LIMIT ?`,
       );
-      const rows = categories.flatMap((c) => pick.all(c, now, now - input.doneWindowMs, CANDIDATES_PER_CATEGORY) as TaskRow[]);
+      const rows = categories.flatMap(
+        (c) => pick.all(c, now, now - input.doneWindowMs, CANDIDATES_PER_CATEGORY) as TaskRow[],
+      );
       const ready = rows.map(toTask);
       const byId = new Map(ready.map((t) => [t.id, t]));
       const ranked = input.rank(ready, context).filter((id) => byId.has(id));
@@ -1179,7 +1317,14 @@ export class SqliteStore implements Store {
           continue;
         }
         if (input.dryRun) return { task, claim: null, paths: [], ranked, skipped, context };
-        const work: ClaimInput = { key: `task:${id}`, agent: input.agent, ttlMs: input.ttlMs, meta: null, reopen: false, doneWindowMs: input.doneWindowMs };
+        const work: ClaimInput = {
+          key: `task:${id}`,
+          agent: input.agent,
+          ttlMs: input.ttlMs,
+          meta: null,
+          reopen: false,
+          doneWindowMs: input.doneWindowMs,
+        };
         if (task.paths.length > 0) {
           const outcome = this.#claimPathsAt(now, {
             repo: input.repo as string,
@@ -1196,7 +1341,14 @@ export class SqliteStore implements Store {
             continue;
           }
           this.#selected(now, input.agent, task, outcome.work.claim.token);
-          return { task: { ...task, state: "claimed", holder: input.agent }, claim: outcome.work.claim, paths: outcome.claims, ranked, skipped, context };
+          return {
+            task: { ...task, state: "claimed", holder: input.agent },
+            claim: outcome.work.claim,
+            paths: outcome.claims,
+            ranked,
+            skipped,
+            context,
+          };
         }
         const claimed = this.#claimAt(now, work);
         if (claimed.outcome !== "granted" && claimed.outcome !== "renewed") {
@@ -1204,7 +1356,14 @@ export class SqliteStore implements Store {
           continue;
         }
         this.#selected(now, input.agent, task, claimed.claim.token);
-        return { task: { ...task, state: "claimed", holder: input.agent }, claim: claimed.claim, paths: [], ranked, skipped, context };
+        return {
+          task: { ...task, state: "claimed", holder: input.agent },
+          claim: claimed.claim,
+          paths: [],
+          ranked,
+          skipped,
+          context,
+        };
       }
       return { task: null, claim: null, paths: [], ranked, skipped, context };
     };
@@ -1212,14 +1371,20 @@ export class SqliteStore implements Store {
   }
 
   #selected(now: number, agent: string, task: Task, token: number): void {
-    this.#event(now, "selected", `task:${task.id}`, agent, token, null, { category: task.category, priority: task.priority });
+    this.#event(now, "selected", `task:${task.id}`, agent, token, null, {
+      category: task.category,
+      priority: task.priority,
+    });
   }
 
-  async recordOutcome(input: { readonly category: string; readonly outcome: "success" | "failure" | "noop" }): Promise<void> {
+  async recordOutcome(input: {
+    readonly category: string;
+    readonly outcome: "success" | "failure" | "noop";
+  }): Promise<void> {
     return this.#write((now) => {
-      const row = this.#stmt("SELECT successes, failures, updated_at FROM category_stats WHERE category = ?").get(input.category) as
-        | { successes: number; failures: number; updated_at: number }
-        | undefined;
+      const row = this.#stmt("SELECT successes, failures, updated_at FROM category_stats WHERE category = ?").get(
+        input.category,
+      ) as { successes: number; failures: number; updated_at: number } | undefined;
       const counts = withOutcome(row, input.outcome, now);
       this.#stmt(
         `INSERT INTO category_stats (category, successes, failures, updated_at) VALUES (?, ?, ?, ?)
@@ -1231,21 +1396,23 @@ export class SqliteStore implements Store {
   async addToken(input: TokenInput): Promise<TokenRecord> {
     return this.#write((now) =>
       toToken(
-        this.#stmt(`INSERT INTO tokens (agent, role, hash, created_at) VALUES (?, ?, ?, ?) RETURNING ${TOKEN_COLUMNS}`).get(
-          input.agent,
-          input.role,
-          input.hash,
-          now,
-        ) as TokenRow,
+        this.#stmt(
+          `INSERT INTO tokens (agent, role, hash, created_at) VALUES (?, ?, ?, ?) RETURNING ${TOKEN_COLUMNS}`,
+        ).get(input.agent, input.role, input.hash, now) as TokenRow,
       ),
     );
   }
 
   async listTokens(): Promise<TokenRecord[]> {
-    return this.#read(() => (this.#stmt(`SELECT ${TOKEN_COLUMNS} FROM tokens ORDER BY id`).all() as TokenRow[]).map(toToken));
+    return this.#read(() =>
+      (this.#stmt(`SELECT ${TOKEN_COLUMNS} FROM tokens ORDER BY id`).all() as TokenRow[]).map(toToken),
+    );
   }
 
-  async revokeTokens(input: { readonly id?: number | undefined; readonly agent?: string | undefined }): Promise<TokenRecord[]> {
+  async revokeTokens(input: {
+    readonly id?: number | undefined;
+    readonly agent?: string | undefined;
+  }): Promise<TokenRecord[]> {
     return this.#write((now) =>
       (
         this.#stmt(
@@ -1258,8 +1425,7 @@ export class SqliteStore implements Store {
   async tokenByHash(hash: string): Promise<TokenRecord | null> {
     return this.#read(() => {
       const row = this.#stmt(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE hash = ? AND revoked_at IS NULL`).get(hash) as
-        | TokenRow
-        | undefined;
+        TokenRow | undefined;
       return row === undefined ? null : toToken(row);
     });
   }

@@ -59,7 +59,13 @@ function load(): MainModule {
     process.once("exit", () => writeCache(script));
   }
   const module = { exports: {} as MainModule };
-  (script.runInThisContext() as (...args: unknown[]) => void)(module.exports, createRequire(bundle), module, bundle, __dirname);
+  (script.runInThisContext() as (...args: unknown[]) => void)(
+    module.exports,
+    createRequire(bundle),
+    module,
+    bundle,
+    __dirname,
+  );
   return module.exports;
 }
 

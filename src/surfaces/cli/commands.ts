@@ -56,11 +56,21 @@ function describeEvent(event: BatonEvent): string {
   if (typeof d.reason === "string") parts.push(`reason=${JSON.stringify(d.reason)}`);
   if (event.kind === "reaped" && typeof d.by === "string") parts.push(`by=${d.by}`);
   if (typeof d.text === "string") parts.push(JSON.stringify(d.text));
-  if (event.kind === "skipped") parts.push(d.reason === "marked" ? `(marked by ${String(d.markedBy)})` : `(running: ${String(d.holder ?? "another agent")})`);
-  if (event.kind === "handed_off") parts.push(`(to ${String(d.to)}, was token ${String(d.previousToken)}${typeof d.note === "string" ? `: ${JSON.stringify(d.note)}` : ""})`);
-  if (event.kind === "resolved") parts.push(`(${String(d.previousState)}, held by ${String(d.holder)}${typeof d.note === "string" ? `: ${JSON.stringify(d.note)}` : ""})`);
+  if (event.kind === "skipped")
+    parts.push(
+      d.reason === "marked" ? `(marked by ${String(d.markedBy)})` : `(running: ${String(d.holder ?? "another agent")})`,
+    );
+  if (event.kind === "handed_off")
+    parts.push(
+      `(to ${String(d.to)}, was token ${String(d.previousToken)}${typeof d.note === "string" ? `: ${JSON.stringify(d.note)}` : ""})`,
+    );
+  if (event.kind === "resolved")
+    parts.push(
+      `(${String(d.previousState)}, held by ${String(d.holder)}${typeof d.note === "string" ? `: ${JSON.stringify(d.note)}` : ""})`,
+    );
   if (typeof d.via === "string") parts.push(`(${d.via}, held by ${String(d.holder)})`);
-  if (event.kind === "verified") parts.push(`(done by ${String(d.completedBy)}${typeof d.note === "string" ? `: ${JSON.stringify(d.note)}` : ""})`);
+  if (event.kind === "verified")
+    parts.push(`(done by ${String(d.completedBy)}${typeof d.note === "string" ? `: ${JSON.stringify(d.note)}` : ""})`);
   return parts.join("  ");
 }
 
@@ -73,7 +83,10 @@ interface ClaimFlags extends CommonFlags {
 }
 
 /** The near-duplicate mode: --strict-similar > --similar > BATON_SIMILAR / config > warn. */
-function similarFlag(flags: ClaimFlags, config: { similar: "warn" | "strict" | "off" | undefined }): "warn" | "strict" | "off" {
+function similarFlag(
+  flags: ClaimFlags,
+  config: { similar: "warn" | "strict" | "off" | undefined },
+): "warn" | "strict" | "off" {
   if (flags.strictSimilar === true) return "strict";
   const mode = flags.similar ?? config.similar ?? "warn";
   if (mode !== "warn" && mode !== "strict" && mode !== "off") {
@@ -136,7 +149,10 @@ export function complete(
     flags,
     (config) => {
       if (flags.outcome !== undefined && !["success", "failure", "noop"].includes(flags.outcome)) {
-        throw new BatonError("BAD_OPTION", `invalid --outcome ${JSON.stringify(flags.outcome)}: success, failure or noop`);
+        throw new BatonError(
+          "BAD_OPTION",
+          `invalid --outcome ${JSON.stringify(flags.outcome)}: success, failure or noop`,
+        );
       }
       return {
         key: parseKey(keyInput),
@@ -152,7 +168,12 @@ export function complete(
         ...(p.commit === null ? {} : { commit: p.commit }),
         ...(p.outcome === undefined ? {} : { outcome: p.outcome }),
       };
-      renderClaimResult(s.mode, s.api ? await s.api.complete({ key: p.key, ...fields }) : await s.baton.complete(p.key, { as: p.as, ...fields }));
+      renderClaimResult(
+        s.mode,
+        s.api
+          ? await s.api.complete({ key: p.key, ...fields })
+          : await s.baton.complete(p.key, { as: p.as, ...fields }),
+      );
     },
   );
 }
@@ -163,7 +184,10 @@ export function release(keyInput: string, flags: CommonFlags & { commit?: string
     (config) => ({ key: parseKey(keyInput), as: requireAgent(config, "release"), commit: parseCommit(flags.commit) }),
     async (s, p) => {
       const fields = p.commit === null ? {} : { commit: p.commit };
-      renderClaimResult(s.mode, s.api ? await s.api.release({ key: p.key, ...fields }) : await s.baton.release(p.key, { as: p.as, ...fields }));
+      renderClaimResult(
+        s.mode,
+        s.api ? await s.api.release({ key: p.key, ...fields }) : await s.baton.release(p.key, { as: p.as, ...fields }),
+      );
     },
   );
 }
@@ -172,7 +196,8 @@ export function handoff(keyInput: string, flags: CommonFlags & { to?: string; no
   return withSession(
     flags,
     (config) => {
-      if (flags.to === undefined) throw new BatonError("BAD_OPTION", "handoff needs --to AGENT: who takes the claim over");
+      if (flags.to === undefined)
+        throw new BatonError("BAD_OPTION", "handoff needs --to AGENT: who takes the claim over");
       return {
         key: parseKey(keyInput),
         as: requireAgent(config, "handoff"),
@@ -182,7 +207,10 @@ export function handoff(keyInput: string, flags: CommonFlags & { to?: string; no
     },
     async (s, p) => {
       const fields = { to: p.to, ...(p.note === null ? {} : { note: p.note }) };
-      renderClaimResult(s.mode, s.api ? await s.api.handoff({ key: p.key, ...fields }) : await s.baton.handoff(p.key, { as: p.as, ...fields }));
+      renderClaimResult(
+        s.mode,
+        s.api ? await s.api.handoff({ key: p.key, ...fields }) : await s.baton.handoff(p.key, { as: p.as, ...fields }),
+      );
     },
   );
 }
@@ -197,7 +225,10 @@ export function abandon(keyInput: string, flags: CommonFlags & { reason?: string
     }),
     async (s, p) => {
       const fields = p.reason === null ? {} : { reason: p.reason };
-      renderClaimResult(s.mode, s.api ? await s.api.abandon({ key: p.key, ...fields }) : await s.baton.abandon(p.key, { as: p.as, ...fields }));
+      renderClaimResult(
+        s.mode,
+        s.api ? await s.api.abandon({ key: p.key, ...fields }) : await s.baton.abandon(p.key, { as: p.as, ...fields }),
+      );
     },
   );
 }
@@ -251,8 +282,15 @@ export function show(keyInput: string, flags: CommonFlags): Promise<void> {
       let result: ShowResult;
       let now: Date;
       if (s.api) {
-        const data = (await s.api.show({ key, events: 20 })).data as { claim: Record<string, unknown> | null; events: Record<string, unknown>[]; now: string };
-        result = { claim: data.claim === null ? null : claimFromView(data.claim), events: data.events.map(eventFromView) };
+        const data = (await s.api.show({ key, events: 20 })).data as {
+          claim: Record<string, unknown> | null;
+          events: Record<string, unknown>[];
+          now: string;
+        };
+        result = {
+          claim: data.claim === null ? null : claimFromView(data.claim),
+          events: data.events.map(eventFromView),
+        };
         now = new Date(data.now);
       } else {
         result = await s.baton.show(key);
@@ -307,7 +345,8 @@ export function list(flags: ListFlags): Promise<void> {
           ? undefined
           : parseAgent(flags.agent);
       const states = splitList(flags.state);
-      const state = states === undefined ? undefined : states.includes("all") ? ("all" as const) : (states as ClaimState[]);
+      const state =
+        states === undefined ? undefined : states.includes("all") ? ("all" as const) : (states as ClaimState[]);
       parseStates(state); // refuse a bad --state before the store is opened
       return {
         agent,
@@ -355,7 +394,10 @@ function kindsFlag(value: string | undefined): EventKind[] | undefined {
   const list = splitList(value);
   for (const kind of list ?? []) {
     if (!(EVENT_KINDS as readonly string[]).includes(kind)) {
-      throw new BatonError("BAD_OPTION", `invalid event kind ${JSON.stringify(kind)}: use one of ${EVENT_KINDS.join(", ")}`);
+      throw new BatonError(
+        "BAD_OPTION",
+        `invalid event kind ${JSON.stringify(kind)}: use one of ${EVENT_KINDS.join(", ")}`,
+      );
     }
   }
   return list as EventKind[] | undefined;
@@ -399,15 +441,31 @@ export function log(keyInput: string | undefined, flags: LogFlags): Promise<void
       };
       if (flags.follow === true) {
         if (s.api) throw remoteUnsupported("baton log --follow");
-        await followLog(s.baton, mode, { ...filter, ...(p.since === undefined ? {} : { since: p.since }) }, p.after, p.limit);
+        await followLog(
+          s.baton,
+          mode,
+          { ...filter, ...(p.since === undefined ? {} : { since: p.since }) },
+          p.after,
+          p.limit,
+        );
         return;
       }
       const after = p.after === undefined ? {} : { after: p.after };
       const events = s.api
         ? (
-            await s.api.events({ ...filter, ...after, limit: p.limit, ...(p.since === undefined ? {} : { since: `${p.since}ms` }) })
+            await s.api.events({
+              ...filter,
+              ...after,
+              limit: p.limit,
+              ...(p.since === undefined ? {} : { since: `${p.since}ms` }),
+            })
           ).map((e) => eventFromView({ ...e }))
-        : await s.baton.log({ ...filter, ...after, limit: p.limit, ...(p.since === undefined ? {} : { since: p.since }) });
+        : await s.baton.log({
+            ...filter,
+            ...after,
+            limit: p.limit,
+            ...(p.since === undefined ? {} : { since: p.since }),
+          });
       emit(mode, { ok: true, events }, () =>
         events.length === 0 ? "no events" : events.map(describeEvent).join("\n"),
       );
@@ -557,7 +615,8 @@ export function note(keyInput: string, text: string, flags: CommonFlags): Promis
     (config) => {
       const key = parseKey(keyInput);
       const as = requireAgent(config, "note");
-      if (parseText(text, "note") === null || text.trim() === "") throw new BatonError("BAD_INPUT", "note needs text: what was done, what is next");
+      if (parseText(text, "note") === null || text.trim() === "")
+        throw new BatonError("BAD_INPUT", "note needs text: what was done, what is next");
       return { key, as };
     },
     async (s, p) => {

@@ -177,8 +177,7 @@ async function readConfigFile(path: string): Promise<ConfigFile> {
   const parsed = ConfigFileSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0] as
-      | { code: string; path: PropertyKey[]; expected?: string; keys?: string[]; values?: unknown[] }
-      | undefined;
+      { code: string; path: PropertyKey[]; expected?: string; keys?: string[]; values?: unknown[] } | undefined;
     const where = issue?.path.length ? issue.path.map(String).join(".") : "(top level)";
     const what =
       issue?.code === "unrecognized_keys"
@@ -220,7 +219,8 @@ export function plainlyValid(raw: unknown): boolean {
     } else if (key === "protectedPaths") {
       if (!strings(value)) return false;
     } else if (key === "writeScopes") {
-      if (value === null || typeof value !== "object" || Array.isArray(value) || !Object.values(value).every(strings)) return false;
+      if (value === null || typeof value !== "object" || Array.isArray(value) || !Object.values(value).every(strings))
+        return false;
     } else if (key === "hookBudget") {
       if (!Number.isSafeInteger(value) || (value as number) < 200 || (value as number) > 1_000_000) return false;
     } else return false;
@@ -230,7 +230,13 @@ export function plainlyValid(raw: unknown): boolean {
 
 /** Resolve flags > env > file > defaults. */
 export async function resolveConfig(
-  flags: { as?: string | undefined; db?: string | undefined; databaseUrl?: string | undefined; url?: string | undefined; token?: string | undefined },
+  flags: {
+    as?: string | undefined;
+    db?: string | undefined;
+    databaseUrl?: string | undefined;
+    url?: string | undefined;
+    token?: string | undefined;
+  },
   env: NodeJS.ProcessEnv,
   cwd: string,
 ): Promise<CliConfig> {
@@ -251,7 +257,10 @@ export async function resolveConfig(
   // Flags first: --db or --database-url on the command line uses a registry here despite BATON_URL.
   const url = store.from === "flag" ? flags.url : pick(flags.url, env.BATON_URL);
   if (url !== undefined && url !== "" && store.from === "flag") {
-    throw new BatonError("BAD_OPTION", `--url and ${flags.db === undefined ? "--database-url" : "--db"} are both set: use the server or a registry`);
+    throw new BatonError(
+      "BAD_OPTION",
+      `--url and ${flags.db === undefined ? "--database-url" : "--db"} are both set: use the server or a registry`,
+    );
   }
   return Object.freeze({
     agent: pick(flags.as, env.BATON_AGENT, file.agent),
@@ -261,14 +270,27 @@ export async function resolveConfig(
     pgSchema: pick(env.BATON_PG_SCHEMA, file.pgSchema),
     similar: similarMode(pick(env.BATON_SIMILAR, file.similar)),
     importLabels: file.importLabels,
-    statementTimeout: setting("statementTimeout", "BATON_STATEMENT_TIMEOUT", env.BATON_STATEMENT_TIMEOUT, file.statementTimeout, configFile),
+    statementTimeout: setting(
+      "statementTimeout",
+      "BATON_STATEMENT_TIMEOUT",
+      env.BATON_STATEMENT_TIMEOUT,
+      file.statementTimeout,
+      configFile,
+    ),
     rulesFile: file.rulesFile === undefined ? undefined : resolve(fileDir, file.rulesFile),
     markerDir: env.BATON_MARKER_DIR
       ? resolve(cwd, env.BATON_MARKER_DIR)
       : file.markerDir === undefined
         ? undefined
         : resolve(fileDir, file.markerDir),
-    busyTimeout: setting("busyTimeout", "BATON_BUSY_TIMEOUT", env.BATON_BUSY_TIMEOUT, file.busyTimeout, configFile, true),
+    busyTimeout: setting(
+      "busyTimeout",
+      "BATON_BUSY_TIMEOUT",
+      env.BATON_BUSY_TIMEOUT,
+      file.busyTimeout,
+      configFile,
+      true,
+    ),
     sqliteSync: sync,
     defaultTtl: setting("defaultTtl", null, undefined, file.defaultTtl, configFile),
     harness: Object.freeze({
@@ -281,7 +303,8 @@ export async function resolveConfig(
     }),
     configFile,
     storeFrom: store.from,
-    server: url === undefined || url === "" ? undefined : Object.freeze({ url, token: pick(flags.token, env.BATON_TOKEN) }),
+    server:
+      url === undefined || url === "" ? undefined : Object.freeze({ url, token: pick(flags.token, env.BATON_TOKEN) }),
   });
 }
 

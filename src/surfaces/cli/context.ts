@@ -12,9 +12,11 @@ export function context(flags: CommonFlags & { format?: string; budget?: string;
     flags,
     (config) => {
       const format = flags.format ?? (flags.json === true ? "json" : "md");
-      if (format !== "md" && format !== "json") throw new BatonError("BAD_OPTION", `invalid --format ${JSON.stringify(format)}: use md or json`);
+      if (format !== "md" && format !== "json")
+        throw new BatonError("BAD_OPTION", `invalid --format ${JSON.stringify(format)}: use md or json`);
       const budget = flags.budget === undefined ? undefined : Number(flags.budget);
-      if (budget !== undefined && !Number.isInteger(budget)) throw new BatonError("BAD_OPTION", `invalid --budget ${JSON.stringify(flags.budget)}: a number of characters`);
+      if (budget !== undefined && !Number.isInteger(budget))
+        throw new BatonError("BAD_OPTION", `invalid --budget ${JSON.stringify(flags.budget)}: a number of characters`);
       return { format, budget, as: config.agent, rulesFile: flags.rulesFile ?? config.rulesFile };
     },
     async ({ baton }, p) => {
@@ -37,24 +39,42 @@ async function path(flags: { rulesFile?: string }): Promise<string> {
   return rulesPath(file === undefined ? {} : { file });
 }
 
-export async function rules(action: "init" | "show" | "check", flags: CommonFlags & { force?: boolean; rulesFile?: string }): Promise<void> {
+export async function rules(
+  action: "init" | "show" | "check",
+  flags: CommonFlags & { force?: boolean; rulesFile?: string },
+): Promise<void> {
   const mode: OutputMode = { json: flags.json === true };
   try {
     const file = await path(flags);
     if (action === "init") {
       const info = initRules(file, flags.force === true);
-      emit(mode, { ok: true, ...info }, `wrote ${info.path} (version ${info.version}); fill the ${info.emptySlots.length} empty slots with your fleet's own rules`);
+      emit(
+        mode,
+        { ok: true, ...info },
+        `wrote ${info.path} (version ${info.version}); fill the ${info.emptySlots.length} empty slots with your fleet's own rules`,
+      );
       return;
     }
     const info = readRules(file);
     if (action === "show") {
-      if (!info.exists) emitNo(mode, { ok: false, code: "RULES_MISSING", ...info }, `no rules at ${info.path}: run baton rules init`);
-      else emit(mode, { ok: true, ...info }, `${info.text}\n---\n${info.name ?? "rules"}, version ${info.version} (${info.path})`);
+      if (!info.exists)
+        emitNo(mode, { ok: false, code: "RULES_MISSING", ...info }, `no rules at ${info.path}: run baton rules init`);
+      else
+        emit(
+          mode,
+          { ok: true, ...info },
+          `${info.text}\n---\n${info.name ?? "rules"}, version ${info.version} (${info.path})`,
+        );
       return;
     }
-    if (!info.exists) emitNo(mode, { ok: false, code: "RULES_MISSING", ...info }, `no rules at ${info.path}: run baton rules init`);
+    if (!info.exists)
+      emitNo(mode, { ok: false, code: "RULES_MISSING", ...info }, `no rules at ${info.path}: run baton rules init`);
     else if (info.emptySlots.length > 0) {
-      emitNo(mode, { ok: false, code: "RULES_INCOMPLETE", ...info }, `${info.path}: ${info.emptySlots.length} empty slot(s) at line${info.emptySlots.length === 1 ? "" : "s"} ${info.emptySlots.join(", ")}: write your fleet's rules there or delete the lines`);
+      emitNo(
+        mode,
+        { ok: false, code: "RULES_INCOMPLETE", ...info },
+        `${info.path}: ${info.emptySlots.length} empty slot(s) at line${info.emptySlots.length === 1 ? "" : "s"} ${info.emptySlots.join(", ")}: write your fleet's rules there or delete the lines`,
+      );
     } else emit(mode, { ok: true, ...info }, `${info.path}: complete (version ${info.version})`);
   } catch (error) {
     emitError(mode, error);

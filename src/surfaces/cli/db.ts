@@ -47,14 +47,25 @@ export function registryChoice(config: CliConfig, cwd: string, env: NodeJS.Proce
     return { kind, ...path, rule: "flag", reason: `named by ${kind === "sqlite" ? "--db" : "--database-url"}` };
   }
   if (config.storeFrom === "env") {
-    return { kind, ...path, rule: "env", reason: `named by ${kind === "sqlite" ? "BATON_DB" : "BATON_DATABASE_URL"} in the environment` };
+    return {
+      kind,
+      ...path,
+      rule: "env",
+      reason: `named by ${kind === "sqlite" ? "BATON_DB" : "BATON_DATABASE_URL"} in the environment`,
+    };
   }
   if (config.storeFrom === "file") {
-    return { kind, ...path, rule: "file", reason: `named by ${kind === "sqlite" ? "db" : "databaseUrl"} in ${config.configFile}` };
+    return {
+      kind,
+      ...path,
+      rule: "file",
+      reason: `named by ${kind === "sqlite" ? "db" : "databaseUrl"} in ${config.configFile}`,
+    };
   }
   const where = locateRegistry(cwd, { env, cache: false });
   // Baton 0.1 kept a repository's registry in its git dir; say so rather than let its claims vanish silently.
-  const old = where.rule === "repository" && where.gitDir !== undefined ? join(where.gitDir, "baton", "baton.db") : null;
+  const old =
+    where.rule === "repository" && where.gitDir !== undefined ? join(where.gitDir, "baton", "baton.db") : null;
   return {
     kind,
     path: where.path,
@@ -88,7 +99,9 @@ export async function status(flags: CommonFlags): Promise<void> {
       );
       return;
     }
-    const { store, status } = await statusOf(await openFromConfig({ ...config, db: registry.path }, { migrate: false }));
+    const { store, status } = await statusOf(
+      await openFromConfig({ ...config, db: registry.path }, { migrate: false }),
+    );
     const value = { ok: status.pending.length === 0, store, ...status, exists: true, registry };
     if (status.pending.length === 0) {
       emit(mode, value, `${why}\n${store}: schema version ${status.version}, up to date`);

@@ -34,7 +34,6 @@ interface GateRunFlags extends GateFlags {
   note?: string;
 }
 
-
 function markerDirOf(flags: GateFlags, config: CliConfig): string | undefined {
   const dir = flags.markerDir === undefined ? config.markerDir : resolve(process.cwd(), flags.markerDir);
   if (dir !== undefined) new MarkerDir(dir); // not a folder or unreadable: refused before anything runs
@@ -58,11 +57,15 @@ export function run(keyInput: string | undefined, argv: string[], flags: GateRun
       const as = requireAgent(config, "gate run");
       const [command, ...args] = argv;
       if (command === undefined || command.length === 0) {
-        throw new BatonError("BAD_INPUT", "gate run needs a command after --, e.g. baton gate run notify:tekla -- ./send-mail.sh");
+        throw new BatonError(
+          "BAD_INPUT",
+          "gate run needs a command after --, e.g. baton gate run notify:tekla -- ./send-mail.sh",
+        );
       }
       const window = windowOf(flags);
       const ttl = flags.ttl === undefined ? undefined : parseDuration(flags.ttl, { name: "--ttl" });
-      const wait = flags.wait === undefined ? undefined : parseDuration(flags.wait, { name: "--wait", allowZero: true });
+      const wait =
+        flags.wait === undefined ? undefined : parseDuration(flags.wait, { name: "--wait", allowZero: true });
       const note = parseText(flags.note, "--note");
       const markerDir = markerDirOf(flags, config);
       const resolved = resolveCommand(command);
@@ -76,7 +79,20 @@ export function run(keyInput: string | undefined, argv: string[], flags: GateRun
         if (keyInput === undefined) throw new BatonError("BAD_KEY", "gate run needs a KEY (or --key-from-content)");
         key = gateKey(keyInput);
       }
-      return { as, key, label: keyInput ?? null, command: resolved, args, line: [command, ...args].join(" "), window, ttl, wait, note, markerDir, stdin };
+      return {
+        as,
+        key,
+        label: keyInput ?? null,
+        command: resolved,
+        args,
+        line: [command, ...args].join(" "),
+        window,
+        ttl,
+        wait,
+        note,
+        markerDir,
+        stdin,
+      };
     },
     async ({ baton, mode }, p) => {
       const result = await baton.gates.run(
@@ -102,18 +118,26 @@ export function run(keyInput: string | undefined, argv: string[], flags: GateRun
           ...(p.window === undefined ? {} : { window: p.window }),
           ...(p.ttl === undefined ? {} : { ttl: p.ttl }),
           ...(p.wait === undefined ? {} : { wait: p.wait }),
-          ...(p.note !== null ? { note: p.note } : p.label !== null && flags.keyFromContent === true ? { note: p.label } : {}),
+          ...(p.note !== null
+            ? { note: p.note }
+            : p.label !== null && flags.keyFromContent === true
+              ? { note: p.label }
+              : {}),
           ...(p.markerDir === undefined ? {} : { markers: new MarkerDir(p.markerDir) }),
         },
       );
       if (result.outcome === "skipped") {
-        if (mode.json) process.stdout.write(`${JSON.stringify({ ok: flags.strict !== true, key: p.key, ...result })}\n`);
+        if (mode.json)
+          process.stdout.write(`${JSON.stringify({ ok: flags.strict !== true, key: p.key, ...result })}\n`);
         else if (flags.quiet !== true) process.stderr.write(`${result.message}\n`);
         process.exitCode = flags.strict === true ? 1 : 0;
         return;
       }
       const code = result.value as number;
-      if (mode.json) process.stdout.write(`${JSON.stringify({ ...result, ok: result.ok && code === 0, key: p.key, exitCode: code })}\n`);
+      if (mode.json)
+        process.stdout.write(
+          `${JSON.stringify({ ...result, ok: result.ok && code === 0, key: p.key, exitCode: code })}\n`,
+        );
       else if (flags.quiet !== true && (!result.ok || code !== 0)) process.stderr.write(`baton: ${result.message}\n`);
       process.exitCode = code !== 0 ? code : result.ok ? 0 : 1;
     },
@@ -121,7 +145,10 @@ export function run(keyInput: string | undefined, argv: string[], flags: GateRun
 }
 
 /** A gate call through a server: the window as the catalogue takes it; marker files are this machine's, not the server's. */
-function remoteGate<T>(p: { window: number | undefined; markerDir: string | undefined }, call: (window: { window?: string }) => Promise<T>): Promise<T> {
+function remoteGate<T>(
+  p: { window: number | undefined; markerDir: string | undefined },
+  call: (window: { window?: string }) => Promise<T>,
+): Promise<T> {
   if (p.markerDir !== undefined) throw remoteUnsupported("gate marker files (--marker-dir, BATON_MARKER_DIR)");
   return call(p.window === undefined ? {} : { window: `${p.window}ms` });
 }
@@ -184,7 +211,12 @@ export function list(flags: CommonFlags & { since?: string }): Promise<void> {
       emit(mode, { ok: true, marks }, () =>
         marks.length === 0
           ? "no gate fired in the window"
-          : marks.map((m) => `${iso(m.at)}  ${m.key}  ${m.agent}${m.command ? `  ${m.command}` : ""}${m.note ? `  (${m.note})` : ""}${skipText(m)}`).join("\n"),
+          : marks
+              .map(
+                (m) =>
+                  `${iso(m.at)}  ${m.key}  ${m.agent}${m.command ? `  ${m.command}` : ""}${m.note ? `  (${m.note})` : ""}${skipText(m)}`,
+              )
+              .join("\n"),
       );
     },
   );
@@ -193,7 +225,11 @@ export function list(flags: CommonFlags & { since?: string }): Promise<void> {
 export function forget(keyInput: string, flags: GateFlags): Promise<void> {
   return withSession(
     flags,
-    (config) => ({ key: gateKey(keyInput), as: requireAgent(config, "gate forget"), markerDir: markerDirOf(flags, config) }),
+    (config) => ({
+      key: gateKey(keyInput),
+      as: requireAgent(config, "gate forget"),
+      markerDir: markerDirOf(flags, config),
+    }),
     async ({ baton, mode }, p) => {
       const result = await baton.gates.forget(p.key, {
         as: p.as,

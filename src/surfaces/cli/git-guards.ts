@@ -5,7 +5,14 @@
 import { realpathSync } from "node:fs";
 import { parseDuration } from "../../core/duration.js";
 import { BatonError } from "../../core/errors.js";
-import { installHooks, postCommit, preCommit, prepareCommitMsg, prePush, uninstallHooks } from "../../workspace/git-hooks.js";
+import {
+  installHooks,
+  postCommit,
+  preCommit,
+  prepareCommitMsg,
+  prePush,
+  uninstallHooks,
+} from "../../workspace/git-hooks.js";
 import { parseHolding } from "../../workspace/guards.js";
 import { requireAgent } from "./config.js";
 import type { CommonFlags } from "./main.js";
@@ -121,25 +128,35 @@ async function prepareCommitMsgHook(args: string[], flags: CommonFlags): Promise
     if (config.agent === undefined || file === undefined) return;
     await prepareCommitMsg({ cwd: process.cwd(), file, as: config.agent });
   } catch (error) {
-    process.stderr.write(`baton: commit message not tagged with the agent: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(
+      `baton: commit message not tagged with the agent: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
   }
 }
 
 /** What the installed hook scripts call. Without an agent (a human committing), the guards step aside. */
-export function hooksRun(hook: string, args: string[], flags: CommonFlags & { releaseOnCommit?: boolean }): Promise<void> {
+export function hooksRun(
+  hook: string,
+  args: string[],
+  flags: CommonFlags & { releaseOnCommit?: boolean },
+): Promise<void> {
   if (hook === "prepare-commit-msg") return prepareCommitMsgHook(args, flags);
   return withSession(
     flags,
     (config) => {
       if (hook !== "pre-commit" && hook !== "post-commit" && hook !== "pre-push") {
-        throw new BatonError("BAD_INPUT", `unknown hook ${JSON.stringify(hook)}: pre-commit, prepare-commit-msg, pre-push or post-commit`);
+        throw new BatonError(
+          "BAD_INPUT",
+          `unknown hook ${JSON.stringify(hook)}: pre-commit, prepare-commit-msg, pre-push or post-commit`,
+        );
       }
       return { as: config.agent };
     },
     async ({ baton, mode, config }, p) => {
       const store = baton.store;
       if (p.as === undefined) {
-        if (hook === "pre-commit") process.stderr.write("baton: BATON_AGENT is not set; path claims not checked for this commit\n");
+        if (hook === "pre-commit")
+          process.stderr.write("baton: BATON_AGENT is not set; path claims not checked for this commit\n");
         if (hook !== "pre-push") return;
       }
       const guardOff = process.env.BATON_GUARD === "off";

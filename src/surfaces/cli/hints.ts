@@ -17,7 +17,9 @@ function step(hint: Hint): string {
     case "verify":
       return `baton verify ${hint.key ?? "KEY"}`;
     case "claim":
-      return hint.option === undefined ? "claim it again" : `claim with ${FLAGS[hint.option]}${hint.value === undefined ? "" : ` ${hint.value}`}`;
+      return hint.option === undefined
+        ? "claim it again"
+        : `claim with ${FLAGS[hint.option]}${hint.value === undefined ? "" : ` ${hint.value}`}`;
     case "retry":
       return hint.option === "busyTimeout" ? `retry, or raise ${FLAGS.busyTimeout}` : "retry";
   }

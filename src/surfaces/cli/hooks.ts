@@ -127,9 +127,15 @@ async function withBaton<T>(config: CliConfig, fn: (baton: Baton) => Promise<T>)
   }
 }
 
-const withStore = <T>(config: CliConfig, fn: (store: Store) => Promise<T>): Promise<T> => withBaton(config, (baton) => fn(baton.store));
+const withStore = <T>(config: CliConfig, fn: (store: Store) => Promise<T>): Promise<T> =>
+  withBaton(config, (baton) => fn(baton.store));
 
-async function answer(harness: Harness, event: HookEvent, raw: string, setMode: (m: "open" | "closed") => void): Promise<HookAnswer> {
+async function answer(
+  harness: Harness,
+  event: HookEvent,
+  raw: string,
+  setMode: (m: "open" | "closed") => void,
+): Promise<HookAnswer> {
   const payload = parsePayload(harness, raw);
   // Not a file-writing tool: nothing to check, answered before any configuration or store is read.
   if (event === "pre-tool-use" && payload.targets === null) return renderAnswer(harness, { event, deny: null });
@@ -146,7 +152,9 @@ async function answer(harness: Harness, event: HookEvent, raw: string, setMode: 
     const reason = `claim-on-edit (${harness} session${payload.sessionId ? ` ${payload.sessionId.slice(0, 12)}` : ""})`;
     // Through the checkout's symbolic links, as a path claim typed here would be.
     const patterns = checkoutPatterns(files, { ...repo, cwd: repo.root });
-    const decision = await withStore(config, (store) => beforeEdit(store, { repo: repo.id, agent, files: patterns, policy, reason }));
+    const decision = await withStore(config, (store) =>
+      beforeEdit(store, { repo: repo.id, agent, files: patterns, policy, reason }),
+    );
     return decision.allow
       ? renderAnswer(harness, { event, deny: null, note: decision.message })
       : renderAnswer(harness, { event, deny: decision.message });
@@ -162,15 +170,32 @@ async function answer(harness: Harness, event: HookEvent, raw: string, setMode: 
     let markdown: string;
     let note = "";
     try {
-      markdown = await withBaton(config, async (baton) =>
-        (await baton.context({ as: agent, cwd, budget: contextBudget(policy.hookBudget, rules.text?.length ?? 0), rulesFile: path })).markdown,
+      markdown = await withBaton(
+        config,
+        async (baton) =>
+          (
+            await baton.context({
+              as: agent,
+              cwd,
+              budget: contextBudget(policy.hookBudget, rules.text?.length ?? 0),
+              rulesFile: path,
+            })
+          ).markdown,
       );
     } catch (error) {
       const why = isBatonError(error) ? `${error.code}: ${error.message}` : String(error);
       markdown = `(The fleet's state is unavailable: ${why.split("\n")[0]}. Run \`baton context\` before acting.)\n`;
       note = `baton: hook failed open (no fleet state in this session's context): ${why.split("\n")[0]}`;
     }
-    const context = sessionContext({ agent, harness, budget: policy.hookBudget, rules, context: markdown, policy, identityPersisted: persisted });
+    const context = sessionContext({
+      agent,
+      harness,
+      budget: policy.hookBudget,
+      rules,
+      context: markdown,
+      policy,
+      identityPersisted: persisted,
+    });
     const out = renderAnswer(harness, {
       event,
       context,
@@ -201,7 +226,8 @@ export async function hook(harnessName: string, eventName: string): Promise<void
   // past the deadline the hook answers as if it had failed, before the harness's own timeout.
   let deadlineMs = DEFAULT_HOOK_DEADLINE_MS;
   try {
-    if (process.env.BATON_HOOK_DEADLINE) deadlineMs = parseDuration(process.env.BATON_HOOK_DEADLINE, { name: "BATON_HOOK_DEADLINE" });
+    if (process.env.BATON_HOOK_DEADLINE)
+      deadlineMs = parseDuration(process.env.BATON_HOOK_DEADLINE, { name: "BATON_HOOK_DEADLINE" });
   } catch (error) {
     process.stderr.write(`baton: ignoring BATON_HOOK_DEADLINE: ${(error as Error).message}\n`);
   }
@@ -230,7 +256,8 @@ export const DEFAULT_HOOK_DEADLINE_MS = 10_000;
  */
 export async function commitGuard(store: Store, agent: string, config: CliConfig): Promise<HookOutcome> {
   const policy = config.harness;
-  if (policy.protectedPaths.length === 0 && Object.keys(policy.writeScopes).length === 0) return { ok: true, message: "" };
+  if (policy.protectedPaths.length === 0 && Object.keys(policy.writeScopes).length === 0)
+    return { ok: true, message: "" };
   const repo = await resolveCheckout({ cwd: process.cwd() });
   const result = await commitPolicy(store, { repo: repo.id, agent, policy, staged: () => stagedFiles(repo.root) });
   if (result.ok) return { ok: true, message: "" };

@@ -10,7 +10,14 @@ import { dirname, join, relative } from "node:path";
 import { BatonError } from "../../core/errors.js";
 import { repoRoot } from "../../workspace/git.js";
 import { installHooks, uninstallHooks } from "../../workspace/git-hooks.js";
-import { HARNESS_CONFIG_FILES, HARNESSES, type Harness, harnessEntries, mergeHooks, removeHooks } from "../../services/harness.js";
+import {
+  HARNESS_CONFIG_FILES,
+  HARNESSES,
+  type Harness,
+  harnessEntries,
+  mergeHooks,
+  removeHooks,
+} from "../../services/harness.js";
 import { initRules, rulesPath } from "../../workspace/rules.js";
 import { resolveConfig } from "./config.js";
 import type { CommonFlags } from "./main.js";
@@ -62,10 +69,16 @@ function readJson(file: string): Record<string, unknown> {
     const text = readFileSync(file, "utf8");
     value = text.trim() === "" ? {} : JSON.parse(text);
   } catch (error) {
-    throw new BatonError("BAD_CONFIG", `cannot read ${file}: ${(error as Error).message}; fix it by hand, baton init changes nothing until then`);
+    throw new BatonError(
+      "BAD_CONFIG",
+      `cannot read ${file}: ${(error as Error).message}; fix it by hand, baton init changes nothing until then`,
+    );
   }
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    throw new BatonError("BAD_CONFIG", `${file} is not a JSON object; fix it by hand, baton init changes nothing until then`);
+    throw new BatonError(
+      "BAD_CONFIG",
+      `${file} is not a JSON object; fix it by hand, baton init changes nothing until then`,
+    );
   }
   return value as Record<string, unknown>;
 }
@@ -107,14 +120,23 @@ export async function init(flags: InitFlags): Promise<void> {
         if (!existsSync(file)) continue;
         const { settings: next, removed } = removeHooks(settings, rel(file));
         if (removed.length > 0) writeJson(file, next);
-        steps.push({ what: `${harness} hooks`, path: rel(file), action: removed.length > 0 ? `removed Baton's ${removed.join(", ")}` : "no Baton entries" });
+        steps.push({
+          what: `${harness} hooks`,
+          path: rel(file),
+          action: removed.length > 0 ? `removed Baton's ${removed.join(", ")}` : "no Baton entries",
+        });
       }
       if (harnesses.length === 0) {
         const hooks = await uninstallHooks(root);
-        for (const c of hooks.changes) if (c.action !== "absent") steps.push({ what: `git ${c.hook} hook`, path: rel(c.path), action: c.action });
+        for (const c of hooks.changes)
+          if (c.action !== "absent") steps.push({ what: `git ${c.hook} hook`, path: rel(c.path), action: c.action });
       }
       const kept = "rules, .baton/config.json and .gitignore entries are kept (they are yours now)";
-      emit(mode, { ok: true, root, steps }, `baton init --uninstall in ${root}:\n${steps.map((s) => `  ${s.what}: ${s.action} (${s.path})`).join("\n") || "  nothing of Baton's found"}\n${harnesses.length === 0 ? kept : "git hooks kept (run baton init --uninstall without harness flags to remove them)"}`);
+      emit(
+        mode,
+        { ok: true, root, steps },
+        `baton init --uninstall in ${root}:\n${steps.map((s) => `  ${s.what}: ${s.action} (${s.path})`).join("\n") || "  nothing of Baton's found"}\n${harnesses.length === 0 ? kept : "git hooks kept (run baton init --uninstall without harness flags to remove them)"}`,
+      );
       return;
     }
 
@@ -122,7 +144,10 @@ export async function init(flags: InitFlags): Promise<void> {
     const configFile = join(root, ".baton", "config.json");
     const existingConfig = readJson(configFile);
     const harnessSettings = harnessFiles(harnesses).map((f) => ({ ...f, settings: readJson(f.file) }));
-    const merges = harnessSettings.map((f) => ({ ...f, merge: mergeHooks(f.settings, harnessEntries(f.harness, base), rel(f.file)) }));
+    const merges = harnessSettings.map((f) => ({
+      ...f,
+      merge: mergeHooks(f.settings, harnessEntries(f.harness, base), rel(f.file)),
+    }));
 
     // 1. Operating rules.
     const rules = await rulesPath({ cwd: root, ...(config.rulesFile === undefined ? {} : { file: config.rulesFile }) });
@@ -146,7 +171,8 @@ export async function init(flags: InitFlags): Promise<void> {
       steps.push({
         what: `git ${c.hook} hook`,
         path: rel(c.path),
-        action: c.action === "chained" ? `installed; your hook moved to ${c.hook}.baton-chained and run first` : c.action,
+        action:
+          c.action === "chained" ? `installed; your hook moved to ${c.hook}.baton-chained and run first` : c.action,
       });
     }
 
@@ -157,7 +183,11 @@ export async function init(flags: InitFlags): Promise<void> {
     const add = IGNORE_LINES.filter((l) => !have.has(l));
     if (add.length > 0 && add.some((l) => !l.startsWith("#"))) {
       writeFileSync(ignore, `${current}${current === "" || current.endsWith("\n") ? "" : "\n"}${add.join("\n")}\n`);
-      steps.push({ what: "ignore entries", path: ".gitignore", action: `added ${add.filter((l) => !l.startsWith("#")).join(" ")}` });
+      steps.push({
+        what: "ignore entries",
+        path: ".gitignore",
+        action: `added ${add.filter((l) => !l.startsWith("#")).join(" ")}`,
+      });
     } else steps.push({ what: "ignore entries", path: ".gitignore", action: "kept" });
 
     // 5. Harness hook configuration.

@@ -198,11 +198,16 @@ export function buildProgram(name: string, only?: string): Command {
     .action(async (key: string, flags) => (await handlers()).check(key, flags));
 
   common(program.command("run"))
-    .summary("claim, run a command while renewing, complete on exit 0 (release otherwise); --release for deploys and cron jobs")
+    .summary(
+      "claim, run a command while renewing, complete on exit 0 (release otherwise); --release for deploys and cron jobs",
+    )
     .argument("<key>")
     .argument("[command...]", "after --: the command and its arguments")
     .option("--ttl <duration>", "lease length, renewed every third of it (default 10m)")
-    .option("--release", "recurring work (deploy, cron job, mutex): always release when the command ends, never complete")
+    .option(
+      "--release",
+      "recurring work (deploy, cron job, mutex): always release when the command ends, never complete",
+    )
     .option("--reopen", "run even if the key was completed in the last 24 h")
     .option("--result <text>", "result recorded on success (not with --release)")
     .option("--commit <sha>", "commit recorded on success")
@@ -225,7 +230,10 @@ export function buildProgram(name: string, only?: string): Command {
     .option("--reap-every <duration>", "reap stale claims this often (default 5m)")
     .option("--reap-min-age <duration>", "reap claims expired at least this long (default 24h)")
     .option("--no-reap", "do not reap on a schedule")
-    .option("--stream-poll <duration>", "event streams read the log this often instead of watching the store (e.g. 200ms)")
+    .option(
+      "--stream-poll <duration>",
+      "event streams read the log this often instead of watching the store (e.g. 200ms)",
+    )
     .option("--no-group-commit", "SQLite: one transaction per request instead of one per batch of concurrent requests")
     .action(async (flags) => (await import("./serve.js")).serve(flags));
 
@@ -299,7 +307,9 @@ export function buildProgram(name: string, only?: string): Command {
     .option("--fetch", "fetch first and look at the upstream branch too")
     .option("--remote <name>", "the remote for --fetch", "origin")
     .action(async (paths: string[], flags) => (await import("./git-guards.js")).probe(paths, flags));
-  const hooks = program.command("hooks").summary("git hooks: pre-commit path guard, agent trailer, pre-push sync check, post-commit record");
+  const hooks = program
+    .command("hooks")
+    .summary("git hooks: pre-commit path guard, agent trailer, pre-push sync check, post-commit record");
   common(hooks.command("install"))
     .summary("install Baton's git hooks, chaining to the hooks already there")
     .option("--release-on-commit", "post-commit also releases the path claims the commit covered")
@@ -312,7 +322,9 @@ export function buildProgram(name: string, only?: string): Command {
     .argument("<hook>")
     .argument("[args...]", "the arguments git passed to the hook")
     .option("--release-on-commit", "post-commit: release the covered path claims")
-    .action(async (hook: string, args: string[], flags) => (await import("./git-guards.js")).hooksRun(hook, args, flags));
+    .action(async (hook: string, args: string[], flags) =>
+      (await import("./git-guards.js")).hooksRun(hook, args, flags),
+    );
 
   common(program.command("init"))
     .summary("set this repository up for a fleet: rules, config, git hooks, ignore entries, harness hooks (idempotent)")
@@ -320,7 +332,10 @@ export function buildProgram(name: string, only?: string): Command {
     .option("--codex", "also merge Baton's hooks into .codex/hooks.json (OpenAI Codex CLI)")
     .option("--gemini", "also merge Baton's hooks into .gemini/settings.json (Gemini CLI)")
     .option("--uninstall", "remove only Baton's entries (of the harnesses named; none named: all, and the git hooks)")
-    .option("--hook-command <command>", 'how harness hooks run Baton (default: this node and bundle by absolute path), e.g. "npx --no-install baton"')
+    .option(
+      "--hook-command <command>",
+      'how harness hooks run Baton (default: this node and bundle by absolute path), e.g. "npx --no-install baton"',
+    )
     .action(async (flags) => (await import("./init.js")).init(flags));
   program
     .command("hook")
@@ -355,7 +370,10 @@ export function buildProgram(name: string, only?: string): Command {
     .summary("change a task's fields")
     .argument("<id>")
     .action(async (id: string, flags) => (await import("./tasks.js")).update(id, flags));
-  common(task.command("show")).argument("<id>").summary("one task").action(async (id: string, flags) => (await import("./tasks.js")).show(id, flags));
+  common(task.command("show"))
+    .argument("<id>")
+    .summary("one task")
+    .action(async (id: string, flags) => (await import("./tasks.js")).show(id, flags));
   common(task.command("list"))
     .summary("tasks by state and category")
     .option("--state <states>", "ready, blocked, claimed, done (comma-separated)")
@@ -364,7 +382,11 @@ export function buildProgram(name: string, only?: string): Command {
     .action(async (flags) => (await import("./tasks.js")).list(flags));
   for (const action of ["done", "reopen"] as const) {
     common(task.command(action))
-      .summary(action === "done" ? "mark a task done, completing a claim on task:ID" : "open a done task again: next and claim take it again")
+      .summary(
+        action === "done"
+          ? "mark a task done, completing a claim on task:ID"
+          : "open a done task again: next and claim take it again",
+      )
       .argument("<id>")
       .action(async (id: string, flags) => (await import("./tasks.js")).change(action, id, [], flags));
   }
@@ -373,7 +395,9 @@ export function buildProgram(name: string, only?: string): Command {
       .summary(action === "block" ? "add blockers to a task" : "remove blockers from a task")
       .argument("<id>")
       .argument("<blockers...>")
-      .action(async (id: string, blockers: string[], flags) => (await import("./tasks.js")).change(action, id, blockers, flags));
+      .action(async (id: string, blockers: string[], flags) =>
+        (await import("./tasks.js")).change(action, id, blockers, flags),
+      );
   }
   common(task.command("import"))
     .summary("import a folder of markdown tasks, or gh issue list JSON (idempotent)")
@@ -389,7 +413,9 @@ export function buildProgram(name: string, only?: string): Command {
     .option("--ttl <duration>", "lease on the task (default 60m)")
     .action(async (flags) => (await import("./tasks.js")).next(flags));
   common(program.command("supply"))
-    .summary("ready, claimed, blocked, done; denials per agent; every verdict that applies (drained, contended) or healthy")
+    .summary(
+      "ready, claimed, blocked, done; denials per agent; every verdict that applies (drained, contended) or healthy",
+    )
     .action(async (flags) => (await import("./tasks.js")).supply(flags));
 
   const gate = program.command("gate").summary("side effects that happen once per window across the fleet");

@@ -17,8 +17,8 @@ export async function mcp(flags: CommonFlags): Promise<void> {
     if (config.agent === undefined) {
       throw new BatonError(
         "MISSING_AGENT",
-        "baton mcp serves one agent: pass --as NAME, set BATON_AGENT, or put \"agent\" in .baton/config.json " +
-          '(e.g. claude mcp add baton -e BATON_AGENT=claude-1 -- baton mcp)',
+        'baton mcp serves one agent: pass --as NAME, set BATON_AGENT, or put "agent" in .baton/config.json ' +
+          "(e.g. claude mcp add baton -e BATON_AGENT=claude-1 -- baton mcp)",
       );
     }
     const agent = parseAgent(config.agent);

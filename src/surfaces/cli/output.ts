@@ -26,9 +26,16 @@ export function emit(mode: OutputMode, value: unknown, human: string | (() => st
  */
 export function emitNo(mode: OutputMode, value: unknown, human: string): void {
   const answer = value as { message?: unknown; hint?: Hint } | null;
-  if (answer !== null && typeof answer === "object" && answer.hint !== undefined && typeof answer.message === "string") {
+  if (
+    answer !== null &&
+    typeof answer === "object" &&
+    answer.hint !== undefined &&
+    typeof answer.message === "string"
+  ) {
     const message = withHint(answer.message, answer.hint);
-    const text = human.startsWith(answer.message) ? `${message}${human.slice(answer.message.length)}` : withHint(human, answer.hint);
+    const text = human.startsWith(answer.message)
+      ? `${message}${human.slice(answer.message.length)}`
+      : withHint(human, answer.hint);
     emit(mode, { ...answer, message }, text);
   } else emit(mode, value, human);
   process.exitCode = EXIT_NO;

@@ -22,7 +22,6 @@ interface PathFlags extends CommonFlags {
   repo?: string;
 }
 
-
 /**
  * Resolve the repository and normalise the patterns once, against the checkout (the
  * workspace): bad paths never reach the store, and the path services get the identity
@@ -113,7 +112,11 @@ export function list(flags: ListFlags): Promise<void> {
     flags,
     async (config) => {
       const states: ClaimState[] | "all" | undefined =
-        flags.state === undefined ? undefined : flags.state === "all" ? "all" : parseStates(flags.state.split(",").map((s) => s.trim()) as ClaimState[]);
+        flags.state === undefined
+          ? undefined
+          : flags.state === "all"
+            ? "all"
+            : parseStates(flags.state.split(",").map((s) => s.trim()) as ClaimState[]);
       const agent = flags.mine === true ? requireAgent(config, "paths list --mine") : flags.agent;
       const limit = parseLimit(flags.limit, 1000);
       const where = flags.allRepos === true ? {} : (await repoAndPatterns(null, flags.repo)).where;

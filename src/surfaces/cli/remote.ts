@@ -50,7 +50,9 @@ export function remoteLease(api: BatonApi): Renewer & Finisher {
       );
     },
     async release(key, options) {
-      return actionResult(await api.release({ key, ...(options.commit === undefined ? {} : { commit: options.commit }) }));
+      return actionResult(
+        await api.release({ key, ...(options.commit === undefined ? {} : { commit: options.commit }) }),
+      );
     },
   };
 }

@@ -45,7 +45,10 @@ export function run(keyInput: string, argv: string[], flags: RunFlags): Promise<
         throw new BatonError("BAD_INPUT", "run needs a command after --, e.g. baton run task:42 -- make deploy");
       }
       if (flags.release === true && flags.result !== undefined) {
-        throw new BatonError("BAD_INPUT", "--result is recorded by a completion, and run --release never completes: drop --result (--commit is recorded with the release)");
+        throw new BatonError(
+          "BAD_INPUT",
+          "--result is recorded by a completion, and run --release never completes: drop --result (--commit is recorded with the release)",
+        );
       }
       return {
         key,
@@ -69,7 +72,10 @@ export function run(keyInput: string, argv: string[], flags: RunFlags): Promise<
       if (!claimed.ok || claimed.claim === null) {
         // Refused as done: say how recurring work is run, so a deploy wrapper is not stuck for a day.
         const done = "code" in claimed && claimed.code === "CLAIM_DONE";
-        const hint = done && p.end === "complete" ? "; recurring work (a deploy, a cron job) runs with baton run --release, or run once more with --reopen" : "";
+        const hint =
+          done && p.end === "complete"
+            ? "; recurring work (a deploy, a cron job) runs with baton run --release, or run once more with --reopen"
+            : "";
         emitNo(mode, claimed, `${claimed.message}${hint}`);
         return;
       }

@@ -85,11 +85,15 @@ export async function serve(flags: ServeFlags): Promise<void> {
     const host = flags.host ?? "127.0.0.1";
     const port = Number(flags.port ?? "7357");
     if (!Number.isInteger(port) || port < 0 || port > 65535) {
-      throw new BatonError("BAD_OPTION", `invalid --port ${JSON.stringify(flags.port)}: 0 to 65535 (0 picks a free port)`);
+      throw new BatonError(
+        "BAD_OPTION",
+        `invalid --port ${JSON.stringify(flags.port)}: 0 to 65535 (0 picks a free port)`,
+      );
     }
     const reapEvery = flags.reap === false ? null : parseDuration(flags.reapEvery ?? "5m", { name: "--reap-every" });
     const reapMinAge = parseDuration(flags.reapMinAge ?? "24h", { name: "--reap-min-age" });
-    const streamPollMs = flags.streamPoll === undefined ? undefined : parseDuration(flags.streamPoll, { name: "--stream-poll" });
+    const streamPollMs =
+      flags.streamPoll === undefined ? undefined : parseDuration(flags.streamPoll, { name: "--stream-poll" });
     const config = await configFor(flags);
     const groupCommit = flags.groupCommit !== false;
     // A server answers many clients at once: a PostgreSQL pool, not the CLI's one connection.
@@ -150,7 +154,9 @@ export async function serve(flags: ServeFlags): Promise<void> {
               .then((r) => {
                 if (r.reaped.length + r.reapedPaths.length > 0) process.stderr.write(`baton serve: ${r.message}\n`);
               })
-              .catch((error: unknown) => process.stderr.write(`baton serve: reap failed: ${(error as Error).message}\n`))
+              .catch((error: unknown) =>
+                process.stderr.write(`baton serve: reap failed: ${(error as Error).message}\n`),
+              )
               .finally(() => {
                 reaping = false;
               });

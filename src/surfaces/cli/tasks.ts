@@ -26,7 +26,8 @@ interface TaskFlags extends CommonFlags {
 
 function priorityOf(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d{1,3}$/.test(value)) throw new BatonError("BAD_INPUT", `invalid --priority ${JSON.stringify(value)}: an integer from 0 to 100`);
+  if (!/^\d{1,3}$/.test(value))
+    throw new BatonError("BAD_INPUT", `invalid --priority ${JSON.stringify(value)}: an integer from 0 to 100`);
   return Number(value);
 }
 
@@ -67,7 +68,16 @@ export function add(id: string, flags: TaskFlags): Promise<void> {
           throw remoteUnsupported("task add --paths, --assignee or --meta");
         }
         const { id, title, category, priority, blockedBy } = p.spec;
-        answer(s.mode, await s.api.taskAdd({ id, title, ...(category === undefined ? {} : { category }), ...(priority === undefined ? {} : { priority }), blockedBy }));
+        answer(
+          s.mode,
+          await s.api.taskAdd({
+            id,
+            title,
+            ...(category === undefined ? {} : { category }),
+            ...(priority === undefined ? {} : { priority }),
+            blockedBy,
+          }),
+        );
         return;
       }
       answer(s.mode, await s.baton.tasks.put([p.spec], "add"));
@@ -96,12 +106,20 @@ export function update(id: string, flags: TaskFlags): Promise<void> {
 }
 
 /** done, reopen, block, unblock: one field of an existing task. */
-export function change(action: "done" | "reopen" | "block" | "unblock", id: string, others: string[], flags: CommonFlags): Promise<void> {
+export function change(
+  action: "done" | "reopen" | "block" | "unblock",
+  id: string,
+  others: string[],
+  flags: CommonFlags,
+): Promise<void> {
   return withSession(
     flags,
     (config) => {
       if ((action === "block" || action === "unblock") && others.length === 0) {
-        throw new BatonError("BAD_INPUT", `task ${action} needs the blocking task ids: baton task ${action} ID BLOCKER…`);
+        throw new BatonError(
+          "BAD_INPUT",
+          `task ${action} needs the blocking task ids: baton task ${action} ID BLOCKER…`,
+        );
       }
       return {
         id: parseTaskId(id),
@@ -128,7 +146,9 @@ export function show(id: string, flags: CommonFlags): Promise<void> {
     () => ({ id: parseTaskId(id) }),
     async (s, p) => {
       const { mode } = s;
-      const task = s.api ? ((await s.api.taskShow({ id: p.id })).data as { task?: Task } | undefined)?.task ?? null : await s.baton.tasks.show(p.id);
+      const task = s.api
+        ? (((await s.api.taskShow({ id: p.id })).data as { task?: Task } | undefined)?.task ?? null)
+        : await s.baton.tasks.show(p.id);
       if (task === null) emitNo(mode, { ok: false, code: "TASK_NOT_FOUND", task: null }, `task ${p.id} does not exist`);
       else emit(mode, { ok: true, task }, render(task));
     },
@@ -143,9 +163,13 @@ export function list(flags: CommonFlags & { state?: string; category?: string; l
       const { mode } = s;
       let tasks: Task[];
       if (s.api) {
-        if ((p.states?.length ?? 0) > 1 || flags.limit !== undefined) throw remoteUnsupported("task list with several states or --limit");
+        if ((p.states?.length ?? 0) > 1 || flags.limit !== undefined)
+          throw remoteUnsupported("task list with several states or --limit");
         const state = p.states?.[0];
-        const r = await s.api.taskList({ ...(state === undefined ? {} : { state }), ...(flags.category === undefined ? {} : { category: flags.category }) });
+        const r = await s.api.taskList({
+          ...(state === undefined ? {} : { state }),
+          ...(flags.category === undefined ? {} : { category: flags.category }),
+        });
         tasks = (r.data as { tasks: Task[] }).tasks;
       } else {
         tasks = await s.baton.tasks.list({
@@ -187,23 +211,31 @@ export function importTasks(path: string, flags: CommonFlags & { github?: boolea
           if (!bar || total < 100 || (done % 25 !== 0 && done !== total)) return;
           const width = 30;
           const filled = Math.round((done / total) * width);
-          process.stderr.write(`\rreading [${"#".repeat(filled)}${" ".repeat(width - filled)}] ${done}/${total}${done === total ? "\n" : ""}`);
+          process.stderr.write(
+            `\rreading [${"#".repeat(filled)}${" ".repeat(width - filled)}] ${done}/${total}${done === total ? "\n" : ""}`,
+          );
         });
       }
       return { specs };
     },
     async ({ baton, mode }, p) => {
       const result = await baton.tasks.put(p.specs, "upsert");
-      answer(mode, { ...result, message: `imported ${p.specs.length} task${p.specs.length === 1 ? "" : "s"}: ${result.message}` });
+      answer(mode, {
+        ...result,
+        message: `imported ${p.specs.length} task${p.specs.length === 1 ? "" : "s"}: ${result.message}`,
+      });
     },
   );
 }
 
-export function next(flags: CommonFlags & { category?: string; explain?: boolean; dryRun?: boolean; seed?: string; ttl?: string }): Promise<void> {
+export function next(
+  flags: CommonFlags & { category?: string; explain?: boolean; dryRun?: boolean; seed?: string; ttl?: string },
+): Promise<void> {
   return withSession(
     flags,
     (config) => {
-      if (flags.seed !== undefined && !/^\d{1,10}$/.test(flags.seed)) throw new BatonError("BAD_OPTION", `invalid --seed ${JSON.stringify(flags.seed)}`);
+      if (flags.seed !== undefined && !/^\d{1,10}$/.test(flags.seed))
+        throw new BatonError("BAD_OPTION", `invalid --seed ${JSON.stringify(flags.seed)}`);
       return {
         as: requireAgent(config, "next"),
         seed: flags.seed === undefined ? undefined : Number(flags.seed),
@@ -227,7 +259,16 @@ export function next(flags: CommonFlags & { category?: string; explain?: boolean
         flags.explain === true && result.candidates.length > 0
           ? `\n${table(
               ["task", "tier", "category", "priority", "age", "steering", "saturation", "score"],
-              result.candidates.map((c) => [c.id, String(c.tier), c.category, String(c.priority), c.age.toFixed(1), c.steering.toFixed(1), `-${c.saturation.toFixed(1)}`, c.total.toFixed(1)]),
+              result.candidates.map((c) => [
+                c.id,
+                String(c.tier),
+                c.category,
+                String(c.priority),
+                c.age.toFixed(1),
+                c.steering.toFixed(1),
+                `-${c.saturation.toFixed(1)}`,
+                c.total.toFixed(1),
+              ]),
             )}\n${result.task ? `${result.task.id} won: tier ${result.tier}, then the highest score` : ""}${result.skipped.length ? `; skipped (taken meanwhile, or paths claimed): ${result.skipped.join(", ")}` : ""} (seed ${result.seed})`
           : "";
       answer(mode, { ...result, message: `${result.message}${explain}` });

@@ -8,7 +8,6 @@ import { emit, emitNo, table } from "./output.js";
 import { withSession } from "./session.js";
 import { isoSeconds as iso } from "../../core/time.js";
 
-
 export function tokensAdd(agent: string, flags: CommonFlags & { admin?: boolean; readOnly?: boolean }): Promise<void> {
   return withSession(
     flags,

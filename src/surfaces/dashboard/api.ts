@@ -16,7 +16,11 @@ export interface Result<T = unknown> {
 export class Unauthorized extends Error {}
 
 /** Call one operation. Expected "no"s (409, 403, 400) come back as results with `ok: false`. */
-export async function call<T>(token: string, operation: string, body: Record<string, unknown> = {}): Promise<Result<T>> {
+export async function call<T>(
+  token: string,
+  operation: string,
+  body: Record<string, unknown> = {},
+): Promise<Result<T>> {
   const response = await fetch(`/v1/${operation.replaceAll("_", "/")}`, {
     method: "POST",
     headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
@@ -90,7 +94,10 @@ export function follow(
             cut = buffer.indexOf("\n\n");
             const lines = frame.split("\n");
             if (lines.some((line) => line === "event: error")) continue;
-            const data = lines.filter((line) => line.startsWith("data: ")).map((line) => line.slice(6)).join("\n");
+            const data = lines
+              .filter((line) => line.startsWith("data: "))
+              .map((line) => line.slice(6))
+              .join("\n");
             if (data === "") continue;
             const event = JSON.parse(data) as StreamEvent;
             if (event.id > cursor) cursor = event.id;

@@ -4,7 +4,11 @@ type Child = Node | string | number | null | undefined | false;
 type Attrs = Record<string, string | number | boolean | null | undefined | ((event: Event) => void)>;
 
 /** `h("td", { class: "num", "data-label": "Token" }, "42")`. Attributes `on*` take listeners. */
-export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Attrs = {},
+  ...children: Child[]
+): HTMLElementTagNameMap[K] {
   const el = document.createElement(tag);
   for (const [name, value] of Object.entries(attrs)) {
     if (value === null || value === undefined || value === false) continue;
@@ -50,7 +54,11 @@ export function table(
       "tbody",
       {},
       ...rows.map((cells) =>
-        h("tr", {}, ...cells.map((cell, i) => h("td", { "data-label": headers[i] ?? "", class: cls(headers[i] ?? "") }, cell))),
+        h(
+          "tr",
+          {},
+          ...cells.map((cell, i) => h("td", { "data-label": headers[i] ?? "", class: cls(headers[i] ?? "") }, cell)),
+        ),
       ),
     ),
   );
@@ -75,5 +83,7 @@ export function ago(ms: number): string {
 export function clock(iso: string): string {
   const d = new Date(iso);
   const today = new Date().toDateString() === d.toDateString();
-  return today ? d.toLocaleTimeString([], { hour12: false }) : `${d.toLocaleDateString()} ${d.toLocaleTimeString([], { hour12: false })}`;
+  return today
+    ? d.toLocaleTimeString([], { hour12: false })
+    : `${d.toLocaleDateString()} ${d.toLocaleTimeString([], { hour12: false })}`;
 }

@@ -61,8 +61,23 @@ interface Contention {
   hour: Slice;
   day: Slice;
   shoppers: { agent: string; denials: number }[];
-  supply: { ready: number; claimed: number; blocked: number; done: number; verdicts: { verdict: string; rule: string }[] };
-  candidates: { id: string; category: string; tier: number; priority: number; age: number; steering: number; saturation: number; total: number }[];
+  supply: {
+    ready: number;
+    claimed: number;
+    blocked: number;
+    done: number;
+    verdicts: { verdict: string; rule: string }[];
+  };
+  candidates: {
+    id: string;
+    category: string;
+    tier: number;
+    priority: number;
+    age: number;
+    steering: number;
+    saturation: number;
+    total: number;
+  }[];
   wouldTake: string | null;
 }
 interface LogPage {
@@ -225,7 +240,14 @@ function renderNow(fleet: Fleet): void {
               h("p", { class: "repo" }, `Repository ${repo}`),
               table(
                 ["Pattern", "Holder", "Mode", "Expires in", "Work key", "Reason"],
-                paths.map((p) => [h("span", { class: "mono" }, p.pattern), p.agent, p.mode, countdown(p.expiresAt), p.workKey ?? "—", p.reason ?? "—"]),
+                paths.map((p) => [
+                  h("span", { class: "mono" }, p.pattern),
+                  p.agent,
+                  p.mode,
+                  countdown(p.expiresAt),
+                  p.workKey ?? "—",
+                  p.reason ?? "—",
+                ]),
               ),
             ),
           ),
@@ -237,7 +259,13 @@ function renderNow(fleet: Fleet): void {
       ? h("p", { class: "empty" }, "No gate is running.")
       : table(
           ["Gate", "Run by", "Since", "Lock expires in", "Token"],
-          fleet.gates.map((g) => [h("span", { class: "mono" }, g.key), g.agent, ago(now - Date.parse(g.claimedAt)), countdown(g.expiresAt), g.token]),
+          fleet.gates.map((g) => [
+            h("span", { class: "mono" }, g.key),
+            g.agent,
+            ago(now - Date.parse(g.claimedAt)),
+            countdown(g.expiresAt),
+            g.token,
+          ]),
           ["Token"],
         ),
   );
@@ -276,7 +304,11 @@ function renderLooseEnds(fleet: Fleet): void {
               value: state.notes.get(c.key) ?? "",
             });
             input.addEventListener("input", () => state.notes.set(c.key, input.value));
-            const button = h("button", { type: "button", "data-resolve": c.key, "data-focus": `resolve:${c.key}` }, "Resolve");
+            const button = h(
+              "button",
+              { type: "button", "data-resolve": c.key, "data-focus": `resolve:${c.key}` },
+              "Resolve",
+            );
             button.addEventListener("click", () => void resolveLooseEnd(c.key, button, message).catch(failed));
             const when = c.endedAt ?? c.expiresAt;
             return [
@@ -335,7 +367,11 @@ function renderAgents(fleet: Fleet): void {
           counts === "" ? `nothing in ${hours} h` : counts,
         ),
       ),
-      h("div", { class: "timeline", role: "img", "aria-label": `${a.agent}, last ${hours} hours: ${counts || "no activity"}` }, ...marks),
+      h(
+        "div",
+        { class: "timeline", role: "img", "aria-label": `${a.agent}, last ${hours} hours: ${counts || "no activity"}` },
+        ...marks,
+      ),
     );
   });
   fill(
@@ -346,7 +382,9 @@ function renderAgents(fleet: Fleet): void {
       `Timelines span the last ${hours} hours. Idle: holds no live claim. Silent: no event for ${Math.round(fleet.silentAfterMs / 60_000)} minutes or more.`,
     ),
     legend,
-    rows.length === 0 ? h("p", { class: "empty" }, "No agent has acted recently.") : h("div", { class: "agents" }, ...rows),
+    rows.length === 0
+      ? h("p", { class: "empty" }, "No agent has acted recently.")
+      : h("div", { class: "agents" }, ...rows),
   );
 }
 
@@ -361,10 +399,19 @@ function bars(title: string, w: Slice, label: (start: string) => string): HTMLEl
   return h(
     "figure",
     { style: "margin:0" },
-    h("figcaption", {}, h("strong", {}, title), ` — ${w.denials} denied of ${w.decisions} decisions (${Math.round(w.rate * 100)}% denied)`),
+    h(
+      "figcaption",
+      {},
+      h("strong", {}, title),
+      ` — ${w.denials} denied of ${w.decisions} decisions (${Math.round(w.rate * 100)}% denied)`,
+    ),
     h(
       "div",
-      { class: "bars", role: "img", "aria-label": `${title}: ${w.buckets.map((b) => b.denied).join(", ")} denials per slice` },
+      {
+        class: "bars",
+        role: "img",
+        "aria-label": `${title}: ${w.buckets.map((b) => b.denied).join(", ")} denials per slice`,
+      },
       ...w.buckets.map((b) =>
         h(
           "div",
@@ -374,28 +421,42 @@ function bars(title: string, w: Slice, label: (start: string) => string): HTMLEl
         ),
       ),
     ),
-    h("div", { class: "axis", "aria-hidden": "true" }, h("span", {}, first ? label(first.start) : ""), h("span", {}, last ? "now" : "")),
+    h(
+      "div",
+      { class: "axis", "aria-hidden": "true" },
+      h("span", {}, first ? label(first.start) : ""),
+      h("span", {}, last ? "now" : ""),
+    ),
   );
 }
 
 function renderContention(c: Contention): void {
-  const time = (iso: string): string => new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hour12: false });
-  const tile = (label: string, n: number): HTMLElement => h("div", { class: "tile", "data-count": label }, h("b", {}, n), label);
+  const time = (iso: string): string =>
+    new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hour12: false });
+  const tile = (label: string, n: number): HTMLElement =>
+    h("div", { class: "tile", "data-count": label }, h("b", {}, n), label);
   fill(
     "contention-body",
+    h("div", { class: "cols" }, bars("Last hour", c.hour, time), bars("Last day", c.day, time)),
     h(
       "div",
-      { class: "cols" },
-      bars("Last hour", c.hour, time),
-      bars("Last day", c.day, time),
+      { class: "legend", "aria-hidden": "true" },
+      h("span", {}, h("span", { class: "sw k-denied" }), "denied"),
+      h("span", {}, h("span", { class: "sw", style: "background:#5f87d0" }), "granted"),
     ),
-    h("div", { class: "legend", "aria-hidden": "true" }, h("span", {}, h("span", { class: "sw k-denied" }), "denied"), h("span", {}, h("span", { class: "sw", style: "background:#5f87d0" }), "granted")),
     h("h3", {}, "Told to stop shopping (denied twice or more in the last hour)"),
     c.shoppers.length === 0
       ? h("p", { class: "empty" }, "Nobody.")
       : h("ul", {}, ...c.shoppers.map((s) => h("li", {}, h("strong", {}, s.agent), ` — ${s.denials} denials`))),
     h("h3", {}, "Backlog"),
-    h("div", { class: "tiles" }, tile("ready", c.supply.ready), tile("claimed", c.supply.claimed), tile("blocked", c.supply.blocked), tile("done", c.supply.done)),
+    h(
+      "div",
+      { class: "tiles" },
+      tile("ready", c.supply.ready),
+      tile("claimed", c.supply.claimed),
+      tile("blocked", c.supply.blocked),
+      tile("done", c.supply.done),
+    ),
     h(
       "ul",
       { class: "verdicts" },
@@ -433,7 +494,11 @@ function detailText(e: StreamEvent): string {
 async function loadLog(): Promise<void> {
   const { filter, after } = state.log;
   const seq = ++state.log.seq;
-  const r = await call<LogPage>(state.token, "log", { ...filter, limit: LOG_PAGE, ...(after === null ? {} : { after }) });
+  const r = await call<LogPage>(state.token, "log", {
+    ...filter,
+    limit: LOG_PAGE,
+    ...(after === null ? {} : { after }),
+  });
   if (seq !== state.log.seq) return;
   if (!r.ok || r.data === undefined) {
     fill("log-rows", h("p", { class: "error", role: "alert" }, `${r.code ?? "error"}: ${r.message}`));
@@ -441,21 +506,32 @@ async function loadLog(): Promise<void> {
   }
   const page = r.data;
   state.log.more = after !== null && page.events.length === LOG_PAGE;
-  const rows = [...page.events].reverse().map((e) => [
-    h("span", { class: "mono" }, e.id),
-    h("span", { title: e.at }, clock(e.at)),
-    h("span", { class: `kind k-${e.kind}-text` }, e.kind),
-    h("span", { class: "mono" }, e.key),
-    e.agent,
-    e.token ?? "—",
-    h("span", { class: "mono detail" }, detailText(e)),
-  ]);
+  const rows = [...page.events]
+    .reverse()
+    .map((e) => [
+      h("span", { class: "mono" }, e.id),
+      h("span", { title: e.at }, clock(e.at)),
+      h("span", { class: `kind k-${e.kind}-text` }, e.kind),
+      h("span", { class: "mono" }, e.key),
+      e.agent,
+      e.token ?? "—",
+      h("span", { class: "mono detail" }, detailText(e)),
+    ]);
   fill(
     "log-rows",
-    rows.length === 0 ? h("p", { class: "empty" }, "No event matches.") : table(["Id", "Time", "Kind", "Key", "Agent", "Token", "Detail"], rows, ["Id", "Token"], ["Id", "Time", "Kind", "Agent", "Token"]),
+    rows.length === 0
+      ? h("p", { class: "empty" }, "No event matches.")
+      : table(
+          ["Id", "Time", "Kind", "Key", "Agent", "Token", "Detail"],
+          rows,
+          ["Id", "Token"],
+          ["Id", "Time", "Kind", "Agent", "Token"],
+        ),
   );
   $("log-page").textContent =
-    after === null ? `the newest ${page.events.length} (live)` : `${page.events.length} events after #${after} ${state.log.more ? "(more newer)" : "(the newest)"}`;
+    after === null
+      ? `the newest ${page.events.length} (live)`
+      : `${page.events.length} events after #${after} ${state.log.more ? "(more newer)" : "(the newest)"}`;
   ($("log-back") as HTMLButtonElement).disabled = state.log.back.length === 0;
   ($("log-newer") as HTMLButtonElement).disabled = !state.log.more;
   ($("log-latest") as HTMLButtonElement).disabled = after === null;
@@ -476,7 +552,10 @@ function readFilter(form: HTMLFormElement): Record<string, unknown> {
 function setupLog(): void {
   const form = $<HTMLFormElement>("log-filter");
   const kinds = form.elements.namedItem("kind") as HTMLSelectElement;
-  kinds.replaceChildren(h("option", { value: "" }, "any kind"), ...EVENT_KINDS.map((k) => h("option", { value: k }, k)));
+  kinds.replaceChildren(
+    h("option", { value: "" }, "any kind"),
+    ...EVENT_KINDS.map((k) => h("option", { value: k }, k)),
+  );
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     state.log = { ...state.log, filter: readFilter(form), after: null, back: [] };
@@ -615,7 +694,9 @@ function boot(): void {
     event.preventDefault();
     const value = $<HTMLInputElement>("token").value.trim();
     $<HTMLInputElement>("token").value = "";
-    start(value).catch((error: unknown) => signOut(error instanceof Unauthorized ? "That token was refused." : (error as Error).message));
+    start(value).catch((error: unknown) =>
+      signOut(error instanceof Unauthorized ? "That token was refused." : (error as Error).message),
+    );
   });
   $("signout").addEventListener("click", () => signOut());
   window.addEventListener("pagehide", () => state.stream?.close());

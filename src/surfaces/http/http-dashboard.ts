@@ -22,7 +22,11 @@ const CSP =
 /** Where the built page is: next to the CLI bundle (dist/cli → dist/dashboard), the library (dist/), or the sources. */
 function dashboardDir(): string | null {
   const here = dirname(fileURLToPath(import.meta.url));
-  for (const candidate of [join(here, "..", "dashboard"), join(here, "dashboard"), join(here, "..", "..", "..", "dist", "dashboard")]) {
+  for (const candidate of [
+    join(here, "..", "dashboard"),
+    join(here, "dashboard"),
+    join(here, "..", "..", "..", "dist", "dashboard"),
+  ]) {
     if (existsSync(join(candidate, "index.html"))) return candidate;
   }
   return null;

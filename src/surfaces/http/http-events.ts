@@ -106,9 +106,17 @@ export function registerEventStream(
     streams.add(end);
     request.raw.on("close", end);
     const onError = (error: unknown): void => {
-      if (open) raw.write(`event: error\ndata: ${JSON.stringify({ code: isBatonError(error) ? error.code : "INTERNAL" })}\n\n`);
+      if (open)
+        raw.write(`event: error\ndata: ${JSON.stringify({ code: isBatonError(error) ? error.code : "INTERNAL" })}\n\n`);
     };
-    const events = baton.follow({ ...filter, after: cursor, signal: stop.signal, pollMs: options.pollMs, watch: options.watch, onError });
+    const events = baton.follow({
+      ...filter,
+      after: cursor,
+      signal: stop.signal,
+      pollMs: options.pollMs,
+      watch: options.watch,
+      onError,
+    });
     void (async () => {
       try {
         for await (const batch of events) {

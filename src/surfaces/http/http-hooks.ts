@@ -72,7 +72,8 @@ const REPO_ID = /^(root:[0-9a-f]{7,64}|dir:\S.*)$/;
 function query(request: FastifyRequest): Record<string, string | undefined> {
   const q = (request.query ?? {}) as Record<string, unknown>;
   const out: Record<string, string | undefined> = {};
-  for (const [key, value] of Object.entries(q)) out[key] = typeof value === "string" && value !== "" ? value : undefined;
+  for (const [key, value] of Object.entries(q))
+    out[key] = typeof value === "string" && value !== "" ? value : undefined;
   return out;
 }
 
@@ -101,7 +102,13 @@ export function registerHookRoutes(app: FastifyInstance, baton: Baton, options?:
   const rulesFile = (): Promise<string> =>
     (rules ??= rulesPath({ cwd, ...(options?.rulesFile === undefined ? {} : { file: options.rulesFile }) }));
 
-  const decide = async (harness: Harness, event: HookEvent, body: unknown, identity: Identity, q: Record<string, string | undefined>) => {
+  const decide = async (
+    harness: Harness,
+    event: HookEvent,
+    body: unknown,
+    identity: Identity,
+    q: Record<string, string | undefined>,
+  ) => {
     const payload = parsePayload(harness, JSON.stringify(body ?? {}));
     if (event === "pre-tool-use" && payload.targets === null) return renderAnswer(harness, { event, deny: null });
     const agent = identity.agent;
@@ -122,7 +129,10 @@ export function registerHookRoutes(app: FastifyInstance, baton: Baton, options?:
       const base = payload.cwd ?? q.root ?? null;
       const root = q.root ?? payload.cwd ?? null;
       if (base === null || root === null || !isAbsolute(root) || !isAbsolute(base)) {
-        throw new BatonError("BAD_INPUT", "pre-tool-use over HTTP needs the checkout's root: the payload's cwd or ?root=/absolute/path");
+        throw new BatonError(
+          "BAD_INPUT",
+          "pre-tool-use over HTTP needs the checkout's root: the payload's cwd or ?root=/absolute/path",
+        );
       }
       const files = filesIn(payload.targets ?? [], base, root);
       if (files.length === 0) return renderAnswer(harness, { event, deny: null });
@@ -137,7 +147,15 @@ export function registerHookRoutes(app: FastifyInstance, baton: Baton, options?:
       const read = readRules(path);
       const budget = contextBudget(policy.hookBudget, read.text?.length ?? 0);
       const markdown = (await baton.context({ as: agent, cwd, budget, rulesFile: path })).markdown;
-      const context = sessionContext({ agent, harness, budget: policy.hookBudget, rules: read, context: markdown, policy, identityPersisted: false });
+      const context = sessionContext({
+        agent,
+        harness,
+        budget: policy.hookBudget,
+        rules: read,
+        context: markdown,
+        policy,
+        identityPersisted: false,
+      });
       return renderAnswer(harness, { event, context });
     }
     const ended = await endSession(baton.store, { repo: repoId ?? null, agent });
@@ -162,12 +180,17 @@ export function registerHookRoutes(app: FastifyInstance, baton: Baton, options?:
     let failure: string | null = null;
     try {
       const late = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new BatonError("STORE_BUSY", `no answer within ${HOOK_DEADLINE_MS / 1000} s`)), HOOK_DEADLINE_MS);
+        timer = setTimeout(
+          () => reject(new BatonError("STORE_BUSY", `no answer within ${HOOK_DEADLINE_MS / 1000} s`)),
+          HOOK_DEADLINE_MS,
+        );
       });
       answer = await Promise.race([decide(harness, event, request.body, identity, q), late]);
     } catch (error) {
       if (isBatonError(error) && error.code === "FORBIDDEN") throw error;
-      failure = isBatonError(error) ? `${error.code}: ${error.message}` : `internal error: ${error instanceof Error ? error.message : String(error)}`;
+      failure = isBatonError(error)
+        ? `${error.code}: ${error.message}`
+        : `internal error: ${error instanceof Error ? error.message : String(error)}`;
       answer = failureAnswer(harness, event, policy.hookFailure, failure);
     } finally {
       clearTimeout(timer);

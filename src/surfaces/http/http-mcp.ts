@@ -64,7 +64,10 @@ async function send(reply: FastifyReply, response: Response): Promise<void> {
     Readable.fromWeb(response.body as NodeReadableStream).pipe(reply.raw);
     return;
   }
-  return void reply.code(response.status).headers(headers).send(await response.text());
+  return void reply
+    .code(response.status)
+    .headers(headers)
+    .send(await response.text());
 }
 
 export function registerMcpRoute(app: FastifyInstance, baton: Baton): void {
@@ -85,7 +88,12 @@ export function registerMcpRoute(app: FastifyInstance, baton: Baton): void {
     if (typeof header === "string" && header !== "") {
       const session = sessions.get(header);
       if (session === undefined) {
-        return void reply.code(404).send({ ok: false, code: "UNKNOWN_ROUTE", kind: "input", message: "unknown or closed MCP session: initialize again" });
+        return void reply.code(404).send({
+          ok: false,
+          code: "UNKNOWN_ROUTE",
+          kind: "input",
+          message: "unknown or closed MCP session: initialize again",
+        });
       }
       if (session.tokenId !== identity.tokenId) {
         return void reply

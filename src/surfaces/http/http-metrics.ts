@@ -31,7 +31,11 @@ export function createMetrics(baton: Baton): Metrics {
     labelNames: ["operation", "outcome"] as const,
     registers: [registry],
   });
-  const grants = new Counter({ name: "baton_grants_total", help: "Claims granted (claim and next).", registers: [registry] });
+  const grants = new Counter({
+    name: "baton_grants_total",
+    help: "Claims granted (claim and next).",
+    registers: [registry],
+  });
   const denials = new Counter({
     name: "baton_denials_total",
     help: "Expected refusals, by code (CLAIM_HELD, CLAIM_DONE, PATH_CONFLICT, ...).",
@@ -50,7 +54,11 @@ export function createMetrics(baton: Baton): Metrics {
     help: "Requests that failed because the store was busy, unavailable or broken.",
     registers: [registry],
   });
-  const streamClients = new Gauge({ name: "baton_stream_clients", help: "Open event streams (/v1/events).", registers: [registry] });
+  const streamClients = new Gauge({
+    name: "baton_stream_clients",
+    help: "Open event streams (/v1/events).",
+    registers: [registry],
+  });
   new Gauge({
     name: "baton_live_claims",
     help: `Live work claims (counted at scrape time, capped at ${LIVE_CLAIMS_CAP}).`,
@@ -60,7 +68,8 @@ export function createMetrics(baton: Baton): Metrics {
     },
   });
   // SQLite group commit, when the store does it: batches committed and the writes they carried.
-  const groupCommit = (): GroupCommitStats | undefined => (baton.store as { groupCommitStats?: GroupCommitStats }).groupCommitStats;
+  const groupCommit = (): GroupCommitStats | undefined =>
+    (baton.store as { groupCommitStats?: GroupCommitStats }).groupCommitStats;
   if (groupCommit() !== undefined) {
     new Gauge({
       name: "baton_group_commit_batches",

@@ -100,8 +100,12 @@ export function openApiDocument(operations: readonly Operation[], version: strin
       responses: { "200": { description: "an event stream", content: { "text/event-stream": {} } } },
     },
   };
-  paths["/healthz"] = { get: { operationId: "healthz", summary: "The store is reachable.", responses: { "200": { description: "ok" } } } };
-  paths["/metrics"] = { get: { operationId: "metrics", summary: "Prometheus metrics.", responses: { "200": { description: "text" } } } };
+  paths["/healthz"] = {
+    get: { operationId: "healthz", summary: "The store is reachable.", responses: { "200": { description: "ok" } } },
+  };
+  paths["/metrics"] = {
+    get: { operationId: "metrics", summary: "Prometheus metrics.", responses: { "200": { description: "text" } } },
+  };
   return {
     openapi: "3.1.0",
     info: { title: "Baton", version, description: "Atomic work claims for fleets of autonomous agents." },

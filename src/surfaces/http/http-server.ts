@@ -44,10 +44,18 @@ export function routeOf(operation: Operation): string {
 }
 
 /** Operations a server offers: those that need no checkout on the caller's machine, and the operator views. */
-export const SERVER_OPERATIONS: readonly Operation[] = [...CATALOGUE, ...VIEW_OPERATIONS].filter((operation) => !operation.local);
+export const SERVER_OPERATIONS: readonly Operation[] = [...CATALOGUE, ...VIEW_OPERATIONS].filter(
+  (operation) => !operation.local,
+);
 
 /** An error answer: the code, its kind, the message, and the structured hint as a field (HTTP's wording of it). */
-function fail(reply: FastifyReply, code: ErrorCode, message: string, details?: Record<string, unknown>, hint?: Hint): FastifyReply {
+function fail(
+  reply: FastifyReply,
+  code: ErrorCode,
+  message: string,
+  details?: Record<string, unknown>,
+  hint?: Hint,
+): FastifyReply {
   return reply.code(ERROR_CODES[code].http).send({
     ok: false,
     code,
@@ -94,13 +102,18 @@ export async function createHttpServer(baton: Baton, options: HttpServerOptions 
     for (const end of streams) end();
   });
 
-  app.setNotFoundHandler((request, reply) => fail(reply, "UNKNOWN_ROUTE", `no route ${request.method} ${request.url.split("?")[0]}`));
+  app.setNotFoundHandler((request, reply) =>
+    fail(reply, "UNKNOWN_ROUTE", `no route ${request.method} ${request.url.split("?")[0]}`),
+  );
   app.setErrorHandler((error: Error & { code?: string; statusCode?: number }, _request, reply) => {
     if (isBatonError(error)) return fail(reply, error.code, error.message, undefined, error.hint);
-    if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE") return fail(reply, "BODY_TOO_LARGE", "the request body is too large");
+    if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE")
+      return fail(reply, "BODY_TOO_LARGE", "the request body is too large");
     if (typeof error.statusCode === "number" && error.statusCode >= 400 && error.statusCode < 500) {
       // Malformed JSON, a wrong content type, an empty body: the client's to fix.
-      return reply.code(error.statusCode === 415 ? 415 : 400).send({ ok: false, code: "BAD_INPUT", kind: "input", message: error.message });
+      return reply
+        .code(error.statusCode === 415 ? 415 : 400)
+        .send({ ok: false, code: "BAD_INPUT", kind: "input", message: error.message });
     }
     metrics.storeErrors.inc();
     process.stderr.write(`baton serve: internal error: ${error.stack ?? error.message}\n`);
@@ -111,7 +124,8 @@ export async function createHttpServer(baton: Baton, options: HttpServerOptions 
   app.addHook("onRequest", async (request, reply) => {
     if (!request.url.startsWith("/v1/") && request.url !== "/mcp" && !request.url.startsWith("/mcp?")) return;
     const token = bearer(request);
-    if (token === null) return fail(reply, "UNAUTHENTICATED", "send Authorization: Bearer <token> (baton tokens add AGENT)");
+    if (token === null)
+      return fail(reply, "UNAUTHENTICATED", "send Authorization: Bearer <token> (baton tokens add AGENT)");
     const identity = await tokens.authenticate(token);
     if (identity === null) return fail(reply, "UNAUTHENTICATED", "unknown or revoked token");
     request.identity = identity;
@@ -120,7 +134,11 @@ export async function createHttpServer(baton: Baton, options: HttpServerOptions 
   app.get("/healthz", async (_request, reply) => {
     try {
       const now = await baton.now();
-      return { ok: true, store: baton.store.description.replace(/:\/\/([^:@/]+):[^@/]*@/, "://$1:***@"), now: now.toISOString() };
+      return {
+        ok: true,
+        store: baton.store.description.replace(/:\/\/([^:@/]+):[^@/]*@/, "://$1:***@"),
+        now: now.toISOString(),
+      };
     } catch (error) {
       return fail(reply, isBatonError(error) ? error.code : "STORE_UNAVAILABLE", "the store is not reachable");
     }
@@ -133,7 +151,11 @@ export async function createHttpServer(baton: Baton, options: HttpServerOptions 
     return metrics.registry.metrics();
   });
 
-  app.get("/v1/whoami", async (request) => ({ ok: true, agent: request.identity?.agent, role: request.identity?.role }));
+  app.get("/v1/whoami", async (request) => ({
+    ok: true,
+    agent: request.identity?.agent,
+    role: request.identity?.role,
+  }));
 
   for (const operation of SERVER_OPERATIONS) {
     const schema = operation.input.extend({ as: z.string().optional() }).strict();
@@ -141,7 +163,9 @@ export async function createHttpServer(baton: Baton, options: HttpServerOptions 
       const identity = request.identity as Identity;
       const parsed = schema.safeParse(request.body ?? {});
       if (!parsed.success) {
-        const reasons = parsed.error.issues.map((i) => `${i.path.length > 0 ? i.path.join(".") : "body"}: ${i.message}`);
+        const reasons = parsed.error.issues.map(
+          (i) => `${i.path.length > 0 ? i.path.join(".") : "body"}: ${i.message}`,
+        );
         return fail(reply, "BAD_INPUT", `${operation.name}: ${reasons.join("; ")}`, { issues: reasons });
       }
       const { as: named, ...input } = parsed.data as Record<string, unknown>;

@@ -32,7 +32,8 @@ export function wordHint(hint: Hint): string {
 
 const NEXT_STEPS: Readonly<Record<string, string>> = {
   CLAIM_HELD: "pick other work (call next), or come back after the holder's lease expires.",
-  CLAIM_DONE: "verify the finished work (call verify) instead of redoing it; claim with reopen: true only if it must be redone.",
+  CLAIM_DONE:
+    "verify the finished work (call verify) instead of redoing it; claim with reopen: true only if it must be redone.",
   CLAIM_SIMILAR: "a similar key is already claimed: it is probably the same work; pick other work (call next).",
   CLAIM_EXPIRED: "your lease ran out: call claim again before acting, then check nothing changed under you.",
   NOT_HOLDER: "you do not hold this claim: do not act on it; call show to see who does.",
@@ -42,7 +43,8 @@ const NEXT_STEPS: Readonly<Record<string, string>> = {
   NOTHING_READY: "no task is ready: call supply to see why, and explore or stop instead of shopping for lanes.",
   TASK_EXISTS: "a task with this id exists: call task_show.",
   TASK_NOT_FOUND: "no task with this id: call task_list.",
-  PATH_CONFLICT: "another agent holds these paths: edit other files, pick other work (call next), or call probe to see who is there.",
+  PATH_CONFLICT:
+    "another agent holds these paths: edit other files, pick other work (call next), or call probe to see who is there.",
   PATHS_BUSY: "someone else is working on these paths: coordinate or pick other work.",
   OUT_OF_SYNC: "do not deploy from this checkout: pull or commit first, and hold the claims named.",
   STORE_BUSY: "the registry is busy: retry in a few seconds.",

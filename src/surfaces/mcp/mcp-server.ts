@@ -43,7 +43,10 @@ const OUTPUT_SCHEMA = {
 
 /** A compact JSON Schema of an operation's input (no `$schema`, no repeated noise). */
 function inputSchema(operation: Operation): Tool["inputSchema"] {
-  const schema = z.toJSONSchema(operation.input, { target: "draft-2020-12", unrepresentable: "any" }) as Record<string, unknown>;
+  const schema = z.toJSONSchema(operation.input, { target: "draft-2020-12", unrepresentable: "any" }) as Record<
+    string,
+    unknown
+  >;
   delete schema.$schema;
   // `{type: object}` says what a free-form object needs; zod's propertyNames adds nothing.
   for (const property of Object.values((schema.properties ?? {}) as Record<string, Record<string, unknown>>)) {
@@ -68,7 +71,9 @@ export function toolsFor(options: Pick<McpServerOptions, "local" | "readOnly">):
 const TOOL_LISTS = new Map<string, Tool[]>();
 
 function buildTools(options: Pick<McpServerOptions, "local" | "readOnly">): Tool[] {
-  return CATALOGUE.filter((operation) => (options.local || !operation.local) && (options.readOnly !== true || !operation.mutates)).map((operation) => ({
+  return CATALOGUE.filter(
+    (operation) => (options.local || !operation.local) && (options.readOnly !== true || !operation.mutates),
+  ).map((operation) => ({
     name: operation.name,
     description: operation.summary,
     inputSchema: inputSchema(operation),
@@ -101,7 +106,9 @@ function strictInput(operation: Operation): z.ZodObject {
 }
 
 function invalidParams(operation: Operation, error: z.ZodError): McpError {
-  const reasons = error.issues.map((issue) => `${issue.path.length > 0 ? issue.path.join(".") : "arguments"}: ${issue.message}`);
+  const reasons = error.issues.map(
+    (issue) => `${issue.path.length > 0 ? issue.path.join(".") : "arguments"}: ${issue.message}`,
+  );
   return new McpError(ErrorCode.InvalidParams, `${operation.name}: ${reasons.join("; ")}`);
 }
 
@@ -144,7 +151,9 @@ export function createMcpServer(baton: Baton, options: McpServerOptions): Server
     const parsed = strictInput(operation).safeParse(request.params.arguments ?? {});
     if (!parsed.success) throw invalidParams(operation, parsed.error);
     try {
-      return toolResult(await operation.run(baton, parsed.data, { agent: options.agent, cwd: options.cwd, local: options.local }));
+      return toolResult(
+        await operation.run(baton, parsed.data, { agent: options.agent, cwd: options.cwd, local: options.local }),
+      );
     } catch (error) {
       return failure(operation, error);
     }
