@@ -21,6 +21,11 @@ export interface OperationContext {
   readonly cwd: string;
   /** `cwd` is the caller's own checkout on this machine (stdio MCP), not a server's folder. */
   readonly local: boolean;
+  /**
+   * The repository identity of `cwd` when the surface already knows it (a server finds its
+   * own once at start): `next` then asks git nothing per call.
+   */
+  readonly repo?: string;
 }
 
 /**
@@ -420,6 +425,7 @@ const OPERATIONS = [
       const r = await baton.next({
         as: context.agent,
         cwd: context.cwd,
+        ...(context.repo === undefined ? {} : { repo: context.repo }),
         ...(input.category === undefined ? {} : { category: input.category }),
         ...(input.ttl === undefined ? {} : { ttl: input.ttl }),
         ...(input.dryRun === undefined ? {} : { dryRun: input.dryRun }),

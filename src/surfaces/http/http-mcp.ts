@@ -17,6 +17,7 @@ import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Baton } from "../../baton.js";
+import { type ServerContext, serverContext } from "./http-context.js";
 import { ERROR_CODES } from "../../core/errors.js";
 import type { Identity } from "../../services/tokens.js";
 import { createMcpServer } from "../mcp/mcp-server.js";
@@ -70,7 +71,7 @@ async function send(reply: FastifyReply, response: Response): Promise<void> {
     .send(await response.text());
 }
 
-export function registerMcpRoute(app: FastifyInstance, baton: Baton): void {
+export function registerMcpRoute(app: FastifyInstance, baton: Baton, context: ServerContext = serverContext()): void {
   const sessions = new Map<string, Session>();
   const close = (id: string, session: Session): void => {
     sessions.delete(id);
@@ -105,9 +106,7 @@ export function registerMcpRoute(app: FastifyInstance, baton: Baton): void {
     }
     for (const [id, session] of sessions) if (now - session.lastUsed > IDLE_MS) close(id, session);
     const server = createMcpServer(baton, {
-      agent: identity.agent,
-      cwd: process.cwd(),
-      local: false,
+      ...(await context(identity.agent)),
       readOnly: identity.role === "read-only",
     });
     const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({

@@ -14,6 +14,7 @@ import type { Identity } from "../../services/tokens.js";
 import { registerDashboard } from "./http-dashboard.js";
 import { registerEventStream } from "./http-events.js";
 import { type HookRouteOptions, registerHookRoutes } from "./http-hooks.js";
+import { serverContext } from "./http-context.js";
 import { registerMcpRoute } from "./http-mcp.js";
 import { createMetrics, type Metrics } from "./http-metrics.js";
 import { openApiDocument } from "./http-openapi.js";
@@ -95,6 +96,8 @@ export async function createHttpServer(baton: Baton, options: HttpServerOptions 
   const metrics: Metrics = createMetrics(baton);
   const tokens = baton.tokens;
   const streams = new Set<() => void>();
+  // The acting agent per request; the server's folder and repository identity found once.
+  const context = serverContext();
   app.decorateRequest("identity", null);
 
   // Streams never end by themselves: close them before the server waits for its connections.
@@ -177,7 +180,7 @@ export async function createHttpServer(baton: Baton, options: HttpServerOptions 
       const stop = metrics.latency.startTimer({ operation: operation.name });
       let result: OperationResult;
       try {
-        result = await operation.run(baton, input as never, { agent, cwd: process.cwd(), local: false });
+        result = await operation.run(baton, input as never, await context(agent));
       } catch (error) {
         stop();
         metrics.operations.inc({ operation: operation.name, outcome: "error" });
@@ -193,7 +196,7 @@ export async function createHttpServer(baton: Baton, options: HttpServerOptions 
     });
   }
 
-  registerMcpRoute(app, baton);
+  registerMcpRoute(app, baton, context);
   registerDashboard(app);
   registerHookRoutes(app, baton, options.hooks);
 

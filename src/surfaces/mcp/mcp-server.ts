@@ -32,6 +32,8 @@ export interface McpServerOptions {
   readonly local: boolean;
   /** Offer only the tools that change nothing (a read-only token). */
   readonly readOnly?: boolean;
+  /** The repository identity of `cwd`, when the surface found it already (see OperationContext). */
+  readonly repo?: string;
 }
 
 /** What every tool answers in `structuredContent`. */
@@ -152,7 +154,12 @@ export function createMcpServer(baton: Baton, options: McpServerOptions): Server
     if (!parsed.success) throw invalidParams(operation, parsed.error);
     try {
       return toolResult(
-        await operation.run(baton, parsed.data, { agent: options.agent, cwd: options.cwd, local: options.local }),
+        await operation.run(baton, parsed.data, {
+          agent: options.agent,
+          cwd: options.cwd,
+          local: options.local,
+          ...(options.repo === undefined ? {} : { repo: options.repo }),
+        }),
       );
     } catch (error) {
       return failure(operation, error);

@@ -1,0 +1,20 @@
+/**
+ * The operation context of a server's requests: the acting agent (from the token), the
+ * server's folder, and its repository identity found once (a server's folder does not
+ * change while it runs), so `next` runs no git process per request.
+ */
+import type { OperationContext } from "../../api/catalogue.js";
+import { repositoryId } from "../../workspace/checkout.js";
+
+/** A function giving the context for an agent's request. */
+export type ServerContext = (agent: string) => Promise<OperationContext>;
+
+/** The context for requests served from `cwd` (default: the process's folder). */
+export function serverContext(cwd: string = process.cwd()): ServerContext {
+  let repo: Promise<string | null> | undefined;
+  return async (agent) => {
+    // Not a repository: null, and next's candidates have no repository (as in the library).
+    const id = await (repo ??= repositoryId({ cwd }).catch(() => null));
+    return { agent, cwd, local: false, ...(id === null ? {} : { repo: id }) };
+  };
+}
