@@ -6,13 +6,13 @@
  * token, the log's search filters it; no console error, no request to another origin, and
  * nothing wider than a 390 px screen.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { type Browser, type Page, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openBaton } from "../src/index.js";
-import { CLI, cleanEnv, cli, tempDir } from "./helpers.js";
+import { cli, startServe, tempDir } from "./helpers.js";
 
 /** The page's DOM as the predicates below use it (they run in the browser; tsconfig.json has no DOM lib). */
 interface Cell {
@@ -38,25 +38,8 @@ interface Server {
   child: ChildProcess;
 }
 
-async function startServer(env: Record<string, string>): Promise<Server> {
-  const child = spawn(process.execPath, [CLI, "serve", "--port", "0"], {
-    env: cleanEnv(env),
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let err = "";
-  child.stderr?.on("data", (c: Buffer) => {
-    err += c.toString();
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = "";
-    child.stdout?.on("data", (c: Buffer) => {
-      out += c.toString();
-      const m = /^listening on (\S+)\n/.exec(out);
-      if (m?.[1]) resolve(m[1]);
-    });
-    child.once("exit", (code) => reject(new Error(`baton serve exited ${code}: ${err}`)));
-  });
-  return { url, child };
+function startServer(env: Record<string, string>): Promise<Server> {
+  return startServe(env, [], { reap: true });
 }
 
 async function stop(server: Server): Promise<void> {

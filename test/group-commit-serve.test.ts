@@ -5,12 +5,12 @@
  * the audit log ordered; and the durability promise: every grant answered before the server
  * is killed with SIGKILL is in the file when it is opened again.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
-import { CLI, cleanEnv, cli, runScript, tempDir, until } from "./helpers.js";
+import { cli, runScript, startServe, tempDir, until } from "./helpers.js";
 
 const WORKER = fileURLToPath(new URL("./workers/gc-client-worker.mjs", import.meta.url));
 
@@ -20,25 +20,8 @@ interface Server {
   stderr: () => string;
 }
 
-async function startServer(env: Record<string, string>, args: string[] = []): Promise<Server> {
-  const child = spawn(process.execPath, [CLI, "serve", "--port", "0", "--no-reap", ...args], {
-    env: cleanEnv(env),
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let err = "";
-  child.stderr?.on("data", (c: Buffer) => {
-    err += c.toString();
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = "";
-    child.stdout?.on("data", (c: Buffer) => {
-      out += c.toString();
-      const m = /^listening on (\S+)\n/.exec(out);
-      if (m?.[1]) resolve(m[1]);
-    });
-    child.once("exit", (code) => reject(new Error(`baton serve exited ${code}: ${err}`)));
-  });
-  return { url, child, stderr: () => err };
+function startServer(env: Record<string, string>, args: string[] = []): Promise<Server> {
+  return startServe(env, args);
 }
 
 function exited(child: ChildProcess): Promise<void> {

@@ -141,9 +141,17 @@ export interface ServeProcess {
   stop(): Promise<number | null>;
 }
 
-/** Start `baton serve --port 0` with `env` (the store's variables) and wait for its `listening on` line. */
-export async function startServe(env: Record<string, string>, args: readonly string[] = []): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [CLI, "serve", "--port", "0", "--no-reap", ...args], {
+/**
+ * Start `baton serve --port 0` with `env` (the store's variables) and wait for its `listening on`
+ * line. The reaper is off (`--no-reap`) unless `options.reap`.
+ */
+export async function startServe(
+  env: Record<string, string>,
+  args: readonly string[] = [],
+  options: { reap?: boolean } = {},
+): Promise<ServeProcess> {
+  const reap = options.reap === true ? [] : ["--no-reap"];
+  const child = spawn(process.execPath, [CLI, "serve", "--port", "0", ...reap, ...args], {
     env: cleanEnv(env),
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CATALOGUE } from "../src/api/catalogue.js";
 import { SERVER_OPERATIONS, routeOf } from "../src/surfaces/http/http-server.js";
 import { freshSchema, storeSelected, testDatabaseUrl } from "./contract/targets.js";
-import { CLI, cleanEnv, cli, dumpSqlite, tempDir } from "./helpers.js";
+import { cli, dumpSqlite, startServe, tempDir } from "./helpers.js";
 
 interface Server {
   url: string;
@@ -23,25 +23,13 @@ interface Server {
   stderr: () => string;
 }
 
-async function startServer(env: Record<string, string>, args: string[] = []): Promise<Server> {
-  const child = spawn(process.execPath, [CLI, "serve", "--port", "0", ...args], {
-    env: cleanEnv(env),
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let err = "";
-  child.stderr?.on("data", (c: Buffer) => {
-    err += c.toString();
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = "";
-    child.stdout?.on("data", (c: Buffer) => {
-      out += c.toString();
-      const m = /^listening on (\S+)\n/.exec(out);
-      if (m?.[1]) resolve(m[1]);
-    });
-    child.once("exit", (code) => reject(new Error(`baton serve exited ${code}: ${err}`)));
-  });
-  return { url, child, stderr: () => err };
+function startServer(env: Record<string, string>, args: string[] = []): Promise<Server> {
+  // This file also tests the reaper's default: on unless --no-reap.
+  return startServe(
+    env,
+    args.filter((a) => a !== "--no-reap"),
+    { reap: !args.includes("--no-reap") },
+  );
 }
 
 async function stop(server: Server): Promise<number | null> {
