@@ -30,6 +30,13 @@ function badPath(fn: () => unknown): string {
 }
 
 describe("normalizePathPattern", () => {
+  it("refuses a value that is not a string with BAD_PATH, even one String() cannot convert", () => {
+    // Found by the hostile-input battery: { toString: 0 } made the refusal itself throw a TypeError.
+    for (const value of [{ toString: 0 }, Object.create(null), 42, null, ["a"]]) {
+      expect(badPath(() => normalizePathPattern(value, { repoRoot: ROOT }))).toMatch(/expected a string/);
+    }
+  });
+
   it.each([
     ["src/a.ts", "src/a.ts"],
     ["./src/a.ts", "src/a.ts"],

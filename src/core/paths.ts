@@ -16,6 +16,7 @@
  *   (a false "overlap" only refuses a claim); under-approximation never is.
  */
 import { BatonError } from "./errors.js";
+import { describeInput } from "./identity.js";
 
 /** Longest normalised pattern, so `path:` plus the pattern fits in a claim key. */
 export const MAX_PATTERN_LENGTH = 400;
@@ -358,7 +359,7 @@ function absoluteSegments(path: string, what: string): string[] {
  *   POSIX class, a leading `!`, extglob `@(…)`), control characters, or over 400 characters.
  */
 export function normalizePathPattern(input: unknown, context: PathContext): string {
-  if (typeof input !== "string") throw bad("invalid path pattern: expected a string", String(input));
+  if (typeof input !== "string") throw bad("invalid path pattern: expected a string", describeInput(input));
   const source = input.normalize("NFC");
   if (source.trim().length === 0) {
     throw bad("invalid path pattern: empty (name a file, a folder like src/auth/, or a glob like src/**/*.ts)", input);
