@@ -4,6 +4,7 @@
  * {@link Baton.follow}: woken by the store's watch capability where it has one (so every
  * server on one PostgreSQL database streams every server's events), polled otherwise.
  */
+import { eventView } from "../../api/catalogue.js";
 import type { FastifyInstance, FastifyReply } from "fastify";
 import { z } from "zod";
 import type { Baton } from "../../baton.js";
@@ -22,17 +23,8 @@ export interface EventStreamOptions {
 }
 
 function sseEvent(event: BatonEvent): string {
-  const data = {
-    id: event.id,
-    at: event.at.toISOString(),
-    kind: event.kind,
-    key: event.key,
-    agent: event.agent,
-    token: event.token,
-    commit: event.commit,
-    detail: event.detail,
-  };
-  return `id: ${event.id}\nevent: ${event.kind}\ndata: ${JSON.stringify(data)}\n\n`;
+  // The same JSON view of an event as the catalogue's log answers.
+  return `id: ${event.id}\nevent: ${event.kind}\ndata: ${JSON.stringify(eventView(event))}\n\n`;
 }
 
 function fail(reply: FastifyReply, code: ErrorCode, message: string): FastifyReply {
