@@ -226,6 +226,24 @@ export function taskColumns(task: TaskInput) {
   };
 }
 
+/** The order both adapters' task INSERT and UPDATE statements list the columns in. */
+export const TASK_COLUMNS = [
+  "title",
+  "category",
+  "priority",
+  "state",
+  "blocked_by",
+  "paths",
+  "assignee",
+  "meta",
+  "source",
+] as const satisfies readonly (keyof ReturnType<typeof taskColumns>)[];
+
+/** {@link taskColumns}' values in {@link TASK_COLUMNS} order, for a statement's parameters. */
+export function taskColumnValues(columns: ReturnType<typeof taskColumns>): (string | number | null)[] {
+  return TASK_COLUMNS.map((column) => columns[column]);
+}
+
 /** A task's stored columns (JSON as text), as `updateTask` reads them. */
 export interface StoredTaskColumns {
   readonly title: string;

@@ -29,6 +29,7 @@ import {
   RECENT_SELECTIONS,
   type TaskRow,
   taskColumns,
+  taskColumnValues,
   toClaim,
   toEvent,
   toPathClaim,
@@ -826,20 +827,7 @@ export class PostgresStore implements Store {
             await client.query(
               `INSERT INTO ${this.#s}.tasks (id, title, category, priority, state, blocked_by, paths, assignee, meta, source, created_at, updated_at, done_at)
                VALUES ($1, $2, $3, $4, $5, $6::json, $7::json, $8, $9::json, $10, $11, $11, $12)`,
-              [
-                task.id,
-                values.title,
-                values.category,
-                values.priority,
-                values.state,
-                values.blocked_by,
-                values.paths,
-                values.assignee,
-                values.meta,
-                values.source,
-                now,
-                task.done ? now : null,
-              ],
+              [task.id, ...taskColumnValues(values), now, task.done ? now : null],
             );
             created.push(task.id);
           } else if (Object.entries(values).every(([k, v]) => existing[k] === v)) {
@@ -850,19 +838,7 @@ export class PostgresStore implements Store {
                  assignee = $8, meta = $9::json, source = $10, updated_at = $11,
                  done_at = CASE WHEN $5 = 'done' THEN coalesce(done_at, $11) ELSE NULL END
                WHERE id = $1`,
-              [
-                task.id,
-                values.title,
-                values.category,
-                values.priority,
-                values.state,
-                values.blocked_by,
-                values.paths,
-                values.assignee,
-                values.meta,
-                values.source,
-                now,
-              ],
+              [task.id, ...taskColumnValues(values), now],
             );
             updated.push(task.id);
           }

@@ -35,6 +35,7 @@ import {
   RECENT_SELECTIONS,
   type TaskRow,
   taskColumns,
+  taskColumnValues,
   toClaim,
   toEvent,
   toPathClaim,
@@ -1082,21 +1083,7 @@ export class SqliteStore implements Store {
           this.#stmt(
             `INSERT INTO tasks (id, title, category, priority, state, blocked_by, paths, assignee, meta, source, created_at, updated_at, done_at)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          ).run(
-            task.id,
-            values.title,
-            values.category,
-            values.priority,
-            values.state,
-            values.blocked_by,
-            values.paths,
-            values.assignee,
-            values.meta,
-            values.source,
-            now,
-            now,
-            task.done ? now : null,
-          );
+          ).run(task.id, ...taskColumnValues(values), now, now, task.done ? now : null);
           created.push(task.id);
         } else if (Object.entries(values).every(([k, v]) => existing[k] === v)) {
           unchanged.push(task.id);
@@ -1105,21 +1092,7 @@ export class SqliteStore implements Store {
             `UPDATE tasks SET title = ?, category = ?, priority = ?, state = ?, blocked_by = ?, paths = ?, assignee = ?, meta = ?, source = ?,
                updated_at = ?, done_at = CASE WHEN ? = 'done' THEN coalesce(done_at, ?) ELSE NULL END
              WHERE id = ?`,
-          ).run(
-            values.title,
-            values.category,
-            values.priority,
-            values.state,
-            values.blocked_by,
-            values.paths,
-            values.assignee,
-            values.meta,
-            values.source,
-            now,
-            values.state,
-            now,
-            task.id,
-          );
+          ).run(...taskColumnValues(values), now, values.state, now, task.id);
           updated.push(task.id);
         }
       }
