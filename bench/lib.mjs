@@ -200,3 +200,21 @@ export function storeTargets(url, name, synchronous) {
     ],
   ];
 }
+
+/** Median ms of one `baton claim` CLI call with `env`: the baseline a server or MCP call is compared with. */
+export function cliClaimMedian(env, quick) {
+  const times = [];
+  for (let i = 0; i < (quick ? 10 : 30); i++) times.push(timeProcess([CLI, "claim", `cli:${i}`], env));
+  return median(times);
+}
+
+/** A latency table row: p50, p99, how many times faster than `cliMs`, and the p50 target (default 2 ms). */
+export function latencyRow(label, xs, cliMs, targetMs = 2) {
+  return [
+    label,
+    fmt(median(xs), 2),
+    fmt(percentile(xs, 99), 2),
+    `${(cliMs / median(xs)).toFixed(0)}x`,
+    median(xs) <= targetMs ? "met" : "MISSED",
+  ];
+}

@@ -5,7 +5,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { spawnSync } from "node:child_process";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { CLI, fmt, median, percentile, startServe, table, tempDir, timeProcess } from "./lib.mjs";
+import { CLI, cliClaimMedian, fmt, latencyRow, startServe, table, tempDir } from "./lib.mjs";
 
 export async function run({ quick }) {
   const calls = quick ? 300 : 1500;
@@ -52,16 +52,8 @@ export async function run({ quick }) {
   );
   const http = await measure(httpClient, "http:");
   await server.stop();
-  const cli = [];
-  for (let i = 0; i < (quick ? 10 : 30); i++) cli.push(timeProcess([CLI, "claim", `cli:${i}`], env));
-  const c = median(cli);
-  const row = (label, xs) => [
-    label,
-    fmt(median(xs), 2),
-    fmt(percentile(xs, 99), 2),
-    `${(c / median(xs)).toFixed(0)}x`,
-    median(xs) <= 2 ? "met" : "MISSED",
-  ];
+  const c = cliClaimMedian(env, quick);
+  const row = (label, xs) => latencyRow(label, xs, c);
   const rows = [
     row("stdio: claim <fresh key>", stdio.claim),
     row("stdio: show <key>", stdio.show),

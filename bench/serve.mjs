@@ -7,7 +7,7 @@ import { spawn, spawnSync } from "node:child_process";
 import http from "node:http";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { CLI, fmt, median, percentile, postgres, startServe, table, tempDir, timeProcess } from "./lib.mjs";
+import { CLI, cliClaimMedian, fmt, latencyRow, postgres, startServe, table, tempDir } from "./lib.mjs";
 
 const WORKER = fileURLToPath(new URL("./serve-worker.mjs", import.meta.url));
 
@@ -185,17 +185,8 @@ export async function run({ quick }) {
     await pg.stop();
   }
 
-  const cli = [];
-  for (let i = 0; i < (quick ? 10 : 30); i++)
-    cli.push(timeProcess([CLI, "claim", `cli:${i}`], { ...env, BATON_AGENT: "bench" }));
-  const c = median(cli);
-  const row = (label, xs) => [
-    label,
-    fmt(median(xs), 2),
-    fmt(percentile(xs, 99), 2),
-    `${(c / median(xs)).toFixed(0)}x`,
-    median(xs) <= 2 ? "met" : "MISSED",
-  ];
+  const c = cliClaimMedian({ ...env, BATON_AGENT: "bench" }, quick);
+  const row = (label, xs) => latencyRow(label, xs, c);
   const latencyRows = [
     row("POST /v1/claim <fresh key>", claim),
     row("POST /v1/show <key>", show),
