@@ -15,6 +15,7 @@ import {
   type OperationName,
   type OperationResult,
 } from "./catalogue.js";
+import { inputError } from "./input-errors.js";
 
 /** Options of {@link InProcessBatonApi}. */
 export interface InProcessBatonApiOptions {
@@ -57,10 +58,7 @@ export class InProcessBatonApi extends OperationMethods {
     const operation = findOperation(name);
     if (operation === undefined) throw new BatonError("UNKNOWN_COMMAND", `no operation ${JSON.stringify(name)}`);
     const parsed = strictInput(operation).safeParse(input ?? {});
-    if (!parsed.success) {
-      const reasons = parsed.error.issues.map((i) => `${i.path.length > 0 ? i.path.join(".") : "input"}: ${i.message}`);
-      throw new BatonError("BAD_INPUT", `${operation.name}: ${reasons.join("; ")}`, { issues: reasons });
-    }
+    if (!parsed.success) throw inputError(operation.name, parsed.error);
     return operation.run(this.#baton, parsed.data, this.#context);
   }
 
