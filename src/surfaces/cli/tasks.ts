@@ -9,6 +9,7 @@ import type { Task, TaskState } from "../../core/types.js";
 import { decodeImportText, type LabelMap, readGithubTasks, readMarkdownTasks } from "../../workspace/task-import.js";
 import { parseTaskId, type TaskSpec } from "../../services/tasks.js";
 import { parseAgent } from "../../core/identity.js";
+import { CHECKOUT_PATHS } from "../../workspace/checkout.js";
 import { requireAgent } from "./config.js";
 import type { CommonFlags } from "./main.js";
 import { emit, emitNo, table } from "./output.js";
@@ -22,6 +23,15 @@ interface TaskFlags extends CommonFlags {
   paths?: string[];
   assignee?: string;
   meta?: string;
+}
+
+/**
+ * `--paths` for a server: typed here, so resolved in this checkout (git, symbolic links) and
+ * sent repository-relative; the server reads nothing of ours.
+ */
+async function sentPaths(paths: readonly string[] | undefined): Promise<{ paths?: string[] }> {
+  if (paths === undefined) return {};
+  return { paths: paths.length === 0 ? [] : await CHECKOUT_PATHS.patterns(paths, {}) };
 }
 
 function priorityOf(value: string | undefined): number | undefined {
@@ -64,9 +74,6 @@ export function add(id: string, flags: TaskFlags): Promise<void> {
     },
     async (s, p) => {
       if (s.api) {
-        if (flags.paths !== undefined || flags.assignee !== undefined || flags.meta !== undefined) {
-          throw remoteUnsupported("task add --paths, --assignee or --meta");
-        }
         const { id, title, category, priority, blockedBy } = p.spec;
         answer(
           s.mode,
@@ -76,6 +83,9 @@ export function add(id: string, flags: TaskFlags): Promise<void> {
             ...(category === undefined ? {} : { category }),
             ...(priority === undefined ? {} : { priority }),
             blockedBy,
+            ...(await sentPaths(flags.paths)),
+            ...(flags.assignee === undefined ? {} : { assignee: flags.assignee }),
+            ...(flags.meta === undefined ? {} : { meta: flags.meta }),
           }),
         );
         return;
@@ -89,18 +99,24 @@ export function update(id: string, flags: TaskFlags): Promise<void> {
   return withSession(
     flags,
     () => ({ id: parseTaskId(id), priority: priorityOf(flags.priority) }),
-    async ({ baton, mode }, p) => {
+    async (s, p) => {
       // Only the fields given, applied by the store in one transaction: a concurrent edit of another field survives.
-      const result = await baton.tasks.update(p.id, {
+      const fields = {
         ...(flags.title === undefined ? {} : { title: flags.title }),
         ...(flags.category === undefined ? {} : { category: flags.category }),
         ...(p.priority === undefined ? {} : { priority: p.priority }),
         ...(flags.blockedBy === undefined ? {} : { blockedBy: flags.blockedBy }),
-        ...(flags.paths === undefined ? {} : { paths: flags.paths }),
         ...(flags.assignee === undefined ? {} : { assignee: flags.assignee }),
         ...(flags.meta === undefined ? {} : { meta: flags.meta }),
-      });
-      answer(mode, result);
+      };
+      if (s.api) {
+        answer(s.mode, await s.api.taskUpdate({ id: p.id, ...fields, ...(await sentPaths(flags.paths)) }));
+        return;
+      }
+      answer(
+        s.mode,
+        await s.baton.tasks.update(p.id, { ...fields, ...(flags.paths === undefined ? {} : { paths: flags.paths }) }),
+      );
     },
   );
 }
@@ -127,14 +143,20 @@ export function change(
         as: config.agent === undefined ? {} : { as: parseAgent(config.agent) },
       };
     },
-    async ({ baton, mode }, p) => {
+    async (s, p) => {
+      const { mode } = s;
       if (action === "done" || action === "reopen") {
+        if (s.api) {
+          answer(mode, action === "done" ? await s.api.taskDone({ id: p.id }) : await s.api.taskReopen({ id: p.id }));
+          return;
+        }
         const as = p.as;
-        answer(mode, action === "done" ? await baton.tasks.done(p.id, as) : await baton.tasks.reopen(p.id, as));
+        answer(mode, action === "done" ? await s.baton.tasks.done(p.id, as) : await s.baton.tasks.reopen(p.id, as));
         return;
       }
       // Relative to the blockers stored when the store applies it, in one transaction.
-      const result = await baton.tasks.update(p.id, action === "block" ? { block: p.others } : { unblock: p.others });
+      const change = action === "block" ? { block: p.others } : { unblock: p.others };
+      const result = s.api ? await s.api.taskUpdate({ id: p.id, ...change }) : await s.baton.tasks.update(p.id, change);
       answer(mode, result.ok ? { ...result, message: `${action} task:${p.id}` } : result);
     },
   );
