@@ -177,6 +177,10 @@ const SCENARIOS: readonly Scenario[] = [
       ],
       ["alice", ["task", "show", "t3", "--json"]],
       ["alice", ["task", "list", "--json"]],
+      // next claims a task's paths in this checkout's repository (the server's is another, or none).
+      ["alice", ["task", "add", "t4", "--title", "four", "--paths", "lib/", "--priority", "99"]],
+      ["bob", ["next", "--seed", "1"]],
+      ["bob", ["paths", "list", "--mine"]],
       ["alice", ["log", "--kind", "granted,released,completed,denied,reopened"]],
     ],
   },

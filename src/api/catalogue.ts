@@ -523,17 +523,22 @@ const OPERATIONS = [
       ttl,
       dryRun: z.boolean().optional(),
       seed: z.number().int().min(0).optional(),
+      // The caller's repository, where a task's paths are claimed; null: none (tasks with paths
+      // are passed over). Default: the repository where this runs.
+      repo: z.string().min(1).nullable().optional(),
     }),
     mutates: true,
     idempotent: false,
     destructive: false,
     local: false,
     codes: ["NOTHING_READY"],
+    toolHidden: ["repo"],
     async run(baton, input, context) {
-      const r = await baton.next({
+      const where = input.repo === undefined ? context.repo : input.repo === null ? undefined : parseRepo(input.repo);
+      const r = await backlog(baton, context).next({
         as: context.agent,
         cwd: context.cwd,
-        ...(context.repo === undefined ? {} : { repo: context.repo }),
+        ...(where === undefined ? {} : { repo: where }),
         ...(input.category === undefined ? {} : { category: input.category }),
         ...(input.ttl === undefined ? {} : { ttl: input.ttl }),
         ...(input.dryRun === undefined ? {} : { dryRun: input.dryRun }),

@@ -23,7 +23,11 @@ export interface InProcessBatonApiOptions {
   readonly agent: string;
   /** The checkout path operations, rules and probe use (default: the process's cwd). */
   readonly cwd?: string;
-  /** `cwd` is the caller's own checkout, so path operations may run (default true). */
+  /**
+   * `cwd` is the caller's own checkout (default true): path operations may then resolve
+   * patterns typed there. False (a caller elsewhere): they need `repo` and repository-relative
+   * patterns, and nothing on this machine is read for them.
+   */
   readonly local?: boolean;
   /** Close the Baton with {@link InProcessBatonApi.close} (default false: the caller owns it). */
   readonly ownsBaton?: boolean;

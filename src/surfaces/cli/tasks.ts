@@ -273,7 +273,16 @@ export function next(
       };
       if (s.api) {
         if (flags.explain === true) throw remoteUnsupported("baton next --explain");
-        answer(mode, await s.api.next({ ...options, ...(p.ttl === undefined ? {} : { ttl: `${p.ttl}ms` }) }));
+        // A task's paths are claimed in this checkout's repository (none outside one), as locally.
+        const repo = await CHECKOUT_PATHS.repository({});
+        answer(
+          mode,
+          await s.api.next({
+            ...options,
+            ...(p.ttl === undefined ? {} : { ttl: `${p.ttl}ms` }),
+            repo,
+          }),
+        );
         return;
       }
       const result = await s.baton.next({ as: p.as, ...options, ...(p.ttl === undefined ? {} : { ttl: p.ttl }) });
