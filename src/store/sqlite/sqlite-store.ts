@@ -49,6 +49,7 @@ import type {
   NextInput,
   NextOutcome,
   PutMode,
+  RankedTask,
   PutTasksOutcome,
   TaskCounts,
   TaskFilter,
@@ -1264,27 +1265,46 @@ export class SqliteStore implements Store {
                  SELECT c FROM cats WHERE c IS NOT NULL`,
               ).all() as { c: string }[]
             ).map((r) => r.c);
+      // Only what the ranking reads comes back for the candidates (up to 50 a category), as one
+      // JSON array: a row object per candidate cost more than the walk itself. The whole row is
+      // read for a task tried. A task without blockers (the common case) skips the blocker check.
       const pick = this.#stmt(
+        `SELECT json_group_array(json_array(id, priority, created_at, assignee)) AS candidates FROM (
+           SELECT t.id, t.priority, t.created_at, t.assignee
+           FROM tasks t
+           WHERE t.state = 'open' AND t.category = ?
+             AND NOT EXISTS (SELECT 1 FROM claims c WHERE c.key = 'task:' || t.id
+                               AND ((c.state = 'active' AND c.expires_at > ?) OR (c.state = 'completed' AND c.ended_at > ?)))
+             AND (t.blocked_by = '[]' OR NOT EXISTS (SELECT 1 FROM json_each(CASE WHEN json_valid(t.blocked_by) THEN t.blocked_by ELSE '[]' END) b LEFT JOIN tasks bt ON bt.id = b.value
+                             WHERE bt.id IS NULL OR bt.state <> 'done'))
+           ORDER BY t.priority DESC, t.created_at
+           LIMIT ?)`,
+      );
+      const ready: RankedTask[] = [];
+      for (const category of categories) {
+        const { candidates } = pick.get(category, now, now - input.doneWindowMs, CANDIDATES_PER_CATEGORY) as {
+          candidates: string;
+        };
+        // In any order: the ranking is a total order (ties broken by id).
+        for (const [id, priority, createdAt, assignee] of JSON.parse(candidates) as [
+          string,
+          number,
+          number,
+          string | null,
+        ][]) {
+          ready.push({ id, category, priority, createdAt: new Date(createdAt), assignee });
+        }
+      }
+      const candidates = new Set(ready.map((t) => t.id));
+      const ranked = input.rank(ready, context).filter((id) => candidates.has(id));
+      const load = this.#stmt(
         `SELECT t.id, t.title, t.category, t.priority, t.blocked_by, t.paths, t.assignee, t.meta, t.source,
                 t.created_at, t.updated_at, t.done_at, NULL AS holder, 'ready' AS derived
-         FROM tasks t
-         WHERE t.state = 'open' AND t.category = ?
-           AND NOT EXISTS (SELECT 1 FROM claims c WHERE c.key = 'task:' || t.id
-                             AND ((c.state = 'active' AND c.expires_at > ?) OR (c.state = 'completed' AND c.ended_at > ?)))
-           AND NOT EXISTS (SELECT 1 FROM json_each(CASE WHEN json_valid(t.blocked_by) THEN t.blocked_by ELSE '[]' END) b LEFT JOIN tasks bt ON bt.id = b.value
-                           WHERE bt.id IS NULL OR bt.state <> 'done')
-         ORDER BY t.priority DESC, t.created_at
-         LIMIT ?`,
+         FROM tasks t WHERE t.id = ?`,
       );
-      const rows = categories.flatMap(
-        (c) => pick.all(c, now, now - input.doneWindowMs, CANDIDATES_PER_CATEGORY) as TaskRow[],
-      );
-      const ready = rows.map(toTask);
-      const byId = new Map(ready.map((t) => [t.id, t]));
-      const ranked = input.rank(ready, context).filter((id) => byId.has(id));
       const skipped: string[] = [];
       for (const id of ranked) {
-        const task = byId.get(id) as Task;
+        const task = toTask(load.get(id) as TaskRow);
         if (task.paths.length > 0 && input.repo === null) {
           skipped.push(id);
           continue;
