@@ -361,6 +361,19 @@ export class SqliteStore implements Store {
     }
   }
 
+  /**
+   * A read that needs neither the clock nor the file check: the token lookup every server
+   * request starts with (the operation that follows checks the file before it decides).
+   */
+  #lookup<T>(fn: () => T): T {
+    if (this.#closed) throw new BatonError("STORE_CLOSED", "this Baton handle is closed; open a new one");
+    try {
+      return fn();
+    } catch (error) {
+      throw translateError(error, this.#path);
+    }
+  }
+
   #assertOpen(): void {
     if (this.#closed) throw new BatonError("STORE_CLOSED", "this Baton handle is closed; open a new one");
     if (this.#identity !== undefined) assertSameFile(this.#path, this.#identity);
@@ -1416,7 +1429,7 @@ export class SqliteStore implements Store {
   }
 
   async tokenByHash(hash: string): Promise<TokenRecord | null> {
-    return this.#read(() => {
+    return this.#lookup(() => {
       const row = this.#stmt(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE hash = ? AND revoked_at IS NULL`).get(hash) as
         TokenRow | undefined;
       return row === undefined ? null : toToken(row);
