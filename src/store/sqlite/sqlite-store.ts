@@ -279,10 +279,13 @@ export class SqliteStore implements Store {
   ) {
     this.#db = db;
     this.#transaction = db.transaction((body: () => unknown) => body());
+    // With group commit the file is checked once a batch, under its lock (see #write).
     this.#group =
       options.groupCommit === undefined || options.groupCommit === false
         ? undefined
-        : new GroupCommit(db, options.groupCommit);
+        : new GroupCommit(db, options.groupCommit, () => {
+            if (this.#identity !== undefined) assertSameFile(this.#path, this.#identity);
+          });
     this.#path = path;
     this.#clock = clock;
     this.#identity = identity;
@@ -317,8 +320,12 @@ export class SqliteStore implements Store {
    * settled after that batch commits (see sqlite-batch.ts).
    */
   #write<T>(fn: (now: number) => T, rollbackable = false): T | Promise<T> {
+    if (this.#group !== undefined) {
+      // The file check runs once for the whole batch, when it begins (GroupCommit's guard).
+      this.#assertNotClosed();
+      return this.#grouped(fn, rollbackable);
+    }
     this.#assertOpen();
-    if (this.#group !== undefined) return this.#grouped(fn, rollbackable);
     try {
       const value = this.#transaction.immediate(() => fn(this.#decisionTime())) as T;
       // This process's own commits wake its watchers at once, not at the next data_version check.
@@ -366,7 +373,7 @@ export class SqliteStore implements Store {
    * request starts with (the operation that follows checks the file before it decides).
    */
   #lookup<T>(fn: () => T): T {
-    if (this.#closed) throw new BatonError("STORE_CLOSED", "this Baton handle is closed; open a new one");
+    this.#assertNotClosed();
     try {
       return fn();
     } catch (error) {
@@ -375,8 +382,12 @@ export class SqliteStore implements Store {
   }
 
   #assertOpen(): void {
-    if (this.#closed) throw new BatonError("STORE_CLOSED", "this Baton handle is closed; open a new one");
+    this.#assertNotClosed();
     if (this.#identity !== undefined) assertSameFile(this.#path, this.#identity);
+  }
+
+  #assertNotClosed(): void {
+    if (this.#closed) throw new BatonError("STORE_CLOSED", "this Baton handle is closed; open a new one");
   }
 
   /** Under the write lock: the clock, never earlier than the latest time recorded, recorded. */
