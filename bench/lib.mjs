@@ -1,7 +1,7 @@
 // Shared benchmark helpers: timing, medians, tables, a PostgreSQL server.
 import { spawn, spawnSync } from "node:child_process";
 import { createRequire } from "node:module";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -176,6 +176,7 @@ export async function startServe(env, args = []) {
   });
   return {
     url,
+    pid: child.pid,
     stop: () =>
       new Promise((resolve) => {
         child.once("exit", resolve);
@@ -183,6 +184,22 @@ export async function startServe(env, args = []) {
       }),
   };
 }
+
+/**
+ * CPU time (user + system, ms) process `pid` has used so far, from /proc (Linux), or null
+ * where there is no /proc: what a server spends per call, apart from its client's share.
+ */
+export function processCpuMs(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return null;
+  }
+}
+
+/** Kernel clock ticks per second (USER_HZ): 100 on every Linux this runs on. */
+const CLOCK_TICKS = 100;
 
 /**
  * The two stores a benchmark compares: [name, () => fresh openBaton options] for a new

@@ -2,10 +2,11 @@
  * SQLite group commit (src/store/sqlite/sqlite-batch.ts), on real files: writes submitted
  * together share one transaction and are answered only after it commits (another connection
  * sees every answered write); each decision is atomic and in order; an operation that fails
- * rolls back only itself; a batch that cannot begin answers its error to everyone and
- * changes nothing; close() commits what was submitted. The server side (many client
+ * rolls back only itself; a batch that cannot begin (the lock busy, the file replaced) answers
+ * its error to everyone and changes nothing; close() commits what was submitted. The server side (many client
  * processes, kill -9 after an answer) is in group-commit-serve.test.ts.
  */
+import { renameSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
@@ -183,6 +184,32 @@ describe("SQLite group commit", () => {
       expect((await store.claim(claim("x", "a"))).outcome).toBe("granted");
     } finally {
       holder.close();
+      await store.close();
+    }
+  });
+
+  it("a file moved over the registry after the writes were submitted: the batch decides nothing, all answer STORE_UNAVAILABLE", async () => {
+    const { store, file } = open();
+    // Still the original file (same inode) once another is moved over its path.
+    const original = new Database(file, { readonly: true });
+    try {
+      await store.claim(claim("first", "a"));
+      const other = openSqliteStore({ path: join(tempDir("baton-gc-other-"), "other.db") });
+      const otherPath = other.description.replace(/^sqlite:/, "");
+      await other.close();
+      // Submitted while the file is still the registry; the batch begins after the move.
+      const answers = Promise.allSettled([store.claim(claim("x", "a")), store.claim(claim("y", "b"))]);
+      renameSync(otherPath, file);
+      for (const answer of await answers) {
+        expect(answer.status).toBe("rejected");
+        expect((answer as PromiseRejectedResult).reason).toMatchObject({
+          code: "STORE_UNAVAILABLE",
+          message: expect.stringMatching(/was deleted or replaced/),
+        });
+      }
+      expect(original.prepare("SELECT key FROM claims ORDER BY key").all()).toEqual([{ key: "first" }]);
+    } finally {
+      original.close();
       await store.close();
     }
   });

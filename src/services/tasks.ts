@@ -10,7 +10,7 @@ import { parseAgent, parseKey } from "../core/identity.js";
 import { type DurationInput, durationMs, parseLimit, parseMeta, parseText } from "../core/schemas.js";
 import { type Candidate, type ScoreTerms, scoreCandidates } from "../core/scoring.js";
 import type { Claim, PathClaim, Task, TaskState } from "../core/types.js";
-import type { NextContext, PutMode, Store, TaskCounts, TaskInput, TaskPatch } from "../store/store.js";
+import type { NextContext, PutMode, RankedTask, Store, TaskCounts, TaskInput, TaskPatch } from "../store/store.js";
 import { DEFAULT_DONE_WINDOW_MS } from "./claims.js";
 import { repositoryPatterns } from "./paths.js";
 
@@ -363,7 +363,7 @@ export class TaskService {
     // Outside a repository, tasks that declare paths are skipped.
     const repo = await this.#paths.repository(options).catch(() => null);
     let scored: ScoreTerms[] = [];
-    const rank = (ready: readonly Task[], context: NextContext): string[] => {
+    const rank = (ready: readonly RankedTask[], context: NextContext): string[] => {
       const candidates: Candidate[] = ready.map((t) => ({
         id: t.id,
         category: t.category,

@@ -298,14 +298,20 @@ export interface NextContext {
   readonly recent: readonly string[];
 }
 
+/** What `next`'s ranking reads of a ready task. */
+export type RankedTask = Pick<Task, "id" | "category" | "priority" | "createdAt" | "assignee">;
+
 export interface NextInput {
   readonly agent: string;
   readonly category: string | null;
   readonly ttlMs: number;
   /** The repository identity for tasks that declare paths (null: such tasks are skipped). */
   readonly repo: string | null;
-  /** Order the ready tasks, best first (pure; from core/scoring). */
-  readonly rank: (ready: readonly Task[], context: NextContext) => readonly string[];
+  /**
+   * Order the ready tasks, best first (pure; from core/scoring). It reads only the fields of
+   * {@link RankedTask}, so a store may pass just those and read the rest of a task it tries.
+   */
+  readonly rank: (ready: readonly RankedTask[], context: NextContext) => readonly string[];
   /** Rank only: claim nothing. */
   readonly dryRun: boolean;
   /** A task whose `task:ID` claim was completed this recently is never selected (24 h by default). */

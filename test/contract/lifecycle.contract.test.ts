@@ -6,8 +6,7 @@
  * length; resolve closes a loose end and refuses anything else.
  */
 import { describe, expect, it } from "vitest";
-import type { Task } from "../../src/core/types.js";
-import type { ClaimInput, NextInput, PathClaimInput, Store, TaskInput } from "../../src/store/store.js";
+import type { ClaimInput, NextInput, PathClaimInput, RankedTask, Store, TaskInput } from "../../src/store/store.js";
 import { freshStores, type StoreTarget, TARGETS } from "./targets.js";
 
 const HOUR = 3_600_000;
@@ -41,7 +40,7 @@ function next(agent: string, extra: Partial<NextInput> = {}): NextInput {
     category: null,
     ttlMs: HOUR,
     repo: REPO,
-    rank: (ready: readonly Task[]) => ready.map((t) => t.id),
+    rank: (ready: readonly RankedTask[]) => ready.map((t) => t.id),
     dryRun: false,
     doneWindowMs: DAY,
     ...extra,

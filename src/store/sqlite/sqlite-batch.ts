@@ -78,12 +78,22 @@ export class GroupCommit {
   #timer: NodeJS.Timeout | undefined;
   #stats = { batches: 0, operations: 0, largest: 0, retried: 0 };
 
-  constructor(db: Database.Database, options: GroupCommitOptions = {}) {
+  /** Checked once a batch, under its write lock, before any decision (the store's file check). */
+  readonly #guard: (() => void) | undefined;
+
+  /**
+   * `guard` runs at the start of each batch's transaction; if it throws, the batch decides
+   * nothing and every operation in it answers that error. The store checks there that its
+   * file is still the one at its path: once a batch instead of once an operation.
+   */
+  constructor(db: Database.Database, options: GroupCommitOptions = {}, guard?: () => void) {
     this.#db = db;
+    this.#guard = guard;
     this.#maxBatch = Math.max(1, Math.floor(options.maxBatch ?? 256));
     this.#maxDelayMs = Math.max(0, options.maxDelayMs ?? 1);
     this.#savepoint = db.transaction((decide: () => unknown) => decide());
     this.#batch = db.transaction((ops: readonly Pending[], results: unknown[]) => {
+      this.#guard?.();
       for (const op of ops) {
         try {
           results.push({ value: this.#savepoint(op.decide) });
@@ -154,7 +164,7 @@ export class GroupCommit {
       this.#batch.immediate(ops, results);
     } catch (error) {
       if (results.length === 0 && !(error instanceof BatchBroken)) {
-        // BEGIN failed (busy past the timeout, the file gone): nothing was decided.
+        // BEGIN or the guard failed (busy past the timeout, the file gone or replaced): nothing was decided.
         for (const op of ops) settle(op, () => op.recover(error));
         return;
       }

@@ -49,6 +49,7 @@ import type {
   NextInput,
   NextOutcome,
   PutMode,
+  RankedTask,
   PutTasksOutcome,
   TaskCounts,
   TaskFilter,
@@ -278,10 +279,13 @@ export class SqliteStore implements Store {
   ) {
     this.#db = db;
     this.#transaction = db.transaction((body: () => unknown) => body());
+    // With group commit the file is checked once a batch, under its lock (see #write).
     this.#group =
       options.groupCommit === undefined || options.groupCommit === false
         ? undefined
-        : new GroupCommit(db, options.groupCommit);
+        : new GroupCommit(db, options.groupCommit, () => {
+            if (this.#identity !== undefined) assertSameFile(this.#path, this.#identity);
+          });
     this.#path = path;
     this.#clock = clock;
     this.#identity = identity;
@@ -316,8 +320,12 @@ export class SqliteStore implements Store {
    * settled after that batch commits (see sqlite-batch.ts).
    */
   #write<T>(fn: (now: number) => T, rollbackable = false): T | Promise<T> {
+    if (this.#group !== undefined) {
+      // The file check runs once for the whole batch, when it begins (GroupCommit's guard).
+      this.#assertNotClosed();
+      return this.#grouped(fn, rollbackable);
+    }
     this.#assertOpen();
-    if (this.#group !== undefined) return this.#grouped(fn, rollbackable);
     try {
       const value = this.#transaction.immediate(() => fn(this.#decisionTime())) as T;
       // This process's own commits wake its watchers at once, not at the next data_version check.
@@ -360,9 +368,26 @@ export class SqliteStore implements Store {
     }
   }
 
+  /**
+   * A read that needs neither the clock nor the file check: the token lookup every server
+   * request starts with (the operation that follows checks the file before it decides).
+   */
+  #lookup<T>(fn: () => T): T {
+    this.#assertNotClosed();
+    try {
+      return fn();
+    } catch (error) {
+      throw translateError(error, this.#path);
+    }
+  }
+
   #assertOpen(): void {
-    if (this.#closed) throw new BatonError("STORE_CLOSED", "this Baton handle is closed; open a new one");
+    this.#assertNotClosed();
     if (this.#identity !== undefined) assertSameFile(this.#path, this.#identity);
+  }
+
+  #assertNotClosed(): void {
+    if (this.#closed) throw new BatonError("STORE_CLOSED", "this Baton handle is closed; open a new one");
   }
 
   /** Under the write lock: the clock, never earlier than the latest time recorded, recorded. */
@@ -1264,27 +1289,46 @@ export class SqliteStore implements Store {
                  SELECT c FROM cats WHERE c IS NOT NULL`,
               ).all() as { c: string }[]
             ).map((r) => r.c);
+      // Only what the ranking reads comes back for the candidates (up to 50 a category), as one
+      // JSON array: a row object per candidate cost more than the walk itself. The whole row is
+      // read for a task tried. A task without blockers (the common case) skips the blocker check.
       const pick = this.#stmt(
+        `SELECT json_group_array(json_array(id, priority, created_at, assignee)) AS candidates FROM (
+           SELECT t.id, t.priority, t.created_at, t.assignee
+           FROM tasks t
+           WHERE t.state = 'open' AND t.category = ?
+             AND NOT EXISTS (SELECT 1 FROM claims c WHERE c.key = 'task:' || t.id
+                               AND ((c.state = 'active' AND c.expires_at > ?) OR (c.state = 'completed' AND c.ended_at > ?)))
+             AND (t.blocked_by = '[]' OR NOT EXISTS (SELECT 1 FROM json_each(CASE WHEN json_valid(t.blocked_by) THEN t.blocked_by ELSE '[]' END) b LEFT JOIN tasks bt ON bt.id = b.value
+                             WHERE bt.id IS NULL OR bt.state <> 'done'))
+           ORDER BY t.priority DESC, t.created_at
+           LIMIT ?)`,
+      );
+      const ready: RankedTask[] = [];
+      for (const category of categories) {
+        const { candidates } = pick.get(category, now, now - input.doneWindowMs, CANDIDATES_PER_CATEGORY) as {
+          candidates: string;
+        };
+        // In any order: the ranking is a total order (ties broken by id).
+        for (const [id, priority, createdAt, assignee] of JSON.parse(candidates) as [
+          string,
+          number,
+          number,
+          string | null,
+        ][]) {
+          ready.push({ id, category, priority, createdAt: new Date(createdAt), assignee });
+        }
+      }
+      const candidates = new Set(ready.map((t) => t.id));
+      const ranked = input.rank(ready, context).filter((id) => candidates.has(id));
+      const load = this.#stmt(
         `SELECT t.id, t.title, t.category, t.priority, t.blocked_by, t.paths, t.assignee, t.meta, t.source,
                 t.created_at, t.updated_at, t.done_at, NULL AS holder, 'ready' AS derived
-         FROM tasks t
-         WHERE t.state = 'open' AND t.category = ?
-           AND NOT EXISTS (SELECT 1 FROM claims c WHERE c.key = 'task:' || t.id
-                             AND ((c.state = 'active' AND c.expires_at > ?) OR (c.state = 'completed' AND c.ended_at > ?)))
-           AND NOT EXISTS (SELECT 1 FROM json_each(CASE WHEN json_valid(t.blocked_by) THEN t.blocked_by ELSE '[]' END) b LEFT JOIN tasks bt ON bt.id = b.value
-                           WHERE bt.id IS NULL OR bt.state <> 'done')
-         ORDER BY t.priority DESC, t.created_at
-         LIMIT ?`,
+         FROM tasks t WHERE t.id = ?`,
       );
-      const rows = categories.flatMap(
-        (c) => pick.all(c, now, now - input.doneWindowMs, CANDIDATES_PER_CATEGORY) as TaskRow[],
-      );
-      const ready = rows.map(toTask);
-      const byId = new Map(ready.map((t) => [t.id, t]));
-      const ranked = input.rank(ready, context).filter((id) => byId.has(id));
       const skipped: string[] = [];
       for (const id of ranked) {
-        const task = byId.get(id) as Task;
+        const task = toTask(load.get(id) as TaskRow);
         if (task.paths.length > 0 && input.repo === null) {
           skipped.push(id);
           continue;
@@ -1396,7 +1440,7 @@ export class SqliteStore implements Store {
   }
 
   async tokenByHash(hash: string): Promise<TokenRecord | null> {
-    return this.#read(() => {
+    return this.#lookup(() => {
       const row = this.#stmt(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE hash = ? AND revoked_at IS NULL`).get(hash) as
         TokenRow | undefined;
       return row === undefined ? null : toToken(row);

@@ -12,9 +12,15 @@ export type ServerContext = (agent: string) => Promise<OperationContext>;
 /** The context for requests served from `cwd` (default: the process's folder). */
 export function serverContext(cwd: string = process.cwd()): ServerContext {
   let repo: Promise<string | null> | undefined;
+  // One context object per agent, built once (a fleet has tens of agents, not millions).
+  const contexts = new Map<string, OperationContext>();
   return async (agent) => {
+    const known = contexts.get(agent);
+    if (known !== undefined) return known;
     // Not a repository: null, and next's candidates have no repository (as in the library).
     const id = await (repo ??= repositoryId({ cwd }).catch(() => null));
-    return { agent, cwd, local: false, ...(id === null ? {} : { repo: id }) };
+    const context: OperationContext = { agent, cwd, local: false, ...(id === null ? {} : { repo: id }) };
+    if (contexts.size < 10_000) contexts.set(agent, context);
+    return context;
   };
 }

@@ -17,6 +17,21 @@ export interface Metrics {
   readonly streamClients: Gauge;
   /** Count one answered operation (grant, denial by code). */
   record(operation: string, result: OperationResult): void;
+  /**
+   * One operation's counters and timer, their label sets resolved once: prom-client hashes
+   * a label object on every call otherwise, on every request.
+   */
+  forOperation(operation: string): OperationMetrics;
+}
+
+/** The metrics of one operation (see {@link Metrics.forOperation}). */
+export interface OperationMetrics {
+  /** Start timing an answer; call the result when it is answered. */
+  startTimer(): () => void;
+  /** Count one answer (grant, denial by code). */
+  record(result: OperationResult): void;
+  /** Count one failure that is not an answer (a thrown error). */
+  error(): void;
 }
 
 /** Live claims counted at scrape time, up to this many (a gauge, not an inventory). */
@@ -88,16 +103,39 @@ export function createMetrics(baton: Baton): Metrics {
       },
     });
   }
+  const record = (operation: string, result: OperationResult): void => {
+    operations.inc({ operation, outcome: result.ok ? "ok" : "no" });
+    if (!result.ok && result.code !== undefined) denials.inc({ code: result.code });
+    if (result.ok && (operation === "claim" || operation === "next")) grants.inc();
+  };
+  const perOperation = new Map<string, OperationMetrics>();
   return {
     registry,
     operations,
     latency,
     storeErrors,
     streamClients,
-    record(operation, result) {
-      operations.inc({ operation, outcome: result.ok ? "ok" : "no" });
-      if (!result.ok && result.code !== undefined) denials.inc({ code: result.code });
-      if (result.ok && (operation === "claim" || operation === "next")) grants.inc();
+    record,
+    forOperation(operation) {
+      let metrics = perOperation.get(operation);
+      if (metrics === undefined) {
+        const timer = latency.labels({ operation });
+        const ok = operations.labels({ operation, outcome: "ok" });
+        const error = operations.labels({ operation, outcome: "error" });
+        const granting = operation === "claim" || operation === "next";
+        metrics = {
+          startTimer: () => timer.startTimer(),
+          record(result) {
+            if (result.ok) {
+              ok.inc();
+              if (granting) grants.inc();
+            } else record(operation, result);
+          },
+          error: () => error.inc(),
+        };
+        perOperation.set(operation, metrics);
+      }
+      return metrics;
     },
   };
 }

@@ -174,6 +174,7 @@ export async function createHttpServer(baton: Baton, options: HttpServerOptions 
 
   for (const operation of SERVER_OPERATIONS) {
     const schema = operation.input.extend({ as: z.string().optional() }).strict();
+    const measured = metrics.forOperation(operation.name);
     app.post(routeOf(operation), async (request, reply) => {
       const identity = request.identity as Identity;
       const parsed = schema.safeParse(request.body ?? {});
@@ -187,18 +188,18 @@ export async function createHttpServer(baton: Baton, options: HttpServerOptions 
       if (operation.mutates && identity.role === "read-only") {
         return fail(reply, "FORBIDDEN", `${operation.name} changes state; this token is read-only`);
       }
-      const stop = metrics.latency.startTimer({ operation: operation.name });
+      const stop = measured.startTimer();
       let result: OperationResult;
       try {
         result = await operation.run(baton, input as never, await context(agent));
       } catch (error) {
         stop();
-        metrics.operations.inc({ operation: operation.name, outcome: "error" });
+        measured.error();
         if (isBatonError(error) && ERROR_CODES[error.code].exit === 3) metrics.storeErrors.inc();
         throw error;
       }
       stop();
-      metrics.record(operation.name, result);
+      measured.record(result);
       if (result.ok) return result;
       const code = (result.code ?? "CLAIM_HELD") as ErrorCode;
       // A "no" carries its kind too (always `denial`), so a client reads every failure one way.

@@ -37,16 +37,36 @@ export interface McpServerOptions {
   readonly repo?: string;
 }
 
-/** What every tool answers in `structuredContent`. */
+/**
+ * What every tool answers in `structuredContent` (`ok` and `message` always; this list is
+ * repeated in every tool, so it says only what a model reads).
+ */
 const OUTPUT_SCHEMA = {
   type: "object",
   properties: { ok: { type: "boolean" }, code: { type: "string" }, message: { type: "string" } },
-  required: ["ok", "message"],
 } as const;
+
+/** Drop what says nothing to a model from a JSON Schema node and the nodes under it. */
+function compact(node: Record<string, unknown>): void {
+  // zod's `.int()` bounds: the limits of a JavaScript number, not of the argument.
+  if (node.maximum === Number.MAX_SAFE_INTEGER) delete node.maximum;
+  if (node.minimum === Number.MIN_SAFE_INTEGER) delete node.minimum;
+  // An enum of strings says its type.
+  if (Array.isArray(node.enum) && node.type === "string" && node.enum.every((v) => typeof v === "string"))
+    delete node.type;
+  // `{type: object}` says what a free-form object needs; zod's propertyNames adds nothing.
+  delete node.propertyNames;
+  if (node.type === "object" && node.additionalProperties !== undefined) delete node.additionalProperties;
+  for (const child of [node.items, ...Object.values((node.properties ?? {}) as Record<string, unknown>)]) {
+    if (typeof child === "object" && child !== null) compact(child as Record<string, unknown>);
+  }
+}
 
 /**
  * A compact JSON Schema of an operation's input (no `$schema`, no repeated noise), without
- * the fields the catalogue keeps out of tools (and, where the checkout is, what it supplies).
+ * the fields the catalogue keeps out of tools (and, where the checkout is, what it supplies). Unknown
+ * arguments are still refused (invalid params naming them): `additionalProperties: false`
+ * on every tool cost ~100 tokens of the list and told a model nothing it acts on.
  */
 function inputSchema(operation: Operation, local: boolean): Tool["inputSchema"] {
   const schema = z.toJSONSchema(operation.input, { target: "draft-2020-12", unrepresentable: "any" }) as Record<
@@ -56,11 +76,7 @@ function inputSchema(operation: Operation, local: boolean): Tool["inputSchema"] 
   delete schema.$schema;
   const properties = (schema.properties ?? {}) as Record<string, unknown>;
   for (const field of [...(operation.toolHidden ?? []), ...(local ? CHECKOUT_FIELDS : [])]) delete properties[field];
-  // `{type: object}` says what a free-form object needs; zod's propertyNames adds nothing.
-  for (const property of Object.values((schema.properties ?? {}) as Record<string, Record<string, unknown>>)) {
-    delete property.propertyNames;
-    if (property.type === "object") delete property.additionalProperties;
-  }
+  compact(schema);
   return schema as Tool["inputSchema"];
 }
 
