@@ -5,7 +5,6 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
-import { afterAll, beforeEach } from "vitest";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 /** The bundled CLI (built by `npm test` before vitest runs). */
@@ -14,9 +13,15 @@ export const CLI = join(ROOT, "dist", "cli", "baton.js");
 export const LIB = join(ROOT, "dist", "index.js");
 
 const made: string[] = [];
-afterAll(() => {
-  for (const dir of made) rmSync(dir, { recursive: true, force: true });
-});
+
+/**
+ * Remove every directory {@link tempDir} made so far. The per-file setup (test/setup/per-file.ts)
+ * calls it after each test file: this module is evaluated once per worker, which may run
+ * several files (vitest's `isolate: false`), so it registers no hooks of its own.
+ */
+export function removeTempDirs(): void {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
 
 /** A fresh temporary directory, removed after the test file. */
 export function tempDir(prefix = "baton-test-"): string {
@@ -28,16 +33,19 @@ export function tempDir(prefix = "baton-test-"): string {
 /**
  * The default registries (`$XDG_STATE_HOME/baton/…`) of every process a test starts —
  * the CLI, git running hooks, workers — and of the library in this process: a fresh
- * folder per test, never the real `~/.local/state`. Per test, because two scratch
- * repositories made in the same second with the same message have the same root
- * commit, hence the same identity and the same registry.
+ * folder per test file and per test (test/setup/per-file.ts calls {@link freshStateHome}),
+ * never the real `~/.local/state`. Per test, because two scratch repositories made in the
+ * same second with the same message have the same root commit, hence the same identity and
+ * the same registry.
  */
-export let stateHome = tempDir("baton-state-");
-process.env.XDG_STATE_HOME = stateHome;
-beforeEach(() => {
+export let stateHome = "";
+
+/** Point `XDG_STATE_HOME` (and {@link stateHome}) at a new empty folder. */
+export function freshStateHome(): void {
   stateHome = tempDir("baton-state-");
   process.env.XDG_STATE_HOME = stateHome;
-});
+}
+freshStateHome();
 
 export interface CliResult {
   code: number;
