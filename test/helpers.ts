@@ -1,6 +1,6 @@
 /** Shared test helpers: temp dirs, and running the built CLI as a real process. */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -124,6 +124,40 @@ export async function until(what: string, probe: () => boolean, timeoutMs = 30_0
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
+}
+
+/** Where racing processes line up: see {@link startLine}. */
+export interface StartLine {
+  /** Pass this to each worker where a start time went (test/workers/start-line.mjs reads it). */
+  readonly dir: string;
+  /** Wait until all the workers are ready, start them together, and resolve with their results. */
+  release<T>(runs: readonly Promise<T>[]): Promise<T[]>;
+}
+
+/**
+ * A start line for `count` worker processes racing each other: each waits at it
+ * (test/workers/start-line.mjs) until all have started and opened their handles, then all go
+ * at once — the event, not a guessed delay that a loaded machine overruns or a fast one wastes.
+ */
+export function startLine(count: number): StartLine {
+  const dir = tempDir("baton-start-");
+  return {
+    dir,
+    async release<T>(runs: readonly Promise<T>[]): Promise<T[]> {
+      const all = Promise.all(runs);
+      let failed = false;
+      all.catch(() => {
+        failed = true;
+      });
+      await until(
+        `${count} processes at the start line`,
+        () => failed || readdirSync(dir).filter((f) => f.startsWith("ready.")).length >= count,
+        120_000,
+      );
+      writeFileSync(`${dir}/go`, "");
+      return all;
+    },
+  };
 }
 
 /** `until()` for a probe that must ask asynchronously (a store read in this process), polling every 10 ms. */
