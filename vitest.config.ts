@@ -65,8 +65,8 @@ const UNIT_FILES = [
 
 export default defineConfig({
   test: {
-    // Tests spawn real processes and open real databases: give them room, and
-    // run files in separate processes so native handles never leak across files.
+    // Tests spawn real processes and open real databases: give them room, and run
+    // them in child processes (forks), not worker threads, for the native addons.
     pool: "forks",
     // Two files at a time on two cores (vitest's default is cores - 1: one file at
     // a time here, with the CPU idle while a test waits for its processes).
@@ -74,6 +74,13 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     sequence: { sequencer: LongestFirst },
+    // A worker runs file after file without starting afresh (vitest's module runner,
+    // better-sqlite3 and the source under test are loaded once per worker, ~0.3 s of CPU
+    // a file here). So the helpers' per-file and per-test hooks are in a setup file,
+    // which runs before every file; the other is the opt-in cost profile
+    // (BATON_TEST_PROFILE=FILE: wall, CPU and processes per file).
+    isolate: false,
+    setupFiles: ["test/setup/per-file.ts", "test/setup/profile.ts"],
     projects: [
       { extends: true, test: { name: "unit", include: UNIT_FILES } },
       {

@@ -144,7 +144,11 @@ const [, cli] = await Promise.all([
     },
     outdir: "dist/cli",
     external: ["bindings", "pg"],
+    // Without white space: every call reads the whole file (720 kB -> 520 kB), ~2 ms a call
+    // here. Names are kept, so a stack (BATON_DEBUG=1) still says which function; a vm.Script
+    // gets no source map.
     minifySyntax: true,
+    minifyWhitespace: true,
     define: { BATON_VERSION: JSON.stringify(pkg.version), "import.meta.url": "__batonModuleUrl" },
     banner: { js: cliBanner },
     plugins: [lazyBuiltins, bundledSqlite, requiredExternals],

@@ -9,7 +9,7 @@
  * processes.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "vitest";
 import { CLI, type CliResult, cleanEnv, cli, dumpSqlite, tempDir } from "./helpers.js";
@@ -26,7 +26,8 @@ export function dbEnv(extra: Env = {}): Env {
 /** The `coordination` binary as npm installs it: a link with that name to the one bundled file. */
 let coordinationBin: string | undefined;
 export function coordination(): string {
-  if (coordinationBin === undefined) {
+  // Made again when a worker's previous test file removed it with its temporary folders.
+  if (coordinationBin === undefined || !existsSync(coordinationBin)) {
     coordinationBin = join(tempDir("baton-bin-"), "coordination");
     symlinkSync(CLI, coordinationBin);
   }

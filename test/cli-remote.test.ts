@@ -278,28 +278,39 @@ describe("the CLI through BATON_URL prints what it prints on a local registry", 
     "$name",
     async ({ fresh, scenario }) => {
       const cwd = scenario.checkout === true ? checkout() : tempDir();
-      const local = fresh();
-      for (const [agent, args] of scenario.seed ?? []) {
-        expect((await cliAsync([...args], { env: { ...local, BATON_AGENT: agent }, cwd })).code).toBe(0);
-      }
-      const here = await runSteps(scenario.steps, (agent) => ({ ...local, BATON_AGENT: agent }), cwd);
-      const { server, tokens } = await serverWith(["alice", "bob"], scenario.seed, fresh());
-      try {
-        const env = (agent: string) => ({
-          BATON_URL: server.url,
-          BATON_TOKEN: tokens.get(agent) ?? "",
-          BATON_AGENT: agent,
-        });
-        const there = await runSteps(scenario.steps, env, cwd);
-        scenario.steps.forEach(([agent, args], i) => {
-          const what = `step ${i + 1}: ${agent} baton ${args.join(" ")}`;
-          expect({ step: what, ...there[i] }).toEqual({ step: what, ...here[i] });
-        });
-        // Not a trivial pass: the scenarios grant, deny and refuse.
-        expect(new Set(here.map((r) => r.code)).size).toBeGreaterThan(1);
-      } finally {
-        await server.stop();
-      }
+      // The two runs share nothing but the folder (each its own fresh store), so they run side
+      // by side, each a chain of processes one at a time; in a git checkout (whose files a run
+      // may touch) one after the other.
+      const locally = async (): Promise<Run[]> => {
+        const local = fresh();
+        for (const [agent, args] of scenario.seed ?? []) {
+          expect((await cliAsync([...args], { env: { ...local, BATON_AGENT: agent }, cwd })).code).toBe(0);
+        }
+        return runSteps(scenario.steps, (agent) => ({ ...local, BATON_AGENT: agent }), cwd);
+      };
+      const throughServer = async (): Promise<Run[]> => {
+        const { server, tokens } = await serverWith(["alice", "bob"], scenario.seed, fresh());
+        try {
+          const env = (agent: string) => ({
+            BATON_URL: server.url,
+            BATON_TOKEN: tokens.get(agent) ?? "",
+            BATON_AGENT: agent,
+          });
+          return await runSteps(scenario.steps, env, cwd);
+        } finally {
+          await server.stop();
+        }
+      };
+      const [here, there] =
+        scenario.checkout === true
+          ? [await locally(), await throughServer()]
+          : await Promise.all([locally(), throughServer()]);
+      scenario.steps.forEach(([agent, args], i) => {
+        const what = `step ${i + 1}: ${agent} baton ${args.join(" ")}`;
+        expect({ step: what, ...there[i] }).toEqual({ step: what, ...here[i] });
+      });
+      // Not a trivial pass: the scenarios grant, deny and refuse.
+      expect(new Set(here.map((r) => r.code)).size).toBeGreaterThan(1);
     },
     300_000,
   ); // two dozen CLI processes per run, twice, on a loaded machine

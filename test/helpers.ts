@@ -1,11 +1,10 @@
 /** Shared test helpers: temp dirs, and running the built CLI as a real process. */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
-import { afterAll, beforeEach } from "vitest";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 /** The bundled CLI (built by `npm test` before vitest runs). */
@@ -14,9 +13,15 @@ export const CLI = join(ROOT, "dist", "cli", "baton.js");
 export const LIB = join(ROOT, "dist", "index.js");
 
 const made: string[] = [];
-afterAll(() => {
-  for (const dir of made) rmSync(dir, { recursive: true, force: true });
-});
+
+/**
+ * Remove every directory {@link tempDir} made so far. The per-file setup (test/setup/per-file.ts)
+ * calls it after each test file: this module is evaluated once per worker, which may run
+ * several files (vitest's `isolate: false`), so it registers no hooks of its own.
+ */
+export function removeTempDirs(): void {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
 
 /** A fresh temporary directory, removed after the test file. */
 export function tempDir(prefix = "baton-test-"): string {
@@ -28,16 +33,19 @@ export function tempDir(prefix = "baton-test-"): string {
 /**
  * The default registries (`$XDG_STATE_HOME/baton/…`) of every process a test starts —
  * the CLI, git running hooks, workers — and of the library in this process: a fresh
- * folder per test, never the real `~/.local/state`. Per test, because two scratch
- * repositories made in the same second with the same message have the same root
- * commit, hence the same identity and the same registry.
+ * folder per test file and per test (test/setup/per-file.ts calls {@link freshStateHome}),
+ * never the real `~/.local/state`. Per test, because two scratch repositories made in the
+ * same second with the same message have the same root commit, hence the same identity and
+ * the same registry.
  */
-export let stateHome = tempDir("baton-state-");
-process.env.XDG_STATE_HOME = stateHome;
-beforeEach(() => {
+export let stateHome = "";
+
+/** Point `XDG_STATE_HOME` (and {@link stateHome}) at a new empty folder. */
+export function freshStateHome(): void {
   stateHome = tempDir("baton-state-");
   process.env.XDG_STATE_HOME = stateHome;
-});
+}
+freshStateHome();
 
 export interface CliResult {
   code: number;
@@ -116,6 +124,40 @@ export async function until(what: string, probe: () => boolean, timeoutMs = 30_0
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
+}
+
+/** Where racing processes line up: see {@link startLine}. */
+export interface StartLine {
+  /** Pass this to each worker where a start time went (test/workers/start-line.mjs reads it). */
+  readonly dir: string;
+  /** Wait until all the workers are ready, start them together, and resolve with their results. */
+  release<T>(runs: readonly Promise<T>[]): Promise<T[]>;
+}
+
+/**
+ * A start line for `count` worker processes racing each other: each waits at it
+ * (test/workers/start-line.mjs) until all have started and opened their handles, then all go
+ * at once — the event, not a guessed delay that a loaded machine overruns or a fast one wastes.
+ */
+export function startLine(count: number): StartLine {
+  const dir = tempDir("baton-start-");
+  return {
+    dir,
+    async release<T>(runs: readonly Promise<T>[]): Promise<T[]> {
+      const all = Promise.all(runs);
+      let failed = false;
+      all.catch(() => {
+        failed = true;
+      });
+      await until(
+        `${count} processes at the start line`,
+        () => failed || readdirSync(dir).filter((f) => f.startsWith("ready.")).length >= count,
+        120_000,
+      );
+      writeFileSync(`${dir}/go`, "");
+      return all;
+    },
+  };
 }
 
 /** `until()` for a probe that must ask asynchronously (a store read in this process), polling every 10 ms. */

@@ -10,7 +10,7 @@ import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { openBaton } from "../src/index.js";
 import { cliStores, TARGETS } from "./contract/targets.js";
-import { cli, LIB, ROOT, runScript, tempDir } from "./helpers.js";
+import { cli, LIB, ROOT, runScript, startLine, tempDir } from "./helpers.js";
 
 type Json = Record<string, any>;
 type Env = Record<string, string>;
@@ -200,14 +200,14 @@ describe.each(TARGETS)("48-session replay on $name", (target) => {
       expect(put.ok).toBe(true);
       await baton.close();
       all.push(...ids);
-      const startAt = Date.now() + 1200;
-      const outs = await Promise.all(
+      const start = startLine(16);
+      const outs = await start.release(
         Array.from({ length: 16 }, (_, i) =>
           runScript(join(ROOT, "test", "workers", "lifecycle-worker.mjs"), [
             pathToFileURL(LIB).href,
             JSON.stringify(options),
             `s${w}-${i}`,
-            String(startAt),
+            start.dir,
           ]),
         ),
       );

@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import { patternsOverlap } from "../src/core/paths.js";
 import { openBaton } from "../src/index.js";
 import { TARGETS } from "./contract/targets.js";
-import { LIB, ROOT, runScript, tempDir } from "./helpers.js";
+import { LIB, ROOT, runScript, startLine, tempDir } from "./helpers.js";
 
 const WORKER = join(ROOT, "test", "workers", "paths-race-worker.mjs");
 
@@ -25,10 +25,10 @@ describe.each(TARGETS)("path claim race on $name", (target) => {
     const options = target.batonOptions();
     // Open once so the schema exists before the race (first-open races are tested elsewhere).
     await (await openBaton(options)).close();
-    const startAt = Date.now() + 1500;
-    const counts = await Promise.all(
+    const start = startLine(8);
+    const counts = await start.release(
       Array.from({ length: 8 }, (_, i) =>
-        run([pathToFileURL(LIB).href, JSON.stringify(options), `agent-${i}`, repoDir, String(startAt), "2500"]),
+        run([pathToFileURL(LIB).href, JSON.stringify(options), `agent-${i}`, repoDir, start.dir, "2500"]),
       ),
     );
     const baton = await openBaton(options);

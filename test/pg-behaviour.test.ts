@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { openBaton } from "../src/index.js";
 import { PG_MIGRATIONS } from "../src/store/postgres/pg-migrations.js";
 import { freshSchema, storeSelected, testDatabaseUrl } from "./contract/targets.js";
-import { cli, cliAsync, LIB, ROOT, runScript } from "./helpers.js";
+import { cli, cliAsync, LIB, ROOT, runScript, startLine } from "./helpers.js";
 
 const LIB_URL = pathToFileURL(LIB).href;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -50,10 +50,10 @@ describe.skipIf(!onPostgres)("PostgreSQL", () => {
   it("gives grants tokens in grant order per key: 8 connections, 4 hot keys, 1 ms TTLs", async () => {
     const options = { databaseUrl: testDatabaseUrl(), schema: freshSchema("hot") };
     await (await openBaton(options)).close();
-    const startAt = Date.now() + 1000;
-    const counts = await Promise.all(
+    const start = startLine(8);
+    const counts = await start.release(
       Array.from({ length: 8 }, (_, i) =>
-        worker("pg-hot-worker.mjs", [LIB_URL, JSON.stringify(options), `w${i}`, "4", String(startAt), "3000"]),
+        worker("pg-hot-worker.mjs", [LIB_URL, JSON.stringify(options), `w${i}`, "4", start.dir, "3000"]),
       ),
     );
     const baton = await openBaton(options);

@@ -10,7 +10,7 @@ import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { openBaton } from "../src/index.js";
 import { postgresTarget, storeSelected } from "./contract/targets.js";
-import { LIB, ROOT, runScript, tempDir } from "./helpers.js";
+import { LIB, ROOT, runScript, startLine, tempDir } from "./helpers.js";
 
 const WORKER = join(ROOT, "test", "workers", "store-race-worker.mjs");
 
@@ -30,9 +30,9 @@ describe.skipIf(!storeSelected("postgres"))("race on postgres", () => {
     const options = { ...target.batonOptions(), busyTimeout: "30s" };
     // Create the schema first on PostgreSQL is not needed: first opens race too (tested elsewhere).
     const processes = 8;
-    const startAt = Date.now() + 1500;
+    const start = startLine(processes);
     const barrier = tempDir("baton-barrier-");
-    const outputs = await Promise.all(
+    const outputs = await start.release(
       Array.from({ length: processes }, (_, i) =>
         runWorker([
           pathToFileURL(LIB).href,
@@ -40,7 +40,7 @@ describe.skipIf(!storeSelected("postgres"))("race on postgres", () => {
           `agent-${i}`,
           "200",
           "3",
-          String(startAt),
+          start.dir,
           barrier,
           String(processes),
         ]),

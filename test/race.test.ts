@@ -238,7 +238,7 @@ describe.each(RACE_TARGETS)("race between processes on $name", (target) => {
     } finally {
       await baton.close();
     }
-  });
+  }, 180_000); // eight CPU-bound processes on two cores: 50-60 s when the machine is shared
 });
 
 describe("cold start: 16 CLI processes at once on a store that does not exist yet", () => {

@@ -10,7 +10,7 @@ import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { openBaton } from "../src/index.js";
 import { TARGETS } from "./contract/targets.js";
-import { LIB, ROOT, runScript } from "./helpers.js";
+import { LIB, ROOT, runScript, startLine } from "./helpers.js";
 import { checkLinearizable, type HistoryOp, LOCK_MODEL, type LockInput, type LockOutput } from "./linearizability.js";
 
 const WORKER = join(ROOT, "test", "workers", "lin-worker.mjs");
@@ -77,8 +77,8 @@ describe.each(TARGETS)("linearizable histories on $name", (target) => {
     const options = target.batonOptions();
     const setup = await openBaton(options); // create the schema before the race
     await setup.close();
-    const startAt = Date.now() + 1500;
-    const outputs = await Promise.all(
+    const start = startLine(PROCESSES);
+    const outputs = await start.release(
       Array.from({ length: PROCESSES }, (_, i) =>
         runScript(WORKER, [
           pathToFileURL(LIB).href,
@@ -86,7 +86,7 @@ describe.each(TARGETS)("linearizable histories on $name", (target) => {
           `p${i}`,
           String(OPS),
           String(KEYS),
-          String(startAt),
+          start.dir,
         ]),
       ),
     );

@@ -9,7 +9,7 @@ import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { openBaton } from "../src/index.js";
 import { TARGETS } from "./contract/targets.js";
-import { LIB, ROOT, runScript } from "./helpers.js";
+import { LIB, ROOT, runScript, startLine } from "./helpers.js";
 
 const WORKER = join(ROOT, "test", "workers", "task-edit-worker.mjs");
 const EDITS = 40;
@@ -24,11 +24,11 @@ describe.each(TARGETS)("concurrent task edits on $name", (target) => {
     } finally {
       await setup.close();
     }
-    const startAt = Date.now() + 1500;
+    const start = startLine(2);
     const lib = pathToFileURL(LIB).href;
-    await Promise.all(
+    await start.release(
       ["title", "block"].map((field) =>
-        runScript(WORKER, [lib, JSON.stringify(options), field, String(EDITS), String(startAt)]),
+        runScript(WORKER, [lib, JSON.stringify(options), field, String(EDITS), start.dir]),
       ),
     );
     const check = await openBaton(options);

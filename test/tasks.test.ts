@@ -9,7 +9,7 @@ import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { openBaton } from "../src/index.js";
 import { TARGETS } from "./contract/targets.js";
-import { cli, LIB, ROOT, runScript, tempDir } from "./helpers.js";
+import { cli, LIB, ROOT, runScript, startLine, tempDir } from "./helpers.js";
 
 const FIXTURES = join(ROOT, "test", "fixtures", "tasks");
 
@@ -29,14 +29,14 @@ describe.each(TARGETS)("next on $name", (target) => {
     );
     expect(put.ok).toBe(true);
     await baton.close();
-    const startAt = Date.now() + 1500;
-    const outs = await Promise.all(
+    const start = startLine(16);
+    const outs = await start.release(
       Array.from({ length: 16 }, (_, i) =>
         runScript(join(ROOT, "test", "workers", "next-worker.mjs"), [
           pathToFileURL(LIB).href,
           JSON.stringify(options),
           `agent-${i}`,
-          String(startAt),
+          start.dir,
         ]),
       ),
     );

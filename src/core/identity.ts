@@ -16,8 +16,13 @@ export const MAX_AGENT_LENGTH = 128;
  * U+FFFD — the mark a decoder leaves where bytes were not valid UTF-8 (`\xff` and `\xfe`
  * both arrive as U+FFFD, so accepting it would merge different keys).
  */
-const UNSAFE_RE =
-  /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}\p{Noncharacter_Code_Point}\uFFFD]|(?! )\p{White_Space}/u;
+const UNSAFE_SOURCE =
+  "[\\p{Cc}\\p{Cf}\\p{Cs}\\p{Zl}\\p{Zp}\\p{Default_Ignorable_Code_Point}\\p{Noncharacter_Code_Point}\\uFFFD]|(?! )\\p{White_Space}";
+/** Built on the first text that is not plain ASCII: building its Unicode property sets takes ~5 ms, a CLI call's budget. */
+let unsafeRe: RegExp | undefined;
+
+/** Printable ASCII, where the only white space is the plain space: no unsafe character, checked without the sets. */
+const PLAIN_ASCII_RE = /^[\x20-\x7e]*$/;
 
 /** What an unsafe character is, for the message. */
 function describeUnsafe(char: string): string {
@@ -34,7 +39,8 @@ function describeUnsafe(char: string): string {
 
 /** `text` with every unsafe character written as `\u{…}`, so a message shows what is there. */
 export function visibleText(text: string): string {
-  return text.replace(new RegExp(UNSAFE_RE.source, "gu"), (c) => `\\u{${(c.codePointAt(0) ?? 0).toString(16)}}`);
+  if (PLAIN_ASCII_RE.test(text)) return text;
+  return text.replace(new RegExp(UNSAFE_SOURCE, "gu"), (c) => `\\u{${(c.codePointAt(0) ?? 0).toString(16)}}`);
 }
 
 /**
@@ -42,7 +48,9 @@ export function visibleText(text: string): string {
  * {@link parseKey}), with its index and a description; `null` when there is none.
  */
 export function findUnsafeChar(text: string): { index: number; char: string; description: string } | null {
-  const match = UNSAFE_RE.exec(text);
+  if (PLAIN_ASCII_RE.test(text)) return null;
+  unsafeRe ??= new RegExp(UNSAFE_SOURCE, "u");
+  const match = unsafeRe.exec(text);
   if (match === null) return null;
   return { index: match.index, char: match[0], description: describeUnsafe(match[0]) };
 }

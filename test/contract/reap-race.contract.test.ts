@@ -9,7 +9,7 @@ import { pathToFileURL } from "node:url";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { openBaton } from "../../src/index.js";
-import { LIB, ROOT, runScript } from "../helpers.js";
+import { LIB, ROOT, runScript, startLine } from "../helpers.js";
 import { TARGETS } from "./targets.js";
 
 const WORKER = join(ROOT, "test", "workers", "reap-race-worker.mjs");
@@ -21,17 +21,12 @@ describe.each(TARGETS)("reap races a renewer on $name", (target) => {
     const baton = await openBaton(options);
     try {
       for (let i = 0; i < KEYS; i++) await baton.claim(`reap-race:${i}`, { as: "renewer", ttl: 20, similar: "off" });
-      const startAt = Date.now() + 1500;
+      const start = startLine(2);
       const run = (role: string) =>
-        runScript(WORKER, [
-          pathToFileURL(LIB).href,
-          JSON.stringify(options),
-          role,
-          String(KEYS),
-          String(startAt),
-          "2500",
-        ]);
-      const [renewals, reaped] = (await Promise.all([run("renewer"), run("reaper")])).map((out) => Number(out.trim()));
+        runScript(WORKER, [pathToFileURL(LIB).href, JSON.stringify(options), role, String(KEYS), start.dir, "2500"]);
+      const [renewals, reaped] = (await start.release([run("renewer"), run("reaper")])).map((out) =>
+        Number(out.trim()),
+      );
       const log = await baton.log({ limit: 100_000 });
       expect(log.length, "the whole log fits in one read").toBeLessThan(100_000);
       // Replay each key's log: the lease every grant or renewal set, then check each reap against it.

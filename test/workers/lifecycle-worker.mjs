@@ -1,12 +1,12 @@
 // One session of the lifecycle replay: take the next task, complete it with an outcome,
 // until nothing is ready. Prints each task id it completed, then `END <tier> <code>`.
-// argv: LIB_URL, OPTIONS_JSON, AGENT, START_AT_MS
+// argv: LIB_URL, OPTIONS_JSON, AGENT, START (a start-line folder: start-line.mjs)
+import { startLine } from "./start-line.mjs";
 const [libUrl, optionsJson, agent, startAt] = process.argv.slice(2);
 const { openBaton } = await import(libUrl);
 const options = JSON.parse(optionsJson);
 const baton = await openBaton({ ...options, ...("databaseUrl" in options ? { poolSize: 1 } : {}) });
-const wait = Number(startAt) - Date.now();
-if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+await startLine(startAt);
 const outcomes = ["success", "success", "failure", "noop"];
 // Bounded: a store that hands finished work out again must fail the test, not hang it.
 for (let i = 0; ; i++) {

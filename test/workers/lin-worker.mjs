@@ -2,13 +2,13 @@
 // OPS random operations (claim, release, complete) on a few hot keys, recording for each
 // its invocation and return on the machine's monotonic clock (shared by all processes),
 // and prints the history as one JSON line.
-// argv: LIB_URL, OPTIONS_JSON, AGENT, OPS, KEYS, START_AT_MS
+// argv: LIB_URL, OPTIONS_JSON, AGENT, OPS, KEYS, START (a start-line folder: start-line.mjs)
+import { startLine } from "./start-line.mjs";
 const [libUrl, optionsJson, agent, ops, keyCount, startAt] = process.argv.slice(2);
 const { openBaton } = await import(libUrl);
 const baton = await openBaton(JSON.parse(optionsJson));
 const keys = Array.from({ length: Number(keyCount) }, (_, i) => `hot:${i}`);
-const wait = Number(startAt) - Date.now();
-if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+await startLine(startAt);
 const history = [];
 const now = () => Number(process.hrtime.bigint() / 1000n); // microseconds
 const held = new Set();

@@ -1,6 +1,7 @@
 // A racing agent for path claims: until the deadline (and 4 grants), claim 1-3 random overlapping
 // patterns (exclusive), hold them briefly, release them. Prints counts as JSON.
-// argv: LIB_URL, OPTIONS_JSON, AGENT, REPO_DIR, START_AT_MS, DURATION_MS
+// argv: LIB_URL, OPTIONS_JSON, AGENT, REPO_DIR, START (a start-line folder: start-line.mjs), DURATION_MS
+import { startLine } from "./start-line.mjs";
 const [libUrl, optionsJson, agent, repoDir, startAt, duration] = process.argv.slice(2);
 const { openBaton } = await import(libUrl);
 const baton = await openBaton(JSON.parse(optionsJson));
@@ -19,8 +20,7 @@ const FAMILY = [
   "test/",
 ];
 const where = { as: agent, cwd: repoDir, repo: "root:race-test" };
-const wait = Number(startAt) - Date.now();
-if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+await startLine(startAt);
 const deadline = Date.now() + Number(duration);
 const counts = { granted: 0, conflict: 0 };
 // Race until the deadline, and on a slow machine on until this agent has had 4 grants (the

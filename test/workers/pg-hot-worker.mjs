@@ -1,11 +1,11 @@
 // Token-order contention on PostgreSQL: claim a few hot keys with 1 ms TTLs until
 // the deadline, on this process's own connection. Prints the number of grants.
-// argv: LIB_URL, OPTIONS_JSON, AGENT, KEYS, START_AT_MS, DURATION_MS
+// argv: LIB_URL, OPTIONS_JSON, AGENT, KEYS, START (a start-line folder: start-line.mjs), DURATION_MS
+import { startLine } from "./start-line.mjs";
 const [libUrl, optionsJson, agent, keys, startAt, duration] = process.argv.slice(2);
 const { openBaton } = await import(libUrl);
 const baton = await openBaton({ ...JSON.parse(optionsJson), poolSize: 1 });
-const wait = Number(startAt) - Date.now();
-if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+await startLine(startAt);
 const deadline = Date.now() + Number(duration);
 let grants = 0;
 while (Date.now() < deadline) {

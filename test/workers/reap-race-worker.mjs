@@ -1,14 +1,14 @@
 // One side of the reap race: `renewer` keeps short leases on every key alive (renewing each,
 // claiming it again when it expired or was reaped), `reaper` reaps with no minimum age, both
-// until DURATION_MS after START_AT_MS. Prints how many times it acted.
-// argv: LIB_URL, OPTIONS_JSON, ROLE, KEYS, START_AT_MS, DURATION_MS
+// until DURATION_MS after they start together (start-line.mjs). Prints how many times it acted.
+// argv: LIB_URL, OPTIONS_JSON, ROLE, KEYS, START (a start-line folder: start-line.mjs), DURATION_MS
+import { startLine } from "./start-line.mjs";
 const [libUrl, optionsJson, role, keyCount, startAt, duration] = process.argv.slice(2);
 const { openBaton } = await import(libUrl);
 const baton = await openBaton(JSON.parse(optionsJson));
 const keys = Array.from({ length: Number(keyCount) }, (_, i) => `reap-race:${i}`);
-const wait = Number(startAt) - Date.now();
-if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-const end = Number(startAt) + Number(duration);
+await startLine(startAt);
+const end = Date.now() + Number(duration);
 let acted = 0;
 while (Date.now() < end) {
   if (role === "reaper") {

@@ -1,6 +1,7 @@
 // A racing agent: waits for the start moment, then claims every key (in its own
 // shuffled order) for several rounds, printing each grant as a JSON line.
-// argv: LIB_URL, OPTIONS_JSON, AGENT, KEYS, ROUNDS, START_AT_MS, BARRIER_DIR, WORKERS
+// argv: LIB_URL, OPTIONS_JSON, AGENT, KEYS, ROUNDS, START (a start-line folder: start-line.mjs), BARRIER_DIR, WORKERS
+import { startLine } from "./start-line.mjs";
 import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 const [libUrl, optionsJson, agent, keyCount, rounds, startAt, barrierDir, workers] = process.argv.slice(2);
@@ -14,8 +15,7 @@ const shuffle = (a) => {
   }
   return a;
 };
-const wait = Number(startAt) - Date.now();
-if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+await startLine(startAt);
 for (let round = 0; round < Number(rounds); round++) {
   // Round 0: long leases, nobody lets go (exactly one grant per key).
   // Later rounds: short leases, some completed, some released, some left to expire.

@@ -98,10 +98,29 @@ const RETRYABLE = new Set(["40001", "40P01"]);
 // pg is loaded on first use: SQLite users never pay for it.
 const requireCjs = createRequire(import.meta.url);
 let pgModule: typeof import("pg") | undefined;
+
+/**
+ * `require("pg")` without the fetch stack. At load, pg 8 asks whether it runs in a
+ * Cloudflare Worker: without a global `navigator` (Node 20 has none) it builds a `Response`,
+ * and the first touch of that global loads undici with http, http2, zlib and web streams —
+ * ~40 ms of CPU here, a third of `node -e 0`, in every process that opens PostgreSQL (each CLI
+ * call). A `navigator` present only for the require answers first: not Cloudflare.
+ */
+function requirePg(): typeof import("pg") {
+  const global = globalThis as { navigator?: unknown };
+  if ("navigator" in globalThis) return requireCjs("pg") as typeof import("pg");
+  global.navigator = { userAgent: "Node.js" };
+  try {
+    return requireCjs("pg") as typeof import("pg");
+  } finally {
+    delete global.navigator;
+  }
+}
+
 function loadPg(): typeof import("pg") {
   if (pgModule === undefined) {
     try {
-      pgModule = requireCjs("pg") as typeof import("pg");
+      pgModule = requirePg();
     } catch (error) {
       throw new BatonError(
         "STORE_UNAVAILABLE",

@@ -15,7 +15,7 @@
  * vm.Script only behind an experimental flag. Built as CommonJS only
  * (scripts/build.mjs): `__dirname` is the module's own.
  */
-import { accessSync, constants as fsConstants, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { accessSync, constants as fsConstants, readFileSync, renameSync, writeFileSync, writeSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { Script } from "node:vm";
@@ -44,6 +44,70 @@ function writeCache(script: Script): void {
   }
 }
 
+type Listener = (...args: unknown[]) => void;
+
+/**
+ * `process.stdout` / `process.stderr` as an object whose `write` is one write(2) on the
+ * descriptor. A call prints one answer, and the stream Node builds on first access (for a
+ * pipe or a file) loads some twenty stream modules, about 10% of a `claim`'s CPU. Any other
+ * use (a property, `pipe`, a write(2) that fails or would block) replaces it with Node's own
+ * stream, which writes what is left: errors (EPIPE) and a full pipe go as Node handles them.
+ * `on`/`once` before that are kept and moved onto the real stream.
+ */
+function directStdio(name: "stdout" | "stderr", fd: number): void {
+  const own = Object.getOwnPropertyDescriptor(process, name);
+  const getter = own?.get;
+  if (getter === undefined || own?.configurable !== true) return;
+  let real: NodeJS.WriteStream | undefined;
+  const early: [string, Listener, boolean][] = [];
+  const stream = (): NodeJS.WriteStream => {
+    if (real === undefined) {
+      Object.defineProperty(process, name, own);
+      real = getter.call(process) as NodeJS.WriteStream;
+      for (const [event, listener, once] of early.splice(0)) real[once ? "once" : "on"](event, listener);
+    }
+    return real;
+  };
+  const write = (chunk: unknown, encoding?: unknown, callback?: unknown): boolean => {
+    if (real !== undefined || (typeof chunk !== "string" && !(chunk instanceof Uint8Array))) {
+      return (stream().write as (...args: unknown[]) => boolean)(chunk, encoding, callback);
+    }
+    const done = typeof encoding === "function" ? encoding : callback;
+    let bytes =
+      typeof chunk === "string"
+        ? Buffer.from(chunk, typeof encoding === "string" ? (encoding as BufferEncoding) : "utf8")
+        : chunk;
+    try {
+      while (bytes.length > 0) bytes = bytes.subarray(writeSync(fd, bytes));
+    } catch {
+      return stream().write(bytes, done as (error?: Error | null) => void);
+    }
+    if (typeof done === "function") process.nextTick(done as () => void);
+    return true;
+  };
+  const direct: object = new Proxy(Object.create(null) as object, {
+    get(_, key) {
+      if (key === "write") return write;
+      if ((key === "on" || key === "once") && real === undefined) {
+        return (event: string, listener: Listener) => {
+          early.push([event, listener, key === "once"]);
+          return direct;
+        };
+      }
+      const target = stream();
+      const value: unknown = Reflect.get(target, key);
+      return typeof value === "function" ? (value as Listener).bind(target) : value;
+    },
+    set: (_, key, value) => Reflect.set(stream(), key, value),
+    has: (_, key) => Reflect.has(stream(), key),
+  });
+  Object.defineProperty(process, name, {
+    configurable: true,
+    enumerable: own.enumerable === true,
+    get: () => real ?? direct,
+  });
+}
+
 function load(): MainModule {
   const source = readFileSync(bundle, "utf8");
   const cachedData = readCache();
@@ -69,4 +133,6 @@ function load(): MainModule {
   return module.exports;
 }
 
+directStdio("stdout", 1);
+directStdio("stderr", 2);
 void load().runProcess();
