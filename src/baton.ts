@@ -744,6 +744,8 @@ function checkArgs(method: string, shapes: readonly ArgShape[], args: unknown[])
         if (value === undefined) return {};
         if (typeof value !== "object" || value === null || Array.isArray(value)) throw bad("an options object");
       } else if (shape === "list" || shape === "list-or-null") {
+        // A list left out means what null says (all of mine), not a TypeError further down.
+        if (shape === "list-or-null" && value === undefined) return null;
         if (!(Array.isArray(value) || (shape === "list-or-null" && (value === null || value === undefined)))) {
           throw bad(shape === "list" ? "an array" : "an array or null");
         }

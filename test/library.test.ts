@@ -215,4 +215,14 @@ describe("path claims by repository identity, without a checkout", () => {
     expect(listed.map((c) => `${c.agent} ${c.pattern}`).sort()).toEqual(["a docs/a.md", "a src/auth/"]);
     expect((await baton.releasePaths(null, { repo, cwd: tempDir(), as: "a" })).released).toHaveLength(2);
   });
+
+  it("a missing pattern list (undefined from a JavaScript caller) means all of mine, like null", async () => {
+    // Found by the hostile-input battery: renewPaths(undefined) threw a TypeError reading .length.
+    const baton = await fresh();
+    const repo = "root:0123456789abcdef0123456789abcdef01234567";
+    await baton.paths.claim(["src/"], { repo, as: "a" });
+    const untyped = baton as unknown as Record<string, (...args: unknown[]) => Promise<Record<string, unknown[]>>>;
+    expect((await untyped.renewPaths!(undefined, { repo, cwd: tempDir(), as: "a" })).renewed).toHaveLength(1);
+    expect((await untyped.releasePaths!(undefined, { repo, cwd: tempDir(), as: "a" })).released).toHaveLength(1);
+  });
 });
