@@ -1065,6 +1065,43 @@ BEGIN
 END $$;
 `,
   },
+  {
+    version: 14,
+    description: "next takes a ranked run of tasks in one call: lock, claim and log the first it can",
+    // next read the clock, the category statistics, the recent selections and the
+    // candidates in four statements, then per ranked task locked it, claimed it and logged
+    // the selection: about seven round trips (nine with BEGIN and COMMIT). The ranking is
+    // core's (Thompson sampling in JavaScript), so it cannot run here without a second copy
+    // of it; the store now reads everything the ranking needs in one statement, and hands
+    // the ranked tasks without paths to next_take, which tries them in order in one
+    // transaction, as the loop did: a task row another caller holds is passed over (SKIP
+    // LOCKED, the task before its claim, as act and task done lock them), a claim that is
+    // not granted or renewed is passed over (its denial stays logged), and the first one
+    // taken gets its selected event at the time the ranking read (p_now). pos is its place
+    // in p_ids (NULL: none taken; every one before pos was passed over).
+    sql: `
+CREATE FUNCTION S.next_take(p_ids text[], p_categories text[], p_priorities integer[], p_agent text, p_ttl bigint,
+                            p_done_window bigint, p_now bigint, OUT pos integer, OUT now_ms bigint, OUT claim json)
+LANGUAGE plpgsql AS $$
+DECLARE
+  got record;
+BEGIN
+  FOR i IN 1 .. coalesce(array_length(p_ids, 1), 0) LOOP
+    PERFORM 1 FROM S.tasks tk WHERE tk.id = p_ids[i] AND tk.state = 'open' FOR UPDATE SKIP LOCKED;
+    CONTINUE WHEN NOT FOUND;
+    SELECT * INTO got FROM S.claim('task:' || p_ids[i], p_agent, p_ttl, NULL, false, p_done_window, false);
+    CONTINUE WHEN got.outcome NOT IN ('granted', 'renewed');
+    INSERT INTO S.events (at, kind, key, agent, token, detail)
+      VALUES (p_now, 'selected', 'task:' || p_ids[i], p_agent, (got.claim->>'token')::bigint,
+              json_build_object('category', p_categories[i], 'priority', p_priorities[i]));
+    pos := i;
+    now_ms := got.now_ms;
+    claim := got.claim;
+    RETURN;
+  END LOOP;
+END $$;
+`,
+  },
 ];
 
 /** The NOTIFY channel of migration 11: its payload is the schema whose events table grew. */
