@@ -38,7 +38,13 @@ import {
 } from "./services/gates.js";
 import { buildContext, type ContextResult } from "./services/context.js";
 import { holdLease } from "./services/lease.js";
-import { type NextOptions, type NextResult, type SupplyResult, TaskService } from "./services/tasks.js";
+import {
+  LAST_HOUR_DECISIONS,
+  type NextOptions,
+  type NextResult,
+  type SupplyResult,
+  TaskService,
+} from "./services/tasks.js";
 import { type FollowOptions, followEvents } from "./services/follow.js";
 import { readRules, rulesPath } from "./workspace/rules.js";
 import { TokenService } from "./services/tokens.js";
@@ -397,12 +403,15 @@ export class Baton {
       ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
       ...(options.rulesFile === undefined ? {} : { file: options.rulesFile }),
     });
+    // The last hour's decisions, read once for the contention section and for supply.
+    const lastHour = await this.#store.events(LAST_HOUR_DECISIONS);
     return buildContext(this.#store, {
       ...(options.as === undefined ? {} : { as: options.as }),
       ...(options.budget === undefined ? {} : { budget: options.budget }),
       rules: readRules(path),
       gates: await this.#gates.list(),
-      supply: await this.#tasks.supply(),
+      lastHour,
+      supply: await this.#tasks.supply(lastHour),
     });
   }
 

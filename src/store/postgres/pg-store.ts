@@ -220,6 +220,7 @@ function claimOutcome(row: ClaimFnRow | undefined): ClaimOutcome {
   if (row.outcome === "granted") {
     return { outcome: "granted", claim, previous: row.previous === null ? null : toClaim(row.previous, now) };
   }
+  if (row.outcome === "denied") return { outcome: "denied", claim, now: new Date(now) };
   return { outcome: row.outcome, claim };
 }
 
