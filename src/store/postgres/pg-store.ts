@@ -629,6 +629,13 @@ export class PostgresStore implements Store {
         );
         byPattern.set(pattern, row);
       }
+      if (workKey !== null && byPattern.size > 0) {
+        // The work claim's row (locked by the claim above) says it has path claims: ending
+        // it looks for them only then (schema 15).
+        await client.query(`UPDATE ${this.#s}.claims SET linked_paths = true WHERE key = $1 AND NOT linked_paths`, [
+          workKey,
+        ]);
+      }
       return {
         outcome: "granted",
         claims: input.patterns.map((p) => toPathClaim(byPattern.get(p) as PathRow, now)),
