@@ -1072,8 +1072,10 @@ export class PostgresStore implements Store {
              AND coalesce((SELECT (c.state = 'active' AND c.expires_at > clock.now)
                                   OR (c.state = 'completed' AND c.ended_at > clock.now - $3)
                            FROM ${s}.claims c WHERE c.key = 'task:' || t.id), false) = false
-             AND NOT EXISTS (SELECT 1 FROM json_array_elements_text(t.blocked_by) b(id) LEFT JOIN ${s}.tasks bt ON bt.id = b.id
-                             WHERE bt.id IS NULL OR bt.state <> 'done')
+             -- Unblocked: no blockers (most tasks; a text compare, not a set-returning call), or all done.
+             AND (t.blocked_by::text = '[]'
+                  OR NOT EXISTS (SELECT 1 FROM json_array_elements_text(t.blocked_by) b(id) LEFT JOIN ${s}.tasks bt ON bt.id = b.id
+                                 WHERE bt.id IS NULL OR bt.state <> 'done'))
            ORDER BY t.priority DESC, t.created_at
            LIMIT $1) x
          WHERE cats.c IS NOT NULL)
