@@ -799,7 +799,9 @@ BEGIN
     LOCK TABLE S.events IN SHARE MODE NOWAIT;
     -- Nobody holds an id uncommitted, and nobody draws one until this statement ends.
     RETURN coalesce(pg_sequence_last_value('S.events_id_seq'::regclass), 0);
-  EXCEPTION WHEN lock_not_available THEN
+  EXCEPTION WHEN lock_not_available OR insufficient_privilege OR read_only_sql_transaction THEN
+    -- A writer in flight; or a role without UPDATE on events, or a standby, that may not take
+    -- this lock: the unbroken run below is the safe bound either way.
     NULL;
   END;
   settled := S.now_ms() - 60000;
