@@ -38,7 +38,14 @@ import {
 } from "./services/gates.js";
 import { buildContext, type ContextResult } from "./services/context.js";
 import { holdLease } from "./services/lease.js";
-import { NO_CHECKOUT, type NextOptions, type NextResult, type SupplyResult, TaskService } from "./services/tasks.js";
+import {
+  LAST_HOUR_DECISIONS,
+  NO_CHECKOUT,
+  type NextOptions,
+  type NextResult,
+  type SupplyResult,
+  TaskService,
+} from "./services/tasks.js";
 import { type FollowOptions, followEvents } from "./services/follow.js";
 import { type RulesInfo, rulesInfo } from "./services/rules.js";
 import { readRules, rulesPath } from "./workspace/rules.js";
@@ -419,12 +426,15 @@ export class Baton {
       });
       rules = readRules(path);
     }
+    // The last hour's decisions, read once for the contention section and for supply.
+    const lastHour = await this.#store.events(LAST_HOUR_DECISIONS);
     return buildContext(this.#store, {
       ...(options.as === undefined ? {} : { as: options.as }),
       ...(options.budget === undefined ? {} : { budget: options.budget }),
       rules,
       gates: await this.#gates.list(),
-      supply: await this.#tasks.supply(),
+      lastHour,
+      supply: await this.#tasks.supply(lastHour),
     });
   }
 

@@ -1,7 +1,7 @@
 /**
  * What only PostgreSQL must prove: decisions on the server's clock, token order
  * under contention, connection loss without half state, concurrent first opens,
- * a newer schema refused, and a lock wait reported as STORE_BUSY.
+ * a newer schema refused, a lock wait reported as STORE_BUSY, and a read-only role following the log.
  */
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -184,6 +184,37 @@ describe.skipIf(!onPostgres)("PostgreSQL", () => {
     expect(JSON.parse(after.stdout)).toMatchObject({ ok: false, code: "CLAIM_HELD" });
     const denied = JSON.parse(cli(["log", "--kind", "denied", "--json"], { env }).stdout).events;
     expect(denied).toHaveLength(1);
+  });
+
+  it("a role that may only read pages the log with a cursor: the horizon falls back to the unbroken run", async () => {
+    // events_horizon tries LOCK TABLE events IN SHARE MODE (schema 12), which needs UPDATE on
+    // the table; a read-only role is refused it and must still read, bounded by the run of ids.
+    const schema = freshSchema("reader");
+    const writer = await openBaton({ databaseUrl: testDatabaseUrl(), schema });
+    const role = `baton_reader_${process.pid}_${Date.now().toString(36)}`;
+    await admin.query(`CREATE ROLE ${role} LOGIN PASSWORD 'reader'`);
+    await admin.query(`GRANT USAGE ON SCHEMA "${schema}" TO ${role}`);
+    await admin.query(`GRANT SELECT ON ALL TABLES IN SCHEMA "${schema}" TO ${role}`);
+    await admin.query(`GRANT SELECT ON ALL SEQUENCES IN SCHEMA "${schema}" TO ${role}`);
+    const url = new URL(testDatabaseUrl());
+    url.username = role;
+    url.password = "reader";
+    const reader = await openBaton({ databaseUrl: url.toString(), schema });
+    try {
+      await writer.claim("read:a", { as: "w" });
+      await writer.claim("read:b", { as: "w" });
+      const seen = await reader.log({ after: 0, limit: 10 });
+      expect(seen.map((e) => [e.kind, e.key])).toEqual([
+        ["granted", "read:a"],
+        ["granted", "read:b"],
+      ]);
+      expect(await reader.log({ after: seen[1]?.id ?? 0 })).toEqual([]);
+    } finally {
+      await reader.close();
+      await writer.close();
+      await admin.query(`DROP OWNED BY ${role}`);
+      await admin.query(`DROP ROLE ${role}`);
+    }
   });
 
   it("refuses bad options and unreachable servers with clear codes", async () => {

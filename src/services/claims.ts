@@ -372,7 +372,7 @@ export class ClaimService {
           code: "CLAIM_HELD",
           claim,
           holder: claim.agent,
-          message: `denied: ${key} is ${describeHolder(claim, await this.#store.now())}`,
+          message: `denied: ${key} is ${describeHolder(claim, outcome.now ?? (await this.#store.now()))}`,
         };
       case "done":
         return {

@@ -16,6 +16,7 @@ import type { BatonEvent, Claim } from "../core/types.js";
 import type { Store } from "../store/store.js";
 import type { GateMark } from "./gates.js";
 import type { RulesInfo } from "./rules.js";
+import { LAST_HOUR_DECISIONS } from "./tasks.js";
 import { isoSeconds as iso } from "../core/time.js";
 
 /** Default budget, in characters. */
@@ -53,6 +54,8 @@ export interface ContextInput {
   rules: RulesInfo | null;
   /** Recent gate marks (from the gate service). */
   gates: GateMark[];
+  /** The last hour's claim decisions ({@link LAST_HOUR_DECISIONS}), when the caller read them already (for supply too). */
+  lastHour?: readonly BatonEvent[];
   /** The backlog's supply (from the task service), shown with contention. */
   supply?: {
     ready: number;
@@ -98,7 +101,7 @@ export async function buildContext(store: Store, input: ContextInput): Promise<C
     .filter((c) => c.endedAt !== null && c.endedAt.getTime() > t - DAY && !c.key.startsWith("gate:"))
     .sort((a, b) => (b.endedAt as Date).getTime() - (a.endedAt as Date).getTime() || (a.key < b.key ? -1 : 1));
   // Gate-lock denials are a gate doing its job (its skips are `skipped` events): not contention.
-  const recent = (await store.events({ sinceMs: HOUR, kinds: ["granted", "denied"], limit: 100_000 })).filter(
+  const recent = (input.lastHour ?? (await store.events(LAST_HOUR_DECISIONS))).filter(
     (e) => !e.key.startsWith("gate:"),
   );
   const denied = recent.filter((e) => e.kind === "denied");

@@ -9,10 +9,22 @@ import { BatonError } from "../core/errors.js";
 import { parseAgent, parseKey } from "../core/identity.js";
 import { type DurationInput, durationMs, parseLimit, parseMeta, parseText } from "../core/schemas.js";
 import { type Candidate, type ScoreTerms, scoreCandidates } from "../core/scoring.js";
-import type { Claim, PathClaim, Task, TaskState } from "../core/types.js";
-import type { NextContext, PutMode, RankedTask, Store, TaskCounts, TaskInput, TaskPatch } from "../store/store.js";
+import type { BatonEvent, Claim, PathClaim, Task, TaskState } from "../core/types.js";
+import type {
+  EventFilter,
+  NextContext,
+  PutMode,
+  RankedTask,
+  Store,
+  TaskCounts,
+  TaskInput,
+  TaskPatch,
+} from "../store/store.js";
 import { DEFAULT_DONE_WINDOW_MS } from "./claims.js";
 import { repositoryPatterns } from "./paths.js";
+
+/** The last hour's claim decisions (grants and denials): what supply and context count contention from. */
+export const LAST_HOUR_DECISIONS: EventFilter = { sinceMs: 3_600_000, kinds: ["granted", "denied"], limit: 100_000 };
 
 /** Default lease of a task taken by `next`. */
 export const DEFAULT_TASK_TTL_MS = 60 * 60_000;
@@ -433,12 +445,14 @@ export class TaskService {
    * third of the claim decisions were denials. healthy when neither applies.
    * Denials on `gate:` keys are not counted: a gate that finds its sibling running is
    * the gate doing its job (its skips are `skipped` events, never denials).
+   * `lastHour`: the {@link LAST_HOUR_DECISIONS} events when the caller already read them
+   * (context reads them once for both).
    */
-  async supply(): Promise<SupplyResult> {
+  async supply(lastHour?: readonly BatonEvent[]): Promise<SupplyResult> {
     const counts = await this.#store.taskCounts();
-    const recent = (
-      await this.#store.events({ sinceMs: 3_600_000, kinds: ["granted", "denied"], limit: 100_000 })
-    ).filter((e) => !e.key.startsWith("gate:"));
+    const recent = (lastHour ?? (await this.#store.events(LAST_HOUR_DECISIONS))).filter(
+      (e) => !e.key.startsWith("gate:"),
+    );
     const denials: Record<string, number> = {};
     for (const e of recent) if (e.kind === "denied") denials[e.agent] = (denials[e.agent] ?? 0) + 1;
     const verdicts = supplyVerdicts(counts, denials, recent.length);

@@ -56,7 +56,12 @@ export interface ClaimInput {
 export type ClaimOutcome =
   | { readonly outcome: "granted"; readonly claim: Claim; readonly previous: Claim | null }
   | { readonly outcome: "renewed"; readonly claim: Claim }
-  | { readonly outcome: "denied"; readonly claim: Claim }
+  | {
+      readonly outcome: "denied";
+      readonly claim: Claim;
+      /** The store's clock at the decision, when the store read it with the decision (saves a clock read). */
+      readonly now?: Date;
+    }
   | { readonly outcome: "done"; readonly claim: Claim };
 
 /** Why a holder-only operation was refused. */

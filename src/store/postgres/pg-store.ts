@@ -198,6 +198,9 @@ interface ClaimFnRow {
   previous: ClaimRow | null;
 }
 
+/** A claim as the reap function answers it: key, agent, token, claimed_at, expires_at, meta, result, commit_sha. */
+type ReapedRow = [string, string, number, number, number, ClaimRow["meta"], string | null, string | null];
+
 interface ActFnRow {
   code: NotHeldCode | null;
   now_ms: number;
@@ -236,6 +239,7 @@ function claimOutcome(row: ClaimFnRow | undefined): ClaimOutcome {
   if (row.outcome === "granted") {
     return { outcome: "granted", claim, previous: row.previous === null ? null : toClaim(row.previous, now) };
   }
+  if (row.outcome === "denied") return { outcome: "denied", claim, now: new Date(now) };
   return { outcome: row.outcome, claim };
 }
 
@@ -383,14 +387,34 @@ export class PostgresStore implements Store {
   }
 
   async reap(input: ReapInput): Promise<Claim[]> {
-    // One row: the reaped claims as one JSON array, in reap order (one JSON.parse, not one per claim).
-    const [row] = await this.#query<{ now_ms: number; claims: ClaimRow[] }>(
-      `SELECT now_ms, claims FROM ${this.#s}.reap($1, $2)`,
+    // One row: the reaped claims as one JSON array in reap order (one JSON.parse, not one per
+    // claim), each the columns that differ between them; what they share comes once (schema 13).
+    const [row] = await this.#query<{ now_ms: number; state: "abandoned"; reason: string; claims: ReapedRow[] }>(
+      `SELECT now_ms, state, reason, claims FROM ${this.#s}.reap($1, $2)`,
       [input.minAgeMs, input.by],
     );
     if (row === undefined) throw new BatonError("INTERNAL", "the reap function returned no row");
     const now = Number(row.now_ms);
-    return row.claims.map((claim) => toClaim(claim, now));
+    const { state, reason } = row;
+    return row.claims.map(([key, agent, token, claimed_at, expires_at, meta, result, commit_sha]) =>
+      toClaim(
+        {
+          key,
+          agent,
+          token,
+          state,
+          claimed_at,
+          renewed_at: null,
+          expires_at,
+          ended_at: now,
+          meta,
+          result,
+          commit_sha,
+          reason,
+        },
+        now,
+      ),
+    );
   }
 
   async get(key: string): Promise<Claim | null> {
@@ -623,6 +647,13 @@ export class PostgresStore implements Store {
           pathDetail.granted(input.repo, input.mode, input.ttlMs, workKey, overridden),
         );
         byPattern.set(pattern, row);
+      }
+      if (workKey !== null && byPattern.size > 0) {
+        // The work claim's row (locked by the claim above) says it has path claims: ending
+        // it looks for them only then (schema 15).
+        await client.query(`UPDATE ${this.#s}.claims SET linked_paths = true WHERE key = $1 AND NOT linked_paths`, [
+          workKey,
+        ]);
       }
       return {
         outcome: "granted",
@@ -1029,33 +1060,27 @@ export class PostgresStore implements Store {
   }
 
   async next(input: NextInput): Promise<NextOutcome> {
-    return this.#transaction(async (client): Promise<NextOutcome> => {
-      const now = await this.#nowIn(client);
-      const statRows = await client.query(
-        `SELECT category, successes, failures, updated_at FROM ${this.#s}.category_stats`,
-      );
-      const stats = decayedStats(
-        statRows.rows as { category: string; successes: number; failures: number; updated_at: number }[],
-        now,
-      );
-      const recentRows = await client.query(
-        `SELECT detail FROM ${this.#s}.events WHERE kind = 'selected' ORDER BY id DESC LIMIT $1`,
-        [RECENT_SELECTIONS],
-      );
-      const recent = (recentRows.rows as { detail: { category?: unknown } | null }[]).map((r) =>
-        String(r.detail?.category ?? ""),
-      );
-      const context: NextContext = { now, stats, recent };
+    // Round trips: one statement reads what the ranking needs; the ranking (core, in
+    // JavaScript) orders the candidates; next_take (schema 14) then tries the ranked tasks
+    // without paths in one call. A task with paths is claimed with them in a transaction of
+    // its own (the overlap test is core's too), and the tasks after it in the next call.
+    const s = this.#s;
+    const [read] = await this.#query<{
+      now_ms: number;
+      stats: { category: string; successes: number; failures: number; updated_at: number }[];
+      recent: ({ category?: unknown } | null)[];
+      tasks: TaskRow[];
+    }>(
       // Per category (a loose index scan finds them), the first ready tasks in index order
       // (priority, then age): a 100,000-task backlog is never scanned whole.
-      const s = this.#s;
-      const found = await client.query(
-        `WITH RECURSIVE cats(c) AS (
-           SELECT min(category) FROM ${s}.tasks WHERE state = 'open' AND ($3::text IS NULL OR category = $3)
-           UNION ALL
-           SELECT (SELECT min(category) FROM ${s}.tasks WHERE state = 'open' AND category > c AND $3::text IS NULL)
-           FROM cats WHERE c IS NOT NULL)
-         SELECT x.* FROM cats, LATERAL (
+      `WITH RECURSIVE clock AS MATERIALIZED (SELECT ${s}.now_ms() AS now),
+       cats(c) AS (
+         SELECT min(category) FROM ${s}.tasks WHERE state = 'open' AND ($2::text IS NULL OR category = $2)
+         UNION ALL
+         SELECT (SELECT min(category) FROM ${s}.tasks WHERE state = 'open' AND category > c AND $2::text IS NULL)
+         FROM cats WHERE c IS NOT NULL),
+       ready AS (
+         SELECT x.* FROM clock, cats, LATERAL (
            SELECT t.id, t.title, t.category, t.priority, t.blocked_by, t.paths, t.assignee, t.meta, t.source,
                   t.created_at, t.updated_at, t.done_at, NULL::text AS holder, 'ready' AS derived
            FROM ${s}.tasks t
@@ -1063,81 +1088,125 @@ export class PostgresStore implements Store {
              -- A scalar look-up by primary key: as NOT EXISTS the planner, without fresh
              -- statistics, anti-joins every live claim per task (7 ms per category measured).
              -- Not held, and not completed within the done window.
-             AND coalesce((SELECT (c.state = 'active' AND c.expires_at > $1) OR (c.state = 'completed' AND c.ended_at > $4)
+             AND coalesce((SELECT (c.state = 'active' AND c.expires_at > clock.now)
+                                  OR (c.state = 'completed' AND c.ended_at > clock.now - $3)
                            FROM ${s}.claims c WHERE c.key = 'task:' || t.id), false) = false
-             AND NOT EXISTS (SELECT 1 FROM json_array_elements_text(t.blocked_by) b(id) LEFT JOIN ${s}.tasks bt ON bt.id = b.id
-                             WHERE bt.id IS NULL OR bt.state <> 'done')
+             -- Unblocked: no blockers (most tasks; a text compare, not a set-returning call), or all done.
+             AND (t.blocked_by::text = '[]'
+                  OR NOT EXISTS (SELECT 1 FROM json_array_elements_text(t.blocked_by) b(id) LEFT JOIN ${s}.tasks bt ON bt.id = b.id
+                                 WHERE bt.id IS NULL OR bt.state <> 'done'))
            ORDER BY t.priority DESC, t.created_at
-           LIMIT $2) x
-         WHERE cats.c IS NOT NULL`,
-        [now, CANDIDATES_PER_CATEGORY, input.category, now - input.doneWindowMs],
+           LIMIT $1) x
+         WHERE cats.c IS NOT NULL)
+       SELECT clock.now AS now_ms,
+         (SELECT coalesce(json_agg(st), '[]') FROM (SELECT category, successes, failures, updated_at FROM ${s}.category_stats) st) AS stats,
+         (SELECT coalesce(json_agg(r.detail ORDER BY r.id DESC), '[]')
+            FROM (SELECT e.id, e.detail FROM ${s}.events e WHERE e.kind = 'selected' ORDER BY e.id DESC LIMIT $4) r) AS recent,
+         (SELECT coalesce(json_agg(ready ORDER BY ready.category, ready.priority DESC, ready.created_at, ready.id), '[]')
+            FROM ready) AS tasks
+       FROM clock`,
+      [CANDIDATES_PER_CATEGORY, input.category, input.doneWindowMs, RECENT_SELECTIONS],
+    );
+    if (read === undefined) throw new BatonError("INTERNAL", "the next read returned no row");
+    const now = Number(read.now_ms);
+    const context: NextContext = {
+      now,
+      stats: decayedStats(read.stats, now),
+      recent: read.recent.map((detail) => String(detail?.category ?? "")),
+    };
+    const ready = read.tasks.map(toTask);
+    const byId = new Map(ready.map((t) => [t.id, t]));
+    const ranked = input.rank(ready, context).filter((id) => byId.has(id));
+    const skipped: string[] = [];
+    const taken = (task: Task, claim: Claim, paths: PathClaim[]): NextOutcome => ({
+      task: { ...task, state: "claimed", holder: input.agent },
+      claim,
+      paths,
+      ranked,
+      skipped,
+      context,
+    });
+    for (let i = 0; i < ranked.length;) {
+      const task = byId.get(ranked[i] as string) as Task;
+      if (task.paths.length > 0 && input.repo === null) {
+        skipped.push(task.id);
+        i++;
+        continue;
+      }
+      if (input.dryRun) return { task, claim: null, paths: [], ranked, skipped, context };
+      if (task.paths.length > 0) {
+        const got = await this.#takeWithPaths(task, input, now);
+        if (got !== null) return taken(task, got.claim, got.paths);
+        skipped.push(task.id);
+        i++;
+        continue;
+      }
+      // The run of ranked tasks without paths from here, in one call.
+      let j = i;
+      while (j < ranked.length && (byId.get(ranked[j] as string) as Task).paths.length === 0) j++;
+      const run = ranked.slice(i, j).map((id) => byId.get(id) as Task);
+      const [row] = await this.#query<{ pos: number | null; now_ms: number | null; claim: ClaimRow | null }>(
+        `SELECT pos, now_ms, claim FROM ${s}.next_take($1, $2, $3, $4, $5, $6, $7)`,
+        [
+          run.map((t) => t.id),
+          run.map((t) => t.category),
+          run.map((t) => t.priority),
+          input.agent,
+          input.ttlMs,
+          input.doneWindowMs,
+          now,
+        ],
+        "next_take",
       );
-      const ready = (found.rows as TaskRow[]).map(toTask);
-      const byId = new Map(ready.map((t) => [t.id, t]));
-      const ranked = input.rank(ready, context).filter((id) => byId.has(id));
-      const skipped: string[] = [];
-      for (const id of ranked) {
-        const task = byId.get(id) as Task;
-        if (task.paths.length > 0 && input.repo === null) {
-          skipped.push(id);
-          continue;
-        }
-        if (input.dryRun) return { task, claim: null, paths: [], ranked, skipped, context };
-        // Another caller working on this task right now holds its row: skip it, do not wait.
-        const locked = await client.query(
-          `SELECT id FROM ${this.#s}.tasks WHERE id = $1 AND state = 'open' FOR UPDATE SKIP LOCKED`,
-          [id],
-        );
-        if (locked.rowCount === 0) {
-          skipped.push(id);
-          continue;
-        }
-        const work: ClaimInput = {
-          key: `task:${id}`,
+      if (row?.pos !== null && row?.pos !== undefined && row.claim !== null) {
+        const at = row.pos - 1;
+        skipped.push(...run.slice(0, at).map((t) => t.id));
+        return taken(run[at] as Task, toClaim(row.claim, Number(row.now_ms)), []);
+      }
+      skipped.push(...run.map((t) => t.id));
+      i = j;
+    }
+    return { task: null, claim: null, paths: [], ranked, skipped, context };
+  }
+
+  /** Take a ranked task that declares paths: its row, its work claim and its paths in one transaction, or null. */
+  async #takeWithPaths(
+    task: Task,
+    input: NextInput,
+    now: number,
+  ): Promise<{ claim: Claim; paths: PathClaim[] } | null> {
+    return this.#transaction(async (client) => {
+      // Another caller working on this task right now holds its row: skip it, do not wait.
+      const locked = await client.query(
+        `SELECT id FROM ${this.#s}.tasks WHERE id = $1 AND state = 'open' FOR UPDATE SKIP LOCKED`,
+        [task.id],
+      );
+      if (locked.rowCount === 0) return null;
+      const outcome = await this.#claimPathsIn(client, {
+        repo: input.repo as string,
+        agent: input.agent,
+        patterns: task.paths,
+        mode: "exclusive",
+        ttlMs: input.ttlMs,
+        reason: `task:${task.id}`,
+        advisory: false,
+        work: {
+          key: `task:${task.id}`,
           agent: input.agent,
           ttlMs: input.ttlMs,
           meta: null,
           reopen: false,
           doneWindowMs: input.doneWindowMs,
-        };
-        let claim: Claim;
-        let paths: PathClaim[] = [];
-        if (task.paths.length > 0) {
-          const outcome = await this.#claimPathsIn(client, {
-            repo: input.repo as string,
-            agent: input.agent,
-            patterns: task.paths,
-            mode: "exclusive",
-            ttlMs: input.ttlMs,
-            reason: `task:${id}`,
-            advisory: false,
-            work,
-          });
-          if (outcome.outcome !== "granted" || outcome.work === null) {
-            skipped.push(id);
-            continue;
-          }
-          claim = outcome.work.claim;
-          paths = outcome.claims;
-        } else {
-          const result = await client.query(
-            `SELECT outcome, now_ms, claim, previous FROM ${this.#s}.claim($1, $2, $3, NULL, false, $4, false)`,
-            [work.key, work.agent, work.ttlMs, work.doneWindowMs],
-          );
-          const outcome = claimOutcome(result.rows[0] as ClaimFnRow);
-          if (outcome.outcome !== "granted" && outcome.outcome !== "renewed") {
-            skipped.push(id);
-            continue;
-          }
-          claim = outcome.claim;
-        }
-        await this.#eventIn(client, now, "selected", `task:${id}`, input.agent, claim.token, null, {
-          category: task.category,
-          priority: task.priority,
-        });
-        return { task: { ...task, state: "claimed", holder: input.agent }, claim, paths, ranked, skipped, context };
-      }
-      return { task: null, claim: null, paths: [], ranked, skipped, context };
+        },
+      });
+      // Denials stay logged: what the transaction wrote before the refusal is committed.
+      if (outcome.outcome !== "granted" || outcome.work === null) return null;
+      const claim = outcome.work.claim;
+      await this.#eventIn(client, now, "selected", `task:${task.id}`, input.agent, claim.token, null, {
+        category: task.category,
+        priority: task.priority,
+      });
+      return { claim, paths: outcome.claims };
     });
   }
 
