@@ -79,11 +79,11 @@ import { SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION } from "./sqlite-migrations.js
 import {
   ADVANCE_CLOCK_SQL,
   assertSameFile,
+  CLOCK_MARK_SQL,
   fileIdentity,
   type FileIdentity,
   lostWalFrames,
   lostWalRefusal,
-  READ_CLOCK_SQL,
   repairLostWrites,
 } from "./sqlite-guard.js";
 
@@ -268,6 +268,17 @@ export class SqliteStore implements Store {
   #watch: SqliteWatch | undefined;
   readonly #watchPollMs: number;
   readonly #busyTimeoutMs: number;
+  /** Whether the write being decided logged an event (whose time then records the clock's mark). */
+  #logged = false;
+  /**
+   * The minute of `event_marks` known to hold its row (schema 9): its row was inserted, or found,
+   * by a transaction of this connection that committed, so events of that minute skip the
+   * INSERT OR IGNORE. Rows are never deleted. Off with group commit, where one operation's
+   * savepoint can roll back while the batch commits.
+   */
+  #markedMinute = -1;
+  /** The minute marked by the write being decided, known once it commits. */
+  #markPending = -1;
 
   constructor(
     db: Database.Database,
@@ -319,7 +330,9 @@ export class SqliteStore implements Store {
     this.#assertOpen();
     if (this.#group !== undefined) return this.#grouped(fn, rollbackable);
     try {
-      const value = this.#transaction.immediate(() => fn(this.#decisionTime())) as T;
+      this.#markPending = -1;
+      const value = this.#transaction.immediate(() => this.#decide(fn)) as T;
+      if (this.#markPending !== -1) this.#markedMinute = this.#markPending;
       // This process's own commits wake its watchers at once, not at the next data_version check.
       this.#watch?.committed();
       return value;
@@ -337,12 +350,12 @@ export class SqliteStore implements Store {
     };
     const alone = (): T => {
       try {
-        return this.#transaction.immediate(() => fn(this.#decisionTime())) as T;
+        return this.#transaction.immediate(() => this.#decide(fn)) as T;
       } catch (error) {
         return recover(error);
       }
     };
-    const answer = (this.#group as GroupCommit).submit(() => fn(this.#decisionTime()), recover, alone);
+    const answer = (this.#group as GroupCommit).submit(() => this.#decide(fn), recover, alone);
     // As without group commit: this process's commits wake its watchers at once.
     answer.then(
       () => this.#watch?.committed(),
@@ -365,15 +378,22 @@ export class SqliteStore implements Store {
     if (this.#identity !== undefined) assertSameFile(this.#path, this.#identity);
   }
 
-  /** Under the write lock: the clock, never earlier than the latest time recorded, recorded. */
-  #decisionTime(): number {
-    return (this.#stmt(ADVANCE_CLOCK_SQL).get(this.#clock()) as { value: number }).value;
+  /**
+   * Decide `fn` under the write lock at the clock, never earlier than the latest time recorded;
+   * that time is recorded by the events `fn` logs (each at `now`), or, if it logs none, in the
+   * `clock_ms` counter (sqlite-guard.ts).
+   */
+  #decide<T>(fn: (now: number) => T): T {
+    const now = this.#readTime();
+    this.#logged = false;
+    const value = fn(now);
+    if (!this.#logged) this.#stmt(ADVANCE_CLOCK_SQL).run(now);
+    return value;
   }
 
-  /** For reads: the clock, never earlier than the latest time recorded. */
+  /** The clock, never earlier than the latest time recorded (the newest event's, or `clock_ms`). */
   #readTime(): number {
-    const mark = this.#stmt(READ_CLOCK_SQL).get() as { value: number } | undefined;
-    return Math.max(this.#clock(), mark?.value ?? 0);
+    return this.#stmt(CLOCK_MARK_SQL).pluck().get(this.#clock()) as number;
   }
 
   #toClaim(row: ClaimRow, now: number): Claim {
@@ -396,6 +416,7 @@ export class SqliteStore implements Store {
     const { lastInsertRowid } = this.#stmt(
       "INSERT INTO events (at, kind, key, agent, token, commit_sha, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
     ).run(now, kind, key, agent, token, commit, detail === null ? null : JSON.stringify(detail));
+    this.#logged = true;
     this.#markMinute(now, lastInsertRowid);
     return lastInsertRowid;
   }
@@ -406,7 +427,10 @@ export class SqliteStore implements Store {
    * its smallest id. A read, and a write once a minute.
    */
   #markMinute(now: number, id: number | bigint): void {
-    this.#stmt("INSERT OR IGNORE INTO event_marks (minute, first_id) VALUES (?, ?)").run(Math.floor(now / 60_000), id);
+    const minute = Math.floor(now / 60_000);
+    if (minute === this.#markedMinute) return;
+    this.#stmt("INSERT OR IGNORE INTO event_marks (minute, first_id) VALUES (?, ?)").run(minute, id);
+    if (this.#group === undefined) this.#markPending = minute;
   }
 
   async now(): Promise<Date> {
@@ -630,6 +654,7 @@ export class SqliteStore implements Store {
          FROM claims WHERE state = 'active' AND expires_at <= ?
          ORDER BY expires_at, key`,
       ).run(now, head, cutoff);
+      this.#logged = true;
       this.#endReapedPaths(now, cutoff, stale);
       const reason = "reaped: expired without completion";
       this.#stmt(
