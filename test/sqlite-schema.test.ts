@@ -194,6 +194,8 @@ describe("SQLite schema 10 and the writes of a commit", () => {
       ["d", 5, now - 10],
     ] as const;
     for (const [key, token, at] of rows) insert.run(key, "a1", token, "completed", at, at + HOUR, at + 1, "ok");
+    for (const [key, token, at] of rows) insert.run(`x${key}`, "a2", token + 10, "abandoned", at, at + 1, at + 1, null);
+    for (const [key, token, at] of rows) insert.run(`r${key}`, "a3", token + 20, "released", at, at + 1, at + 1, null);
     const before = old.prepare("SELECT * FROM claims ORDER BY key").all();
     old.close();
 
@@ -201,11 +203,20 @@ describe("SQLite schema 10 and the writes of a commit", () => {
     const db = store.database;
     expect(db.pragma("user_version", { simple: true })).toBe(SQLITE_SCHEMA_VERSION);
     expect(db.prepare("SELECT * FROM claims ORDER BY key").all()).toEqual(before);
-    const index = db.prepare("SELECT sql FROM sqlite_schema WHERE name = 'claims_recent'").pluck().get() as string;
-    expect(index).toMatch(/\(claimed_at, key DESC\)/);
+    for (const name of ["claims_recent", "claims_released", "claims_abandoned"]) {
+      const index = db.prepare("SELECT sql FROM sqlite_schema WHERE name = ?").pluck().get(name) as string;
+      expect(index, name).toMatch(/\(claimed_at, key DESC\)/);
+    }
     const listed = await store.list({ states: ["completed"], limit: 10 });
     expect(listed.map((c) => c.key)).toEqual(["d", "e", "c", "a", "b"]);
     expect((await store.list({ states: ["completed"], limit: 2 })).map((c) => c.key)).toEqual(["d", "e"]);
+    expect((await store.list({ states: ["abandoned"], limit: 3 })).map((c) => c.key)).toEqual(["xd", "xe", "xc"]);
+    expect((await store.list({ states: ["released", "abandoned"], limit: 4 })).map((c) => c.key)).toEqual([
+      "rd",
+      "re",
+      "xd",
+      "xe",
+    ]);
     await store.close();
   });
 

@@ -129,6 +129,12 @@ const DEFAULT_WATCH_POLL_MS = 50;
 const WAL_AUTOCHECKPOINT_PAGES = 10_000;
 /** After a checkpoint, a WAL that grew past this (a big import, a long reader) is truncated back. */
 const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
+/**
+ * The page cache's ceiling, KiB (SQLite's default here is 16,000): filled only as pages are read.
+ * A reap of 100,000 claims changes ~30 MiB of pages in one transaction; past the cache SQLite
+ * spills dirty pages to the WAL mid-transaction and reads them back.
+ */
+const CACHE_KIB = 65_536;
 
 /** Default lock wait before `STORE_BUSY`. */
 export const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
@@ -217,6 +223,43 @@ const LIST_BY_STATE: Record<ClaimState, { term: string; index: string }> = {
   released: { term: "state = 'released'", index: "claims_released" },
   abandoned: { term: "state = 'abandoned'", index: "claims_abandoned" },
 };
+
+// The hot statements' SQL, built once: #stmt looks statements up by their text, and a
+// template rebuilt on every call was hashed again on every call.
+/** A claim's row by key. */
+const CLAIM_ROW_SQL = `SELECT ${CLAIM_COLUMNS} FROM claims WHERE key = ?`;
+
+/** A holder's claim of its own live key: the lease renewed. */
+const RENEW_OWN_SQL = `UPDATE claims SET expires_at = ?, renewed_at = ?, meta = coalesce(?, meta)
+  WHERE key = ? RETURNING ${CLAIM_COLUMNS}`;
+
+/** A grant: the key's row inserted or replaced, with a new token. */
+const GRANT_SQL = `INSERT INTO claims (key, agent, token, state, claimed_at, renewed_at, expires_at, meta)
+  VALUES (?, ?, ?, 'active', ?, NULL, ?, ?)
+  ON CONFLICT (key) DO UPDATE SET
+    agent = excluded.agent, token = excluded.token, state = 'active',
+    claimed_at = excluded.claimed_at, renewed_at = NULL, expires_at = excluded.expires_at,
+    ended_at = NULL, meta = excluded.meta, result = NULL, commit_sha = NULL, reason = NULL
+  RETURNING ${CLAIM_COLUMNS}`;
+
+/** renew: the holder's live claim, the lease extended (a null TTL keeps its length). */
+const RENEW_SQL = `UPDATE claims SET expires_at = ? + coalesce(?, expires_at - coalesce(renewed_at, claimed_at)), renewed_at = ?
+  WHERE key = ? AND agent = ? AND state = 'active' AND expires_at > ?
+  RETURNING ${CLAIM_COLUMNS}`;
+
+/** complete: the holder's live claim ended as completed. */
+const COMPLETE_SQL = `UPDATE claims SET state = 'completed', ended_at = ?, result = ?, commit_sha = ?
+  WHERE key = ? AND agent = ? AND state = 'active' AND expires_at > ?
+  RETURNING ${CLAIM_COLUMNS}`;
+
+/** The holder's active path claims granted with a work claim, ended. */
+const END_LINKED_PATHS_SQL = `UPDATE path_claims SET state = ?, ended_at = ?, commit_sha = coalesce(?, commit_sha)
+  WHERE agent = ? AND work_key = ? AND state = 'active' RETURNING ${PATH_COLUMNS}`;
+
+/** release / abandon: the holder's active claim ended (an expired one too). */
+const END_SQL = `UPDATE claims SET state = ?, ended_at = ?, commit_sha = ?, reason = ?
+  WHERE key = ? AND agent = ? AND state = 'active'
+  RETURNING ${CLAIM_COLUMNS}`;
 
 /**
  * The least string above every string that starts with `prefix`, in code point order (which
@@ -401,7 +444,7 @@ export class SqliteStore implements Store {
   }
 
   #row(key: string): ClaimRow | undefined {
-    return this.#stmt(`SELECT ${CLAIM_COLUMNS} FROM claims WHERE key = ?`).get(key) as ClaimRow | undefined;
+    return this.#stmt(CLAIM_ROW_SQL).get(key) as ClaimRow | undefined;
   }
 
   #event(
@@ -448,10 +491,12 @@ export class SqliteStore implements Store {
       if (row !== undefined && row.state === "active" && row.expires_at > now) {
         if (row.agent === input.agent) {
           const ttlMs = input.keepTtl === true ? row.expires_at - (row.renewed_at ?? row.claimed_at) : input.ttlMs;
-          const renewed = this.#stmt(
-            `UPDATE claims SET expires_at = ?, renewed_at = ?, meta = coalesce(?, meta)
-             WHERE key = ? RETURNING ${CLAIM_COLUMNS}`,
-          ).get(now + ttlMs, now, input.meta === null ? null : JSON.stringify(input.meta), input.key) as ClaimRow;
+          const renewed = this.#stmt(RENEW_OWN_SQL).get(
+            now + ttlMs,
+            now,
+            input.meta === null ? null : JSON.stringify(input.meta),
+            input.key,
+          ) as ClaimRow;
           this.#event(now, "renewed", input.key, input.agent, row.token, null, { ttlMs });
           return { outcome: "renewed", claim: this.#toClaim(renewed, now) };
         }
@@ -481,15 +526,7 @@ export class SqliteStore implements Store {
       const { value: token } = this.#stmt(
         "UPDATE counters SET value = value + 1 WHERE name = 'fencing_token' RETURNING value",
       ).get() as { value: number };
-      const granted = this.#stmt(
-        `INSERT INTO claims (key, agent, token, state, claimed_at, renewed_at, expires_at, meta)
-         VALUES (?, ?, ?, 'active', ?, NULL, ?, ?)
-         ON CONFLICT (key) DO UPDATE SET
-           agent = excluded.agent, token = excluded.token, state = 'active',
-           claimed_at = excluded.claimed_at, renewed_at = NULL, expires_at = excluded.expires_at,
-           ended_at = NULL, meta = excluded.meta, result = NULL, commit_sha = NULL, reason = NULL
-         RETURNING ${CLAIM_COLUMNS}`,
-      ).get(
+      const granted = this.#stmt(GRANT_SQL).get(
         input.key,
         input.agent,
         token,
@@ -523,11 +560,7 @@ export class SqliteStore implements Store {
   async renew(input: RenewInput): Promise<MutationOutcome> {
     return this.#write((now): MutationOutcome => {
       // A null TTL keeps the lease length: the old expiry minus the old grant or renewal time.
-      const row = this.#stmt(
-        `UPDATE claims SET expires_at = ? + coalesce(?, expires_at - coalesce(renewed_at, claimed_at)), renewed_at = ?
-         WHERE key = ? AND agent = ? AND state = 'active' AND expires_at > ?
-         RETURNING ${CLAIM_COLUMNS}`,
-      ).get(now, input.ttlMs, now, input.key, input.agent, now) as ClaimRow | undefined;
+      const row = this.#stmt(RENEW_SQL).get(now, input.ttlMs, now, input.key, input.agent, now) as ClaimRow | undefined;
       if (row === undefined) return this.#notHeld(input.key, input.agent, now, false);
       this.#event(now, "renewed", input.key, input.agent, row.token, null, { ttlMs: row.expires_at - now });
       return { ok: true, claim: this.#toClaim(row, now) };
@@ -536,11 +569,14 @@ export class SqliteStore implements Store {
 
   async complete(input: EndInput): Promise<MutationOutcome> {
     return this.#write((now): MutationOutcome => {
-      const row = this.#stmt(
-        `UPDATE claims SET state = 'completed', ended_at = ?, result = ?, commit_sha = ?
-         WHERE key = ? AND agent = ? AND state = 'active' AND expires_at > ?
-         RETURNING ${CLAIM_COLUMNS}`,
-      ).get(now, input.result ?? null, input.commit ?? null, input.key, input.agent, now) as ClaimRow | undefined;
+      const row = this.#stmt(COMPLETE_SQL).get(
+        now,
+        input.result ?? null,
+        input.commit ?? null,
+        input.key,
+        input.agent,
+        now,
+      ) as ClaimRow | undefined;
       if (row === undefined) return this.#notHeld(input.key, input.agent, now, false);
       this.#event(
         now,
@@ -574,10 +610,7 @@ export class SqliteStore implements Store {
     state: "released" | "abandoned",
     commit: string | null,
   ): void {
-    const rows = this.#stmt(
-      `UPDATE path_claims SET state = ?, ended_at = ?, commit_sha = coalesce(?, commit_sha)
-       WHERE agent = ? AND work_key = ? AND state = 'active' RETURNING ${PATH_COLUMNS}`,
-    ).all(state, now, commit, holder, workKey) as PathRow[];
+    const rows = this.#stmt(END_LINKED_PATHS_SQL).all(state, now, commit, holder, workKey) as PathRow[];
     rows.sort((a, b) => a.id - b.id);
     for (const row of rows) {
       this.#event(
@@ -596,11 +629,14 @@ export class SqliteStore implements Store {
   // is still the last one who had it, and saying so is better than silence.
   #end(input: EndInput, state: "released" | "abandoned"): Promise<MutationOutcome> {
     const outcome = this.#write((now): MutationOutcome => {
-      const row = this.#stmt(
-        `UPDATE claims SET state = ?, ended_at = ?, commit_sha = ?, reason = ?
-         WHERE key = ? AND agent = ? AND state = 'active'
-         RETURNING ${CLAIM_COLUMNS}`,
-      ).get(state, now, input.commit ?? null, input.reason ?? null, input.key, input.agent) as ClaimRow | undefined;
+      const row = this.#stmt(END_SQL).get(
+        state,
+        now,
+        input.commit ?? null,
+        input.reason ?? null,
+        input.key,
+        input.agent,
+      ) as ClaimRow | undefined;
       if (row === undefined) return this.#notHeld(input.key, input.agent, now, true);
       this.#event(
         now,
@@ -1622,6 +1658,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     db.pragma(`synchronous = ${options.synchronous === "normal" ? "NORMAL" : "FULL"}`);
     db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
     db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
+    db.pragma(`cache_size = -${CACHE_KIB}`);
     migrate(db, path, options.migrate !== false);
     if (options.migrate !== false) repairLostWrites(db, path, lostFrames);
     const groupCommit = options.groupCommit === true ? {} : (options.groupCommit ?? false);
