@@ -271,3 +271,21 @@ describe("SQLite schema 10 and the writes of a commit", () => {
     await two.close();
   });
 });
+
+describe("SQLite reap order", () => {
+  it("reaps claims expired at the same time in key order (bytes), and logs them in that order", async () => {
+    let clock = Date.UTC(2026, 0, 1, 12, 0, 0);
+    const store = openSqliteStore({ path: join(tempDir(), "reap.db"), clock: () => clock });
+    for (const key of ["b", "é", "a", "z", "\u{1F600}", "\uFFFD"]) {
+      await store.claim({ key, agent: "a", ttlMs: 1000, meta: null, reopen: false, doneWindowMs: 0 });
+    }
+    await store.claim({ key: "first", agent: "a", ttlMs: 500, meta: null, reopen: false, doneWindowMs: 0 });
+    clock += 10_000;
+    const reaped = (await store.reap({ minAgeMs: 0, by: null })).map((c) => c.key);
+    const bytes = ["a", "b", "z", "é", "\uFFFD", "\u{1F600}"];
+    expect(reaped).toEqual(["first", ...bytes]);
+    const logged = (await store.events({ kinds: ["reaped"], limit: 10 })).map((e) => e.key);
+    expect(logged).toEqual(reaped);
+    await store.close();
+  });
+});

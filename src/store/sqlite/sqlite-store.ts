@@ -281,6 +281,17 @@ function byteOrder(a: string, b: string): number {
   return a === b ? 0 : Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
 
+/** Whether rows `[key, …, expires_at (index 5), …]` are in reap order: by expiry, then key (bytes). */
+function inReapOrder(rows: readonly (readonly unknown[])[]): boolean {
+  for (let i = 1; i < rows.length; i++) {
+    const a = rows[i - 1] as readonly unknown[];
+    const b = rows[i] as readonly unknown[];
+    const order = (a[5] as number) - (b[5] as number) || byteOrder(a[0] as string, b[0] as string);
+    if (order > 0) return false;
+  }
+  return true;
+}
+
 /** What the path planner reads of a live path claim. */
 interface LivePathRow {
   id: number;
@@ -669,16 +680,19 @@ export class SqliteStore implements Store {
       // object per row, which was most of the time at 100,000 rows), the events inserted with
       // one INSERT ... SELECT (details by concatenation, not json_patch per row), the linked
       // path claims ended with one UPDATE, then the claims with one. bench/reap.mjs.
+      // The rows in reap order straight from the live index (it holds the key after expires_at),
+      // aggregated as they come: an ORDER BY inside json_group_array sorted them all again.
       const stale = JSON.parse(
         this.#stmt(
-          `SELECT json_group_array(json_array(key, agent, token, claimed_at, renewed_at, expires_at, meta, result, commit_sha)
-                                   ORDER BY expires_at, key)
-           FROM claims WHERE state = 'active' AND expires_at <= ?`,
+          `SELECT json_group_array(json(row)) FROM (
+             SELECT json_array(key, agent, token, claimed_at, renewed_at, expires_at, meta, result, commit_sha) AS row
+             FROM claims WHERE state = 'active' AND expires_at <= ? ORDER BY expires_at, key)`,
         )
           .pluck()
           .get(cutoff) as string,
       ) as [string, string, number, number, number | null, number, string | null, string | null, string | null][];
       if (stale.length === 0) return [];
+      if (!inReapOrder(stale)) stale.sort((a, b) => a[5] - b[5] || byteOrder(a[0], b[0]));
       this.#markMinute(
         now,
         ((this.#stmt("SELECT max(id) AS id FROM events").get() as { id: number | null }).id ?? 0) + 1,
