@@ -243,17 +243,15 @@ const GRANT_SQL = `INSERT INTO claims (key, agent, token, state, claimed_at, ren
   ON CONFLICT (key) DO UPDATE SET
     agent = excluded.agent, token = excluded.token, state = 'active',
     claimed_at = excluded.claimed_at, renewed_at = NULL, expires_at = excluded.expires_at,
-      ended_at = NULL, meta = excluded.meta, result = NULL, commit_sha = NULL, reason = NULL`;
+    ended_at = NULL, meta = excluded.meta, result = NULL, commit_sha = NULL, reason = NULL`;
 
 /** renew: the holder's live claim, the lease extended (a null TTL keeps its length). */
 const RENEW_SQL = `UPDATE claims SET expires_at = ? + coalesce(?, expires_at - coalesce(renewed_at, claimed_at)), renewed_at = ?
   WHERE key = ? AND agent = ? AND state = 'active' AND expires_at > ?
   RETURNING ${CLAIM_COLUMNS}`;
 
-/** complete: the holder's live claim ended as completed. */
-const COMPLETE_SQL = `UPDATE claims SET state = 'completed', ended_at = ?, result = ?, commit_sha = ?
-  WHERE key = ? AND agent = ? AND state = 'active' AND expires_at > ?
-  RETURNING ${CLAIM_COLUMNS}`;
+/** complete: the claim ended as completed (its holder's live claim, checked on the row just read). */
+const COMPLETE_SQL = "UPDATE claims SET state = 'completed', ended_at = ?, result = ?, commit_sha = ? WHERE key = ?";
 
 /** Whether the holder has an active path claim granted with a work claim (path_claims_work). */
 const HAS_LINKED_PATHS_SQL = "SELECT 1 FROM path_claims WHERE agent = ? AND work_key = ? AND state = 'active' LIMIT 1";
@@ -582,7 +580,11 @@ export class SqliteStore implements Store {
 
   /** Why `agent` cannot act on `key` now (called after a guarded update matched nothing). */
   #notHeld(key: string, agent: string, now: number, allowExpired: boolean): MutationOutcome {
-    const row = this.#row(key);
+    return this.#notHeldRow(this.#row(key), agent, now, allowExpired);
+  }
+
+  /** Why `agent` cannot act on the claim whose row (read under the write lock) is `row`. */
+  #notHeldRow(row: ClaimRow | undefined, agent: string, now: number, allowExpired: boolean): MutationOutcome {
     if (row === undefined) return { ok: false, code: "NOT_FOUND", claim: null };
     const claim = this.#toClaim(row, now);
     if (row.agent === agent && row.state === "active" && !allowExpired && row.expires_at <= now) {
@@ -603,15 +605,20 @@ export class SqliteStore implements Store {
 
   async complete(input: EndInput): Promise<MutationOutcome> {
     return this.#write((now): MutationOutcome => {
-      const row = this.#stmt(COMPLETE_SQL).get(
-        now,
-        input.result ?? null,
-        input.commit ?? null,
-        input.key,
-        input.agent,
-        now,
-      ) as ClaimRow | undefined;
-      if (row === undefined) return this.#notHeld(input.key, input.agent, now, false);
+      // The row read, judged and rewritten under the write lock; the completed row built here
+      // from it (a guarded UPDATE ... RETURNING cost more than the read and a plain UPDATE).
+      const held = this.#row(input.key);
+      if (held === undefined || held.agent !== input.agent || held.state !== "active" || held.expires_at <= now) {
+        return this.#notHeldRow(held, input.agent, now, false);
+      }
+      const row: ClaimRow = {
+        ...held,
+        state: "completed",
+        ended_at: now,
+        result: input.result ?? null,
+        commit_sha: input.commit ?? null,
+      };
+      this.#stmt(COMPLETE_SQL).run(now, row.result, row.commit_sha, input.key);
       this.#event(
         now,
         "completed",
