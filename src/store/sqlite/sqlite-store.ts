@@ -714,12 +714,13 @@ export class SqliteStore implements Store {
       // one INSERT ... SELECT (details by concatenation, not json_patch per row), the linked
       // path claims ended with one UPDATE, then the claims with one. bench/reap.mjs.
       // The rows in reap order straight from the live index (it holds the key after expires_at),
-      // aggregated as they come: an ORDER BY inside json_group_array sorted them all again.
+      // aggregated as the scan meets them: an ORDER BY inside json_group_array sorted them all
+      // again (a temp b-tree), and an ordered subquery re-parsed every element. The order is
+      // checked below and restored if the planner ever walks them otherwise.
       const stale = JSON.parse(
         this.#stmt(
-          `SELECT json_group_array(json(row)) FROM (
-             SELECT json_array(key, agent, token, claimed_at, renewed_at, expires_at, meta, result, commit_sha) AS row
-             FROM claims WHERE state = 'active' AND expires_at <= ? ORDER BY expires_at, key)`,
+          `SELECT json_group_array(json_array(key, agent, token, claimed_at, renewed_at, expires_at, meta, result, commit_sha))
+           FROM claims INDEXED BY claims_live WHERE state = 'active' AND expires_at <= ?`,
         )
           .pluck()
           .get(cutoff) as string,
