@@ -176,3 +176,116 @@ describe("SQLite schema 7", () => {
     await store.close();
   });
 });
+
+describe("SQLite schema 10 and the writes of a commit", () => {
+  it("migrates a schema-9 database to the ascending listing index, every claim kept and listed in the same order", async () => {
+    const path = databaseAt(9);
+    const now = Date.now();
+    const old = new Database(path);
+    const insert = old.prepare(
+      "INSERT INTO claims (key, agent, token, state, claimed_at, expires_at, ended_at, result) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    );
+    // Ties in claimed_at (the same millisecond) list by key, ascending.
+    const rows = [
+      ["b", 1, now - 30],
+      ["a", 2, now - 30],
+      ["c", 3, now - 20],
+      ["e", 4, now - 10],
+      ["d", 5, now - 10],
+    ] as const;
+    for (const [key, token, at] of rows) insert.run(key, "a1", token, "completed", at, at + HOUR, at + 1, "ok");
+    for (const [key, token, at] of rows) insert.run(`x${key}`, "a2", token + 10, "abandoned", at, at + 1, at + 1, null);
+    for (const [key, token, at] of rows) insert.run(`r${key}`, "a3", token + 20, "released", at, at + 1, at + 1, null);
+    const before = old.prepare("SELECT * FROM claims ORDER BY key").all();
+    old.close();
+
+    const store = openSqliteStore({ path });
+    const db = store.database;
+    expect(db.pragma("user_version", { simple: true })).toBe(SQLITE_SCHEMA_VERSION);
+    expect(db.prepare("SELECT * FROM claims ORDER BY key").all()).toEqual(before);
+    for (const name of ["claims_recent", "claims_released", "claims_abandoned"]) {
+      const index = db.prepare("SELECT sql FROM sqlite_schema WHERE name = ?").pluck().get(name) as string;
+      expect(index, name).toMatch(/\(claimed_at, key DESC\)/);
+    }
+    const listed = await store.list({ states: ["completed"], limit: 10 });
+    expect(listed.map((c) => c.key)).toEqual(["d", "e", "c", "a", "b"]);
+    expect((await store.list({ states: ["completed"], limit: 2 })).map((c) => c.key)).toEqual(["d", "e"]);
+    expect((await store.list({ states: ["abandoned"], limit: 3 })).map((c) => c.key)).toEqual(["xd", "xe", "xc"]);
+    expect((await store.list({ states: ["released", "abandoned"], limit: 4 })).map((c) => c.key)).toEqual([
+      "rd",
+      "re",
+      "xd",
+      "xe",
+    ]);
+    await store.close();
+  });
+
+  it("records the clock's mark in the events a write logs, not in the counters row, and never decides earlier", async () => {
+    let clock = Date.UTC(2026, 0, 1, 12, 0, 0);
+    const path = join(tempDir(), "mark.db");
+    const ahead = openSqliteStore({ path, clock: () => clock });
+    const claim = (store: typeof ahead, key: string, agent: string) =>
+      store.claim({ key, agent, ttlMs: HOUR, meta: null, reopen: false, doneWindowMs: 0 });
+    await claim(ahead, "k1", "a");
+    const counter = () =>
+      ahead.database.prepare("SELECT value FROM counters WHERE name = 'clock_ms'").pluck().get() as number | undefined;
+    const recorded = counter();
+    clock += 60_000;
+    // A completion logs an event at its time: the counters row (and its page) stays as it was.
+    await ahead.complete({ key: "k1", agent: "a", result: "ok" });
+    expect(counter()).toBe(recorded);
+    const [completed] = await ahead.events({ key: "k1", kinds: ["completed"], limit: 1 });
+    expect(completed?.at.getTime()).toBe(clock);
+    // Another process whose clock is an hour behind decides at the newest event's time, not its own.
+    const behind = openSqliteStore({ path, clock: () => clock - HOUR });
+    const granted = await claim(behind, "k2", "b");
+    expect(granted.claim.claimedAt.getTime()).toBe(clock);
+    expect(granted.claim.expiresAt.getTime()).toBe(clock + HOUR);
+    expect((await behind.now()).getTime()).toBe(clock);
+    // A write that logs no event records its time in the counters row.
+    clock += 5_000;
+    await ahead.recordOutcome({ category: "c", outcome: "success" });
+    expect(counter()).toBe(clock);
+    expect((await behind.now()).getTime()).toBe(clock);
+    await behind.close();
+    await ahead.close();
+  });
+
+  it("keeps each minute's first event id when two processes log events in the same minutes", async () => {
+    let clock = Date.UTC(2026, 0, 1, 12, 0, 10);
+    const path = join(tempDir(), "marks.db");
+    const one = openSqliteStore({ path, clock: () => clock });
+    const two = openSqliteStore({ path, clock: () => clock });
+    let n = 0;
+    for (const step of [0, 5_000, 50_000, 1_000, 1_000, 70_000, 0, 200_000, 10]) {
+      clock += step;
+      for (const store of n % 3 === 0 ? [one, two] : n % 3 === 1 ? [two, one] : [two, two, one]) {
+        await store.claim({ key: `k${n++}`, agent: "a", ttlMs: HOUR, meta: null, reopen: false, doneWindowMs: 0 });
+      }
+    }
+    const db = one.database;
+    expect(db.prepare("SELECT minute, first_id FROM event_marks ORDER BY minute").all()).toEqual(
+      db.prepare("SELECT at / 60000 AS minute, min(id) AS first_id FROM events GROUP BY 1 ORDER BY 1").all(),
+    );
+    await one.close();
+    await two.close();
+  });
+});
+
+describe("SQLite reap order", () => {
+  it("reaps claims expired at the same time in key order (bytes), and logs them in that order", async () => {
+    let clock = Date.UTC(2026, 0, 1, 12, 0, 0);
+    const store = openSqliteStore({ path: join(tempDir(), "reap.db"), clock: () => clock });
+    for (const key of ["b", "é", "a", "z", "\u{1F600}", "\uFFFD"]) {
+      await store.claim({ key, agent: "a", ttlMs: 1000, meta: null, reopen: false, doneWindowMs: 0 });
+    }
+    await store.claim({ key: "first", agent: "a", ttlMs: 500, meta: null, reopen: false, doneWindowMs: 0 });
+    clock += 10_000;
+    const reaped = (await store.reap({ minAgeMs: 0, by: null })).map((c) => c.key);
+    const bytes = ["a", "b", "z", "é", "\uFFFD", "\u{1F600}"];
+    expect(reaped).toEqual(["first", ...bytes]);
+    const logged = (await store.events({ kinds: ["reaped"], limit: 10 })).map((e) => e.key);
+    expect(logged).toEqual(reaped);
+    await store.close();
+  });
+});

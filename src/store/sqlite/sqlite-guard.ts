@@ -7,9 +7,10 @@
  *   sees while a newcomer starts a fresh one. One `stat` per operation compares
  *   the path's device and inode with the file opened.
  * - **the clock's high-water mark**: decisions never use a time earlier than the
- *   latest time the store recorded (the `clock_ms` row of `counters`), so a clock
- *   stepped back cannot hand out a lease that already expired for everyone else,
- *   nor shorten a renewing holder's lease.
+ *   latest time the store recorded (the time of the newest event, or the `clock_ms`
+ *   row of `counters` for a write that logs none), so a clock stepped back cannot
+ *   hand out a lease that already expired for everyone else, nor shorten a renewing
+ *   holder's lease.
  * - **a lost write-ahead log**: committed transactions that lived only in `-wal`
  *   when it was lost. Read from the `-shm` index before SQLite opens (and resets)
  *   it; the fencing counter is raised past every token that can have been lost.
@@ -38,7 +39,8 @@ export function fileIdentity(path: string): FileIdentity | undefined {
  * one opened (`opened`). Costs one `stat`; `path` is only for the message.
  */
 export function assertSameFile(path: string, opened: FileIdentity): void {
-  const now = fileIdentity(opened.path);
+  // opened.path is absolute already: stat it as it is (resolving it again cost as much as the stat).
+  const now = statSync(opened.path, { throwIfNoEntry: false });
   if (now !== undefined && now.dev === opened.dev && now.ino === opened.ino) return;
   const what = now === undefined ? "deleted" : "deleted or replaced (the path now names another file)";
   throw new BatonError(
@@ -52,14 +54,22 @@ export function assertSameFile(path: string, opened: FileIdentity): void {
 export const CLOCK_ROW = "clock_ms";
 
 /**
- * SQL that records `?` (the process clock) as the store's time unless the store has
- * recorded a later one, and returns the time decisions use: `max(clock, mark)`.
+ * SQL that records `?` (a decision time) as the store's time unless the store has recorded
+ * a later one: run by a write that logs no event (an event's time records it otherwise).
  */
 export const ADVANCE_CLOCK_SQL = `INSERT INTO counters (name, value) VALUES ('${CLOCK_ROW}', ?)
-  ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value) RETURNING value`;
+  ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)`;
 
-/** SQL reading the clock's high-water mark (no row before the first write). */
-export const READ_CLOCK_SQL = `SELECT value FROM counters WHERE name = '${CLOCK_ROW}'`;
+/**
+ * SQL returning the time to decide or read at: `max(?, mark)`, `?` being the process clock and
+ * the mark the latest time the store recorded: the newest event's time (every event is logged
+ * at its decision time, which is never below an earlier one, so the newest holds the latest),
+ * or the `clock_ms` row that writes logging no event advance. Reading it writes nothing: a
+ * write that logs an event no longer rewrites the counters page (~1 page of each completion).
+ */
+export const CLOCK_MARK_SQL = `SELECT max(?,
+  coalesce((SELECT value FROM counters WHERE name = '${CLOCK_ROW}'), 0),
+  coalesce((SELECT at FROM events ORDER BY id DESC LIMIT 1), 0))`;
 
 // The wal-index header at the start of `-shm` (native byte order), see SQLite's wal.c:
 // two 48-byte copies of WalIndexHdr, then WalCkptInfo whose first field is nBackfill.
@@ -148,7 +158,8 @@ export function repairLostWrites(db: Database.Database, path: string, lostFrames
       // Each lost commit drew at most one token and wrote at least one frame.
       const to = Math.max(from, highest) + lostFrames;
       db.prepare("UPDATE counters SET value = ? WHERE name = 'fencing_token'").run(to);
-      const now = Date.now();
+      // At the store's time, not below it: the newest event's time is the clock's mark.
+      const now = db.prepare(CLOCK_MARK_SQL).pluck().get(Date.now()) as number;
       const info = {
         code: lostFrames > 0 ? "WAL_LOST" : "COUNTER_BEHIND",
         lostFrames,
