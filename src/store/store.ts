@@ -59,7 +59,7 @@ export type ClaimOutcome =
   | {
       readonly outcome: "denied";
       readonly claim: Claim;
-      /** The store's clock at the decision, when the store read it with the decision (saves a clock read). */
+      /** The store's clock at the decision (wording the denial then needs no clock read). */
       readonly now?: Date;
     }
   | { readonly outcome: "done"; readonly claim: Claim };

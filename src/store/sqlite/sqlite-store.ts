@@ -556,7 +556,7 @@ export class SqliteStore implements Store {
           holderToken: row.token,
           expiresAt: new Date(row.expires_at).toISOString(),
         });
-        return { outcome: "denied", claim: this.#toClaim(row, now) };
+        return { outcome: "denied", claim: this.#toClaim(row, now), now: new Date(now) };
       }
       if (
         row !== undefined &&
