@@ -1,18 +1,16 @@
 /**
- * `baton task …`, `baton next`, `baton supply`.
+ * `baton task update|done|reopen|block|unblock|import`: the backlog commands that are not
+ * catalogue operations yet (`task add|show|list`, `next` and `supply` are generated: operations.ts).
  */
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { parseDuration } from "../../core/duration.js";
 import { BatonError } from "../../core/errors.js";
-import type { Task, TaskState } from "../../core/types.js";
 import { decodeImportText, type LabelMap, readGithubTasks, readMarkdownTasks } from "../../workspace/task-import.js";
 import { parseTaskId, type TaskSpec } from "../../services/tasks.js";
 import { parseAgent } from "../../core/identity.js";
-import { requireAgent } from "./config.js";
 import type { CommonFlags } from "./main.js";
-import { emit, emitNo, table } from "./output.js";
-import { remoteUnsupported, withSession } from "./session.js";
+import { emit, emitNo } from "./output.js";
+import { withSession } from "./session.js";
 
 interface TaskFlags extends CommonFlags {
   title?: string;
@@ -31,58 +29,9 @@ function priorityOf(value: string | undefined): number | undefined {
   return Number(value);
 }
 
-function render(task: Task): string {
-  return [
-    `task:${task.id}  ${task.state}${task.holder ? ` (held by ${task.holder})` : ""}`,
-    `  ${task.title}`,
-    `  category ${task.category}, priority ${task.priority}${task.blockedBy.length ? `, blocked by ${task.blockedBy.join(", ")}` : ""}${task.paths.length ? `, paths ${task.paths.join(" ")}` : ""}${task.assignee ? `, assigned to ${task.assignee}` : ""}`,
-  ].join("\n");
-}
-
 function answer(mode: { json: boolean }, result: { ok: boolean; message: string }): void {
   if (result.ok) emit(mode, result, result.message);
   else emitNo(mode, result, result.message);
-}
-
-export function add(id: string, flags: TaskFlags): Promise<void> {
-  return withSession(
-    flags,
-    () => {
-      if (flags.title === undefined) throw new BatonError("BAD_INPUT", "task add needs --title");
-      return {
-        spec: {
-          id: parseTaskId(id),
-          title: flags.title,
-          ...(flags.category === undefined ? {} : { category: flags.category }),
-          ...(flags.priority === undefined ? {} : { priority: priorityOf(flags.priority) }),
-          blockedBy: flags.blockedBy ?? [],
-          paths: flags.paths ?? [],
-          assignee: flags.assignee ?? null,
-          meta: flags.meta ?? null,
-        } satisfies TaskSpec,
-      };
-    },
-    async (s, p) => {
-      if (s.api) {
-        if (flags.paths !== undefined || flags.assignee !== undefined || flags.meta !== undefined) {
-          throw remoteUnsupported("task add --paths, --assignee or --meta");
-        }
-        const { id, title, category, priority, blockedBy } = p.spec;
-        answer(
-          s.mode,
-          await s.api.taskAdd({
-            id,
-            title,
-            ...(category === undefined ? {} : { category }),
-            ...(priority === undefined ? {} : { priority }),
-            blockedBy,
-          }),
-        );
-        return;
-      }
-      answer(s.mode, await s.baton.tasks.put([p.spec], "add"));
-    },
-  );
 }
 
 export function update(id: string, flags: TaskFlags): Promise<void> {
@@ -140,56 +89,6 @@ export function change(
   );
 }
 
-export function show(id: string, flags: CommonFlags): Promise<void> {
-  return withSession(
-    flags,
-    () => ({ id: parseTaskId(id) }),
-    async (s, p) => {
-      const { mode } = s;
-      const task = s.api
-        ? (((await s.api.taskShow({ id: p.id })).data as { task?: Task } | undefined)?.task ?? null)
-        : await s.baton.tasks.show(p.id);
-      if (task === null) emitNo(mode, { ok: false, code: "TASK_NOT_FOUND", task: null }, `task ${p.id} does not exist`);
-      else emit(mode, { ok: true, task }, render(task));
-    },
-  );
-}
-
-export function list(flags: CommonFlags & { state?: string; category?: string; limit?: string }): Promise<void> {
-  return withSession(
-    flags,
-    () => ({ states: flags.state?.split(",").map((s) => s.trim()) as TaskState[] | undefined }),
-    async (s, p) => {
-      const { mode } = s;
-      let tasks: Task[];
-      if (s.api) {
-        if ((p.states?.length ?? 0) > 1 || flags.limit !== undefined)
-          throw remoteUnsupported("task list with several states or --limit");
-        const state = p.states?.[0];
-        const r = await s.api.taskList({
-          ...(state === undefined ? {} : { state }),
-          ...(flags.category === undefined ? {} : { category: flags.category }),
-        });
-        tasks = (r.data as { tasks: Task[] }).tasks;
-      } else {
-        tasks = await s.baton.tasks.list({
-          ...(p.states === undefined ? {} : { state: p.states }),
-          ...(flags.category === undefined ? {} : { category: flags.category }),
-          ...(flags.limit === undefined ? {} : { limit: Number(flags.limit) }),
-        });
-      }
-      emit(mode, { ok: true, tasks }, () =>
-        tasks.length === 0
-          ? "no tasks"
-          : table(
-              ["id", "state", "priority", "category", "title"],
-              tasks.map((t) => [t.id, t.state, String(t.priority), t.category, t.title]),
-            ),
-      );
-    },
-  );
-}
-
 export function importTasks(path: string, flags: CommonFlags & { github?: boolean }): Promise<void> {
   return withSession(
     flags,
@@ -224,70 +123,6 @@ export function importTasks(path: string, flags: CommonFlags & { github?: boolea
         ...result,
         message: `imported ${p.specs.length} task${p.specs.length === 1 ? "" : "s"}: ${result.message}`,
       });
-    },
-  );
-}
-
-export function next(
-  flags: CommonFlags & { category?: string; explain?: boolean; dryRun?: boolean; seed?: string; ttl?: string },
-): Promise<void> {
-  return withSession(
-    flags,
-    (config) => {
-      if (flags.seed !== undefined && !/^\d{1,10}$/.test(flags.seed))
-        throw new BatonError("BAD_OPTION", `invalid --seed ${JSON.stringify(flags.seed)}`);
-      return {
-        as: requireAgent(config, "next"),
-        seed: flags.seed === undefined ? undefined : Number(flags.seed),
-        ttl: flags.ttl === undefined ? undefined : parseDuration(flags.ttl, { name: "--ttl" }),
-      };
-    },
-    async (s, p) => {
-      const { mode } = s;
-      const options = {
-        ...(flags.category === undefined ? {} : { category: flags.category }),
-        ...(p.seed === undefined ? {} : { seed: p.seed }),
-        dryRun: flags.dryRun === true,
-      };
-      if (s.api) {
-        if (flags.explain === true) throw remoteUnsupported("baton next --explain");
-        answer(mode, await s.api.next({ ...options, ...(p.ttl === undefined ? {} : { ttl: `${p.ttl}ms` }) }));
-        return;
-      }
-      const result = await s.baton.next({ as: p.as, ...options, ...(p.ttl === undefined ? {} : { ttl: p.ttl }) });
-      const explain =
-        flags.explain === true && result.candidates.length > 0
-          ? `\n${table(
-              ["task", "tier", "category", "priority", "age", "steering", "saturation", "score"],
-              result.candidates.map((c) => [
-                c.id,
-                String(c.tier),
-                c.category,
-                String(c.priority),
-                c.age.toFixed(1),
-                c.steering.toFixed(1),
-                `-${c.saturation.toFixed(1)}`,
-                c.total.toFixed(1),
-              ]),
-            )}\n${result.task ? `${result.task.id} won: tier ${result.tier}, then the highest score` : ""}${result.skipped.length ? `; skipped (taken meanwhile, or paths claimed): ${result.skipped.join(", ")}` : ""} (seed ${result.seed})`
-          : "";
-      answer(mode, { ...result, message: `${result.message}${explain}` });
-    },
-  );
-}
-
-export function supply(flags: CommonFlags): Promise<void> {
-  return withSession(
-    flags,
-    () => ({}),
-    async (s) => {
-      if (s.api) {
-        const r = await s.api.supply({});
-        emit(s.mode, { ok: true, ...(r.data as object) }, r.message);
-        return;
-      }
-      const result = await s.baton.supply();
-      emit(s.mode, { ok: true, ...result }, result.message);
     },
   );
 }
