@@ -153,11 +153,11 @@ export async function runOperation(name: OperationName, args: unknown[], flags: 
     async (session, p) => {
       let answer: unknown;
       if (session.api !== null) {
+        await spec.beforeServer?.(p as never);
         const here = (spec.flags ?? []).filter(
           (f) => f.localOnly === true && flags[flagAttribute(f.flag)] !== undefined,
         );
         if (here.length > 0) throw remoteUnsupported(`baton ${spec.words} ${either(here.map((f) => f.flag))}`);
-        await spec.beforeServer?.(p as never);
         const result = await session.api.call(name, p.input as never);
         answer = spec.fromServer === undefined ? result : spec.fromServer(result, p as never);
       } else {

@@ -718,7 +718,7 @@ export const CLI_OPERATIONS: CliOperations = {
         description: "ready, blocked, claimed, done (comma-separated)",
       },
       { flag: "--category", value: "name", field: "category", type: "string" },
-      { flag: "--limit", value: "n", field: "limit", type: "string" },
+      { flag: "--limit", value: "n", field: "limit", type: "string", localOnly: true },
     ],
     async beforeServer(p) {
       const states = p.input.state as unknown as string[] | undefined;
