@@ -156,6 +156,14 @@ export interface ShowResult {
   readonly events: BatonEvent[];
 }
 
+/** A {@link ShowResult} as a yes or no: a key never claimed is the expected "no", `NOT_FOUND`. */
+export function shown(
+  key: string,
+  result: ShowResult,
+): { readonly ok: true } | { readonly ok: false; readonly code: "NOT_FOUND"; readonly message: string } {
+  return result.claim === null ? { ok: false, code: "NOT_FOUND", message: `${key}: never claimed` } : { ok: true };
+}
+
 export interface ListOptions {
   /** States to include (`active` = live). Default `["active"]`; `"all"` for every state. */
   state?: ClaimState | readonly ClaimState[] | "all";

@@ -10,6 +10,7 @@
  * The services validate the input as they do for every caller.
  */
 import type { OperationResult } from "../../api/catalogue.js";
+import { shown } from "../../services/claims.js";
 import { CLAIM_STATES, type BatonEvent, type Claim, EVENT_KINDS, type Task, type TaskState } from "../../core/types.js";
 import { resolve } from "node:path";
 import { table } from "./output.js";
@@ -259,11 +260,12 @@ export const CLI_OPERATIONS: CliOperations = {
     render(answer: { claim: Claim | null; events: BatonEvent[]; now: Date }, p): Rendered {
       const { key } = p.input;
       const { claim, events, now } = answer;
-      if (claim === null)
+      const verdict = shown(key, answer);
+      if (!verdict.ok || claim === null)
         return {
           ok: false,
-          json: { ok: false, code: "NOT_FOUND", key, claim: null, events },
-          text: `${key}: never claimed`,
+          json: { ok: false, code: verdict.ok ? undefined : verdict.code, key, claim: null, events },
+          text: verdict.ok ? "" : verdict.message,
         };
       return { ok: true, json: { ok: true, key, claim, events }, text: () => describeClaim(claim, events, now) };
     },
@@ -695,16 +697,15 @@ export const CLI_OPERATIONS: CliOperations = {
     words: "task show",
     summary: "one task",
     args: [{ name: "id", field: "id", parse: "task-id" }],
-    local: (baton, p) => baton.tasks.show(p.input.id),
-    fromServer: (result) => (result.data as { task?: Task } | undefined)?.task ?? null,
-    render: (task: Task | null, p): Rendered =>
-      task === null
-        ? {
-            ok: false,
-            json: { ok: false, code: "TASK_NOT_FOUND", task: null },
-            text: `task ${p.input.id} does not exist`,
-          }
-        : { ok: true, json: { ok: true, task }, text: describeTask(task) },
+    local: (baton, p) => baton.tasks.find(p.input.id),
+    fromServer: (result) => {
+      const task = (result.data as { task?: Task } | undefined)?.task ?? null;
+      return result.ok ? { ok: true, task, message: result.message } : { ...result, task: null };
+    },
+    render: (answer: { ok: boolean; code?: string; task: Task | null; message: string }): Rendered =>
+      answer.task === null
+        ? { ok: false, json: { ok: false, code: answer.code, task: null }, text: answer.message }
+        : { ok: true, json: { ok: true, task: answer.task }, text: describeTask(answer.task) },
   },
   task_list: {
     words: "task list",

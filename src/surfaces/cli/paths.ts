@@ -92,8 +92,8 @@ export function renew(patterns: string[], flags: CommonFlags & { ttl?: string; r
         as: p.as,
         ...(p.ttl === undefined ? {} : { ttl: p.ttl }),
       });
-      if (result.renewed.length > 0) emit(mode, { ok: true, ...result }, result.message);
-      else emitNo(mode, { ok: false, code: "NOT_HOLDER", ...result }, result.message);
+      if (result.ok) emit(mode, result, result.message);
+      else emitNo(mode, result, result.message);
     },
   );
 }
