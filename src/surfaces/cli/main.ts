@@ -101,15 +101,22 @@ export function buildProgram(name: string, only?: string): Command {
     program.command = ((nameAndArgs: string, ...rest: unknown[]) =>
       nameAndArgs.split(" ")[0] === only ? declare(nameAndArgs, ...rest) : SKIPPED) as Command["command"];
   }
+  // The catalogue's commands, each declared from its entry in operations.ts: placed among the
+  // others below, and any entry not placed (a new operation) at the end, under its first words.
+  const placed = new Set<string>();
+  const place = (parent: Command, name: keyof CliOperations): Command => {
+    placed.add(name);
+    return operation(parent, name);
+  };
 
-  for (const name of ["claim", "renew", "complete", "release", "abandon", "handoff"] as const) operation(program, name);
+  for (const name of ["claim", "renew", "complete", "release", "abandon", "handoff"] as const) place(program, name);
 
   common(program.command("reap"))
     .summary("turn claims expired for at least --min-age into abandoned loose ends")
     .option("--min-age <duration>", "how long past expiry (default 24h)")
     .action(async (flags) => (await handlers()).reap(flags));
 
-  for (const name of ["show", "list", "log", "context"] as const) operation(program, name);
+  for (const name of ["show", "list", "log", "context"] as const) place(program, name);
 
   const rulesCommand = program.command("rules").summary("the fleet's operating rules");
   common(rulesCommand.command("init"))
@@ -126,7 +133,7 @@ export function buildProgram(name: string, only?: string): Command {
     .option("--rules-file <file>", "where (default .baton/RULES.md at the repository root)")
     .action(async (flags) => (await import("./context.js")).rules("check", flags));
 
-  for (const name of ["note", "verify", "resolve"] as const) operation(program, name);
+  for (const name of ["note", "verify", "resolve"] as const) place(program, name);
 
   common(program.command("check"), { serverToken: false })
     .summary("exit 0 only while TOKEN is the live holder's fencing token")
@@ -198,8 +205,8 @@ export function buildProgram(name: string, only?: string): Command {
     .action(async (flags) => (await import("./mcp.js")).mcp(flags));
 
   const paths = program.command("paths").summary("claim repository files, folders and globs");
-  operation(paths, "paths_claim");
-  operation(paths, "paths_release");
+  place(paths, "paths_claim");
+  place(paths, "paths_release");
   common(paths.command("renew"))
     .summary("extend my live path claims (no pattern: all of mine here)")
     .argument("[patterns...]")
@@ -216,8 +223,8 @@ export function buildProgram(name: string, only?: string): Command {
     .option("--repo <id>", "repository identity to use instead of asking git")
     .action(async (flags) => (await import("./paths.js")).list(flags));
 
-  operation(program, "sync_check");
-  operation(program, "probe");
+  place(program, "sync_check");
+  place(program, "probe");
   const hooks = program
     .command("hooks")
     .summary("git hooks: pre-commit path guard, agent trailer, pre-push sync check, post-commit record");
@@ -273,13 +280,13 @@ export function buildProgram(name: string, only?: string): Command {
       .option("--paths <patterns...>", "repository paths it touches (claimed with it by next)")
       .option("--assignee <agent>", "tier 1 for this agent")
       .option("--meta <json>", "a JSON object stored with the task");
-  operation(task, "task_add");
+  place(task, "task_add");
   taskFields(task.command("update"))
     .summary("change a task's fields")
     .argument("<id>")
     .action(async (id: string, flags) => (await import("./tasks.js")).update(id, flags));
-  operation(task, "task_show");
-  operation(task, "task_list");
+  place(task, "task_show");
+  place(task, "task_list");
   for (const action of ["done", "reopen"] as const) {
     common(task.command(action))
       .summary(
@@ -304,8 +311,8 @@ export function buildProgram(name: string, only?: string): Command {
     .argument("<path>", "a folder of .md files, a .md file, or a .json file (- for stdin with --github)")
     .option("--github", "the input is gh issue list --json number,title,labels,state,url")
     .action(async (path: string, flags) => (await import("./tasks.js")).importTasks(path, flags));
-  operation(program, "next");
-  operation(program, "supply");
+  place(program, "next");
+  place(program, "supply");
 
   const gate = program.command("gate").summary("side effects that happen once per window across the fleet");
   const gateOptions = (command: Command): Command =>
@@ -326,8 +333,8 @@ export function buildProgram(name: string, only?: string): Command {
     .action(async (key: string | undefined, command: string[], flags) =>
       (await import("./gate-commands.js")).run(key, command, flags),
     );
-  operation(gate, "gate_check");
-  operation(gate, "gate_mark");
+  place(gate, "gate_check");
+  place(gate, "gate_mark");
   common(gate.command("list"))
     .summary("gates marked recently, newest first, with the skips since each mark")
     .option("--since <duration>", "how far back (default 24h)")
@@ -368,6 +375,16 @@ export function buildProgram(name: string, only?: string): Command {
   common(program.command("work-list"))
     .summary("seed verb: list live claims")
     .action(async (flags) => (await handlers()).workList(flags));
+
+  for (const name of Object.keys(CLI_OPERATIONS) as (keyof CliOperations)[]) {
+    if (placed.has(name)) continue;
+    const words = CLI_OPERATIONS[name].words.split(" ");
+    if (only !== undefined && words[0] !== only) continue;
+    let parent: Command = program;
+    for (const word of words.slice(0, -1))
+      parent = parent.commands.find((c) => c.name() === word) ?? parent.command(word);
+    operation(parent, name);
+  }
 
   return program;
 }
