@@ -11,8 +11,6 @@ import { BatonError } from "../../core/errors.js";
 import { parseAgent, parseKey } from "../../core/identity.js";
 import { parseCommit, parseMeta, parseText } from "../../core/schemas.js";
 import { parseNoteText } from "../../services/claims.js";
-import { gateKey } from "../../services/gates.js";
-import { parseTaskId } from "../../services/tasks.js";
 import { type CliConfig, requireAgent } from "./config.js";
 import type { CliFlag, CliOperation, Flags, Prepared, Rendered, TextParser } from "./operation-spec.js";
 import { CLI_OPERATIONS } from "./operations.js";
@@ -24,7 +22,11 @@ export function flagAttribute(flag: string): string {
   return flag.replace(/^--/, "").replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
 }
 
-function parseWith(parser: TextParser | undefined, value: string, name: string): unknown {
+/**
+ * Check and convert one value. The gate and task parsers are loaded only for the commands
+ * that take such a value (their services' modules are larger than a claim needs).
+ */
+async function parseWith(parser: TextParser | undefined, value: string, name: string): Promise<unknown> {
   switch (parser) {
     case undefined:
       return value;
@@ -33,9 +35,9 @@ function parseWith(parser: TextParser | undefined, value: string, name: string):
     case "agent":
       return parseAgent(value);
     case "task-id":
-      return parseTaskId(value);
+      return (await import("../../services/tasks.js")).parseTaskId(value);
     case "gate-key":
-      return gateKey(value);
+      return (await import("../../services/gates.js")).gateKey(value);
     case "text":
       return parseText(value, name) ?? undefined;
     case "commit":
@@ -55,7 +57,7 @@ function badOption(message: string): BatonError {
 }
 
 /** A flag's text as its input field's value (undefined: leave the field out). */
-function flagValue(f: CliFlag, raw: unknown): unknown {
+async function flagValue(f: CliFlag, raw: unknown): Promise<unknown> {
   switch (f.type) {
     case "boolean":
       if (f.negate === true) return raw === false ? false : undefined;
@@ -93,7 +95,7 @@ function flagValue(f: CliFlag, raw: unknown): unknown {
         if (f.choices !== undefined && !f.choices.includes(item))
           throw badOption(`invalid ${f.flag} ${JSON.stringify(item)}: use one of ${f.choices.join(", ")}`);
       }
-      return items.map((item) => parseWith(f.parse, item, f.flag));
+      return Promise.all(items.map((item) => parseWith(f.parse, item, f.flag)));
     }
   }
 }
@@ -114,20 +116,21 @@ async function prepare(
     if (typeof f.required === "string" && !given(f)) throw new BatonError("BAD_INPUT", f.required);
   }
   const input: Record<string, unknown> = {};
-  (spec.args ?? []).forEach((a, i) => {
+  const positional = spec.args ?? [];
+  for (const [i, a] of positional.entries()) {
     const raw = args[i];
-    if (raw === undefined || a.field === undefined) return;
+    if (raw === undefined || a.field === undefined) continue;
     input[a.field] = Array.isArray(raw)
-      ? raw.map((v) => parseWith(a.parse, String(v), a.name))
-      : parseWith(a.parse, String(raw), a.name);
-  });
+      ? await Promise.all(raw.map((v) => parseWith(a.parse, String(v), a.name)))
+      : await parseWith(a.parse, String(raw), a.name);
+  }
   let agent: string | undefined;
   if (spec.agent === true) agent = requireAgent(config, spec.words);
   else if (spec.agent !== undefined && flags[spec.agent.when] === true) agent = requireAgent(config, spec.agent.words);
   for (const f of spec.flags ?? []) {
     if (f.field === undefined) continue;
     const raw = flags[flagAttribute(f.flag)];
-    const value = raw === undefined ? f.default : flagValue(f, raw);
+    const value = raw === undefined ? f.default : await flagValue(f, raw);
     if (value !== undefined) input[f.field] = value;
   }
   const prepared: Prepared = { input: input as Prepared["input"], agent, flags, config, extra: {} };
