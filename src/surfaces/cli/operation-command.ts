@@ -52,8 +52,13 @@ function either(choices: readonly string[]): string {
   return choices.length < 2 ? choices.join("") : `${choices.slice(0, -1).join(", ")} or ${choices[choices.length - 1]}`;
 }
 
-function badOption(message: string): BatonError {
-  return new BatonError("BAD_OPTION", message);
+/** A bad value of flag `f`, worded by its metadata (`why`: what a valid value is, by default). */
+function refused(f: CliFlag, value: unknown, why: string): BatonError {
+  const invalid = f.refusal?.invalid ?? why;
+  return new BatonError(
+    f.refusal?.code ?? "BAD_OPTION",
+    `invalid ${f.refusal?.name ?? f.flag} ${JSON.stringify(value)}${invalid === "" ? "" : `: ${invalid}`}`,
+  );
 }
 
 /** A flag's text as its input field's value (undefined: leave the field out). */
@@ -69,8 +74,7 @@ async function flagValue(f: CliFlag, raw: unknown): Promise<unknown> {
       const value = /^\d+$/.test(text) ? Number(text) : Number.NaN;
       const min = f.min ?? 0;
       if (!Number.isSafeInteger(value) || value < min || (f.max !== undefined && value > f.max)) {
-        const range = f.max === undefined ? `${min} or more` : `from ${min} to ${f.max}`;
-        throw badOption(`invalid ${f.flag} ${JSON.stringify(raw)}: an integer ${range}`);
+        throw refused(f, raw, `an integer ${f.max === undefined ? `${min} or more` : `from ${min} to ${f.max}`}`);
       }
       return value;
     }
@@ -80,8 +84,7 @@ async function flagValue(f: CliFlag, raw: unknown): Promise<unknown> {
       return parseMeta(raw) ?? undefined;
     case "enum": {
       const value = String(raw);
-      if (f.choices !== undefined && !f.choices.includes(value))
-        throw badOption(`invalid ${f.flag} ${JSON.stringify(value)}: use ${either(f.choices)}`);
+      if (f.choices !== undefined && !f.choices.includes(value)) throw refused(f, value, `use ${either(f.choices)}`);
       return value;
     }
     case "list": {
@@ -93,7 +96,7 @@ async function flagValue(f: CliFlag, raw: unknown): Promise<unknown> {
             .filter((s) => s.length > 0);
       for (const item of items) {
         if (f.choices !== undefined && !f.choices.includes(item))
-          throw badOption(`invalid ${f.flag} ${JSON.stringify(item)}: use one of ${f.choices.join(", ")}`);
+          throw refused(f, item, `use one of ${f.choices.join(", ")}`);
       }
       return Promise.all(items.map((item) => parseWith(f.parse, item, f.flag)));
     }
@@ -110,7 +113,7 @@ async function prepare(
   const given = (f: CliFlag): boolean => flags[flagAttribute(f.flag)] !== undefined;
   for (const [a, b] of spec.conflicts ?? []) {
     if (flags[flagAttribute(a)] !== undefined && flags[flagAttribute(b)] !== undefined)
-      throw badOption(`${a} and ${b} cannot be used together`);
+      throw new BatonError("BAD_OPTION", `${a} and ${b} cannot be used together`);
   }
   for (const f of spec.flags ?? []) {
     if (typeof f.required === "string" && !given(f)) throw new BatonError("BAD_INPUT", f.required);

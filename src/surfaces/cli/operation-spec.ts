@@ -67,6 +67,11 @@ export interface CliFlag {
   readonly localOnly?: boolean;
   /** `-q` for `--quiet`. */
   readonly short?: string;
+  /**
+   * How a refusal of a bad value reads: `invalid <name> "<value>": <invalid>`. `name` defaults
+   * to the flag, `invalid` to the choices or the range (`""`: nothing after the value).
+   */
+  readonly refusal?: { readonly name?: string; readonly invalid?: string; readonly code?: "BAD_INPUT" | "BAD_OPTION" };
 }
 
 /** Flags every command has, and the CLI-only ones, as commander parsed them. */

@@ -172,6 +172,7 @@ export const CLI_OPERATIONS: CliOperations = {
         field: "outcome",
         type: "enum",
         choices: ["success", "failure", "noop"],
+        refusal: { invalid: "success, failure or noop" },
         description: "for tasks: success, failure or noop (steers next)",
       },
     ],
@@ -280,6 +281,7 @@ export const CLI_OPERATIONS: CliOperations = {
         field: "state",
         type: "list",
         choices: [...CLAIM_STATES, "all"],
+        refusal: { name: "state" },
         description: "active, expired, completed, released, abandoned, all (comma-separated)",
       },
       {
@@ -306,6 +308,7 @@ export const CLI_OPERATIONS: CliOperations = {
         min: 1,
         max: 100_000,
         default: 1000,
+        refusal: { name: "limit", invalid: "expected an integer from 1 to 100000" },
         description: "at most n claims (default 1000)",
       },
     ],
@@ -367,6 +370,7 @@ export const CLI_OPERATIONS: CliOperations = {
         field: "kind",
         type: "list",
         choices: EVENT_KINDS,
+        refusal: { name: "event kind" },
         description: "only these kinds (comma-separated)",
       },
       {
@@ -377,6 +381,7 @@ export const CLI_OPERATIONS: CliOperations = {
         min: 1,
         max: 100_000,
         default: 100,
+        refusal: { name: "limit", invalid: "expected an integer from 1 to 100000" },
         description: "the newest n events (default 100); with --after, the next n",
       },
       {
@@ -385,6 +390,7 @@ export const CLI_OPERATIONS: CliOperations = {
         field: "after",
         type: "number",
         min: 0,
+        refusal: { invalid: "an event id (0 or more)" },
         description: "only events after this event id (a cursor: the last id you saw)",
       },
       {
@@ -440,6 +446,7 @@ export const CLI_OPERATIONS: CliOperations = {
         type: "number",
         min: 0,
         max: 9_999_999_999,
+        refusal: { invalid: "" },
         description: "seed the category sampling (reproducible)",
       },
       ttl("lease on the task (default 60m)"),
@@ -634,6 +641,7 @@ export const CLI_OPERATIONS: CliOperations = {
         type: "number",
         min: 0,
         max: 100,
+        refusal: { code: "BAD_INPUT" },
         description: "higher first (default 50)",
       },
       {
