@@ -38,8 +38,9 @@ import {
 } from "./services/gates.js";
 import { buildContext, type ContextResult } from "./services/context.js";
 import { holdLease } from "./services/lease.js";
-import { type NextOptions, type NextResult, type SupplyResult, TaskService } from "./services/tasks.js";
+import { NO_CHECKOUT, type NextOptions, type NextResult, type SupplyResult, TaskService } from "./services/tasks.js";
 import { type FollowOptions, followEvents } from "./services/follow.js";
+import { type RulesInfo, rulesInfo } from "./services/rules.js";
 import { readRules, rulesPath } from "./workspace/rules.js";
 import { TokenService } from "./services/tokens.js";
 import {
@@ -201,6 +202,7 @@ export class Baton {
   readonly #paths: PathService;
   readonly #gates: GateService;
   readonly #tasks: TaskService;
+  readonly #sentTasks: TaskService;
   readonly #defaultTtlMs: number;
 
   /** Use {@link openBaton}. */
@@ -211,6 +213,7 @@ export class Baton {
     this.#paths = new PathService(store);
     this.#gates = new GateService(this.#claims, store);
     this.#tasks = new TaskService(store, { doneWindowMs: DEFAULT_DONE_WINDOW_MS, paths: CHECKOUT_PATHS });
+    this.#sentTasks = new TaskService(store, { doneWindowMs: DEFAULT_DONE_WINDOW_MS, paths: NO_CHECKOUT });
   }
 
   /** The store behind this handle (its `description` says where it is). */
@@ -389,18 +392,37 @@ export class Baton {
    * One block for a session prompt: the operating rules (name, version), my live claims,
    * loose ends, other agents' claims, recent completions (verified or not), gates fired,
    * and contention — most important first, within `budget` characters.
+   *
+   * The rules are read from `rulesFile` (default `.baton/RULES.md` of the checkout at `cwd`),
+   * unless `rules` gives them as the caller read them (its path, and its text or null when
+   * there is no file): then nothing is read here, as on a server for a client's checkout.
    */
   async context(
-    options: { as?: string; budget?: number; cwd?: string; rulesFile?: string } = {},
+    options: {
+      as?: string;
+      budget?: number;
+      cwd?: string;
+      rulesFile?: string;
+      rules?: { readonly path: string; readonly text: string | null };
+    } = {},
   ): Promise<ContextResult> {
-    const path = await rulesPath({
-      ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
-      ...(options.rulesFile === undefined ? {} : { file: options.rulesFile }),
-    });
+    let rules: RulesInfo;
+    if (options.rules !== undefined) {
+      const { path, text } = options.rules;
+      if (typeof path !== "string" || path.trim() === "" || (text !== null && typeof text !== "string"))
+        throw new BatonError("BAD_INPUT", "context: rules must be { path, text } (text null when there is no file)");
+      rules = rulesInfo(path, text);
+    } else {
+      const path = await rulesPath({
+        ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+        ...(options.rulesFile === undefined ? {} : { file: options.rulesFile }),
+      });
+      rules = readRules(path);
+    }
     return buildContext(this.#store, {
       ...(options.as === undefined ? {} : { as: options.as }),
       ...(options.budget === undefined ? {} : { budget: options.budget }),
-      rules: readRules(path),
+      rules,
       gates: await this.#gates.list(),
       supply: await this.#tasks.supply(),
     });
@@ -443,6 +465,15 @@ export class Baton {
   /** The backlog: add, update, show, list tasks (see {@link TaskService}). */
   get tasks(): TaskService {
     return this.#tasks;
+  }
+
+  /**
+   * The backlog for a caller whose checkout is not on this machine (a server's client, which
+   * resolved its task paths where they were typed): task paths are taken as repository-relative
+   * as sent, and nothing here is read — no git, no disk. Otherwise {@link tasks}.
+   */
+  get tasksWithoutCheckout(): TaskService {
+    return this.#sentTasks;
   }
 
   /** Bearer tokens for `baton serve`: add, list, revoke, authenticate (see {@link TokenService}). */

@@ -6,6 +6,8 @@
  * (FORBIDDEN, nothing changed), commands without a server path say REMOTE_UNSUPPORTED
  * (nothing changed), no token is UNAUTHENTICATED, a server that is gone is exit 3.
  */
+import { execFileSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cliStores } from "./contract/targets.js";
@@ -14,6 +16,8 @@ import { type CliResult, cliAsync, dumpSqlite, type ServeProcess, startServe, te
 type Step = readonly [agent: string, args: readonly string[]];
 interface Scenario {
   readonly name: string;
+  /** Run in a git checkout with a rules file (path claims, context), the same one for both runs. */
+  readonly checkout?: boolean;
   /** Run on the store file directly before the steps, in both runs (the backlog a scenario needs). */
   readonly seed?: readonly Step[];
   readonly steps: readonly Step[];
@@ -128,6 +132,59 @@ const SCENARIOS: readonly Scenario[] = [
     ],
   },
   {
+    name: "path claims, claim --paths, context and task edits, in a checkout",
+    checkout: true,
+    seed: [
+      ["alice", ["task", "add", "t1", "--title", "one", "--priority", "10"]],
+      ["alice", ["task", "add", "t2", "--title", "two"]],
+    ],
+    steps: [
+      ["alice", ["paths", "claim", "src/auth/", "docs/*.md", "--reason", "auth rewrite"]],
+      ["bob", ["paths", "claim", "src/auth/login.ts"]],
+      ["bob", ["paths", "claim", "lib/", "--shared", "--ttl", "1h"]],
+      ["bob", ["paths", "claim", "docs/a.md", "--advisory"]],
+      ["alice", ["paths", "claim", "src/../../outside"]],
+      ["alice", ["paths", "list"]],
+      ["alice", ["paths", "list", "--mine"]],
+      ["alice", ["paths", "list", "--agent", "bob", "--state", "active"]],
+      ["alice", ["paths", "list", "--json"]],
+      ["alice", ["paths", "renew", "--ttl", "2h"]],
+      ["bob", ["paths", "renew", "src/auth/"]],
+      ["bob", ["claim", "task:9", "--paths", "src/auth/x.ts"]],
+      ["bob", ["claim", "task:9", "--paths", "tests/", "--reason", "tests first", "--ttl", "20m"]],
+      ["bob", ["complete", "task:9"]],
+      ["alice", ["paths", "release", "src/auth/", "--commit", "abc1234"]],
+      ["alice", ["paths", "release"]],
+      ["bob", ["paths", "release", "lib/"]],
+      ["alice", ["paths", "list", "--state", "all"]],
+      ["alice", ["paths", "list", "--all-repos", "--state", "all", "--json"]],
+      ["alice", ["context"]],
+      ["alice", ["context", "--json"]],
+      ["alice", ["task", "update", "t1", "--title", "one, renamed", "--priority", "70", "--paths", "src/auth/"]],
+      ["alice", ["task", "update", "t1", "--priority", "70"]],
+      ["alice", ["task", "update", "t9", "--title", "x"]],
+      ["alice", ["task", "update", "t1", "--blocked-by", "nope"]],
+      ["alice", ["task", "block", "t1", "t2"]],
+      ["alice", ["task", "show", "t1"]],
+      ["alice", ["task", "unblock", "t1", "t2"]],
+      ["bob", ["claim", "task:t2"]],
+      ["alice", ["task", "done", "t2"]],
+      ["alice", ["task", "done", "t9"]],
+      ["alice", ["task", "reopen", "t2"]],
+      [
+        "alice",
+        ["task", "add", "t3", "--title", "three", "--paths", "docs/", "--assignee", "bob", "--meta", '{"a":1}'],
+      ],
+      ["alice", ["task", "show", "t3", "--json"]],
+      ["alice", ["task", "list", "--json"]],
+      // next claims a task's paths in this checkout's repository (the server's is another, or none).
+      ["alice", ["task", "add", "t4", "--title", "four", "--paths", "lib/", "--priority", "99"]],
+      ["bob", ["next", "--seed", "1"]],
+      ["bob", ["paths", "list", "--mine"]],
+      ["alice", ["log", "--kind", "granted,released,completed,denied,reopened"]],
+    ],
+  },
+  {
     name: "bad input is refused the same way (nothing reaches the store)",
     steps: [
       ["alice", ["claim", ""]],
@@ -146,12 +203,30 @@ const SCENARIOS: readonly Scenario[] = [
   },
 ];
 
+/** A git checkout (one commit) with a rules file: what path claims and context read here. */
+function checkout(): string {
+  const dir = tempDir("baton-remote-checkout-");
+  const env = {
+    ...process.env,
+    GIT_AUTHOR_NAME: "t",
+    GIT_AUTHOR_EMAIL: "t@x",
+    GIT_COMMITTER_NAME: "t",
+    GIT_COMMITTER_EMAIL: "t@x",
+  };
+  execFileSync("git", ["init", "-q", "-b", "main"], { cwd: dir, env });
+  execFileSync("git", ["commit", "-q", "--allow-empty", "-m", "root"], { cwd: dir, env });
+  mkdirSync(join(dir, ".baton"));
+  writeFileSync(join(dir, ".baton", "RULES.md"), "# Fleet rules\n\n1. Claim before you edit.\n");
+  return dir;
+}
+
 /** Times and relative times differ between two runs; the rest must not. */
 function masked(text: string): string {
   return text
     .replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z/g, "<time>")
     .replace(/(expires in|expired|completed|released|abandoned) \d+(\.\d+)?(ms|s|m|h|d)( ago)?/g, "$1 <dur>")
-    .replace(/\bin \d+(ms|s|m|h|d)\b/g, "in <dur>");
+    .replace(/\bin \d+(ms|s|m|h|d)\b/g, "in <dur>")
+    .replace(/\b\d+(\.\d+)?(ms|s|m|h|d) ago\b/g, "<dur> ago");
 }
 
 interface Run {
@@ -202,7 +277,7 @@ describe("the CLI through BATON_URL prints what it prints on a local registry", 
   it.each(CASES)(
     "$name",
     async ({ fresh, scenario }) => {
-      const cwd = tempDir();
+      const cwd = scenario.checkout === true ? checkout() : tempDir();
       const local = fresh();
       for (const [agent, args] of scenario.seed ?? []) {
         expect((await cliAsync([...args], { env: { ...local, BATON_AGENT: agent }, cwd })).code).toBe(0);
@@ -262,14 +337,7 @@ describe("what only a server decides", () => {
 
   it("commands without a server path say REMOTE_UNSUPPORTED and change nothing", async () => {
     const before = dumpSqlite(served.db);
-    for (const args of [
-      ["reap"],
-      ["check", "k:f", "--token", "1"],
-      ["task", "update", "t1", "--title", "x"],
-      ["work-list"],
-      ["tokens", "list"],
-      ["context"],
-    ]) {
+    for (const args of [["reap"], ["check", "k:f", "--token", "1"], ["work-list"], ["tokens", "list"]]) {
       const r = await cliAsync([...args, "--json"], { env: remote("alice", { BATON_AGENT: "alice" }), cwd });
       expect(r.code, args.join(" ")).toBe(2);
       expect(JSON.parse(r.stdout), args.join(" ")).toMatchObject({ ok: false, error: { code: "REMOTE_UNSUPPORTED" } });

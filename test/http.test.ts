@@ -13,7 +13,8 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CATALOGUE } from "../src/api/catalogue.js";
-import { SERVER_OPERATIONS, routeOf } from "../src/surfaces/http/http-server.js";
+import { openBaton } from "../src/baton.js";
+import { createHttpServer, SERVER_OPERATIONS, routeOf } from "../src/surfaces/http/http-server.js";
 import { freshSchema, storeSelected, testDatabaseUrl } from "./contract/targets.js";
 import { cli, dumpSqlite, startServe, tempDir } from "./helpers.js";
 
@@ -145,6 +146,9 @@ describe("baton serve on SQLite", () => {
   it("no token acts as another agent on any route; an admin token may", async () => {
     const claimed = await post(server, "/v1/claim", { key: "task:guarded", ttl: "10m" }, bob);
     expect(claimed.status).toBe(200);
+    const repo = "root:0123456789abcdef0123456789abcdef01234567";
+    const pathsHeld = await post(server, "/v1/paths/claim", { paths: ["src/guarded/"], repo }, bob);
+    expect(pathsHeld.body).toMatchObject({ ok: true, data: { paths: [{ pattern: "src/guarded/", agent: "bob" }] } });
     const before = dumpSqlite(db);
     const inputs: Record<string, Record<string, unknown>> = {
       claim: { key: "task:guarded" },
@@ -159,6 +163,12 @@ describe("baton serve on SQLite", () => {
       resolve: { key: "task:guarded" },
       handoff: { key: "task:guarded", to: "carol" },
       task_add: { id: "t-guard", title: "x" },
+      task_update: { id: "t-guard", title: "y" },
+      task_done: { id: "t-guard" },
+      task_reopen: { id: "t-guard" },
+      paths_claim: { paths: ["src/guarded/"], repo },
+      paths_release: { paths: ["src/guarded/"], repo },
+      paths_renew: { repo },
     };
     for (const operation of SERVER_OPERATIONS.filter((o) => o.mutates)) {
       const body = inputs[operation.name];
@@ -174,6 +184,21 @@ describe("baton serve on SQLite", () => {
       const r = await post(server, `/v1/${name}`, inputs[name], alice);
       expect([r.status, r.body.code], name).toEqual([409, "NOT_HOLDER"]);
     }
+    // Path claims too: Alice's release and renew reach only her own, and Bob's stay his.
+    const released = [
+      await post(server, "/v1/paths/release", inputs.paths_release, alice),
+      await post(server, "/v1/paths/release", { repo }, alice),
+    ];
+    for (const r of released) expect(r.body).toMatchObject({ ok: true, data: { released: [] } });
+    expect((await post(server, "/v1/paths/renew", { repo }, alice)).body).toMatchObject({ code: "NOT_HOLDER" });
+    expect((await post(server, "/v1/paths/claim", inputs.paths_claim, alice)).body).toMatchObject({
+      code: "PATH_CONFLICT",
+      holder: { agent: "bob" },
+    });
+    expect((await post(server, "/v1/paths/list", { repo }, reader)).body).toMatchObject({
+      ok: true,
+      data: { claims: [{ pattern: "src/guarded/", agent: "bob", state: "active", repo }] },
+    });
     // Read-only tokens read.
     expect((await post(server, "/v1/show", { key: "task:guarded" }, reader)).body).toMatchObject({
       ok: true,
@@ -198,7 +223,14 @@ describe("baton serve on SQLite", () => {
       ["/v1/claim", { key: "task:2", meta: { big: "y".repeat(70_000) } }, 413],
       ["/v1/task/add", { id: "bad id", title: "x" }, 400],
       ["/v1/nope", {}, 404],
-      ["/v1/paths/claim", { paths: ["src/"] }, 404],
+      // A server has no checkout of the caller's: the repository identity is needed, the paths repository-relative.
+      ["/v1/paths/claim", { paths: ["src/"] }, 400],
+      ["/v1/paths/claim", { paths: ["../outside"], repo: "root:abc1234" }, 400],
+      ["/v1/paths/release", { paths: [], repo: "root:abc1234" }, 400],
+      ["/v1/paths/list", {}, 400],
+      ["/v1/claim", { key: "task:2", repo: "root:abc1234" }, 400],
+      ["/v1/context", { rules: { path: "/x" } }, 400],
+      ["/v1/probe", { paths: ["src/"] }, 404],
     ];
     for (const [path, body, status] of bad) {
       const r = await post(server, path, body, alice);
@@ -251,6 +283,26 @@ describe("baton serve on SQLite", () => {
     expect(doc.openapi).toBe("3.1.0");
     for (const operation of SERVER_OPERATIONS) expect(Object.keys(doc.paths)).toContain(routeOf(operation));
     expect(CATALOGUE.filter((o) => o.local).every((o) => !(routeOf(o) in doc.paths))).toBe(true);
+    // Every route a server registers (one built the same way, in this process) is documented, with its method.
+    const built = await openBaton({ db: join(tempDir("baton-openapi-"), "routes.db") });
+    try {
+      const app = await createHttpServer(built);
+      await app.ready();
+      expect(app.batonRoutes).toContain("POST /v1/hooks/{event}");
+      const documented = Object.entries(doc.paths).flatMap(([path, methods]) =>
+        Object.keys(methods as object).map((method) => `${method.toUpperCase()} ${path}`),
+      );
+      expect(documented.sort()).toEqual([...app.batonRoutes].sort());
+      await app.close();
+    } finally {
+      await built.close();
+    }
+    const hooks = (doc.paths["/v1/hooks/{event}"] as { post: { parameters: { name: string; schema: unknown }[] } })
+      .post;
+    expect(hooks.parameters.find((p) => p.name === "event")?.schema).toEqual({
+      type: "string",
+      enum: ["session-start", "pre-tool-use", "session-end"],
+    });
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     expect(metrics).toMatch(/baton_grants_total \d+/);
     expect(metrics).toMatch(/baton_denials_total\{code="CLAIM_HELD"\} [1-9]/);
@@ -281,7 +333,7 @@ describe("baton serve on SQLite", () => {
       const names = (await a.listTools()).tools.map((t) => t.name);
       expect(names).toContain("claim");
       expect(names).not.toContain("probe");
-      expect(names).not.toContain("paths_claim");
+      expect(names).toContain("paths_claim"); // with the repository identity as an argument
       expect((await r.listTools()).tools.every((t) => t.annotations?.readOnlyHint === true)).toBe(true);
       const answers = (await Promise.all(
         [a, b].map((c) => c.callTool({ name: "claim", arguments: { key: "mcp:http" } })),

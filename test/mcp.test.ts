@@ -13,7 +13,12 @@ import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { encode } from "gpt-tokenizer/encoding/cl100k_base";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Baton, openBaton } from "../src/baton.js";
-import { CATALOGUE } from "../src/api/catalogue.js";
+import { CATALOGUE, CHECKOUT_FIELDS } from "../src/api/catalogue.js";
+import type { z } from "zod";
+import { inputError } from "../src/api/input-errors.js";
+
+/** The catalogue's operations that are MCP tools (the others are the CLI's and HTTP's only). */
+const TOOLS = CATALOGUE.filter((o) => o.tool !== false);
 import { createMcpServer, toolsFor } from "../src/surfaces/mcp/mcp-server.js";
 import { CLI, ROOT, cleanEnv, cli, dumpSqlite, tempDir } from "./helpers.js";
 
@@ -72,7 +77,7 @@ describe("MCP tools in process", () => {
   it("lists every catalogue operation as a tool with true annotations, within 3,000 tokens", async () => {
     const client = await connect("lister");
     const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name)).toEqual(CATALOGUE.map((o) => o.name));
+    expect(tools.map((t) => t.name)).toEqual(TOOLS.map((o) => o.name));
     for (const tool of tools) {
       const operation = CATALOGUE.find((o) => o.name === tool.name);
       expect(tool.annotations?.readOnlyHint === true, tool.name).toBe(operation?.mutates === false);
@@ -83,8 +88,16 @@ describe("MCP tools in process", () => {
     }
     const tokens = encode(JSON.stringify({ tools })).length;
     expect(tokens).toBeLessThan(3000);
-    // Without the checkout (a remote server), the local tools are not offered.
-    expect(toolsFor({ local: false }).map((t) => t.name)).not.toContain("probe");
+    // The fields kept out of tools are not offered; with the checkout here, neither is the repository identity.
+    for (const tool of tools) {
+      const hidden = [...(CATALOGUE.find((o) => o.name === tool.name)?.toolHidden ?? []), ...CHECKOUT_FIELDS];
+      for (const field of hidden)
+        expect(Object.keys(tool.inputSchema.properties ?? {}), tool.name).not.toContain(field);
+    }
+    // Without the checkout (a remote server), the local tools are not offered; path claims name their repository.
+    const remote = toolsFor({ local: false });
+    expect(remote.map((t) => t.name)).not.toContain("probe");
+    expect(Object.keys(remote.find((t) => t.name === "paths_claim")?.inputSchema.properties ?? {})).toContain("repo");
   });
 
   it("claims, denies the second agent as a tool error naming the holder, and completes", async () => {
@@ -235,6 +248,14 @@ describe("MCP tools in process", () => {
       expect(error, `${name} ${JSON.stringify(args)}`).toMatchObject({ code: -32602 });
       expect(String((error as Error).message), `${name} ${JSON.stringify(args)}`).toMatch(reason);
     }
+    // A schema's refusal is worded as on every surface (src/api/input-errors.ts): the in-process API and HTTP too.
+    const refused = CATALOGUE.find((o) => o.name === "claim")
+      ?.input.strict()
+      .safeParse({ key: 42 });
+    const worded = inputError("claim", refused?.error as z.ZodError).message;
+    expect(worded).toMatch(/^claim: key: /);
+    const error = await a.callTool({ name: "claim", arguments: { key: 42 } }).catch((e: unknown) => e);
+    expect(String((error as Error).message)).toContain(worded);
     expect(dumpSqlite(db)).toBe(before);
   });
 });
@@ -261,7 +282,7 @@ describe("baton mcp over stdio", () => {
       return JSON.parse(r.stdout) as Record<string, unknown>;
     };
     const listed = run("--method", "tools/list") as { tools: { name: string }[] };
-    expect(listed.tools.map((t) => t.name)).toEqual(CATALOGUE.map((o) => o.name));
+    expect(listed.tools.map((t) => t.name)).toEqual(TOOLS.map((o) => o.name));
     const called = run("--method", "tools/call", "--tool-name", "claim", "--tool-arg", "key=inspector:1");
     expect(called).toMatchObject({
       structuredContent: { ok: true, data: { claim: { key: "inspector:1", agent: "inspector-1" } } },

@@ -79,10 +79,17 @@ export interface BatonApi {
   log(input: In<"log">): Out;
   /** Pick the best ready task and claim it, in one step. */
   next(input: In<"next">): Out;
-  /** Claim repository paths (needs the caller's checkout: in process only). */
+  /**
+   * Claim repository paths, all or none. In process with the checkout here, patterns are typed
+   * in it; otherwise (over HTTP) `repo` names the repository and the patterns are repository-relative.
+   */
   pathsClaim(input: In<"paths_claim">): Out;
-  /** Release my path claims (in process only). */
+  /** Release my path claims (the given ones, or all of mine in the repository). */
   pathsRelease(input: In<"paths_release">): Out;
+  /** Extend my live path claims (`NOT_HOLDER` when none matched). */
+  pathsRenew(input: In<"paths_renew">): Out;
+  /** Path claims of the repository (or of every one, `allRepos`): `data.claims`, every field. */
+  pathsList(input: In<"paths_list">): Out;
   /** Was this side effect already done in the window? */
   gateCheck(input: In<"gate_check">): Out;
   /** Record that I did this side effect. */
@@ -101,6 +108,12 @@ export interface BatonApi {
   taskShow(input: In<"task_show">): Out;
   /** Tasks by state and category. */
   taskList(input: In<"task_list">): Out;
+  /** Change some fields of a task in one store transaction (`data.task`, `data.changed`). */
+  taskUpdate(input: In<"task_update">): Out;
+  /** Mark a task done, completing its claim. */
+  taskDone(input: In<"task_done">): Out;
+  /** Reopen a done task. */
+  taskReopen(input: In<"task_reopen">): Out;
   /** Is anyone else on these paths? (in process only) */
   probe(input: In<"probe">): Out;
   /** Safe to deploy from this checkout? (in process only) */
@@ -131,6 +144,8 @@ export const API_METHODS = {
   next: "next",
   paths_claim: "pathsClaim",
   paths_release: "pathsRelease",
+  paths_renew: "pathsRenew",
+  paths_list: "pathsList",
   gate_check: "gateCheck",
   gate_mark: "gateMark",
   context: "context",
@@ -140,6 +155,9 @@ export const API_METHODS = {
   task_add: "taskAdd",
   task_show: "taskShow",
   task_list: "taskList",
+  task_update: "taskUpdate",
+  task_done: "taskDone",
+  task_reopen: "taskReopen",
   probe: "probe",
   sync_check: "syncCheck",
 } as const satisfies { readonly [N in OperationName]: keyof BatonApi };
@@ -193,6 +211,12 @@ export abstract class OperationMethods implements BatonApi {
   pathsRelease(input: In<"paths_release">): Out {
     return this.call("paths_release", input);
   }
+  pathsRenew(input: In<"paths_renew">): Out {
+    return this.call("paths_renew", input);
+  }
+  pathsList(input: In<"paths_list">): Out {
+    return this.call("paths_list", input);
+  }
   gateCheck(input: In<"gate_check">): Out {
     return this.call("gate_check", input);
   }
@@ -219,6 +243,15 @@ export abstract class OperationMethods implements BatonApi {
   }
   taskList(input: In<"task_list">): Out {
     return this.call("task_list", input);
+  }
+  taskUpdate(input: In<"task_update">): Out {
+    return this.call("task_update", input);
+  }
+  taskDone(input: In<"task_done">): Out {
+    return this.call("task_done", input);
+  }
+  taskReopen(input: In<"task_reopen">): Out {
+    return this.call("task_reopen", input);
   }
   probe(input: In<"probe">): Out {
     return this.call("probe", input);

@@ -12,6 +12,7 @@ import { z } from "zod";
 import type { Baton } from "../baton.js";
 import { BatonError, type Hint } from "../core/errors.js";
 import { type BatonEvent, CLAIM_STATES, type Claim, EVENT_KINDS, type PathClaim } from "../core/types.js";
+import { parseRepo } from "../services/paths.js";
 
 /** Who calls, decided by the surface (never by the operation's input). */
 export interface OperationContext {
@@ -68,6 +69,16 @@ export interface Operation<S extends z.ZodObject = z.ZodObject, N extends string
   readonly local: boolean;
   /** The denial codes it can answer with. */
   readonly codes: readonly string[];
+  /**
+   * Offered as an MCP tool (default true). False: the CLI and HTTP only, as the operator views
+   * are — the tool list has a 3,000-token budget, and an agent has the tools it needs.
+   */
+  readonly tool?: boolean;
+  /**
+   * Input fields an MCP tool's schema leaves out, accepted all the same: options the CLI and
+   * HTTP clients send, kept out of the tool list's budget.
+   */
+  readonly toolHidden?: readonly string[];
   run(baton: Baton, input: z.infer<S>, context: OperationContext): Promise<OperationResult>;
 }
 
@@ -76,9 +87,40 @@ function op<S extends z.ZodObject, N extends string>(operation: Operation<S, N>)
   return operation;
 }
 
+/**
+ * Inputs the caller's checkout supplies when it is on this machine (the repository identity):
+ * tools offered with the checkout (`baton mcp` on stdio) leave them out of their schemas.
+ */
+export const CHECKOUT_FIELDS: readonly string[] = ["repo"];
+
 const key = z.string().min(1);
 const ttl = z.string().describe("e.g. 30m").optional();
 const patterns = z.array(z.string()).min(1).describe("files, folders/, globs");
+const repo = z
+  .string()
+  .min(1)
+  .optional()
+  .describe("repository identity, root:<root commit>; paths then repository-relative");
+
+/**
+ * Where a path operation's patterns are: the repository named by `repo` (the patterns
+ * repository-relative, as a client that resolved its checkout sends them: nothing on this
+ * machine is read), else the caller's checkout when it is on this machine.
+ *
+ * @throws BatonError `BAD_INPUT` when neither (a server's caller that sent no identity)
+ */
+function pathsWhere(
+  name: string,
+  input: { readonly repo?: string | undefined },
+  context: OperationContext,
+): { readonly repo: string } | { readonly cwd: string } {
+  if (input.repo !== undefined) return { repo: parseRepo(input.repo) };
+  if (context.local) return { cwd: context.cwd };
+  throw new BatonError(
+    "BAD_INPUT",
+    `${name}: the checkout is not on this machine: send the repository identity (repo: root:<root commit>, from git rev-list --max-parents=0 HEAD) and repository-relative paths (the CLI does)`,
+  );
+}
 
 /** JSON-safe view of a claim (dates as ISO text; the fields in the order the library's Claim has them). */
 export function claimView(claim: Claim | null): Record<string, unknown> | null {
@@ -121,6 +163,25 @@ function pathView(claim: PathClaim): Record<string, unknown> {
     state: claim.state,
     expiresAt: claim.expiresAt.toISOString(),
     reason: claim.reason,
+  };
+}
+
+/** JSON-safe view of a path claim with every field, in the library's order (what `paths_list` answers). */
+export function pathClaimView(claim: PathClaim): Record<string, unknown> {
+  return {
+    id: claim.id,
+    repo: claim.repo,
+    pattern: claim.pattern,
+    agent: claim.agent,
+    mode: claim.mode,
+    token: claim.token,
+    state: claim.state,
+    claimedAt: claim.claimedAt.toISOString(),
+    expiresAt: claim.expiresAt.toISOString(),
+    endedAt: claim.endedAt?.toISOString() ?? null,
+    reason: claim.reason,
+    commit: claim.commit,
+    workKey: claim.workKey,
   };
 }
 
@@ -194,6 +255,41 @@ function endOperation<N extends "release" | "abandon", F extends "commit" | "rea
   });
 }
 
+/** A task's paths: typed at the caller's checkout when it is local, else repository-relative. */
+const taskPaths = z.array(z.string()).optional().describe("repository-relative unless local");
+/** A task's metadata: a JSON object, or its text. */
+const taskMeta = z.union([json, z.string()]).nullable().optional();
+
+/**
+ * The backlog for this caller: task paths typed in its checkout when that is on this machine,
+ * else taken as repository-relative as sent (nothing read here).
+ */
+function backlog(baton: Baton, context: OperationContext) {
+  return context.local ? baton.tasks : baton.tasksWithoutCheckout;
+}
+
+/** `task_done` and `task_reopen`: one store transaction with the task's claim. */
+function taskStateOperation<N extends "task_done" | "task_reopen">(name: N, summary: string) {
+  return op({
+    name,
+    summary,
+    input: z.object({ id: z.string() }),
+    mutates: true,
+    idempotent: true,
+    destructive: name === "task_done",
+    local: false,
+    codes: ["TASK_NOT_FOUND"],
+    tool: false,
+    async run(baton, input, context) {
+      const options = { as: context.agent };
+      const r =
+        name === "task_done" ? await baton.tasks.done(input.id, options) : await baton.tasks.reopen(input.id, options);
+      if (!r.ok) return { ok: false, code: r.code, message: r.message };
+      return { ok: true, message: r.message, data: { task: r.task, claim: claimView(r.claim) } };
+    },
+  });
+}
+
 /** Every operation, typed by name (see {@link OperationInput}), in the order surfaces list them. */
 const OPERATIONS = [
   op({
@@ -206,12 +302,17 @@ const OPERATIONS = [
       paths: patterns.optional(),
       reopen: z.boolean().optional(),
       similar: z.enum(["warn", "strict", "off"]).optional(),
+      repo,
+      shared: z.boolean().optional(),
+      advisory: z.boolean().optional(),
+      reason: z.string().optional(),
     }),
     mutates: true,
     idempotent: true,
     destructive: false,
     local: false,
     codes: ["CLAIM_HELD", "CLAIM_DONE", "CLAIM_SIMILAR", "PATH_CONFLICT"],
+    toolHidden: ["repo", "shared", "advisory", "reason"],
     async run(baton, input, context) {
       const options = {
         as: context.agent,
@@ -220,14 +321,21 @@ const OPERATIONS = [
         ...(input.reopen === undefined ? {} : { reopen: input.reopen }),
         ...(input.similar === undefined ? {} : { similar: input.similar }),
       };
-      if (input.paths === undefined) return fromClaimAnswer(await baton.claim(input.key, options));
-      if (!context.local) {
-        throw new BatonError(
-          "BAD_INPUT",
-          "paths are resolved against the agent's checkout: claim them where it is (baton mcp on stdio, or the CLI)",
-        );
+      const held = {
+        ...(input.shared === undefined ? {} : { shared: input.shared }),
+        ...(input.advisory === undefined ? {} : { advisory: input.advisory }),
+        ...(input.reason === undefined ? {} : { reason: input.reason }),
+      };
+      if (input.paths === undefined) {
+        if (input.repo !== undefined || Object.keys(held).length > 0)
+          throw new BatonError("BAD_INPUT", "claim: repo, shared, advisory and reason go with paths");
+        return fromClaimAnswer(await baton.claim(input.key, options));
       }
-      const r = await baton.claimWithPaths(input.key, input.paths, { ...options, cwd: context.cwd });
+      const where = pathsWhere("claim with paths", input, context);
+      const r =
+        "repo" in where
+          ? await baton.claimWithRepoPaths(input.key, input.paths, { ...options, ...held, repo: where.repo })
+          : await baton.claimWithPaths(input.key, input.paths, { ...options, ...held, cwd: where.cwd });
       if ("conflicts" in r && !r.ok) {
         return pathConflict(r);
       }
@@ -415,17 +523,22 @@ const OPERATIONS = [
       ttl,
       dryRun: z.boolean().optional(),
       seed: z.number().int().min(0).optional(),
+      // The caller's repository, where a task's paths are claimed; null: none (tasks with paths
+      // are passed over). Default: the repository where this runs.
+      repo: z.string().min(1).nullable().optional(),
     }),
     mutates: true,
     idempotent: false,
     destructive: false,
     local: false,
     codes: ["NOTHING_READY"],
+    toolHidden: ["repo"],
     async run(baton, input, context) {
-      const r = await baton.next({
+      const where = input.repo === undefined ? context.repo : input.repo === null ? undefined : parseRepo(input.repo);
+      const r = await backlog(baton, context).next({
         as: context.agent,
         cwd: context.cwd,
-        ...(context.repo === undefined ? {} : { repo: context.repo }),
+        ...(where === undefined ? {} : { repo: where }),
         ...(input.category === undefined ? {} : { category: input.category }),
         ...(input.ttl === undefined ? {} : { ttl: input.ttl }),
         ...(input.dryRun === undefined ? {} : { dryRun: input.dryRun }),
@@ -442,20 +555,33 @@ const OPERATIONS = [
   op({
     name: "paths_claim",
     summary: "Claim repo files/folders/globs before editing them (all or none).",
-    input: z.object({ paths: patterns, ttl, shared: z.boolean().optional(), reason: z.string().optional() }),
+    input: z.object({
+      paths: patterns,
+      ttl,
+      shared: z.boolean().optional(),
+      reason: z.string().optional(),
+      advisory: z.boolean().optional(),
+      repo,
+    }),
     mutates: true,
     idempotent: true,
     destructive: false,
-    local: true,
+    local: false,
     codes: ["PATH_CONFLICT"],
+    toolHidden: ["advisory"],
     async run(baton, input, context) {
-      const r = await baton.claimPaths(input.paths, {
+      const where = pathsWhere("paths_claim", input, context);
+      const options = {
         as: context.agent,
-        cwd: context.cwd,
         ...(input.ttl === undefined ? {} : { ttl: input.ttl }),
         ...(input.shared === undefined ? {} : { shared: input.shared }),
         ...(input.reason === undefined ? {} : { reason: input.reason }),
-      });
+        ...(input.advisory === undefined ? {} : { advisory: input.advisory }),
+      };
+      const r =
+        "repo" in where
+          ? await baton.paths.claim(input.paths, { ...options, repo: where.repo })
+          : await baton.claimPaths(input.paths, { ...options, cwd: where.cwd });
       if (!r.ok) return pathConflict(r);
       return { ok: true, message: r.message, data: { paths: r.claims.map(pathView) } };
     },
@@ -463,19 +589,88 @@ const OPERATIONS = [
   op({
     name: "paths_release",
     summary: "Release my path claims (the given ones, or all of mine).",
-    input: z.object({ paths: patterns.optional(), commit: z.string().optional() }),
+    input: z.object({ paths: patterns.optional(), commit: z.string().optional(), repo }),
     mutates: true,
     idempotent: true,
     destructive: false,
-    local: true,
+    local: false,
     codes: [],
     async run(baton, input, context) {
-      const r = await baton.releasePaths(input.paths ?? null, {
-        as: context.agent,
-        cwd: context.cwd,
-        ...(input.commit === undefined ? {} : { commit: input.commit }),
-      });
+      const where = pathsWhere("paths_release", input, context);
+      const options = { as: context.agent, ...(input.commit === undefined ? {} : { commit: input.commit }) };
+      const r =
+        "repo" in where
+          ? await baton.paths.release(input.paths ?? null, { ...options, repo: where.repo })
+          : await baton.releasePaths(input.paths ?? null, { ...options, cwd: where.cwd });
       return { ok: true, message: r.message, data: { released: r.released.map(pathView) } };
+    },
+  }),
+  op({
+    name: "paths_renew",
+    summary: "Extend my live path claims (the given ones, or all of mine).",
+    input: z.object({ paths: patterns.optional(), ttl, repo }),
+    mutates: true,
+    idempotent: true,
+    destructive: false,
+    local: false,
+    codes: ["NOT_HOLDER"],
+    tool: false,
+    async run(baton, input, context) {
+      const where = pathsWhere("paths_renew", input, context);
+      const options = { as: context.agent, ...(input.ttl === undefined ? {} : { ttl: input.ttl }) };
+      const r =
+        "repo" in where
+          ? await baton.paths.renew(input.paths ?? null, { ...options, repo: where.repo })
+          : await baton.renewPaths(input.paths ?? null, { ...options, cwd: where.cwd });
+      const data = { renewed: r.renewed.map(pathClaimView) };
+      return r.renewed.length > 0
+        ? { ok: true, message: r.message, data }
+        : { ok: false, code: "NOT_HOLDER", message: r.message, data };
+    },
+  }),
+  op({
+    name: "paths_list",
+    summary: "Path claims of a repository (or of every one): live by default, by state and agent.",
+    input: z.object({
+      repo,
+      allRepos: z.boolean().optional(),
+      agent: z.string().min(1).optional(),
+      mine: z.boolean().optional(),
+      state: z
+        .array(z.enum([...CLAIM_STATES, "all"]))
+        .min(1)
+        .optional(),
+      limit: z.number().int().min(1).max(100_000).optional(),
+    }),
+    mutates: false,
+    idempotent: true,
+    destructive: false,
+    local: false,
+    codes: [],
+    tool: false,
+    async run(baton, input, context) {
+      if (input.mine === true && input.agent !== undefined)
+        throw new BatonError("BAD_INPUT", "paths_list: mine and agent cannot be used together");
+      if (input.allRepos === true && input.repo !== undefined)
+        throw new BatonError("BAD_INPUT", "paths_list: repo and allRepos cannot be used together");
+      const agent = input.mine === true ? context.agent : input.agent;
+      const options = {
+        ...(agent === undefined ? {} : { agent }),
+        ...(input.state === undefined
+          ? {}
+          : { state: input.state.includes("all") ? ("all" as const) : (input.state as Claim["state"][]) }),
+        limit: input.limit ?? 1000,
+      };
+      let claims: PathClaim[];
+      if (input.allRepos === true) claims = await baton.paths.list({ ...options, allRepos: true });
+      else {
+        const where = pathsWhere("paths_list", input, context);
+        claims =
+          "repo" in where
+            ? await baton.paths.list({ ...options, repo: where.repo })
+            : await baton.listPaths({ ...options, cwd: where.cwd });
+      }
+      return { ok: true, message: `${claims.length} path claims`, data: { claims: claims.map(pathClaimView) } };
     },
   }),
   op({
@@ -513,19 +708,29 @@ const OPERATIONS = [
   op({
     name: "context",
     summary: "Start here: rules, my claims, loose ends, others' work, supply.",
-    input: z.object({ budget: z.number().int().min(200).max(100_000).optional() }),
+    input: z.object({
+      budget: z.number().int().min(200).max(100_000).optional(),
+      // The caller's rules file as it read it (the CLI through a server): used instead of the file here.
+      rules: z
+        .object({ path: z.string().min(1), text: z.string().nullable() })
+        .strict()
+        .optional(),
+    }),
     mutates: false,
     idempotent: true,
     destructive: false,
     local: false,
     codes: [],
+    toolHidden: ["rules"],
     async run(baton, input, context) {
       const r = await baton.context({
         as: context.agent,
         cwd: context.cwd,
         ...(input.budget === undefined ? {} : { budget: input.budget }),
+        ...(input.rules === undefined ? {} : { rules: input.rules }),
       });
-      return { ok: true, message: r.markdown };
+      const { markdown, ...rest } = r;
+      return { ok: true, message: markdown, data: { ...rest, generatedAt: r.generatedAt.toISOString() } };
     },
   }),
   op({
@@ -582,14 +787,18 @@ const OPERATIONS = [
       category: z.string().optional(),
       priority: z.number().int().min(0).max(100).optional(),
       blockedBy: z.array(z.string()).optional(),
+      paths: taskPaths,
+      assignee: z.string().nullable().optional(),
+      meta: taskMeta,
     }),
     mutates: true,
     idempotent: false,
     destructive: false,
     local: false,
     codes: ["TASK_EXISTS"],
+    toolHidden: ["paths", "assignee", "meta"],
     async run(baton, input, context) {
-      const r = await baton.tasks.put(
+      const r = await backlog(baton, context).put(
         [
           {
             id: input.id,
@@ -597,6 +806,9 @@ const OPERATIONS = [
             ...(input.category === undefined ? {} : { category: input.category }),
             ...(input.priority === undefined ? {} : { priority: input.priority }),
             ...(input.blockedBy === undefined ? {} : { blockedBy: input.blockedBy }),
+            ...(input.paths === undefined ? {} : { paths: input.paths }),
+            ...(input.assignee === undefined ? {} : { assignee: input.assignee }),
+            ...(input.meta === undefined ? {} : { meta: input.meta }),
           },
         ],
         "add",
@@ -642,6 +854,36 @@ const OPERATIONS = [
       return { ok: true, message: `${tasks.length} tasks`, data: { tasks } };
     },
   }),
+  op({
+    name: "task_update",
+    summary: "Change some fields of a task in one transaction (others' concurrent edits of other fields survive).",
+    input: z.object({
+      id: z.string(),
+      title: z.string().optional(),
+      category: z.string().optional(),
+      priority: z.number().int().min(0).max(100).optional(),
+      blockedBy: z.array(z.string()).optional().describe("replaces the blockers"),
+      block: z.array(z.string()).optional().describe("blockers to add"),
+      unblock: z.array(z.string()).optional().describe("blockers to remove"),
+      paths: z.array(z.string()).optional().describe("replaces the paths (repository-relative unless local)"),
+      assignee: z.string().nullable().optional(),
+      meta: taskMeta,
+    }),
+    mutates: true,
+    idempotent: true,
+    destructive: false,
+    local: false,
+    codes: ["TASK_NOT_FOUND"],
+    tool: false,
+    async run(baton, input, context) {
+      const { id, ...change } = input;
+      const r = await backlog(baton, context).update(id, change, { cwd: context.cwd });
+      if (!r.ok) return { ok: false, code: r.code, message: r.message };
+      return { ok: true, message: r.message, data: { task: r.task, changed: r.changed } };
+    },
+  }),
+  taskStateOperation("task_done", "Mark a task done (completing its claim, releasing the claim's paths)."),
+  taskStateOperation("task_reopen", "Reopen a done task (its completed claim released): the one way back."),
   op({
     name: "probe",
     summary: "Is anyone else on these paths (commits, claims, uncommitted edits)?",

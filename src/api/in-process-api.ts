@@ -15,6 +15,7 @@ import {
   type OperationName,
   type OperationResult,
 } from "./catalogue.js";
+import { inputError } from "./input-errors.js";
 
 /** Options of {@link InProcessBatonApi}. */
 export interface InProcessBatonApiOptions {
@@ -22,7 +23,11 @@ export interface InProcessBatonApiOptions {
   readonly agent: string;
   /** The checkout path operations, rules and probe use (default: the process's cwd). */
   readonly cwd?: string;
-  /** `cwd` is the caller's own checkout, so path operations may run (default true). */
+  /**
+   * `cwd` is the caller's own checkout (default true): path operations may then resolve
+   * patterns typed there. False (a caller elsewhere): they need `repo` and repository-relative
+   * patterns, and nothing on this machine is read for them.
+   */
   readonly local?: boolean;
   /** Close the Baton with {@link InProcessBatonApi.close} (default false: the caller owns it). */
   readonly ownsBaton?: boolean;
@@ -57,10 +62,7 @@ export class InProcessBatonApi extends OperationMethods {
     const operation = findOperation(name);
     if (operation === undefined) throw new BatonError("UNKNOWN_COMMAND", `no operation ${JSON.stringify(name)}`);
     const parsed = strictInput(operation).safeParse(input ?? {});
-    if (!parsed.success) {
-      const reasons = parsed.error.issues.map((i) => `${i.path.length > 0 ? i.path.join(".") : "input"}: ${i.message}`);
-      throw new BatonError("BAD_INPUT", `${operation.name}: ${reasons.join("; ")}`, { issues: reasons });
-    }
+    if (!parsed.success) throw inputError(operation.name, parsed.error);
     return operation.run(this.#baton, parsed.data, this.#context);
   }
 

@@ -5,8 +5,11 @@
  * holder, the same thrown codes for bad input (nothing changed), the same events.
  */
 import { afterEach, describe, expect, it } from "vitest";
+import type { z } from "zod";
 import type { BatonApi, OperationResult } from "../../src/api/baton-api.js";
+import { findOperation } from "../../src/api/catalogue.js";
 import { HttpBatonApi } from "../../src/api/http-client.js";
+import { inputError } from "../../src/api/input-errors.js";
 import { type BatonError, isBatonError } from "../../src/core/errors.js";
 import { API_TARGETS, type ApiSession, type ApiTarget } from "./targets.js";
 
@@ -176,6 +179,92 @@ describe.each(API_TARGETS)("BatonApi contract: $name", (target: ApiTarget) => {
     expect(context.message).toContain("k:v");
   });
 
+  it("path claims by repository identity: all or none, the holder named, release and renew only mine, claim with paths ends them with the work", async () => {
+    const { alice, bob } = await fresh();
+    const repo = `root:${"a".repeat(40)}`;
+    const other = `root:${"b".repeat(40)}`;
+    const patterns = (r: OperationResult, field = "paths") =>
+      ((r.data as Record<string, { pattern: string }[]>)[field] ?? []).map((p) => p.pattern);
+    const granted = await alice.pathsClaim({ paths: ["src/auth/", "./docs/*.md"], repo, reason: "auth rewrite" });
+    expect(granted).toMatchObject({ ok: true, data: { paths: [{ agent: "alice", mode: "exclusive" }, {}] } });
+    expect(patterns(granted)).toEqual(["src/auth/", "docs/*.md"]);
+    const conflict = await bob.pathsClaim({ paths: ["lib/", "src/auth/login.ts"], repo });
+    expect(conflict).toMatchObject({ ok: false, code: "PATH_CONFLICT", holder: { agent: "alice" } });
+    expect(((await bob.pathsList({ repo, mine: true })).data as { claims: unknown[] }).claims).toEqual([]);
+    expect((await bob.pathsClaim({ paths: ["src/auth/"], repo: other, shared: true })).ok).toBe(true);
+    // Bob's release and renew reach only his own claims: Alice's stay hers.
+    expect(await bob.pathsRelease({ repo })).toMatchObject({ ok: true, data: { released: [] } });
+    expect(await bob.pathsRenew({ repo })).toMatchObject({ ok: false, code: "NOT_HOLDER" });
+    expect(patterns(await alice.pathsRenew({ repo, ttl: "2h" }), "renewed").sort()).toEqual(["docs/*.md", "src/auth/"]);
+    // A work claim with paths: both, or neither.
+    expect(await bob.claim({ key: "task:p", paths: ["src/auth/x.ts"], repo })).toMatchObject({
+      ok: false,
+      code: "PATH_CONFLICT",
+    });
+    expect((await bob.show({ key: "task:p" })).data).toMatchObject({ claim: null });
+    const both = await bob.claim({ key: "task:p", paths: ["tests/"], repo, reason: "tests first" });
+    expect(both).toMatchObject({
+      ok: true,
+      data: { claim: { key: "task:p", agent: "bob" }, paths: [{ pattern: "tests/" }] },
+    });
+    expect((await bob.complete({ key: "task:p" })).ok).toBe(true);
+    const listed = (await alice.pathsList({ repo, state: ["all"] })).data as {
+      claims: { pattern: string; agent: string; state: string; repo: string; workKey: string | null }[];
+    };
+    expect(listed.claims.map((c) => [c.pattern, c.agent, c.state, c.workKey]).sort()).toEqual([
+      ["docs/*.md", "alice", "active", null],
+      ["src/auth/", "alice", "active", null],
+      ["tests/", "bob", "released", "task:p"],
+    ]);
+    expect(listed.claims.every((c) => c.repo === repo)).toBe(true);
+    const everywhere = (await alice.pathsList({ allRepos: true })).data as { claims: { repo: string }[] };
+    expect(new Set(everywhere.claims.map((c) => c.repo))).toEqual(new Set([repo, other]));
+    expect(patterns(await alice.pathsRelease({ repo, paths: ["src/auth/"], commit: "abc1234" }), "released")).toEqual([
+      "src/auth/",
+    ]);
+  });
+
+  it("task edits: update some fields, block and unblock, done and reopen, TASK_NOT_FOUND; context with the caller's rules", async () => {
+    const { alice, bob } = await fresh();
+    await alice.taskAdd({ id: "t1", title: "one", priority: 10 });
+    await alice.taskAdd({ id: "t2", title: "two", paths: ["src/"], assignee: "bob", meta: { pr: 1 } });
+    expect(await alice.taskShow({ id: "t2" })).toMatchObject({
+      data: { task: { paths: ["src/"], assignee: "bob", meta: { pr: 1 } } },
+    });
+    const updated = await alice.taskUpdate({ id: "t1", title: "one, renamed", priority: 70, paths: ["./lib/"] });
+    expect(updated).toMatchObject({
+      ok: true,
+      data: {
+        changed: true,
+        task: { id: "t1", title: "one, renamed", priority: 70, category: "general", paths: ["lib/"] },
+      },
+    });
+    expect(await alice.taskUpdate({ id: "t1", priority: 70 })).toMatchObject({ ok: true, data: { changed: false } });
+    expect(await alice.taskUpdate({ id: "t9", title: "x" })).toMatchObject({ ok: false, code: "TASK_NOT_FOUND" });
+    expect((await thrown(alice.taskUpdate({ id: "t1", block: ["nope"] }))).code).toBe("BLOCKER_UNKNOWN");
+    expect((await alice.taskUpdate({ id: "t1", block: ["t2"] })).ok).toBe(true);
+    expect(await alice.taskShow({ id: "t1" })).toMatchObject({
+      data: { task: { state: "blocked", blockedBy: ["t2"] } },
+    });
+    expect((await bob.claim({ key: "task:t2" })).ok).toBe(true);
+    const done = await alice.taskDone({ id: "t2" });
+    expect(done).toMatchObject({
+      ok: true,
+      data: { task: { state: "done" }, claim: { agent: "bob", state: "completed" } },
+    });
+    expect(await alice.taskShow({ id: "t1" })).toMatchObject({ data: { task: { state: "ready" } } });
+    expect(await alice.taskReopen({ id: "t2" })).toMatchObject({ ok: true, data: { claim: { state: "released" } } });
+    expect(await alice.taskDone({ id: "t9" })).toMatchObject({ ok: false, code: "TASK_NOT_FOUND" });
+    expect((await alice.taskUpdate({ id: "t1", unblock: ["t2"] })).data).toMatchObject({ task: { blockedBy: [] } });
+    // The rules as the caller read them: nothing is read where the operation runs.
+    const rules = { path: "/fleet/.baton/RULES.md", text: "# Fleet rules\n\n1. Claim before you edit.\n" };
+    const context = await bob.context({ rules });
+    expect(context.message).toMatch(/Fleet rules \(version [0-9a-f]{12}\): \/fleet\/\.baton\/RULES\.md/);
+    const data = context.data as { agent: string; sections: { id: string }[] };
+    expect([data.agent, ...data.sections.slice(0, 2).map((section) => section.id)]).toEqual(["bob", "rules", "mine"]);
+    expect((await bob.context({ rules: { path: "/fleet/none.md", text: null } })).message).toContain("no rules file");
+  });
+
   it("events page forward after a cursor, with the audit ids", async () => {
     const { alice } = await fresh();
     for (let i = 0; i < 4; i++) await alice.claim({ key: `e:${i}` });
@@ -199,9 +288,22 @@ describe.each(API_TARGETS)("BatonApi contract: $name", (target: ApiTarget) => {
       [() => alice.claim({ key: "k:1", extra: true } as never), "BAD_INPUT"],
       [() => alice.taskAdd({ id: "t", title: "t", priority: 500 }), "BAD_INPUT"],
       [() => alice.list({ state: ["sideways"] } as never), "BAD_INPUT"],
+      // The checkout is not where the operation runs: the repository identity and repository-relative paths are needed.
       [() => alice.claim({ key: "k:1", paths: ["src/"] }), "BAD_INPUT"],
+      [() => alice.pathsClaim({ paths: ["src/"] }), "BAD_INPUT"],
+      [() => alice.pathsClaim({ paths: ["../outside"], repo: "root:abc1234" }), "BAD_PATH"],
+      [() => alice.pathsRelease({ paths: [], repo: "root:abc1234" }), "BAD_INPUT"],
+      [() => alice.pathsList({}), "BAD_INPUT"],
+      [() => alice.claim({ key: "k:1", repo: "root:abc1234" }), "BAD_INPUT"],
+      [() => alice.taskUpdate({ id: "t 1", title: "x" }), "BAD_INPUT"],
+      [() => alice.context({ rules: { path: "" } } as never), "BAD_INPUT"],
     ];
     for (const [call, code] of cases) expect((await thrown(call())).code, String(call)).toBe(code);
+    // Every surface words a schema's refusal one way (src/api/input-errors.ts).
+    const refused = findOperation("claim")?.input.strict().safeParse({ key: 42 });
+    expect((await thrown(alice.claim({ key: 42 } as never))).message).toBe(
+      inputError("claim", refused?.error as z.ZodError).message,
+    );
     expect(await session.baton.log()).toEqual([]);
     expect(await session.baton.list({ state: "all" })).toEqual([]);
   });
@@ -218,7 +320,7 @@ describe.each(API_TARGETS)("BatonApi contract: $name", (target: ApiTarget) => {
       expect(await session.baton.list({ state: "all" })).toEqual([]);
       const stranger = new HttpBatonApi({ url, token: "not-a-token" });
       expect((await thrown(stranger.show({ key: "k:f" }))).code).toBe("UNAUTHENTICATED");
-      expect((await thrown(alice.pathsClaim({ paths: ["src/"] }))).code).toBe("UNKNOWN_ROUTE");
+      expect((await thrown(alice.probe({ paths: ["src/"] }))).code).toBe("UNKNOWN_ROUTE");
     },
   );
 });

@@ -19,8 +19,19 @@ export function context(flags: CommonFlags & { format?: string; budget?: string;
         throw new BatonError("BAD_OPTION", `invalid --budget ${JSON.stringify(flags.budget)}: a number of characters`);
       return { format, budget, as: config.agent, rulesFile: flags.rulesFile ?? config.rulesFile };
     },
-    async ({ baton }, p) => {
-      const result = await baton.context({
+    async (s, p) => {
+      if (s.api) {
+        // The rules are this checkout's: read here, sent with the call (the server reads no file of ours).
+        const path = await rulesPath(p.rulesFile === undefined ? {} : { file: p.rulesFile });
+        const r = await s.api.context({
+          ...(p.budget === undefined ? {} : { budget: p.budget }),
+          rules: { path, text: readRules(path).text },
+        });
+        if (p.format === "json") process.stdout.write(`${JSON.stringify({ ok: true, ...(r.data as object) })}\n`);
+        else process.stdout.write(r.message);
+        return;
+      }
+      const result = await s.baton.context({
         ...(p.as === undefined ? {} : { as: p.as }),
         ...(p.budget === undefined ? {} : { budget: p.budget }),
         ...(p.rulesFile === undefined ? {} : { rulesFile: p.rulesFile }),

@@ -207,21 +207,8 @@ export function buildProgram(name: string, only?: string): Command {
   const paths = program.command("paths").summary("claim repository files, folders and globs");
   place(paths, "paths_claim");
   place(paths, "paths_release");
-  common(paths.command("renew"))
-    .summary("extend my live path claims (no pattern: all of mine here)")
-    .argument("[patterns...]")
-    .option("--ttl <duration>", "new lease length from now (default 30m)")
-    .option("--repo <id>", "repository identity to use instead of asking git")
-    .action(async (patterns: string[], flags) => (await import("./paths.js")).renew(patterns, flags));
-  common(paths.command("list"))
-    .summary("path claims in this repository (default: live ones)")
-    .option("--state <states>", "active, expired, completed, released, abandoned, all (comma-separated)")
-    .option("--agent <agent>", "only this agent's claims")
-    .option("--mine", "only my claims (--as)")
-    .option("--all-repos", "every repository in the registry")
-    .option("--limit <n>", "at most n claims (default 1000)")
-    .option("--repo <id>", "repository identity to use instead of asking git")
-    .action(async (flags) => (await import("./paths.js")).list(flags));
+  place(paths, "paths_renew");
+  place(paths, "paths_list");
 
   place(program, "sync_check");
   place(program, "probe");
@@ -271,32 +258,12 @@ export function buildProgram(name: string, only?: string): Command {
     .action(async (flags) => (await import("./db.js")).migrate(flags));
 
   const task = program.command("task").summary("the backlog: tasks with categories, priorities and blockers");
-  const taskFields = (command: Command): Command =>
-    common(command)
-      .option("--title <text>", "what the task is")
-      .option("--category <name>", "its category (default general)")
-      .option("--priority <0-100>", "higher first (default 50)")
-      .option("--blocked-by <ids...>", "tasks that must be done first")
-      .option("--paths <patterns...>", "repository paths it touches (claimed with it by next)")
-      .option("--assignee <agent>", "tier 1 for this agent")
-      .option("--meta <json>", "a JSON object stored with the task");
   place(task, "task_add");
-  taskFields(task.command("update"))
-    .summary("change a task's fields")
-    .argument("<id>")
-    .action(async (id: string, flags) => (await import("./tasks.js")).update(id, flags));
+  place(task, "task_update");
   place(task, "task_show");
   place(task, "task_list");
-  for (const action of ["done", "reopen"] as const) {
-    common(task.command(action))
-      .summary(
-        action === "done"
-          ? "mark a task done, completing a claim on task:ID"
-          : "open a done task again: next and claim take it again",
-      )
-      .argument("<id>")
-      .action(async (id: string, flags) => (await import("./tasks.js")).change(action, id, [], flags));
-  }
+  place(task, "task_done");
+  place(task, "task_reopen");
   for (const action of ["block", "unblock"] as const) {
     common(task.command(action))
       .summary(action === "block" ? "add blockers to a task" : "remove blockers from a task")

@@ -121,6 +121,11 @@ export interface CliOperation<N extends OperationName = OperationName> {
    * still declared from this entry.
    */
   readonly handler?: (args: unknown[], flags: Flags) => Promise<void>;
+  /**
+   * The handler also runs through a server: it reads the checkout here (the repository
+   * identity and repository-relative patterns, the rules file) and sends what it read.
+   */
+  readonly throughServer?: true;
   /** Another handler for some calls (`claim --paths`); undefined: the generated path. */
   readonly delegate?: (args: unknown[], flags: Flags) => Promise<void> | undefined;
   /** Decide what the flags alone cannot say (defaults from the configuration, marker folders). */

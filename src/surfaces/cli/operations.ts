@@ -13,6 +13,7 @@ import type { OperationResult } from "../../api/catalogue.js";
 import { shown } from "../../services/claims.js";
 import { CLAIM_STATES, type BatonEvent, type Claim, EVENT_KINDS, type Task, type TaskState } from "../../core/types.js";
 import { resolve } from "node:path";
+import { parseAgent } from "../../core/identity.js";
 import { table } from "./output.js";
 import { claimFromView, eventFromView } from "./remote.js";
 import { describeClaim, describeEvent, describeTask, relative } from "./render.js";
@@ -57,6 +58,72 @@ const markerDirFlag: CliFlag = {
   type: "string",
   description: "also keep marks as JSON files here (default: $BATON_MARKER_DIR)",
 };
+
+const repoFlag: CliFlag = {
+  flag: "--repo",
+  value: "id",
+  field: "repo",
+  type: "string",
+  description: "repository identity to use instead of asking git",
+};
+
+/** The fields `task add` and `task update` set (`title`: the refusal when it is missing). */
+function taskFlags(text: { title?: string; blockedBy: string; paths: string }): CliFlag[] {
+  return [
+    {
+      flag: "--title",
+      value: "text",
+      field: "title",
+      type: "string",
+      ...(text.title === undefined ? {} : { required: text.title }),
+      description: "what the task is",
+    },
+    {
+      flag: "--category",
+      value: "name",
+      field: "category",
+      type: "string",
+      description: "its category (default general)",
+    },
+    {
+      flag: "--priority",
+      value: "0-100",
+      field: "priority",
+      type: "number",
+      min: 0,
+      max: 100,
+      refusal: { code: "BAD_INPUT" },
+      description: "higher first (default 50)",
+    },
+    {
+      flag: "--blocked-by",
+      value: "ids",
+      field: "blockedBy",
+      type: "list",
+      variadic: true,
+      description: text.blockedBy,
+    },
+    { flag: "--paths", value: "patterns", field: "paths", type: "list", variadic: true, description: text.paths },
+    { flag: "--assignee", value: "agent", field: "assignee", type: "string", description: "tier 1 for this agent" },
+    { flag: "--meta", value: "json", field: "meta", type: "string", description: "a JSON object stored with the task" },
+  ];
+}
+
+/**
+ * `--paths` of a task for a server: typed here, so resolved in this checkout (git, symbolic
+ * links) and sent repository-relative; the server reads nothing of ours.
+ */
+async function sentPaths(p: { readonly input: { paths?: string[] | undefined } }): Promise<void> {
+  const { paths } = p.input;
+  if (paths === undefined || paths.length === 0) return;
+  const { CHECKOUT_PATHS } = await import("../../workspace/checkout.js");
+  p.input.paths = await CHECKOUT_PATHS.patterns(paths, {});
+}
+
+/** The configured agent, when there is one (task done/reopen act as it, or as nobody). */
+function actingIfSet(p: Pick<Prepared, "config">): { as?: string } {
+  return p.config.agent === undefined ? {} : { as: parseAgent(p.config.agent) };
+}
 
 /** A gate's marker folder: `--marker-dir` or BATON_MARKER_DIR, checked before anything runs. */
 async function markerDir(p: Pick<Prepared, "flags" | "config" | "extra">): Promise<void> {
@@ -115,7 +182,6 @@ export const CLI_OPERATIONS: CliOperations = {
         field: "paths",
         type: "list",
         variadic: true,
-        localOnly: true,
         description: "also claim these repository paths, in the same transaction (all or nothing)",
       },
       { flag: "--shared", type: "boolean", description: "with --paths: hold the paths shared" },
@@ -455,6 +521,11 @@ export const CLI_OPERATIONS: CliOperations = {
     prepare(p) {
       p.input.dryRun = p.input.dryRun === true;
     },
+    // A task's paths are claimed in this checkout's repository (null outside one), as here.
+    async beforeServer(p) {
+      const { CHECKOUT_PATHS } = await import("../../workspace/checkout.js");
+      p.input.repo = await CHECKOUT_PATHS.repository({});
+    },
     async local(baton, p) {
       const { category, seed, dryRun, ttl: lease } = p.input;
       const result = await baton.next({ as: as(p), ...defined({ category, seed, dryRun, ttl: lease }) });
@@ -506,13 +577,16 @@ export const CLI_OPERATIONS: CliOperations = {
       },
       {
         flag: "--advisory",
+        field: "advisory",
         type: "boolean",
         description: "grant despite conflicts, reporting them (never the default)",
       },
-      { flag: "--repo", value: "id", type: "string", description: "repository identity to use instead of asking git" },
+      repoFlag,
     ],
     agent: true,
+    // Patterns and the repository are resolved against this checkout (workspace), then sent.
     handler: async (args, flags) => (await import("./paths.js")).claim(args[0] as string[], flags),
+    throughServer: true,
   },
   paths_release: {
     words: "paths release",
@@ -527,10 +601,51 @@ export const CLI_OPERATIONS: CliOperations = {
         parse: "commit",
         description: "the commit that finished the change",
       },
-      { flag: "--repo", value: "id", type: "string", description: "repository identity to use instead of asking git" },
+      repoFlag,
     ],
     agent: true,
     handler: async (args, flags) => (await import("./paths.js")).release(args[0] as string[], flags),
+    throughServer: true,
+  },
+  paths_renew: {
+    words: "paths renew",
+    summary: "extend my live path claims (no pattern: all of mine here)",
+    args: [{ name: "patterns", field: "paths", variadic: true, optional: true }],
+    flags: [ttl("new lease length from now (default 30m)"), repoFlag],
+    agent: true,
+    handler: async (args, flags) => (await import("./paths.js")).renew(args[0] as string[], flags),
+    throughServer: true,
+  },
+  paths_list: {
+    words: "paths list",
+    summary: "path claims in this repository (default: live ones)",
+    flags: [
+      {
+        flag: "--state",
+        value: "states",
+        field: "state",
+        type: "list",
+        choices: [...CLAIM_STATES, "all"],
+        description: "active, expired, completed, released, abandoned, all (comma-separated)",
+      },
+      { flag: "--agent", value: "agent", field: "agent", type: "string", description: "only this agent's claims" },
+      { flag: "--mine", field: "mine", type: "boolean", description: "only my claims (--as)" },
+      { flag: "--all-repos", field: "allRepos", type: "boolean", description: "every repository in the registry" },
+      {
+        flag: "--limit",
+        value: "n",
+        field: "limit",
+        type: "number",
+        min: 1,
+        max: 100_000,
+        description: "at most n claims (default 1000)",
+      },
+      repoFlag,
+    ],
+    agent: { when: "mine", words: "paths list --mine" },
+    // The repository is this checkout's (workspace); through a server its identity is sent.
+    handler: async (_args, flags) => (await import("./paths.js")).list(flags),
+    throughServer: true,
   },
   gate_check: {
     words: "gate check",
@@ -582,8 +697,9 @@ export const CLI_OPERATIONS: CliOperations = {
         description: "the operating rules (default .baton/RULES.md at the repository root)",
       },
     ],
-    // The rules file is read from this checkout (workspace).
+    // The rules file is read from this checkout (workspace); through a server its text is sent.
     handler: async (_args, flags) => (await import("./context.js")).context(flags),
+    throughServer: true,
   },
   note: {
     words: "note",
@@ -618,73 +734,14 @@ export const CLI_OPERATIONS: CliOperations = {
     words: "task add",
     summary: "add a task (its work key is task:ID)",
     args: [{ name: "id", field: "id", parse: "task-id" }],
-    flags: [
-      {
-        flag: "--title",
-        value: "text",
-        field: "title",
-        type: "string",
-        required: "task add needs --title",
-        description: "what the task is",
-      },
-      {
-        flag: "--category",
-        value: "name",
-        field: "category",
-        type: "string",
-        description: "its category (default general)",
-      },
-      {
-        flag: "--priority",
-        value: "0-100",
-        field: "priority",
-        type: "number",
-        min: 0,
-        max: 100,
-        refusal: { code: "BAD_INPUT" },
-        description: "higher first (default 50)",
-      },
-      {
-        flag: "--blocked-by",
-        value: "ids",
-        field: "blockedBy",
-        type: "list",
-        variadic: true,
-        default: [],
-        description: "tasks that must be done first",
-      },
-      {
-        flag: "--paths",
-        value: "patterns",
-        field: "paths",
-        type: "list",
-        variadic: true,
-        localOnly: true,
-        description: "repository paths it touches (claimed with it by next)",
-      },
-      {
-        flag: "--assignee",
-        value: "agent",
-        field: "assignee",
-        type: "string",
-        localOnly: true,
-        description: "tier 1 for this agent",
-      },
-      {
-        flag: "--meta",
-        value: "json",
-        field: "meta",
-        type: "string",
-        localOnly: true,
-        description: "a JSON object stored with the task",
-      },
-    ],
+    flags: taskFlags({
+      title: "task add needs --title",
+      blockedBy: "tasks that must be done first",
+      paths: "repository paths it touches (claimed with it by next)",
+    }),
+    beforeServer: sentPaths,
     local(baton, p) {
-      const { id, title, category, priority, blockedBy, paths, assignee, meta } = p.input as typeof p.input & {
-        paths?: string[];
-        assignee?: string;
-        meta?: string;
-      };
+      const { id, title, category, priority, blockedBy, paths, assignee, meta } = p.input;
       return baton.tasks.put(
         [
           {
@@ -699,6 +756,21 @@ export const CLI_OPERATIONS: CliOperations = {
         ],
         "add",
       );
+    },
+  },
+  task_update: {
+    words: "task update",
+    summary: "change a task's fields",
+    args: [{ name: "id", field: "id", parse: "task-id" }],
+    flags: taskFlags({
+      blockedBy: "tasks that must be done first (replaces the blockers)",
+      paths: "repository paths it touches (replaces them)",
+    }),
+    beforeServer: sentPaths,
+    // Only the fields given, applied by the store in one transaction: a concurrent edit of another field survives.
+    local(baton, p) {
+      const { id, ...fields } = p.input;
+      return baton.tasks.update(id, defined(fields));
     },
   },
   task_show: {
@@ -757,6 +829,18 @@ export const CLI_OPERATIONS: CliOperations = {
               tasks.map((t) => [t.id, t.state, String(t.priority), t.category, t.title]),
             ),
     }),
+  },
+  task_done: {
+    words: "task done",
+    summary: "mark a task done, completing a claim on task:ID",
+    args: [{ name: "id", field: "id", parse: "task-id" }],
+    local: (baton, p) => baton.tasks.done(p.input.id, actingIfSet(p)),
+  },
+  task_reopen: {
+    words: "task reopen",
+    summary: "open a done task again: next and claim take it again",
+    args: [{ name: "id", field: "id", parse: "task-id" }],
+    local: (baton, p) => baton.tasks.reopen(p.input.id, actingIfSet(p)),
   },
   probe: {
     words: "probe",

@@ -10,9 +10,15 @@ import { parseStates } from "../../services/claims.js";
 import { pathTarget } from "../../workspace/checkout.js";
 import { requireAgent } from "./config.js";
 import type { CommonFlags } from "./main.js";
-import { emit, emitNo, table } from "./output.js";
+import { emit, emitNo, type OutputMode, table } from "./output.js";
+import { pathClaimsOf, ttlText } from "./remote.js";
 import { withSession } from "./session.js";
 import { isoSeconds as iso } from "../../core/time.js";
+
+function answer(mode: OutputMode, result: { readonly ok: boolean; readonly message: string }): void {
+  if (result.ok) emit(mode, result, result.message);
+  else emitNo(mode, result, result.message);
+}
 
 interface PathFlags extends CommonFlags {
   shared?: boolean;
@@ -42,17 +48,21 @@ export function claim(patterns: string[], flags: PathFlags): Promise<void> {
       const { normalized, where } = await repoAndPatterns(patterns.length === 0 ? [] : patterns, flags.repo);
       return { as, ttl, reason, patterns: normalized ?? [], where };
     },
-    async ({ baton, mode }, p) => {
-      const result = await baton.paths.claim(p.patterns, {
-        ...p.where,
-        as: p.as,
+    async (s, p) => {
+      const held = {
         shared: flags.shared === true,
         advisory: flags.advisory === true,
-        ...(p.ttl === undefined ? {} : { ttl: p.ttl }),
         ...(p.reason === null ? {} : { reason: p.reason }),
-      });
-      if (result.ok) emit(mode, result, result.message);
-      else emitNo(mode, result, result.message);
+      };
+      const result = s.api
+        ? await s.api.pathsClaim({ paths: p.patterns, ...p.where, ...held, ...ttlText(p.ttl) })
+        : await s.baton.paths.claim(p.patterns, {
+            ...p.where,
+            as: p.as,
+            ...held,
+            ...(p.ttl === undefined ? {} : { ttl: p.ttl }),
+          });
+      answer(s.mode, result);
     },
   );
 }
@@ -66,13 +76,17 @@ export function release(patterns: string[], flags: CommonFlags & { commit?: stri
       const { normalized, where } = await repoAndPatterns(patterns, flags.repo);
       return { as, commit, patterns: normalized, where };
     },
-    async ({ baton, mode }, p) => {
-      const result = await baton.paths.release(p.patterns, {
-        ...p.where,
-        as: p.as,
-        ...(p.commit === null ? {} : { commit: p.commit }),
-      });
-      emit(mode, { ok: true, ...result }, result.message);
+    async (s, p) => {
+      const commit = p.commit === null ? {} : { commit: p.commit };
+      if (s.api) {
+        answer(
+          s.mode,
+          await s.api.pathsRelease({ ...(p.patterns === null ? {} : { paths: p.patterns }), ...p.where, ...commit }),
+        );
+        return;
+      }
+      const result = await s.baton.paths.release(p.patterns, { ...p.where, as: p.as, ...commit });
+      emit(s.mode, { ok: true, ...result }, result.message);
     },
   );
 }
@@ -86,14 +100,24 @@ export function renew(patterns: string[], flags: CommonFlags & { ttl?: string; r
       const { normalized, where } = await repoAndPatterns(patterns, flags.repo);
       return { as, ttl, patterns: normalized, where };
     },
-    async ({ baton, mode }, p) => {
-      const result = await baton.paths.renew(p.patterns, {
+    async (s, p) => {
+      if (s.api) {
+        answer(
+          s.mode,
+          await s.api.pathsRenew({
+            ...(p.patterns === null ? {} : { paths: p.patterns }),
+            ...p.where,
+            ...ttlText(p.ttl),
+          }),
+        );
+        return;
+      }
+      const result = await s.baton.paths.renew(p.patterns, {
         ...p.where,
         as: p.as,
         ...(p.ttl === undefined ? {} : { ttl: p.ttl }),
       });
-      if (result.ok) emit(mode, result, result.message);
-      else emitNo(mode, result, result.message);
+      answer(s.mode, result);
     },
   );
 }
@@ -122,15 +146,23 @@ export function list(flags: ListFlags): Promise<void> {
       const where = flags.allRepos === true ? {} : (await repoAndPatterns(null, flags.repo)).where;
       return { states, agent, limit, where };
     },
-    async ({ baton, mode }, p) => {
-      const claims = await baton.paths.list({
-        ...p.where,
-        allRepos: flags.allRepos === true,
-        ...(p.states === undefined ? {} : { state: p.states }),
-        ...(p.agent === undefined ? {} : { agent: p.agent }),
-        limit: p.limit,
-      });
-      emit(mode, { ok: true, claims }, () => renderPaths(claims, flags.allRepos === true));
+    async (s, p) => {
+      const filter = { ...(p.agent === undefined ? {} : { agent: p.agent }), limit: p.limit };
+      const claims = s.api
+        ? pathClaimsOf(
+            await s.api.pathsList({
+              ...(flags.allRepos === true ? { allRepos: true } : p.where),
+              ...filter,
+              ...(p.states === undefined ? {} : { state: p.states === "all" ? ["all"] : [...p.states] }),
+            }),
+          )
+        : await s.baton.paths.list({
+            ...p.where,
+            allRepos: flags.allRepos === true,
+            ...filter,
+            ...(p.states === undefined ? {} : { state: p.states }),
+          });
+      emit(s.mode, { ok: true, claims }, () => renderPaths(claims, flags.allRepos === true));
     },
   );
 }
@@ -170,19 +202,23 @@ export function claimWithPaths(
       const { normalized, where } = await repoAndPatterns(patterns, flags.repo);
       return { key, as, ttl, meta, reason, patterns: normalized ?? [], where };
     },
-    async ({ baton, mode }, p) => {
-      const result = await baton.claimWithRepoPaths(p.key, p.patterns, {
-        ...p.where,
-        as: p.as,
+    async (s, p) => {
+      const options = {
         shared: flags.shared === true,
         advisory: flags.advisory === true,
         reopen: flags.reopen === true,
-        ...(p.ttl === undefined ? {} : { ttl: p.ttl }),
         ...(p.meta === null ? {} : { meta: p.meta }),
         ...(p.reason === null ? {} : { reason: p.reason }),
-      });
-      if (result.ok) emit(mode, result, result.message);
-      else emitNo(mode, result, result.message);
+      };
+      const result = s.api
+        ? await s.api.claim({ key: p.key, paths: p.patterns, ...p.where, ...options, ...ttlText(p.ttl) })
+        : await s.baton.claimWithRepoPaths(p.key, p.patterns, {
+            ...p.where,
+            as: p.as,
+            ...options,
+            ...(p.ttl === undefined ? {} : { ttl: p.ttl }),
+          });
+      answer(s.mode, result);
     },
   );
 }

@@ -4,7 +4,7 @@
  * `baton run` keeps a claim held through the server while its command runs here).
  */
 import type { BatonApi, OperationResult } from "../../api/baton-api.js";
-import type { BatonEvent, Claim } from "../../core/types.js";
+import type { BatonEvent, Claim, PathClaim } from "../../core/types.js";
 import type { ActionResult } from "../../services/claims.js";
 import type { Finisher, Renewer } from "../../services/lease.js";
 
@@ -22,6 +22,18 @@ export function claimFromView(view: Record<string, unknown>): Claim {
 /** An audit event as the server sends it, as the library returns it. */
 export function eventFromView(view: Record<string, unknown>): BatonEvent {
   return { ...(view as unknown as BatonEvent), at: new Date(String(view.at)) };
+}
+
+/** The path claims of a `paths_list` answer (`data.claims`, dates as ISO text), as the library returns them. */
+export function pathClaimsOf(result: OperationResult): PathClaim[] {
+  const views = (result.data as { claims?: Record<string, unknown>[] } | undefined)?.claims ?? [];
+  const date = (value: unknown): Date => new Date(String(value));
+  return views.map((view) => ({
+    ...(view as unknown as PathClaim),
+    claimedAt: date(view.claimedAt),
+    expiresAt: date(view.expiresAt),
+    endedAt: view.endedAt === null || view.endedAt === undefined ? null : date(view.endedAt),
+  }));
 }
 
 /** A lease as the catalogue takes it: milliseconds exactly, or the text given. */

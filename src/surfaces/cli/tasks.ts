@@ -1,90 +1,40 @@
 /**
- * `baton task update|done|reopen|block|unblock|import`: the backlog commands that are not
- * catalogue operations yet (`task add|show|list`, `next` and `supply` are generated: operations.ts).
+ * `baton task block|unblock|import`: the backlog commands that are not catalogue operations
+ * (`task add|update|done|reopen|show|list`, `next` and `supply` are generated: operations.ts).
+ * block and unblock are `task_update` with `block`/`unblock`, worded as their own commands.
  */
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { BatonError } from "../../core/errors.js";
 import { decodeImportText, type LabelMap, readGithubTasks, readMarkdownTasks } from "../../workspace/task-import.js";
 import { parseTaskId, type TaskSpec } from "../../services/tasks.js";
-import { parseAgent } from "../../core/identity.js";
 import type { CommonFlags } from "./main.js";
 import { emit, emitNo } from "./output.js";
 import { withSession } from "./session.js";
-
-interface TaskFlags extends CommonFlags {
-  title?: string;
-  category?: string;
-  priority?: string;
-  blockedBy?: string[];
-  paths?: string[];
-  assignee?: string;
-  meta?: string;
-}
-
-function priorityOf(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d{1,3}$/.test(value))
-    throw new BatonError("BAD_INPUT", `invalid --priority ${JSON.stringify(value)}: an integer from 0 to 100`);
-  return Number(value);
-}
 
 function answer(mode: { json: boolean }, result: { ok: boolean; message: string }): void {
   if (result.ok) emit(mode, result, result.message);
   else emitNo(mode, result, result.message);
 }
 
-export function update(id: string, flags: TaskFlags): Promise<void> {
+/** block, unblock: blockers added or removed, relative to the stored ones when the store applies it. */
+export function change(action: "block" | "unblock", id: string, others: string[], flags: CommonFlags): Promise<void> {
   return withSession(
     flags,
-    () => ({ id: parseTaskId(id), priority: priorityOf(flags.priority) }),
-    async ({ baton, mode }, p) => {
-      // Only the fields given, applied by the store in one transaction: a concurrent edit of another field survives.
-      const result = await baton.tasks.update(p.id, {
-        ...(flags.title === undefined ? {} : { title: flags.title }),
-        ...(flags.category === undefined ? {} : { category: flags.category }),
-        ...(p.priority === undefined ? {} : { priority: p.priority }),
-        ...(flags.blockedBy === undefined ? {} : { blockedBy: flags.blockedBy }),
-        ...(flags.paths === undefined ? {} : { paths: flags.paths }),
-        ...(flags.assignee === undefined ? {} : { assignee: flags.assignee }),
-        ...(flags.meta === undefined ? {} : { meta: flags.meta }),
-      });
-      answer(mode, result);
-    },
-  );
-}
-
-/** done, reopen, block, unblock: one field of an existing task. */
-export function change(
-  action: "done" | "reopen" | "block" | "unblock",
-  id: string,
-  others: string[],
-  flags: CommonFlags,
-): Promise<void> {
-  return withSession(
-    flags,
-    (config) => {
-      if ((action === "block" || action === "unblock") && others.length === 0) {
+    () => {
+      if (others.length === 0) {
         throw new BatonError(
           "BAD_INPUT",
           `task ${action} needs the blocking task ids: baton task ${action} ID BLOCKER…`,
         );
       }
-      return {
-        id: parseTaskId(id),
-        others: others.map(parseTaskId),
-        as: config.agent === undefined ? {} : { as: parseAgent(config.agent) },
-      };
+      return { id: parseTaskId(id), others: others.map(parseTaskId) };
     },
-    async ({ baton, mode }, p) => {
-      if (action === "done" || action === "reopen") {
-        const as = p.as;
-        answer(mode, action === "done" ? await baton.tasks.done(p.id, as) : await baton.tasks.reopen(p.id, as));
-        return;
-      }
-      // Relative to the blockers stored when the store applies it, in one transaction.
-      const result = await baton.tasks.update(p.id, action === "block" ? { block: p.others } : { unblock: p.others });
-      answer(mode, result.ok ? { ...result, message: `${action} task:${p.id}` } : result);
+    async (s, p) => {
+      // In one transaction, here or on the server (task_update).
+      const change = action === "block" ? { block: p.others } : { unblock: p.others };
+      const result = s.api ? await s.api.taskUpdate({ id: p.id, ...change }) : await s.baton.tasks.update(p.id, change);
+      answer(s.mode, result.ok ? { ...result, message: `${action} task:${p.id}` } : result);
     },
   );
 }

@@ -7,6 +7,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { z } from "zod";
 import { CATALOGUE, type Operation, type OperationResult } from "../../api/catalogue.js";
+import { inputError } from "../../api/input-errors.js";
 import { VIEW_OPERATIONS } from "../../api/views.js";
 import type { Baton } from "../../baton.js";
 import { BatonError, ERROR_CODES, type ErrorCode, type Hint, isBatonError, kindOf } from "../../core/errors.js";
@@ -78,6 +79,10 @@ declare module "fastify" {
   interface FastifyRequest {
     identity: Identity | null;
   }
+  interface FastifyInstance {
+    /** Every route registered, as `METHOD /path` (parameters in OpenAPI's `{name}` form): each is in /openapi.json. */
+    readonly batonRoutes: readonly string[];
+  }
 }
 
 /** Pick the agent a request acts as: its token's, or (admin only) the one it names. */
@@ -99,6 +104,13 @@ export async function createHttpServer(baton: Baton, options: HttpServerOptions 
   // The acting agent per request; the server's folder and repository identity found once.
   const context = serverContext();
   app.decorateRequest("identity", null);
+  const routes: string[] = [];
+  app.decorate("batonRoutes", routes);
+  app.addHook("onRoute", (route) => {
+    for (const method of [route.method].flat()) {
+      if (method !== "HEAD") routes.push(`${method} ${route.url.replace(/:(\w+)/g, "{$1}")}`);
+    }
+  });
 
   // Streams never end by themselves: close them before the server waits for its connections.
   app.addHook("preClose", async () => {
@@ -166,10 +178,8 @@ export async function createHttpServer(baton: Baton, options: HttpServerOptions 
       const identity = request.identity as Identity;
       const parsed = schema.safeParse(request.body ?? {});
       if (!parsed.success) {
-        const reasons = parsed.error.issues.map(
-          (i) => `${i.path.length > 0 ? i.path.join(".") : "body"}: ${i.message}`,
-        );
-        return fail(reply, "BAD_INPUT", `${operation.name}: ${reasons.join("; ")}`, { issues: reasons });
+        const refused = inputError(operation.name, parsed.error);
+        return fail(reply, refused.code, refused.message, refused.details);
       }
       const { as: named, ...input } = parsed.data as Record<string, unknown>;
       const agent = actingAgent(identity, named);

@@ -15,7 +15,8 @@ import {
   type Tool,
 } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
-import { CATALOGUE, type Operation, type OperationResult } from "../../api/catalogue.js";
+import { CATALOGUE, CHECKOUT_FIELDS, type Operation, type OperationResult } from "../../api/catalogue.js";
+import { inputError } from "../../api/input-errors.js";
 import type { Baton } from "../../baton.js";
 import { ERROR_CODES, isBatonError } from "../../core/errors.js";
 import { nextStep } from "./mcp-hints.js";
@@ -43,13 +44,18 @@ const OUTPUT_SCHEMA = {
   required: ["ok", "message"],
 } as const;
 
-/** A compact JSON Schema of an operation's input (no `$schema`, no repeated noise). */
-function inputSchema(operation: Operation): Tool["inputSchema"] {
+/**
+ * A compact JSON Schema of an operation's input (no `$schema`, no repeated noise), without
+ * the fields the catalogue keeps out of tools (and, where the checkout is, what it supplies).
+ */
+function inputSchema(operation: Operation, local: boolean): Tool["inputSchema"] {
   const schema = z.toJSONSchema(operation.input, { target: "draft-2020-12", unrepresentable: "any" }) as Record<
     string,
     unknown
   >;
   delete schema.$schema;
+  const properties = (schema.properties ?? {}) as Record<string, unknown>;
+  for (const field of [...(operation.toolHidden ?? []), ...(local ? CHECKOUT_FIELDS : [])]) delete properties[field];
   // `{type: object}` says what a free-form object needs; zod's propertyNames adds nothing.
   for (const property of Object.values((schema.properties ?? {}) as Record<string, Record<string, unknown>>)) {
     delete property.propertyNames;
@@ -74,11 +80,14 @@ const TOOL_LISTS = new Map<string, Tool[]>();
 
 function buildTools(options: Pick<McpServerOptions, "local" | "readOnly">): Tool[] {
   return CATALOGUE.filter(
-    (operation) => (options.local || !operation.local) && (options.readOnly !== true || !operation.mutates),
+    (operation) =>
+      operation.tool !== false &&
+      (options.local || !operation.local) &&
+      (options.readOnly !== true || !operation.mutates),
   ).map((operation) => ({
     name: operation.name,
     description: operation.summary,
-    inputSchema: inputSchema(operation),
+    inputSchema: inputSchema(operation, options.local),
     outputSchema: OUTPUT_SCHEMA as unknown as Tool["outputSchema"],
     // Only what differs from MCP's defaults (destructive and idempotent mean something
     // only for tools that change state).
@@ -107,11 +116,9 @@ function strictInput(operation: Operation): z.ZodObject {
   return schema;
 }
 
+/** Bad arguments: invalid params, worded as every surface words a schema's refusal (src/api/input-errors.ts). */
 function invalidParams(operation: Operation, error: z.ZodError): McpError {
-  const reasons = error.issues.map(
-    (issue) => `${issue.path.length > 0 ? issue.path.join(".") : "arguments"}: ${issue.message}`,
-  );
-  return new McpError(ErrorCode.InvalidParams, `${operation.name}: ${reasons.join("; ")}`);
+  return new McpError(ErrorCode.InvalidParams, inputError(operation.name, error).message);
 }
 
 function toolResult(result: OperationResult): CallToolResult {
