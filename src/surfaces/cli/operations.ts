@@ -13,6 +13,7 @@ import type { OperationResult } from "../../api/catalogue.js";
 import { shown } from "../../services/claims.js";
 import { CLAIM_STATES, type BatonEvent, type Claim, EVENT_KINDS, type Task, type TaskState } from "../../core/types.js";
 import { resolve } from "node:path";
+import { BatonError } from "../../core/errors.js";
 import { parseAgent } from "../../core/identity.js";
 import { table } from "./output.js";
 import { claimFromView, eventFromView } from "./remote.js";
@@ -184,13 +185,22 @@ export const CLI_OPERATIONS: CliOperations = {
         variadic: true,
         description: "also claim these repository paths, in the same transaction (all or nothing)",
       },
-      { flag: "--shared", type: "boolean", description: "with --paths: hold the paths shared" },
+      { flag: "--shared", field: "shared", type: "boolean", description: "with --paths: hold the paths shared" },
       {
         flag: "--advisory",
+        field: "advisory",
         type: "boolean",
         description: "with --paths: grant the paths despite conflicts, reporting them",
       },
-      { flag: "--reason", value: "text", type: "string", description: "with --paths: why the paths are claimed" },
+      {
+        flag: "--reason",
+        value: "text",
+        field: "reason",
+        type: "string",
+        parse: "text",
+        description: "with --paths: why the paths are claimed",
+      },
+      { ...repoFlag, description: "with --paths: repository identity to use instead of asking git" },
     ],
     agent: true,
     // The paths are resolved against this checkout (workspace): their own handler.
@@ -199,6 +209,11 @@ export const CLI_OPERATIONS: CliOperations = {
         ? undefined
         : import("./paths.js").then((m) => m.claimWithPaths(args[0] as string, flags.paths as string[], flags)),
     prepare(p) {
+      // Without --paths (claimWithPaths took the call otherwise) the path options mean nothing: ignored, as always.
+      delete p.input.shared;
+      delete p.input.advisory;
+      delete p.input.reason;
+      delete p.input.repo;
       // --strict-similar > --similar > BATON_SIMILAR / config > warn.
       const mode = p.flags.strictSimilar === true ? "strict" : (p.input.similar ?? p.config.similar ?? "warn");
       p.input.similar = mode;
@@ -688,6 +703,7 @@ export const CLI_OPERATIONS: CliOperations = {
         value: "chars",
         field: "budget",
         type: "number",
+        refusal: { invalid: "a number of characters" },
         description: "character budget (default 4000); my claims and supply/contention are never cut",
       },
       {
@@ -697,9 +713,37 @@ export const CLI_OPERATIONS: CliOperations = {
         description: "the operating rules (default .baton/RULES.md at the repository root)",
       },
     ],
-    // The rules file is read from this checkout (workspace); through a server its text is sent.
-    handler: async (_args, flags) => (await import("./context.js")).context(flags),
-    throughServer: true,
+    prepare(p) {
+      const format = (p.flags.format as string | undefined) ?? (p.flags.json === true ? "json" : "md");
+      if (format !== "md" && format !== "json") {
+        throw new BatonError("BAD_OPTION", `invalid --format ${JSON.stringify(format)}: use md or json`);
+      }
+      p.extra.format = format;
+      const file = (p.flags.rulesFile as string | undefined) ?? p.config.rulesFile;
+      if (file !== undefined) p.extra.rulesFile = file;
+    },
+    // The rules are this checkout's: read here, sent with the call (the server reads no file of ours).
+    async beforeServer(p) {
+      const { readRules, rulesPath } = await import("../../workspace/rules.js");
+      const file = p.extra.rulesFile as string | undefined;
+      const path = await rulesPath(file === undefined ? {} : { file });
+      p.input.rules = { path, text: readRules(path).text };
+    },
+    local: (baton, p) =>
+      baton.context({
+        ...defined({
+          as: p.config.agent,
+          budget: p.input.budget,
+          rulesFile: p.extra.rulesFile as string | undefined,
+        }),
+      }),
+    fromServer: (result) => ({ ...(result.data as object), markdown: result.message }),
+    // The block as it is (md), or every part but the markdown as JSON (--format json or --json).
+    render(answer: { markdown: string }, p): Rendered {
+      const { markdown, ...rest } = answer;
+      const json = { ok: true, ...rest };
+      return { ok: true, json, text: p.extra.format === "json" ? JSON.stringify(json) : markdown };
+    },
   },
   note: {
     words: "note",
