@@ -97,7 +97,7 @@ describe("the CLI's table of the catalogue's operations", () => {
 });
 
 describe("a CLI call never loads zod", () => {
-  it("claim, show, list, log, gate check, task list, next: no zod module is loaded (the built bundle)", () => {
+  it("claim, show, list, log, gate check, task add|update|done|reopen|list, next, context: no zod module is loaded (the built bundle)", () => {
     const dir = tempDir();
     const trace = join(dir, "trace.cjs");
     writeFileSync(
@@ -112,8 +112,13 @@ M._load = function (request, ...rest) { if (/(^|\\/)zod(\\/|$)/.test(request)) p
       ["list", "--state", "all"],
       ["log", "--kind", "granted"],
       ["gate", "check", "g:1"],
+      ["task", "add", "9", "--title", "t", "--meta", '{"a":1}'],
+      ["task", "update", "9", "--priority", "70"],
+      ["task", "done", "9"],
+      ["task", "reopen", "9"],
       ["task", "list"],
       ["next", "--dry-run"],
+      ["context", "--budget", "2000"],
       ["complete", "k:1", "--outcome", "success"],
     ]) {
       const r = cli(args, { env, cwd: dir });
