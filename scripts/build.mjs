@@ -184,6 +184,9 @@ copyFileSync(join(root, "src", "surfaces", "dashboard", "index.html"), join(root
 const mainBundle = readFileSync(join(root, "dist", "cli", "baton-main.js"), "utf8");
 if (/\bimport\([^)]/.test(mainBundle))
   throw new Error("dist/cli/baton-main.js has an import() left: bundle or require() what it loads");
+// zod stays outside the CLI bundle, required only where a schema is used (baton mcp, baton serve,
+// an unusual config file): a CLI call never evaluates it (test/cli-operations.test.ts traces that).
+if (/\$ZodType/.test(mainBundle)) throw new Error("dist/cli/baton-main.js inlines zod: keep it external");
 
 // dist/cli/*.js are CommonJS inside an ESM package.
 writeFileSync(join(root, "dist", "cli", "package.json"), `${JSON.stringify({ type: "commonjs" })}\n`);

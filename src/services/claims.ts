@@ -156,6 +156,14 @@ export interface ShowResult {
   readonly events: BatonEvent[];
 }
 
+/** A {@link ShowResult} as a yes or no: a key never claimed is the expected "no", `NOT_FOUND`. */
+export function shown(
+  key: string,
+  result: ShowResult,
+): { readonly ok: true } | { readonly ok: false; readonly code: "NOT_FOUND"; readonly message: string } {
+  return result.claim === null ? { ok: false, code: "NOT_FOUND", message: `${key}: never claimed` } : { ok: true };
+}
+
 export interface ListOptions {
   /** States to include (`active` = live). Default `["active"]`; `"all"` for every state. */
   state?: ClaimState | readonly ClaimState[] | "all";
@@ -209,6 +217,14 @@ function describeNotHeld(
 }
 
 /** Parse a state filter: `undefined` → live only, `"all"` → every state. */
+/** A note's text: free text that is not blank (BAD_INPUT otherwise). */
+export function parseNoteText(input: unknown): string {
+  const text = parseText(input, "note");
+  if (text === null || text.trim() === "")
+    throw new BatonError("BAD_INPUT", "note needs text: what was done, what is next");
+  return text;
+}
+
 export function parseStates(input: ListOptions["state"]): ClaimState[] {
   if (input === undefined) return ["active"];
   if (input === "all") return [...CLAIM_STATES];
@@ -394,9 +410,7 @@ export class ClaimService {
   ): Promise<{ readonly ok: true; readonly event: BatonEvent; readonly message: string }> {
     const key = parseKey(keyInput);
     const agent = parseAgent(options.as);
-    const text = parseText(options.text, "note");
-    if (text === null || text.trim() === "")
-      throw new BatonError("BAD_INPUT", "note needs text: what was done, what is next");
+    const text = parseNoteText(options.text);
     const event = await this.#store.recordEvent({ kind: "noted", key, agent, commit: null, detail: { text } });
     return { ok: true, event, message: `noted on ${key}` };
   }

@@ -84,6 +84,23 @@ export function keepLease(claims: Renewer, options: LeaseKeeperOptions): LeaseKe
  */
 export type LeaseEnd = "complete" | "release";
 
+/**
+ * How held work ends when it succeeds: `release` for recurring work, else `complete`. A result
+ * is recorded only by a completion, so one given with `release` is refused (BAD_INPUT), before
+ * anything is claimed or run.
+ */
+export function leaseEnd(options: { readonly release?: boolean; readonly result?: string | null }): LeaseEnd {
+  if (options.release !== true) return "complete";
+  if (options.result !== undefined && options.result !== null) {
+    throw new BatonError(
+      "BAD_INPUT",
+      "a result is recorded by a completion, and work that ends in a release never completes: drop the result (a commit is recorded with the release)",
+      { fields: ["result", "release"] },
+    );
+  }
+  return "release";
+}
+
 /** Anything that can end a claim: the claim service, or a Baton handle. */
 export interface Finisher {
   complete(key: string, options: { as: string; result?: string; commit?: string }): Promise<ActionResult>;

@@ -241,19 +241,23 @@ export class PathService {
   async renew(
     patterns: readonly string[] | null,
     options: RepoTarget & { as: string; ttl?: DurationInput },
-  ): Promise<{ readonly renewed: PathClaim[]; readonly message: string }> {
+  ): Promise<
+    | { readonly ok: true; readonly renewed: PathClaim[]; readonly message: string }
+    | { readonly ok: false; readonly code: "NOT_HOLDER"; readonly renewed: PathClaim[]; readonly message: string }
+  > {
     const agent = parseAgent(options.as);
     const ttlMs = options.ttl === undefined ? DEFAULT_PATH_TTL_MS : durationMs(options.ttl, "ttl");
     const repo = parseRepo(options.repo);
     const selected = patterns === null || patterns.length === 0 ? null : repositoryPatterns(patterns);
     const renewed = await this.#store.renewPaths({ repo, agent, patterns: selected, ttlMs });
     const n = renewed.length;
+    // Nothing of mine to renew is the expected "no", as for a claim.
+    if (n === 0)
+      return { ok: false, code: "NOT_HOLDER", renewed, message: "renewed nothing: no live path claims of yours" };
     return {
+      ok: true,
       renewed,
-      message:
-        n === 0
-          ? "renewed nothing: no live path claims of yours"
-          : `renewed ${n} path claim${n === 1 ? "" : "s"} (expires in ${formatDuration(ttlMs)})`,
+      message: `renewed ${n} path claim${n === 1 ? "" : "s"} (expires in ${formatDuration(ttlMs)})`,
     };
   }
 

@@ -290,6 +290,18 @@ export class TaskService {
     return this.#store.getTask(parseTaskId(id));
   }
 
+  /** One task as an answer: `ok` false with `TASK_NOT_FOUND` when there is no task `id`. */
+  async find(
+    id: string,
+  ): Promise<
+    | { readonly ok: true; readonly task: Task; readonly message: string }
+    | { readonly ok: false; readonly code: "TASK_NOT_FOUND"; readonly task: null; readonly message: string }
+  > {
+    const task = await this.show(id);
+    if (task === null) return { ok: false, code: "TASK_NOT_FOUND", task: null, message: `task ${id} does not exist` };
+    return { ok: true, task, message: `${task.id}: ${task.state} — ${task.title}` };
+  }
+
   async list(
     options: { state?: TaskState | readonly TaskState[]; category?: string; limit?: number } = {},
   ): Promise<Task[]> {

@@ -1,48 +1,10 @@
 /**
- * `baton context` and `baton rules init|show|check`.
+ * `baton rules init|show|check` (`baton context` is generated: its entry in operations.ts).
  */
-import { BatonError } from "../../core/errors.js";
 import { initRules, readRules, rulesPath } from "../../workspace/rules.js";
 import type { CommonFlags } from "./main.js";
 import { emit, emitError, emitNo, type OutputMode } from "./output.js";
-import { configFor, withSession } from "./session.js";
-
-export function context(flags: CommonFlags & { format?: string; budget?: string; rulesFile?: string }): Promise<void> {
-  return withSession(
-    flags,
-    (config) => {
-      const format = flags.format ?? (flags.json === true ? "json" : "md");
-      if (format !== "md" && format !== "json")
-        throw new BatonError("BAD_OPTION", `invalid --format ${JSON.stringify(format)}: use md or json`);
-      const budget = flags.budget === undefined ? undefined : Number(flags.budget);
-      if (budget !== undefined && !Number.isInteger(budget))
-        throw new BatonError("BAD_OPTION", `invalid --budget ${JSON.stringify(flags.budget)}: a number of characters`);
-      return { format, budget, as: config.agent, rulesFile: flags.rulesFile ?? config.rulesFile };
-    },
-    async (s, p) => {
-      if (s.api) {
-        // The rules are this checkout's: read here, sent with the call (the server reads no file of ours).
-        const path = await rulesPath(p.rulesFile === undefined ? {} : { file: p.rulesFile });
-        const r = await s.api.context({
-          ...(p.budget === undefined ? {} : { budget: p.budget }),
-          rules: { path, text: readRules(path).text },
-        });
-        if (p.format === "json") process.stdout.write(`${JSON.stringify({ ok: true, ...(r.data as object) })}\n`);
-        else process.stdout.write(r.message);
-        return;
-      }
-      const result = await s.baton.context({
-        ...(p.as === undefined ? {} : { as: p.as }),
-        ...(p.budget === undefined ? {} : { budget: p.budget }),
-        ...(p.rulesFile === undefined ? {} : { rulesFile: p.rulesFile }),
-      });
-      if (p.format === "json") {
-        const { markdown: _markdown, ...rest } = result;
-        process.stdout.write(`${JSON.stringify({ ok: true, ...rest })}\n`);
-      } else process.stdout.write(result.markdown);
-    },
-  );
-}
+import { configFor } from "./session.js";
 
 async function path(flags: { rulesFile?: string }): Promise<string> {
   const config = await configFor({});

@@ -17,7 +17,7 @@ import { requireAgent } from "./config.js";
 import type { CommonFlags } from "./main.js";
 import { emit, emitError, emitNo, type OutputMode } from "./output.js";
 import { isoSeconds as iso } from "../../core/time.js";
-import { remoteUnsupported, withSession } from "./session.js";
+import { withSession } from "./session.js";
 
 interface GateFlags extends CommonFlags {
   window?: string;
@@ -140,64 +140,6 @@ export function run(keyInput: string | undefined, argv: string[], flags: GateRun
         );
       else if (flags.quiet !== true && (!result.ok || code !== 0)) process.stderr.write(`baton: ${result.message}\n`);
       process.exitCode = code !== 0 ? code : result.ok ? 0 : 1;
-    },
-  );
-}
-
-/** A gate call through a server: the window as the catalogue takes it; marker files are this machine's, not the server's. */
-function remoteGate<T>(
-  p: { window: number | undefined; markerDir: string | undefined },
-  call: (window: { window?: string }) => Promise<T>,
-): Promise<T> {
-  if (p.markerDir !== undefined) throw remoteUnsupported("gate marker files (--marker-dir, BATON_MARKER_DIR)");
-  return call(p.window === undefined ? {} : { window: `${p.window}ms` });
-}
-
-export function check(keyInput: string, flags: GateFlags): Promise<void> {
-  return withSession(
-    flags,
-    (config) => ({ key: gateKey(keyInput), window: windowOf(flags), markerDir: markerDirOf(flags, config) }),
-    async (s, p) => {
-      const { mode, api } = s;
-      const result = api
-        ? await remoteGate(p, async (window) => {
-            const r = await api.gateCheck({ key: p.key, ...window });
-            return { ...(r.data as { done: boolean; mark: unknown }), message: r.message };
-          })
-        : await s.baton.gateCheck(p.key, {
-            ...(p.window === undefined ? {} : { window: p.window }),
-            ...(p.markerDir === undefined ? {} : { markers: new MarkerDir(p.markerDir) }),
-          });
-      // Exit 0: not done (go ahead); 1: done.
-      if (result.done) emitNo(mode, { ok: false, key: p.key, ...result }, result.message);
-      else emit(mode, { ok: true, key: p.key, ...result }, result.message);
-    },
-  );
-}
-
-export function mark(keyInput: string, flags: GateFlags & { note?: string }): Promise<void> {
-  return withSession(
-    flags,
-    (config) => ({
-      key: gateKey(keyInput),
-      as: requireAgent(config, "gate mark"),
-      note: parseText(flags.note, "--note"),
-      window: windowOf(flags),
-      markerDir: markerDirOf(flags, config),
-    }),
-    async (s, p) => {
-      const { mode, api } = s;
-      const note = p.note === null ? {} : { note: p.note };
-      const result = api
-        ? await remoteGate(p, (window) => api.gateMark({ key: p.key, ...note, ...window }))
-        : await s.baton.gates.mark(p.key, {
-            as: p.as,
-            ...note,
-            ...(p.window === undefined ? {} : { window: p.window }),
-            ...(p.markerDir === undefined ? {} : { markers: new MarkerDir(p.markerDir) }),
-          });
-      if (result.ok) emit(mode, result, result.message);
-      else emitNo(mode, result, result.message);
     },
   );
 }

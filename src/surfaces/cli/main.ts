@@ -7,6 +7,8 @@ import { basename } from "node:path";
 import { Command, CommanderError, Option } from "commander";
 import { BatonError } from "../../core/errors.js";
 import { ENVIRONMENT_HELP } from "./config.js";
+import { CLI_OPERATIONS } from "./operations.js";
+import type { CliOperations } from "./operation-spec.js";
 import { emitError } from "./output.js";
 
 declare const BATON_VERSION: string | undefined;
@@ -35,6 +37,36 @@ function common(command: Command, options: { serverToken?: boolean } = {}): Comm
     command.option("--token <token>", "the bearer token for --url (default: $BATON_TOKEN)");
   }
   return command;
+}
+
+/**
+ * Declare the command of a catalogue operation from its CLI entry (src/surfaces/cli/operations.ts):
+ * its words (the last one under `parent`), arguments, flags, and an action that loads the
+ * generic runner. `--help`, commander's checks and docs/COMMANDS.md all read the same entry.
+ */
+export function operation(parent: Command, name: keyof CliOperations): Command {
+  const spec = CLI_OPERATIONS[name];
+  const command = common(parent.command(spec.words.split(" ").at(-1) as string)).summary(spec.summary);
+  const args = spec.args ?? [];
+  for (const a of args) {
+    const text = `${a.name}${a.variadic === true ? "..." : ""}`;
+    command.argument(a.optional === true ? `[${text}]` : `<${text}>`, a.description);
+  }
+  for (const f of spec.flags ?? []) {
+    const name = f.negate === true ? f.flag.replace(/^--/, "--no-") : f.flag;
+    const value = f.value === undefined ? "" : ` <${f.value}${f.variadic === true ? "..." : ""}>`;
+    const text = `${f.short === undefined ? "" : `${f.short}, `}${name}${value}`;
+    if (f.required === true) command.requiredOption(text, f.description);
+    else if (f.commanderDefault !== undefined) command.option(text, f.description ?? "", f.commanderDefault);
+    else command.option(text, f.description);
+  }
+  return command.action(async (...values: unknown[]) =>
+    (await import("./operation-command.js")).runOperation(
+      name,
+      values.slice(0, args.length),
+      values[args.length] as Record<string, unknown>,
+    ),
+  );
 }
 
 type Handlers = typeof import("./commands.js");
@@ -69,94 +101,22 @@ export function buildProgram(name: string, only?: string): Command {
     program.command = ((nameAndArgs: string, ...rest: unknown[]) =>
       nameAndArgs.split(" ")[0] === only ? declare(nameAndArgs, ...rest) : SKIPPED) as Command["command"];
   }
+  // The catalogue's commands, each declared from its entry in operations.ts: placed among the
+  // others below, and any entry not placed (a new operation) at the end, under its first words.
+  const placed = new Set<string>();
+  const place = (parent: Command, name: keyof CliOperations): Command => {
+    placed.add(name);
+    return operation(parent, name);
+  };
 
-  common(program.command("claim"))
-    .summary("claim a key (granted, renewed, denied, or done recently)")
-    .argument("<key>", "the work: github:owner/repo#123, task:42, topic:...")
-    .option("--ttl <duration>", "lease length: 30s, 15m, 2h, 1d; a bare number is minutes", undefined)
-    .option("--meta <json>", "a JSON object stored with the claim")
-    .option("--reopen", "claim even if the work was completed in the last 24 h")
-    .option("--strict-similar", "refuse (CLAIM_SIMILAR) when a similar key in the namespace was claimed first")
-    .option("--similar <mode>", "near-duplicate check: warn (default), strict, off")
-    .option("--paths <patterns...>", "also claim these repository paths, in the same transaction (all or nothing)")
-    .option("--shared", "with --paths: hold the paths shared")
-    .option("--advisory", "with --paths: grant the paths despite conflicts, reporting them")
-    .option("--reason <text>", "with --paths: why the paths are claimed")
-    .action(async (key: string, flags) =>
-      flags.paths === undefined
-        ? (await handlers()).claim(key, flags)
-        : (await import("./paths.js")).claimWithPaths(key, flags.paths, flags),
-    );
-
-  common(program.command("renew"))
-    .summary("extend my live claim")
-    .argument("<key>")
-    .option("--ttl <duration>", "new lease length from now (default: the claim's own)")
-    .action(async (key: string, flags) => (await handlers()).renew(key, flags));
-
-  common(program.command("complete"))
-    .summary("complete my live claim")
-    .argument("<key>")
-    .option("--result <text>", "what was done")
-    .option("--commit <sha>", "the commit that did it")
-    .option("--outcome <outcome>", "for tasks: success, failure or noop (steers next)")
-    .action(async (key: string, flags) => (await handlers()).complete(key, flags));
-
-  common(program.command("release"))
-    .summary("give my claim back")
-    .argument("<key>")
-    .option("--commit <sha>", "the commit, if any")
-    .action(async (key: string, flags) => (await handlers()).release(key, flags));
-
-  common(program.command("abandon"))
-    .summary("give my claim up; it becomes a loose end")
-    .argument("<key>")
-    .option("--reason <text>", "why")
-    .action(async (key: string, flags) => (await handlers()).abandon(key, flags));
-
-  common(program.command("handoff"))
-    .summary("pass my live claim to another agent (new token for them; paths move too)")
-    .argument("<key>")
-    .requiredOption("--to <agent>", "who takes the claim over")
-    .option("--note <text>", "what they need to know")
-    .action(async (key: string, flags) => (await handlers()).handoff(key, flags));
+  for (const name of ["claim", "renew", "complete", "release", "abandon", "handoff"] as const) place(program, name);
 
   common(program.command("reap"))
     .summary("turn claims expired for at least --min-age into abandoned loose ends")
     .option("--min-age <duration>", "how long past expiry (default 24h)")
     .action(async (flags) => (await handlers()).reap(flags));
 
-  common(program.command("show"))
-    .summary("the state of a key and its recent events")
-    .argument("<key>")
-    .action(async (key: string, flags) => (await handlers()).show(key, flags));
-
-  common(program.command("list"))
-    .summary("claims (default: live ones)")
-    .option("--state <states>", "active, expired, completed, released, abandoned, all (comma-separated)")
-    .option("--agent <agent>", "only this agent's claims")
-    .option("--mine", "only my claims (--as)")
-    .option("--prefix <prefix>", "only keys starting with this")
-    .option("--limit <n>", "at most n claims (default 1000)")
-    .action(async (flags) => (await handlers()).list(flags));
-
-  common(program.command("log"))
-    .summary("the audit log: every grant, denial, renewal, completion, release, abandon, reap")
-    .argument("[key]")
-    .option("--agent <agent>", "only this agent's events")
-    .option("--since <duration>", "only events this recent, e.g. 2h")
-    .option("--kind <kinds>", "only these kinds (comma-separated)")
-    .option("--limit <n>", "the newest n events (default 100); with --after, the next n")
-    .option("--after <id>", "only events after this event id (a cursor: the last id you saw)")
-    .option("--follow", "keep printing events as they happen, until interrupted (--json: one event per line)")
-    .action(async (key: string | undefined, flags) => (await handlers()).log(key, flags));
-
-  common(program.command("context"))
-    .summary("one block for a session prompt: rules, my claims, loose ends, others, recent completions")
-    .option("--format <format>", "md (default) or json")
-    .option("--budget <chars>", "character budget (default 4000); my claims and supply/contention are never cut")
-    .option("--rules-file <file>", "the operating rules (default .baton/RULES.md at the repository root)")
-    .action(async (flags) => (await import("./context.js")).context(flags));
+  for (const name of ["show", "list", "log", "context"] as const) place(program, name);
 
   const rulesCommand = program.command("rules").summary("the fleet's operating rules");
   common(rulesCommand.command("init"))
@@ -173,23 +133,7 @@ export function buildProgram(name: string, only?: string): Command {
     .option("--rules-file <file>", "where (default .baton/RULES.md at the repository root)")
     .action(async (flags) => (await import("./context.js")).rules("check", flags));
 
-  common(program.command("note"))
-    .summary("attach a note to a key: what was done, what is next")
-    .argument("<key>")
-    .argument("<text>")
-    .action(async (key: string, text: string, flags) => (await handlers()).note(key, text, flags));
-
-  common(program.command("verify"))
-    .summary("record that you verified completed work (instead of redoing it)")
-    .argument("<key>")
-    .option("--note <text>", "what you checked")
-    .action(async (key: string, flags) => (await handlers()).verify(key, flags));
-
-  common(program.command("resolve"))
-    .summary("close a loose end (an abandoned or expired claim): it leaves context's loose ends")
-    .argument("<key>")
-    .option("--note <text>", "how it was settled")
-    .action(async (key: string, flags) => (await handlers()).resolve(key, flags));
+  for (const name of ["note", "verify", "resolve"] as const) place(program, name);
 
   common(program.command("check"), { serverToken: false })
     .summary("exit 0 only while TOKEN is the live holder's fencing token")
@@ -261,52 +205,13 @@ export function buildProgram(name: string, only?: string): Command {
     .action(async (flags) => (await import("./mcp.js")).mcp(flags));
 
   const paths = program.command("paths").summary("claim repository files, folders and globs");
-  common(paths.command("claim"))
-    .summary("claim path patterns: all or nothing; conflicts are listed")
-    .argument("<patterns...>", "files (src/a.ts), folders (src/auth/), globs (src/**/*.ts); relative to here")
-    .option("--shared", "shared: conflicts only with exclusive claims (default exclusive)")
-    .option("--ttl <duration>", "lease length (default 30m)")
-    .option("--reason <text>", "why, shown to agents who meet the claim")
-    .option("--advisory", "grant despite conflicts, reporting them (never the default)")
-    .option("--repo <id>", "repository identity to use instead of asking git")
-    .action(async (patterns: string[], flags) => (await import("./paths.js")).claim(patterns, flags));
-  common(paths.command("release"))
-    .summary("release my path claims (no pattern: all of mine here)")
-    .argument("[patterns...]")
-    .option("--commit <sha>", "the commit that finished the change")
-    .option("--repo <id>", "repository identity to use instead of asking git")
-    .action(async (patterns: string[], flags) => (await import("./paths.js")).release(patterns, flags));
-  common(paths.command("renew"))
-    .summary("extend my live path claims (no pattern: all of mine here)")
-    .argument("[patterns...]")
-    .option("--ttl <duration>", "new lease length from now (default 30m)")
-    .option("--repo <id>", "repository identity to use instead of asking git")
-    .action(async (patterns: string[], flags) => (await import("./paths.js")).renew(patterns, flags));
-  common(paths.command("list"))
-    .summary("path claims in this repository (default: live ones)")
-    .option("--state <states>", "active, expired, completed, released, abandoned, all (comma-separated)")
-    .option("--agent <agent>", "only this agent's claims")
-    .option("--mine", "only my claims (--as)")
-    .option("--all-repos", "every repository in the registry")
-    .option("--limit <n>", "at most n claims (default 1000)")
-    .option("--repo <id>", "repository identity to use instead of asking git")
-    .action(async (flags) => (await import("./paths.js")).list(flags));
+  place(paths, "paths_claim");
+  place(paths, "paths_release");
+  place(paths, "paths_renew");
+  place(paths, "paths_list");
 
-  common(program.command("sync-check"))
-    .summary("before a deploy: refuse when behind, diverged, dirty, or a held claim is lost")
-    .option("--remote <name>", "the remote to compare with", "origin")
-    .option("--branch <name>", "the remote branch (default: the branch checked out)")
-    .option("--allow-dirty", "do not refuse uncommitted changes")
-    .option("--holding <claims...>", "KEY or KEY:TOKEN: claims this agent must still hold (under this token)")
-    .option("--no-fetch", "compare with the remote-tracking branch as it is, without fetching")
-    .action(async (flags) => (await import("./git-guards.js")).syncCheck(flags));
-  common(program.command("probe"))
-    .summary("before starting: is anyone else on these paths? (commits, claims, other worktrees)")
-    .argument("<paths...>", "files, folders or globs, relative to here")
-    .option("--since <duration>", "how far back to look for commits (default 30m)")
-    .option("--fetch", "fetch first and look at the upstream branch too")
-    .option("--remote <name>", "the remote for --fetch", "origin")
-    .action(async (paths: string[], flags) => (await import("./git-guards.js")).probe(paths, flags));
+  place(program, "sync_check");
+  place(program, "probe");
   const hooks = program
     .command("hooks")
     .summary("git hooks: pre-commit path guard, agent trailer, pre-push sync check, post-commit record");
@@ -353,43 +258,12 @@ export function buildProgram(name: string, only?: string): Command {
     .action(async (flags) => (await import("./db.js")).migrate(flags));
 
   const task = program.command("task").summary("the backlog: tasks with categories, priorities and blockers");
-  const taskFields = (command: Command): Command =>
-    common(command)
-      .option("--title <text>", "what the task is")
-      .option("--category <name>", "its category (default general)")
-      .option("--priority <0-100>", "higher first (default 50)")
-      .option("--blocked-by <ids...>", "tasks that must be done first")
-      .option("--paths <patterns...>", "repository paths it touches (claimed with it by next)")
-      .option("--assignee <agent>", "tier 1 for this agent")
-      .option("--meta <json>", "a JSON object stored with the task");
-  taskFields(task.command("add"))
-    .summary("add a task (its work key is task:ID)")
-    .argument("<id>")
-    .action(async (id: string, flags) => (await import("./tasks.js")).add(id, flags));
-  taskFields(task.command("update"))
-    .summary("change a task's fields")
-    .argument("<id>")
-    .action(async (id: string, flags) => (await import("./tasks.js")).update(id, flags));
-  common(task.command("show"))
-    .argument("<id>")
-    .summary("one task")
-    .action(async (id: string, flags) => (await import("./tasks.js")).show(id, flags));
-  common(task.command("list"))
-    .summary("tasks by state and category")
-    .option("--state <states>", "ready, blocked, claimed, done (comma-separated)")
-    .option("--category <name>")
-    .option("--limit <n>")
-    .action(async (flags) => (await import("./tasks.js")).list(flags));
-  for (const action of ["done", "reopen"] as const) {
-    common(task.command(action))
-      .summary(
-        action === "done"
-          ? "mark a task done, completing a claim on task:ID"
-          : "open a done task again: next and claim take it again",
-      )
-      .argument("<id>")
-      .action(async (id: string, flags) => (await import("./tasks.js")).change(action, id, [], flags));
-  }
+  place(task, "task_add");
+  place(task, "task_update");
+  place(task, "task_show");
+  place(task, "task_list");
+  place(task, "task_done");
+  place(task, "task_reopen");
   for (const action of ["block", "unblock"] as const) {
     common(task.command(action))
       .summary(action === "block" ? "add blockers to a task" : "remove blockers from a task")
@@ -404,19 +278,8 @@ export function buildProgram(name: string, only?: string): Command {
     .argument("<path>", "a folder of .md files, a .md file, or a .json file (- for stdin with --github)")
     .option("--github", "the input is gh issue list --json number,title,labels,state,url")
     .action(async (path: string, flags) => (await import("./tasks.js")).importTasks(path, flags));
-  common(program.command("next"))
-    .summary("select and claim the best ready task in one step")
-    .option("--category <name>", "only this category")
-    .option("--explain", "show the top candidates and each term of their score")
-    .option("--dry-run", "rank only; claim nothing")
-    .option("--seed <n>", "seed the category sampling (reproducible)")
-    .option("--ttl <duration>", "lease on the task (default 60m)")
-    .action(async (flags) => (await import("./tasks.js")).next(flags));
-  common(program.command("supply"))
-    .summary(
-      "ready, claimed, blocked, done; denials per agent; every verdict that applies (drained, contended) or healthy",
-    )
-    .action(async (flags) => (await import("./tasks.js")).supply(flags));
+  place(program, "next");
+  place(program, "supply");
 
   const gate = program.command("gate").summary("side effects that happen once per window across the fleet");
   const gateOptions = (command: Command): Command =>
@@ -437,15 +300,8 @@ export function buildProgram(name: string, only?: string): Command {
     .action(async (key: string | undefined, command: string[], flags) =>
       (await import("./gate-commands.js")).run(key, command, flags),
     );
-  gateOptions(gate.command("check"))
-    .summary("exit 0 when the gate was not marked in the window, 1 (who, when, skips since) when it was")
-    .argument("<key>")
-    .action(async (key: string, flags) => (await import("./gate-commands.js")).check(key, flags));
-  gateOptions(gate.command("mark"))
-    .summary("mark the gate done now, without running anything")
-    .argument("<key>")
-    .option("--note <text>", "what was done")
-    .action(async (key: string, flags) => (await import("./gate-commands.js")).mark(key, flags));
+  place(gate, "gate_check");
+  place(gate, "gate_mark");
   common(gate.command("list"))
     .summary("gates marked recently, newest first, with the skips since each mark")
     .option("--since <duration>", "how far back (default 24h)")
@@ -486,6 +342,16 @@ export function buildProgram(name: string, only?: string): Command {
   common(program.command("work-list"))
     .summary("seed verb: list live claims")
     .action(async (flags) => (await handlers()).workList(flags));
+
+  for (const name of Object.keys(CLI_OPERATIONS) as (keyof CliOperations)[]) {
+    if (placed.has(name)) continue;
+    const words = CLI_OPERATIONS[name].words.split(" ");
+    if (only !== undefined && words[0] !== only) continue;
+    let parent: Command = program;
+    for (const word of words.slice(0, -1))
+      parent = parent.commands.find((c) => c.name() === word) ?? parent.command(word);
+    operation(parent, name);
+  }
 
   return program;
 }

@@ -117,8 +117,7 @@ export function renew(patterns: string[], flags: CommonFlags & { ttl?: string; r
         as: p.as,
         ...(p.ttl === undefined ? {} : { ttl: p.ttl }),
       });
-      if (result.renewed.length > 0) emit(s.mode, { ok: true, ...result }, result.message);
-      else emitNo(s.mode, { ok: false, code: "NOT_HOLDER", ...result }, result.message);
+      answer(s.mode, result);
     },
   );
 }

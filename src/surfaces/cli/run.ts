@@ -14,7 +14,7 @@ import { parseDuration } from "../../core/duration.js";
 import { BatonError } from "../../core/errors.js";
 import { parseKey } from "../../core/identity.js";
 import { parseCommit, parseText } from "../../core/schemas.js";
-import { holdLease } from "../../services/lease.js";
+import { holdLease, leaseEnd } from "../../services/lease.js";
 import { type CommandExit, resolveCommand, runCommand } from "../../workspace/child.js";
 import { requireAgent } from "./config.js";
 import type { CommonFlags } from "./main.js";
@@ -44,12 +44,7 @@ export function run(keyInput: string, argv: string[], flags: RunFlags): Promise<
       if (command === undefined || command.length === 0) {
         throw new BatonError("BAD_INPUT", "run needs a command after --, e.g. baton run task:42 -- make deploy");
       }
-      if (flags.release === true && flags.result !== undefined) {
-        throw new BatonError(
-          "BAD_INPUT",
-          "--result is recorded by a completion, and run --release never completes: drop --result (--commit is recorded with the release)",
-        );
-      }
+      const end = leaseEnd({ release: flags.release === true, result: flags.result ?? null });
       return {
         key,
         as,
@@ -58,7 +53,7 @@ export function run(keyInput: string, argv: string[], flags: RunFlags): Promise<
         args,
         result: parseText(flags.result, "--result"),
         commit: parseCommit(flags.commit),
-        end: flags.release === true ? ("release" as const) : ("complete" as const),
+        end,
         reopen: flags.reopen === true,
       };
     },
