@@ -185,5 +185,8 @@ describe("the README runner itself", () => {
     expect(outputMatches(["a", "b", "c"], ["a", "…"])).toBe(true);
     expect(outputMatches(["a", "b"], ["a"])).toBe(false);
     expect(outputMatches(["held by x since 9:00"], ["held by … since …"])).toBe(true);
+    // An abbreviated commit of digits only is still a commit where the README shows one (failed once in a run).
+    expect(outputMatches([normalise("4546307635 agent a: fix")], [normalise("0badc0ffee agent a: fix")])).toBe(true);
+    expect(outputMatches([normalise("45463 agent a: fix")], [normalise("0badc0ffee agent a: fix")])).toBe(false);
   });
 });
