@@ -22,6 +22,15 @@ const all = [
   "serve",
   "events",
 ];
+if (args.includes("--help") || args.includes("-h")) {
+  console.log(`usage: npm run bench [-- --quick] [name…]\nbenchmarks: ${all.join(", ")} (default: all)`);
+  process.exit(0);
+}
+const unknown = names.filter((n) => !all.includes(n));
+if (unknown.length > 0) {
+  console.error(`unknown benchmark: ${unknown.join(", ")} (benchmarks: ${all.join(", ")})`);
+  process.exit(2);
+}
 const chosen = names.length ? all.filter((n) => names.includes(n)) : all;
 
 console.log(
