@@ -210,3 +210,20 @@ describe("invalid settings", () => {
     expect(existsSync(db)).toBe(false);
   });
 });
+
+describe("tokens revoke", () => {
+  it("revokes by id or by agent; a target matching no live token is NOT_FOUND (exit 1) and changes nothing", () => {
+    const env = { BATON_DB: join(tempDir(), "tokens.db") };
+    const added = JSON.parse(cli(["tokens", "add", "alice", "--json"], { env }).stdout) as { ok: boolean };
+    expect(added.ok).toBe(true);
+    const none = cli(["tokens", "revoke", "bob", "--json"], { env });
+    expect(none.code).toBe(1);
+    expect(JSON.parse(none.stdout)).toEqual({ ok: false, revoked: [], code: "NOT_FOUND" });
+    const listed = cli(["tokens", "list", "--json"], { env }).stdout;
+    const revoked = cli(["tokens", "revoke", "alice"], { env });
+    expect(revoked.code).toBe(0);
+    expect(revoked.stdout).toMatch(/^revoked token \d+ \(alice\)/);
+    expect(cli(["tokens", "revoke", "alice"], { env }).stdout).toContain("no live token matches alice");
+    expect(listed).toContain("alice");
+  });
+});

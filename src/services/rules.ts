@@ -21,6 +21,19 @@ export interface RulesInfo {
   readonly emptySlots: number[];
 }
 
+/**
+ * Whether rules are there (`show`), or there and every slot filled (`check`): the code of
+ * the refusal when not, for each surface to word.
+ */
+export function rulesVerdict(
+  info: RulesInfo,
+  want: "present" | "complete",
+): { readonly ok: true } | { readonly ok: false; readonly code: "RULES_MISSING" | "RULES_INCOMPLETE" } {
+  if (!info.exists) return { ok: false, code: "RULES_MISSING" };
+  if (want === "complete" && info.emptySlots.length > 0) return { ok: false, code: "RULES_INCOMPLETE" };
+  return { ok: true };
+}
+
 /** What the rules text at `path` says (`text` null: there is no file). */
 export function rulesInfo(path: string, text: string | null): RulesInfo {
   if (text === null) return { path, exists: false, name: null, version: null, text: null, emptySlots: [] };

@@ -58,6 +58,17 @@ export class TokenService {
     return (await this.#store.revokeTokens({ agent: parseAgent(target) })).map(info);
   }
 
+  /** {@link revoke}, answering `NOT_FOUND` when no live token matched. */
+  async revokeMatching(
+    target: string,
+  ): Promise<
+    | { readonly ok: true; readonly revoked: TokenInfo[] }
+    | { readonly ok: false; readonly code: "NOT_FOUND"; readonly revoked: TokenInfo[] }
+  > {
+    const revoked = await this.revoke(target);
+    return revoked.length > 0 ? { ok: true, revoked } : { ok: false, code: "NOT_FOUND", revoked };
+  }
+
   /** The identity a bearer token stands for, or null (unknown, revoked or malformed). */
   async authenticate(token: string): Promise<Identity | null> {
     if (!isTokenShaped(token)) return null;

@@ -1,6 +1,7 @@
 /**
  * `baton rules init|show|check` (`baton context` is generated: its entry in operations.ts).
  */
+import { rulesVerdict } from "../../services/rules.js";
 import { initRules, readRules, rulesPath } from "../../workspace/rules.js";
 import type { CommonFlags } from "./main.js";
 import { emit, emitError, emitNo, type OutputMode } from "./output.js";
@@ -29,26 +30,22 @@ export async function rules(
       return;
     }
     const info = readRules(file);
-    if (action === "show") {
-      if (!info.exists)
-        emitNo(mode, { ok: false, code: "RULES_MISSING", ...info }, `no rules at ${info.path}: run baton rules init`);
-      else
-        emit(
-          mode,
-          { ok: true, ...info },
-          `${info.text}\n---\n${info.name ?? "rules"}, version ${info.version} (${info.path})`,
-        );
-      return;
-    }
-    if (!info.exists)
-      emitNo(mode, { ok: false, code: "RULES_MISSING", ...info }, `no rules at ${info.path}: run baton rules init`);
-    else if (info.emptySlots.length > 0) {
+    const verdict = rulesVerdict(info, action === "show" ? "present" : "complete");
+    if (!verdict.ok && verdict.code === "RULES_MISSING")
+      emitNo(mode, { ...verdict, ...info }, `no rules at ${info.path}: run baton rules init`);
+    else if (!verdict.ok)
       emitNo(
         mode,
-        { ok: false, code: "RULES_INCOMPLETE", ...info },
+        { ...verdict, ...info },
         `${info.path}: ${info.emptySlots.length} empty slot(s) at line${info.emptySlots.length === 1 ? "" : "s"} ${info.emptySlots.join(", ")}: write your fleet's rules there or delete the lines`,
       );
-    } else emit(mode, { ok: true, ...info }, `${info.path}: complete (version ${info.version})`);
+    else if (action === "show")
+      emit(
+        mode,
+        { ok: true, ...info },
+        `${info.text}\n---\n${info.name ?? "rules"}, version ${info.version} (${info.path})`,
+      );
+    else emit(mode, { ok: true, ...info }, `${info.path}: complete (version ${info.version})`);
   } catch (error) {
     emitError(mode, error);
   }

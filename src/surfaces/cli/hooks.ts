@@ -260,6 +260,5 @@ export async function commitGuard(store: Store, agent: string, config: CliConfig
     return { ok: true, message: "" };
   const repo = await resolveCheckout({ cwd: process.cwd() });
   const result = await commitPolicy(store, { repo: repo.id, agent, policy, staged: () => stagedFiles(repo.root) });
-  if (result.ok) return { ok: true, message: "" };
-  return { ok: false, code: "PATH_BLOCKED", message: result.message };
+  return result.ok ? { ok: true, message: "" } : { ok: false, code: result.code, message: result.message };
 }

@@ -49,10 +49,9 @@ export function tokensRevoke(target: string, flags: CommonFlags): Promise<void> 
     flags,
     () => undefined,
     async ({ baton, mode }) => {
-      const revoked = await baton.tokens.revoke(target);
-      const value = { ok: revoked.length > 0, revoked };
-      if (revoked.length === 0) emitNo(mode, { ...value, code: "NOT_FOUND" }, `no live token matches ${target}`);
-      else emit(mode, value, `revoked ${revoked.map((t) => `token ${t.id} (${t.agent})`).join(", ")}`);
+      const answer = await baton.tokens.revokeMatching(target);
+      if (!answer.ok) emitNo(mode, { ok: false, revoked: [], code: answer.code }, `no live token matches ${target}`);
+      else emit(mode, answer, `revoked ${answer.revoked.map((t) => `token ${t.id} (${t.agent})`).join(", ")}`);
     },
   );
 }
