@@ -1,6 +1,6 @@
 // Writes docs/COMMANDS.md from the operation catalogue and the CLI's table
 // (src/surfaces/cli/command-reference.ts). `--check`: exit 1 when the file differs.
-// test/commands-doc.test.ts runs the same comparison.
+// test/cli-operations.test.ts runs the same comparison.
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";

@@ -3,7 +3,7 @@
  * summaries, denial codes, what changes state and what needs a checkout) and the CLI's table
  * (src/surfaces/cli/operations.ts: words, arguments, flags and the input fields they set),
  * plus the other commands as main.ts declares them. `npm run docs` writes the file;
- * test/commands-doc.test.ts fails when the committed one differs. Never on a CLI call's
+ * test/cli-operations.test.ts fails when the committed one differs. Never on a CLI call's
  * path (it loads zod through the catalogue).
  */
 import type { Command } from "commander";
@@ -114,7 +114,7 @@ export function commandReference(): string {
     "# Command reference",
     "",
     "<!-- Written by `npm run docs` from src/api/catalogue.ts and src/surfaces/cli/operations.ts;",
-    "     test/commands-doc.test.ts fails when this file differs from what they generate. Do not edit. -->",
+    "     test/cli-operations.test.ts fails when this file differs from what they generate. Do not edit. -->",
     "",
     "Every command takes `--as AGENT`, `--json` (one JSON object on stdout), `--db FILE`,",
     "`--database-url URL`, and `--url URL` / `--token TOKEN` to use a `baton serve` instead of a",
