@@ -1,5 +1,6 @@
 // Shared benchmark helpers: timing, medians, tables, a PostgreSQL server.
 import { spawn, spawnSync } from "node:child_process";
+import http from "node:http";
 import { createRequire } from "node:module";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -247,4 +248,42 @@ export function latencyRow(label, xs, cliMs, targetMs = 2) {
     `${(cliMs / median(xs)).toFixed(0)}x`,
     median(xs) <= targetMs ? "met" : "MISSED",
   ];
+}
+
+/**
+ * A keep-alive node:http client for a `baton serve` at `url` with `token` (at most `sockets`
+ * connections): `post(path, body, headers)` sends a JSON body and resolves { status, headers, body }.
+ */
+export function jsonClient(url, token, sockets = 1) {
+  const { hostname, port } = new URL(url);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: sockets });
+  const post = (path, body, headers = {}) =>
+    new Promise((resolve, reject) => {
+      const data = JSON.stringify(body);
+      const request = http.request(
+        {
+          host: hostname,
+          port,
+          path,
+          method: "POST",
+          agent,
+          headers: {
+            "content-type": "application/json",
+            authorization: `Bearer ${token}`,
+            "content-length": Buffer.byteLength(data),
+            ...headers,
+          },
+        },
+        (response) => {
+          const chunks = [];
+          response.on("data", (c) => chunks.push(c));
+          response.on("end", () =>
+            resolve({ status: response.statusCode, headers: response.headers, body: Buffer.concat(chunks).toString() }),
+          );
+        },
+      );
+      request.on("error", reject);
+      request.end(data);
+    });
+  return { post, close: () => agent.destroy() };
 }

@@ -4,14 +4,13 @@
 // client (fetch) and a lean keep-alive node:http JSON-RPC client, so the client's share of a call
 // shows apart from the server's; the server's own CPU per call is read from /proc, with
 // `POST /v1/show` on the same server as the floor the MCP layers add to.
-import http from "node:http";
 import { join } from "node:path";
 import { setMaxListeners } from "node:events";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { spawnSync } from "node:child_process";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { CLI, cliClaimMedian, fmt, latencyRow, processCpuMs, startServe, table, tempDir } from "./lib.mjs";
+import { CLI, cliClaimMedian, fmt, jsonClient, latencyRow, processCpuMs, startServe, table, tempDir } from "./lib.mjs";
 
 const PROTOCOL_VERSION = "2025-06-18";
 
@@ -33,48 +32,13 @@ function fetchWithoutListenerWarning() {
   };
 }
 
-/** A keep-alive node:http client for `url` with `token`: POST a JSON body, resolve { status, headers, body }. */
-function httpClient(url, token) {
-  const { hostname, port } = new URL(url);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  const post = (path, body, headers = {}) =>
-    new Promise((resolve, reject) => {
-      const data = JSON.stringify(body);
-      const request = http.request(
-        {
-          host: hostname,
-          port,
-          path,
-          method: "POST",
-          agent,
-          headers: {
-            "content-type": "application/json",
-            authorization: `Bearer ${token}`,
-            "content-length": Buffer.byteLength(data),
-            ...headers,
-          },
-        },
-        (response) => {
-          const chunks = [];
-          response.on("data", (c) => chunks.push(c));
-          response.on("end", () =>
-            resolve({ status: response.statusCode, headers: response.headers, body: Buffer.concat(chunks).toString() }),
-          );
-        },
-      );
-      request.on("error", reject);
-      request.end(data);
-    });
-  return { post, close: () => agent.destroy() };
-}
-
 /**
  * A lean MCP client over streamable HTTP: JSON-RPC over one keep-alive node:http connection,
  * no SDK (no schema validation, no fetch), so what it measures is the server's side.
  * `callTool` answers like the SDK client's (the JSON-RPC result).
  */
 function leanMcpClient(url, token) {
-  const client = httpClient(url, token);
+  const client = jsonClient(url, token);
   let session;
   let id = 0;
   const rpc = async (method, params, notification = false) => {
@@ -158,7 +122,7 @@ export async function run({ quick }) {
   );
   const lean = leanMcpClient(server.url, token);
   await lean.connect();
-  const rest = httpClient(server.url, token);
+  const rest = jsonClient(server.url, token);
   const restClient = {
     async callTool({ name, arguments: args }) {
       const r = await rest.post(`/v1/${name}`, args);

@@ -4,44 +4,11 @@
 // SQLite with one commit per request (--no-group-commit), both at synchronous=FULL, and
 // PostgreSQL — the group-commit ratio measured in the same run.
 import { spawn, spawnSync } from "node:child_process";
-import http from "node:http";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { CLI, cliClaimMedian, fmt, latencyRow, postgres, startServe, table, tempDir } from "./lib.mjs";
+import { CLI, cliClaimMedian, fmt, jsonClient, latencyRow, postgres, startServe, table, tempDir } from "./lib.mjs";
 
 const WORKER = fileURLToPath(new URL("./serve-worker.mjs", import.meta.url));
-
-/** A keep-alive JSON client for `url` with `token` (node:http: less client CPU than fetch). */
-function client(url, token, sockets) {
-  const { hostname, port } = new URL(url);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: sockets });
-  const call = (path, body) =>
-    new Promise((resolve, reject) => {
-      const data = JSON.stringify(body);
-      const request = http.request(
-        {
-          host: hostname,
-          port,
-          path,
-          method: "POST",
-          agent,
-          headers: {
-            "content-type": "application/json",
-            authorization: `Bearer ${token}`,
-            "content-length": Buffer.byteLength(data),
-          },
-        },
-        (response) => {
-          const chunks = [];
-          response.on("data", (c) => chunks.push(c));
-          response.on("end", () => resolve({ status: response.statusCode, body: Buffer.concat(chunks).toString() }));
-        },
-      );
-      request.on("error", reject);
-      request.end(data);
-    });
-  return { call, close: () => agent.destroy() };
-}
 
 /** A server on a fresh store (`env` names it) with one token; resolves { server, token }. */
 async function serverFor(env, args = []) {
@@ -102,17 +69,17 @@ export async function run({ quick }) {
 
   // Latency: one client, one connection, one call at a time (group commit on, as served by default).
   const { server, token } = await serverFor(env);
-  const one = client(server.url, token, 1);
+  const one = jsonClient(server.url, token, 1);
   const time = async (path, body) => {
     const start = performance.now();
-    const r = await one.call(path, body);
+    const r = await one.post(path, body);
     const elapsed = performance.now() - start;
     if (r.status !== 200) throw new Error(`${path} answered ${r.status}: ${r.body}`);
     return elapsed;
   };
   // next selects and claims one task of a backlog: 300 tasks, 300 calls (each claims one).
   const nexts = Math.min(n, 300);
-  for (let i = 0; i < nexts; i++) await one.call("/v1/task/add", { id: `t${i}`, title: `task ${i}` });
+  for (let i = 0; i < nexts; i++) await one.post("/v1/task/add", { id: `t${i}`, title: `task ${i}` });
   for (let i = 0; i < 50; i++) await time("/v1/claim", { key: `warm:${i}` });
   const claim = [];
   const show = [];
