@@ -96,6 +96,12 @@ export const CHECKOUT_FIELDS: readonly string[] = ["repo"];
 const key = z.string().min(1);
 const ttl = z.string().describe("e.g. 30m").optional();
 const patterns = z.array(z.string()).min(1).describe("files, folders/, globs");
+/** Which claims a listing answers (`all`: every state). */
+const claimStates = z
+  .array(z.enum([...CLAIM_STATES, "all"]))
+  .min(1)
+  .optional();
+const listLimit = z.number().int().min(1).max(100_000).optional();
 const repo = z
   .string()
   .min(1)
@@ -449,11 +455,8 @@ const OPERATIONS = [
       prefix: z.string().optional(),
       mine: z.boolean().optional(),
       agent: z.string().min(1).optional(),
-      state: z
-        .array(z.enum([...CLAIM_STATES, "all"]))
-        .min(1)
-        .optional(),
-      limit: z.number().int().min(1).max(100_000).optional(),
+      state: claimStates,
+      limit: listLimit,
     }),
     mutates: false,
     idempotent: true,
@@ -636,11 +639,8 @@ const OPERATIONS = [
       allRepos: z.boolean().optional(),
       agent: z.string().min(1).optional(),
       mine: z.boolean().optional(),
-      state: z
-        .array(z.enum([...CLAIM_STATES, "all"]))
-        .min(1)
-        .optional(),
-      limit: z.number().int().min(1).max(100_000).optional(),
+      state: claimStates,
+      limit: listLimit,
     }),
     mutates: false,
     idempotent: true,

@@ -6,8 +6,8 @@
  * budget. Each composes existing {@link Baton} methods; none writes.
  */
 import { z } from "zod";
-import type { BatonEvent, EventKind, PathClaim } from "../core/types.js";
-import { claimView, type Operation } from "./catalogue.js";
+import type { BatonEvent, EventKind } from "../core/types.js";
+import { claimView, type Operation, pathClaimView } from "./catalogue.js";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -24,21 +24,6 @@ const TIMELINE_KINDS: readonly EventKind[] = [
   "handed_off",
   "resolved",
 ];
-
-function pathView(p: PathClaim): Record<string, unknown> {
-  return {
-    repo: p.repo,
-    pattern: p.pattern,
-    agent: p.agent,
-    mode: p.mode,
-    token: p.token,
-    state: p.state,
-    claimedAt: p.claimedAt.toISOString(),
-    expiresAt: p.expiresAt.toISOString(),
-    reason: p.reason,
-    workKey: p.workKey,
-  };
-}
 
 function op<S extends z.ZodObject>(operation: Operation<S>): Operation {
   return operation as unknown as Operation;
@@ -137,7 +122,7 @@ export const VIEW_OPERATIONS: readonly Operation[] = [
           silentAfterMs: SILENT_AFTER_MS,
           claims: work.map(claimView),
           gates: gates.map(claimView),
-          paths: paths.map(pathView),
+          paths: paths.map(pathClaimView),
           looseEnds,
           agents,
         },

@@ -130,6 +130,22 @@ export function toPathClaim(row: PathRow, now: number): PathClaim {
 /** The audit key of a path claim's events. */
 export const pathEventKey = (pattern: string): string => `path:${pattern}`;
 
+/**
+ * The `denied` events a refused path claim logs, one per requested pattern that met a
+ * conflict (its audit key and detail), the same on both stores.
+ */
+export function pathDenials(
+  input: { readonly repo: string; readonly mode: string; readonly patterns: readonly string[] },
+  conflicts: readonly { pattern: string; held: PathClaim }[],
+): { readonly key: string; readonly detail: Record<string, unknown> }[] {
+  return input.patterns.flatMap((pattern) => {
+    const mine = conflicts.filter((c) => c.pattern === pattern);
+    return mine.length === 0
+      ? []
+      : [{ key: pathEventKey(pattern), detail: pathDetail.denied(input.repo, input.mode, mine) }];
+  });
+}
+
 /** Event details for path claims, built one way for both stores (same log on both). */
 export const pathDetail = {
   granted: (repo: string, mode: string, ttlMs: number, workKey: string | null, advisoryConflicts: number) => ({

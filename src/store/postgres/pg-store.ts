@@ -24,6 +24,7 @@ import {
   decayedStats,
   PATH_COLUMNS,
   type PathRow,
+  pathDenials,
   pathDetail,
   pathEventKey,
   RECENT_SELECTIONS,
@@ -565,19 +566,8 @@ export class PostgresStore implements Store {
         held: full.get(c.held.id) as PathClaim,
       }));
       if (conflicts.length > 0 && !input.advisory) {
-        for (const pattern of input.patterns) {
-          const mine = conflicts.filter((c) => c.pattern === pattern);
-          if (mine.length === 0) continue;
-          await this.#eventIn(
-            client,
-            now,
-            "denied",
-            pathEventKey(pattern),
-            input.agent,
-            null,
-            null,
-            pathDetail.denied(input.repo, input.mode, mine),
-          );
+        for (const denial of pathDenials(input, conflicts)) {
+          await this.#eventIn(client, now, "denied", denial.key, input.agent, null, null, denial.detail);
         }
         return { outcome: "conflict", conflicts };
       }

@@ -30,6 +30,7 @@ import {
   decayedStats,
   PATH_COLUMNS,
   type PathRow,
+  pathDenials,
   pathDetail,
   pathEventKey,
   RECENT_SELECTIONS,
@@ -980,18 +981,8 @@ export class SqliteStore implements Store {
       const plan = planPathClaim(this.#livePaths(input.repo, now), input);
       const conflicts = this.#conflictClaims(plan.conflicts, now);
       if (conflicts.length > 0 && !input.advisory) {
-        for (const pattern of input.patterns) {
-          const mine = conflicts.filter((c) => c.pattern === pattern);
-          if (mine.length === 0) continue;
-          this.#event(
-            now,
-            "denied",
-            pathEventKey(pattern),
-            input.agent,
-            null,
-            null,
-            pathDetail.denied(input.repo, input.mode, mine),
-          );
+        for (const denial of pathDenials(input, conflicts)) {
+          this.#event(now, "denied", denial.key, input.agent, null, null, denial.detail);
         }
         return { outcome: "conflict", conflicts };
       }
