@@ -24,13 +24,15 @@ async function serverFor(env, args = []) {
  */
 async function claimRate(url, token, clients, ms, prefix) {
   const processes = Math.min(4, clients);
-  const until = Date.now() + 500 + ms; // the processes start together, then run for `ms`
+  // The processes start and connect in the first 500 ms, then all claim for `ms`.
+  const from = Date.now() + 500;
+  const until = from + ms;
   const counts = await Promise.all(
     Array.from({ length: processes }, (_, p) => {
       const share = Math.floor(clients / processes) + (p < clients % processes ? 1 : 0);
       const child = spawn(
         process.execPath,
-        [WORKER, url, token, String(share), String(until), `${prefix}:${clients}:${p}`],
+        [WORKER, url, token, String(share), String(from), String(until), `${prefix}:${clients}:${p}`],
         {
           stdio: ["ignore", "pipe", "inherit"],
         },
