@@ -3,19 +3,25 @@
  * together share one transaction and are answered only after it commits (another connection
  * sees every answered write); each decision is atomic and in order; an operation that fails
  * rolls back only itself; a batch that cannot begin (the lock busy, the file replaced) answers
- * its error to everyone and changes nothing; close() commits what was submitted. The server side (many client
- * processes, kill -9 after an answer) is in group-commit-serve.test.ts.
+ * its error to everyone and changes nothing; close() commits what was submitted; at
+ * synchronous=FULL the batches commit without a sync and are answered after one fsync of the
+ * WAL off the event loop, reads too. The server side (many client processes, kill -9 after an
+ * answer) is in group-commit-serve.test.ts.
  */
-import { renameSync } from "node:fs";
+import { fdatasync, openSync, closeSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { isBatonError } from "../src/core/errors.js";
 import type { ClaimInput, TaskInput } from "../src/store/store.js";
+import { GroupCommit } from "../src/store/sqlite/sqlite-batch.js";
 import { openSqliteStore, type SqliteStore } from "../src/store/sqlite/sqlite-store.js";
-import { dumpSqlite, tempDir } from "./helpers.js";
+import { dumpSqlite, tempDir, until } from "./helpers.js";
 
-function open(options: { busyTimeoutMs?: number } = {}): { store: SqliteStore; file: string } {
+function open(options: { busyTimeoutMs?: number; synchronous?: "normal" | "full" } = {}): {
+  store: SqliteStore;
+  file: string;
+} {
   const file = join(tempDir("baton-gc-"), "baton.db");
   return { store: openSqliteStore({ path: file, groupCommit: true, ...options }), file };
 }
@@ -232,5 +238,142 @@ describe("SQLite group commit", () => {
     } finally {
       await store.close();
     }
+  });
+
+  it("at synchronous=FULL: batches commit without a sync, answered after an fsync off the event loop", async () => {
+    const { store, file } = open();
+    try {
+      // The connection commits at NORMAL (1); the store syncs the WAL itself.
+      expect(store.database.pragma("synchronous", { simple: true })).toBe(1);
+      for (let round = 0; round < 3; round++) {
+        const outcomes = await Promise.all(
+          Array.from({ length: 10 }, (_, i) => store.claim(claim(`full:${round}:${i}`, "a"))),
+        );
+        expect(outcomes.every((o) => o.outcome === "granted")).toBe(true);
+        expect(await store.get(`full:${round}:0`)).toMatchObject({ agent: "a" });
+      }
+      const stats = store.groupCommitStats!;
+      expect(stats.syncs).toBeGreaterThanOrEqual(1);
+      expect(stats.syncs).toBeLessThanOrEqual(stats.batches);
+      const db = new Database(file, { readonly: true });
+      expect(db.prepare("SELECT count(*) AS n FROM claims").get()).toEqual({ n: 30 });
+      db.close();
+    } finally {
+      await store.close();
+    }
+    const normal = open({ synchronous: "normal" });
+    try {
+      await Promise.all([normal.store.claim(claim("n:1", "a")), normal.store.claim(claim("n:2", "a"))]);
+      expect(normal.store.groupCommitStats).toMatchObject({ syncs: 0 });
+    } finally {
+      await normal.store.close();
+    }
+  });
+
+  describe("syncing off the event loop (GroupCommit with a sync, released by hand)", () => {
+    /** A batcher on a real file whose WAL syncs (real fdatasync) run only when the test releases them. */
+    function held() {
+      const file = join(tempDir("baton-gc-sync-"), "batch.db");
+      const db = new Database(file);
+      db.pragma("journal_mode = WAL");
+      db.pragma("synchronous = NORMAL");
+      db.exec("CREATE TABLE t (v INTEGER)");
+      const waiting: (() => void)[] = [];
+      let failWith: Error | null = null;
+      const group = new GroupCommit(db, { maxDelayMs: 0 }, undefined, (done) =>
+        waiting.push(() => {
+          if (failWith !== null) return done(failWith);
+          const fd = openSync(`${file}-wal`, "r");
+          fdatasync(fd, (error) => {
+            closeSync(fd);
+            done(error);
+          });
+        }),
+      );
+      const insert = (v: number): Promise<number> =>
+        group.submit(
+          () => db.prepare("INSERT INTO t (v) VALUES (?)").run(v).changes,
+          (error) => {
+            throw error;
+          },
+          () => db.prepare("INSERT INTO t (v) VALUES (?)").run(v).changes,
+        );
+      const settled = <T>(p: Promise<T>) => {
+        const state = { done: false, value: undefined as T | undefined, error: undefined as unknown };
+        p.then(
+          (value) => Object.assign(state, { done: true, value }),
+          (error: unknown) => Object.assign(state, { done: true, error }),
+        );
+        return state;
+      };
+      const turn = () => new Promise((resolve) => setImmediate(resolve));
+      /** Release the sync in flight, then wait until `answered` holds. */
+      const release = async (answered: () => boolean) => {
+        waiting.shift()?.();
+        await until("the sync's answers", answered, 5000);
+      };
+      return {
+        db,
+        group,
+        insert,
+        settled,
+        turn,
+        release,
+        waiting,
+        fail: (e: Error) => (failWith = e),
+        close: () => db.close(),
+      };
+    }
+
+    it("answers nobody before the sync; one sync in flight; batches committed meanwhile wait for the next", async () => {
+      const h = held();
+      try {
+        const first = [h.settled(h.insert(1)), h.settled(h.insert(2))];
+        await h.turn();
+        await h.turn();
+        // Committed (another connection could read it) but not answered: the sync has not run.
+        expect(h.db.prepare("SELECT count(*) AS n FROM t").get()).toEqual({ n: 2 });
+        expect(h.waiting).toHaveLength(1);
+        expect(first.some((s) => s.done)).toBe(false);
+        // A second batch commits while the first sync is in flight: no second sync yet.
+        const second = h.settled(h.insert(3));
+        await h.turn();
+        await h.turn();
+        expect(h.group.stats).toMatchObject({ batches: 2, syncs: 1 });
+        expect(h.waiting).toHaveLength(1);
+        // A read now saw batch 2: it is answered only after the sync that covers batch 2.
+        const read = h.settled(Promise.resolve(h.group.afterDurable("read")));
+        await h.release(() => first.every((s) => s.done));
+        await h.turn();
+        expect(first.map((s) => s.value)).toEqual([1, 1]);
+        expect(second.done).toBe(false);
+        expect(read.done).toBe(false);
+        expect(h.waiting).toHaveLength(1); // the second sync began when the first completed
+        await h.release(() => second.done && read.done);
+        expect(second.value).toBe(1);
+        expect(read.value).toBe("read");
+        expect(h.group.stats).toMatchObject({ batches: 2, syncs: 2 });
+        // Nothing committed since: a read is answered at once.
+        expect(h.group.afterDurable("now")).toBe("now");
+        await h.group.drained();
+      } finally {
+        h.close();
+      }
+    });
+
+    it("a failed sync answers its batch with the error", async () => {
+      const h = held();
+      try {
+        h.fail(new Error("EIO"));
+        const answer = h.settled(h.insert(1));
+        await h.turn();
+        await h.turn();
+        await h.release(() => answer.done);
+        expect(answer.error).toBeInstanceOf(Error);
+        expect((answer.error as Error).message).toBe("EIO");
+      } finally {
+        h.close();
+      }
+    });
   });
 });

@@ -17,8 +17,16 @@
  * timeout) answers every operation with that error: nothing was decided.
  *
  * The batch is flushed from `setImmediate`: every request whose bytes arrived in the same turn
- * of the event loop joins it. While one batch syncs to disk (a synchronous call), the next
- * batch's requests queue up in the sockets, so batches grow with the load by themselves.
+ * of the event loop joins it.
+ *
+ * Syncing off the event loop (when the store passes a `sync`, as it does at synchronous=FULL):
+ * the batches commit at synchronous=NORMAL — SQLite writes the WAL frames but does not fsync
+ * them — and their answers wait for an fsync of the WAL file run on libuv's thread pool. While
+ * it runs, the event loop reads the next requests and decides and commits the next batches;
+ * one fsync then covers every batch committed before it began (at most one is in flight). The
+ * promise is the same as FULL's: no write is answered before the WAL frames holding it are on
+ * disk. A read answered through {@link GroupCommit.afterDurable} waits the same way, so no
+ * answer shows a state a power cut could still take back.
  */
 import type Database from "better-sqlite3";
 
@@ -45,7 +53,18 @@ export interface GroupCommitStats {
   readonly largest: number;
   /** Batches whose transaction failed, their operations decided again one by one. */
   readonly retried: number;
+  /** fsyncs run off the event loop (0 when the store syncs in each COMMIT). */
+  readonly syncs: number;
 }
+
+/**
+ * Make every commit so far durable off the event loop, then call `done` (with the error when the
+ * sync failed). Called again only after the previous call has called back.
+ */
+export type SyncOffLoop = (done: (error: Error | null) => void) => void;
+
+/** Something to answer once the commits before it are durable (null: they are). */
+type AfterSync = (error: Error | null) => void;
 
 /** One submitted operation. */
 interface Pending {
@@ -76,7 +95,16 @@ export class GroupCommit {
   /** Operations the last committed batch carried. */
   #lastSize = 0;
   #timer: NodeJS.Timeout | undefined;
-  #stats = { batches: 0, operations: 0, largest: 0, retried: 0 };
+  #stats = { batches: 0, operations: 0, largest: 0, retried: 0, syncs: 0 };
+  readonly #sync: SyncOffLoop | undefined;
+  /** Released when the fsync in flight completes; undefined while none is. */
+  #inFlight: AfterSync[] | undefined;
+  /** Released by the fsync after the one in flight (committed since it began). */
+  #next: AfterSync[] = [];
+  /** Committed since the last fsync began: a read must wait for the next one. */
+  #dirty = false;
+  /** Resolves when nothing waits for a sync (close waits for it). */
+  #drained: (() => void)[] = [];
 
   /** Checked once a batch, under its write lock, before any decision (the store's file check). */
   readonly #guard: (() => void) | undefined;
@@ -84,11 +112,14 @@ export class GroupCommit {
   /**
    * `guard` runs at the start of each batch's transaction; if it throws, the batch decides
    * nothing and every operation in it answers that error. The store checks there that its
-   * file is still the one at its path: once a batch instead of once an operation.
+   * file is still the one at its path: once a batch instead of once an operation. With
+   * `sync`, the connection commits without syncing and `sync` makes the commits durable off
+   * the event loop before they are answered (see the module's comment).
    */
-  constructor(db: Database.Database, options: GroupCommitOptions = {}, guard?: () => void) {
+  constructor(db: Database.Database, options: GroupCommitOptions = {}, guard?: () => void, sync?: SyncOffLoop) {
     this.#db = db;
     this.#guard = guard;
+    this.#sync = sync;
     this.#maxBatch = Math.max(1, Math.floor(options.maxBatch ?? 256));
     this.#maxDelayMs = Math.max(0, options.maxDelayMs ?? 1);
     this.#savepoint = db.transaction((decide: () => unknown) => decide());
@@ -170,17 +201,77 @@ export class GroupCommit {
       }
       // Decided but not committed: nobody may hear this batch's answers. Decide each alone.
       this.#stats.retried++;
-      for (const op of ops) settle(op, op.alone);
+      const answers = ops.map((op) => {
+        try {
+          return { value: op.alone() };
+        } catch (failure) {
+          return { failure };
+        }
+      });
+      this.#committed((syncError) =>
+        ops.forEach((op, i) => {
+          const answer = answers[i] as { value: unknown } | { failure: unknown };
+          if (syncError !== null) op.reject(syncError);
+          else if ("value" in answer) op.resolve(answer.value);
+          else op.reject(answer.failure);
+        }),
+      );
       return;
     }
     this.#lastSize = ops.length;
     this.#stats.batches++;
     this.#stats.operations += ops.length;
     this.#stats.largest = Math.max(this.#stats.largest, ops.length);
-    ops.forEach((op, i) => {
-      const result = results[i] as { value: unknown } | { error: unknown };
-      if ("value" in result) op.resolve(result.value);
-      else settle(op, () => op.recover(result.error));
+    this.#committed((error) =>
+      ops.forEach((op, i) => {
+        const result = results[i] as { value: unknown } | { error: unknown };
+        if (error !== null) op.reject(error);
+        else if ("value" in result) op.resolve(result.value);
+        else settle(op, () => op.recover(result.error));
+      }),
+    );
+  }
+
+  /**
+   * `value` once every commit so far is durable: at once without an off-loop sync or when
+   * nothing committed since the last one, else a promise settled by the sync that covers it.
+   */
+  afterDurable<T>(value: T): T | Promise<T> {
+    if (this.#sync === undefined || (!this.#dirty && this.#inFlight === undefined)) return value;
+    return new Promise<T>((resolve, reject) => {
+      const answer: AfterSync = (error) => (error === null ? resolve(value) : reject(error));
+      if (this.#dirty) {
+        this.#next.push(answer);
+        if (this.#inFlight === undefined) this.#startSync();
+      } else (this.#inFlight as AfterSync[]).push(answer);
+    });
+  }
+
+  /** Resolves once no answer waits for a sync. */
+  drained(): Promise<void> {
+    if (this.#inFlight === undefined && this.#next.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#drained.push(resolve));
+  }
+
+  /** A transaction committed: answer it now, or after the sync that makes it durable. */
+  #committed(answer: AfterSync): void {
+    if (this.#sync === undefined) return answer(null);
+    this.#dirty = true;
+    this.#next.push(answer);
+    if (this.#inFlight === undefined) this.#startSync();
+  }
+
+  #startSync(): void {
+    const batch = this.#next;
+    this.#inFlight = batch;
+    this.#next = [];
+    this.#dirty = false;
+    this.#stats.syncs++;
+    (this.#sync as SyncOffLoop)((error) => {
+      this.#inFlight = undefined;
+      for (const answer of batch) answer(error);
+      if (this.#next.length > 0) this.#startSync();
+      else for (const resolve of this.#drained.splice(0)) resolve();
     });
   }
 }

@@ -6,7 +6,7 @@
  * group commit (`baton serve`), concurrent writes share one such transaction, each
  * in its own savepoint, answered after it commits (sqlite-batch.ts).
  */
-import { existsSync, mkdirSync } from "node:fs";
+import { closeSync, existsSync, fdatasync, fstatSync, mkdirSync, openSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import type Database from "better-sqlite3";
@@ -76,7 +76,7 @@ import type {
   StoreCapabilities,
   Unwatch,
 } from "../store.js";
-import { GroupCommit, type GroupCommitOptions, type GroupCommitStats } from "./sqlite-batch.js";
+import { GroupCommit, type GroupCommitOptions, type GroupCommitStats, type SyncOffLoop } from "./sqlite-batch.js";
 import { SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION } from "./sqlite-migrations.js";
 import {
   ADVANCE_CLOCK_SQL,
@@ -323,6 +323,8 @@ export class SqliteStore implements Store {
   readonly #transaction: Database.Transaction<(body: () => unknown) => unknown>;
   /** With group commit on: the batcher every write goes through. */
   readonly #group: GroupCommit | undefined;
+  /** With group commit at synchronous=FULL: the WAL's fsync, run off the event loop. */
+  readonly #wal: WalSync | undefined;
   #closed = false;
   /** The watch (see {@link SqliteStore.watchEvents}); undefined while nobody watches. */
   #watch: SqliteWatch | undefined;
@@ -345,17 +347,33 @@ export class SqliteStore implements Store {
     path: string,
     clock: () => number,
     identity?: FileIdentity,
-    options: { watchPollMs?: number; busyTimeoutMs?: number; groupCommit?: GroupCommitOptions | false } = {},
+    options: {
+      watchPollMs?: number;
+      busyTimeoutMs?: number;
+      groupCommit?: GroupCommitOptions | false;
+      /** The connection is at synchronous=FULL: with group commit, sync off the event loop instead. */
+      syncFull?: boolean;
+    } = {},
   ) {
     this.#db = db;
     this.#transaction = db.transaction((body: () => unknown) => body());
+    if (options.groupCommit !== undefined && options.groupCommit !== false && options.syncFull === true) {
+      // FULL's promise kept off the event loop: commit without the fsync, answer after one (sqlite-batch.ts).
+      this.#wal = new WalSync(path);
+      db.pragma("synchronous = NORMAL");
+    }
     // With group commit the file is checked once a batch, under its lock (see #write).
     this.#group =
       options.groupCommit === undefined || options.groupCommit === false
         ? undefined
-        : new GroupCommit(db, options.groupCommit, () => {
-            if (this.#identity !== undefined) assertSameFile(this.#path, this.#identity);
-          });
+        : new GroupCommit(
+            db,
+            options.groupCommit,
+            () => {
+              if (this.#identity !== undefined) assertSameFile(this.#path, this.#identity);
+            },
+            this.#wal?.sync,
+          );
     this.#path = path;
     this.#clock = clock;
     this.#identity = identity;
@@ -431,13 +449,16 @@ export class SqliteStore implements Store {
     return answer;
   }
 
-  #read<T>(fn: (now: number) => T): T {
+  /** A read, answered once what it saw is durable (with group commit syncing off the loop). */
+  #read<T>(fn: (now: number) => T): T | Promise<T> {
     this.#assertOpen();
+    let value: T;
     try {
-      return fn(this.#readTime());
+      value = fn(this.#readTime());
     } catch (error) {
       throw translateError(error, this.#path);
     }
+    return this.#group === undefined ? value : this.#group.afterDurable(value);
   }
 
   /**
@@ -528,7 +549,7 @@ export class SqliteStore implements Store {
   }
 
   async now(): Promise<Date> {
-    return new Date(this.#read((now) => now));
+    return new Date(await this.#read((now) => now));
   }
 
   async claim(input: ClaimInput): Promise<ClaimOutcome> {
@@ -1588,11 +1609,63 @@ export class SqliteStore implements Store {
     // Writes already submitted are decided and committed before the connection goes.
     this.#group?.flush();
     this.#closed = true;
+    // And answered: their sync, when it runs off the event loop, completes first.
+    await this.#group?.drained();
     this.#watch?.stop();
     this.#watch = undefined;
     this.#statements.clear();
     this.#db.close();
+    this.#wal?.close();
   }
+}
+
+/**
+ * The WAL file's fdatasync on libuv's thread pool, for group commit at synchronous=FULL. The
+ * connection commits at NORMAL (SQLite writes the frames, and syncs only around checkpoints);
+ * this makes them durable before anyone is answered. Linux syncs the file, not the descriptor,
+ * so a descriptor of our own covers SQLite's writes. The file is looked up again when it was
+ * replaced; when there is none, every commit is in the database file (a checkpoint synced it).
+ */
+class WalSync {
+  readonly #path: string;
+  #fd: number | undefined;
+  #ino = -1;
+
+  constructor(databasePath: string) {
+    this.#path = `${databasePath}-wal`;
+  }
+
+  readonly sync: SyncOffLoop = (done) => {
+    let fd: number;
+    try {
+      const now = statSync(this.#path, { throwIfNoEntry: false });
+      if (now === undefined) return done(null);
+      if (this.#fd === undefined || now.ino !== this.#ino) {
+        this.close();
+        this.#fd = openSync(this.#path, "r");
+        this.#ino = fstatSync(this.#fd).ino;
+      }
+      fd = this.#fd;
+    } catch (error) {
+      return done(syncFailure(this.#path, error));
+    }
+    fdatasync(fd, (error) => done(error === null ? null : syncFailure(this.#path, error)));
+  };
+
+  close(): void {
+    if (this.#fd !== undefined) closeSync(this.#fd);
+    this.#fd = undefined;
+  }
+}
+
+function syncFailure(path: string, error: unknown): BatonError {
+  const reason = error instanceof Error ? error.message : String(error);
+  return new BatonError(
+    "STORE_UNAVAILABLE",
+    `the write could not be made durable (sync of ${path}): ${reason}`,
+    { path },
+    { cause: error },
+  );
 }
 
 /**
@@ -1742,6 +1815,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     return new SqliteStore(db, path, options.clock ?? Date.now, identity, {
       busyTimeoutMs,
       groupCommit,
+      syncFull: onDisk && options.synchronous !== "normal",
       ...(options.watchPollMs === undefined ? {} : { watchPollMs: options.watchPollMs }),
     });
   } catch (error) {
