@@ -6,7 +6,18 @@
 import { spawn, spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { CLI, cliClaimMedian, fmt, jsonClient, latencyRow, postgres, startServe, table, tempDir } from "./lib.mjs";
+import {
+  CLI,
+  cliClaimMedian,
+  fmt,
+  jsonClient,
+  latencyRow,
+  leanClient,
+  postgres,
+  startServe,
+  table,
+  tempDir,
+} from "./lib.mjs";
 
 const WORKER = fileURLToPath(new URL("./serve-worker.mjs", import.meta.url));
 
@@ -69,29 +80,31 @@ export async function run({ quick }) {
   const n = quick ? 300 : 1500;
   const ms = quick ? 1000 : 3000;
 
-  // Latency: one client, one connection, one call at a time (group commit on, as served by default).
+  // Latency: one call at a time over one keep-alive connection (group commit on, as served by
+  // default), from the lean client (what the server takes) and from node:http's (what a
+  // typical Node client adds), interleaved call by call.
   const { server, token } = await serverFor(env);
-  const one = jsonClient(server.url, token, 1);
-  const time = async (path, body) => {
+  const clients = { lean: leanClient(server.url, token, 1), http: jsonClient(server.url, token, 1) };
+  const time = async (client, path, body) => {
     const start = performance.now();
-    const r = await one.post(path, body);
+    const r = await clients[client].post(path, body);
     const elapsed = performance.now() - start;
     if (r.status !== 200) throw new Error(`${path} answered ${r.status}: ${r.body}`);
     return elapsed;
   };
-  // next selects and claims one task of a backlog: 300 tasks, 300 calls (each claims one).
+  // next selects and claims one task of a backlog: 300 tasks, 300 calls a client (each claims one).
   const nexts = Math.min(n, 300);
-  for (let i = 0; i < nexts; i++) await one.post("/v1/task/add", { id: `t${i}`, title: `task ${i}` });
-  for (let i = 0; i < 50; i++) await time("/v1/claim", { key: `warm:${i}` });
-  const claim = [];
-  const show = [];
-  const next = [];
+  for (let i = 0; i < 2 * nexts; i++) await clients.lean.post("/v1/task/add", { id: `t${i}`, title: `task ${i}` });
+  for (let i = 0; i < 50; i++) for (const c of ["lean", "http"]) await time(c, "/v1/claim", { key: `warm:${c}:${i}` });
+  const calls = { lean: { claim: [], show: [], next: [] }, http: { claim: [], show: [], next: [] } };
   for (let i = 0; i < n; i++) {
-    claim.push(await time("/v1/claim", { key: `fresh:${i}` }));
-    show.push(await time("/v1/show", { key: `fresh:${i}` }));
-    if (i < nexts) next.push(await time("/v1/next", {}));
+    for (const c of ["lean", "http"]) {
+      calls[c].claim.push(await time(c, "/v1/claim", { key: `fresh:${c}:${i}` }));
+      calls[c].show.push(await time(c, "/v1/show", { key: `fresh:${c}:${i}` }));
+      if (i < nexts) calls[c].next.push(await time(c, "/v1/next", {}));
+    }
   }
-  one.close();
+  for (const c of Object.values(clients)) c.close();
   await server.stop();
 
   // Throughput: the same fresh-key claims, three stores, 1/8/32 clients.
@@ -157,9 +170,12 @@ export async function run({ quick }) {
   const c = cliClaimMedian({ ...env, BATON_AGENT: "bench" }, quick);
   const row = (label, xs) => latencyRow(label, xs, c);
   const latencyRows = [
-    row("POST /v1/claim <fresh key>", claim),
-    row("POST /v1/show <key>", show),
-    row(`POST /v1/next (select and claim, ${nexts}-task backlog)`, next),
+    row("POST /v1/claim <fresh key>", calls.lean.claim),
+    row("POST /v1/show <key>", calls.lean.show),
+    row(`POST /v1/next (select and claim, ${2 * nexts}-task backlog, ${nexts} calls)`, calls.lean.next),
+    row("node:http client: POST /v1/claim", calls.http.claim),
+    row("node:http client: POST /v1/show", calls.http.show),
+    row("node:http client: POST /v1/next", calls.http.next),
     ["baton claim (one CLI call, baseline)", fmt(c, 1), "", "1x", ""],
   ];
   const grouped = rates.get("SQLite FULL, group commit");
@@ -180,7 +196,7 @@ export async function run({ quick }) {
     rows: [...latencyRows, ...rateRows],
     text: [
       table(
-        `Through baton serve on loopback, one keep-alive connection, ${n} calls each (target: p50 <= 2 ms)`,
+        `Through baton serve on loopback, one keep-alive connection, ${n} calls each, the lean client's and node:http's interleaved (target: p50 <= 2 ms)`,
         ["call", "p50 ms", "p99 ms", "faster than a CLI call", "target"],
         latencyRows,
       ),
