@@ -15,6 +15,7 @@ import { type CliConfig, requireAgent } from "./config.js";
 import type { CliFlag, CliOperation, Flags, Prepared, Rendered, TextParser } from "./operation-spec.js";
 import { CLI_OPERATIONS } from "./operations.js";
 import { emit, emitNo } from "./output.js";
+import { inLibraryOrder, libraryAnswer } from "./remote.js";
 import { remoteUnsupported, withSession } from "./session.js";
 
 /** The property commander stores a flag under: `--dry-run` is `dryRun`, `--no-fetch` is `fetch`. */
@@ -165,7 +166,7 @@ export async function runOperation(name: OperationName, args: unknown[], flags: 
         );
         if (here.length > 0) throw remoteUnsupported(`baton ${spec.words} ${either(here.map((f) => f.flag))}`);
         const result = await session.api.call(name, p.input as never);
-        answer = spec.fromServer === undefined ? result : spec.fromServer(result, p as never);
+        answer = spec.fromServer === undefined ? libraryAnswer(result) : spec.fromServer(result, p as never);
       } else {
         if (spec.local === undefined) throw new BatonError("INTERNAL", `${spec.words} has no local run`);
         answer = await spec.local(session.baton, p as never);
@@ -175,7 +176,7 @@ export async function runOperation(name: OperationName, args: unknown[], flags: 
       print(
         session.mode.json,
         spec.render === undefined
-          ? { ok: plain.ok, json: plain, text: plain.message }
+          ? { ok: plain.ok, json: inLibraryOrder(plain), text: plain.message }
           : spec.render(answer as never, p as never),
       );
     },

@@ -134,9 +134,12 @@ export interface CliOperation<N extends OperationName = OperationName> {
   readonly beforeServer?: (p: Prepared<N>) => void | Promise<void>;
   /** Run on a registry here: the library's answer (undefined: the entry printed it already). */
   readonly local?: (baton: Baton, p: Prepared<N>) => Promise<unknown>;
-  /** The server's answer as the library's (reads print the same `--json` either way). Default: as it is. */
+  /**
+   * The server's answer as the library's (every command prints the same `--json` either way).
+   * Default: `libraryAnswer` (src/surfaces/cli/remote.ts): the answer's `data` fields with `ok`, `code`, `message`.
+   */
   readonly fromServer?: (result: OperationResult, p: Prepared<N>) => unknown;
-  /** How the answer prints. Default: `ok` and `message` of the answer, the answer as JSON. */
+  /** How the answer prints. Default: `ok` and `message` of the answer, the answer as JSON (`inLibraryOrder`). */
   readonly render?: (answer: never, p: Prepared<N>) => Rendered;
 }
 
