@@ -5,12 +5,12 @@
  * same `--json` (writes included: the server sends the library answer's fields in `data`),
  * the same stderr, the same exit code. A command with no row here fails the coverage check.
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI_OPERATIONS } from "../src/surfaces/cli/operations.js";
-import { cliAsync, type ServeProcess, startServe, tempDir } from "./helpers.js";
+import { CLI, cleanEnv, cliAsync, type ServeProcess, startServe, tempDir, until } from "./helpers.js";
 
 type Row = readonly [agent: "alice" | "bob", args: readonly string[]];
 
@@ -237,4 +237,52 @@ describe("every registry command prints and exits the same through BATON_URL as 
       false,
     );
   }, 300_000);
+
+  it.each([
+    ["the newest events, then new ones (--json, --kind)", ["--json", "--kind", "granted,released", "--limit", "3"]],
+    ["every event after a cursor that --since keeps, then new ones", ["--after", "3", "--since", "1h"]],
+  ])("log --follow: %s, the same lines; SIGINT exits 0", async (_what, extra) => {
+    const follow = (env: Record<string, string>) => spawnCli(["log", "--follow", ...extra], env);
+    const here = follow({ BATON_DB: localDb });
+    const there = follow({ BATON_URL: server.url, BATON_TOKEN: tokens.get("alice") ?? "" });
+    const key = `follow:${extra.length}`;
+    // Both print what was there, then what happens after they started: the same claim on each side.
+    await until("both followers printed the past", () => here.output().length > 0 && there.output().length > 0);
+    const sides: Record<string, string>[] = [
+      { BATON_DB: localDb, BATON_AGENT: "bob" },
+      { BATON_URL: server.url, BATON_TOKEN: tokens.get("bob") ?? "" },
+    ];
+    for (const env of sides) {
+      for (const verb of ["claim", "release"]) expect((await cliAsync([verb, key], { env, cwd })).code).toBe(0);
+    }
+    await until("both followers printed the release", () =>
+      [here, there].every((f) => /released.*follow:|"kind":"released","key":"follow:/.test(f.output())),
+    );
+    here.child.kill("SIGINT");
+    there.child.kill("SIGINT");
+    const [a, b] = await Promise.all([here.done, there.done]);
+    expect({ code: b.code, stdout: masked(b.stdout), stderr: b.stderr }).toEqual({
+      code: a.code,
+      stdout: masked(a.stdout),
+      stderr: a.stderr,
+    });
+    expect(a.code).toBe(0);
+  });
 });
+
+/** `baton ARGS` running, its stdout so far, and its end. */
+function spawnCli(args: readonly string[], env: Record<string, string>) {
+  const child = spawn(process.execPath, [CLI, ...args], { env: cleanEnv(env), stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.on("data", (c: Buffer) => {
+    stdout += c.toString();
+  });
+  child.stderr?.on("data", (c: Buffer) => {
+    stderr += c.toString();
+  });
+  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
+    child.once("close", (code) => resolve({ code, stdout, stderr })),
+  );
+  return { child, output: () => stdout, done };
+}

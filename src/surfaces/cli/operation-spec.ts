@@ -5,6 +5,7 @@
  * nothing loads zod (the catalogue is imported for its types alone).
  */
 import type { OperationInput, OperationName, OperationResult } from "../../api/catalogue.js";
+import type { HttpBatonApi } from "../../api/http-client.js";
 import type { Baton } from "../../baton.js";
 import type { CliConfig } from "./config.js";
 
@@ -132,6 +133,11 @@ export interface CliOperation<N extends OperationName = OperationName> {
   readonly prepare?: (p: Prepared<N>) => void | Promise<void>;
   /** Refuse, before any request, what a server cannot do (REMOTE_UNSUPPORTED). */
   readonly beforeServer?: (p: Prepared<N>) => void | Promise<void>;
+  /**
+   * Through a server, when one call is not the whole command (`log --follow`): `call` makes the
+   * usual one (its answer as the library's). The answer to print (undefined: printed already).
+   */
+  readonly remote?: (api: HttpBatonApi, p: Prepared<N>, call: () => Promise<unknown>) => Promise<unknown>;
   /** Run on a registry here: the library's answer (undefined: the entry printed it already). */
   readonly local?: (baton: Baton, p: Prepared<N>) => Promise<unknown>;
   /**

@@ -518,7 +518,6 @@ export const CLI_OPERATIONS: CliOperations = {
       {
         flag: "--follow",
         type: "boolean",
-        localOnly: true,
         description: "keep printing events as they happen, until interrupted (--json: one event per line)",
       },
     ],
@@ -536,6 +535,20 @@ export const CLI_OPERATIONS: CliOperations = {
         return undefined;
       }
       return { events: await baton.log(defined({ key, agent, kind, since, after, limit })) };
+    },
+    // --follow: the log, then the server's event stream (/v1/events).
+    async remote(api, p, call) {
+      if (p.flags.follow !== true) return call();
+      const { key, agent, kind, since, after, limit } = p.input;
+      const { followServerLog } = await import("./commands.js");
+      await followServerLog(
+        api,
+        { json: p.flags.json === true },
+        defined({ key, agent, kind, since }),
+        after,
+        limit ?? 100,
+      );
+      return undefined;
     },
     fromServer(result) {
       return { events: (result.data as { events: Record<string, unknown>[] }).events.map(eventFromView) };
