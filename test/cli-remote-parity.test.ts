@@ -37,6 +37,11 @@ const ROWS: readonly Row[] = [
   ["bob", ["complete", "k:1", "--json"]],
   ["bob", ["claim", "k:1"]],
   ["bob", ["claim", "k:1", "--json"]],
+  // Near-duplicate keys: the warning on a grant, the refusal with its hint (--similar strict).
+  ["alice", ["claim", "issue:fix-login-bug"]],
+  ["bob", ["claim", "issue:fix-login-bugs", "--similar", "strict", "--json"]],
+  ["bob", ["claim", "issue:fix-the-login-bug", "--json"]],
+  ["bob", ["claim", "issue:fix-login-bugz", "--strict-similar"]],
   ["bob", ["verify", "k:1", "--note", "tests pass"]],
   ["bob", ["verify", "k:2", "--json"]],
   ["bob", ["verify", "k:none", "--json"]],

@@ -46,7 +46,7 @@ const SCENARIOS: readonly Scenario[] = [
       ["alice", ["list", "--state", "completed,active"]],
       ["alice", ["log", "task:1"]],
       ["alice", ["log", "--agent", "bob", "--kind", "denied,granted"]],
-      // Reads print the same JSON too (writes print the server's answer: see the README).
+      // Reads print the same JSON too (and writes: test/cli-remote-parity.test.ts runs each command).
       ["alice", ["show", "task:1", "--json"]],
       ["alice", ["show", "task:none", "--json"]],
       ["alice", ["list", "--state", "all", "--json"]],
