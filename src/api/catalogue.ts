@@ -872,7 +872,8 @@ const OPERATIONS = [
       const tasks = await baton.tasks.list({
         ...(input.state === undefined ? {} : { state: input.state }),
         ...(input.category === undefined ? {} : { category: input.category }),
-        limit: input.limit ?? 1000,
+        // A tool caller's default stays small (the CLI sends its own, the library's 1000).
+        limit: input.limit ?? 100,
       });
       return { ok: true, message: `${tasks.length} tasks`, data: { tasks } };
     },

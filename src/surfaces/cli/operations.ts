@@ -896,6 +896,7 @@ export const CLI_OPERATIONS: CliOperations = {
         type: "number",
         min: 1,
         max: 100_000,
+        default: 1000,
         refusal: { name: "limit", invalid: "expected an integer from 1 to 100000" },
         description: "at most n tasks (default 1000)",
       },
