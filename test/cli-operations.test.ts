@@ -25,14 +25,20 @@ function bare(schema: z.ZodType): z.ZodType {
   return inner as unknown as z.ZodType;
 }
 
-/** The choices a field accepts (its enum, or its array's element enum), if it has some. */
+/** The choices a field accepts (its enum, its array's element enum, or a union's: one value or several), if it has some. */
 function choicesOf(schema: z.ZodType): readonly string[] | undefined {
   const inner = bare(schema) as unknown as {
-    def: { type: string };
+    def: { type: string; options?: readonly z.ZodType[] };
     options?: readonly string[];
     element?: z.ZodType;
   };
   if (inner.def.type === "enum") return inner.options;
+  if (inner.def.type === "union") {
+    const each = (inner.def.options ?? []).map(choicesOf);
+    // Every member takes the same choices, or the union has none to compare with.
+    const first = each[0];
+    return first !== undefined && each.every((c) => c?.join() === first.join()) ? first : undefined;
+  }
   if (inner.def.type === "array" && inner.element !== undefined) return choicesOf(inner.element);
   return undefined;
 }

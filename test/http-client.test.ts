@@ -4,7 +4,7 @@
  * answer becomes a result or a BatonError with a code the CLI can turn into an exit code;
  * nothing is a bare exception. Both transports (fetch and node:http) behave the same.
  */
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fetchTransport, HttpBatonApi, nodeHttpTransport } from "../src/api/http-client.js";
@@ -22,6 +22,7 @@ beforeAll(async () => {
     request.on("end", () => {
       const send = (status: number, text: string) =>
         response.writeHead(status, { "content-type": "application/json" }).end(text);
+      if (request.url?.startsWith("/v1/events?") === true) return stream(request.url, request.headers, response);
       if (request.url === "/v1/claim")
         return send(
           200,
@@ -48,6 +49,33 @@ beforeAll(async () => {
 afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
 });
+
+const event = (id: number, kind: string) => ({ id, at: "2026-01-01T00:00:00.000Z", kind, key: "k:1", agent: "a" });
+
+/** `/v1/events` as baton serve streams it (the query decides what happens), or refuses it. */
+function stream(path: string, headers: IncomingHttpHeaders, response: ServerResponse): void {
+  const query = new URL(path, "http://x").searchParams;
+  if (headers.authorization !== "Bearer t")
+    return void response
+      .writeHead(401, { "content-type": "application/json" })
+      .end(JSON.stringify({ ok: false, code: "UNAUTHENTICATED", message: "no such token" }));
+  response.writeHead(200, { "content-type": "text/event-stream" });
+  response.write(": baton event stream\n\n");
+  const sse = (e: { id: number; kind: string }) => `id: ${e.id}\nevent: ${e.kind}\ndata: ${JSON.stringify(e)}\n\n`;
+  if (query.get("after") === "5") {
+    // Two events in one write, one split across two, a keep-alive, then the server goes away.
+    response.write(sse(event(6, "granted")) + sse(event(7, "renewed")));
+    const third = sse(event(8, "released"));
+    response.write(third.slice(0, 12));
+    setTimeout(() => {
+      response.write(`${third.slice(12)}: keep-alive\n\n`);
+      response.end();
+    }, 20);
+  } else if (query.get("after") === "9") {
+    response.end(`event: error\ndata: ${JSON.stringify({ code: "STORE_BUSY" })}\n\n`);
+  }
+  // Otherwise open, nothing more: the client stops it.
+}
 
 async function codeOf(promise: Promise<unknown>): Promise<string> {
   try {
@@ -97,5 +125,37 @@ describe.each([
     expect(() => new HttpBatonApi({ url, token: " ", transport })).toThrow(
       expect.objectContaining({ code: "UNAUTHENTICATED" }),
     );
+  });
+});
+
+describe("HttpBatonApi.follow: the server's event stream", () => {
+  const api = (token = "t") => new HttpBatonApi({ url, token });
+  const read = async (after: number, signal = new AbortController().signal) => {
+    const seen: number[][] = [];
+    try {
+      for await (const batch of api().follow({ after, key: "k:1" }, signal)) seen.push(batch.map((e) => e.id));
+    } catch (error) {
+      return { seen, code: isBatonError(error) ? error.code : String(error) };
+    }
+    return { seen, code: "returned" };
+  };
+
+  it("yields the events as they arrive (a split one too), then a stream the server ends is STORE_UNAVAILABLE", async () => {
+    const r = await read(5);
+    expect(r.seen.flat()).toEqual([6, 7, 8]);
+    expect(r.code).toBe("STORE_UNAVAILABLE");
+  });
+
+  it("an error event carries the server's code; a refused stream the HTTP answer's", async () => {
+    expect((await read(9)).code).toBe("STORE_BUSY");
+    const refused = api("wrong").follow({ after: 0 }, new AbortController().signal);
+    expect(await codeOf(refused.next())).toBe("UNAUTHENTICATED");
+  });
+
+  it("returns when the signal is aborted (Ctrl-C), without an error", async () => {
+    const stop = new AbortController();
+    const reading = read(3, stop.signal);
+    setTimeout(() => stop.abort(), 50);
+    expect(await reading).toEqual({ seen: [], code: "returned" });
   });
 });

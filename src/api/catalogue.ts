@@ -11,7 +11,7 @@
 import { z } from "zod";
 import type { Baton } from "../baton.js";
 import { BatonError, type Hint } from "../core/errors.js";
-import { type BatonEvent, CLAIM_STATES, type Claim, EVENT_KINDS, type PathClaim } from "../core/types.js";
+import { type BatonEvent, CLAIM_STATES, type Claim, EVENT_KINDS, type PathClaim, TASK_STATES } from "../core/types.js";
 import { parseRepo } from "../services/paths.js";
 
 /** Who calls, decided by the surface (never by the operation's input). */
@@ -24,9 +24,11 @@ export interface OperationContext {
   readonly local: boolean;
   /**
    * The repository identity of `cwd` when the surface already knows it (a server finds its
-   * own once at start): `next` then asks git nothing per call.
+   * own once): `next` then asks git nothing per call. `null`: known to be none (`cwd` is not
+   * in a repository; tasks with paths are passed over, and nothing is asked of git).
+   * Undefined: not looked up (a local checkout's is found per call).
    */
-  readonly repo?: string;
+  readonly repo?: string | null;
 }
 
 /**
@@ -102,6 +104,7 @@ const claimStates = z
   .min(1)
   .optional();
 const listLimit = z.number().int().min(1).max(100_000).optional();
+const taskState = z.enum(TASK_STATES);
 const repo = z
   .string()
   .min(1)
@@ -196,7 +199,32 @@ function holderOf(claim: Claim | PathClaim | null): OperationResult["holder"] {
   return { agent: claim.agent, token: claim.token, expiresAt: claim.expiresAt.toISOString(), state: claim.state };
 }
 
-/** Turn a claim-shaped service answer into the one result shape. */
+/**
+ * A library answer's fields besides `ok`, `code`, `message` and `hint`, as JSON (dates as ISO
+ * text, in the library's order): a write's `data`, so a client can print exactly what the
+ * library answers (the CLI through a server does: the same `--json` either way).
+ */
+function answerData(r: object): Record<string, unknown> {
+  const rest: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(r)) {
+    if (name !== "ok" && name !== "code" && name !== "message" && name !== "hint") rest[name] = value;
+  }
+  return JSON.parse(JSON.stringify(rest)) as Record<string, unknown>;
+}
+
+/** A library answer as the one result shape: `data` has its other fields ({@link answerData}). */
+function fromAnswer(r: { ok: boolean; code?: string; message: string; hint?: Hint }): OperationResult {
+  const data = answerData(r);
+  return {
+    ok: r.ok,
+    ...(r.code === undefined ? {} : { code: r.code }),
+    message: r.message,
+    ...(r.hint === undefined ? {} : { hint: r.hint }),
+    ...(Object.keys(data).length === 0 ? {} : { data }),
+  };
+}
+
+/** Turn a claim-shaped service answer into the one result shape (`data`: its other fields, the claim as {@link claimView}). */
 function fromClaimAnswer(r: {
   ok: boolean;
   code?: string;
@@ -204,7 +232,7 @@ function fromClaimAnswer(r: {
   claim: Claim | null;
   message: string;
 }): OperationResult {
-  const base = { ok: r.ok, message: r.message, data: { claim: claimView(r.claim) } };
+  const base = { ok: r.ok, message: r.message, data: { ...answerData(r), claim: claimView(r.claim) } };
   if (r.ok) return base;
   const holder = holderOf(r.claim);
   return {
@@ -226,7 +254,8 @@ function pathConflict(r: {
     code: "PATH_CONFLICT",
     message: r.message,
     ...(holder === undefined ? {} : { holder }),
-    data: { conflicts: r.conflicts.map((c) => ({ pattern: c.pattern, held: pathView(c.held) })) },
+    // The library answer's fields: the repository, and every conflict with the claim that holds it.
+    data: answerData(r),
   };
 }
 
@@ -288,10 +317,9 @@ function taskStateOperation<N extends "task_done" | "task_reopen">(name: N, summ
     tool: false,
     async run(baton, input, context) {
       const options = { as: context.agent };
-      const r =
-        name === "task_done" ? await baton.tasks.done(input.id, options) : await baton.tasks.reopen(input.id, options);
-      if (!r.ok) return { ok: false, code: r.code, message: r.message };
-      return { ok: true, message: r.message, data: { task: r.task, claim: claimView(r.claim) } };
+      return fromAnswer(
+        name === "task_done" ? await baton.tasks.done(input.id, options) : await baton.tasks.reopen(input.id, options),
+      );
     },
   });
 }
@@ -345,8 +373,8 @@ const OPERATIONS = [
       if ("conflicts" in r && !r.ok) {
         return pathConflict(r);
       }
-      const answer = fromClaimAnswer(r as { ok: boolean; code?: string; claim: Claim; message: string });
-      return "paths" in r ? { ...answer, data: { claim: claimView(r.claim), paths: r.paths.map(pathView) } } : answer;
+      // data: the claim, and with a grant the path claims (`paths`) and the conflicts overridden.
+      return fromClaimAnswer(r as { ok: boolean; code?: string; claim: Claim; message: string });
     },
   }),
   op({
@@ -537,7 +565,8 @@ const OPERATIONS = [
     codes: ["NOTHING_READY"],
     toolHidden: ["repo"],
     async run(baton, input, context) {
-      const where = input.repo === undefined ? context.repo : input.repo === null ? undefined : parseRepo(input.repo);
+      // The caller's repository (null: none), else the one the surface knows (null: none), else the checkout's.
+      const where = input.repo === undefined ? context.repo : input.repo === null ? null : parseRepo(input.repo);
       const r = await backlog(baton, context).next({
         as: context.agent,
         cwd: context.cwd,
@@ -547,12 +576,8 @@ const OPERATIONS = [
         ...(input.dryRun === undefined ? {} : { dryRun: input.dryRun }),
         ...(input.seed === undefined ? {} : { seed: input.seed }),
       });
-      return {
-        ok: r.ok,
-        ...(r.code === undefined ? {} : { code: r.code }),
-        message: r.message,
-        data: { tier: r.tier, task: r.task, claim: claimView(r.claim), paths: r.paths.map(pathView) },
-      };
+      // data: tier, task, claim, paths, and the ranking (the top candidates, skipped, seed).
+      return fromAnswer(r);
     },
   }),
   op({
@@ -586,7 +611,8 @@ const OPERATIONS = [
           ? await baton.paths.claim(input.paths, { ...options, repo: where.repo })
           : await baton.claimPaths(input.paths, { ...options, cwd: where.cwd });
       if (!r.ok) return pathConflict(r);
-      return { ok: true, message: r.message, data: { paths: r.claims.map(pathView) } };
+      // The library answer's fields, and the granted claims under `paths` as well (what this answered first).
+      return { ok: true, message: r.message, data: { ...answerData(r), paths: r.claims.map(pathView) } };
     },
   }),
   op({
@@ -605,7 +631,7 @@ const OPERATIONS = [
         "repo" in where
           ? await baton.paths.release(input.paths ?? null, { ...options, repo: where.repo })
           : await baton.releasePaths(input.paths ?? null, { ...options, cwd: where.cwd });
-      return { ok: true, message: r.message, data: { released: r.released.map(pathView) } };
+      return fromAnswer({ ok: true, ...r });
     },
   }),
   op({
@@ -625,10 +651,7 @@ const OPERATIONS = [
         "repo" in where
           ? await baton.paths.renew(input.paths ?? null, { ...options, repo: where.repo })
           : await baton.renewPaths(input.paths ?? null, { ...options, cwd: where.cwd });
-      const data = { renewed: r.renewed.map(pathClaimView) };
-      return r.renewed.length > 0
-        ? { ok: true, message: r.message, data }
-        : { ok: false, code: "NOT_HOLDER", message: r.message, data };
+      return fromAnswer(r.renewed.length > 0 ? { ok: true, ...r } : { ok: false, code: "NOT_HOLDER", ...r });
     },
   }),
   op({
@@ -702,7 +725,7 @@ const OPERATIONS = [
         ...(input.note === undefined ? {} : { note: input.note }),
         ...(input.window === undefined ? {} : { window: input.window }),
       });
-      return { ok: r.ok, ...(r.ok ? {} : { code: "GATE_MARKED" }), message: r.message, data: { mark: r.mark } };
+      return fromAnswer({ ...r, ...(r.ok ? {} : { code: "GATE_MARKED" }) });
     },
   }),
   op({
@@ -743,8 +766,7 @@ const OPERATIONS = [
     local: false,
     codes: [],
     async run(baton, input, context) {
-      const r = await baton.note(input.key, { as: context.agent, text: input.text });
-      return { ok: true, message: r.message };
+      return fromAnswer(await baton.note(input.key, { as: context.agent, text: input.text }));
     },
   }),
   op({
@@ -761,7 +783,7 @@ const OPERATIONS = [
         as: context.agent,
         ...(input.note === undefined ? {} : { note: input.note }),
       });
-      return { ok: r.ok, ...("code" in r && r.code !== undefined ? { code: r.code } : {}), message: r.message };
+      return fromAnswer(r);
     },
   }),
   op({
@@ -814,8 +836,7 @@ const OPERATIONS = [
         "add",
         { cwd: context.cwd },
       );
-      if (!r.ok) return { ok: false, code: r.code, message: r.message };
-      return { ok: true, message: r.message };
+      return fromAnswer(r);
     },
   }),
   op({
@@ -837,8 +858,10 @@ const OPERATIONS = [
     name: "task_list",
     summary: "Tasks by state (ready, blocked, claimed, done).",
     input: z.object({
-      state: z.enum(["ready", "blocked", "claimed", "done"]).optional(),
+      // One state, or several (the CLI's --state ready,claimed).
+      state: z.union([taskState, z.array(taskState).min(1)]).optional(),
       category: z.string().optional(),
+      limit: listLimit,
     }),
     mutates: false,
     idempotent: true,
@@ -849,7 +872,8 @@ const OPERATIONS = [
       const tasks = await baton.tasks.list({
         ...(input.state === undefined ? {} : { state: input.state }),
         ...(input.category === undefined ? {} : { category: input.category }),
-        limit: 100,
+        // A tool caller's default stays small (the CLI sends its own, the library's 1000).
+        limit: input.limit ?? 100,
       });
       return { ok: true, message: `${tasks.length} tasks`, data: { tasks } };
     },
@@ -878,8 +902,7 @@ const OPERATIONS = [
     async run(baton, input, context) {
       const { id, ...change } = input;
       const r = await backlog(baton, context).update(id, change, { cwd: context.cwd });
-      if (!r.ok) return { ok: false, code: r.code, message: r.message };
-      return { ok: true, message: r.message, data: { task: r.task, changed: r.changed } };
+      return fromAnswer(r);
     },
   }),
   taskStateOperation("task_done", "Mark a task done (completing its claim, releasing the claim's paths)."),

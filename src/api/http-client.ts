@@ -148,6 +148,114 @@ export class HttpBatonApi extends OperationMethods {
     return eventsOf(await this.call("log", logInput(query)));
   }
 
+  /**
+   * Follow the server's audit log as it grows (`GET /v1/events`, Server-Sent Events): the
+   * events after `after` matching the filter, in batches as they arrive, until `signal` is
+   * aborted (then it returns). A stream the server ends, or cannot open, is an error with the
+   * server's code (`STORE_UNAVAILABLE` when it just went away).
+   */
+  async *follow(
+    query: Pick<EventQuery, "key" | "agent" | "kind"> & { readonly after: number },
+    signal: AbortSignal,
+  ): AsyncGenerator<ApiEvent[]> {
+    const params = new URLSearchParams({ after: String(query.after) });
+    if (query.key !== undefined) params.set("key", query.key);
+    if (query.agent !== undefined) params.set("agent", query.agent);
+    if (query.kind !== undefined) params.set("kind", query.kind.join(","));
+    const url = `${this.#base}/v1/events?${params.toString()}`;
+    const headers = { authorization: `Bearer ${this.#token}`, accept: "text/event-stream" };
+    const batches: ApiEvent[][] = [];
+    let failure: BatonError | null = null;
+    let ended = false;
+    let wake: (() => void) | null = null;
+    const notify = (): void => {
+      wake?.();
+      wake = null;
+    };
+    const req = (url.startsWith("https:") ? httpsRequest : httpRequest)(url, { method: "GET", headers }, (res) => {
+      if (res.statusCode !== 200) {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("end", () => {
+          let value: Record<string, unknown> = {};
+          try {
+            value = JSON.parse(Buffer.concat(chunks).toString("utf8")) as Record<string, unknown>;
+          } catch {
+            // not JSON: the status says it
+          }
+          failure = this.#error(res.statusCode ?? 0, value);
+          notify();
+        });
+        return;
+      }
+      res.setEncoding("utf8");
+      let buffer = "";
+      res.on("data", (text: string) => {
+        buffer += text;
+        const blocks = buffer.split("\n\n");
+        buffer = blocks.pop() ?? "";
+        const batch: ApiEvent[] = [];
+        for (const block of blocks) {
+          let kind = "message";
+          let data = "";
+          for (const line of block.split("\n")) {
+            if (line.startsWith("event: ")) kind = line.slice(7);
+            else if (line.startsWith("data: ")) data += line.slice(6);
+          }
+          if (data === "") continue; // a comment (the greeting, keep-alives)
+          const value = JSON.parse(data) as Record<string, unknown>;
+          if (kind === "error") {
+            const code = isCode(value.code) ? value.code : "STORE_UNAVAILABLE";
+            failure = new BatonError(code, `${this.#base}: the event stream failed (${code})`);
+          } else batch.push(value as unknown as ApiEvent);
+        }
+        if (batch.length > 0) batches.push(batch);
+        notify();
+      });
+      res.on("end", () => {
+        ended = true;
+        notify();
+      });
+      res.on("error", () => {
+        ended = true;
+        notify();
+      });
+    });
+    req.on("error", (error: NodeJS.ErrnoException) => {
+      if (!signal.aborted)
+        failure = new BatonError(
+          "STORE_UNAVAILABLE",
+          `cannot reach baton serve at ${this.#base}: ${error.code ?? error.message}`,
+        );
+      notify();
+    });
+    const onAbort = (): void => {
+      req.destroy();
+      notify();
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    req.end();
+    try {
+      for (;;) {
+        const batch = batches.shift();
+        if (batch !== undefined) {
+          yield batch;
+          continue;
+        }
+        if (signal.aborted) return;
+        if (failure !== null) throw failure;
+        if (ended)
+          throw new BatonError("STORE_UNAVAILABLE", `${this.#base} ended the event stream (the server stopped?)`);
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+      }
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+      req.destroy();
+    }
+  }
+
   async whoami(): Promise<ApiIdentity> {
     const { status, value } = await this.#request("GET", "/v1/whoami");
     if (status !== 200) throw this.#error(status, value);

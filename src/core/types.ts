@@ -113,7 +113,9 @@ export interface PathClaim {
 }
 
 /** A task's state: `done`, or (derived) `claimed` (a live claim on `task:ID`), `blocked` (a blocker not done) or `ready`. */
-export type TaskState = "ready" | "blocked" | "claimed" | "done";
+export type TaskState = (typeof TASK_STATES)[number];
+/** Every task state, in the order `task list --state` names them. */
+export const TASK_STATES = ["ready", "blocked", "claimed", "done"] as const;
 
 /** A backlog item. Its work key is `task:ID`. */
 export interface Task {

@@ -9,7 +9,7 @@ import { BatonError } from "../core/errors.js";
 import { parseAgent, parseKey } from "../core/identity.js";
 import { type DurationInput, durationMs, parseLimit, parseMeta, parseText } from "../core/schemas.js";
 import { type Candidate, type ScoreTerms, scoreCandidates } from "../core/scoring.js";
-import type { BatonEvent, Claim, PathClaim, Task, TaskState } from "../core/types.js";
+import { type BatonEvent, type Claim, type PathClaim, TASK_STATES, type Task, type TaskState } from "../core/types.js";
 import type {
   EventFilter,
   NextContext,
@@ -29,7 +29,6 @@ export const LAST_HOUR_DECISIONS: EventFilter = { sinceMs: 3_600_000, kinds: ["g
 /** Default lease of a task taken by `next`. */
 export const DEFAULT_TASK_TTL_MS = 60 * 60_000;
 const TASK_ID = /^[A-Za-z0-9][A-Za-z0-9._:/#-]{0,199}$/;
-const TASK_STATES: readonly TaskState[] = ["ready", "blocked", "claimed", "done"];
 
 /** A task as typed by a user or an importer. */
 export interface TaskSpec {
@@ -139,7 +138,12 @@ export interface TaskChange {
   meta?: Record<string, unknown> | string | null;
 }
 
-export interface NextOptions extends PathsAt {
+export interface NextOptions extends Omit<PathsAt, "repo"> {
+  /**
+   * The repository where a task's paths are claimed, instead of the checkout's; `null`: none
+   * here (tasks with paths are passed over, and nothing is asked of git).
+   */
+  repo?: string | null;
   as: string;
   category?: string;
   ttl?: DurationInput;
@@ -385,7 +389,15 @@ export class TaskService {
       throw new BatonError("BAD_OPTION", `invalid seed ${JSON.stringify(options.seed)}`);
     const category = options.category === undefined ? null : options.category.trim().toLowerCase();
     // Outside a repository, tasks that declare paths are skipped.
-    const repo = await this.#paths.repository(options).catch(() => null);
+    const repo =
+      options.repo === null
+        ? null
+        : await this.#paths
+            .repository({
+              ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+              ...(options.repo === undefined ? {} : { repo: options.repo }),
+            })
+            .catch(() => null);
     let scored: ScoreTerms[] = [];
     const rank = (ready: readonly RankedTask[], context: NextContext): string[] => {
       const candidates: Candidate[] = ready.map((t) => ({

@@ -8,11 +8,15 @@ import { BatonError } from "../../core/errors.js";
 import { parseAgent, parseKey, parseToken } from "../../core/identity.js";
 import { parseText } from "../../core/schemas.js";
 import { isoSeconds as iso } from "../../core/time.js";
-import type { BatonEvent } from "../../core/types.js";
+import type { BatonEvent, EventKind } from "../../core/types.js";
+import { type ApiEvent, eventsOf } from "../../api/baton-api.js";
+import type { OperationInput } from "../../api/catalogue.js";
+import type { HttpBatonApi } from "../../api/http-client.js";
 import type { Baton } from "../../baton.js";
 import type { LogOptions } from "../../services/claims.js";
 import type { CommonFlags } from "./main.js";
 import { emit, emitNo, type OutputMode } from "./output.js";
+import { eventFromView } from "./remote.js";
 import { describeEvent } from "./render.js";
 import { withSession } from "./session.js";
 
@@ -86,6 +90,56 @@ export async function followLog(
       cursor = recent[recent.length - 1]?.id ?? 0;
     }
     for await (const batch of baton.follow({ ...filter, after: cursor, signal: stop.signal })) print(batch);
+  } finally {
+    for (const signal of signals) process.off(signal, onSignal);
+  }
+}
+
+/**
+ * `log --follow` through a server: the newest `limit` events (or every one after `after`)
+ * from the `log` operation, then the server's event stream (`/v1/events`) from the last one
+ * seen, printed as {@link followLog} prints them, until SIGINT or SIGTERM (exit 0).
+ */
+export async function followServerLog(
+  api: HttpBatonApi,
+  mode: OutputMode,
+  filter: { key?: string; agent?: string; kind?: EventKind[]; since?: string },
+  after: number | undefined,
+  limit: number,
+): Promise<void> {
+  const stop = new AbortController();
+  const signals = ["SIGINT", "SIGTERM"] as const;
+  const onSignal = (): void => stop.abort();
+  for (const signal of signals) process.on(signal, onSignal);
+  const print = (views: readonly ApiEvent[]): void => {
+    if (views.length === 0) return;
+    const lines = views.map((view) =>
+      mode.json ? JSON.stringify(view) : describeEvent(eventFromView(view as unknown as Record<string, unknown>)),
+    );
+    process.stdout.write(`${lines.join("\n")}\n`);
+  };
+  const log = async (input: OperationInput<"log">): Promise<ApiEvent[]> => eventsOf(await api.call("log", input));
+  try {
+    const { since, ...stream } = filter;
+    // The stream knows no --since: it starts after the newest event the log had then (events after it are new).
+    const newest = since === undefined ? 0 : ((await log({ limit: 1 }))[0]?.id ?? 0);
+    let cursor = after ?? 0;
+    if (after === undefined) {
+      // Like tail -f: the newest events first, then the new ones.
+      const recent = await log({ ...filter, limit });
+      print(recent);
+      cursor = recent[recent.length - 1]?.id ?? 0;
+    } else if (since !== undefined) {
+      // Every event after the cursor that --since keeps, page by page, as the library's follow reads them.
+      for (;;) {
+        const page = await log({ ...filter, after: cursor, limit: 1000 });
+        print(page);
+        cursor = page[page.length - 1]?.id ?? cursor;
+        if (page.length < 1000) break;
+      }
+    }
+    cursor = Math.max(cursor, newest);
+    for await (const batch of api.follow({ ...stream, after: cursor }, stop.signal)) print(batch);
   } finally {
     for (const signal of signals) process.off(signal, onSignal);
   }

@@ -15,6 +15,7 @@ import { type CliConfig, requireAgent } from "./config.js";
 import type { CliFlag, CliOperation, Flags, Prepared, Rendered, TextParser } from "./operation-spec.js";
 import { CLI_OPERATIONS } from "./operations.js";
 import { emit, emitNo } from "./output.js";
+import { inLibraryOrder, libraryAnswer } from "./remote.js";
 import { remoteUnsupported, withSession } from "./session.js";
 
 /** The property commander stores a flag under: `--dry-run` is `dryRun`, `--no-fetch` is `fetch`. */
@@ -164,8 +165,13 @@ export async function runOperation(name: OperationName, args: unknown[], flags: 
           (f) => f.localOnly === true && flags[flagAttribute(f.flag)] !== undefined,
         );
         if (here.length > 0) throw remoteUnsupported(`baton ${spec.words} ${either(here.map((f) => f.flag))}`);
-        const result = await session.api.call(name, p.input as never);
-        answer = spec.fromServer === undefined ? result : spec.fromServer(result, p as never);
+        const api = session.api;
+        const call = async (): Promise<unknown> => {
+          const result = await api.call(name, p.input as never);
+          return spec.fromServer === undefined ? libraryAnswer(result) : spec.fromServer(result, p as never);
+        };
+        answer = spec.remote === undefined ? await call() : await spec.remote(api, p as never, call);
+        if (answer === undefined) return; // printed as it went (log --follow)
       } else {
         if (spec.local === undefined) throw new BatonError("INTERNAL", `${spec.words} has no local run`);
         answer = await spec.local(session.baton, p as never);
@@ -175,7 +181,7 @@ export async function runOperation(name: OperationName, args: unknown[], flags: 
       print(
         session.mode.json,
         spec.render === undefined
-          ? { ok: plain.ok, json: plain, text: plain.message }
+          ? { ok: plain.ok, json: inLibraryOrder(plain), text: plain.message }
           : spec.render(answer as never, p as never),
       );
     },

@@ -5,6 +5,7 @@
  * nothing loads zod (the catalogue is imported for its types alone).
  */
 import type { OperationInput, OperationName, OperationResult } from "../../api/catalogue.js";
+import type { HttpBatonApi } from "../../api/http-client.js";
 import type { Baton } from "../../baton.js";
 import type { CliConfig } from "./config.js";
 
@@ -132,11 +133,19 @@ export interface CliOperation<N extends OperationName = OperationName> {
   readonly prepare?: (p: Prepared<N>) => void | Promise<void>;
   /** Refuse, before any request, what a server cannot do (REMOTE_UNSUPPORTED). */
   readonly beforeServer?: (p: Prepared<N>) => void | Promise<void>;
+  /**
+   * Through a server, when one call is not the whole command (`log --follow`): `call` makes the
+   * usual one (its answer as the library's). The answer to print (undefined: printed already).
+   */
+  readonly remote?: (api: HttpBatonApi, p: Prepared<N>, call: () => Promise<unknown>) => Promise<unknown>;
   /** Run on a registry here: the library's answer (undefined: the entry printed it already). */
   readonly local?: (baton: Baton, p: Prepared<N>) => Promise<unknown>;
-  /** The server's answer as the library's (reads print the same `--json` either way). Default: as it is. */
+  /**
+   * The server's answer as the library's (every command prints the same `--json` either way).
+   * Default: `libraryAnswer` (src/surfaces/cli/remote.ts): the answer's `data` fields with `ok`, `code`, `message`.
+   */
   readonly fromServer?: (result: OperationResult, p: Prepared<N>) => unknown;
-  /** How the answer prints. Default: `ok` and `message` of the answer, the answer as JSON. */
+  /** How the answer prints. Default: `ok` and `message` of the answer, the answer as JSON (`inLibraryOrder`). */
   readonly render?: (answer: never, p: Prepared<N>) => Rendered;
 }
 

@@ -11,12 +11,12 @@
  */
 import type { OperationResult } from "../../api/catalogue.js";
 import { shown } from "../../services/claims.js";
-import { CLAIM_STATES, type BatonEvent, type Claim, EVENT_KINDS, type Task, type TaskState } from "../../core/types.js";
+import { CLAIM_STATES, type BatonEvent, type Claim, EVENT_KINDS, TASK_STATES, type Task } from "../../core/types.js";
 import { resolve } from "node:path";
 import { BatonError } from "../../core/errors.js";
 import { parseAgent } from "../../core/identity.js";
 import { table } from "./output.js";
-import { claimFromView, eventFromView } from "./remote.js";
+import { claimFromView, eventFromView, inLibraryOrder } from "./remote.js";
 import { describeClaim, describeEvent, describeTask, relative } from "./render.js";
 import type { CliFlag, CliOperations, Prepared, Rendered } from "./operation-spec.js";
 
@@ -142,6 +142,47 @@ async function noMarkersRemotely(p: Pick<Prepared, "extra">): Promise<void> {
     const { remoteUnsupported } = await import("./session.js");
     throw remoteUnsupported("gate marker files (--marker-dir, BATON_MARKER_DIR)");
   }
+}
+
+/** What `next` answers, here or (its `data`) from a server: the parts `--explain` shows. */
+interface NextAnswer {
+  readonly ok: boolean;
+  readonly message: string;
+  readonly tier: number;
+  readonly task: { readonly id: string } | null;
+  readonly candidates: readonly {
+    readonly id: string;
+    readonly tier: number;
+    readonly category: string;
+    readonly priority: number;
+    readonly age: number;
+    readonly steering: number;
+    readonly saturation: number;
+    readonly total: number;
+  }[];
+  readonly skipped: readonly string[];
+  readonly seed: number;
+}
+
+/** `next --explain`: the top candidates and each term of their score, then who won and why. */
+function explanation(r: NextAnswer): string {
+  if (r.candidates.length === 0) return "";
+  const rows = table(
+    ["task", "tier", "category", "priority", "age", "steering", "saturation", "score"],
+    r.candidates.map((c) => [
+      c.id,
+      String(c.tier),
+      c.category,
+      String(c.priority),
+      c.age.toFixed(1),
+      c.steering.toFixed(1),
+      `-${c.saturation.toFixed(1)}`,
+      c.total.toFixed(1),
+    ]),
+  );
+  const won = r.task ? `${r.task.id} won: tier ${r.tier}, then the highest score` : "";
+  const skipped = r.skipped.length ? `; skipped (taken meanwhile, or paths claimed): ${r.skipped.join(", ")}` : "";
+  return `\n${rows}\n${won}${skipped} (seed ${r.seed})`;
 }
 
 export const CLI_OPERATIONS: CliOperations = {
@@ -477,7 +518,6 @@ export const CLI_OPERATIONS: CliOperations = {
       {
         flag: "--follow",
         type: "boolean",
-        localOnly: true,
         description: "keep printing events as they happen, until interrupted (--json: one event per line)",
       },
     ],
@@ -495,6 +535,20 @@ export const CLI_OPERATIONS: CliOperations = {
         return undefined;
       }
       return { events: await baton.log(defined({ key, agent, kind, since, after, limit })) };
+    },
+    // --follow: the log, then the server's event stream (/v1/events).
+    async remote(api, p, call) {
+      if (p.flags.follow !== true) return call();
+      const { key, agent, kind, since, after, limit } = p.input;
+      const { followServerLog } = await import("./commands.js");
+      await followServerLog(
+        api,
+        { json: p.flags.json === true },
+        defined({ key, agent, kind, since }),
+        after,
+        limit ?? 100,
+      );
+      return undefined;
     },
     fromServer(result) {
       return { events: (result.data as { events: Record<string, unknown>[] }).events.map(eventFromView) };
@@ -516,7 +570,6 @@ export const CLI_OPERATIONS: CliOperations = {
       {
         flag: "--explain",
         type: "boolean",
-        localOnly: true,
         description: "show the top candidates and each term of their score",
       },
       { flag: "--dry-run", field: "dryRun", type: "boolean", description: "rank only; claim nothing" },
@@ -541,26 +594,14 @@ export const CLI_OPERATIONS: CliOperations = {
       const { CHECKOUT_PATHS } = await import("../../workspace/checkout.js");
       p.input.repo = await CHECKOUT_PATHS.repository({});
     },
-    async local(baton, p) {
+    local(baton, p) {
       const { category, seed, dryRun, ttl: lease } = p.input;
-      const result = await baton.next({ as: as(p), ...defined({ category, seed, dryRun, ttl: lease }) });
-      const explain =
-        p.flags.explain === true && result.candidates.length > 0
-          ? `\n${table(
-              ["task", "tier", "category", "priority", "age", "steering", "saturation", "score"],
-              result.candidates.map((c) => [
-                c.id,
-                String(c.tier),
-                c.category,
-                String(c.priority),
-                c.age.toFixed(1),
-                c.steering.toFixed(1),
-                `-${c.saturation.toFixed(1)}`,
-                c.total.toFixed(1),
-              ]),
-            )}\n${result.task ? `${result.task.id} won: tier ${result.tier}, then the highest score` : ""}${result.skipped.length ? `; skipped (taken meanwhile, or paths claimed): ${result.skipped.join(", ")}` : ""} (seed ${result.seed})`
-          : "";
-      return { ...result, message: `${result.message}${explain}` };
+      return baton.next({ as: as(p), ...defined({ category, seed, dryRun, ttl: lease }) });
+    },
+    // --explain: the ranking after the message (the server sends it too: the same table either way).
+    render(answer: NextAnswer, p): Rendered {
+      const message = `${answer.message}${p.flags.explain === true ? explanation(answer) : ""}`;
+      return { ok: answer.ok, json: inLibraryOrder({ ...answer, message }), text: message };
     },
   },
   paths_claim: {
@@ -687,11 +728,14 @@ export const CLI_OPERATIONS: CliOperations = {
     agent: true,
     prepare: markerDir,
     beforeServer: noMarkersRemotely,
-    local: (baton, p) =>
-      baton.gates.mark(p.input.key, {
+    // Marked already: the denial's code, as the catalogue answers it.
+    async local(baton, p) {
+      const r = await baton.gates.mark(p.input.key, {
         as: as(p),
         ...defined({ note: p.input.note, window: p.input.window, markers: p.extra.markers as never }),
-      }),
+      });
+      return r.ok ? r : { ...r, code: "GATE_MARKED" };
+    },
   },
   context: {
     words: "context",
@@ -840,26 +884,26 @@ export const CLI_OPERATIONS: CliOperations = {
         value: "states",
         field: "state",
         type: "list",
+        choices: TASK_STATES,
+        refusal: { name: "task state", invalid: "ready, blocked, claimed, done" },
         description: "ready, blocked, claimed, done (comma-separated)",
       },
       { flag: "--category", value: "name", field: "category", type: "string" },
-      { flag: "--limit", value: "n", field: "limit", type: "string", localOnly: true },
+      {
+        flag: "--limit",
+        value: "n",
+        field: "limit",
+        type: "number",
+        min: 1,
+        max: 100_000,
+        default: 1000,
+        refusal: { name: "limit", invalid: "expected an integer from 1 to 100000" },
+        description: "at most n tasks (default 1000)",
+      },
     ],
-    async beforeServer(p) {
-      const states = p.input.state as unknown as string[] | undefined;
-      if ((states?.length ?? 0) > 1 || p.input.limit !== undefined) {
-        const { remoteUnsupported } = await import("./session.js");
-        throw remoteUnsupported("task list with several states or --limit");
-      }
-      // The catalogue takes one state.
-      if (states !== undefined) p.input.state = states[0] as TaskState;
-    },
     local(baton, p) {
-      const { state, category, limit } = p.input as { state?: TaskState[]; category?: string; limit?: string };
-      return baton.tasks.list({
-        ...defined({ state, category }),
-        ...(limit === undefined ? {} : { limit: Number(limit) }),
-      });
+      const { state, category, limit } = p.input;
+      return baton.tasks.list(defined({ state, category, limit }));
     },
     fromServer: (result) => (result.data as { tasks: Task[] }).tasks,
     render: (tasks: Task[]): Rendered => ({

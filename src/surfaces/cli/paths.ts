@@ -2,6 +2,7 @@
  * `baton paths claim|release|renew|list` and `baton claim KEY --paths …`. Patterns
  * are resolved against the repository (git) and validated before the store opens.
  */
+import type { OperationResult } from "../../api/catalogue.js";
 import { parseDuration } from "../../core/duration.js";
 import { parseKey } from "../../core/identity.js";
 import { parseCommit, parseLimit, parseMeta, parseText } from "../../core/schemas.js";
@@ -11,13 +12,21 @@ import { pathTarget } from "../../workspace/checkout.js";
 import { requireAgent } from "./config.js";
 import type { CommonFlags } from "./main.js";
 import { emit, emitNo, type OutputMode, table } from "./output.js";
-import { pathClaimsOf, ttlText } from "./remote.js";
+import { inLibraryOrder, libraryAnswer, pathClaimsOf, ttlText } from "./remote.js";
 import { withSession } from "./session.js";
 import { isoSeconds as iso } from "../../core/time.js";
 
 function answer(mode: OutputMode, result: { readonly ok: boolean; readonly message: string }): void {
-  if (result.ok) emit(mode, result, result.message);
-  else emitNo(mode, result, result.message);
+  const json = inLibraryOrder(result as unknown as Record<string, unknown>);
+  if (result.ok) emit(mode, json, result.message);
+  else emitNo(mode, json, result.message);
+}
+
+/** A server's answer as the library's (`alias`: a field the server sends besides the library's). */
+function fromServer(result: OperationResult, alias?: string): { readonly ok: boolean; readonly message: string } {
+  const answer = libraryAnswer(result);
+  if (alias !== undefined) delete answer[alias];
+  return answer as { ok: boolean; message: string };
 }
 
 interface PathFlags extends CommonFlags {
@@ -55,7 +64,7 @@ export function claim(patterns: string[], flags: PathFlags): Promise<void> {
         ...(p.reason === null ? {} : { reason: p.reason }),
       };
       const result = s.api
-        ? await s.api.pathsClaim({ paths: p.patterns, ...p.where, ...held, ...ttlText(p.ttl) })
+        ? fromServer(await s.api.pathsClaim({ paths: p.patterns, ...p.where, ...held, ...ttlText(p.ttl) }), "paths")
         : await s.baton.paths.claim(p.patterns, {
             ...p.where,
             as: p.as,
@@ -81,7 +90,9 @@ export function release(patterns: string[], flags: CommonFlags & { commit?: stri
       if (s.api) {
         answer(
           s.mode,
-          await s.api.pathsRelease({ ...(p.patterns === null ? {} : { paths: p.patterns }), ...p.where, ...commit }),
+          fromServer(
+            await s.api.pathsRelease({ ...(p.patterns === null ? {} : { paths: p.patterns }), ...p.where, ...commit }),
+          ),
         );
         return;
       }
@@ -104,11 +115,13 @@ export function renew(patterns: string[], flags: CommonFlags & { ttl?: string; r
       if (s.api) {
         answer(
           s.mode,
-          await s.api.pathsRenew({
-            ...(p.patterns === null ? {} : { paths: p.patterns }),
-            ...p.where,
-            ...ttlText(p.ttl),
-          }),
+          fromServer(
+            await s.api.pathsRenew({
+              ...(p.patterns === null ? {} : { paths: p.patterns }),
+              ...p.where,
+              ...ttlText(p.ttl),
+            }),
+          ),
         );
         return;
       }
@@ -211,7 +224,7 @@ export function claimWithPaths(
         ...(p.reason === null ? {} : { reason: p.reason }),
       };
       const result = s.api
-        ? await s.api.claim({ key: p.key, paths: p.patterns, ...p.where, ...options, ...ttlText(p.ttl) })
+        ? fromServer(await s.api.claim({ key: p.key, paths: p.patterns, ...p.where, ...options, ...ttlText(p.ttl) }))
         : await s.baton.claimWithRepoPaths(p.key, p.patterns, {
             ...p.where,
             as: p.as,

@@ -24,6 +24,39 @@ export function eventFromView(view: Record<string, unknown>): BatonEvent {
   return { ...(view as unknown as BatonEvent), at: new Date(String(view.at)) };
 }
 
+/**
+ * An answer's fields in the order the CLI prints them with `--json`: `ok`, `outcome`, `code`,
+ * the others as they come, then `message` and `hint` (the library's own order; applied to the
+ * library's answers and the server's alike, so both print the same line).
+ */
+export function inLibraryOrder(answer: Record<string, unknown>): Record<string, unknown> {
+  const first = ["ok", "outcome", "code"];
+  const last = ["message", "hint"];
+  const out: Record<string, unknown> = {};
+  for (const name of first) if (answer[name] !== undefined) out[name] = answer[name];
+  for (const [name, value] of Object.entries(answer)) {
+    if (!first.includes(name) && !last.includes(name) && value !== undefined) out[name] = value;
+  }
+  for (const name of last) if (answer[name] !== undefined) out[name] = answer[name];
+  return out;
+}
+
+/**
+ * The server's answer to a write as the library's: `ok`, `code`, `message`, `hint`, and the
+ * other fields from `data` (the catalogue sends the library answer's fields there). The
+ * holder object and the error `kind` of the HTTP answer are the server's additions: left out.
+ */
+export function libraryAnswer(result: OperationResult): Record<string, unknown> {
+  const data = typeof result.data === "object" && result.data !== null ? (result.data as Record<string, unknown>) : {};
+  return inLibraryOrder({
+    ok: result.ok,
+    ...(result.code === undefined ? {} : { code: result.code }),
+    ...data,
+    message: result.message,
+    ...(result.hint === undefined ? {} : { hint: result.hint }),
+  });
+}
+
 /** The path claims of a `paths_list` answer (`data.claims`, dates as ISO text), as the library returns them. */
 export function pathClaimsOf(result: OperationResult): PathClaim[] {
   const views = (result.data as { claims?: Record<string, unknown>[] } | undefined)?.claims ?? [];

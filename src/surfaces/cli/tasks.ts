@@ -10,6 +10,7 @@ import { decodeImportText, type LabelMap, readGithubTasks, readMarkdownTasks } f
 import { parseTaskId, type TaskSpec } from "../../services/tasks.js";
 import type { CommonFlags } from "./main.js";
 import { emit, emitNo } from "./output.js";
+import { libraryAnswer } from "./remote.js";
 import { withSession } from "./session.js";
 
 function answer(mode: { json: boolean }, result: { ok: boolean; message: string }): void {
@@ -33,7 +34,9 @@ export function change(action: "block" | "unblock", id: string, others: string[]
     async (s, p) => {
       // In one transaction, here or on the server (task_update).
       const change = action === "block" ? { block: p.others } : { unblock: p.others };
-      const result = s.api ? await s.api.taskUpdate({ id: p.id, ...change }) : await s.baton.tasks.update(p.id, change);
+      const result = s.api
+        ? (libraryAnswer(await s.api.taskUpdate({ id: p.id, ...change })) as { ok: boolean; message: string })
+        : await s.baton.tasks.update(p.id, change);
       answer(s.mode, result.ok ? { ...result, message: `${action} task:${p.id}` } : result);
     },
   );

@@ -17,9 +17,9 @@ export function serverContext(cwd: string = process.cwd()): ServerContext {
   return async (agent) => {
     const known = contexts.get(agent);
     if (known !== undefined) return known;
-    // Not a repository: null, and next's candidates have no repository (as in the library).
+    // Not a repository: null, final (next's candidates have no repository; git is not asked again).
     const id = await (repo ??= repositoryId({ cwd }).catch(() => null));
-    const context: OperationContext = { agent, cwd, local: false, ...(id === null ? {} : { repo: id }) };
+    const context: OperationContext = { agent, cwd, local: false, repo: id };
     if (contexts.size < 10_000) contexts.set(agent, context);
     return context;
   };

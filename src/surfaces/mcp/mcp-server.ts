@@ -33,8 +33,8 @@ export interface McpServerOptions {
   readonly local: boolean;
   /** Offer only the tools that change nothing (a read-only token). */
   readonly readOnly?: boolean;
-  /** The repository identity of `cwd`, when the surface found it already (see OperationContext). */
-  readonly repo?: string;
+  /** The repository identity of `cwd`, when the surface found it already; null: none (see OperationContext). */
+  readonly repo?: string | null;
 }
 
 /**
