@@ -1,8 +1,8 @@
 /** Shared test helpers: temp dirs, and running the built CLI as a real process. */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 
@@ -221,5 +221,23 @@ export async function startServe(
             child.once("exit", (code) => resolve(code));
             child.kill("SIGTERM");
           }),
+  };
+}
+
+/** A folder with a `git` that logs its arguments to `log`, then runs the real git. */
+export function gitSpy(): { readonly bin: string; readonly log: string; calls(): number } {
+  const bin = tempDir("baton-git-spy-");
+  const log = join(bin, "calls.log");
+  const real = (process.env.PATH ?? "")
+    .split(delimiter)
+    .map((dir) => join(dir, "git"))
+    .find((path) => existsSync(path));
+  if (real === undefined) throw new Error("git is not on PATH");
+  writeFileSync(join(bin, "git"), `#!/bin/sh\necho "$*" >> "${log}"\nexec "${real}" "$@"\n`);
+  chmodSync(join(bin, "git"), 0o755);
+  return {
+    bin,
+    log,
+    calls: () => (existsSync(log) ? readFileSync(log, "utf8").split("\n").filter(Boolean).length : 0),
   };
 }

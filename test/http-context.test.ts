@@ -4,31 +4,12 @@
  * repository looks once, on its first request, and never again. Git runs for real, through
  * a wrapper on PATH that logs each process it starts (the count is what is checked).
  */
-import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findOperation } from "../src/api/catalogue.js";
 import { type Baton, openBaton } from "../src/index.js";
 import { serverContext } from "../src/surfaces/http/http-context.js";
-import { cliAsync, type ServeProcess, startServe, tempDir } from "./helpers.js";
-
-/** A folder with a `git` that logs its arguments to `log`, then runs the real git. */
-function gitSpy(): { readonly bin: string; readonly log: string; calls(): number } {
-  const bin = tempDir("baton-git-spy-");
-  const log = join(bin, "calls.log");
-  const real = (process.env.PATH ?? "")
-    .split(delimiter)
-    .map((dir) => join(dir, "git"))
-    .find((path) => existsSync(path));
-  if (real === undefined) throw new Error("git is not on PATH");
-  writeFileSync(join(bin, "git"), `#!/bin/sh\necho "$*" >> "${log}"\nexec "${real}" "$@"\n`);
-  chmodSync(join(bin, "git"), 0o755);
-  return {
-    bin,
-    log,
-    calls: () => (existsSync(log) ? readFileSync(log, "utf8").split("\n").filter(Boolean).length : 0),
-  };
-}
+import { cliAsync, gitSpy, type ServeProcess, startServe, tempDir } from "./helpers.js";
 
 describe("repo: null in an operation context", () => {
   const spy = gitSpy();

@@ -6,7 +6,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { delimiter, join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
@@ -20,7 +20,7 @@ import { inputError } from "../src/api/input-errors.js";
 /** The catalogue's operations that are MCP tools (the others are the CLI's and HTTP's only). */
 const TOOLS = CATALOGUE.filter((o) => o.tool !== false);
 import { createMcpServer, toolsFor } from "../src/surfaces/mcp/mcp-server.js";
-import { CLI, ROOT, cleanEnv, cli, dumpSqlite, tempDir } from "./helpers.js";
+import { CLI, ROOT, cleanEnv, cli, dumpSqlite, gitSpy, tempDir } from "./helpers.js";
 
 type ToolAnswer = {
   isError?: boolean;
@@ -287,6 +287,46 @@ describe("baton mcp over stdio", () => {
     expect(called).toMatchObject({
       structuredContent: { ok: true, data: { claim: { key: "inspector:1", agent: "inspector-1" } } },
     });
+  });
+
+  it("over stdio, the checkout's repository is looked up once: next runs no git per call", async () => {
+    const spy = gitSpy();
+    const repo = gitRepo();
+    const served = join(tempDir("baton-mcp-git-"), "baton.db");
+    const seeded = cli(["task", "add", "p1", "--title", "touches src", "--paths", "src/"], {
+      env: { BATON_DB: served },
+      cwd: repo,
+    });
+    expect(seeded.code, seeded.stderr).toBe(0);
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [CLI, "mcp"],
+      cwd: repo,
+      env: cleanEnv({
+        BATON_DB: served,
+        BATON_AGENT: "git-counter",
+        PATH: `${spy.bin}${delimiter}${process.env.PATH ?? ""}`,
+      }) as Record<string, string>,
+      stderr: "pipe",
+    });
+    const client = new Client({ name: "git-counter", version: "1.0.0" });
+    await client.connect(transport);
+    try {
+      const first = (await client.callTool({ name: "next", arguments: { dryRun: true, seed: 1 } })) as ToolAnswer;
+      expect(first.structuredContent).toMatchObject({ ok: true, data: { task: { id: "p1" } } });
+      const afterFirst = spy.calls();
+      for (let i = 0; i < 3; i++) {
+        const again = (await client.callTool({ name: "next", arguments: { dryRun: true, seed: 1 } })) as ToolAnswer;
+        expect(again.structuredContent).toMatchObject({ ok: true, data: { task: { id: "p1" } } });
+      }
+      expect(spy.calls()).toBe(afterFirst);
+      // And the task's paths are claimed in this checkout's repository.
+      const taken = (await client.callTool({ name: "next", arguments: { seed: 1 } })) as ToolAnswer;
+      expect(taken.structuredContent).toMatchObject({ ok: true, data: { task: { id: "p1" } } });
+      expect((taken.structuredContent?.data as { paths: unknown[] }).paths).toHaveLength(1);
+    } finally {
+      await client.close();
+    }
   });
 
   it("two agents' servers race one key: one grant, the other a CLAIM_HELD tool result", async () => {

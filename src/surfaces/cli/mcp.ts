@@ -22,12 +22,16 @@ export async function mcp(flags: CommonFlags): Promise<void> {
       );
     }
     const agent = parseAgent(config.agent);
-    const [{ createMcpServer }, { StdioServerTransport }] = await Promise.all([
+    const cwd = process.cwd();
+    // The checkout's repository identity, found once for the session (null: not a repository),
+    // so `next` runs no git process per call.
+    const [{ createMcpServer }, { StdioServerTransport }, repo] = await Promise.all([
       import("../mcp/mcp-server.js"),
       import("@modelcontextprotocol/sdk/server/stdio.js"),
+      import("../../workspace/checkout.js").then(({ repositoryId }) => repositoryId({ cwd }).catch(() => null)),
     ]);
     const baton = await openFromConfig(config);
-    const server = createMcpServer(baton, { agent, cwd: process.cwd(), local: true });
+    const server = createMcpServer(baton, { agent, cwd, local: true, repo });
     const closed = new Promise<void>((resolve) => {
       server.onclose = () => resolve();
       process.stdin.once("end", () => resolve());
