@@ -4,7 +4,7 @@
  */
 import { formatDuration } from "../core/duration.js";
 import { BatonError, type DenialCode, type Hint } from "../core/errors.js";
-import { DEFAULT_SIMILARITY_THRESHOLD, keySimilarity, keyTokens, namespaceOf } from "../core/similarity.js";
+import { DEFAULT_SIMILARITY_THRESHOLD, isNumberedKey, keySimilarity, namespaceOf } from "../core/similarity.js";
 import { parseAgent, parseKey, parseToken } from "../core/identity.js";
 import { type DurationInput, durationMs, parseCommit, parseLimit, parseMeta, parseText } from "../core/schemas.js";
 import {
@@ -302,7 +302,7 @@ export class ClaimService {
     // Numbered keys (issues, PRs, task IDs) name one thing: they are near-duplicates only of
     // keys with exactly the same words. Warning about that (a case or separator variant) is
     // not worth a namespace scan on every claim of a busy backlog; strict mode still checks.
-    if (mode === "warn" && keyTokens(input.key).some((t) => /\d/.test(t))) return result;
+    if (mode === "warn" && isNumberedKey(input.key)) return result;
     const scan = async () => {
       const live = await this.#store.list({ states: ["active"], prefix: `${ns}:`, limit: 100_000 });
       const similar: SimilarClaim[] = [];
