@@ -1,8 +1,9 @@
 /**
  * The PostgreSQL store: one registry for agents on many machines. Every claim
- * operation is one call of a PL/pgSQL function (see pg-migrations.ts): one round
- * trip, one transaction, decided on the server's clock after the row lock.
- * The client's clock is never consulted.
+ * operation is one statement, most of them one call of a PL/pgSQL function (see
+ * pg-migrations.ts); claim and complete send their common case as a statement of
+ * their own (see hotStatements). One round trip, one transaction, decided on the
+ * server's clock after the row lock. The client's clock is never consulted.
  */
 import { createRequire } from "node:module";
 import type { Client, ClientConfig, Pool, PoolClient, PoolConfig, QueryResult } from "pg";
