@@ -5,10 +5,16 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { bareSqlite, minimalSqlite } from "./bare.mjs";
-import { fmt, LIB, median, pct, postgres, rate, table, tempDir } from "./lib.mjs";
+import { resolve } from "node:path";
+import { benchStores, fmt, LIB, median, pct, postgres, rate, table, tempDir } from "./lib.mjs";
 
 const require = createRequire(import.meta.url);
 const { openBaton } = await import(pathToFileURL(LIB).href);
+// BATON_BENCH_COMPARE=path/to/another/dist/index.js: that build too, in the same alternating
+// PostgreSQL rounds (before/after figures from one run on a shared machine). Its folder must
+// resolve the same node_modules (a copy of dist inside this checkout, say).
+const COMPARE = process.env.BATON_BENCH_COMPARE;
+const other = COMPARE ? await import(pathToFileURL(resolve(COMPARE)).href) : null;
 const HOUR = 3_600_000;
 
 async function sqliteRows(ms) {
@@ -95,6 +101,8 @@ async function postgresRows(ms) {
     ]) {
       const schema = `bench_${Date.now().toString(36)}_${workers}${contended ? "c" : "d"}`;
       const baton = await openBaton({ databaseUrl: server.url, schema, poolSize: workers });
+      const otherBaton =
+        other && (await other.openBaton({ databaseUrl: server.url, schema: `${schema}_cmp`, poolSize: workers }));
       const bareSchema = `${schema}_bare`;
       await (await openBaton({ databaseUrl: server.url, schema: bareSchema, poolSize: 1 })).close();
       const pool = new pg.Pool({ connectionString: server.url, max: workers });
@@ -108,21 +116,43 @@ async function postgresRows(ms) {
         if (r.ok) await baton.complete(k, { as: agent, result: "ok" });
       };
       const viaBare = (w, i) => bare(key("s", w, i), `w${w}`);
+      const viaOther = async (w, i) => {
+        const k = key("o", w, i);
+        const agent = `w${w}`;
+        const r = await otherBaton.claim(k, { as: agent, ttl: HOUR, reopen: true });
+        if (r.ok) await otherBaton.complete(k, { as: agent, result: "ok" });
+      };
       await concurrent(workers, 300, viaBaton);
       await concurrent(workers, 300, viaBare);
-      // Short rounds, alternating, so the other load of a shared machine hits both alike; the
+      if (otherBaton) await concurrent(workers, 300, viaOther);
+      // Short rounds (BATON_BENCH_ROUNDS, default 5), alternating, so the other load of a shared machine hits both alike; the
       // figures are the medians of the rounds, the ratio the median of the rounds' ratios.
-      const rounds = 5;
+      const rounds = Number(process.env.BATON_BENCH_ROUNDS ?? 5);
       const byRound = [];
       for (let round = 0; round < rounds; round++) {
         const b = await concurrent(workers, ms / rounds, (w, i) => viaBaton(w, `${round}:${i}`));
         const s = await concurrent(workers, ms / rounds, (w, i) => viaBare(w, `${round}:${i}`));
-        byRound.push([b, s]);
+        const o = otherBaton ? await concurrent(workers, ms / rounds, (w, i) => viaOther(w, `${round}:${i}`)) : 0;
+        byRound.push([b, s, o]);
       }
       const b = median(byRound.map(([x]) => x));
       const s = median(byRound.map(([, y]) => y));
       const ratio = median(byRound.map(([x, y]) => x / y));
       rows.push([`PostgreSQL, ${label}`, fmt(b), fmt(s), "", pct(ratio), "", ratio >= 0.8 ? "met" : "MISSED"]);
+      if (otherBaton) {
+        const o = median(byRound.map(([, , z]) => z));
+        const otherRatio = median(byRound.map(([, y, z]) => z / y));
+        rows.push([
+          `  same, ${COMPARE}`,
+          fmt(o),
+          fmt(s),
+          "",
+          pct(otherRatio),
+          "",
+          otherRatio >= 0.8 ? "met" : "MISSED",
+        ]);
+        await otherBaton.close();
+      }
       await baton.close();
       await pool.end();
     }
@@ -134,7 +164,11 @@ async function postgresRows(ms) {
 
 export async function run({ quick }) {
   const ms = quick ? 1000 : 3000;
-  const rows = [...(await sqliteRows(ms)), ...(await postgresRows(ms))];
+  const stores = benchStores();
+  const rows = [
+    ...(stores.includes("sqlite") ? await sqliteRows(ms) : []),
+    ...(stores.includes("postgresql") ? await postgresRows(ms) : []),
+  ];
   return {
     name: "throughput",
     rows,

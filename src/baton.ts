@@ -742,27 +742,30 @@ const ARG_SHAPES: Readonly<Record<string, readonly ArgShape[]>> = {
 };
 
 function checkArgs(method: string, shapes: readonly ArgShape[], args: unknown[]): unknown[] {
-  return shapes
-    .map((shape, i) => {
-      const value = args[i];
-      const bad = (what: string) =>
-        new BatonError(
-          "BAD_INPUT",
-          `${method}: argument ${i + 1} must be ${what}, got ${value === null ? "null" : Array.isArray(value) ? "an array" : typeof value}`,
-        );
-      if (shape === "options") {
-        if (value === undefined) return {};
-        if (typeof value !== "object" || value === null || Array.isArray(value)) throw bad("an options object");
-      } else if (shape === "list" || shape === "list-or-null") {
-        // A list left out means what null says (all of mine), not a TypeError further down.
-        if (shape === "list-or-null" && value === undefined) return null;
-        if (!(Array.isArray(value) || (shape === "list-or-null" && (value === null || value === undefined)))) {
-          throw bad(shape === "list" ? "an array" : "an array or null");
-        }
-      } else if (shape === "function" && typeof value !== "function") throw bad("a function");
-      return value;
-    })
-    .concat(args.slice(shapes.length));
+  // A loop over a copy, not map + concat: every public call passes through here.
+  const checked = args.slice();
+  if (checked.length < shapes.length) checked.length = shapes.length;
+  for (let i = 0; i < shapes.length; i++) checked[i] = checkArg(method, shapes[i] ?? null, checked[i], i);
+  return checked;
+}
+
+function checkArg(method: string, shape: ArgShape, value: unknown, i: number): unknown {
+  const bad = (what: string) =>
+    new BatonError(
+      "BAD_INPUT",
+      `${method}: argument ${i + 1} must be ${what}, got ${value === null ? "null" : Array.isArray(value) ? "an array" : typeof value}`,
+    );
+  if (shape === "options") {
+    if (value === undefined) return {};
+    if (typeof value !== "object" || value === null || Array.isArray(value)) throw bad("an options object");
+  } else if (shape === "list" || shape === "list-or-null") {
+    // A list left out means what null says (all of mine), not a TypeError further down.
+    if (shape === "list-or-null" && value === undefined) return null;
+    if (!(Array.isArray(value) || (shape === "list-or-null" && (value === null || value === undefined)))) {
+      throw bad(shape === "list" ? "an array" : "an array or null");
+    }
+  } else if (shape === "function" && typeof value !== "function") throw bad("a function");
+  return value;
 }
 
 for (const [method, shapes] of Object.entries(ARG_SHAPES)) {

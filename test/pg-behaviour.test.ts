@@ -47,6 +47,91 @@ describe.skipIf(!onPostgres)("PostgreSQL", () => {
     }
   });
 
+  it("a claim answers alike whichever statement decides it: the insert-first one or the claim function", async () => {
+    // A handle sends a key it never claimed to the statement that inserts first and hands an
+    // existing row to the claim function in the same statement; a key it claimed before goes
+    // to the function directly. Each situation is met both ways here: by a fresh handle
+    // (insert first, then the function inside it) and by one that knows the key.
+    const options = { databaseUrl: testDatabaseUrl(), schema: freshSchema("stmts") };
+    const owner = await openBaton(options);
+    const knows = await openBaton(options);
+    const handles: Awaited<ReturnType<typeof openBaton>>[] = [owner, knows];
+    const fresh = async () => {
+      const handle = await openBaton(options);
+      handles.push(handle);
+      return handle;
+    };
+    const shape = (r: Awaited<ReturnType<typeof owner.claim>>) => ({
+      ok: r.ok,
+      outcome: r.outcome,
+      key: r.claim.key,
+      agent: r.claim.agent,
+      token: r.claim.token,
+      state: r.claim.state,
+      previous: r.ok ? r.previous && { token: r.previous.token, state: r.previous.state } : undefined,
+    });
+    try {
+      const granted = await owner.claim("topic:a", { as: "a", ttl: "1h", meta: { n: 1 } });
+      expect(shape(granted)).toEqual({
+        ok: true,
+        outcome: "granted",
+        key: "topic:a",
+        agent: "a",
+        token: granted.claim.token,
+        state: "active",
+        previous: null,
+      });
+      expect(granted.claim.meta).toEqual({ n: 1 });
+      expect(granted.claim.expiresAt.getTime() - granted.claim.claimedAt.getTime()).toBe(3_600_000);
+      expect((await owner.show("topic:a")).claim).toEqual(granted.claim);
+
+      const deniedFresh = await (await fresh()).claim("topic:a", { as: "b" });
+      expect(shape(deniedFresh)).toMatchObject({
+        ok: false,
+        outcome: "denied",
+        agent: "a",
+        token: granted.claim.token,
+      });
+      expect(shape(await knows.claim("topic:a", { as: "b" }))).toEqual(shape(deniedFresh)); // insert first, then the function
+      expect(shape(await knows.claim("topic:a", { as: "b" }))).toEqual(shape(deniedFresh)); // the function directly
+      const renewedFresh = await (await fresh()).claim("topic:a", { as: "a", ttl: "2h" });
+      expect(shape(renewedFresh)).toMatchObject({ ok: true, outcome: "renewed", token: granted.claim.token });
+      expect(shape(await owner.claim("topic:a", { as: "a", ttl: "2h" }))).toEqual(shape(renewedFresh));
+
+      const done = await owner.complete("topic:a", { as: "a", result: "ok" });
+      expect(done).toMatchObject({ ok: true, claim: { state: "completed", result: "ok", token: granted.claim.token } });
+      expect((await owner.show("topic:a")).claim).toEqual(done.claim);
+      const doneFresh = await (await fresh()).claim("topic:a", { as: "c" });
+      expect(shape(doneFresh)).toMatchObject({ ok: false, outcome: "done", agent: "a" });
+      expect(shape(await knows.claim("topic:a", { as: "c" }))).toEqual(shape(doneFresh));
+
+      const reopened = await (await fresh()).claim("topic:a", { as: "c", reopen: true });
+      expect(shape(reopened)).toMatchObject({
+        ok: true,
+        outcome: "granted",
+        agent: "c",
+        previous: { token: granted.claim.token, state: "completed" },
+      });
+      expect(reopened.claim.token).toBeGreaterThan(granted.claim.token);
+      // Only the grants drew tokens: a refused insert drew none.
+      expect(reopened.claim.token).toBe(granted.claim.token + 1);
+      expect((await owner.log({ key: "topic:a" })).map((e) => e.kind)).toEqual([
+        "granted",
+        "denied",
+        "denied",
+        "denied",
+        "renewed",
+        "renewed",
+        "completed",
+        "denied",
+        "denied",
+        "granted",
+      ]);
+    } finally {
+      for (const handle of handles) await handle.close();
+    }
+  });
+
   it("gives grants tokens in grant order per key: 8 connections, 4 hot keys, 1 ms TTLs", async () => {
     const options = { databaseUrl: testDatabaseUrl(), schema: freshSchema("hot") };
     await (await openBaton(options)).close();

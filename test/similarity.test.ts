@@ -4,7 +4,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_SIMILARITY_THRESHOLD, keySimilarity, keyTokens } from "../src/core/similarity.js";
+import { DEFAULT_SIMILARITY_THRESHOLD, isNumberedKey, keySimilarity, keyTokens } from "../src/core/similarity.js";
 import { openBaton } from "../src/index.js";
 import { TARGETS } from "./contract/targets.js";
 import { cliAsync } from "./helpers.js";
@@ -56,6 +56,21 @@ describe("the similarity measure", () => {
         if (na !== nb) expect(s).toBe(0);
       }),
       { numRuns: 1000 },
+    );
+  });
+
+  it("tells a numbered key as its tokens do, without tokenising when an ASCII digit shows it", () => {
+    // isNumberedKey answers early from the text; it must agree with the tokens everywhere,
+    // full-width digits, superscripts and circled numbers (digits only after NFKC) included.
+    for (const k of ["task:42", "gh:a/b#7", "blog:x", "1:abc", "topic:①", "topic:２nd", "topic:x²", "a4", ":9"]) {
+      expect(isNumberedKey(k), k).toBe(keyTokens(k).some((t) => /\d/.test(t)));
+    }
+    fc.assert(
+      fc.property(fc.string({ unit: "grapheme", maxLength: 12 }), fc.string({ maxLength: 12 }), (ns, rest) => {
+        const k = `${ns}:${rest}`;
+        expect(isNumberedKey(k)).toBe(keyTokens(k).some((t) => /\d/.test(t)));
+      }),
+      { numRuns: 2000 },
     );
   });
 });

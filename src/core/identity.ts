@@ -86,7 +86,8 @@ export function parseKey(input: unknown): string {
   if (typeof input !== "string") {
     throw new BatonError("BAD_KEY", "invalid key: expected a string", { value: describeInput(input) });
   }
-  const key = input.normalize("NFC").trim();
+  // Printable ASCII is its own NFC form: normalize() (an ICU call) only for other text.
+  const key = (PLAIN_ASCII_RE.test(input) ? input : input.normalize("NFC")).trim();
   // normalize() keeps lone surrogates; the message shows every refused character escaped.
   const bad = findUnsafeChar(key);
   if (bad !== null) {

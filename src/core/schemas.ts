@@ -3,7 +3,7 @@
  * typed value or throws a BatonError with a stable code, so the CLI, the library
  * and later the HTTP and MCP surfaces reject bad input with the same words.
  */
-import { parseDuration } from "./duration.js";
+import { MAX_DURATION_MS, parseDuration } from "./duration.js";
 import { BatonError } from "./errors.js";
 import { describeInput } from "./identity.js";
 
@@ -176,7 +176,10 @@ export function durationMs(input: DurationInput, name: string, allowZero = false
     if (!Number.isFinite(input) || input < 0 || (input === 0 && !allowZero)) {
       throw new BatonError("BAD_DURATION", `invalid ${name} ${input}: expected a positive number of milliseconds`);
     }
-    return parseDuration(`${Math.round(input)}ms`, { name, allowZero });
+    const ms = Math.round(input);
+    // In range: the answer parseDuration would give, without writing and reading it back.
+    if ((ms > 0 || allowZero) && ms <= MAX_DURATION_MS) return ms;
+    return parseDuration(`${ms}ms`, { name, allowZero });
   }
   if (typeof input !== "string") {
     throw new BatonError("BAD_DURATION", `invalid ${name}: expected milliseconds or text like 30s, 15m, 2h, 1d`);

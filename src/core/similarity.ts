@@ -71,6 +71,18 @@ export function keyTokens(key: string): string[] {
   return [...new Set(tokens)];
 }
 
+/**
+ * Whether a key is numbered (one of its tokens has a digit): it names one thing, similar
+ * only to keys with the same words (see {@link keySimilarity}).
+ */
+export function isNumberedKey(key: string): boolean {
+  const ns = namespaceOf(key);
+  // An ASCII digit outlives NFKC, lower-casing and the split into tokens, and no stop word
+  // has one: found in the text, no need to tokenise (a claim's hot path asks this).
+  if (/[0-9]/.test(ns === "" ? key : key.slice(ns.length + 1))) return true;
+  return keyTokens(key).some((t) => /\d/.test(t));
+}
+
 /** How similar two keys are, 0..1 (see the module comment for the measure). */
 export function keySimilarity(a: string, b: string): number {
   if (a === b) return 1;

@@ -4,7 +4,7 @@
  */
 import { formatDuration } from "../core/duration.js";
 import { BatonError, type DenialCode, type Hint } from "../core/errors.js";
-import { DEFAULT_SIMILARITY_THRESHOLD, keySimilarity, keyTokens, namespaceOf } from "../core/similarity.js";
+import { DEFAULT_SIMILARITY_THRESHOLD, isNumberedKey, keySimilarity, namespaceOf } from "../core/similarity.js";
 import { parseAgent, parseKey, parseToken } from "../core/identity.js";
 import { type DurationInput, durationMs, parseCommit, parseLimit, parseMeta, parseText } from "../core/schemas.js";
 import {
@@ -281,9 +281,28 @@ export class ClaimService {
     }
     const strictNamespace = mode === "strict" ? namespaceOf(input.key) : "";
     const stored = await this.#store.claim(strictNamespace === "" ? input : { ...input, strictNamespace });
-    const result = await this.claimResult(input, stored);
-    if (!result.ok || result.outcome !== "granted" || mode === "off") return result;
+    // A grant's answer needs no clock read: built at once, not awaited (each await of a
+    // resolved promise is one more turn of the microtask queue on the hot path).
+    const result =
+      stored.outcome === "denied" && stored.now === undefined
+        ? await this.claimResult(input, stored)
+        : this.#answer(input, stored);
+    if (!result.ok || result.outcome !== "granted" || mode === "off" || !this.#mayBeSimilar(input.key, mode)) {
+      return result;
+    }
     return this.#checkSimilar(input, result, mode, threshold);
+  }
+
+  /**
+   * Whether a fresh grant of `key` needs the near-duplicate look: keys outside a namespace
+   * are never compared, and numbered keys (issues, PRs, task IDs) name one thing — they are
+   * near-duplicates only of keys with exactly the same words; warning about that (a case or
+   * separator variant) is not worth a namespace scan on every claim of a busy backlog.
+   * Strict mode still looks.
+   */
+  #mayBeSimilar(key: string, mode: "warn" | "strict"): boolean {
+    if (namespaceOf(key) === "") return false;
+    return mode === "strict" || !isNumberedKey(key);
   }
 
   /**
@@ -298,11 +317,7 @@ export class ClaimService {
     threshold: number,
   ): Promise<ClaimResult> {
     const ns = namespaceOf(input.key);
-    if (ns === "") return result;
-    // Numbered keys (issues, PRs, task IDs) name one thing: they are near-duplicates only of
-    // keys with exactly the same words. Warning about that (a case or separator variant) is
-    // not worth a namespace scan on every claim of a busy backlog; strict mode still checks.
-    if (mode === "warn" && keyTokens(input.key).some((t) => /\d/.test(t))) return result;
+    if (!this.#mayBeSimilar(input.key, mode)) return result;
     const scan = async () => {
       const live = await this.#store.list({ states: ["active"], prefix: `${ns}:`, limit: 100_000 });
       const similar: SimilarClaim[] = [];
@@ -360,6 +375,14 @@ export class ClaimService {
 
   /** The store's claim outcome as a result with a message. */
   async claimResult(input: ClaimInput, outcome: ClaimOutcome): Promise<ClaimResult> {
+    if (outcome.outcome === "denied" && outcome.now === undefined) {
+      return this.#answer(input, { ...outcome, now: await this.#store.now() });
+    }
+    return this.#answer(input, outcome);
+  }
+
+  /** {@link claimResult} for an outcome that needs no clock read (all but a denial without `now`). */
+  #answer(input: ClaimInput, outcome: ClaimOutcome): ClaimResult {
     const { key, ttlMs } = input;
     const claim = outcome.claim;
     switch (outcome.outcome) {
@@ -388,7 +411,8 @@ export class ClaimService {
           code: "CLAIM_HELD",
           claim,
           holder: claim.agent,
-          message: `denied: ${key} is ${describeHolder(claim, outcome.now ?? (await this.#store.now()))}`,
+          // claimResult read the clock when the store did not answer it.
+          message: `denied: ${key} is ${describeHolder(claim, outcome.now ?? new Date())}`,
         };
       case "done":
         return {
