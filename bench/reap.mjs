@@ -50,7 +50,8 @@ const FLOOR_DETAIL = '{"by":"bench","expiredAt":"2026-01-01T00:00:00.000Z"}';
 /** The row work alone: the same events and the same claim changes, bare SQL, one transaction, nothing answered. */
 async function timeFloor(openBaton, make, count) {
   const options = make();
-  await (await openBaton(options)).close();
+  // Open as timeReap does (so the log and the WAL stand as they do for a reap), closed at the end.
+  const baton = await openBaton(options);
   await fillClaims(options, staleAndLive(count));
   const cutoff = Date.now() - DAY;
   if (options.db !== undefined) {
@@ -70,6 +71,7 @@ async function timeFloor(openBaton, make, count) {
     }).immediate();
     const ms = performance.now() - start;
     db.close();
+    await baton.close();
     return ms;
   }
   const pg = require("pg");
@@ -86,6 +88,7 @@ async function timeFloor(openBaton, make, count) {
   );
   const ms = performance.now() - start;
   await client.end();
+  await baton.close();
   return ms;
 }
 
