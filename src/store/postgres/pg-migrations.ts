@@ -1228,7 +1228,8 @@ END $$;
     //   claims to find the linked ones: since schema 15 a claim row says whether path claims were
     //   granted with it (linked_paths), so only those are gathered;
     // - the answer: 100,000 small JSON arrays (one per claim, parsed into as many arrays by the
-    //   client); now one array per column, and the shared state and reason are not sent at all.
+    //   client); now one array per column (array_agg: json_agg writes ", " between items, a
+    //   tenth more text for the same JSON), and the shared state and reason are not sent at all.
     sql: `
 DROP FUNCTION S.reap(bigint, text);
 CREATE FUNCTION S.reap(p_min_age bigint, p_by text, OUT now_ms bigint, OUT claims json)
@@ -1261,10 +1262,10 @@ BEGIN
         ELSE json_build_object('by', p_by, 'expiredAt', x.expired_iso) END
       FROM sorted x
   )
-  SELECT json_build_array(coalesce(json_agg(x.key), '[]'), coalesce(json_agg(x.agent), '[]'),
-           coalesce(json_agg(x.token), '[]'), coalesce(json_agg(x.claimed_at), '[]'),
-           coalesce(json_agg(x.expires_at), '[]'), coalesce(json_agg(x.meta), '[]'),
-           coalesce(json_agg(x.result), '[]'), coalesce(json_agg(x.commit_sha), '[]')),
+  SELECT json_build_array(coalesce(array_agg(x.key), '{}'), coalesce(array_agg(x.agent), '{}'),
+           coalesce(array_agg(x.token), '{}'), coalesce(array_agg(x.claimed_at), '{}'),
+           coalesce(array_agg(x.expires_at), '{}'), coalesce(array_agg(x.meta), '{}'),
+           coalesce(array_agg(x.result), '{}'), coalesce(array_agg(x.commit_sha), '{}')),
          array_agg(x.key) FILTER (WHERE x.linked_paths), array_agg(x.agent) FILTER (WHERE x.linked_paths)
     INTO claims, keys, agents FROM sorted x;
   IF keys IS NOT NULL THEN
