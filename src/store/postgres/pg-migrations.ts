@@ -1216,7 +1216,7 @@ END $$;
   {
     version: 16,
     description:
-      "reap: the claims answered as columns, only claims with linked path claims looked up, expiry times written without to_char",
+      "reap: the claims answered as columns (or only counted), only claims with linked path claims looked up, expiry times written without to_char",
     // bench/reap.mjs (100,000 stale claims), measured in the backend: what the reap does per row
     // beyond the row work itself (a claim row version with its primary-key entry, an event with
     // four index entries) was
@@ -1229,10 +1229,11 @@ END $$;
     //   granted with it (linked_paths), so only those are gathered;
     // - the answer: 100,000 small JSON arrays (one per claim, parsed into as many arrays by the
     //   client); now one array per column (array_agg: json_agg writes ", " between items, a
-    //   tenth more text for the same JSON), and the shared state and reason are not sent at all.
+    //   tenth more text for the same JSON), and the shared state and reason are not sent at all;
+    //   with p_answer false only their number (Store.reapCount).
     sql: `
 DROP FUNCTION S.reap(bigint, text);
-CREATE FUNCTION S.reap(p_min_age bigint, p_by text, OUT now_ms bigint, OUT claims json)
+CREATE FUNCTION S.reap(p_min_age bigint, p_by text, p_answer boolean, OUT now_ms bigint, OUT reaped_count bigint, OUT claims json)
 LANGUAGE plpgsql
 -- The rows are sorted once, in memory (4 MB spilled 100,000 of them to disk).
 SET work_mem = '128MB'
@@ -1262,12 +1263,14 @@ BEGIN
         ELSE json_build_object('by', p_by, 'expiredAt', x.expired_iso) END
       FROM sorted x
   )
-  SELECT json_build_array(coalesce(array_agg(x.key), '{}'), coalesce(array_agg(x.agent), '{}'),
-           coalesce(array_agg(x.token), '{}'), coalesce(array_agg(x.claimed_at), '{}'),
-           coalesce(array_agg(x.expires_at), '{}'), coalesce(array_agg(x.meta), '{}'),
-           coalesce(array_agg(x.result), '{}'), coalesce(array_agg(x.commit_sha), '{}')),
+  -- p_answer false: the claims are counted, not gathered (a scheduled reaper needs no more).
+  SELECT count(*), CASE WHEN p_answer THEN json_build_array(
+           coalesce(array_agg(x.key) FILTER (WHERE p_answer), '{}'), coalesce(array_agg(x.agent) FILTER (WHERE p_answer), '{}'),
+           coalesce(array_agg(x.token) FILTER (WHERE p_answer), '{}'), coalesce(array_agg(x.claimed_at) FILTER (WHERE p_answer), '{}'),
+           coalesce(array_agg(x.expires_at) FILTER (WHERE p_answer), '{}'), coalesce(array_agg(x.meta) FILTER (WHERE p_answer), '{}'),
+           coalesce(array_agg(x.result) FILTER (WHERE p_answer), '{}'), coalesce(array_agg(x.commit_sha) FILTER (WHERE p_answer), '{}')) END,
          array_agg(x.key) FILTER (WHERE x.linked_paths), array_agg(x.agent) FILTER (WHERE x.linked_paths)
-    INTO claims, keys, agents FROM sorted x;
+    INTO reaped_count, claims, keys, agents FROM sorted x;
   IF keys IS NOT NULL THEN
     -- After the claims' events, in reap order then by id, as the ending of each claim logged them.
     WITH w AS (SELECT * FROM unnest(keys, agents) WITH ORDINALITY AS w(key, agent, n)),

@@ -390,11 +390,20 @@ export class PostgresStore implements Store {
     // One row: the reaped claims as one JSON array of columns in reap order (schema 16), one
     // JSON.parse; what they share (state, end time, reason) is not sent.
     const [row] = await this.#query<{ now_ms: number; claims: ReapedColumns }>(
-      `SELECT now_ms, claims FROM ${this.#s}.reap($1, $2)`,
+      `SELECT now_ms, claims FROM ${this.#s}.reap($1, $2, true)`,
       [input.minAgeMs, input.by],
     );
     if (row === undefined) throw new BatonError("INTERNAL", "the reap function returned no row");
     return toReapedClaims(row.claims, Number(row.now_ms));
+  }
+
+  async reapCount(input: ReapInput): Promise<number> {
+    const [row] = await this.#query<{ reaped_count: string }>(
+      `SELECT reaped_count FROM ${this.#s}.reap($1, $2, false)`,
+      [input.minAgeMs, input.by],
+    );
+    if (row === undefined) throw new BatonError("INTERNAL", "the reap function returned no row");
+    return Number(row.reaped_count);
   }
 
   async get(key: string): Promise<Claim | null> {

@@ -294,6 +294,9 @@ const isoSql = (ms: string): string =>
   `CASE WHEN ${ms} >= 0 THEN date(${ms} / 1000, 'unixepoch') || printf('T%02d:%02d:%02d.%03dZ', ${ms} / 3600000 % 24, ${ms} / 60000 % 60, ${ms} / 1000 % 60, ${ms} % 1000)
    ELSE strftime('%Y-%m-%dT%H:%M:%fZ', ${ms} / 1000.0, 'unixepoch') END`;
 
+/** Whether any claim is there to reap (the cutoff `?`). */
+const REAP_ANY_SQL = `SELECT 1 FROM claims INDEXED BY claims_live WHERE ${REAP_WHERE} LIMIT 1`;
+
 /** reap's events, in reap order: `?` the time, the detail's head (`{` or `{"by":…,`), the cutoff. */
 const REAP_EVENTS_SQL = `INSERT OR FAIL INTO events (at, kind, key, agent, token, detail)
   SELECT ?, 'reaped', key, agent, token, ? || '"expiredAt":"' || ${isoSql("expires_at")} || '"}'
@@ -779,45 +782,61 @@ export class SqliteStore implements Store {
   async reap(input: ReapInput): Promise<Claim[]> {
     return this.#write((now) => {
       const cutoff = now - input.minAgeMs;
-      // Set-based, in this one write transaction (so no renewal or grant can come between the
-      // statements): the stale claims read as one JSON value, the events inserted with one
-      // INSERT ... SELECT, the linked path claims ended with one UPDATE, then the claims with
-      // one. bench/reap.mjs. The rows come in reap order straight from the live index (it holds
-      // the key after expires_at), aggregated as the scan meets them; the order is checked and
-      // restored if the planner ever walks them otherwise.
+      // The rows come in reap order straight from the live index (it holds the key after
+      // expires_at), aggregated as the scan meets them; the order is checked and restored if
+      // the planner ever walks them otherwise.
       let stale = JSON.parse(this.#stmt(REAP_READ_SQL).pluck().get(cutoff) as string) as ReapedColumns;
       if (stale[0].length === 0) return [];
       if (!inReapOrder(stale, byteOrder)) stale = sortReaped(stale, byteOrder);
-      this.#markMinute(
-        now,
-        ((this.#stmt("SELECT max(id) AS id FROM events").get() as { id: number | null }).id ?? 0) + 1,
-      );
-      const head = input.by === null ? "{" : `${JSON.stringify({ by: input.by }).slice(0, -1)},`;
-      this.#stmt(REAP_EVENTS_SQL).run(now, head, cutoff);
-      this.#logged = true;
-      this.#endReapedPaths(now, cutoff, stale[0]);
-      this.#stmt(REAP_CLAIMS_SQL).run(now, REAP_REASON, cutoff);
+      this.#reapAt(now, cutoff, input.by);
       return toReapedClaims(stale, now);
     });
   }
 
+  async reapCount(input: ReapInput): Promise<number> {
+    return this.#write((now) => {
+      const cutoff = now - input.minAgeMs;
+      if (this.#stmt(REAP_ANY_SQL).get(cutoff) === undefined) return 0;
+      return this.#reapAt(now, cutoff, input.by);
+    });
+  }
+
+  /**
+   * Reap the claims active and expired at `cutoff` (some are), inside the write transaction,
+   * set-based (no renewal or grant can come between the statements): the events inserted with
+   * one INSERT ... SELECT, the linked path claims ended with one UPDATE, then the claims with
+   * one. bench/reap.mjs. Returns how many claims it reaped.
+   */
+  #reapAt(now: number, cutoff: number, by: string | null): number {
+    this.#markMinute(
+      now,
+      ((this.#stmt("SELECT max(id) AS id FROM events").get() as { id: number | null }).id ?? 0) + 1,
+    );
+    const head = by === null ? "{" : `${JSON.stringify({ by }).slice(0, -1)},`;
+    this.#stmt(REAP_EVENTS_SQL).run(now, head, cutoff);
+    this.#logged = true;
+    this.#endReapedPaths(now, cutoff);
+    return this.#stmt(REAP_CLAIMS_SQL).run(now, REAP_REASON, cutoff).changes;
+  }
+
   /**
    * Abandon the path claims granted with the claims being reaped (still active, expired at
-   * `cutoff`; `keys` in reap order), with one UPDATE through the index of live linked path
-   * claims, and log them as the per-claim ending did: by work claim in reap order, then by id.
+   * `cutoff`), with one UPDATE through the index of live linked path claims, and log them as
+   * the per-claim ending did: by work claim in reap order (its expiry, then its key), then by id.
    */
-  #endReapedPaths(now: number, cutoff: number, keys: readonly string[]): void {
+  #endReapedPaths(now: number, cutoff: number): void {
     const rows = this.#stmt(
       `UPDATE path_claims SET state = 'abandoned', ended_at = ?
        WHERE state = 'active' AND work_key IS NOT NULL
          AND EXISTS (SELECT 1 FROM claims c WHERE c.key = path_claims.work_key AND c.agent = path_claims.agent
                        AND c.state = 'active' AND c.expires_at <= ?)
-       RETURNING ${PATH_COLUMNS}`,
-    ).all(now, cutoff) as PathRow[];
+       RETURNING ${PATH_COLUMNS}, (SELECT expires_at FROM claims c WHERE c.key = path_claims.work_key) AS work_expires_at`,
+    ).all(now, cutoff) as (PathRow & { work_expires_at: number })[];
     if (rows.length === 0) return;
-    const order = new Map(keys.map((key, i) => [key, i]));
-    const rank = (row: PathRow): number => order.get(row.work_key as string) ?? 0;
-    rows.sort((a, b) => rank(a) - rank(b) || a.id - b.id);
+    rows.sort(
+      (a, b) =>
+        a.work_expires_at - b.work_expires_at || byteOrder(a.work_key as string, b.work_key as string) || a.id - b.id,
+    );
     for (const row of rows) {
       this.#event(
         now,
