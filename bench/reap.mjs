@@ -114,7 +114,8 @@ export async function run({ quick }) {
       const floor = [];
       const counted = [];
       for (let round = 0; round < rounds; round++) {
-        for (const [label, openBaton] of libs) {
+        // Each round in the other order (ABBA…): on a shared machine the load drifts within a round.
+        for (const [label, openBaton] of round % 2 === 0 ? libs : [...libs].reverse()) {
           small.get(label).push(await timeReap(openBaton, make, 1000));
           large.get(label).push(await timeReap(openBaton, make, big));
         }
