@@ -533,8 +533,12 @@ export class Baton {
     return this.#claims.resolve(key, options);
   }
 
-  /** Turn claims expired for at least `minAge` (default 24 h) into abandoned loose ends. */
-  reap(options?: { minAge?: DurationInput; as?: string }): Promise<ReapResult> {
+  /**
+   * Turn claims expired for at least `minAge` (default 24 h) into abandoned loose ends.
+   * `claims: false`: the result lists none of them (`reaped` is empty), only their `count`,
+   * and the store does not read them back: for callers that need only the number.
+   */
+  reap(options?: { minAge?: DurationInput; as?: string; claims?: boolean }): Promise<ReapResult> {
     return this.#claims.reap(options);
   }
 

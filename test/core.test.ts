@@ -1,6 +1,6 @@
 /**
  * Unit and property tests for the pure core: keys, agents, tokens, durations,
- * metadata and the error registry.
+ * metadata and the error registry; and the row helpers both stores build a reap's answer with.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -18,6 +18,7 @@ import {
 import { modesConflict, planPathClaim } from "../src/core/path-plan.js";
 import { patternsOverlap } from "../src/core/paths.js";
 import { durationMs, MAX_META_BYTES, parseCommit, parseLimit, parseMeta, parseText } from "../src/core/schemas.js";
+import { inReapOrder, type ReapedColumns, sortReaped, toReapedClaims } from "../src/store/rows.js";
 
 function codeOf(fn: () => unknown): string | undefined {
   try {
@@ -323,5 +324,38 @@ describe("blocker validation", () => {
     const found = blockerProblem([{ id: "t20000", blocker: "t0" }], graph(edges));
     expect(found).toMatchObject({ code: "BLOCKER_CYCLE", id: "t20000" });
     expect(found?.code === "BLOCKER_CYCLE" && found.cycle.length).toBe(20_002);
+  });
+});
+
+describe("reaped claims as columns (store rows)", () => {
+  const bytes = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+  it("puts columns in reap order (expiry, then key in byte order) and says when they are", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.string({ unit: "binary" }), fc.integer({ min: 0, max: 5 })), { maxLength: 30 }),
+        (items) => {
+          const cols: ReapedColumns = [
+            items.map(([k]) => k),
+            items.map(([k]) => `agent-of-${k}`),
+            items.map((_, i) => i + 1),
+            items.map((_, i) => i),
+            items.map(([, e]) => e),
+            items.map(() => null),
+            items.map(() => null),
+            items.map(() => null),
+          ];
+          const sorted = sortReaped(cols, bytes);
+          expect(inReapOrder(sorted, bytes)).toBe(true);
+          const expected = [...items.keys()].sort(
+            (a, b) => (items[a]?.[1] ?? 0) - (items[b]?.[1] ?? 0) || bytes(items[a]?.[0] ?? "", items[b]?.[0] ?? ""),
+          );
+          expect(sorted[0]).toEqual(expected.map((i) => items[i]?.[0]));
+          expect(sorted[1]).toEqual(expected.map((i) => `agent-of-${items[i]?.[0]}`));
+          expect(toReapedClaims(sorted, 7).map((c) => [c.key, c.token, c.state, c.endedAt?.getTime()])).toEqual(
+            expected.map((i) => [items[i]?.[0], i + 1, "abandoned", 7]),
+          );
+        },
+      ),
+    );
   });
 });

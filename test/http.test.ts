@@ -16,7 +16,7 @@ import { CATALOGUE } from "../src/api/catalogue.js";
 import { openBaton } from "../src/baton.js";
 import { createHttpServer, SERVER_OPERATIONS, routeOf } from "../src/surfaces/http/http-server.js";
 import { freshSchema, storeSelected, testDatabaseUrl } from "./contract/targets.js";
-import { cli, dumpSqlite, startServe, tempDir } from "./helpers.js";
+import { cli, dumpSqlite, startServe, tempDir, until } from "./helpers.js";
 
 interface Server {
   url: string;
@@ -412,6 +412,30 @@ describe("baton serve startup and shutdown", () => {
     const r = cli(["serve", "--host", "0.0.0.0", "--port", "0"], { env: { BATON_DB: db } });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("beyond loopback");
+  });
+
+  it("reaps on its schedule and says how many (counted: the claims are not read back)", async () => {
+    const db = join(tempDir("baton-serve-reap-"), "baton.db");
+    const env = { BATON_DB: db };
+    const baton = await openBaton({ db });
+    for (const key of ["stale:1", "stale:2"]) await baton.claim(key, { as: "a", ttl: "50ms" });
+    await baton.claim("live:1", { as: "a", ttl: "1h" });
+    await baton.close();
+    const server = await startServer(env, ["--reap-every", "100ms", "--reap-min-age", "1ms"]);
+    try {
+      await until("the reaper's line", () => server.stderr().includes("baton serve: reaped 2 stale claims"));
+    } finally {
+      expect(await stop(server), server.stderr()).toBe(0);
+    }
+    const after = await openBaton({ db });
+    expect((await after.show("stale:1")).claim?.state).toBe("abandoned");
+    expect((await after.show("live:1")).claim?.state).toBe("active");
+    const reaped = await after.log({ kind: ["reaped"] });
+    expect(reaped.map((e) => [e.key, e.detail?.by])).toEqual([
+      ["stale:1", "baton-serve"],
+      ["stale:2", "baton-serve"],
+    ]);
+    await after.close();
   });
 
   it("shuts down on SIGTERM: open streams close, the lock is released, exit 0", async () => {

@@ -142,8 +142,10 @@ export interface CheckResult {
 }
 
 export interface ReapResult {
-  /** The claims that became abandoned: the loose ends. */
+  /** The claims that became abandoned: the loose ends (none listed when asked with `claims: false`). */
   readonly reaped: Claim[];
+  /** How many claims became abandoned (with `claims: false` too). */
+  readonly count: number;
   /** The path claims that became abandoned. */
   readonly reapedPaths: PathClaim[];
   readonly minAgeMs: number;
@@ -608,11 +610,13 @@ export class ClaimService {
     };
   }
 
-  async reap(options: { minAge?: DurationInput; as?: string } = {}): Promise<ReapResult> {
+  async reap(options: { minAge?: DurationInput; as?: string; claims?: boolean } = {}): Promise<ReapResult> {
     const minAgeMs =
       options.minAge === undefined ? DEFAULT_REAP_MIN_AGE_MS : durationMs(options.minAge, "min-age", true);
     const by = options.as === undefined ? null : parseAgent(options.as);
-    const reaped = await this.#store.reap({ minAgeMs, by });
+    // Without the list, the store does not read the claims back (a quarter of a large reap on SQLite).
+    const reaped = options.claims === false ? [] : await this.#store.reap({ minAgeMs, by });
+    const count = options.claims === false ? await this.#store.reapCount({ minAgeMs, by }) : reaped.length;
     const reapedPaths = await this.#store.reapPaths({ minAgeMs, by });
     const paths =
       reapedPaths.length === 0
@@ -620,9 +624,10 @@ export class ClaimService {
         : `; and ${reapedPaths.length} stale path claim${reapedPaths.length === 1 ? "" : "s"}`;
     return {
       reaped,
+      count,
       reapedPaths,
       minAgeMs,
-      message: `reaped ${reaped.length} stale claim${reaped.length === 1 ? "" : "s"} (expired >${formatDuration(minAgeMs)}) -> abandoned${paths}`,
+      message: `reaped ${count} stale claim${count === 1 ? "" : "s"} (expired >${formatDuration(minAgeMs)}) -> abandoned${paths}`,
     };
   }
 

@@ -386,6 +386,12 @@ export interface Store {
    */
   reap(input: ReapInput): Promise<Claim[]>;
   /**
+   * {@link Store.reap} without reading the claims back (the same claims, events and path
+   * claims): how many it reaped. For callers that need only the count, such as a server's
+   * scheduled reaper; reading 100,000 claims back was a quarter of a reap's time on SQLite.
+   */
+  reapCount(input: ReapInput): Promise<number>;
+  /**
    * Close a loose end (an abandoned claim, or an expired one): it becomes `released` with a
    * `resolved` event, so it leaves the loose ends. Anything else is refused (`NOT_LOOSE_END`,
    * `NOT_FOUND`) and changes nothing.

@@ -218,6 +218,30 @@ describe.each(TARGETS)("lifecycle contract: $name", (target: StoreTarget) => {
     expect(event?.detail).toEqual({ repo: REPO, workKey: "k:reap" });
   });
 
+  it("reapCount reaps as reap does (path claims logged in reap order) and answers how many", async () => {
+    const store = await fresh();
+    // k:z expires first: reap order (expiry, then key) is not key order.
+    await store.claimPaths(withPaths("z", ["src/z/"], "k:z", { ttlMs: HOUR, work: work("k:z", "z", { ttlMs: 20 }) }));
+    await sleep(5);
+    await store.claimPaths(withPaths("a", ["src/a/"], "k:a", { ttlMs: HOUR, work: work("k:a", "a", { ttlMs: 20 }) }));
+    await sleep(60);
+    expect(await store.reapCount({ minAgeMs: HOUR, by: null })).toBe(0);
+    expect(await store.reapCount({ minAgeMs: 0, by: "janitor" })).toBe(2);
+    expect(await store.reapCount({ minAgeMs: 0, by: "janitor" })).toBe(0);
+    for (const key of ["k:z", "k:a"]) {
+      expect(await store.get(key)).toMatchObject({ state: "abandoned", reason: "reaped: expired without completion" });
+    }
+    expect(await pathStates(store)).toEqual(["a:src/a/:abandoned", "z:src/z/:abandoned"]);
+    const events = await store.events({ kinds: ["reaped", "abandoned"], limit: 10 });
+    expect(events.map((e) => [e.kind, e.key])).toEqual([
+      ["reaped", "k:z"],
+      ["reaped", "k:a"],
+      ["abandoned", "path:src/z/"],
+      ["abandoned", "path:src/a/"],
+    ]);
+    expect(events[0]?.detail).toMatchObject({ by: "janitor" });
+  });
+
   it("renew without a TTL, and re-claiming my own key with keepTtl, keep the claim's lease length", async () => {
     const store = await fresh();
     const granted = await store.claim(work("k", "a", { ttlMs: 90_000 }));

@@ -219,7 +219,7 @@ describe.each(TARGETS)("store contract: $name", (target: StoreTarget) => {
 
   it("reaps only claims expired for at least the minimum age, oldest first, once", async () => {
     const store = await fresh();
-    await store.claim(input("b", "agent-b", { ttlMs: 20 }));
+    await store.claim(input("b", "agent-b", { ttlMs: 20, meta: { pr: 7, note: "two words" } }));
     await sleep(5);
     await store.claim(input("a", "agent-a", { ttlMs: 20 }));
     await store.claim(input("live", "agent-c"));
@@ -229,7 +229,10 @@ describe.each(TARGETS)("store contract: $name", (target: StoreTarget) => {
     expect(reaped.map((c) => c.key)).toEqual(["b", "a"]);
     for (const claim of reaped) {
       expect(claim).toMatchObject({ state: "abandoned", reason: "reaped: expired without completion" });
+      // The answer is the row the reap wrote, as the store reads it back (meta included).
+      expect(claim).toEqual(await store.get(claim.key));
     }
+    expect(reaped[0]?.meta).toEqual({ pr: 7, note: "two words" });
     expect(await store.reap({ minAgeMs: 0, by: null })).toEqual([]);
     const events = await store.events({ kinds: ["reaped"], limit: 10 });
     expect(events.map((e) => [e.key, e.agent])).toEqual([

@@ -34,6 +34,8 @@ import {
   taskColumns,
   taskColumnValues,
   toClaim,
+  type ReapedColumns,
+  toReapedClaims,
   toEvent,
   toPathClaim,
   toTask,
@@ -202,9 +204,6 @@ interface ClaimFnRow {
   claim: ClaimRow;
   previous: ClaimRow | null;
 }
-
-/** A claim as the reap function answers it: key, agent, token, claimed_at, expires_at, meta, result, commit_sha. */
-type ReapedRow = [string, string, number, number, number, ClaimRow["meta"], string | null, string | null];
 
 interface ActFnRow {
   code: NotHeldCode | null;
@@ -522,34 +521,23 @@ export class PostgresStore implements Store {
   }
 
   async reap(input: ReapInput): Promise<Claim[]> {
-    // One row: the reaped claims as one JSON array in reap order (one JSON.parse, not one per
-    // claim), each the columns that differ between them; what they share comes once (schema 13).
-    const [row] = await this.#query<{ now_ms: number; state: "abandoned"; reason: string; claims: ReapedRow[] }>(
-      `SELECT now_ms, state, reason, claims FROM ${this.#s}.reap($1, $2)`,
+    // One row: the reaped claims as one JSON array of columns in reap order (schema 16), one
+    // JSON.parse; what they share (state, end time, reason) is not sent.
+    const [row] = await this.#query<{ now_ms: number; claims: ReapedColumns }>(
+      `SELECT now_ms, claims FROM ${this.#s}.reap($1, $2, true)`,
       [input.minAgeMs, input.by],
     );
     if (row === undefined) throw new BatonError("INTERNAL", "the reap function returned no row");
-    const now = Number(row.now_ms);
-    const { state, reason } = row;
-    return row.claims.map(([key, agent, token, claimed_at, expires_at, meta, result, commit_sha]) =>
-      toClaim(
-        {
-          key,
-          agent,
-          token,
-          state,
-          claimed_at,
-          renewed_at: null,
-          expires_at,
-          ended_at: now,
-          meta,
-          result,
-          commit_sha,
-          reason,
-        },
-        now,
-      ),
+    return toReapedClaims(row.claims, Number(row.now_ms));
+  }
+
+  async reapCount(input: ReapInput): Promise<number> {
+    const [row] = await this.#query<{ reaped_count: string }>(
+      `SELECT reaped_count FROM ${this.#s}.reap($1, $2, false)`,
+      [input.minAgeMs, input.by],
     );
+    if (row === undefined) throw new BatonError("INTERNAL", "the reap function returned no row");
+    return Number(row.reaped_count);
   }
 
   async get(key: string): Promise<Claim | null> {

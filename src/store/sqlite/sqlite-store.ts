@@ -33,6 +33,11 @@ import {
   pathDenials,
   pathDetail,
   pathEventKey,
+  REAP_REASON,
+  type ReapedColumns,
+  inReapOrder,
+  sortReaped,
+  toReapedClaims,
   RECENT_SELECTIONS,
   type TaskRow,
   taskColumns,
@@ -267,6 +272,39 @@ const END_SQL = `UPDATE claims SET state = ?, ended_at = ?, commit_sha = ?, reas
   WHERE key = ? AND agent = ? AND state = 'active'
   RETURNING ${CLAIM_COLUMNS}`;
 
+/** The claims a reap takes: active, expired at `?` (the cutoff) or before. Read through the live index. */
+const REAP_WHERE = "state = 'active' AND expires_at <= ?";
+
+/**
+ * reap's read: the stale claims as one JSON array of columns ({@link ReapedColumns}), in the
+ * live index's order. One JSON value because better-sqlite3 builds a JS object per row (most
+ * of the time at 100,000 rows); columns because one parsed array per claim cost a third more.
+ */
+const REAP_READ_SQL = `SELECT json_array(json_group_array(key), json_group_array(agent), json_group_array(token),
+    json_group_array(claimed_at), json_group_array(expires_at), json_group_array(meta),
+    json_group_array(result), json_group_array(commit_sha))
+  FROM claims INDEXED BY claims_live WHERE ${REAP_WHERE}`;
+
+/**
+ * An epoch-millisecond column `ms` as JavaScript's `toISOString()` writes it. `date()` and
+ * integer arithmetic: `strftime('%f')` on a REAL took 1.5 µs a row, a third of reap's event
+ * insert (bench/reap.mjs). Exact for 1970 to 9999; earlier times (never a stale claim's) take strftime.
+ */
+const isoSql = (ms: string): string =>
+  `CASE WHEN ${ms} >= 0 THEN date(${ms} / 1000, 'unixepoch') || printf('T%02d:%02d:%02d.%03dZ', ${ms} / 3600000 % 24, ${ms} / 60000 % 60, ${ms} / 1000 % 60, ${ms} % 1000)
+   ELSE strftime('%Y-%m-%dT%H:%M:%fZ', ${ms} / 1000.0, 'unixepoch') END`;
+
+/** Whether any claim is there to reap (the cutoff `?`). */
+const REAP_ANY_SQL = `SELECT 1 FROM claims INDEXED BY claims_live WHERE ${REAP_WHERE} LIMIT 1`;
+
+/** reap's events, in reap order: `?` the time, the detail's head (`{` or `{"by":…,`), the cutoff. */
+const REAP_EVENTS_SQL = `INSERT OR FAIL INTO events (at, kind, key, agent, token, detail)
+  SELECT ?, 'reaped', key, agent, token, ? || '"expiredAt":"' || ${isoSql("expires_at")} || '"}'
+  FROM claims WHERE ${REAP_WHERE} ORDER BY expires_at, key`;
+
+/** reap's claims, abandoned: `?` the time, the reason, the cutoff. */
+const REAP_CLAIMS_SQL = `UPDATE OR FAIL claims SET state = 'abandoned', ended_at = ?, reason = ? WHERE ${REAP_WHERE}`;
+
 /**
  * The least string above every string that starts with `prefix`, in code point order (which
  * is SQLite's BINARY order of UTF-8): the last code point below U+10FFFF raised by one, what
@@ -285,17 +323,6 @@ function prefixUpperBound(prefix: string): string | null {
 /** SQLite's BINARY order of two keys (UTF-8 bytes), which UTF-16 comparison is not. */
 function byteOrder(a: string, b: string): number {
   return a === b ? 0 : Buffer.compare(Buffer.from(a), Buffer.from(b));
-}
-
-/** Whether rows `[key, …, expires_at (index 5), …]` are in reap order: by expiry, then key (bytes). */
-function inReapOrder(rows: readonly (readonly unknown[])[]): boolean {
-  for (let i = 1; i < rows.length; i++) {
-    const a = rows[i - 1] as readonly unknown[];
-    const b = rows[i] as readonly unknown[];
-    const order = (a[5] as number) - (b[5] as number) || byteOrder(a[0] as string, b[0] as string);
-    if (order > 0) return false;
-  }
-  return true;
 }
 
 /** What the path planner reads of a live path claim. */
@@ -755,81 +782,61 @@ export class SqliteStore implements Store {
   async reap(input: ReapInput): Promise<Claim[]> {
     return this.#write((now) => {
       const cutoff = now - input.minAgeMs;
-      // Set-based, in this one write transaction (so no renewal or grant can come between the
-      // statements): the stale rows are read as one JSON array (better-sqlite3 builds a JS
-      // object per row, which was most of the time at 100,000 rows), the events inserted with
-      // one INSERT ... SELECT (details by concatenation, not json_patch per row), the linked
-      // path claims ended with one UPDATE, then the claims with one. bench/reap.mjs.
-      // The rows in reap order straight from the live index (it holds the key after expires_at),
-      // aggregated as the scan meets them: an ORDER BY inside json_group_array sorted them all
-      // again (a temp b-tree), and an ordered subquery re-parsed every element. The order is
-      // checked below and restored if the planner ever walks them otherwise.
-      const stale = JSON.parse(
-        this.#stmt(
-          `SELECT json_group_array(json_array(key, agent, token, claimed_at, renewed_at, expires_at, meta, result, commit_sha))
-           FROM claims INDEXED BY claims_live WHERE state = 'active' AND expires_at <= ?`,
-        )
-          .pluck()
-          .get(cutoff) as string,
-      ) as [string, string, number, number, number | null, number, string | null, string | null, string | null][];
-      if (stale.length === 0) return [];
-      if (!inReapOrder(stale)) stale.sort((a, b) => a[5] - b[5] || byteOrder(a[0], b[0]));
-      this.#markMinute(
-        now,
-        ((this.#stmt("SELECT max(id) AS id FROM events").get() as { id: number | null }).id ?? 0) + 1,
-      );
-      const head = input.by === null ? "{" : `${JSON.stringify({ by: input.by }).slice(0, -1)},`;
-      this.#stmt(
-        `INSERT INTO events (at, kind, key, agent, token, detail)
-         SELECT ?, 'reaped', key, agent, token, ? || '"expiredAt":"' || strftime('%Y-%m-%dT%H:%M:%fZ', expires_at / 1000.0, 'unixepoch') || '"}'
-         FROM claims WHERE state = 'active' AND expires_at <= ?
-         ORDER BY expires_at, key`,
-      ).run(now, head, cutoff);
-      this.#logged = true;
-      this.#endReapedPaths(now, cutoff, stale);
-      const reason = "reaped: expired without completion";
-      this.#stmt(
-        `UPDATE claims SET state = 'abandoned', ended_at = ?, reason = ? WHERE state = 'active' AND expires_at <= ?`,
-      ).run(now, reason, cutoff);
-      return stale.map(([key, agent, token, claimedAt, renewedAt, expiresAt, meta, result, commit]) =>
-        this.#toClaim(
-          {
-            key,
-            agent,
-            token,
-            state: "abandoned",
-            claimed_at: claimedAt,
-            renewed_at: renewedAt,
-            expires_at: expiresAt,
-            ended_at: now,
-            meta,
-            result,
-            commit_sha: commit,
-            reason,
-          },
-          now,
-        ),
-      );
+      // The rows come in reap order straight from the live index (it holds the key after
+      // expires_at), aggregated as the scan meets them; the order is checked and restored if
+      // the planner ever walks them otherwise.
+      let stale = JSON.parse(this.#stmt(REAP_READ_SQL).pluck().get(cutoff) as string) as ReapedColumns;
+      if (stale[0].length === 0) return [];
+      if (!inReapOrder(stale, byteOrder)) stale = sortReaped(stale, byteOrder);
+      this.#reapAt(now, cutoff, input.by);
+      return toReapedClaims(stale, now);
     });
+  }
+
+  async reapCount(input: ReapInput): Promise<number> {
+    return this.#write((now) => {
+      const cutoff = now - input.minAgeMs;
+      if (this.#stmt(REAP_ANY_SQL).get(cutoff) === undefined) return 0;
+      return this.#reapAt(now, cutoff, input.by);
+    });
+  }
+
+  /**
+   * Reap the claims active and expired at `cutoff` (some are), inside the write transaction,
+   * set-based (no renewal or grant can come between the statements): the events inserted with
+   * one INSERT ... SELECT, the linked path claims ended with one UPDATE, then the claims with
+   * one. bench/reap.mjs. Returns how many claims it reaped.
+   */
+  #reapAt(now: number, cutoff: number, by: string | null): number {
+    this.#markMinute(
+      now,
+      ((this.#stmt("SELECT max(id) AS id FROM events").get() as { id: number | null }).id ?? 0) + 1,
+    );
+    const head = by === null ? "{" : `${JSON.stringify({ by }).slice(0, -1)},`;
+    this.#stmt(REAP_EVENTS_SQL).run(now, head, cutoff);
+    this.#logged = true;
+    this.#endReapedPaths(now, cutoff);
+    return this.#stmt(REAP_CLAIMS_SQL).run(now, REAP_REASON, cutoff).changes;
   }
 
   /**
    * Abandon the path claims granted with the claims being reaped (still active, expired at
    * `cutoff`), with one UPDATE through the index of live linked path claims, and log them as
-   * the per-claim ending did: by work claim in reap order, then by id.
+   * the per-claim ending did: by work claim in reap order (its expiry, then its key), then by id.
    */
-  #endReapedPaths(now: number, cutoff: number, stale: readonly (readonly unknown[])[]): void {
+  #endReapedPaths(now: number, cutoff: number): void {
     const rows = this.#stmt(
       `UPDATE path_claims SET state = 'abandoned', ended_at = ?
        WHERE state = 'active' AND work_key IS NOT NULL
          AND EXISTS (SELECT 1 FROM claims c WHERE c.key = path_claims.work_key AND c.agent = path_claims.agent
                        AND c.state = 'active' AND c.expires_at <= ?)
-       RETURNING ${PATH_COLUMNS}`,
-    ).all(now, cutoff) as PathRow[];
+       RETURNING ${PATH_COLUMNS}, (SELECT expires_at FROM claims c WHERE c.key = path_claims.work_key) AS work_expires_at`,
+    ).all(now, cutoff) as (PathRow & { work_expires_at: number })[];
     if (rows.length === 0) return;
-    const order = new Map(stale.map((row, i) => [row[0] as string, i]));
-    const rank = (row: PathRow): number => order.get(row.work_key as string) ?? 0;
-    rows.sort((a, b) => rank(a) - rank(b) || a.id - b.id);
+    rows.sort(
+      (a, b) =>
+        a.work_expires_at - b.work_expires_at || byteOrder(a.work_key as string, b.work_key as string) || a.id - b.id,
+    );
     for (const row of rows) {
       this.#event(
         now,

@@ -150,9 +150,9 @@ export async function serve(flags: ServeFlags): Promise<void> {
             if (reaping) return;
             reaping = true;
             baton
-              .reap({ minAge: reapMinAge, as: "baton-serve" })
+              .reap({ minAge: reapMinAge, as: "baton-serve", claims: false })
               .then((r) => {
-                if (r.reaped.length + r.reapedPaths.length > 0) process.stderr.write(`baton serve: ${r.message}\n`);
+                if (r.count + r.reapedPaths.length > 0) process.stderr.write(`baton serve: ${r.message}\n`);
               })
               .catch((error: unknown) =>
                 process.stderr.write(`baton serve: reap failed: ${(error as Error).message}\n`),
