@@ -92,8 +92,9 @@ export async function run({ quick }) {
     if (r.status !== 200) throw new Error(`${path} answered ${r.status}: ${r.body}`);
     return elapsed;
   };
-  // next selects and claims one task of a backlog: 300 tasks, 300 calls a client (each claims one).
-  const nexts = Math.min(n, 300);
+  // next selects and claims one task of a backlog: 300 tasks, 300 calls (150 a client, taking
+  // turns), each claiming one, so a call passes over 150 claimed tasks on average.
+  const nexts = Math.min(n, 150);
   for (let i = 0; i < 2 * nexts; i++) await clients.lean.post("/v1/task/add", { id: `t${i}`, title: `task ${i}` });
   for (let i = 0; i < 50; i++) for (const c of ["lean", "http"]) await time(c, "/v1/claim", { key: `warm:${c}:${i}` });
   const calls = { lean: { claim: [], show: [], next: [] }, http: { claim: [], show: [], next: [] } };
@@ -172,7 +173,7 @@ export async function run({ quick }) {
   const latencyRows = [
     row("POST /v1/claim <fresh key>", calls.lean.claim),
     row("POST /v1/show <key>", calls.lean.show),
-    row(`POST /v1/next (select and claim, ${2 * nexts}-task backlog, ${nexts} calls)`, calls.lean.next),
+    row(`POST /v1/next (select and claim, ${2 * nexts}-task backlog, ${nexts} calls a client)`, calls.lean.next),
     row("node:http client: POST /v1/claim", calls.http.claim),
     row("node:http client: POST /v1/show", calls.http.show),
     row("node:http client: POST /v1/next", calls.http.next),

@@ -19,6 +19,7 @@ import { modesConflict, planPathClaim } from "../src/core/path-plan.js";
 import { patternsOverlap } from "../src/core/paths.js";
 import { durationMs, MAX_META_BYTES, parseCommit, parseLimit, parseMeta, parseText } from "../src/core/schemas.js";
 import { inReapOrder, type ReapedColumns, sortReaped, toReapedClaims } from "../src/store/rows.js";
+import { jsonValue } from "../src/api/catalogue.js";
 
 function codeOf(fn: () => unknown): string | undefined {
   try {
@@ -356,6 +357,35 @@ describe("reaped claims as columns (store rows)", () => {
           );
         },
       ),
+    );
+  });
+});
+
+describe("jsonValue (an answer's data as JSON without the text round trip)", () => {
+  it("gives what JSON.parse(JSON.stringify(x)) gives", () => {
+    const leaf = fc.oneof(
+      fc.string(),
+      fc.boolean(),
+      fc.constant(null),
+      fc.constant(undefined),
+      fc.double(),
+      fc.integer(),
+      fc.date({ noInvalidDate: false }),
+      fc.constant(() => 1),
+    );
+    const tree = fc.letrec((tie) => ({
+      node: fc.oneof({ depthSize: "small" }, leaf, fc.array(tie("node")), fc.dictionary(fc.string(), tie("node"))),
+    })).node;
+    fc.assert(
+      fc.property(fc.dictionary(fc.string(), tree), (value) => {
+        expect(jsonValue(value)).toEqual(JSON.parse(JSON.stringify(value)));
+      }),
+    );
+    // A stored object's "__proto__" key stays a key, as the round trip keeps it.
+    const hostile = JSON.parse('{"meta":{"__proto__":{"x":1},"at":"t"}}') as unknown;
+    expect(JSON.stringify(jsonValue(hostile))).toBe(JSON.stringify(JSON.parse(JSON.stringify(hostile))));
+    expect(JSON.stringify(jsonValue({ at: new Date(0), gone: undefined, list: [undefined, 1] }))).toBe(
+      '{"at":"1970-01-01T00:00:00.000Z","list":[null,1]}',
     );
   });
 });
