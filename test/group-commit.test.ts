@@ -8,7 +8,7 @@
  * WAL off the event loop, reads too. The server side (many client processes, kill -9 after an
  * answer) is in group-commit-serve.test.ts.
  */
-import { fdatasync, openSync, closeSync, renameSync } from "node:fs";
+import { closeSync, fdatasync, fdatasyncSync, openSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
@@ -280,16 +280,26 @@ describe("SQLite group commit", () => {
       db.exec("CREATE TABLE t (v INTEGER)");
       const waiting: (() => void)[] = [];
       let failWith: Error | null = null;
-      const group = new GroupCommit(db, { maxDelayMs: 0 }, undefined, (done) =>
-        waiting.push(() => {
-          if (failWith !== null) return done(failWith);
+      let inline = 0;
+      const group = new GroupCommit(db, { maxDelayMs: 0 }, undefined, {
+        later: (done) =>
+          waiting.push(() => {
+            if (failWith !== null) return done(failWith);
+            const fd = openSync(`${file}-wal`, "r");
+            fdatasync(fd, (error) => {
+              closeSync(fd);
+              done(error);
+            });
+          }),
+        now: () => {
+          inline++;
+          if (failWith !== null) return failWith;
           const fd = openSync(`${file}-wal`, "r");
-          fdatasync(fd, (error) => {
-            closeSync(fd);
-            done(error);
-          });
-        }),
-      );
+          fdatasyncSync(fd);
+          closeSync(fd);
+          return null;
+        },
+      });
       const insert = (v: number): Promise<number> =>
         group.submit(
           () => db.prepare("INSERT INTO t (v) VALUES (?)").run(v).changes,
@@ -321,6 +331,7 @@ describe("SQLite group commit", () => {
         release,
         waiting,
         fail: (e: Error) => (failWith = e),
+        inline: () => inline,
         close: () => db.close(),
       };
     }
@@ -365,12 +376,33 @@ describe("SQLite group commit", () => {
       const h = held();
       try {
         h.fail(new Error("EIO"));
-        const answer = h.settled(h.insert(1));
+        const answers = [h.settled(h.insert(1)), h.settled(h.insert(2))];
         await h.turn();
         await h.turn();
-        await h.release(() => answer.done);
-        expect(answer.error).toBeInstanceOf(Error);
-        expect((answer.error as Error).message).toBe("EIO");
+        await h.release(() => answers.every((a) => a.done));
+        for (const answer of answers) expect((answer.error as Error).message).toBe("EIO");
+        // A lone write's sync on the loop fails the same way.
+        await expect(h.insert(3)).rejects.toThrow("EIO");
+      } finally {
+        h.close();
+      }
+    });
+
+    it("a lone write with nothing else in flight syncs on the event loop, answered without the thread pool", async () => {
+      const h = held();
+      try {
+        expect(await h.insert(1)).toBe(1);
+        expect(await h.insert(2)).toBe(1);
+        expect(h.inline()).toBe(2);
+        expect(h.waiting).toHaveLength(0);
+        expect(h.group.stats).toMatchObject({ batches: 2, syncs: 2, inlineSyncs: 2 });
+        // Two together go off the loop.
+        const pair = [h.settled(h.insert(3)), h.settled(h.insert(4))];
+        await h.turn();
+        await h.turn();
+        expect(h.waiting).toHaveLength(1);
+        await h.release(() => pair.every((a) => a.done));
+        expect(h.group.stats).toMatchObject({ batches: 3, syncs: 3, inlineSyncs: 2 });
       } finally {
         h.close();
       }

@@ -6,7 +6,7 @@
  * group commit (`baton serve`), concurrent writes share one such transaction, each
  * in its own savepoint, answered after it commits (sqlite-batch.ts).
  */
-import { closeSync, existsSync, fdatasync, fstatSync, mkdirSync, openSync, statSync } from "node:fs";
+import { closeSync, existsSync, fdatasync, fdatasyncSync, fstatSync, mkdirSync, openSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import type Database from "better-sqlite3";
@@ -1642,22 +1642,39 @@ class WalSync {
     this.#path = `${databasePath}-wal`;
   }
 
-  readonly sync: SyncOffLoop = (done) => {
-    let fd: number;
-    try {
-      const now = statSync(this.#path, { throwIfNoEntry: false });
-      if (now === undefined) return done(null);
-      if (this.#fd === undefined || now.ino !== this.#ino) {
-        this.close();
-        this.#fd = openSync(this.#path, "r");
-        this.#ino = fstatSync(this.#fd).ino;
+  readonly sync: SyncOffLoop = {
+    later: (done) => {
+      let fd: number | null;
+      try {
+        fd = this.#descriptor();
+      } catch (error) {
+        return done(syncFailure(this.#path, error));
       }
-      fd = this.#fd;
-    } catch (error) {
-      return done(syncFailure(this.#path, error));
-    }
-    fdatasync(fd, (error) => done(error === null ? null : syncFailure(this.#path, error)));
+      if (fd === null) return done(null);
+      fdatasync(fd, (error) => done(error === null ? null : syncFailure(this.#path, error)));
+    },
+    now: () => {
+      try {
+        const fd = this.#descriptor();
+        if (fd !== null) fdatasyncSync(fd);
+        return null;
+      } catch (error) {
+        return syncFailure(this.#path, error);
+      }
+    },
   };
+
+  /** The WAL's descriptor, opened again when the file was replaced; null when there is no WAL. */
+  #descriptor(): number | null {
+    const now = statSync(this.#path, { throwIfNoEntry: false });
+    if (now === undefined) return null;
+    if (this.#fd === undefined || now.ino !== this.#ino) {
+      this.close();
+      this.#fd = openSync(this.#path, "r");
+      this.#ino = fstatSync(this.#fd).ino;
+    }
+    return this.#fd;
+  }
 
   close(): void {
     if (this.#fd !== undefined) closeSync(this.#fd);
