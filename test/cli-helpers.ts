@@ -77,7 +77,10 @@ export const allExpiredAt = (...claims: { expiresAt: string }[]): number =>
   Math.max(...claims.map((c) => Date.parse(c.expiresAt))) + 1;
 
 /** Spawn the CLI without waiting, to signal or kill it. */
-export function spawnCli(args: string[], env: Env): { child: ChildProcess; done: Promise<CliResult> } {
+export function spawnCli(
+  args: string[],
+  env: Env,
+): { child: ChildProcess; done: Promise<CliResult>; output: () => string } {
   const child = spawn(process.execPath, [CLI, ...args], {
     cwd: tempDir(),
     env: cleanEnv(env),
@@ -95,7 +98,7 @@ export function spawnCli(args: string[], env: Env): { child: ChildProcess; done:
     child.once("error", reject);
     child.once("close", (code, signal) => resolve({ code: code ?? (signal === "SIGKILL" ? 137 : -1), stdout, stderr }));
   });
-  return { child, done };
+  return { child, done, output: () => stdout };
 }
 
 /**

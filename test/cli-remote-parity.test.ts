@@ -5,12 +5,11 @@
  * same `--json` (writes included: the server sends the library answer's fields in `data`),
  * the same stderr, the same exit code. A command with no row here fails the coverage check.
  */
-import { execFileSync, spawn } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI_OPERATIONS } from "../src/surfaces/cli/operations.js";
-import { CLI, cleanEnv, cliAsync, type ServeProcess, startServe, tempDir, until } from "./helpers.js";
+import { spawnCli } from "./cli-helpers.js";
+import { cliAsync, gitCheckout, type ServeProcess, startServe, tempDir, until } from "./helpers.js";
 
 type Row = readonly [agent: "alice" | "bob", args: readonly string[]];
 
@@ -155,25 +154,8 @@ interface Run {
   readonly stderr: string;
 }
 
-/** A git checkout with a rules file (what path claims and context read here). */
-function checkout(): string {
-  const dir = tempDir("baton-parity-");
-  const env = {
-    ...process.env,
-    GIT_AUTHOR_NAME: "t",
-    GIT_AUTHOR_EMAIL: "t@x",
-    GIT_COMMITTER_NAME: "t",
-    GIT_COMMITTER_EMAIL: "t@x",
-  };
-  execFileSync("git", ["init", "-q", "-b", "main"], { cwd: dir, env });
-  execFileSync("git", ["commit", "-q", "--allow-empty", "-m", "root"], { cwd: dir, env });
-  mkdirSync(join(dir, ".baton"));
-  writeFileSync(join(dir, ".baton", "RULES.md"), "# Fleet rules\n\n1. Claim before you edit.\n");
-  return dir;
-}
-
 describe("every registry command prints and exits the same through BATON_URL as on a registry here", () => {
-  const cwd = checkout();
+  const cwd = gitCheckout({ prefix: "baton-parity-", rules: "# Fleet rules\n\n1. Claim before you edit.\n" });
   const dir = tempDir("baton-parity-stores-");
   const localDb = join(dir, "local.db");
   const servedDb = join(dir, "served.db");
@@ -274,20 +256,3 @@ describe("every registry command prints and exits the same through BATON_URL as 
     expect(a.code).toBe(0);
   });
 });
-
-/** `baton ARGS` running, its stdout so far, and its end. */
-function spawnCli(args: readonly string[], env: Record<string, string>) {
-  const child = spawn(process.execPath, [CLI, ...args], { env: cleanEnv(env), stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "";
-  let stderr = "";
-  child.stdout?.on("data", (c: Buffer) => {
-    stdout += c.toString();
-  });
-  child.stderr?.on("data", (c: Buffer) => {
-    stderr += c.toString();
-  });
-  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
-    child.once("close", (code) => resolve({ code, stdout, stderr })),
-  );
-  return { child, output: () => stdout, done };
-}

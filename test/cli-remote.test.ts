@@ -6,12 +6,18 @@
  * (FORBIDDEN, nothing changed), commands without a server path say REMOTE_UNSUPPORTED
  * (nothing changed), no token is UNAUTHENTICATED, a server that is gone is exit 3.
  */
-import { execFileSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cliStores } from "./contract/targets.js";
-import { type CliResult, cliAsync, dumpSqlite, type ServeProcess, startServe, tempDir } from "./helpers.js";
+import {
+  type CliResult,
+  cliAsync,
+  dumpSqlite,
+  gitCheckout,
+  type ServeProcess,
+  startServe,
+  tempDir,
+} from "./helpers.js";
 
 type Step = readonly [agent: string, args: readonly string[]];
 interface Scenario {
@@ -203,23 +209,6 @@ const SCENARIOS: readonly Scenario[] = [
   },
 ];
 
-/** A git checkout (one commit) with a rules file: what path claims and context read here. */
-function checkout(): string {
-  const dir = tempDir("baton-remote-checkout-");
-  const env = {
-    ...process.env,
-    GIT_AUTHOR_NAME: "t",
-    GIT_AUTHOR_EMAIL: "t@x",
-    GIT_COMMITTER_NAME: "t",
-    GIT_COMMITTER_EMAIL: "t@x",
-  };
-  execFileSync("git", ["init", "-q", "-b", "main"], { cwd: dir, env });
-  execFileSync("git", ["commit", "-q", "--allow-empty", "-m", "root"], { cwd: dir, env });
-  mkdirSync(join(dir, ".baton"));
-  writeFileSync(join(dir, ".baton", "RULES.md"), "# Fleet rules\n\n1. Claim before you edit.\n");
-  return dir;
-}
-
 /** Times and relative times differ between two runs; the rest must not. */
 function masked(text: string): string {
   return text
@@ -283,7 +272,10 @@ describe("the CLI through BATON_URL prints what it prints on a local registry", 
   it.each(CASES)(
     "$name",
     async ({ fresh, scenario }) => {
-      const cwd = scenario.checkout === true ? checkout() : tempDir();
+      const cwd =
+        scenario.checkout === true
+          ? gitCheckout({ prefix: "baton-remote-checkout-", rules: "# Fleet rules\n\n1. Claim before you edit.\n" })
+          : tempDir();
       // The two runs share nothing but the folder (each its own fresh store), so they run side
       // by side, each a chain of processes one at a time; in a git checkout (whose files a run
       // may touch) one after the other.

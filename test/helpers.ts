@@ -1,6 +1,15 @@
 /** Shared test helpers: temp dirs, and running the built CLI as a real process. */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -240,4 +249,27 @@ export function gitSpy(): { readonly bin: string; readonly log: string; calls():
     log,
     calls: () => (existsSync(log) ? readFileSync(log, "utf8").split("\n").filter(Boolean).length : 0),
   };
+}
+
+/**
+ * A git checkout in a temp folder: `main` with one empty commit (its root, the repository's
+ * identity), the `dirs` made inside it, and `.baton/RULES.md` holding `rules` when given.
+ */
+export function gitCheckout(options: { prefix?: string; rules?: string; dirs?: readonly string[] } = {}): string {
+  const dir = tempDir(options.prefix ?? "baton-checkout-");
+  const env = {
+    ...process.env,
+    GIT_AUTHOR_NAME: "t",
+    GIT_AUTHOR_EMAIL: "t@x",
+    GIT_COMMITTER_NAME: "t",
+    GIT_COMMITTER_EMAIL: "t@x",
+  };
+  execFileSync("git", ["init", "-q", "-b", "main"], { cwd: dir, env });
+  execFileSync("git", ["commit", "-q", "--allow-empty", "-m", "root"], { cwd: dir, env });
+  for (const sub of options.dirs ?? []) mkdirSync(join(dir, sub), { recursive: true });
+  if (options.rules !== undefined) {
+    mkdirSync(join(dir, ".baton"), { recursive: true });
+    writeFileSync(join(dir, ".baton", "RULES.md"), options.rules);
+  }
+  return dir;
 }

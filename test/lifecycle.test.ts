@@ -3,14 +3,12 @@
  * built CLI (and the library), and a 48-session replay of real processes racing
  * `next` in three waves hands every task out exactly once and ends drained.
  */
-import { execFileSync } from "node:child_process";
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { openBaton } from "../src/index.js";
 import { cliStores, TARGETS } from "./contract/targets.js";
-import { cli, LIB, ROOT, runScript, startLine, tempDir } from "./helpers.js";
+import { cli, gitCheckout, LIB, ROOT, runScript, startLine, tempDir } from "./helpers.js";
 
 type Json = Record<string, any>;
 type Env = Record<string, string>;
@@ -24,21 +22,6 @@ function j(args: string[], env: Env, code = 0, cwd?: string): Json {
   const r = cli(withJson, { env, ...(cwd === undefined ? {} : { cwd }) });
   expect(r.code, `${args.join(" ")} -> ${r.stdout}${r.stderr}`).toBe(code);
   return JSON.parse(r.stdout) as Json;
-}
-
-function gitRepo(): string {
-  const dir = join(tempDir(), "repo");
-  mkdirSync(join(dir, "src"), { recursive: true });
-  const env = {
-    ...process.env,
-    GIT_AUTHOR_NAME: "t",
-    GIT_AUTHOR_EMAIL: "t@x",
-    GIT_COMMITTER_NAME: "t",
-    GIT_COMMITTER_EMAIL: "t@x",
-  };
-  execFileSync("git", ["init", "-q", "-b", "main"], { cwd: dir, env });
-  execFileSync("git", ["commit", "-q", "--allow-empty", "-m", "root"], { cwd: dir, env });
-  return dir;
 }
 
 describe.each(STORES)("the convergent-work repro from the CLI on $name", (store) => {
@@ -110,7 +93,7 @@ describe("the work lifecycle from the CLI", () => {
 
   it("complete, release and abandon end the path claims granted with claim --paths", () => {
     const env = store.env();
-    const repo = gitRepo();
+    const repo = gitCheckout({ dirs: ["src"] });
     const ends = [
       ["complete", "k:1", "--commit", "abc1234", "released"],
       ["release", "k:2", "--commit", "def5678", "released"],

@@ -200,6 +200,33 @@ function holderOf(claim: Claim | PathClaim | null): OperationResult["holder"] {
 }
 
 /**
+ * A listing's agent, states and limit (`list`, `paths_list`): `mine` is the caller, which
+ * `agent` may not also name; `all` among the states is every state.
+ */
+function listingFilter(
+  name: string,
+  input: {
+    mine?: boolean | undefined;
+    agent?: string | undefined;
+    state?: string[] | undefined;
+    limit?: number | undefined;
+  },
+  context: OperationContext,
+  defaultLimit: number,
+): { agent?: string; state?: "all" | Claim["state"][]; limit: number } {
+  if (input.mine === true && input.agent !== undefined)
+    throw new BatonError("BAD_INPUT", `${name}: mine and agent cannot be used together`);
+  const agent = input.mine === true ? context.agent : input.agent;
+  return {
+    ...(agent === undefined ? {} : { agent }),
+    ...(input.state === undefined
+      ? {}
+      : { state: input.state.includes("all") ? ("all" as const) : (input.state as Claim["state"][]) }),
+    limit: input.limit ?? defaultLimit,
+  };
+}
+
+/**
  * A library answer's fields besides `ok`, `code`, `message` and `hint`, as JSON (dates as ISO
  * text, in the library's order): a write's `data`, so a client can print exactly what the
  * library answers (the CLI through a server does: the same `--json` either way).
@@ -521,16 +548,9 @@ const OPERATIONS = [
     local: false,
     codes: [],
     async run(baton, input, context) {
-      if (input.mine === true && input.agent !== undefined)
-        throw new BatonError("BAD_INPUT", "list: mine and agent cannot be used together");
-      const agent = input.mine === true ? context.agent : input.agent;
       const claims = await baton.list({
         ...(input.prefix === undefined ? {} : { prefix: input.prefix }),
-        ...(agent === undefined ? {} : { agent }),
-        ...(input.state === undefined
-          ? {}
-          : { state: input.state.includes("all") ? "all" : (input.state as Claim["state"][]) }),
-        limit: input.limit ?? 100,
+        ...listingFilter("list", input, context, 100),
       });
       const now = await baton.now();
       const live = input.state === undefined ? " live" : "";
@@ -701,18 +721,9 @@ const OPERATIONS = [
     codes: [],
     tool: false,
     async run(baton, input, context) {
-      if (input.mine === true && input.agent !== undefined)
-        throw new BatonError("BAD_INPUT", "paths_list: mine and agent cannot be used together");
       if (input.allRepos === true && input.repo !== undefined)
         throw new BatonError("BAD_INPUT", "paths_list: repo and allRepos cannot be used together");
-      const agent = input.mine === true ? context.agent : input.agent;
-      const options = {
-        ...(agent === undefined ? {} : { agent }),
-        ...(input.state === undefined
-          ? {}
-          : { state: input.state.includes("all") ? ("all" as const) : (input.state as Claim["state"][]) }),
-        limit: input.limit ?? 1000,
-      };
+      const options = listingFilter("paths_list", input, context, 1000);
       let claims: PathClaim[];
       if (input.allRepos === true) claims = await baton.paths.list({ ...options, allRepos: true });
       else {

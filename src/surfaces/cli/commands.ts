@@ -72,16 +72,8 @@ export async function followLog(
   after: number | undefined,
   limit: number,
 ): Promise<void> {
-  const stop = new AbortController();
-  const signals = ["SIGINT", "SIGTERM"] as const;
-  const onSignal = (): void => stop.abort();
-  for (const signal of signals) process.on(signal, onSignal);
-  const print = (events: readonly BatonEvent[]): void => {
-    if (events.length === 0) return;
-    const lines = events.map((event) => (mode.json ? JSON.stringify(event) : describeEvent(event)));
-    process.stdout.write(`${lines.join("\n")}\n`);
-  };
-  try {
+  const print = (events: readonly BatonEvent[]): void => printEvents(mode, events, (event) => event);
+  await untilInterrupted(async (signal) => {
     let cursor = after;
     if (cursor === undefined) {
       // Like tail -f: the newest events first, then the new ones.
@@ -89,10 +81,28 @@ export async function followLog(
       print(recent);
       cursor = recent[recent.length - 1]?.id ?? 0;
     }
-    for await (const batch of baton.follow({ ...filter, after: cursor, signal: stop.signal })) print(batch);
+    for await (const batch of baton.follow({ ...filter, after: cursor, signal })) print(batch);
+  });
+}
+
+/** Run `follow` until SIGINT or SIGTERM aborts its signal, then return (exit 0, as `tail -f`). */
+async function untilInterrupted(follow: (signal: AbortSignal) => Promise<void>): Promise<void> {
+  const stop = new AbortController();
+  const signals = ["SIGINT", "SIGTERM"] as const;
+  const onSignal = (): void => stop.abort();
+  for (const signal of signals) process.on(signal, onSignal);
+  try {
+    await follow(stop.signal);
   } finally {
     for (const signal of signals) process.off(signal, onSignal);
   }
+}
+
+/** A batch of events, a line each: JSON with --json, else the log's line (`asEvent` reads a view as an event). */
+function printEvents<E>(mode: OutputMode, events: readonly E[], asEvent: (event: E) => BatonEvent): void {
+  if (events.length === 0) return;
+  const lines = events.map((event) => (mode.json ? JSON.stringify(event) : describeEvent(asEvent(event))));
+  process.stdout.write(`${lines.join("\n")}\n`);
 }
 
 /**
@@ -107,19 +117,10 @@ export async function followServerLog(
   after: number | undefined,
   limit: number,
 ): Promise<void> {
-  const stop = new AbortController();
-  const signals = ["SIGINT", "SIGTERM"] as const;
-  const onSignal = (): void => stop.abort();
-  for (const signal of signals) process.on(signal, onSignal);
-  const print = (views: readonly ApiEvent[]): void => {
-    if (views.length === 0) return;
-    const lines = views.map((view) =>
-      mode.json ? JSON.stringify(view) : describeEvent(eventFromView(view as unknown as Record<string, unknown>)),
-    );
-    process.stdout.write(`${lines.join("\n")}\n`);
-  };
+  const print = (views: readonly ApiEvent[]): void =>
+    printEvents(mode, views, (view) => eventFromView(view as unknown as Record<string, unknown>));
   const log = async (input: OperationInput<"log">): Promise<ApiEvent[]> => eventsOf(await api.call("log", input));
-  try {
+  await untilInterrupted(async (signal) => {
     const { since, ...stream } = filter;
     // The stream knows no --since: it starts after the newest event the log had then (events after it are new).
     const newest = since === undefined ? 0 : ((await log({ limit: 1 }))[0]?.id ?? 0);
@@ -139,10 +140,8 @@ export async function followServerLog(
       }
     }
     cursor = Math.max(cursor, newest);
-    for await (const batch of api.follow({ ...stream, after: cursor }, stop.signal)) print(batch);
-  } finally {
-    for (const signal of signals) process.off(signal, onSignal);
-  }
+    for await (const batch of api.follow({ ...stream, after: cursor }, signal)) print(batch);
+  });
 }
 
 export function check(keyInput: string, flags: CommonFlags & { token: string }): Promise<void> {
