@@ -27,6 +27,12 @@ function defined<T extends Record<string, unknown>>(fields: T): { [K in keyof T]
   return out as { [K in keyof T]: Exclude<T[K], undefined> };
 }
 
+/** `log --follow`'s arguments, here or through a server: the output mode, the filter, the cursor, how many of the newest first. */
+function followArguments(p: Prepared<"log">) {
+  const { key, agent, kind, since, after, limit } = p.input;
+  return [{ json: p.flags.json === true }, defined({ key, agent, kind, since }), after, limit ?? 100] as const;
+}
+
 /** The acting agent of a call that needs one (operation-command.ts decided it before the store opened). */
 const as = (p: { readonly agent: string | undefined }): string => p.agent as string;
 
@@ -522,32 +528,19 @@ export const CLI_OPERATIONS: CliOperations = {
       },
     ],
     async local(baton, p) {
-      const { key, agent, kind, since, after, limit } = p.input;
       if (p.flags.follow === true) {
         const { followLog } = await import("./commands.js");
-        await followLog(
-          baton,
-          { json: p.flags.json === true },
-          defined({ key, agent, kind, since }),
-          after,
-          limit ?? 100,
-        );
+        await followLog(baton, ...followArguments(p));
         return undefined;
       }
+      const { key, agent, kind, since, after, limit } = p.input;
       return { events: await baton.log(defined({ key, agent, kind, since, after, limit })) };
     },
     // --follow: the log, then the server's event stream (/v1/events).
     async remote(api, p, call) {
       if (p.flags.follow !== true) return call();
-      const { key, agent, kind, since, after, limit } = p.input;
       const { followServerLog } = await import("./commands.js");
-      await followServerLog(
-        api,
-        { json: p.flags.json === true },
-        defined({ key, agent, kind, since }),
-        after,
-        limit ?? 100,
-      );
+      await followServerLog(api, ...followArguments(p));
       return undefined;
     },
     fromServer(result) {
