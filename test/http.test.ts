@@ -7,6 +7,7 @@
  * database seeing each other's events.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { connect as connectTcp, type Socket } from "node:net";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
@@ -452,6 +453,43 @@ describe("baton serve startup and shutdown", () => {
     const again = await startServer(env);
     expect(await stop(again)).toBe(0);
   });
+  // Node's close waits for a connection that never sent a request (a client's pool may open
+  // one ahead) until its headers timeout, a minute: the server hung in SIGTERM for 67 s.
+  it(
+    "on SIGTERM closes connections that are idle or never sent a request, instead of waiting a minute",
+    { timeout: 20_000 },
+    async () => {
+      const db = join(tempDir("baton-serve-idle-"), "baton.db");
+      const env = { BATON_DB: db };
+      const t = token(env, "idler");
+      const server = await startServer(env);
+      const { hostname, port } = new URL(server.url);
+      const connect = (): Promise<Socket> =>
+        new Promise((resolve, reject) => {
+          const socket = connectTcp({ host: hostname, port: Number(port) }, () => resolve(socket));
+          socket.once("error", reject);
+        });
+      const silent = await connect();
+      const used = await connect();
+      const answered = new Promise<string>((resolve) => {
+        let text = "";
+        used.on("data", (c: Buffer) => {
+          text += c.toString();
+          if (text.includes('"ok":true')) resolve(text);
+        });
+      });
+      const body = JSON.stringify({ key: "idle:1" });
+      used.write(
+        `POST /v1/claim HTTP/1.1\r\nhost: ${hostname}\r\nauthorization: Bearer ${t}\r\n` +
+          `content-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
+      );
+      expect(await answered).toMatch(/^HTTP\/1\.1 200/);
+      const closed = (socket: Socket): Promise<void> => new Promise((resolve) => socket.once("close", () => resolve()));
+      const both = Promise.all([closed(silent), closed(used)]);
+      expect(await stop(server), server.stderr()).toBe(0);
+      await both;
+    },
+  );
 });
 
 describe.skipIf(!storeSelected("postgres"))("baton serve on PostgreSQL", () => {

@@ -4,6 +4,8 @@
  * schemas, `/healthz`, `/metrics` (Prometheus) and the audit log as Server-Sent Events
  * with `Last-Event-ID` resume. It translates only: no decision lives here.
  */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { z } from "zod";
 import { CATALOGUE, type Operation, type OperationResult } from "../../api/catalogue.js";
@@ -38,6 +40,11 @@ export interface HttpServerOptions {
   readonly heartbeatSeconds?: number;
   /** The harness-hook policy and rules for `/v1/hooks/…` (default: the built-in defaults). */
   readonly hooks?: HookRouteOptions;
+  /**
+   * On `app.close()`: how long requests still running may take before their connections are
+   * cut, ms (default 10,000). Idle keep-alive connections close at once.
+   */
+  readonly closeGraceMs?: number;
 }
 
 /** The route of an operation: `paths_claim` is `POST /v1/paths/claim`. */
@@ -95,6 +102,49 @@ function actingAgent(identity: Identity, named: unknown): string | BatonError {
   );
 }
 
+/**
+ * On `app.close()`, close every connection that is not answering a request — idle keep-alive
+ * ones, ones that never sent a request (a client's pool may hold such), and each one as soon as
+ * its answer (or event stream) ends — and cut what is still open after `graceMs`. Node's own
+ * close only closes connections idle at that moment: one that goes idle later (an MCP session's
+ * stream ends a moment after its transport closes), or that never sent a byte, would hold the
+ * close for a minute, until its keep-alive or headers timeout.
+ */
+function closeWhenIdle(app: FastifyInstance, graceMs: number): void {
+  const answering = new Map<Socket, number>();
+  const open = new Set<Socket>();
+  let closing = false;
+  const settle = (socket: Socket): void => {
+    // end(), not destroy(): an answer just written still reaches the client, then the FIN.
+    if (closing && (answering.get(socket) ?? 0) === 0) socket.end();
+  };
+  app.server.on("connection", (socket: Socket) => {
+    open.add(socket);
+    socket.once("close", () => {
+      open.delete(socket);
+      answering.delete(socket);
+    });
+  });
+  app.server.on("request", (request: IncomingMessage, response: ServerResponse) => {
+    const socket = request.socket;
+    answering.set(socket, (answering.get(socket) ?? 0) + 1);
+    response.once("close", () => {
+      answering.set(socket, (answering.get(socket) ?? 1) - 1);
+      settle(socket);
+    });
+  });
+  let cut: NodeJS.Timeout | undefined;
+  app.addHook("preClose", async () => {
+    closing = true;
+    for (const socket of open) settle(socket);
+    cut = setTimeout(() => {
+      for (const socket of open) socket.destroy();
+    }, graceMs);
+    cut.unref();
+  });
+  app.addHook("onClose", async () => clearTimeout(cut));
+}
+
 /** Build the server (not yet listening). Close it with `app.close()`; the Baton stays open. */
 export async function createHttpServer(baton: Baton, options: HttpServerOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({ logger: false, bodyLimit: options.bodyLimit ?? 64 * 1024, return503OnClosing: true });
@@ -116,6 +166,7 @@ export async function createHttpServer(baton: Baton, options: HttpServerOptions 
   app.addHook("preClose", async () => {
     for (const end of streams) end();
   });
+  closeWhenIdle(app, options.closeGraceMs ?? 10_000);
 
   app.setNotFoundHandler((request, reply) =>
     fail(reply, "UNKNOWN_ROUTE", `no route ${request.method} ${request.url.split("?")[0]}`),
