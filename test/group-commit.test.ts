@@ -106,12 +106,13 @@ describe("SQLite group commit", () => {
     }
   });
 
-  it("an operation that fails in a batch rolls back only itself", async () => {
+  it("an operation that fails in a batch fails alone: a refusal rolls back its savepoint, an error the batch, decided again op by op", async () => {
     const { store, file } = open();
     try {
       await store.putTasks([task("old")], "add");
       await store.addToken({ agent: "x", role: "agent", hash: "h".repeat(64) });
       const before = store.groupCommitStats?.batches ?? 0;
+      const retried = store.groupCommitStats?.retried ?? 0;
       const [a, duplicate, tasks, b] = await Promise.allSettled([
         store.claim(claim("a", "alice")),
         // A constraint error from SQLite inside the batch (the hash is unique).
@@ -120,7 +121,10 @@ describe("SQLite group commit", () => {
         store.putTasks([task("new"), task("old")], "add"),
         store.claim(claim("b", "bob")),
       ]);
-      expect(store.groupCommitStats?.batches).toBe(before + 1);
+      // The constraint error came from an operation without a savepoint: what it wrote cannot be
+      // told apart, so the batch rolled back and every operation was decided again alone.
+      expect(store.groupCommitStats?.batches).toBe(before);
+      expect(store.groupCommitStats?.retried).toBe(retried + 1);
       expect(a).toMatchObject({ status: "fulfilled", value: { outcome: "granted" } });
       expect(b).toMatchObject({ status: "fulfilled", value: { outcome: "granted" } });
       expect(duplicate.status).toBe("rejected");
@@ -130,6 +134,28 @@ describe("SQLite group commit", () => {
       expect(db.prepare("SELECT key FROM claims ORDER BY key").all()).toEqual([{ key: "a" }, { key: "b" }]);
       expect(db.prepare("SELECT id FROM tasks").all()).toEqual([{ id: "old" }]);
       expect(db.prepare("SELECT agent FROM tokens").all()).toEqual([{ agent: "x" }]);
+      db.close();
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("a refusal that undoes its own writes rolls back only its savepoint: the batch commits the others", async () => {
+    const { store, file } = open();
+    try {
+      await store.putTasks([task("old")], "add");
+      const before = store.groupCommitStats?.batches ?? 0;
+      const [a, tasks, b] = await Promise.all([
+        store.claim(claim("a", "alice")),
+        store.putTasks([task("new"), task("old")], "add"),
+        store.claim(claim("b", "bob")),
+      ]);
+      expect(store.groupCommitStats?.batches).toBe(before + 1);
+      expect(store.groupCommitStats?.retried).toBe(0);
+      expect([a.outcome, b.outcome]).toEqual(["granted", "granted"]);
+      expect(tasks).toMatchObject({ ok: false, code: "TASK_EXISTS", id: "old" });
+      const db = new Database(file, { readonly: true });
+      expect(db.prepare("SELECT id FROM tasks").all()).toEqual([{ id: "old" }]);
       db.close();
     } finally {
       await store.close();

@@ -467,7 +467,7 @@ export class SqliteStore implements Store {
         return recover(error);
       }
     };
-    const answer = (this.#group as GroupCommit).submit(() => this.#decide(fn), recover, alone);
+    const answer = (this.#group as GroupCommit).submit(() => this.#decide(fn), recover, alone, rollbackable);
     // As without group commit: this process's commits wake its watchers at once.
     answer.then(
       () => this.#watch?.committed(),
