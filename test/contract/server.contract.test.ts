@@ -4,6 +4,7 @@
  * forward without gaps), on SQLite and PostgreSQL alike.
  */
 import { describe, expect, it } from "vitest";
+import { openBaton } from "../../src/baton.js";
 import { hashToken, newToken } from "../../src/core/tokens.js";
 import type { Store } from "../../src/store/store.js";
 import { freshStores, type StoreTarget, TARGETS } from "./targets.js";
@@ -31,6 +32,28 @@ describe.each(TARGETS)("server store contract: $name", (target: StoreTarget) => 
       ["bob", false],
     ]);
     await expect(store.addToken({ agent: "carol", role: "agent", hash: hashToken(a) })).rejects.toThrow();
+  });
+
+  // A server remembers the tokens it found (SQLite): a revocation by another process must
+  // still refuse the token on the very next request.
+  it("refuses a token at once when another connection revokes it, after it was looked up", async () => {
+    const options = target.batonOptions();
+    const server = await openBaton(options);
+    const other = await openBaton(options);
+    try {
+      const { token } = await other.tokens.add("alice");
+      const { token: kept } = await other.tokens.add("bob");
+      for (let i = 0; i < 2; i++) expect(await server.tokens.authenticate(token)).toMatchObject({ agent: "alice" });
+      expect(await server.tokens.authenticate(kept)).toMatchObject({ agent: "bob" });
+      await other.tokens.revoke("alice");
+      expect(await server.tokens.authenticate(token)).toBeNull();
+      expect(await server.tokens.authenticate(kept)).toMatchObject({ agent: "bob" });
+      await server.tokens.revoke("bob");
+      expect(await server.tokens.authenticate(kept)).toBeNull();
+    } finally {
+      await server.close();
+      await other.close();
+    }
   });
 
   it("pages the log forward from a cursor, oldest first", async () => {
