@@ -238,6 +238,19 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX claims_abandoned ON claims (claimed_at, key DESC) WHERE state = 'abandoned';
     `,
   },
+  {
+    version: 11,
+    description: "the open-tasks index holds the task id: next passes over claimed tasks without reading their rows",
+    // next walks a category's open tasks in priority order and passes over the ones whose
+    // claim is live, checking the claim by the task's id. With the id in the index, SQLite
+    // reads a passed-over task's row not at all (its table seek is deferred until a column
+    // outside the index is needed): the candidate walk with 150 claimed tasks in a 300-task
+    // backlog took about 25% less (345 -> 260 us, /tmp micro-benchmark, medians of 15 rounds).
+    sql: `
+      DROP INDEX tasks_open;
+      CREATE INDEX tasks_open ON tasks (state, category, priority DESC, created_at, id);
+    `,
+  },
 ];
 
 /** The schema version this build of Baton writes. */
