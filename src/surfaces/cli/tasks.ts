@@ -7,7 +7,8 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { BatonError } from "../../core/errors.js";
 import { decodeImportText, type LabelMap, readGithubTasks, readMarkdownTasks } from "../../workspace/task-import.js";
-import { parseTaskId, type TaskSpec } from "../../services/tasks.js";
+import type { OperationInput } from "../../api/catalogue.js";
+import { parseTaskId, parseTasks, type TaskSpec } from "../../services/tasks.js";
 import type { CommonFlags } from "./main.js";
 import { emit, emitNo } from "./output.js";
 import { libraryAnswer } from "./remote.js";
@@ -42,6 +43,21 @@ export function change(action: "block" | "unblock", id: string, others: string[]
   );
 }
 
+/**
+ * Tasks for a server: paths typed here resolved in this checkout and sent repository-relative,
+ * every task checked as the library checks it (a bad one is refused here: nothing is sent).
+ */
+async function sentTasks(specs: readonly TaskSpec[]): Promise<OperationInput<"task_import">["tasks"]> {
+  const { CHECKOUT_PATHS } = await import("../../workspace/checkout.js");
+  const sent: TaskSpec[] = [];
+  for (const spec of specs) {
+    const paths = (spec.paths ?? []).length === 0 ? [] : await CHECKOUT_PATHS.patterns(spec.paths ?? [], {});
+    sent.push({ ...spec, paths });
+  }
+  parseTasks(sent);
+  return sent.map((spec) => ({ ...spec, blockedBy: [...(spec.blockedBy ?? [])], paths: [...(spec.paths ?? [])] }));
+}
+
 export function importTasks(path: string, flags: CommonFlags & { github?: boolean }): Promise<void> {
   return withSession(
     flags,
@@ -70,8 +86,15 @@ export function importTasks(path: string, flags: CommonFlags & { github?: boolea
       }
       return { specs };
     },
-    async ({ baton, mode }, p) => {
-      const result = await baton.tasks.put(p.specs, "upsert");
+    async (s, p) => {
+      const { mode } = s;
+      // In one store transaction, here or on the server (task_import): all or nothing.
+      const result = s.api
+        ? (libraryAnswer(await s.api.taskImport({ tasks: await sentTasks(p.specs) })) as {
+            ok: boolean;
+            message: string;
+          })
+        : await s.baton.tasks.put(p.specs, "upsert");
       answer(mode, {
         ...result,
         message: `imported ${p.specs.length} task${p.specs.length === 1 ? "" : "s"}: ${result.message}`,
