@@ -15,6 +15,15 @@ import type { OperationInput, OperationName, OperationResult } from "./catalogue
 
 export type { OperationInput, OperationName, OperationResult } from "./catalogue.js";
 
+/** The most tasks one `task_import` takes (a larger backlog is imported in parts). */
+export const TASK_IMPORT_MAX = 10_000;
+
+/**
+ * The largest `task_import` body a server accepts, in bytes: 16 MiB (1,000 tasks of a realistic
+ * backlog are about 310 KiB). Here, not in the catalogue, so a client checks it without loading zod.
+ */
+export const TASK_IMPORT_BODY_LIMIT = 16 * 1024 * 1024;
+
 /** An audit event as a client sees it: JSON-safe, the time as ISO text. */
 export interface ApiEvent {
   readonly id: number;

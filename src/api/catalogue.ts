@@ -12,6 +12,7 @@ import { z } from "zod";
 import type { Baton } from "../baton.js";
 import { BatonError, type Hint } from "../core/errors.js";
 import { type BatonEvent, CLAIM_STATES, type Claim, EVENT_KINDS, type PathClaim, TASK_STATES } from "../core/types.js";
+import { TASK_IMPORT_BODY_LIMIT, TASK_IMPORT_MAX } from "./baton-api.js";
 import { parseRepo } from "../services/paths.js";
 import type { TaskSpec } from "../services/tasks.js";
 
@@ -397,11 +398,6 @@ const taskInput = z.object({
   assignee: z.string().nullable().optional(),
   meta: taskMeta,
 });
-
-/** The most tasks one `task_import` takes (a larger backlog is imported in parts). */
-export const TASK_IMPORT_MAX = 10_000;
-/** The largest `task_import` body a server accepts: 16 MiB (1,000 tasks of a realistic backlog are about 1 MiB). */
-export const TASK_IMPORT_BODY_LIMIT = 16 * 1024 * 1024;
 
 /** A gate mark as a caller sends one (the time as ISO text). */
 const gateMarkInput = z

@@ -48,14 +48,42 @@ export function change(action: "block" | "unblock", id: string, others: string[]
  * every task checked as the library checks it (a bad one is refused here: nothing is sent).
  */
 async function sentTasks(specs: readonly TaskSpec[]): Promise<OperationInput<"task_import">["tasks"]> {
-  const { CHECKOUT_PATHS } = await import("../../workspace/checkout.js");
+  const { checkoutPatterns, resolveCheckout } = await import("../../workspace/checkout.js");
+  // The checkout found once (git asked twice), not once per task: 1,000 tasks with paths took 14 s so.
+  let checkout: Awaited<ReturnType<typeof resolveCheckout>> | undefined;
   const sent: TaskSpec[] = [];
   for (const spec of specs) {
-    const paths = (spec.paths ?? []).length === 0 ? [] : await CHECKOUT_PATHS.patterns(spec.paths ?? [], {});
-    sent.push({ ...spec, paths });
+    if ((spec.paths ?? []).length === 0) {
+      sent.push({ ...spec, paths: [] });
+      continue;
+    }
+    checkout ??= await resolveCheckout({});
+    sent.push({ ...spec, paths: checkoutPatterns(spec.paths ?? [], checkout) });
   }
   parseTasks(sent);
-  return sent.map((spec) => ({ ...spec, blockedBy: [...(spec.blockedBy ?? [])], paths: [...(spec.paths ?? [])] }));
+  const tasks = sent.map((spec) => ({
+    ...spec,
+    blockedBy: [...(spec.blockedBy ?? [])],
+    paths: [...(spec.paths ?? [])],
+  }));
+  // What the server would refuse, refused here before anything is sent: a server that refuses a
+  // body from its length may close the connection before a client sending it reads the answer.
+  const { TASK_IMPORT_BODY_LIMIT, TASK_IMPORT_MAX } = await import("../../api/baton-api.js");
+  if (tasks.length > TASK_IMPORT_MAX) {
+    throw new BatonError(
+      "BAD_INPUT",
+      `cannot import ${tasks.length} tasks through a server in one request (at most ${TASK_IMPORT_MAX}): import the backlog in parts; nothing was sent`,
+    );
+  }
+  const bytes = Buffer.byteLength(JSON.stringify({ tasks }));
+  if (bytes > TASK_IMPORT_BODY_LIMIT) {
+    throw new BatonError(
+      "BODY_TOO_LARGE",
+      `the import is ${bytes} bytes, more than the ${TASK_IMPORT_BODY_LIMIT} bytes a server takes in one request: import the backlog in parts; nothing was sent`,
+      { bytes, limit: TASK_IMPORT_BODY_LIMIT },
+    );
+  }
+  return tasks;
 }
 
 export function importTasks(path: string, flags: CommonFlags & { github?: boolean }): Promise<void> {
