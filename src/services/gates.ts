@@ -413,13 +413,14 @@ export class GateService {
     };
     const busy = (holder: string | null): Promise<GateLock> | GateLock =>
       options.giveUp === true ? skipped("busy", null, holder) : { outcome: "busy", holder };
-    const given = options.marker ?? null;
+    // The caller's marker file's mark (read on its machine): a skip inside the window.
+    const given = options.marker === undefined || options.marker === null ? null : { ...options.marker, key };
+    const now = await this.#claims.now();
+    if (given !== null && given.at.getTime() > now.getTime() - windowMs) return skipped("marked", given, null);
     // Look first (read-only): a mark in the window or a sibling's live lock is a skip that
     // never reaches the claim, so it is logged as `skipped`, not as a denial. The claim below
     // still decides atomically; it only refuses when a sibling got there in between.
     const { claim: seen } = await this.#claims.show(key, { events: 1 });
-    const now = await this.#claims.now();
-    if (given !== null && given.at.getTime() > now.getTime() - windowMs) return skipped("marked", given, null);
     const seenMark = seen === null ? null : markOf(seen);
     if (seenMark !== null && seenMark.at.getTime() > now.getTime() - windowMs) return skipped("marked", seenMark, null);
     if (seen !== null && seen.state === "active" && seen.agent !== agent) return busy(seen.agent);
