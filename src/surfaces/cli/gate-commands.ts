@@ -1,7 +1,8 @@
 /**
- * `baton gate run|check|mark|list|forget` and `baton audit-gates`. The gate logic
- * lives in services/gates.ts; this file spawns the command (its output passed
- * through and digested) and renders answers.
+ * `baton gate run|list|forget` and `baton audit-gates` (check and mark are generated). The gate
+ * logic lives in services/gates.ts (`runGate`: on a registry here, or through a server over
+ * remote.ts's `remoteGate`); this file spawns the command (its output passed through and
+ * digested) and renders answers.
  */
 import { createHash } from "node:crypto";
 import { resolve } from "node:path";
@@ -105,7 +106,6 @@ export function run(keyInput: string | undefined, argv: string[], flags: GateRun
     },
     async (s, p) => {
       const { mode } = s;
-      // Through a server every registry step goes through its API; the command and the marker files stay here.
       const effect = async ({
         claim,
         signal,
@@ -141,6 +141,7 @@ export function run(keyInput: string | undefined, argv: string[], flags: GateRun
             : {}),
         ...(p.markerDir === undefined ? {} : { markers: new MarkerDir(p.markerDir) }),
       };
+      // Through a server every registry step goes through its API; the command and the marker files stay here.
       const result = s.api
         ? await runGate(remoteGate(s.api), p.key, effect, options)
         : await s.baton.gates.run(p.key, effect, options);
