@@ -35,6 +35,7 @@ const POSTGRES_FILES = [
   "test/contract/**/*.test.ts",
   "test/**/*{pg,postgres}*.test.ts",
   "test/cli-remote.test.ts",
+  "test/cli-remote-gaps.test.ts",
   "test/context.test.ts",
   "test/fencing.test.ts",
   "test/gate-e2e.test.ts",

@@ -5,13 +5,24 @@
  * same `--json` (writes included: the server sends the library answer's fields in `data`),
  * the same stderr, the same exit code. A command with no row here fails the coverage check.
  */
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI_OPERATIONS } from "../src/surfaces/cli/operations.js";
 import { spawnCli } from "./cli-helpers.js";
-import { cliAsync, gitCheckout, type ServeProcess, startServe, tempDir, until } from "./helpers.js";
+import { cliAsync, gitCheckout, ROOT, type ServeProcess, startServe, tempDir, until } from "./helpers.js";
+
+const TASK_FIXTURES = join(ROOT, "test", "fixtures", "tasks");
 
 type Row = readonly [agent: "alice" | "bob", args: readonly string[]];
+
+/** An import whose blocker is no task: the store refuses it (BLOCKER_UNKNOWN, naming file:line), nothing written. */
+const UNKNOWN_BLOCKER = ((): string => {
+  const dir = tempDir("baton-parity-import-");
+  writeFileSync(join(dir, "c.md"), "---\ncategory: x\n---\n# c\n");
+  writeFileSync(join(dir, "d.md"), "---\ncategory: x\nblocked_by: [c, missing]\n---\n# d\n");
+  return dir;
+})();
 
 /** The backlog both registries start with (run on each store directly). */
 const SEED: readonly Row[] = [
@@ -127,12 +138,72 @@ const ROWS: readonly Row[] = [
   ["alice", ["run", "run:1", "--result", "built", "--", process.execPath, "-e", "console.log(process.env.BATON_KEY)"]],
   ["alice", ["run", "run:2", "--json", "--", process.execPath, "-e", "process.exit(3)"]],
   ["alice", ["list", "--state", "all", "--prefix", "run:", "--json"]],
+  // check: --token is the fencing token (the bearer comes from BATON_TOKEN), one read of the claim.
+  ["alice", ["claim", "c:1"]],
+  ["alice", ["check", "c:1", "--token", "1"]],
+  ["bob", ["check", "c:1", "--token", "1", "--json"]],
+  ["bob", ["check", "c:1", "--token", "2", "--json"]],
+  ["bob", ["check", "c:none", "--token", "1"]],
+  ["alice", ["release", "c:1"]],
+  ["alice", ["check", "c:1", "--token", "1", "--json"]],
+  // gate run: the command runs here, every registry step through the server; skips, --strict, --once-only.
+  [
+    "alice",
+    [
+      "gate",
+      "run",
+      "notify:r",
+      "--note",
+      "sent",
+      "--",
+      process.execPath,
+      "-e",
+      "console.log('hi', process.env.BATON_AGENT)",
+    ],
+  ],
+  ["bob", ["gate", "run", "notify:r", "--json", "--", process.execPath, "-e", "console.log('again')"]],
+  ["bob", ["gate", "run", "notify:r", "--strict", "--", process.execPath, "-e", "console.log('again')"]],
+  ["bob", ["gate", "run", "notify:r", "-q", "--", process.execPath, "-e", "console.log('again')"]],
+  ["bob", ["gate", "run", "notify:f", "--json", "--", process.execPath, "-e", "process.exit(3)"]],
+  ["bob", ["gate", "run", "notify:f", "--", process.execPath, "-e", "console.log('retried')"]],
+  ["alice", ["gate", "run", "notify:o", "--once-only", "--json", "--", process.execPath, "-e", "process.exit(4)"]],
+  ["alice", ["gate", "run", "notify:o", "--once-only", "--", process.execPath, "-e", "console.log('never')"]],
+  [
+    "alice",
+    [
+      "gate",
+      "run",
+      "notify:w",
+      "--window",
+      "1h",
+      "--ttl",
+      "1m",
+      "--wait",
+      "0s",
+      "--json",
+      "--",
+      process.execPath,
+      "-e",
+      "1",
+    ],
+  ],
+  ["alice", ["gate", "check", "notify:f", "--json"]],
+  ["alice", ["log", "--kind", "skipped", "--json"]],
+  // task import: read and checked here, one transaction there; again changes nothing; a bad file imports nothing.
+  ["alice", ["task", "import", join(TASK_FIXTURES, "md")]],
+  ["alice", ["task", "import", join(TASK_FIXTURES, "md"), "--json"]],
+  ["alice", ["task", "import", join(TASK_FIXTURES, "bad"), "--json"]],
+  ["alice", ["task", "import", join(TASK_FIXTURES, "bad")]],
+  ["alice", ["task", "import", join(TASK_FIXTURES, "issues.json"), "--json"]],
+  ["alice", ["task", "import", UNKNOWN_BLOCKER, "--json"]],
+  ["alice", ["task", "show", "login", "--json"]],
+  ["alice", ["task", "list", "--limit", "100", "--json"]],
 ];
 
 /** The catalogue commands that run only here (git and the working tree): not registry commands. */
 const WORKSPACE_ONLY = new Set(["probe", "sync-check"]);
 /** Registry commands outside the catalogue table that go through a server too. */
-const OTHERS = ["task block", "task unblock", "run"];
+const OTHERS = ["task block", "task unblock", "run", "check"];
 
 /** Times, durations and the scores that grow with a task's age differ between two runs; the rest must not. */
 function masked(text: string): string {

@@ -159,6 +159,8 @@ describe("baton serve on SQLite", () => {
       abandon: { key: "task:guarded", reason: "x" },
       next: {},
       gate_mark: { key: "notify:x" },
+      gate_lock: { key: "notify:x" },
+      task_import: { tasks: [{ id: "t-guard", title: "x" }] },
       note: { key: "task:guarded", text: "x" },
       verify: { key: "task:guarded" },
       resolve: { key: "task:guarded" },

@@ -15,6 +15,15 @@ import type { OperationInput, OperationName, OperationResult } from "./catalogue
 
 export type { OperationInput, OperationName, OperationResult } from "./catalogue.js";
 
+/** The most tasks one `task_import` takes (a larger backlog is imported in parts). */
+export const TASK_IMPORT_MAX = 10_000;
+
+/**
+ * The largest `task_import` body a server accepts, in bytes: 16 MiB (1,000 tasks of a realistic
+ * backlog are about 310 KiB). Here, not in the catalogue, so a client checks it without loading zod.
+ */
+export const TASK_IMPORT_BODY_LIMIT = 16 * 1024 * 1024;
+
 /** An audit event as a client sees it: JSON-safe, the time as ISO text. */
 export interface ApiEvent {
   readonly id: number;
@@ -94,6 +103,12 @@ export interface BatonApi {
   gateCheck(input: In<"gate_check">): Out;
   /** Record that I did this side effect. */
   gateMark(input: In<"gate_mark">): Out;
+  /**
+   * One step of a gate run whose effect runs with the caller: a skip (logged; `GATE_MARKED`, or
+   * `CLAIM_HELD` when a sibling runs it), a sibling's lock to wait for (`CLAIM_HELD`, `data.outcome`
+   * `busy`, without `giveUp`), or the lock (`data.claim`; with `onceOnly` marked already: `data.mark`).
+   */
+  gateLock(input: In<"gate_lock">): Out;
   /** Rules, my claims, loose ends, others' work, supply, as one block (`message`). */
   context(input: In<"context">): Out;
   /** Attach a progress note to a key. */
@@ -104,6 +119,8 @@ export interface BatonApi {
   supply(input: In<"supply">): Out;
   /** Add a task to the backlog. */
   taskAdd(input: In<"task_add">): Out;
+  /** Add or update many tasks in one store transaction: all or nothing (`data.created`, `updated`, `unchanged`). */
+  taskImport(input: In<"task_import">): Out;
   /** One task. */
   taskShow(input: In<"task_show">): Out;
   /** Tasks by state and category. */
@@ -148,11 +165,13 @@ export const API_METHODS = {
   paths_list: "pathsList",
   gate_check: "gateCheck",
   gate_mark: "gateMark",
+  gate_lock: "gateLock",
   context: "context",
   note: "note",
   verify: "verify",
   supply: "supply",
   task_add: "taskAdd",
+  task_import: "taskImport",
   task_show: "taskShow",
   task_list: "taskList",
   task_update: "taskUpdate",
@@ -223,6 +242,9 @@ export abstract class OperationMethods implements BatonApi {
   gateMark(input: In<"gate_mark">): Out {
     return this.call("gate_mark", input);
   }
+  gateLock(input: In<"gate_lock">): Out {
+    return this.call("gate_lock", input);
+  }
   context(input: In<"context">): Out {
     return this.call("context", input);
   }
@@ -237,6 +259,9 @@ export abstract class OperationMethods implements BatonApi {
   }
   taskAdd(input: In<"task_add">): Out {
     return this.call("task_add", input);
+  }
+  taskImport(input: In<"task_import">): Out {
+    return this.call("task_import", input);
   }
   taskShow(input: In<"task_show">): Out {
     return this.call("task_show", input);

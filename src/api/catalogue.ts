@@ -12,7 +12,9 @@ import { z } from "zod";
 import type { Baton } from "../baton.js";
 import { BatonError, type Hint } from "../core/errors.js";
 import { type BatonEvent, CLAIM_STATES, type Claim, EVENT_KINDS, type PathClaim, TASK_STATES } from "../core/types.js";
+import { TASK_IMPORT_BODY_LIMIT, TASK_IMPORT_MAX } from "./baton-api.js";
 import { parseRepo } from "../services/paths.js";
+import type { TaskSpec } from "../services/tasks.js";
 
 /** Who calls, decided by the surface (never by the operation's input). */
 export interface OperationContext {
@@ -81,6 +83,11 @@ export interface Operation<S extends z.ZodObject = z.ZodObject, N extends string
    * HTTP clients send, kept out of the tool list's budget.
    */
   readonly toolHidden?: readonly string[];
+  /**
+   * The largest request body a server accepts for it, in bytes, when more than its default
+   * (64 KiB): a bulk operation's (`task_import`). Larger is 413 `BODY_TOO_LARGE`.
+   */
+  readonly bodyLimit?: number;
   run(baton: Baton, input: z.infer<S>, context: OperationContext): Promise<OperationResult>;
 }
 
@@ -379,6 +386,31 @@ function taskStateOperation<N extends "task_done" | "task_reopen">(name: N, summ
     },
   });
 }
+
+/** A task as `task_add` and `task_import` take it (paths repository-relative unless local). */
+const taskInput = z.object({
+  id: z.string(),
+  title: z.string(),
+  category: z.string().optional(),
+  priority: z.number().int().min(0).max(100).optional(),
+  blockedBy: z.array(z.string()).optional(),
+  paths: taskPaths,
+  assignee: z.string().nullable().optional(),
+  meta: taskMeta,
+});
+
+/** A gate mark as a caller sends one (the time as ISO text). */
+const gateMarkInput = z
+  .object({
+    key: z.string(),
+    agent: z.string().min(1),
+    at: z.iso.datetime({ offset: true }),
+    command: z.string().nullable(),
+    digest: z.string().nullable(),
+    note: z.string().nullable(),
+    onceOnly: z.boolean(),
+  })
+  .strip();
 
 /** Every operation, typed by name (see {@link OperationInput}), in the order surfaces list them. */
 const OPERATIONS = [
@@ -769,6 +801,60 @@ const OPERATIONS = [
     },
   }),
   op({
+    name: "gate_lock",
+    summary: "One step of a gate run whose command runs on the caller's machine: skip (logged) or take the lock.",
+    input: z.object({
+      key,
+      window: z.string().optional(),
+      ttl,
+      onceOnly: z.boolean().optional().describe("mark at once: at most once"),
+      note: z.string().optional(),
+      command: z.string().nullable().optional(),
+      // The mark of the caller's marker file, when it has one (marker files stay on its machine).
+      marker: gateMarkInput.optional(),
+      giveUp: z.boolean().optional().describe("a sibling's lock is a skip, not busy: no more waiting"),
+    }),
+    mutates: true,
+    idempotent: false,
+    destructive: false,
+    local: false,
+    codes: ["GATE_MARKED", "CLAIM_HELD"],
+    tool: false,
+    async run(baton, input, context) {
+      const r = await baton.gates.lock(input.key, {
+        as: context.agent,
+        ...(input.window === undefined ? {} : { window: input.window }),
+        ...(input.ttl === undefined ? {} : { ttl: input.ttl }),
+        ...(input.onceOnly === undefined ? {} : { onceOnly: input.onceOnly }),
+        ...(input.note === undefined ? {} : { note: input.note }),
+        ...(input.command === undefined ? {} : { command: input.command }),
+        ...(input.marker === undefined
+          ? {}
+          : { marker: { ...input.marker, at: new Date(input.marker.at), source: "marker" as const } }),
+        ...(input.giveUp === undefined ? {} : { giveUp: input.giveUp }),
+      });
+      if (r.outcome === "locked")
+        return {
+          ok: true,
+          message: r.mark === null ? `locked ${r.claim.key}` : `marked ${r.claim.key} (at most once)`,
+          data: { outcome: r.outcome, claim: claimView(r.claim), mark: jsonValue(r.mark) },
+        };
+      if (r.outcome === "busy")
+        return {
+          ok: false,
+          code: "CLAIM_HELD",
+          message: `${r.holder ?? "another agent"} holds the lock`,
+          data: { outcome: r.outcome, holder: r.holder },
+        };
+      return {
+        ok: false,
+        code: r.reason === "marked" ? "GATE_MARKED" : "CLAIM_HELD",
+        message: r.message,
+        data: { outcome: r.outcome, reason: r.reason, mark: jsonValue(r.mark), holder: r.holder },
+      };
+    },
+  }),
+  op({
     name: "context",
     summary: "Start here: rules, my claims, loose ends, others' work, supply.",
     input: z.object({
@@ -843,16 +929,7 @@ const OPERATIONS = [
   op({
     name: "task_add",
     summary: "Add a task to the backlog.",
-    input: z.object({
-      id: z.string(),
-      title: z.string(),
-      category: z.string().optional(),
-      priority: z.number().int().min(0).max(100).optional(),
-      blockedBy: z.array(z.string()).optional(),
-      paths: taskPaths,
-      assignee: z.string().nullable().optional(),
-      meta: taskMeta,
-    }),
+    input: taskInput,
     mutates: true,
     idempotent: false,
     destructive: false,
@@ -877,6 +954,37 @@ const OPERATIONS = [
         { cwd: context.cwd },
       );
       return fromAnswer(r);
+    },
+  }),
+  op({
+    name: "task_import",
+    summary: "Add or update many tasks in one transaction (all or nothing; importing again changes nothing).",
+    input: z.object({
+      tasks: z
+        .array(
+          taskInput.extend({
+            done: z.boolean().optional(),
+            source: z.string().nullable().optional(),
+            origin: z.string().optional().describe("file:line, named when a blocker is refused"),
+          }),
+        )
+        .min(1)
+        .max(TASK_IMPORT_MAX),
+    }),
+    mutates: true,
+    idempotent: true,
+    destructive: false,
+    local: false,
+    codes: [],
+    tool: false,
+    bodyLimit: TASK_IMPORT_BODY_LIMIT,
+    async run(baton, input, context) {
+      const specs = input.tasks.map((t) => {
+        const spec: Record<string, unknown> = {};
+        for (const [name, value] of Object.entries(t)) if (value !== undefined) spec[name] = value;
+        return spec as unknown as TaskSpec;
+      });
+      return fromAnswer(await backlog(baton, context).put(specs, "upsert", { cwd: context.cwd }));
     },
   }),
   op({

@@ -132,6 +132,36 @@ export type ResolveResult =
       readonly message: string;
     };
 
+/**
+ * The answer to a fencing check of `token` on `key`, from the key's claim as one read found it
+ * (null: never claimed). Pure: the library's check, and the CLI's through a server (on the claim
+ * `show` answers), answer the same.
+ */
+export function checkToken(key: string, token: number, claim: Claim | null): CheckResult {
+  if (claim === null) return { ok: false, code: "NOT_FOUND", claim, message: `${key} was never claimed` };
+  if (claim.token !== token) {
+    return {
+      ok: false,
+      code: "TOKEN_STALE",
+      claim,
+      message: `token ${token} is stale for ${key}: the latest grant is token ${claim.token} to ${claim.agent} (${claim.state})`,
+    };
+  }
+  if (claim.state !== "active") {
+    return {
+      ok: false,
+      code: claim.state === "expired" ? "CLAIM_EXPIRED" : "NOT_HOLDER",
+      claim,
+      message: `token ${token} no longer holds ${key}: the claim is ${claim.state}`,
+    };
+  }
+  return {
+    ok: true,
+    claim,
+    message: `token ${token} holds ${key} (${claim.agent}, expires ${iso(claim.expiresAt)})`,
+  };
+}
+
 /** The answer to {@link ClaimService.check}. */
 export interface CheckResult {
   /** True only while `token` is the live holder's token. */
@@ -661,29 +691,7 @@ export class ClaimService {
   async check(keyInput: string, tokenInput: number | string): Promise<CheckResult> {
     const key = parseKey(keyInput);
     const token = parseToken(tokenInput);
-    const claim = await this.#store.get(key);
-    if (claim === null) return { ok: false, code: "NOT_FOUND", claim, message: `${key} was never claimed` };
-    if (claim.token !== token) {
-      return {
-        ok: false,
-        code: "TOKEN_STALE",
-        claim,
-        message: `token ${token} is stale for ${key}: the latest grant is token ${claim.token} to ${claim.agent} (${claim.state})`,
-      };
-    }
-    if (claim.state !== "active") {
-      return {
-        ok: false,
-        code: claim.state === "expired" ? "CLAIM_EXPIRED" : "NOT_HOLDER",
-        claim,
-        message: `token ${token} no longer holds ${key}: the claim is ${claim.state}`,
-      };
-    }
-    return {
-      ok: true,
-      claim,
-      message: `token ${token} holds ${key} (${claim.agent}, expires ${iso(claim.expiresAt)})`,
-    };
+    return checkToken(key, token, await this.#store.get(key));
   }
 
   /** The store's current time. */

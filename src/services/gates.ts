@@ -26,7 +26,7 @@ import { type DurationInput, durationMs, parseText } from "../core/schemas.js";
 import type { BatonEvent, Claim } from "../core/types.js";
 import type { Store } from "../store/store.js";
 import type { ClaimService } from "./claims.js";
-import { holdLease } from "./lease.js";
+import { holdLease, type LeaseHolder } from "./lease.js";
 import { isoSeconds as iso } from "../core/time.js";
 
 /** Default window: a mark holds for a day. */
@@ -159,6 +159,153 @@ export type GateRunResult<T> =
       readonly message: string;
     };
 
+/** Options of {@link GateService.lock}: one look-and-lock step of a gate run. */
+export interface GateLockOptions extends Omit<GateOptions, "markers"> {
+  as: string;
+  /** The lock's lease (ms or `2m`). Default 2 minutes. */
+  ttl?: DurationInput;
+  /** Mark at once (at most once): the lock is completed before the effect runs. */
+  onceOnly?: boolean;
+  /** Recorded with a once-only mark. */
+  note?: string;
+  /** Recorded with a once-only mark. */
+  command?: string | null;
+  /** A mark the caller found besides the registry (its marker file): a skip inside the window. */
+  marker?: GateMark | null;
+  /** A sibling's lock is a skip (logged) rather than `busy`: the caller waits no longer. */
+  giveUp?: boolean;
+}
+
+/**
+ * One look-and-lock step: the lock taken (`mark` set when once-only marked it already), a
+ * skip (logged), or a sibling's lock to wait for (`busy`, only without `giveUp`).
+ */
+export type GateLock =
+  | { readonly outcome: "locked"; readonly claim: Claim; readonly mark: GateMark | null }
+  | {
+      readonly outcome: "skipped";
+      readonly reason: "marked" | "busy";
+      readonly mark: GateMark | null;
+      readonly holder: string | null;
+      readonly message: string;
+    }
+  | { readonly outcome: "busy"; readonly holder: string | null };
+
+/**
+ * The registry steps of a gate run: {@link GateService}'s own, or a server's through its API
+ * (the CLI's, src/surfaces/cli/remote.ts) while the effect and the marker files stay here.
+ */
+export interface GateRegistry extends LeaseHolder {
+  lock(key: string, options: GateLockOptions): Promise<GateLock>;
+  /** The key's claim now (is a sibling's lock still live?). */
+  current(key: string): Promise<Claim | null>;
+}
+
+/**
+ * A gate run over `registry` (see {@link GateService.run}): look and lock until locked, skipped,
+ * or `wait` is over; run the effect under the lock (renewed) and mark on success, or, once
+ * only, after the mark. Marker files (`options.markers`) are read and written here.
+ */
+export async function runGate<T>(
+  registry: GateRegistry,
+  keyInput: string,
+  effect: (context: { claim: Claim; signal: AbortSignal }) => Promise<EffectOutcome<T>>,
+  options: GateRunOptions,
+): Promise<GateRunResult<T>> {
+  const key = gateKey(keyInput);
+  const ttlMs = options.ttl === undefined ? DEFAULT_GATE_TTL_MS : durationMs(options.ttl, "ttl");
+  const waitMs = options.wait === undefined ? 0 : durationMs(options.wait, "wait", true);
+  const note = options.note === undefined ? null : parseText(options.note, "note");
+  const markers = options.markers ?? null;
+  const deadline = Date.now() + waitMs;
+  const step: GateLockOptions = {
+    // Checked by the registry (through a server the token decides the agent).
+    as: options.as,
+    ttl: ttlMs,
+    ...(options.window === undefined ? {} : { window: options.window }),
+    ...(options.onceOnly === true ? { onceOnly: true } : {}),
+    ...(note === null ? {} : { note }),
+    ...(options.command === undefined ? {} : { command: options.command }),
+  };
+  let locked: Extract<GateLock, { outcome: "locked" }>;
+  for (;;) {
+    const r = await registry.lock(key, { ...step, marker: markers?.read(key) ?? null, giveUp: Date.now() >= deadline });
+    if (r.outcome === "locked") {
+      locked = r;
+      break;
+    }
+    if (r.outcome === "skipped") return r;
+    // Watch (read-only) until the sibling's lock is gone or the deadline passes, then look again.
+    while (Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      const now = await registry.current(key);
+      if (now === null || now.state !== "active") break;
+    }
+  }
+  const { claim } = locked;
+  // The agent the registry granted the lock to (through a server: the token's).
+  const agent = claim.agent;
+  if (locked.mark !== null) {
+    markers?.write(locked.mark);
+    const outcome = await effect({ claim, signal: new AbortController().signal });
+    return {
+      outcome: "ran",
+      ok: outcome.ok,
+      value: outcome.value,
+      mark: locked.mark,
+      message: `ran ${key} (marked before running: at most once)`,
+    };
+  }
+  // At least once: the lock is held (renewed) while the effect runs; the mark is its completion.
+  let digest: string | null = null;
+  const held = await holdLease(
+    registry,
+    {
+      key,
+      agent,
+      ttlMs,
+      end: "complete",
+      result: () => JSON.stringify({ command: options.command ?? null, digest, note, onceOnly: false }),
+    },
+    async (signal) => {
+      const outcome = await effect({ claim, signal });
+      digest = outcome.digest ?? null;
+      return { value: outcome.value, succeeded: outcome.ok };
+    },
+  );
+  if (!held.succeeded || held.lost !== null) {
+    return {
+      outcome: "ran",
+      ok: false,
+      value: held.value,
+      mark: null,
+      message: `ran ${key}: it failed, not marked (a retry can fire)`,
+    };
+  }
+  const done = held.finished.result;
+  if (!done.ok) {
+    return {
+      outcome: "ran",
+      ok: false,
+      value: held.value,
+      mark: null,
+      message: `ran ${key} but lost the lock before marking`,
+    };
+  }
+  const mark: GateMark = {
+    key,
+    agent,
+    at: done.claim.endedAt ?? new Date(),
+    command: options.command ?? null,
+    digest,
+    note,
+    onceOnly: false,
+    source: "registry",
+  };
+  markers?.write(mark);
+  return { outcome: "ran", ok: true, value: held.value, mark, message: `ran ${key}, marked at ${iso(mark.at)}` };
+}
+
 /** Gates over the claim service (and the store, for the `skipped` events it logs). */
 export class GateService {
   readonly #claims: ClaimService;
@@ -225,28 +372,24 @@ export class GateService {
   }
 
   /**
-   * Run `effect` once per window for the fleet: take the lock, check for a mark, run,
-   * mark on success (or before running with `onceOnly`), release. Already marked or
-   * locked by a sibling → skipped (with `wait`, a sibling's outcome is awaited first).
-   * The effect failing (`ok: false` or a throw) leaves no mark so a retry can fire.
+   * One step of a gate run, the part that decides in the registry: look (a mark in the window,
+   * given or stored, or a sibling's live lock is a skip, logged as `skipped`), then take the
+   * lock (the claim decides atomically). With `onceOnly` the lock is completed at once: the
+   * mark made before the effect runs. A sibling's lock with `giveUp` false is `busy` (not
+   * logged: the caller waits and asks again); with `giveUp` it is a skip. What a server runs
+   * for a gate run whose command runs on its client (the `gate_lock` operation).
    */
-  async run<T>(
-    keyInput: string,
-    effect: (context: { claim: Claim; signal: AbortSignal }) => Promise<EffectOutcome<T>>,
-    options: GateRunOptions,
-  ): Promise<GateRunResult<T>> {
+  async lock(keyInput: string, options: GateLockOptions): Promise<GateLock> {
     const key = gateKey(keyInput);
     const agent = parseAgent(options.as);
     const windowMs = this.#windowMs(options);
     const ttlMs = options.ttl === undefined ? DEFAULT_GATE_TTL_MS : durationMs(options.ttl, "ttl");
-    const waitMs = options.wait === undefined ? 0 : durationMs(options.wait, "wait", true);
     const note = options.note === undefined ? null : parseText(options.note, "note");
-    const markers = this.#markers(options);
     const skipped = async (
       reason: "marked" | "busy",
       mark: GateMark | null,
       holder: string | null,
-    ): Promise<GateRunResult<T>> => {
+    ): Promise<GateLock> => {
       await this.#store.recordEvent({
         kind: "skipped",
         key,
@@ -268,120 +411,68 @@ export class GateService {
             : `skipped: ${holder ?? "another agent"} is running it now`,
       };
     };
-    const fileMark = markers?.read(key) ?? null;
-    const now0 = await this.#claims.now();
-    if (fileMark !== null && fileMark.at.getTime() > now0.getTime() - windowMs)
-      return skipped("marked", fileMark, null);
-
-    const deadline = Date.now() + waitMs;
-    /** Watch (read-only) until the sibling's lock is gone or the deadline passes; true if it is gone. */
-    const waitForSibling = async (): Promise<boolean> => {
-      while (Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-        const { claim: now } = await this.#claims.show(key, { events: 1 });
-        if (now === null || now.state !== "active") return true;
-      }
-      return false;
-    };
-    let claim: Claim;
-    for (;;) {
-      // Look first (read-only): a mark in the window or a sibling's live lock is a skip that
-      // never reaches the claim, so it is logged as `skipped`, not as a denial. The claim below
-      // still decides atomically; it only refuses when a sibling got there in between.
-      const { claim: seen } = await this.#claims.show(key, { events: 1 });
-      const now = await this.#claims.now();
-      const seenMark = seen === null ? null : markOf(seen);
-      if (seenMark !== null && seenMark.at.getTime() > now.getTime() - windowMs)
-        return skipped("marked", seenMark, null);
-      if (seen !== null && seen.state === "active" && seen.agent !== agent) {
-        if (Date.now() >= deadline || !(await waitForSibling())) return skipped("busy", null, seen.agent);
-        continue;
-      }
-      const attempt = await this.#claims.claim(key, { as: agent, ttl: ttlMs, doneWindow: windowMs });
-      if (attempt.ok) {
-        claim = attempt.claim;
-        break;
-      }
+    const busy = (holder: string | null): Promise<GateLock> | GateLock =>
+      options.giveUp === true ? skipped("busy", null, holder) : { outcome: "busy", holder };
+    // The caller's marker file's mark (read on its machine): a skip inside the window.
+    const given = options.marker === undefined || options.marker === null ? null : { ...options.marker, key };
+    const now = await this.#claims.now();
+    if (given !== null && given.at.getTime() > now.getTime() - windowMs) return skipped("marked", given, null);
+    // Look first (read-only): a mark in the window or a sibling's live lock is a skip that
+    // never reaches the claim, so it is logged as `skipped`, not as a denial. The claim below
+    // still decides atomically; it only refuses when a sibling got there in between.
+    const { claim: seen } = await this.#claims.show(key, { events: 1 });
+    const seenMark = seen === null ? null : markOf(seen);
+    if (seenMark !== null && seenMark.at.getTime() > now.getTime() - windowMs) return skipped("marked", seenMark, null);
+    if (seen !== null && seen.state === "active" && seen.agent !== agent) return busy(seen.agent);
+    const attempt = await this.#claims.claim(key, { as: agent, ttl: ttlMs, doneWindow: windowMs });
+    if (!attempt.ok) {
       if (attempt.outcome === "done") return skipped("marked", markOf(attempt.claim), null);
-      // A sibling took the lock between the look and the claim: skip, or wait for its outcome.
-      if (Date.now() >= deadline || !(await waitForSibling())) return skipped("busy", null, attempt.holder);
+      // A sibling took the lock between the look and the claim.
+      return busy(attempt.holder);
     }
-
-    const record = (digest: string | null): GateMark => ({
+    if (options.onceOnly !== true) return { outcome: "locked", claim: attempt.claim, mark: null };
+    // At most once: the mark is made before the effect runs, and nothing is held while it runs.
+    const command = options.command ?? null;
+    const done = await this.#claims.complete(key, {
+      as: agent,
+      result: JSON.stringify({ command, digest: null, note, onceOnly: true }),
+    });
+    if (!done.ok) return skipped("busy", null, null);
+    const mark: GateMark = {
       key,
       agent,
-      at: new Date(),
-      command: options.command ?? null,
-      digest,
+      at: done.claim.endedAt ?? new Date(),
+      command,
+      digest: null,
       note,
-      onceOnly: options.onceOnly === true,
+      onceOnly: true,
       source: "registry",
-    });
-    const markNow = async (digest: string | null): Promise<GateMark | null> => {
-      const mark = record(digest);
-      const done = await this.#claims.complete(key, {
-        as: agent,
-        result: JSON.stringify({ command: mark.command, digest, note, onceOnly: mark.onceOnly }),
-      });
-      if (!done.ok) return null;
-      const stored = { ...mark, at: done.claim.endedAt ?? mark.at };
-      markers?.write(stored);
-      return stored;
     };
-
-    if (options.onceOnly === true) {
-      // At most once: the mark is made before the effect runs, and nothing is held while it runs.
-      const mark = await markNow(null);
-      if (mark === null) return skipped("busy", null, null);
-      const outcome = await effect({ claim, signal: new AbortController().signal });
-      return {
-        outcome: "ran",
-        ok: outcome.ok,
-        value: outcome.value,
-        mark,
-        message: `ran ${key} (marked before running: at most once)`,
-      };
-    }
-    // At least once: the lock is held (renewed) while the effect runs; the mark is its completion.
-    let digest: string | null = null;
-    const held = await holdLease(
-      this.#claims,
-      {
-        key,
-        agent,
-        ttlMs,
-        end: "complete",
-        result: () => JSON.stringify({ command: options.command ?? null, digest, note, onceOnly: false }),
-      },
-      async (signal) => {
-        const outcome = await effect({ claim, signal });
-        digest = outcome.digest ?? null;
-        return { value: outcome.value, succeeded: outcome.ok };
-      },
-    );
-    if (!held.succeeded || held.lost !== null) {
-      return {
-        outcome: "ran",
-        ok: false,
-        value: held.value,
-        mark: null,
-        message: `ran ${key}: it failed, not marked (a retry can fire)`,
-      };
-    }
-    const done = held.finished.result;
-    if (!done.ok) {
-      return {
-        outcome: "ran",
-        ok: false,
-        value: held.value,
-        mark: null,
-        message: `ran ${key} but lost the lock before marking`,
-      };
-    }
-    const mark = { ...record(digest), at: done.claim.endedAt ?? new Date() };
-    markers?.write(mark);
-    return { outcome: "ran", ok: true, value: held.value, mark, message: `ran ${key}, marked at ${iso(mark.at)}` };
+    return { outcome: "locked", claim: attempt.claim, mark };
   }
+
+  /**
+   * Run `effect` once per window for the fleet: take the lock, check for a mark, run,
+   * mark on success (or before running with `onceOnly`), release. Already marked or
+   * locked by a sibling → skipped (with `wait`, a sibling's outcome is awaited first).
+   * The effect failing (`ok: false` or a throw) leaves no mark so a retry can fire.
+   */
+  run<T>(
+    keyInput: string,
+    effect: (context: { claim: Claim; signal: AbortSignal }) => Promise<EffectOutcome<T>>,
+    options: GateRunOptions,
+  ): Promise<GateRunResult<T>> {
+    return runGate(this.#registry, keyInput, effect, options);
+  }
+
+  /** The registry steps of a run on this registry (a server's client has its own: {@link GateRegistry}). */
+  readonly #registry: GateRegistry = {
+    lock: (key, options) => this.lock(key, options),
+    current: async (key) => (await this.#claims.show(key, { events: 1 })).claim,
+    renew: (key, options) => this.#claims.renew(key, options),
+    complete: (key, options) => this.#claims.complete(key, options),
+    release: (key, options) => this.#claims.release(key, options),
+  };
 
   /** Mark `key` done now without running anything (e.g. done by hand). */
   async mark(

@@ -93,6 +93,21 @@ export function parseTask(spec: TaskSpec): TaskInput {
 }
 
 /**
+ * Validate a batch of tasks (paths already normalised), each as {@link parseTask} does, and
+ * refuse an id given twice: what a write of many tasks checks before the store sees any, here
+ * or (the CLI's import through a server) before anything is sent.
+ */
+export function parseTasks(specs: readonly TaskSpec[]): TaskInput[] {
+  const tasks = specs.map(parseTask);
+  const ids = new Set<string>();
+  for (const t of tasks) {
+    if (ids.has(t.id)) throw new BatonError("BAD_INPUT", `task ${t.id} appears twice`);
+    ids.add(t.id);
+  }
+  return tasks;
+}
+
+/**
  * Where task paths were typed and which repository `next` is in: passed through, as it is,
  * to the {@link PathResolver} the service was made with.
  */
@@ -262,16 +277,12 @@ export class TaskService {
     if (!["add", "update", "upsert"].includes(mode)) {
       throw new BatonError("BAD_OPTION", `invalid mode ${JSON.stringify(mode)}: add, update or upsert`);
     }
-    const tasks: TaskInput[] = [];
+    const resolved: TaskSpec[] = [];
     for (const spec of specs) {
       const paths = (spec.paths ?? []).length === 0 ? [] : await this.#paths.patterns(spec.paths ?? [], at);
-      tasks.push(parseTask({ ...spec, paths }));
+      resolved.push({ ...spec, paths });
     }
-    const ids = new Set<string>();
-    for (const t of tasks) {
-      if (ids.has(t.id)) throw new BatonError("BAD_INPUT", `task ${t.id} appears twice`);
-      ids.add(t.id);
-    }
+    const tasks = parseTasks(resolved);
     const outcome = await this.#store.putTasks(tasks, mode);
     if (!outcome.ok && (outcome.code === "BLOCKER_UNKNOWN" || outcome.code === "BLOCKER_CYCLE"))
       throw blockerError(outcome, specs);

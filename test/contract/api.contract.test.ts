@@ -179,6 +179,89 @@ describe.each(API_TARGETS)("BatonApi contract: $name", (target: ApiTarget) => {
     expect(context.message).toContain("k:v");
   });
 
+  it("gate_lock: the lock, a sibling's lock busy (not logged) or a logged skip, a once-only mark, a given marker file's mark", async () => {
+    const { alice, bob } = await fresh();
+    const locked = await alice.gateLock({ key: "notify:l", ttl: "1m" });
+    expect(locked).toMatchObject({
+      ok: true,
+      data: { outcome: "locked", claim: { key: "gate:notify:l", agent: "alice" } },
+    });
+    expect(await bob.gateLock({ key: "notify:l" })).toMatchObject({
+      ok: false,
+      code: "CLAIM_HELD",
+      data: { outcome: "busy", holder: "alice" },
+    });
+    expect(await bob.gateLock({ key: "notify:l", giveUp: true })).toMatchObject({
+      ok: false,
+      code: "CLAIM_HELD",
+      message: "skipped: alice is running it now",
+      data: { outcome: "skipped", reason: "busy", holder: "alice" },
+    });
+    await alice.complete({ key: "gate:notify:l", result: JSON.stringify({ command: "x", digest: null, note: null }) });
+    expect(await bob.gateLock({ key: "notify:l" })).toMatchObject({
+      ok: false,
+      code: "GATE_MARKED",
+      data: { outcome: "skipped", reason: "marked", mark: { agent: "alice", command: "x", source: "registry" } },
+    });
+    const once = await bob.gateLock({ key: "notify:o", onceOnly: true, note: "sent", command: "mail" });
+    expect(once).toMatchObject({
+      ok: true,
+      data: { outcome: "locked", mark: { agent: "bob", onceOnly: true, note: "sent", command: "mail" } },
+    });
+    expect(await alice.gateCheck({ key: "notify:o" })).toMatchObject({ data: { done: true, mark: { agent: "bob" } } });
+    const marker = {
+      key: "gate:notify:m",
+      agent: "carol",
+      at: new Date().toISOString(),
+      command: null,
+      digest: null,
+      note: null,
+      onceOnly: false,
+    };
+    expect(await alice.gateLock({ key: "notify:m", marker })).toMatchObject({
+      ok: false,
+      code: "GATE_MARKED",
+      data: { outcome: "skipped", reason: "marked", mark: { agent: "carol", source: "marker" } },
+    });
+    // Only the skips are logged (busy without giveUp is not); none of them as a denial.
+    const skips = (await alice.events({ kind: ["skipped"] })).map((e) => [e.key, e.agent, e.detail?.reason]);
+    expect(skips).toEqual([
+      ["gate:notify:l", "bob", "busy"],
+      ["gate:notify:l", "bob", "marked"],
+      ["gate:notify:m", "alice", "marked"],
+    ]);
+  });
+
+  it("task_import: many tasks in one transaction, again unchanged; a blocker that is no task writes none of them", async () => {
+    const { alice } = await fresh();
+    const tasks = [
+      { id: "i1", title: "one", category: "docs", priority: 70 },
+      { id: "i2", title: "two", blockedBy: ["i1"], meta: { team: "x" } },
+      { id: "i3", title: "three", done: true },
+    ];
+    expect(await alice.taskImport({ tasks })).toMatchObject({
+      ok: true,
+      message: "3 added, 0 updated, 0 unchanged",
+      data: { created: ["i1", "i2", "i3"], updated: [], unchanged: [] },
+    });
+    expect(await alice.taskImport({ tasks })).toMatchObject({ ok: true, data: { unchanged: ["i1", "i2", "i3"] } });
+    expect(await alice.taskShow({ id: "i2" })).toMatchObject({
+      data: { task: { state: "blocked", meta: { team: "x" } } },
+    });
+    const bad = await thrown(
+      alice.taskImport({
+        tasks: [
+          { id: "i4", title: "four" },
+          { id: "i5", title: "five", blockedBy: ["nope"], origin: "i5.md:3" },
+        ],
+      }),
+    );
+    expect(bad).toMatchObject({ code: "BLOCKER_UNKNOWN", details: { origin: "i5.md:3" } });
+    expect(bad.message).toMatch(/^i5\.md:3: task i5 is blocked by "nope"/);
+    expect(await alice.taskShow({ id: "i4" })).toMatchObject({ ok: false, code: "TASK_NOT_FOUND" });
+    expect((await thrown(alice.taskImport({ tasks: [] }))).code).toBe("BAD_INPUT");
+  });
+
   it("path claims by repository identity: all or none, the holder named, release and renew only mine, claim with paths ends them with the work", async () => {
     const { alice, bob } = await fresh();
     const repo = `root:${"a".repeat(40)}`;

@@ -13,10 +13,10 @@ import { type ApiEvent, eventsOf } from "../../api/baton-api.js";
 import type { OperationInput } from "../../api/catalogue.js";
 import type { HttpBatonApi } from "../../api/http-client.js";
 import type { Baton } from "../../baton.js";
-import type { LogOptions } from "../../services/claims.js";
+import { checkToken, type LogOptions } from "../../services/claims.js";
 import type { CommonFlags } from "./main.js";
 import { emit, emitNo, type OutputMode } from "./output.js";
-import { eventFromView } from "./remote.js";
+import { eventFromView, shownClaim } from "./remote.js";
 import { describeEvent } from "./render.js";
 import { withSession } from "./session.js";
 
@@ -149,8 +149,13 @@ export function check(keyInput: string, flags: CommonFlags & { token: string }):
     { ...flags, token: undefined }, // --token is the fencing token here, not a server's
 
     () => ({ key: parseKey(keyInput), token: parseToken(flags.token) }),
-    async ({ baton, mode }, p) => {
-      const result = await baton.check(p.key, p.token);
+    async (s, p) => {
+      const { mode } = s;
+      // Through a server: the claim as `show` read it (one read, as the library's check), decided
+      // by the library's own function. The bearer token comes from BATON_TOKEN (--token is the fencing token).
+      const result = s.api
+        ? checkToken(p.key, p.token, shownClaim(await s.api.show({ key: p.key, events: 1 })))
+        : await s.baton.check(p.key, p.token);
       if (result.ok) emit(mode, result, result.message);
       else emitNo(mode, result, result.message);
     },

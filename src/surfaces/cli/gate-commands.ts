@@ -1,7 +1,8 @@
 /**
- * `baton gate run|check|mark|list|forget` and `baton audit-gates`. The gate logic
- * lives in services/gates.ts; this file spawns the command (its output passed
- * through and digested) and renders answers.
+ * `baton gate run|list|forget` and `baton audit-gates` (check and mark are generated). The gate
+ * logic lives in services/gates.ts (`runGate`: on a registry here, or through a server over
+ * remote.ts's `remoteGate`); this file spawns the command (its output passed through and
+ * digested) and renders answers.
  */
 import { createHash } from "node:crypto";
 import { resolve } from "node:path";
@@ -9,7 +10,15 @@ import { parseDuration } from "../../core/duration.js";
 import { BatonError } from "../../core/errors.js";
 import { parseText } from "../../core/schemas.js";
 import { auditGates, extraPatterns } from "../../workspace/gate-audit.js";
-import { contentKey, type EffectOutcome, gateKey, skipText } from "../../services/gates.js";
+import type { Claim } from "../../core/types.js";
+import {
+  contentKey,
+  type EffectOutcome,
+  gateKey,
+  type GateRunOptions,
+  runGate,
+  skipText,
+} from "../../services/gates.js";
 import { resolveCommand, runCommand } from "../../workspace/child.js";
 import { MarkerDir } from "../../workspace/markers.js";
 import type { CliConfig } from "./config.js";
@@ -17,6 +26,7 @@ import { requireAgent } from "./config.js";
 import type { CommonFlags } from "./main.js";
 import { emit, emitError, emitNo, type OutputMode } from "./output.js";
 import { isoSeconds as iso } from "../../core/time.js";
+import { remoteGate } from "./remote.js";
 import { withSession } from "./session.js";
 
 interface GateFlags extends CommonFlags {
@@ -94,38 +104,47 @@ export function run(keyInput: string | undefined, argv: string[], flags: GateRun
         stdin,
       };
     },
-    async ({ baton, mode }, p) => {
-      const result = await baton.gates.run(
-        p.key,
-        async ({ claim, signal }): Promise<EffectOutcome<number>> => {
-          const digest = createHash("sha256");
-          const child = runCommand(p.command, p.args, {
-            env: { BATON_KEY: p.key, BATON_TOKEN: String(claim.token), BATON_AGENT: p.as },
-            stdin: p.stdin,
-            onStdout: (chunk) => {
-              digest.update(chunk);
-              if (!mode.json) process.stdout.write(chunk);
-            },
-          });
-          signal.addEventListener("abort", () => child.kill("SIGTERM"), { once: true });
-          const exit = await child.exited;
-          return { ok: exit.code === 0, value: exit.code, digest: digest.digest("hex") };
-        },
-        {
-          as: p.as,
-          command: p.line,
-          onceOnly: flags.onceOnly === true,
-          ...(p.window === undefined ? {} : { window: p.window }),
-          ...(p.ttl === undefined ? {} : { ttl: p.ttl }),
-          ...(p.wait === undefined ? {} : { wait: p.wait }),
-          ...(p.note !== null
-            ? { note: p.note }
-            : p.label !== null && flags.keyFromContent === true
-              ? { note: p.label }
-              : {}),
-          ...(p.markerDir === undefined ? {} : { markers: new MarkerDir(p.markerDir) }),
-        },
-      );
+    async (s, p) => {
+      const { mode } = s;
+      const effect = async ({
+        claim,
+        signal,
+      }: {
+        claim: Claim;
+        signal: AbortSignal;
+      }): Promise<EffectOutcome<number>> => {
+        const digest = createHash("sha256");
+        const child = runCommand(p.command, p.args, {
+          // The lock's agent: through a server, the token's.
+          env: { BATON_KEY: p.key, BATON_TOKEN: String(claim.token), BATON_AGENT: claim.agent },
+          stdin: p.stdin,
+          onStdout: (chunk) => {
+            digest.update(chunk);
+            if (!mode.json) process.stdout.write(chunk);
+          },
+        });
+        signal.addEventListener("abort", () => child.kill("SIGTERM"), { once: true });
+        const exit = await child.exited;
+        return { ok: exit.code === 0, value: exit.code, digest: digest.digest("hex") };
+      };
+      const options: GateRunOptions = {
+        as: p.as,
+        command: p.line,
+        onceOnly: flags.onceOnly === true,
+        ...(p.window === undefined ? {} : { window: p.window }),
+        ...(p.ttl === undefined ? {} : { ttl: p.ttl }),
+        ...(p.wait === undefined ? {} : { wait: p.wait }),
+        ...(p.note !== null
+          ? { note: p.note }
+          : p.label !== null && flags.keyFromContent === true
+            ? { note: p.label }
+            : {}),
+        ...(p.markerDir === undefined ? {} : { markers: new MarkerDir(p.markerDir) }),
+      };
+      // Through a server every registry step goes through its API; the command and the marker files stay here.
+      const result = s.api
+        ? await runGate(remoteGate(s.api), p.key, effect, options)
+        : await s.baton.gates.run(p.key, effect, options);
       if (result.outcome === "skipped") {
         if (mode.json)
           process.stdout.write(`${JSON.stringify({ ok: flags.strict !== true, key: p.key, ...result })}\n`);

@@ -138,7 +138,10 @@ export function buildProgram(name: string, only?: string): Command {
   common(program.command("check"), { serverToken: false })
     .summary("exit 0 only while TOKEN is the live holder's fencing token")
     .argument("<key>")
-    .requiredOption("--token <n>", "the fencing token to check")
+    .requiredOption(
+      "--token <n>",
+      "the fencing token to check (through a server the bearer token comes from $BATON_TOKEN only)",
+    )
     .action(async (key: string, flags) => (await handlers()).check(key, flags));
 
   common(program.command("run"))
@@ -273,11 +276,7 @@ export function buildProgram(name: string, only?: string): Command {
         (await import("./tasks.js")).change(action, id, blockers, flags),
       );
   }
-  common(task.command("import"))
-    .summary("import a folder of markdown tasks, or gh issue list JSON (idempotent)")
-    .argument("<path>", "a folder of .md files, a .md file, or a .json file (- for stdin with --github)")
-    .option("--github", "the input is gh issue list --json number,title,labels,state,url")
-    .action(async (path: string, flags) => (await import("./tasks.js")).importTasks(path, flags));
+  place(task, "task_import");
   place(program, "next");
   place(program, "supply");
 
@@ -286,20 +285,7 @@ export function buildProgram(name: string, only?: string): Command {
     common(command)
       .option("--window <duration>", "how long a mark holds (default 24h)")
       .option("--marker-dir <dir>", "also keep marks as JSON files here (default: $BATON_MARKER_DIR)");
-  gateOptions(gate.command("run"))
-    .summary("run a command once per window: skip if marked or running elsewhere, mark on success")
-    .argument("[key]", "the gate, e.g. notify:tekla/sven-auth (optional with --key-from-content)")
-    .argument("[command...]", "after --: the command and its arguments")
-    .option("--ttl <duration>", "lock lease while the command runs, renewed (default 2m)")
-    .option("--wait <duration>", "when a sibling is running it, wait this long for its outcome (default 0s)")
-    .option("-q, --quiet", "print nothing when skipped")
-    .option("--strict", "exit 1 when skipped")
-    .option("--once-only", "mark before running: at most once (default: at least once, mark after success)")
-    .option("--key-from-content", "the gate is a hash of the command's arguments and stdin; KEY becomes a label")
-    .option("--note <text>", "recorded with the mark")
-    .action(async (key: string | undefined, command: string[], flags) =>
-      (await import("./gate-commands.js")).run(key, command, flags),
-    );
+  place(gate, "gate_lock");
   place(gate, "gate_check");
   place(gate, "gate_mark");
   common(gate.command("list"))

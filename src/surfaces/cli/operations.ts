@@ -730,6 +730,53 @@ export const CLI_OPERATIONS: CliOperations = {
       return r.ok ? r : { ...r, code: "GATE_MARKED" };
     },
   },
+  gate_lock: {
+    // The operation is one step of a gate run; the command runs here (gate-commands.ts).
+    words: "gate run",
+    summary: "run a command once per window: skip if marked or running elsewhere, mark on success",
+    args: [
+      {
+        name: "key",
+        description: "the gate, e.g. notify:tekla/sven-auth (optional with --key-from-content)",
+        optional: true,
+      },
+      { name: "command", description: "after --: the command and its arguments", variadic: true, optional: true },
+    ],
+    flags: [
+      windowFlag,
+      markerDirFlag,
+      {
+        flag: "--ttl",
+        value: "duration",
+        type: "string",
+        description: "lock lease while the command runs, renewed (default 2m)",
+      },
+      {
+        flag: "--wait",
+        value: "duration",
+        type: "string",
+        description: "when a sibling is running it, wait this long for its outcome (default 0s)",
+      },
+      { flag: "--quiet", short: "-q", type: "boolean", description: "print nothing when skipped" },
+      { flag: "--strict", type: "boolean", description: "exit 1 when skipped" },
+      {
+        flag: "--once-only",
+        type: "boolean",
+        description: "mark before running: at most once (default: at least once, mark after success)",
+      },
+      {
+        flag: "--key-from-content",
+        type: "boolean",
+        description: "the gate is a hash of the command's arguments and stdin; KEY becomes a label",
+      },
+      { flag: "--note", value: "text", type: "string", description: "recorded with the mark" },
+    ],
+    agent: true,
+    // Every registry step goes through the library here, or through the server (BATON_URL).
+    handler: async (args, flags) =>
+      (await import("./gate-commands.js")).run(args[0] as string | undefined, (args[1] as string[]) ?? [], flags),
+    throughServer: true,
+  },
   context: {
     words: "context",
     summary: "one block for a session prompt: rules, my claims, loose ends, others, recent completions",
@@ -838,6 +885,23 @@ export const CLI_OPERATIONS: CliOperations = {
         "add",
       );
     },
+  },
+  task_import: {
+    words: "task import",
+    summary: "import a folder of markdown tasks, or gh issue list JSON (idempotent)",
+    args: [
+      { name: "path", description: "a folder of .md files, a .md file, or a .json file (- for stdin with --github)" },
+    ],
+    flags: [
+      {
+        flag: "--github",
+        type: "boolean",
+        description: "the input is gh issue list --json number,title,labels,state,url",
+      },
+    ],
+    // The file is read and every task checked here; then one transaction, here or on the server.
+    handler: async (args, flags) => (await import("./tasks.js")).importTasks(args[0] as string, flags),
+    throughServer: true,
   },
   task_update: {
     words: "task update",

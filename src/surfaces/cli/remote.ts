@@ -4,8 +4,10 @@
  * `baton run` keeps a claim held through the server while its command runs here).
  */
 import type { BatonApi, OperationResult } from "../../api/baton-api.js";
+import { BatonError } from "../../core/errors.js";
 import type { BatonEvent, Claim, PathClaim } from "../../core/types.js";
 import type { ActionResult } from "../../services/claims.js";
+import type { GateLock, GateMark, GateRegistry } from "../../services/gates.js";
 import type { Finisher, Renewer } from "../../services/lease.js";
 
 /** A claim as the server sends it (dates as ISO text), as the library returns it. */
@@ -98,6 +100,86 @@ export function remoteLease(api: BatonApi): Renewer & Finisher {
       return actionResult(
         await api.release({ key, ...(options.commit === undefined ? {} : { commit: options.commit }) }),
       );
+    },
+  };
+}
+
+/** The claim of a `show` answer (`data.claim`; null: never claimed). */
+export function shownClaim(result: OperationResult): Claim | null {
+  const view = (result.data as { claim?: Record<string, unknown> | null } | undefined)?.claim ?? null;
+  return view === null ? null : claimFromView(view);
+}
+
+/** A gate mark as the server sends it (the time as ISO text), as the library returns it: its fields in the library's order. */
+export function markFromView(view: Record<string, unknown> | null | undefined): GateMark | null {
+  if (view === null || view === undefined) return null;
+  const text = (value: unknown): string | null => (typeof value === "string" ? value : null);
+  return {
+    key: String(view.key),
+    agent: String(view.agent),
+    at: new Date(String(view.at)),
+    command: text(view.command),
+    digest: text(view.digest),
+    note: text(view.note),
+    onceOnly: view.onceOnly === true,
+    source: view.source === "marker" ? "marker" : "registry",
+  };
+}
+
+/**
+ * The gate protocol's registry steps through a server (`gate_lock`, `show`, and the lease's
+ * renew, complete, release): `baton gate run` runs its command and keeps its marker files
+ * here while the server decides (the token's agent acts).
+ */
+export function remoteGate(api: BatonApi): GateRegistry {
+  return {
+    ...remoteLease(api),
+    async current(key) {
+      return shownClaim(await api.show({ key, events: 1 }));
+    },
+    async lock(key, options): Promise<GateLock> {
+      const window = ttlText(options.window).ttl;
+      const marker = options.marker ?? null;
+      const result = await api.gateLock({
+        key,
+        ...(window === undefined ? {} : { window }),
+        ...ttlText(options.ttl),
+        ...(options.onceOnly === true ? { onceOnly: true } : {}),
+        ...(options.note === undefined ? {} : { note: options.note }),
+        ...(options.command === undefined ? {} : { command: options.command }),
+        ...(marker === null
+          ? {}
+          : {
+              marker: {
+                key: marker.key,
+                agent: marker.agent,
+                at: marker.at.toISOString(),
+                command: marker.command,
+                digest: marker.digest,
+                note: marker.note,
+                onceOnly: marker.onceOnly,
+              },
+            }),
+        ...(options.giveUp === true ? { giveUp: true } : {}),
+      });
+      const data = (result.data ?? {}) as Record<string, unknown>;
+      const holder = typeof data.holder === "string" ? data.holder : null;
+      if (result.ok && data.outcome === "locked" && typeof data.claim === "object" && data.claim !== null)
+        return {
+          outcome: "locked",
+          claim: claimFromView(data.claim as Record<string, unknown>),
+          mark: markFromView(data.mark as Record<string, unknown> | null),
+        };
+      if (data.outcome === "busy") return { outcome: "busy", holder };
+      if (data.outcome === "skipped")
+        return {
+          outcome: "skipped",
+          reason: data.reason === "marked" ? "marked" : "busy",
+          mark: markFromView(data.mark as Record<string, unknown> | null),
+          holder,
+          message: result.message,
+        };
+      throw new BatonError("INTERNAL", `gate_lock answered what this client does not read: ${result.message}`);
     },
   };
 }

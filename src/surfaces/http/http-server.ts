@@ -171,10 +171,21 @@ export async function createHttpServer(baton: Baton, options: HttpServerOptions 
   app.setNotFoundHandler((request, reply) =>
     fail(reply, "UNKNOWN_ROUTE", `no route ${request.method} ${request.url.split("?")[0]}`),
   );
-  app.setErrorHandler((error: Error & { code?: string; statusCode?: number }, _request, reply) => {
-    if (isBatonError(error)) return fail(reply, error.code, error.message, undefined, error.hint);
-    if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE")
-      return fail(reply, "BODY_TOO_LARGE", "the request body is too large");
+  app.setErrorHandler((error: Error & { code?: string; statusCode?: number }, request, reply) => {
+    if (isBatonError(error)) {
+      // Bad input's details (which field, which blocker) are the client's to read; nothing else's.
+      const details = ERROR_CODES[error.code].kind === "input" ? error.details : undefined;
+      return fail(reply, error.code, error.message, details, error.hint);
+    }
+    if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
+      const limit = request.routeOptions.bodyLimit;
+      return fail(
+        reply,
+        "BODY_TOO_LARGE",
+        `the request body is too large: ${request.method} ${request.url.split("?")[0]} accepts at most ${limit} bytes`,
+        { limit },
+      );
+    }
     if (typeof error.statusCode === "number" && error.statusCode >= 400 && error.statusCode < 500) {
       // Malformed JSON, a wrong content type, an empty body: the client's to fix.
       return reply
@@ -226,7 +237,9 @@ export async function createHttpServer(baton: Baton, options: HttpServerOptions 
   for (const operation of SERVER_OPERATIONS) {
     const schema = operation.input.extend({ as: z.string().optional() }).strict();
     const measured = metrics.forOperation(operation.name);
-    app.post(routeOf(operation), async (request, reply) => {
+    // A bulk operation (task_import) takes a larger body than the server's default.
+    const routeOptions = operation.bodyLimit === undefined ? {} : { bodyLimit: operation.bodyLimit };
+    app.post(routeOf(operation), routeOptions, async (request, reply) => {
       const identity = request.identity as Identity;
       const parsed = schema.safeParse(request.body ?? {});
       if (!parsed.success) {
