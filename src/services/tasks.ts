@@ -127,12 +127,18 @@ export interface PathResolver {
   repository(at: PathsAt): Promise<string | null>;
   /** `patterns` typed at `at`, as repository-relative patterns. @throws BatonError `BAD_PATH` */
   patterns(patterns: readonly string[], at: PathsAt): Promise<string[]>;
+  /**
+   * {@link patterns} for several lists typed at the same `at` (an import's tasks), the checkout
+   * looked up once instead of once a list. Optional: without it each list is resolved alone.
+   */
+  patternLists?(lists: readonly (readonly string[])[], at: PathsAt): Promise<string[][]>;
 }
 
 /** No checkout: repository-relative patterns, the identity as given. */
 export const NO_CHECKOUT: PathResolver = {
   repository: async (at) => (typeof at.repo === "string" && at.repo.trim() !== "" ? at.repo.trim() : null),
   patterns: async (patterns) => repositoryPatterns(patterns),
+  patternLists: async (lists) => lists.map((patterns) => repositoryPatterns(patterns)),
 };
 
 /**
@@ -277,11 +283,21 @@ export class TaskService {
     if (!["add", "update", "upsert"].includes(mode)) {
       throw new BatonError("BAD_OPTION", `invalid mode ${JSON.stringify(mode)}: add, update or upsert`);
     }
-    const resolved: TaskSpec[] = [];
-    for (const spec of specs) {
-      const paths = (spec.paths ?? []).length === 0 ? [] : await this.#paths.patterns(spec.paths ?? [], at);
-      resolved.push({ ...spec, paths });
-    }
+    // Every task's paths resolved against one look at the checkout (an import of 1,000 tasks
+    // with paths ran git twice a task: 14 s instead of under 1).
+    const lists = specs.map((spec) => spec.paths ?? []);
+    const withPaths = lists.filter((list) => list.length > 0);
+    const paths: string[][] =
+      withPaths.length === 0
+        ? []
+        : this.#paths.patternLists !== undefined
+          ? await this.#paths.patternLists(withPaths, at)
+          : await Promise.all(withPaths.map((list) => this.#paths.patterns(list, at)));
+    let next = 0;
+    const resolved: TaskSpec[] = specs.map((spec, i) => ({
+      ...spec,
+      paths: (lists[i] as readonly string[]).length === 0 ? [] : (paths[next++] as string[]),
+    }));
     const tasks = parseTasks(resolved);
     const outcome = await this.#store.putTasks(tasks, mode);
     if (!outcome.ok && (outcome.code === "BLOCKER_UNKNOWN" || outcome.code === "BLOCKER_CYCLE"))

@@ -131,4 +131,9 @@ export const CHECKOUT_PATHS: PathResolver = {
     checkPatternCount(patterns);
     return checkoutPatterns(patterns, await resolveCheckout(at));
   },
+  async patternLists(lists, at) {
+    for (const patterns of lists) checkPatternCount(patterns);
+    const checkout = await resolveCheckout(at);
+    return lists.map((patterns) => checkoutPatterns(patterns, checkout));
+  },
 };
