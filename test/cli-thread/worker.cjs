@@ -11,14 +11,14 @@
 /* eslint-disable @typescript-eslint/no-require-imports -- CommonJS: a worker starts ~5 ms sooner than with ESM */
 const { workerData } = require("node:worker_threads");
 const { argv, cwd, bin, input, shared, port, bundle, cache } = workerData;
-const childProcess = require("node:child_process");
 const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
 const { Readable } = require("node:stream");
 const { inspect } = require("node:util");
 // The functions before the relative-path wrappers below (the worker's own files are absolute).
-const realFs = { ...fs };
+const { mkdtempSync, openSync, writeSync, closeSync, readFileSync, rmSync } = fs;
+const realFs = { mkdtempSync, openSync, writeSync, closeSync, readFileSync, rmSync };
 
 // stdout and stderr: what the CLI writes, kept whole (as spawnSync with encoding utf8 reads it).
 // Until a child process inherits them they are kept in memory; then (see `inherited`) in a file
@@ -98,9 +98,10 @@ Object.defineProperty(process, "stdin", {
 process.cwd = () => cwd;
 const absolute = (p) => (typeof p === "string" && p !== "" && !path.isAbsolute(p) ? path.resolve(cwd, p) : p);
 const TWO_PATHS = new Set(["rename", "copyFile", "link", "cp"]);
-function wrapFs(target, names) {
-  for (const name of names) {
-    const real = target[name];
+/** Each function of `target` (not a class, not behind a getter: those load modules) given a path resolves it. */
+function wrapFs(target) {
+  for (const name of Object.keys(target)) {
+    const real = Object.getOwnPropertyDescriptor(target, name)?.value;
     if (typeof real !== "function" || /^[A-Z]/.test(name)) continue;
     const base = name.replace(/Sync$/, "");
     const wrapped = function (...args) {
@@ -114,12 +115,20 @@ function wrapFs(target, names) {
     Object.assign(wrapped, real); // realpathSync.native and the like
     target[name] = wrapped;
   }
+  return target;
 }
-wrapFs(fs, Object.keys(fs));
-wrapFs(fs.promises, Object.keys(fs.promises));
-const readFileSync = fs.readFileSync;
+wrapFs(fs);
+// fs.promises (the same object as node:fs/promises) loads a module: wrapped when first read.
+const promises = Object.getOwnPropertyDescriptor(fs, "promises");
+let wrappedPromises;
+Object.defineProperty(fs, "promises", {
+  configurable: true,
+  enumerable: promises?.enumerable ?? true,
+  get: () => (wrappedPromises ??= wrapFs(promises?.get?.call(fs) ?? promises?.value)),
+});
+const readResolved = fs.readFileSync;
 fs.readFileSync = Object.assign(function (file, options) {
-  if (file !== 0) return readFileSync.apply(this, arguments);
+  if (file !== 0) return readResolved.apply(this, arguments);
   const encoding = typeof options === "string" ? options : options?.encoding;
   return encoding ? stdinBytes.toString(encoding) : Buffer.from(stdinBytes);
 }, readFileSync);
@@ -159,26 +168,33 @@ function adjust(args, withArgs) {
   a[at] = options;
   return { args: a, feed };
 }
-for (const [name, withArgs] of [
-  ["spawn", true],
-  ["spawnSync", true],
-  ["execFile", true],
-  ["execFileSync", true],
-  ["fork", true],
-  ["exec", false],
-  ["execSync", false],
-]) {
-  const real = childProcess[name];
-  childProcess[name] = Object.assign(function (...given) {
-    spawned++;
-    const { args, feed } = adjust(given, withArgs);
-    const result = real.apply(this, args);
-    if (feed && result?.stdin && typeof result.stdin.end === "function") {
-      result.stdin.on("error", () => undefined); // a command that never reads it
-      result.stdin.end(stdinBytes);
-    }
-    return result;
-  }, real);
+/** node:child_process with each way to start a process adjusted: patched when the CLI first asks for it (it loads net, streams). */
+let childProcess;
+function patchedChildProcess() {
+  if (childProcess !== undefined) return childProcess;
+  childProcess = require("node:child_process");
+  for (const [name, withArgs] of [
+    ["spawn", true],
+    ["spawnSync", true],
+    ["execFile", true],
+    ["execFileSync", true],
+    ["fork", true],
+    ["exec", false],
+    ["execSync", false],
+  ]) {
+    const real = childProcess[name];
+    childProcess[name] = Object.assign(function (...given) {
+      spawned++;
+      const { args, feed } = adjust(given, withArgs);
+      const result = real.apply(this, args);
+      if (feed && result?.stdin && typeof result.stdin.end === "function") {
+        result.stdin.on("error", () => undefined); // a command that never reads it
+        result.stdin.end(stdinBytes);
+      }
+      return result;
+    }, real);
+  }
+  return childProcess;
 }
 
 // The home folder: a process started with HOME set reads that; the thread shares the real one's.
@@ -194,18 +210,23 @@ const { Script } = require("node:vm");
 const { createRequire } = require("node:module");
 let cachedData;
 try {
-  cachedData = fs.readFileSync(cache);
+  cachedData = readFileSync(cache);
 } catch {
   cachedData = undefined;
 }
 const script = new Script(
-  `(function (exports, require, module, __filename, __dirname) {${fs.readFileSync(bundle, "utf8")}\n})`,
+  `(function (exports, require, module, __filename, __dirname) {${readFileSync(bundle, "utf8")}\n})`,
   {
     filename: bundle,
     ...(cachedData === undefined ? {} : { cachedData }),
   },
 );
 const mod = { exports: {} };
-script.runInThisContext()(mod.exports, createRequire(bundle), mod, bundle, path.dirname(bundle));
+const requireHere = createRequire(bundle);
+const requireForBundle = Object.assign(
+  (id) => (id === "node:child_process" || id === "child_process" ? patchedChildProcess() : requireHere(id)),
+  requireHere,
+);
+script.runInThisContext()(mod.exports, requireForBundle, mod, bundle, path.dirname(bundle));
 // As the executable: the name invoked (from argv[1]), the CLI's own top-level catch.
 void mod.exports.runProcess();
