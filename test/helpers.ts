@@ -72,8 +72,8 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
 
 /**
  * Where {@link cli} runs the CLI: `thread` (the default), a fresh worker thread of this process
- * (test/cli-thread/run.ts, ~3x cheaper); `process` (`BATON_TEST_CLI=process`), a real process
- * per call. Either proves the same; docs/TESTING.md says what differs.
+ * (test/cli-thread/run.ts, under half the CPU of a process); `process` (`BATON_TEST_CLI=process`),
+ * a real process per call. Either proves the same; docs/TESTING.md says what differs.
  */
 export const CLI_RUNNER: "thread" | "process" = process.env.BATON_TEST_CLI === "process" ? "process" : "thread";
 

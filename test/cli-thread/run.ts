@@ -3,12 +3,13 @@
  * of test/cli-thread/worker.cjs, used by cli() in test/helpers.ts (design and what differs
  * from a process: docs/TESTING.md).
  *
- * A CLI call as a process costs ~160 ms of CPU here, mostly Node starting; a worker thread
+ * A CLI call as a process costs ~110-160 ms of CPU here, mostly Node starting; a worker thread
  * running the same bundle (dist/cli/baton-main.js through its code cache, as the executable
- * loads it) costs about a third. The test thread blocks in `Atomics.wait` until the worker's
- * exit stores and notifies, so nothing of the test's own event loop runs meanwhile: a call
- * that needs this thread (a server running in the test) cannot finish, and the wait gives up
- * after {@link THREAD_TIMEOUT_MS} with an error saying so instead of hanging.
+ * loads it) costs under half (47-63 ms against 105-131 ms for a `claim`, BENCHMARKS.md). The
+ * test thread blocks in `Atomics.wait` until the worker's exit stores and notifies, so nothing
+ * of the test's own event loop runs meanwhile: a call that needs this thread (a server running
+ * in the test) cannot finish, and the wait gives up after {@link THREAD_TIMEOUT_MS} with an
+ * error saying so instead of hanging.
  */
 import { MessageChannel, receiveMessageOnPort, Worker } from "node:worker_threads";
 import { dirname, join } from "node:path";
