@@ -80,9 +80,9 @@ export const CLI_RUNNER: "thread" | "process" = process.env.BATON_TEST_CLI === "
 /**
  * Run the CLI synchronously: exit code, stdout, stderr, as `node dist/cli/baton.js ARGS`
  * started in `cwd` with the clean environment plus `env`, its stdin empty. In a worker thread
- * unless `BATON_TEST_CLI=process`; always a process with `process: true` (a call that talks to
- * a server running in this test's thread, which a waiting thread cannot answer) or when `env`
- * sets `NODE_OPTIONS` (read by Node at a process's start only).
+ * unless `BATON_TEST_CLI=process`; always a process with `process: true` (the executable itself)
+ * or when `env` sets `NODE_OPTIONS` (read by Node at a process's start only). Either way this
+ * thread waits: a call to a server running in this thread needs {@link cliAsync}.
  */
 export function cli(
   args: string[],

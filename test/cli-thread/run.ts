@@ -43,7 +43,7 @@ export const threadSpawns = (): number => spawned;
  */
 export function cliInThread(
   args: readonly string[],
-  options: { env: NodeJS.ProcessEnv; cwd: string; bin: string; input?: string },
+  options: { env: NodeJS.ProcessEnv; cwd: string; bin: string; input?: string; timeoutMs?: number },
 ): ThreadResult {
   calls++;
   const shared = new SharedArrayBuffer(4);
@@ -73,15 +73,16 @@ export function cliInThread(
   worker.on("error", () => undefined);
   worker.unref();
   try {
-    const waited = Atomics.wait(flag, 0, 0, THREAD_TIMEOUT_MS);
+    const timeoutMs = options.timeoutMs ?? THREAD_TIMEOUT_MS;
+    const waited = Atomics.wait(flag, 0, 0, timeoutMs);
     const message = receiveMessageOnPort(port1)?.message as (ThreadResult & { spawned: number }) | undefined;
     if (message === undefined) {
       void worker.terminate();
       throw new Error(
         waited === "timed-out"
-          ? `baton ${args.join(" ")}: no exit within ${THREAD_TIMEOUT_MS} ms in a worker thread. A call that needs ` +
-              `this test's own thread (a server it runs) cannot finish while the thread waits: run it as a process, ` +
-              `cli(args, { process: true })`
+          ? `baton ${args.join(" ")}: no exit within ${timeoutMs} ms in a worker thread. A call that needs ` +
+              `this test's own thread (a server it runs) cannot finish while the thread waits (nor while ` +
+              `spawnSync does): await a process instead, cliAsync(args)`
           : `baton ${args.join(" ")}: the worker thread ended without a result`,
       );
     }
