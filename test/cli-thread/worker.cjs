@@ -168,7 +168,10 @@ function adjust(args, withArgs) {
   a[at] = options;
   return { args: a, feed };
 }
-/** node:child_process with each way to start a process adjusted: patched when the CLI first asks for it (it loads net, streams). */
+/**
+ * node:child_process with each way to start a process adjusted (see `adjust`), patched when the
+ * bundle first requires it: loading it (net, streams) is not free and most calls never do.
+ */
 let childProcess;
 function patchedChildProcess() {
   if (childProcess !== undefined) return childProcess;
