@@ -3,9 +3,9 @@
  * one JSON line to FILE with the file's wall time, its worker's CPU seconds (`self`, which
  * includes the CLI calls run in worker threads) and its children's (every process it started
  * and waited for, from /proc/self/stat), how many processes it spawned (`spawns`; `cliSpawns`
- * of them the CLI) how many CLI calls ran in a thread (`cliThreads`, test/cli-thread/run.ts) and the
- * processes those started (`threadSpawns`: git, a `baton run` command).
- * Without the variable this file does nothing.
+ * of them the CLI), how many CLI calls ran in a thread (`cliThreads`, test/cli-thread/run.ts)
+ * and the processes those started (`threadSpawns`: git, a `baton run` command). Without the
+ * variable this file does nothing.
  */
 import childProcess from "node:child_process";
 import { appendFileSync, readFileSync } from "node:fs";
