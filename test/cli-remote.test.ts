@@ -9,7 +9,16 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cliStores } from "./contract/targets.js";
-import { type CliResult, cli, dumpSqlite, gitCheckout, type ServeProcess, startServe, tempDir } from "./helpers.js";
+import {
+  type CliResult,
+  cli,
+  cliChained,
+  dumpSqlite,
+  gitCheckout,
+  type ServeProcess,
+  startServe,
+  tempDir,
+} from "./helpers.js";
 
 type Step = readonly [agent: string, args: readonly string[]];
 interface Scenario {
@@ -223,7 +232,7 @@ async function runSteps(
 ): Promise<Run[]> {
   const out: Run[] = [];
   for (const [agent, args] of steps) {
-    const r: CliResult = cli([...args], { env: env(agent), cwd });
+    const r: CliResult = await cliChained([...args], { env: env(agent), cwd });
     out.push({ code: r.code, stdout: masked(r.stdout), stderr: masked(r.stderr) });
   }
   return out;
@@ -240,12 +249,12 @@ async function serverWith(
   const env = store ?? { BATON_DB: db };
   const tokens = new Map<string, string>();
   for (const agent of agents) {
-    const r = cli(["tokens", "add", agent, "--json"], { env, cwd: dir });
+    const r = await cliChained(["tokens", "add", agent, "--json"], { env, cwd: dir });
     expect(r.code, r.stderr).toBe(0);
     tokens.set(agent, (JSON.parse(r.stdout) as { token: string }).token);
   }
   for (const [agent, args] of seed)
-    expect(cli([...args], { env: { ...env, BATON_AGENT: agent }, cwd: dir }).code).toBe(0);
+    expect((await cliChained([...args], { env: { ...env, BATON_AGENT: agent }, cwd: dir })).code).toBe(0);
   return { server: await startServe(env), db, tokens };
 }
 
@@ -268,12 +277,13 @@ describe("the CLI through BATON_URL prints what it prints on a local registry", 
         scenario.checkout === true
           ? gitCheckout({ prefix: "baton-remote-checkout-", rules: "# Fleet rules\n\n1. Claim before you edit.\n" })
           : tempDir();
-      // The two runs share nothing but the folder (each its own fresh store); one after the
-      // other, each a chain of CLI calls (in worker threads: the server is a process of its own).
+      // The two runs share nothing but the folder (each its own fresh store), so they run side
+      // by side, each a chain of CLI calls (cliChained: in threads, one call at a time anyway);
+      // in a git checkout (whose files a run may touch) one after the other.
       const locally = async (): Promise<Run[]> => {
         const local = fresh();
         for (const [agent, args] of scenario.seed ?? []) {
-          expect(cli([...args], { env: { ...local, BATON_AGENT: agent }, cwd }).code).toBe(0);
+          expect((await cliChained([...args], { env: { ...local, BATON_AGENT: agent }, cwd })).code).toBe(0);
         }
         return runSteps(scenario.steps, (agent) => ({ ...local, BATON_AGENT: agent }), cwd);
       };
@@ -290,8 +300,10 @@ describe("the CLI through BATON_URL prints what it prints on a local registry", 
           await server.stop();
         }
       };
-      const here = await locally();
-      const there = await throughServer();
+      const [here, there] =
+        scenario.checkout === true
+          ? [await locally(), await throughServer()]
+          : await Promise.all([locally(), throughServer()]);
       scenario.steps.forEach(([agent, args], i) => {
         const what = `step ${i + 1}: ${agent} baton ${args.join(" ")}`;
         expect({ step: what, ...there[i] }).toEqual({ step: what, ...here[i] });

@@ -98,6 +98,18 @@ export function cli(
   return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
 }
 
+/**
+ * {@link cli} for a chain of calls that may run beside another chain: in a thread each call is
+ * synchronous (the cheaper way on a busy CPU); with `BATON_TEST_CLI=process` a process awaited
+ * ({@link cliAsync}), so two chains overlap their processes as they would without threads.
+ */
+export async function cliChained(
+  args: string[],
+  options: { env?: Record<string, string>; cwd?: string } = {},
+): Promise<CliResult> {
+  return CLI_RUNNER === "process" ? cliAsync(args, options) : cli(args, options);
+}
+
 /** Wait for a child process to close, collecting its output. */
 function collect(child: ChildProcess): Promise<CliResult> {
   return new Promise((resolve, reject) => {
