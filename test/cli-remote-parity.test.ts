@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI_OPERATIONS } from "../src/surfaces/cli/operations.js";
 import { spawnCli } from "./cli-helpers.js";
-import { cli, cliAsync, gitCheckout, type ServeProcess, startServe, tempDir, until } from "./helpers.js";
+import { cliAsync, cliChained, gitCheckout, type ServeProcess, startServe, tempDir, until } from "./helpers.js";
 
 type Row = readonly [agent: "alice" | "bob", args: readonly string[]];
 
@@ -164,13 +164,13 @@ describe("every registry command prints and exits the same through BATON_URL as 
 
   beforeAll(async () => {
     for (const agent of ["alice", "bob"]) {
-      const r = cli(["tokens", "add", agent, "--json"], { env: { BATON_DB: servedDb }, cwd: dir });
+      const r = await cliChained(["tokens", "add", agent, "--json"], { env: { BATON_DB: servedDb }, cwd: dir });
       expect(r.code, r.stderr).toBe(0);
       tokens.set(agent, (JSON.parse(r.stdout) as { token: string }).token);
     }
     for (const db of [localDb, servedDb]) {
       for (const [agent, args] of SEED) {
-        const r = cli([...args], { env: { BATON_DB: db, BATON_AGENT: agent }, cwd: dir });
+        const r = await cliChained([...args], { env: { BATON_DB: db, BATON_AGENT: agent }, cwd: dir });
         expect(r.code, r.stderr).toBe(0);
       }
     }
@@ -202,13 +202,12 @@ describe("every registry command prints and exits the same through BATON_URL as 
     const chain = async (env: (agent: string) => Record<string, string>): Promise<Run[]> => {
       const out: Run[] = [];
       for (const [agent, args] of ROWS) {
-        const r = cli([...args], { env: env(agent), cwd });
+        const r = await cliChained([...args], { env: env(agent), cwd });
         out.push({ code: r.code, stdout: masked(r.stdout), stderr: masked(r.stderr) });
       }
       return out;
     };
-    // The two chains share only the checkout, which no row writes to (cli() runs each call in a
-    // worker thread, so the first chain runs whole before the second).
+    // The two chains share only the checkout, which no row writes to: side by side.
     const [here, there] = await Promise.all([
       chain((agent) => ({ BATON_DB: localDb, BATON_AGENT: agent })),
       chain((agent) => ({ BATON_URL: server.url, BATON_TOKEN: tokens.get(agent) ?? "", BATON_AGENT: agent })),
