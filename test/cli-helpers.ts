@@ -1,12 +1,12 @@
 /**
- * Helpers of the CLI end-to-end tests (test/cli-*.test.ts): the built CLI as real
- * processes on real SQLite files in temp dirs, its `--json` answers, the `coordination`
- * name, and `baton run` driven by a command that signals through files.
+ * Helpers of the CLI end-to-end tests (test/cli-*.test.ts): the built CLI (through cli():
+ * a fresh worker thread per call, or a process with BATON_TEST_CLI=process; spawnCli a
+ * process always) on real SQLite files in temp dirs, its `--json` answers, the
+ * `coordination` name, and `baton run` driven by a command that signals through files.
  *
  * What a test only inspects, not exercises — "nothing changed" — is read from the SQLite
  * file in this process (`snapshot`): every row of every table, a stricter check than the
- * CLI's `list` and `log`, and no child processes. The commands under test always run as
- * processes.
+ * CLI's `list` and `log`, and no CLI call. The commands under test always run as the CLI.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, symlinkSync, writeFileSync } from "node:fs";

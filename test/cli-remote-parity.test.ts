@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI_OPERATIONS } from "../src/surfaces/cli/operations.js";
 import { spawnCli } from "./cli-helpers.js";
-import { cliAsync, gitCheckout, ROOT, type ServeProcess, startServe, tempDir, until } from "./helpers.js";
+import { cliAsync, cliChained, gitCheckout, ROOT, type ServeProcess, startServe, tempDir, until } from "./helpers.js";
 
 const TASK_FIXTURES = join(ROOT, "test", "fixtures", "tasks");
 
@@ -235,13 +235,13 @@ describe("every registry command prints and exits the same through BATON_URL as 
 
   beforeAll(async () => {
     for (const agent of ["alice", "bob"]) {
-      const r = await cliAsync(["tokens", "add", agent, "--json"], { env: { BATON_DB: servedDb }, cwd: dir });
+      const r = await cliChained(["tokens", "add", agent, "--json"], { env: { BATON_DB: servedDb }, cwd: dir });
       expect(r.code, r.stderr).toBe(0);
       tokens.set(agent, (JSON.parse(r.stdout) as { token: string }).token);
     }
     for (const db of [localDb, servedDb]) {
       for (const [agent, args] of SEED) {
-        const r = await cliAsync([...args], { env: { BATON_DB: db, BATON_AGENT: agent }, cwd: dir });
+        const r = await cliChained([...args], { env: { BATON_DB: db, BATON_AGENT: agent }, cwd: dir });
         expect(r.code, r.stderr).toBe(0);
       }
     }
@@ -273,7 +273,7 @@ describe("every registry command prints and exits the same through BATON_URL as 
     const chain = async (env: (agent: string) => Record<string, string>): Promise<Run[]> => {
       const out: Run[] = [];
       for (const [agent, args] of ROWS) {
-        const r = await cliAsync([...args], { env: env(agent), cwd });
+        const r = await cliChained([...args], { env: env(agent), cwd });
         out.push({ code: r.code, stdout: masked(r.stdout), stderr: masked(r.stderr) });
       }
       return out;

@@ -1,5 +1,5 @@
 /**
- * The CLI against a server: every scenario runs twice as real processes — once on a local
+ * The CLI against a server: every scenario runs twice — once on a local
  * registry (a PostgreSQL schema, or a SQLite file when PostgreSQL is not tested), once with
  * BATON_URL + BATON_TOKEN against a `baton serve` child on a fresh store of the same kind — and
  * each step must print the same stdout and stderr (times masked) and exit with the same code. Then what only a server does: the token decides the agent
@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cliStores } from "./contract/targets.js";
 import {
   type CliResult,
-  cliAsync,
+  cli,
+  cliChained,
   dumpSqlite,
   gitCheckout,
   type ServeProcess,
@@ -231,7 +232,7 @@ async function runSteps(
 ): Promise<Run[]> {
   const out: Run[] = [];
   for (const [agent, args] of steps) {
-    const r: CliResult = await cliAsync([...args], { env: env(agent), cwd });
+    const r: CliResult = await cliChained([...args], { env: env(agent), cwd });
     out.push({ code: r.code, stdout: masked(r.stdout), stderr: masked(r.stderr) });
   }
   return out;
@@ -248,12 +249,12 @@ async function serverWith(
   const env = store ?? { BATON_DB: db };
   const tokens = new Map<string, string>();
   for (const agent of agents) {
-    const r = await cliAsync(["tokens", "add", agent, "--json"], { env, cwd: dir });
+    const r = await cliChained(["tokens", "add", agent, "--json"], { env, cwd: dir });
     expect(r.code, r.stderr).toBe(0);
     tokens.set(agent, (JSON.parse(r.stdout) as { token: string }).token);
   }
   for (const [agent, args] of seed)
-    expect((await cliAsync([...args], { env: { ...env, BATON_AGENT: agent }, cwd: dir })).code).toBe(0);
+    expect((await cliChained([...args], { env: { ...env, BATON_AGENT: agent }, cwd: dir })).code).toBe(0);
   return { server: await startServe(env), db, tokens };
 }
 
@@ -277,12 +278,12 @@ describe("the CLI through BATON_URL prints what it prints on a local registry", 
           ? gitCheckout({ prefix: "baton-remote-checkout-", rules: "# Fleet rules\n\n1. Claim before you edit.\n" })
           : tempDir();
       // The two runs share nothing but the folder (each its own fresh store), so they run side
-      // by side, each a chain of processes one at a time; in a git checkout (whose files a run
-      // may touch) one after the other.
+      // by side, each a chain of CLI calls (cliChained: in threads, one call at a time anyway);
+      // in a git checkout (whose files a run may touch) one after the other.
       const locally = async (): Promise<Run[]> => {
         const local = fresh();
         for (const [agent, args] of scenario.seed ?? []) {
-          expect((await cliAsync([...args], { env: { ...local, BATON_AGENT: agent }, cwd })).code).toBe(0);
+          expect((await cliChained([...args], { env: { ...local, BATON_AGENT: agent }, cwd })).code).toBe(0);
         }
         return runSteps(scenario.steps, (agent) => ({ ...local, BATON_AGENT: agent }), cwd);
       };
@@ -311,7 +312,7 @@ describe("the CLI through BATON_URL prints what it prints on a local registry", 
       expect(new Set(here.map((r) => r.code)).size).toBeGreaterThan(1);
     },
     300_000,
-  ); // two dozen CLI processes per run, twice, on a loaded machine
+  ); // two dozen CLI calls per run, twice, on a loaded machine
 });
 
 describe("what only a server decides", () => {
@@ -331,44 +332,44 @@ describe("what only a server decides", () => {
 
   it("the token decides the agent: --as or BATON_AGENT naming another is FORBIDDEN, nothing changed; without a name the token's agent acts", async () => {
     const before = dumpSqlite(served.db);
-    const forbidden = await cliAsync(["claim", "k:f", "--as", "bob", "--json"], { env: remote("alice"), cwd });
+    const forbidden = cli(["claim", "k:f", "--as", "bob", "--json"], { env: remote("alice"), cwd });
     expect(forbidden.code).toBe(2);
     expect(JSON.parse(forbidden.stdout)).toMatchObject({ ok: false, error: { code: "FORBIDDEN" } });
-    const viaEnv = await cliAsync(["complete", "k:f"], { env: remote("alice", { BATON_AGENT: "bob" }), cwd });
+    const viaEnv = cli(["complete", "k:f"], { env: remote("alice", { BATON_AGENT: "bob" }), cwd });
     expect(viaEnv.code).toBe(2);
     expect(viaEnv.stderr).toContain("cannot act as");
     expect(dumpSqlite(served.db)).toBe(before);
-    const mine = await cliAsync(["claim", "k:f"], { env: remote("bob"), cwd });
+    const mine = cli(["claim", "k:f"], { env: remote("bob"), cwd });
     expect(mine.code, mine.stderr).toBe(0);
-    const shown = await cliAsync(["show", "k:f"], { env: remote("alice"), cwd });
+    const shown = cli(["show", "k:f"], { env: remote("alice"), cwd });
     expect(shown.stdout).toContain("holder:   bob");
   });
 
   it("commands without a server path say REMOTE_UNSUPPORTED and change nothing", async () => {
     const before = dumpSqlite(served.db);
     for (const args of [["reap"], ["work-list"], ["tokens", "list"]]) {
-      const r = await cliAsync([...args, "--json"], { env: remote("alice", { BATON_AGENT: "alice" }), cwd });
+      const r = cli([...args, "--json"], { env: remote("alice", { BATON_AGENT: "alice" }), cwd });
       expect(r.code, args.join(" ")).toBe(2);
       expect(JSON.parse(r.stdout), args.join(" ")).toMatchObject({ ok: false, error: { code: "REMOTE_UNSUPPORTED" } });
     }
     expect(dumpSqlite(served.db)).toBe(before);
     // --db on the command line is a registry here, whatever BATON_URL says.
     const here = join(tempDir(), "here.db");
-    const local = await cliAsync(["claim", "k:here", "--db", here, "--as", "alice"], { env: remote("alice"), cwd });
+    const local = cli(["claim", "k:here", "--db", here, "--as", "alice"], { env: remote("alice"), cwd });
     expect(local.code, local.stderr).toBe(0);
     expect(dumpSqlite(here)).toContain("k:here");
     expect(dumpSqlite(served.db)).toBe(before);
   });
 
   it("no token is UNAUTHENTICATED (exit 2); a server that is gone is STORE_UNAVAILABLE (exit 3)", async () => {
-    const none = await cliAsync(["show", "k:f", "--json"], { env: { BATON_URL: served.server.url }, cwd });
+    const none = cli(["show", "k:f", "--json"], { env: { BATON_URL: served.server.url }, cwd });
     expect(none.code).toBe(2);
     expect(JSON.parse(none.stdout)).toMatchObject({ error: { code: "UNAUTHENTICATED" } });
-    const wrong = await cliAsync(["show", "k:f", "--url", served.server.url, "--token", "not-a-token", "--json"], {
+    const wrong = cli(["show", "k:f", "--url", served.server.url, "--token", "not-a-token", "--json"], {
       cwd,
     });
     expect(JSON.parse(wrong.stdout)).toMatchObject({ error: { code: "UNAUTHENTICATED" } });
-    const gone = await cliAsync(["show", "k:f", "--json"], {
+    const gone = cli(["show", "k:f", "--json"], {
       env: { BATON_URL: "http://127.0.0.1:1", BATON_TOKEN: "x" },
       cwd,
     });

@@ -1,4 +1,4 @@
-/** Shared test helpers: temp dirs, and running the built CLI as a real process. */
+/** Shared test helpers: temp dirs, and running the built CLI (in a worker thread or as a real process). */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
 import {
   chmodSync,
@@ -14,6 +14,7 @@ import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
+import { cliInThread } from "./cli-thread/run.js";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 /** The bundled CLI (built by `npm test` before vitest runs). */
@@ -69,17 +70,44 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
   return { ...env, ...extra };
 }
 
-/** Run the CLI synchronously. */
+/**
+ * Where {@link cli} runs the CLI: `thread` (the default), a fresh worker thread of this process
+ * (test/cli-thread/run.ts, under half the CPU of a process); `process` (`BATON_TEST_CLI=process`),
+ * a real process per call. Either proves the same; docs/TESTING.md says what differs.
+ */
+export const CLI_RUNNER: "thread" | "process" = process.env.BATON_TEST_CLI === "process" ? "process" : "thread";
+
+/**
+ * Run the CLI synchronously: exit code, stdout, stderr, as `node dist/cli/baton.js ARGS`
+ * started in `cwd` with the clean environment plus `env`, its stdin empty. In a worker thread
+ * unless `BATON_TEST_CLI=process`; always a process with `process: true` (the executable itself)
+ * or when `env` sets `NODE_OPTIONS` (read by Node at a process's start only). Either way this
+ * thread waits: a call to a server running in this thread needs {@link cliAsync}.
+ */
 export function cli(
   args: string[],
-  options: { env?: Record<string, string>; cwd?: string; bin?: string } = {},
+  options: { env?: Record<string, string>; cwd?: string; bin?: string; process?: boolean } = {},
 ): CliResult {
-  const result = spawnSync(process.execPath, [options.bin ?? CLI, ...args], {
-    cwd: options.cwd ?? tmpdir(),
-    env: cleanEnv(options.env),
-    encoding: "utf8",
-  });
+  const env = cleanEnv(options.env);
+  const cwd = options.cwd ?? tmpdir();
+  const bin = options.bin ?? CLI;
+  if (CLI_RUNNER === "thread" && options.process !== true && env.NODE_OPTIONS === undefined) {
+    return cliInThread(args, { env, cwd, bin });
+  }
+  const result = spawnSync(process.execPath, [bin, ...args], { cwd, env, encoding: "utf8" });
   return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+}
+
+/**
+ * {@link cli} for a chain of calls that may run beside another chain: in a thread each call is
+ * synchronous (the cheaper way on a busy CPU); with `BATON_TEST_CLI=process` a process awaited
+ * ({@link cliAsync}), so two chains overlap their processes as they would without threads.
+ */
+export async function cliChained(
+  args: string[],
+  options: { env?: Record<string, string>; cwd?: string } = {},
+): Promise<CliResult> {
+  return CLI_RUNNER === "process" ? cliAsync(args, options) : cli(args, options);
 }
 
 /** Wait for a child process to close, collecting its output. */

@@ -1,13 +1,17 @@
 /**
  * Opt-in per-file cost profile (BATON_TEST_PROFILE=FILE): after each test file, appends
- * one JSON line to FILE with the file's wall time, its worker's CPU seconds and its
- * children's (every process it started and waited for, from /proc/self/stat), and
- * how many processes it spawned. Without the variable this file does nothing.
+ * one JSON line to FILE with the file's wall time, its worker's CPU seconds (`self`, which
+ * includes the CLI calls run in worker threads) and its children's (every process it started
+ * and waited for, from /proc/self/stat), how many processes it spawned (`spawns`; `cliSpawns`
+ * of them the CLI), how many CLI calls ran in a thread (`cliThreads`, test/cli-thread/run.ts)
+ * and the processes those started (`threadSpawns`: git, a `baton run` command). Without the
+ * variable this file does nothing.
  */
 import childProcess from "node:child_process";
 import { appendFileSync, readFileSync } from "node:fs";
 import { syncBuiltinESMExports } from "node:module";
 import { afterAll, beforeAll, expect } from "vitest";
+import { threadCalls, threadSpawns } from "../cli-thread/run.js";
 
 const out = process.env.BATON_TEST_PROFILE;
 if (out) {
@@ -34,9 +38,13 @@ if (out) {
   };
   let start = 0;
   let before: number[] = [];
+  let threadsBefore = 0;
+  let threadSpawnsBefore = 0;
   beforeAll(() => {
     start = Date.now();
     before = ticks();
+    threadsBefore = threadCalls();
+    threadSpawnsBefore = threadSpawns();
   });
   afterAll(() => {
     const now = ticks();
@@ -50,6 +58,8 @@ if (out) {
         children: +((d[2] ?? 0) + (d[3] ?? 0)).toFixed(2),
         spawns,
         cliSpawns,
+        cliThreads: threadCalls() - threadsBefore,
+        threadSpawns: threadSpawns() - threadSpawnsBefore,
       })}\n`,
     );
   });
