@@ -101,6 +101,7 @@ export type {
   GateOptions,
   GateRunOptions,
   GateRunResult,
+  GateSkip,
 } from "./services/gates.js";
 export type { PathClaimResult } from "./services/paths.js";
 export type {

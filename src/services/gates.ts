@@ -143,6 +143,15 @@ export interface EffectOutcome<T> {
   readonly digest?: string | null;
 }
 
+/** A gate run that did not run its effect: marked inside the window, or a sibling holds it. */
+export interface GateSkip {
+  readonly outcome: "skipped";
+  readonly reason: "marked" | "busy";
+  readonly mark: GateMark | null;
+  readonly holder: string | null;
+  readonly message: string;
+}
+
 export type GateRunResult<T> =
   | {
       readonly outcome: "ran";
@@ -151,13 +160,7 @@ export type GateRunResult<T> =
       readonly mark: GateMark | null;
       readonly message: string;
     }
-  | {
-      readonly outcome: "skipped";
-      readonly reason: "marked" | "busy";
-      readonly mark: GateMark | null;
-      readonly holder: string | null;
-      readonly message: string;
-    };
+  | GateSkip;
 
 /** Options of {@link GateService.lock}: one look-and-lock step of a gate run. */
 export interface GateLockOptions extends Omit<GateOptions, "markers"> {
@@ -182,13 +185,7 @@ export interface GateLockOptions extends Omit<GateOptions, "markers"> {
  */
 export type GateLock =
   | { readonly outcome: "locked"; readonly claim: Claim; readonly mark: GateMark | null }
-  | {
-      readonly outcome: "skipped";
-      readonly reason: "marked" | "busy";
-      readonly mark: GateMark | null;
-      readonly holder: string | null;
-      readonly message: string;
-    }
+  | GateSkip
   | { readonly outcome: "busy"; readonly holder: string | null };
 
 /**
