@@ -198,12 +198,38 @@ const ROWS: readonly Row[] = [
   ["alice", ["task", "import", UNKNOWN_BLOCKER, "--json"]],
   ["alice", ["task", "show", "login", "--json"]],
   ["alice", ["task", "list", "--limit", "100", "--json"]],
+  // The seed verbs: SESSION is the agent (the token's, as --as would be); --ttl in minutes.
+  ["alice", ["work-claim", "alice", "w:1", "--ttl", "30"]],
+  ["alice", ["work-claim", "alice", "w:2", "--json"]],
+  ["bob", ["work-claim", "bob", "w:1"]],
+  ["bob", ["work-claim", "bob", "w:1", "--json"]],
+  ["alice", ["work-claim", "alice", "w:3", "--ttl", "soon"]],
+  ["alice", ["work-list"]],
+  ["alice", ["work-list", "--json"]],
+  ["bob", ["work-complete", "bob", "w:1"]],
+  ["bob", ["work-complete", "bob", "w:1", "--json"]],
+  ["alice", ["work-complete", "alice", "w:1", "--result", "merged"]],
+  ["alice", ["work-complete", "alice", "w:1", "--json"]],
+  ["bob", ["work-claim", "bob", "w:1"]],
+  ["bob", ["work-claim", "bob", "w:1", "--json"]],
+  ["alice", ["work-abandon", "alice", "w:2", "--reason", "superseded"]],
+  ["alice", ["work-abandon", "alice", "w:2", "--json"]],
+  ["alice", ["work-abandon", "alice", "w:2"]],
 ];
 
 /** The catalogue commands that run only here (git and the working tree): not registry commands. */
 const WORKSPACE_ONLY = new Set(["probe", "sync-check"]);
 /** Registry commands outside the catalogue table that go through a server too. */
-const OTHERS = ["task block", "task unblock", "run", "check"];
+const OTHERS = [
+  "task block",
+  "task unblock",
+  "run",
+  "check",
+  "work-claim",
+  "work-complete",
+  "work-abandon",
+  "work-list",
+];
 
 /** Times, durations and the scores that grow with a task's age differ between two runs; the rest must not. */
 function masked(text: string): string {

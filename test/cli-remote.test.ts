@@ -344,9 +344,31 @@ describe("what only a server decides", () => {
     expect(shown.stdout).toContain("holder:   bob");
   });
 
+  it("a seed verb's SESSION is the agent: another than the token's is FORBIDDEN, nothing changed; an admin's token may name any", async () => {
+    const before = dumpSqlite(served.db);
+    for (const args of [
+      ["work-claim", "bob", "w:f"],
+      ["work-complete", "bob", "w:f"],
+      ["work-abandon", "bob", "w:f", "--reason", "no"],
+    ]) {
+      const r = await cliAsync([...args, "--json"], { env: remote("alice"), cwd });
+      expect(r.code, args.join(" ")).toBe(2);
+      expect(JSON.parse(r.stdout), args.join(" ")).toMatchObject({ ok: false, error: { code: "FORBIDDEN" } });
+    }
+    expect(dumpSqlite(served.db)).toBe(before);
+    const added = await cliAsync(["tokens", "add", "ops", "--admin", "--json"], { env: { BATON_DB: served.db }, cwd });
+    expect(added.code, added.stderr).toBe(0);
+    const admin = { BATON_URL: served.server.url, BATON_TOKEN: (JSON.parse(added.stdout) as { token: string }).token };
+    const claimed = await cliAsync(["work-claim", "bob", "w:f", "--ttl", "30"], { env: admin, cwd });
+    expect(claimed, claimed.stderr).toMatchObject({ code: 0, stdout: "claimed w:f (expires in 30 min)\n" });
+    expect((await cliAsync(["show", "w:f"], { env: remote("alice"), cwd })).stdout).toContain("holder:   bob");
+    const done = await cliAsync(["work-complete", "bob", "w:f"], { env: remote("bob"), cwd });
+    expect(done).toMatchObject({ code: 0, stdout: "completed w:f\n" });
+  });
+
   it("commands without a server path say REMOTE_UNSUPPORTED and change nothing", async () => {
     const before = dumpSqlite(served.db);
-    for (const args of [["reap"], ["work-list"], ["tokens", "list"]]) {
+    for (const args of [["reap"], ["work-reap"], ["tokens", "list"]]) {
       const r = await cliAsync([...args, "--json"], { env: remote("alice", { BATON_AGENT: "alice" }), cwd });
       expect(r.code, args.join(" ")).toBe(2);
       expect(JSON.parse(r.stdout), args.join(" ")).toMatchObject({ ok: false, error: { code: "REMOTE_UNSUPPORTED" } });

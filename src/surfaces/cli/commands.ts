@@ -10,13 +10,13 @@ import { parseText } from "../../core/schemas.js";
 import { isoSeconds as iso } from "../../core/time.js";
 import type { BatonEvent, EventKind } from "../../core/types.js";
 import { type ApiEvent, eventsOf } from "../../api/baton-api.js";
-import type { OperationInput } from "../../api/catalogue.js";
+import type { OperationInput, OperationResult } from "../../api/catalogue.js";
 import type { HttpBatonApi } from "../../api/http-client.js";
 import type { Baton } from "../../baton.js";
 import { checkToken, type LogOptions } from "../../services/claims.js";
 import type { CommonFlags } from "./main.js";
 import { emit, emitNo, type OutputMode } from "./output.js";
-import { eventFromView, shownClaim } from "./remote.js";
+import { claimFromView, eventFromView, libraryAnswer, shownClaim, ttlText } from "./remote.js";
 import { describeEvent } from "./render.js";
 import { withSession } from "./session.js";
 
@@ -170,12 +170,33 @@ function minutes(ms: number): string {
   return Number.isInteger(m) ? String(m) : m.toFixed(2).replace(/\.?0+$/, "");
 }
 
+/**
+ * Through a server a seed verb's SESSION is the agent, as `--as` is: the server refuses
+ * (`FORBIDDEN`, nothing changed) a session other than the token's agent unless the token is an admin's.
+ */
+function serverAs(api: HttpBatonApi, session: string): HttpBatonApi {
+  return api.actingAs(session);
+}
+
+/** A claim-shaped answer of the server as the library's (its fields from `data`, the claim revived). */
+function claimAnswerOf<T>(result: OperationResult): T {
+  const answer = libraryAnswer(result);
+  const view = answer.claim as Record<string, unknown> | null | undefined;
+  return { ...answer, ...(view === undefined ? {} : { claim: view === null ? null : claimFromView(view) }) } as T;
+}
+
+type ClaimAnswer = Awaited<ReturnType<Baton["claim"]>>;
+type EndAnswer = Awaited<ReturnType<Baton["complete"]>>;
+
 export function workClaim(session: string, keyInput: string, flags: CommonFlags & { ttl: string }): Promise<void> {
   return withSession(
     flags,
     () => ({ key: parseKey(keyInput), as: parseAgent(session), ttl: parseDuration(flags.ttl, { name: "--ttl" }) }),
-    async ({ baton, mode }, p) => {
-      const result = await baton.claim(p.key, { as: p.as, ttl: p.ttl });
+    async (s, p) => {
+      const result = s.api
+        ? claimAnswerOf<ClaimAnswer>(await serverAs(s.api, p.as).claim({ key: p.key, ...ttlText(p.ttl) }))
+        : await s.baton.claim(p.key, { as: p.as, ttl: p.ttl });
+      const { mode } = s;
       if (result.ok) {
         emit(mode, result, `claimed ${p.key} (expires in ${minutes(p.ttl)} min)`);
       } else if (result.outcome === "denied") {
@@ -195,10 +216,13 @@ export function workComplete(
   return withSession(
     flags,
     () => ({ key: parseKey(keyInput), as: parseAgent(session), result: parseText(flags.result, "--result") }),
-    async ({ baton, mode }, p) => {
-      const result = await baton.complete(p.key, { as: p.as, ...(p.result === null ? {} : { result: p.result }) });
-      if (result.ok) emit(mode, result, `completed ${p.key}`);
-      else emitNo(mode, result, `NOT HELD: ${result.message}`);
+    async (s, p) => {
+      const extra = p.result === null ? {} : { result: p.result };
+      const result = s.api
+        ? claimAnswerOf<EndAnswer>(await serverAs(s.api, p.as).complete({ key: p.key, ...extra }))
+        : await s.baton.complete(p.key, { as: p.as, ...extra });
+      if (result.ok) emit(s.mode, result, `completed ${p.key}`);
+      else emitNo(s.mode, result, `NOT HELD: ${result.message}`);
     },
   );
 }
@@ -211,10 +235,13 @@ export function workAbandon(
   return withSession(
     flags,
     () => ({ key: parseKey(keyInput), as: parseAgent(session), reason: parseText(flags.reason, "--reason") }),
-    async ({ baton, mode }, p) => {
-      const result = await baton.abandon(p.key, { as: p.as, ...(p.reason === null ? {} : { reason: p.reason }) });
-      if (result.ok) emit(mode, result, `abandoned ${p.key}`);
-      else emitNo(mode, result, `NOT HELD: ${result.message}`);
+    async (s, p) => {
+      const extra = p.reason === null ? {} : { reason: p.reason };
+      const result = s.api
+        ? claimAnswerOf<EndAnswer>(await serverAs(s.api, p.as).abandon({ key: p.key, ...extra }))
+        : await s.baton.abandon(p.key, { as: p.as, ...extra });
+      if (result.ok) emit(s.mode, result, `abandoned ${p.key}`);
+      else emitNo(s.mode, result, `NOT HELD: ${result.message}`);
     },
   );
 }
@@ -241,9 +268,12 @@ export function workList(flags: CommonFlags): Promise<void> {
   return withSession(
     flags,
     () => undefined,
-    async ({ baton, mode }) => {
-      const claims = await baton.list();
-      emit(mode, { ok: true, claims }, () =>
+    async (s) => {
+      // The library's default listing: live claims, at most 1000 (the server's default is 100).
+      const claims = s.api
+        ? ((await s.api.list({ limit: 1000 })).data as { claims: Record<string, unknown>[] }).claims.map(claimFromView)
+        : await s.baton.list();
+      emit(s.mode, { ok: true, claims }, () =>
         claims.map((c) => `${c.key}  ${c.agent}  (expires ${iso(c.expiresAt)})`).join("\n"),
       );
     },
