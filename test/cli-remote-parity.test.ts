@@ -10,11 +10,12 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI_OPERATIONS } from "../src/surfaces/cli/operations.js";
 import { spawnCli } from "./cli-helpers.js";
-import { cliAsync, gitCheckout, ROOT, type ServeProcess, startServe, tempDir, until } from "./helpers.js";
+import { cliAsync, gitCheckout, ROOT, type ServeProcess, sleepUntil, startServe, tempDir, until } from "./helpers.js";
 
 const TASK_FIXTURES = join(ROOT, "test", "fixtures", "tasks");
 
-type Row = readonly [agent: "alice" | "bob", args: readonly string[]];
+/** `ops` holds an admin's token on the server (reap is an admin's operation there). */
+type Row = readonly [agent: "alice" | "bob" | "ops", args: readonly string[]];
 
 /** An import whose blocker is no task: the store refuses it (BLOCKER_UNKNOWN, naming file:line), nothing written. */
 const UNKNOWN_BLOCKER = ((): string => {
@@ -29,6 +30,9 @@ const SEED: readonly Row[] = [
   ["alice", ["task", "add", "t1", "--title", "low", "--priority", "10"]],
   ["alice", ["task", "add", "t2", "--title", "high", "--priority", "80", "--category", "docs"]],
   ["alice", ["task", "add", "t3", "--title", "after t2", "--blocked-by", "t2"]],
+  // Claims for reap to find: expired before the rows run (beforeAll waits their expiry out).
+  ["alice", ["claim", "stale:1", "--ttl", "1s"]],
+  ["bob", ["claim", "stale:2", "--ttl", "1s", "--paths", "old/"]],
 ];
 
 /** One chain of calls: each row's state is the one the rows before it left, on both sides. */
@@ -215,6 +219,16 @@ const ROWS: readonly Row[] = [
   ["alice", ["work-abandon", "alice", "w:2", "--reason", "superseded"]],
   ["alice", ["work-abandon", "alice", "w:2", "--json"]],
   ["alice", ["work-abandon", "alice", "w:2"]],
+  // reap: an admin's operation through a server; what expired at least --min-age ago becomes a loose end.
+  ["ops", ["reap", "--min-age", "soon"]],
+  ["ops", ["reap", "--json"]],
+  ["ops", ["work-reap", "--min-age-hours", "x"]],
+  ["ops", ["work-reap", "--min-age-hours", "24"]],
+  ["ops", ["work-reap", "--json"]],
+  ["ops", ["reap", "--min-age", "0s"]],
+  ["ops", ["reap", "--min-age", "0s", "--json"]],
+  ["ops", ["work-claim", "ops", "stale:3", "--ttl", "1s"]],
+  ["alice", ["list", "--state", "abandoned", "--json"]],
 ];
 
 /** The catalogue commands that run only here (git and the working tree): not registry commands. */
@@ -260,17 +274,28 @@ describe("every registry command prints and exits the same through BATON_URL as 
   let server: ServeProcess;
 
   beforeAll(async () => {
-    for (const agent of ["alice", "bob"]) {
-      const r = await cliAsync(["tokens", "add", agent, "--json"], { env: { BATON_DB: servedDb }, cwd: dir });
+    for (const agent of ["alice", "bob", "ops"]) {
+      const admin = agent === "ops" ? ["--admin"] : [];
+      const r = await cliAsync(["tokens", "add", agent, ...admin, "--json"], { env: { BATON_DB: servedDb }, cwd: dir });
       expect(r.code, r.stderr).toBe(0);
       tokens.set(agent, (JSON.parse(r.stdout) as { token: string }).token);
     }
     for (const db of [localDb, servedDb]) {
       for (const [agent, args] of SEED) {
-        const r = await cliAsync([...args], { env: { BATON_DB: db, BATON_AGENT: agent }, cwd: dir });
+        const r = await cliAsync([...args], { env: { BATON_DB: db, BATON_AGENT: agent }, cwd });
         expect(r.code, r.stderr).toBe(0);
       }
     }
+    // The seeded claims' own expiry, waited out: every row sees them expired on both sides.
+    const expiries = await Promise.all(
+      [localDb, servedDb].flatMap((db) =>
+        ["stale:1", "stale:2"].map(async (key) => {
+          const r = await cliAsync(["show", key, "--json"], { env: { BATON_DB: db }, cwd });
+          return Date.parse((JSON.parse(r.stdout) as { claim: { expiresAt: string } }).claim.expiresAt);
+        }),
+      ),
+    );
+    await sleepUntil(Math.max(...expiries) + 1);
     server = await startServe({ BATON_DB: servedDb });
   }, 120_000);
 

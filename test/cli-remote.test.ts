@@ -15,6 +15,7 @@ import {
   dumpSqlite,
   gitCheckout,
   type ServeProcess,
+  sleepUntil,
   startServe,
   tempDir,
 } from "./helpers.js";
@@ -366,9 +367,42 @@ describe("what only a server decides", () => {
     expect(done).toMatchObject({ code: 0, stdout: "completed w:f\n" });
   });
 
+  it("reap is an admin token's: an agent's is FORBIDDEN (nothing changed), an admin's reaps, logged as by its agent", async () => {
+    const claimed = await cliAsync(["claim", "r:stale", "--ttl", "1s", "--json"], { env: remote("alice"), cwd });
+    expect(claimed.code, claimed.stderr).toBe(0);
+    await sleepUntil(Date.parse((JSON.parse(claimed.stdout) as { claim: { expiresAt: string } }).claim.expiresAt) + 1);
+    const before = dumpSqlite(served.db);
+    for (const args of [
+      ["reap", "--min-age", "0s"],
+      ["work-reap", "--min-age-hours", "0"],
+    ]) {
+      const r = await cliAsync([...args, "--json"], { env: remote("alice"), cwd });
+      expect(r.code, args.join(" ")).toBe(2);
+      expect(JSON.parse(r.stdout), args.join(" ")).toMatchObject({ ok: false, error: { code: "FORBIDDEN" } });
+    }
+    expect(dumpSqlite(served.db)).toBe(before);
+    const added = await cliAsync(["tokens", "add", "reaper", "--admin", "--json"], {
+      env: { BATON_DB: served.db },
+      cwd,
+    });
+    const admin = { BATON_URL: served.server.url, BATON_TOKEN: (JSON.parse(added.stdout) as { token: string }).token };
+    const reaped = await cliAsync(["reap", "--min-age", "0s"], { env: admin, cwd });
+    expect(reaped.code, reaped.stderr).toBe(0);
+    expect(reaped.stdout).toMatch(/^reaped \d+ stale claims? \(expired >0ms\) -> abandoned\n/);
+    expect(reaped.stdout).toContain("  loose end: r:stale  (alice, token ");
+    const log = await cliAsync(["log", "r:stale", "--kind", "reaped", "--json"], { env: remote("alice"), cwd });
+    expect(JSON.parse(log.stdout).events).toMatchObject([
+      { kind: "reaped", key: "r:stale", agent: "alice", detail: { by: "reaper" } },
+    ]);
+  });
+
   it("commands without a server path say REMOTE_UNSUPPORTED and change nothing", async () => {
     const before = dumpSqlite(served.db);
-    for (const args of [["reap"], ["work-reap"], ["tokens", "list"]]) {
+    for (const args of [
+      ["gate", "list"],
+      ["gate", "forget", "notify:x"],
+      ["tokens", "list"],
+    ]) {
       const r = await cliAsync([...args, "--json"], { env: remote("alice", { BATON_AGENT: "alice" }), cwd });
       expect(r.code, args.join(" ")).toBe(2);
       expect(JSON.parse(r.stdout), args.join(" ")).toMatchObject({ ok: false, error: { code: "REMOTE_UNSUPPORTED" } });

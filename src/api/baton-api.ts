@@ -80,6 +80,8 @@ export interface BatonApi {
   handoff(input: In<"handoff">): Out;
   /** Close a loose end (an abandoned or expired claim). */
   resolve(input: In<"resolve">): Out;
+  /** Turn claims expired for at least `minAge` into abandoned loose ends (through a server: an admin's token only). */
+  reap(input: In<"reap">): Out;
   /** Who holds a key, and its recent events (`data.claim`, `data.events`, `data.now`). */
   show(input: In<"show">): Out;
   /** Claims by state (default live), agent, prefix (`data.claims`, `data.now`). */
@@ -155,6 +157,7 @@ export const API_METHODS = {
   abandon: "abandon",
   handoff: "handoff",
   resolve: "resolve",
+  reap: "reap",
   show: "show",
   list: "list",
   log: "log",
@@ -211,6 +214,9 @@ export abstract class OperationMethods implements BatonApi {
   }
   resolve(input: In<"resolve">): Out {
     return this.call("resolve", input);
+  }
+  reap(input: In<"reap">): Out {
+    return this.call("reap", input);
   }
   show(input: In<"show">): Out {
     return this.call("show", input);

@@ -84,6 +84,11 @@ export interface Operation<S extends z.ZodObject = z.ZodObject, N extends string
    */
   readonly toolHidden?: readonly string[];
   /**
+   * Only an admin's token may call it through a server (`reap`): another token is refused
+   * (`FORBIDDEN`, nothing changed). In process the caller owns the registry already.
+   */
+  readonly admin?: boolean;
+  /**
    * The largest request body a server accepts for it, in bytes, when more than its default
    * (64 KiB): a bulk operation's (`task_import`). Larger is 413 `BODY_TOO_LARGE`.
    */
@@ -542,6 +547,25 @@ const OPERATIONS = [
           ...(input.note === undefined ? {} : { note: input.note }),
         }),
       );
+    },
+  }),
+  op({
+    name: "reap",
+    summary: "Turn claims expired for at least minAge (default 24h) into abandoned loose ends (admin tokens).",
+    input: z.object({ minAge: z.string().optional().describe("e.g. 24h; 0s: every expired claim") }),
+    mutates: true,
+    idempotent: true,
+    destructive: true,
+    local: false,
+    codes: [],
+    tool: false,
+    admin: true,
+    async run(baton, input, context) {
+      // data: the claims reaped (the loose ends), their count, the path claims reaped, minAgeMs.
+      return fromAnswer({
+        ok: true,
+        ...(await baton.reap({ as: context.agent, ...(input.minAge === undefined ? {} : { minAge: input.minAge }) })),
+      });
     },
   }),
   op({

@@ -1,9 +1,9 @@
 /**
- * Handlers for the claim commands that are not catalogue operations (reap, check, the seed
+ * Handlers for the claim commands that are not catalogue operations (check, the seed
  * verbs) and `log --follow`. The catalogue's commands are generated: operations.ts.
  * Each validates its flags before the store is opened (bad input touches nothing).
  */
-import { formatDuration, parseDuration } from "../../core/duration.js";
+import { parseDuration } from "../../core/duration.js";
 import { BatonError } from "../../core/errors.js";
 import { parseAgent, parseKey, parseToken } from "../../core/identity.js";
 import { parseText } from "../../core/schemas.js";
@@ -15,48 +15,32 @@ import type { HttpBatonApi } from "../../api/http-client.js";
 import type { Baton } from "../../baton.js";
 import { checkToken, type LogOptions } from "../../services/claims.js";
 import type { CommonFlags } from "./main.js";
+import { reapedLine, reapFromServer } from "./operations.js";
 import { emit, emitNo, type OutputMode } from "./output.js";
 import { claimFromView, eventFromView, libraryAnswer, shownClaim, ttlText } from "./remote.js";
 import { describeEvent } from "./render.js";
 import { withSession } from "./session.js";
 
-function reapWith(
-  flags: CommonFlags,
-  parseMinAge: () => number,
-  render: (count: number, minAgeMs: number) => string,
-  withList: boolean,
-): Promise<void> {
+/**
+ * `work-reap`: the reap of `baton reap` (through a server the `reap` operation, an admin token's),
+ * printed as the seed printed it (`hours` as given; no list of the loose ends).
+ */
+function reapSeed(flags: CommonFlags, parseMinAge: () => number, hours: string): Promise<void> {
   return withSession(
     flags,
     (config) => ({
       minAgeMs: parseMinAge(),
       as: config.agent === undefined ? undefined : parseAgent(config.agent),
     }),
-    async ({ baton, mode }, p) => {
-      const result = await baton.reap({ minAge: p.minAgeMs, ...(p.as === undefined ? {} : { as: p.as }) });
-      emit(mode, { ok: true, ...result }, () => {
-        const lines = [render(result.reaped.length, p.minAgeMs)];
-        if (withList) {
-          for (const c of result.reaped) {
-            lines.push(`  loose end: ${c.key}  (${c.agent}, token ${c.token}, expired ${iso(c.expiresAt)})`);
-          }
-        }
-        return lines.join("\n");
-      });
+    async (s, p) => {
+      const result = s.api
+        ? reapFromServer(await s.api.reap({ minAge: `${p.minAgeMs}ms` }))
+        : {
+            ok: true,
+            ...(await s.baton.reap({ minAge: p.minAgeMs, ...(p.as === undefined ? {} : { as: p.as }) })),
+          };
+      emit(s.mode, result, () => reapedLine(result.reaped.length, `${Number(hours)}h`));
     },
-  );
-}
-
-const reapedLine = (n: number, age: string): string =>
-  `reaped ${n} stale claim${n === 1 ? "" : "s"} (expired >${age}) -> abandoned`;
-
-export function reap(flags: CommonFlags & { minAge?: string }): Promise<void> {
-  return reapWith(
-    flags,
-    () =>
-      flags.minAge === undefined ? 24 * 3_600_000 : parseDuration(flags.minAge, { name: "--min-age", allowZero: true }),
-    (n, ms) => reapedLine(n, formatDuration(ms)),
-    true,
   );
 }
 
@@ -248,7 +232,7 @@ export function workAbandon(
 
 export function workReap(flags: CommonFlags & { minAgeHours: string }): Promise<void> {
   const hours = flags.minAgeHours.trim();
-  return reapWith(
+  return reapSeed(
     flags,
     () => {
       if (!/^\d+(\.\d+)?$/.test(hours)) {
@@ -259,8 +243,7 @@ export function workReap(flags: CommonFlags & { minAgeHours: string }): Promise<
       }
       return parseDuration(`${hours}h`, { name: "--min-age-hours", allowZero: true });
     },
-    (n) => reapedLine(n, `${Number(hours)}h`),
-    false,
+    hours,
   );
 }
 

@@ -111,10 +111,7 @@ export function buildProgram(name: string, only?: string): Command {
 
   for (const name of ["claim", "renew", "complete", "release", "abandon", "handoff"] as const) place(program, name);
 
-  common(program.command("reap"))
-    .summary("turn claims expired for at least --min-age into abandoned loose ends")
-    .option("--min-age <duration>", "how long past expiry (default 24h)")
-    .action(async (flags) => (await handlers()).reap(flags));
+  place(program, "reap");
 
   for (const name of ["show", "list", "log", "context"] as const) place(program, name);
 

@@ -13,10 +13,12 @@ import type { OperationResult } from "../../api/catalogue.js";
 import { shown } from "../../services/claims.js";
 import { CLAIM_STATES, type BatonEvent, type Claim, EVENT_KINDS, TASK_STATES, type Task } from "../../core/types.js";
 import { resolve } from "node:path";
+import { formatDuration, parseDuration } from "../../core/duration.js";
 import { BatonError } from "../../core/errors.js";
+import { isoSeconds } from "../../core/time.js";
 import { parseAgent } from "../../core/identity.js";
 import { table } from "./output.js";
-import { claimFromView, eventFromView, inLibraryOrder } from "./remote.js";
+import { claimFromView, eventFromView, inLibraryOrder, libraryAnswer } from "./remote.js";
 import { describeClaim, describeEvent, describeTask, relative } from "./render.js";
 import type { CliFlag, CliOperations, Prepared, Rendered } from "./operation-spec.js";
 
@@ -191,6 +193,25 @@ function explanation(r: NextAnswer): string {
   return `\n${rows}\n${won}${skipped} (seed ${r.seed})`;
 }
 
+/** A reap's answer as the library gives it (the server's revived: the reaped claims' dates as dates). */
+interface ReapAnswer {
+  readonly ok: true;
+  readonly reaped: readonly Claim[];
+  readonly count: number;
+  readonly minAgeMs: number;
+  readonly message: string;
+}
+
+/** `reap`'s and `work-reap`'s first line (`age`: the min age as the command was given it). */
+export const reapedLine = (n: number, age: string): string =>
+  `reaped ${n} stale claim${n === 1 ? "" : "s"} (expired >${age}) -> abandoned`;
+
+/** A `reap` answer of the server as the library's: its `data` fields, the claims revived. */
+export function reapFromServer(result: OperationResult): ReapAnswer {
+  const answer = libraryAnswer(result) as unknown as ReapAnswer & { reaped: Record<string, unknown>[] };
+  return { ...answer, reaped: answer.reaped.map(claimFromView) };
+}
+
 export const CLI_OPERATIONS: CliOperations = {
   claim: {
     words: "claim",
@@ -362,6 +383,36 @@ export const CLI_OPERATIONS: CliOperations = {
     flags: [note("how it was settled")],
     agent: true,
     local: (baton, p) => baton.resolve(p.input.key, { as: as(p), ...defined({ note: p.input.note }) }),
+  },
+  reap: {
+    words: "reap",
+    summary: "turn claims expired for at least --min-age into abandoned loose ends",
+    flags: [
+      { flag: "--min-age", value: "duration", type: "string", description: "how long past expiry (default 24h)" },
+    ],
+    prepare(p) {
+      const text = p.flags.minAge;
+      const ms =
+        text === undefined ? 24 * 3_600_000 : parseDuration(String(text), { name: "--min-age", allowZero: true });
+      p.input.minAge = `${ms}ms`;
+      p.extra.minAgeMs = ms;
+      // Here the reap is logged as by the configured agent, if any; through a server by the token's.
+      if (p.config.agent !== undefined) p.extra.by = parseAgent(p.config.agent);
+    },
+    local: async (baton, p) => ({
+      ok: true,
+      ...(await baton.reap({
+        minAge: p.extra.minAgeMs as number,
+        ...defined({ as: p.extra.by as string | undefined }),
+      })),
+    }),
+    fromServer: reapFromServer,
+    render(answer: ReapAnswer): Rendered {
+      const lines = [reapedLine(answer.reaped.length, formatDuration(answer.minAgeMs))];
+      for (const c of answer.reaped)
+        lines.push(`  loose end: ${c.key}  (${c.agent}, token ${c.token}, expired ${isoSeconds(c.expiresAt)})`);
+      return { ok: true, json: answer, text: lines.join("\n") };
+    },
   },
   show: {
     words: "show",
