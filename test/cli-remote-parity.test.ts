@@ -228,6 +228,16 @@ const ROWS: readonly Row[] = [
   ["ops", ["reap", "--min-age", "0s"]],
   ["ops", ["reap", "--min-age", "0s", "--json"]],
   ["ops", ["work-claim", "ops", "stale:3", "--ttl", "1s"]],
+  // gate list and gate forget: the marks read on the server, forgetting logged there.
+  ["alice", ["gate", "list"]],
+  ["alice", ["gate", "list", "--since", "1h", "--json"]],
+  ["alice", ["gate", "list", "--since", "soon"]],
+  ["bob", ["gate", "forget", "notify:x"]],
+  ["bob", ["gate", "forget", "notify:x", "--json"]],
+  ["alice", ["gate", "forget", "notify:y", "--json"]],
+  ["alice", ["gate", "forget", "notify:never"]],
+  ["alice", ["gate", "check", "notify:x", "--json"]],
+  ["alice", ["gate", "list", "--json"]],
   ["alice", ["list", "--state", "abandoned", "--json"]],
 ];
 

@@ -398,10 +398,14 @@ describe("what only a server decides", () => {
 
   it("commands without a server path say REMOTE_UNSUPPORTED and change nothing", async () => {
     const before = dumpSqlite(served.db);
+    // tokens and db are the store itself (local by design); probe and sync-check read this checkout.
     for (const args of [
-      ["gate", "list"],
-      ["gate", "forget", "notify:x"],
       ["tokens", "list"],
+      ["db", "status"],
+      ["db", "migrate"],
+      ["probe", "src/"],
+      ["sync-check"],
+      ["gate", "mark", "notify:m", "--marker-dir", "."],
     ]) {
       const r = await cliAsync([...args, "--json"], { env: remote("alice", { BATON_AGENT: "alice" }), cwd });
       expect(r.code, args.join(" ")).toBe(2);

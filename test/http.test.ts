@@ -173,6 +173,7 @@ describe("baton serve on SQLite", () => {
       paths_release: { paths: ["src/guarded/"], repo },
       paths_renew: { repo },
       reap: { minAge: "0s" },
+      gate_forget: { key: "notify:guarded" },
     };
     for (const operation of SERVER_OPERATIONS.filter((o) => o.mutates)) {
       const body = inputs[operation.name];

@@ -105,6 +105,10 @@ export interface BatonApi {
   gateCheck(input: In<"gate_check">): Out;
   /** Record that I did this side effect. */
   gateMark(input: In<"gate_mark">): Out;
+  /** Gates marked recently, newest first, with the skips since each mark (`data.marks`). */
+  gateList(input: In<"gate_list">): Out;
+  /** Forget a gate's mark so it can fire again, logged (`data.outcome`: `forgotten`, `unmarked`, `refused`). */
+  gateForget(input: In<"gate_forget">): Out;
   /**
    * One step of a gate run whose effect runs with the caller: a skip (logged; `GATE_MARKED`, or
    * `CLAIM_HELD` when a sibling runs it), a sibling's lock to wait for (`CLAIM_HELD`, `data.outcome`
@@ -168,6 +172,8 @@ export const API_METHODS = {
   paths_list: "pathsList",
   gate_check: "gateCheck",
   gate_mark: "gateMark",
+  gate_list: "gateList",
+  gate_forget: "gateForget",
   gate_lock: "gateLock",
   context: "context",
   note: "note",
@@ -247,6 +253,12 @@ export abstract class OperationMethods implements BatonApi {
   }
   gateMark(input: In<"gate_mark">): Out {
     return this.call("gate_mark", input);
+  }
+  gateList(input: In<"gate_list">): Out {
+    return this.call("gate_list", input);
+  }
+  gateForget(input: In<"gate_forget">): Out {
+    return this.call("gate_forget", input);
   }
   gateLock(input: In<"gate_lock">): Out {
     return this.call("gate_lock", input);

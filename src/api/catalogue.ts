@@ -15,6 +15,7 @@ import { type BatonEvent, CLAIM_STATES, type Claim, EVENT_KINDS, type PathClaim,
 import { TASK_IMPORT_BODY_LIMIT, TASK_IMPORT_MAX } from "./baton-api.js";
 import { parseRepo } from "../services/paths.js";
 import type { TaskSpec } from "../services/tasks.js";
+import { forgetAnswer } from "../services/gates.js";
 
 /** Who calls, decided by the surface (never by the operation's input). */
 export interface OperationContext {
@@ -822,6 +823,40 @@ const OPERATIONS = [
         ...(input.window === undefined ? {} : { window: input.window }),
       });
       return fromAnswer({ ...r, ...(r.ok ? {} : { code: "GATE_MARKED" }) });
+    },
+  }),
+  op({
+    name: "gate_list",
+    summary: "Gates marked in the last `since` (default 24h), newest first, with the skips since each mark.",
+    input: z.object({ since: z.string().optional() }),
+    mutates: false,
+    idempotent: true,
+    destructive: false,
+    local: false,
+    codes: [],
+    tool: false,
+    async run(baton, input) {
+      const marks = await baton.gates.list(input.since === undefined ? {} : { since: input.since });
+      return { ok: true, message: `${marks.length} gate marks`, data: { marks: jsonValue(marks) } };
+    },
+  }),
+  op({
+    name: "gate_forget",
+    summary: "Forget a gate's mark in the registry so it can fire again (logged); marker files stay the caller's.",
+    input: z.object({ key }),
+    mutates: true,
+    idempotent: true,
+    destructive: true,
+    local: false,
+    codes: ["NOT_FOUND", "CLAIM_HELD"],
+    tool: false,
+    async run(baton, input, context) {
+      const registry = await baton.gates.forgetMark(input.key, { as: context.agent });
+      const { ok, message } = forgetAnswer(input.key, registry, false);
+      // data.outcome: what became of the mark, for a client that words it with its own marker files.
+      const data = { outcome: registry.outcome };
+      if (registry.outcome === "forgotten") return { ok, message, data };
+      return { ok, code: registry.outcome === "unmarked" ? "NOT_FOUND" : registry.code, message, data };
     },
   }),
   op({
