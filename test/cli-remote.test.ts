@@ -6,6 +6,7 @@
  * (FORBIDDEN, nothing changed), commands without a server path say REMOTE_UNSUPPORTED
  * (nothing changed), no token is UNAUTHENTICATED, a server that is gone is exit 3.
  */
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cliStores } from "./contract/targets.js";
@@ -394,6 +395,25 @@ describe("what only a server decides", () => {
     expect(JSON.parse(log.stdout).events).toMatchObject([
       { kind: "reaped", key: "r:stale", agent: "alice", detail: { by: "reaper" } },
     ]);
+  });
+
+  it("gate forget through a server: the marker file here is removed, the server's mark forgotten (logged)", async () => {
+    const markers = join(tempDir(), "marks");
+    const env = { ...remote("alice"), BATON_MARKER_DIR: markers };
+    const ran = await cliAsync(["gate", "run", "notify:fm", "--", process.execPath, "-e", "1"], { env, cwd });
+    expect(ran.code, ran.stderr).toBe(0);
+    expect(readdirSync(markers)).toHaveLength(1);
+    const forgot = await cliAsync(["gate", "forget", "notify:fm"], { env, cwd });
+    expect(forgot).toMatchObject({
+      code: 0,
+      stdout: "forgot the mark of gate:notify:fm (logged) and its marker file\n",
+    });
+    expect(readdirSync(markers)).toHaveLength(0);
+    const again = await cliAsync(["gate", "forget", "notify:fm", "--json"], { env, cwd });
+    expect(again.code).toBe(1);
+    expect(JSON.parse(again.stdout)).toEqual({ ok: false, message: "nothing to forget: gate:notify:fm has no mark" });
+    const check = await cliAsync(["gate", "check", "notify:fm"], { env: remote("bob"), cwd });
+    expect(check.code, check.stdout).toBe(0);
   });
 
   it("commands without a server path say REMOTE_UNSUPPORTED and change nothing", async () => {
