@@ -15,7 +15,7 @@ import { type BatonEvent, CLAIM_STATES, type Claim, EVENT_KINDS, type PathClaim,
 import { TASK_IMPORT_BODY_LIMIT, TASK_IMPORT_MAX } from "./baton-api.js";
 import { parseRepo } from "../services/paths.js";
 import type { TaskSpec } from "../services/tasks.js";
-import { forgetAnswer } from "../services/gates.js";
+import { forgetAnswer, gateKey } from "../services/gates.js";
 
 /** Who calls, decided by the surface (never by the operation's input). */
 export interface OperationContext {
@@ -852,7 +852,7 @@ const OPERATIONS = [
     tool: false,
     async run(baton, input, context) {
       const registry = await baton.gates.forgetMark(input.key, { as: context.agent });
-      const { ok, message } = forgetAnswer(input.key, registry, false);
+      const { ok, message } = forgetAnswer(gateKey(input.key), registry, false);
       // data.outcome: what became of the mark, for a client that words it with its own marker files.
       const data = { outcome: registry.outcome };
       if (registry.outcome === "forgotten") return { ok, message, data };
