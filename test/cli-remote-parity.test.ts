@@ -10,11 +10,22 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI_OPERATIONS } from "../src/surfaces/cli/operations.js";
 import { spawnCli } from "./cli-helpers.js";
-import { cliAsync, cliChained, gitCheckout, ROOT, type ServeProcess, startServe, tempDir, until } from "./helpers.js";
+import {
+  cliAsync,
+  cliChained,
+  gitCheckout,
+  ROOT,
+  type ServeProcess,
+  sleepUntil,
+  startServe,
+  tempDir,
+  until,
+} from "./helpers.js";
 
 const TASK_FIXTURES = join(ROOT, "test", "fixtures", "tasks");
 
-type Row = readonly [agent: "alice" | "bob", args: readonly string[]];
+/** `ops` holds an admin's token on the server (reap is an admin's operation there). */
+type Row = readonly [agent: "alice" | "bob" | "ops", args: readonly string[]];
 
 /** An import whose blocker is no task: the store refuses it (BLOCKER_UNKNOWN, naming file:line), nothing written. */
 const UNKNOWN_BLOCKER = ((): string => {
@@ -29,6 +40,9 @@ const SEED: readonly Row[] = [
   ["alice", ["task", "add", "t1", "--title", "low", "--priority", "10"]],
   ["alice", ["task", "add", "t2", "--title", "high", "--priority", "80", "--category", "docs"]],
   ["alice", ["task", "add", "t3", "--title", "after t2", "--blocked-by", "t2"]],
+  // Claims for reap to find: expired before the rows run (beforeAll waits their expiry out).
+  ["alice", ["claim", "stale:1", "--ttl", "1s"]],
+  ["bob", ["claim", "stale:2", "--ttl", "1s", "--paths", "old/"]],
 ];
 
 /** One chain of calls: each row's state is the one the rows before it left, on both sides. */
@@ -198,12 +212,58 @@ const ROWS: readonly Row[] = [
   ["alice", ["task", "import", UNKNOWN_BLOCKER, "--json"]],
   ["alice", ["task", "show", "login", "--json"]],
   ["alice", ["task", "list", "--limit", "100", "--json"]],
+  // The seed verbs: SESSION is the agent (the token's, as --as would be); --ttl in minutes.
+  ["alice", ["work-claim", "alice", "w:1", "--ttl", "30"]],
+  ["alice", ["work-claim", "alice", "w:2", "--json"]],
+  ["bob", ["work-claim", "bob", "w:1"]],
+  ["bob", ["work-claim", "bob", "w:1", "--json"]],
+  ["alice", ["work-claim", "alice", "w:3", "--ttl", "soon"]],
+  ["alice", ["work-list"]],
+  ["alice", ["work-list", "--json"]],
+  ["bob", ["work-complete", "bob", "w:1"]],
+  ["bob", ["work-complete", "bob", "w:1", "--json"]],
+  ["alice", ["work-complete", "alice", "w:1", "--result", "merged"]],
+  ["alice", ["work-complete", "alice", "w:1", "--json"]],
+  ["bob", ["work-claim", "bob", "w:1"]],
+  ["bob", ["work-claim", "bob", "w:1", "--json"]],
+  ["alice", ["work-abandon", "alice", "w:2", "--reason", "superseded"]],
+  ["alice", ["work-abandon", "alice", "w:2", "--json"]],
+  ["alice", ["work-abandon", "alice", "w:2"]],
+  // reap: an admin's operation through a server; what expired at least --min-age ago becomes a loose end.
+  ["ops", ["reap", "--min-age", "soon"]],
+  ["ops", ["reap", "--json"]],
+  ["ops", ["work-reap", "--min-age-hours", "x"]],
+  ["ops", ["work-reap", "--min-age-hours", "24"]],
+  ["ops", ["work-reap", "--json"]],
+  ["ops", ["reap", "--min-age", "0s"]],
+  ["ops", ["reap", "--min-age", "0s", "--json"]],
+  ["ops", ["work-claim", "ops", "stale:3", "--ttl", "1s"]],
+  // gate list and gate forget: the marks read on the server, forgetting logged there.
+  ["alice", ["gate", "list"]],
+  ["alice", ["gate", "list", "--since", "1h", "--json"]],
+  ["alice", ["gate", "list", "--since", "soon"]],
+  ["bob", ["gate", "forget", "notify:x"]],
+  ["bob", ["gate", "forget", "notify:x", "--json"]],
+  ["alice", ["gate", "forget", "notify:y", "--json"]],
+  ["alice", ["gate", "forget", "notify:never"]],
+  ["alice", ["gate", "check", "notify:x", "--json"]],
+  ["alice", ["gate", "list", "--json"]],
+  ["alice", ["list", "--state", "abandoned", "--json"]],
 ];
 
 /** The catalogue commands that run only here (git and the working tree): not registry commands. */
 const WORKSPACE_ONLY = new Set(["probe", "sync-check"]);
 /** Registry commands outside the catalogue table that go through a server too. */
-const OTHERS = ["task block", "task unblock", "run", "check"];
+const OTHERS = [
+  "task block",
+  "task unblock",
+  "run",
+  "check",
+  "work-claim",
+  "work-complete",
+  "work-abandon",
+  "work-list",
+];
 
 /** Times, durations and the scores that grow with a task's age differ between two runs; the rest must not. */
 function masked(text: string): string {
@@ -234,17 +294,31 @@ describe("every registry command prints and exits the same through BATON_URL as 
   let server: ServeProcess;
 
   beforeAll(async () => {
-    for (const agent of ["alice", "bob"]) {
-      const r = await cliChained(["tokens", "add", agent, "--json"], { env: { BATON_DB: servedDb }, cwd: dir });
+    for (const agent of ["alice", "bob", "ops"]) {
+      const admin = agent === "ops" ? ["--admin"] : [];
+      const r = await cliChained(["tokens", "add", agent, ...admin, "--json"], {
+        env: { BATON_DB: servedDb },
+        cwd: dir,
+      });
       expect(r.code, r.stderr).toBe(0);
       tokens.set(agent, (JSON.parse(r.stdout) as { token: string }).token);
     }
     for (const db of [localDb, servedDb]) {
       for (const [agent, args] of SEED) {
-        const r = await cliChained([...args], { env: { BATON_DB: db, BATON_AGENT: agent }, cwd: dir });
+        const r = await cliChained([...args], { env: { BATON_DB: db, BATON_AGENT: agent }, cwd });
         expect(r.code, r.stderr).toBe(0);
       }
     }
+    // The seeded claims' own expiry, waited out: every row sees them expired on both sides.
+    const expiries = await Promise.all(
+      [localDb, servedDb].flatMap((db) =>
+        ["stale:1", "stale:2"].map(async (key) => {
+          const r = await cliAsync(["show", key, "--json"], { env: { BATON_DB: db }, cwd });
+          return Date.parse((JSON.parse(r.stdout) as { claim: { expiresAt: string } }).claim.expiresAt);
+        }),
+      ),
+    );
+    await sleepUntil(Math.max(...expiries) + 1);
     server = await startServe({ BATON_DB: servedDb });
   }, 120_000);
 

@@ -6,6 +6,7 @@
  * (FORBIDDEN, nothing changed), commands without a server path say REMOTE_UNSUPPORTED
  * (nothing changed), no token is UNAUTHENTICATED, a server that is gone is exit 3.
  */
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cliStores } from "./contract/targets.js";
@@ -16,6 +17,7 @@ import {
   dumpSqlite,
   gitCheckout,
   type ServeProcess,
+  sleepUntil,
   startServe,
   tempDir,
 } from "./helpers.js";
@@ -345,9 +347,87 @@ describe("what only a server decides", () => {
     expect(shown.stdout).toContain("holder:   bob");
   });
 
+  it("a seed verb's SESSION is the agent: another than the token's is FORBIDDEN, nothing changed; an admin's token may name any", async () => {
+    const before = dumpSqlite(served.db);
+    for (const args of [
+      ["work-claim", "bob", "w:f"],
+      ["work-complete", "bob", "w:f"],
+      ["work-abandon", "bob", "w:f", "--reason", "no"],
+    ]) {
+      const r = cli([...args, "--json"], { env: remote("alice"), cwd });
+      expect(r.code, args.join(" ")).toBe(2);
+      expect(JSON.parse(r.stdout), args.join(" ")).toMatchObject({ ok: false, error: { code: "FORBIDDEN" } });
+    }
+    expect(dumpSqlite(served.db)).toBe(before);
+    const added = cli(["tokens", "add", "ops", "--admin", "--json"], { env: { BATON_DB: served.db }, cwd });
+    expect(added.code, added.stderr).toBe(0);
+    const admin = { BATON_URL: served.server.url, BATON_TOKEN: (JSON.parse(added.stdout) as { token: string }).token };
+    const claimed = cli(["work-claim", "bob", "w:f", "--ttl", "30"], { env: admin, cwd });
+    expect(claimed, claimed.stderr).toMatchObject({ code: 0, stdout: "claimed w:f (expires in 30 min)\n" });
+    expect(cli(["show", "w:f"], { env: remote("alice"), cwd }).stdout).toContain("holder:   bob");
+    const done = cli(["work-complete", "bob", "w:f"], { env: remote("bob"), cwd });
+    expect(done).toMatchObject({ code: 0, stdout: "completed w:f\n" });
+  });
+
+  it("reap is an admin token's: an agent's is FORBIDDEN (nothing changed), an admin's reaps, logged as by its agent", async () => {
+    const claimed = cli(["claim", "r:stale", "--ttl", "1s", "--json"], { env: remote("alice"), cwd });
+    expect(claimed.code, claimed.stderr).toBe(0);
+    await sleepUntil(Date.parse((JSON.parse(claimed.stdout) as { claim: { expiresAt: string } }).claim.expiresAt) + 1);
+    const before = dumpSqlite(served.db);
+    for (const args of [
+      ["reap", "--min-age", "0s"],
+      ["work-reap", "--min-age-hours", "0"],
+    ]) {
+      const r = cli([...args, "--json"], { env: remote("alice"), cwd });
+      expect(r.code, args.join(" ")).toBe(2);
+      expect(JSON.parse(r.stdout), args.join(" ")).toMatchObject({ ok: false, error: { code: "FORBIDDEN" } });
+    }
+    expect(dumpSqlite(served.db)).toBe(before);
+    const added = cli(["tokens", "add", "reaper", "--admin", "--json"], {
+      env: { BATON_DB: served.db },
+      cwd,
+    });
+    const admin = { BATON_URL: served.server.url, BATON_TOKEN: (JSON.parse(added.stdout) as { token: string }).token };
+    const reaped = cli(["reap", "--min-age", "0s"], { env: admin, cwd });
+    expect(reaped.code, reaped.stderr).toBe(0);
+    expect(reaped.stdout).toMatch(/^reaped \d+ stale claims? \(expired >0ms\) -> abandoned\n/);
+    expect(reaped.stdout).toContain("  loose end: r:stale  (alice, token ");
+    const log = cli(["log", "r:stale", "--kind", "reaped", "--json"], { env: remote("alice"), cwd });
+    expect(JSON.parse(log.stdout).events).toMatchObject([
+      { kind: "reaped", key: "r:stale", agent: "alice", detail: { by: "reaper" } },
+    ]);
+  });
+
+  it("gate forget through a server: the marker file here is removed, the server's mark forgotten (logged)", async () => {
+    const markers = join(tempDir(), "marks");
+    const env = { ...remote("alice"), BATON_MARKER_DIR: markers };
+    const ran = cli(["gate", "run", "notify:fm", "--", process.execPath, "-e", "1"], { env, cwd });
+    expect(ran.code, ran.stderr).toBe(0);
+    expect(readdirSync(markers)).toHaveLength(1);
+    const forgot = cli(["gate", "forget", "notify:fm"], { env, cwd });
+    expect(forgot).toMatchObject({
+      code: 0,
+      stdout: "forgot the mark of gate:notify:fm (logged) and its marker file\n",
+    });
+    expect(readdirSync(markers)).toHaveLength(0);
+    const again = cli(["gate", "forget", "notify:fm", "--json"], { env, cwd });
+    expect(again.code).toBe(1);
+    expect(JSON.parse(again.stdout)).toEqual({ ok: false, message: "nothing to forget: gate:notify:fm has no mark" });
+    const check = cli(["gate", "check", "notify:fm"], { env: remote("bob"), cwd });
+    expect(check.code, check.stdout).toBe(0);
+  });
+
   it("commands without a server path say REMOTE_UNSUPPORTED and change nothing", async () => {
     const before = dumpSqlite(served.db);
-    for (const args of [["reap"], ["work-list"], ["tokens", "list"]]) {
+    // tokens and db are the store itself (local by design); probe and sync-check read this checkout.
+    for (const args of [
+      ["tokens", "list"],
+      ["db", "status"],
+      ["db", "migrate"],
+      ["probe", "src/"],
+      ["sync-check"],
+      ["gate", "mark", "notify:m", "--marker-dir", "."],
+    ]) {
       const r = cli([...args, "--json"], { env: remote("alice", { BATON_AGENT: "alice" }), cwd });
       expect(r.code, args.join(" ")).toBe(2);
       expect(JSON.parse(r.stdout), args.join(" ")).toMatchObject({ ok: false, error: { code: "REMOTE_UNSUPPORTED" } });

@@ -172,6 +172,8 @@ describe("baton serve on SQLite", () => {
       paths_claim: { paths: ["src/guarded/"], repo },
       paths_release: { paths: ["src/guarded/"], repo },
       paths_renew: { repo },
+      reap: { minAge: "0s" },
+      gate_forget: { key: "notify:guarded" },
     };
     for (const operation of SERVER_OPERATIONS.filter((o) => o.mutates)) {
       const body = inputs[operation.name];
@@ -180,6 +182,11 @@ describe("baton serve on SQLite", () => {
       expect([r.status, r.body.code], operation.name).toEqual([403, "FORBIDDEN"]);
       const ro = await post(server, routeOf(operation), body, reader);
       expect([ro.status, ro.body.code], `${operation.name} read-only`).toEqual([403, "FORBIDDEN"]);
+    }
+    // An admin's operation (reap) is refused to an agent's token acting as itself too.
+    for (const operation of SERVER_OPERATIONS.filter((o) => o.admin === true)) {
+      const r = await post(server, routeOf(operation), inputs[operation.name], alice);
+      expect([r.status, r.body.code], `${operation.name} as alice`).toEqual([403, "FORBIDDEN"]);
     }
     expect(dumpSqlite(db)).toBe(before);
     // As themselves, Alice's calls on Bob's claim are refused by the claim rules.

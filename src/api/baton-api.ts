@@ -80,6 +80,8 @@ export interface BatonApi {
   handoff(input: In<"handoff">): Out;
   /** Close a loose end (an abandoned or expired claim). */
   resolve(input: In<"resolve">): Out;
+  /** Turn claims expired for at least `minAge` into abandoned loose ends (through a server: an admin's token only). */
+  reap(input: In<"reap">): Out;
   /** Who holds a key, and its recent events (`data.claim`, `data.events`, `data.now`). */
   show(input: In<"show">): Out;
   /** Claims by state (default live), agent, prefix (`data.claims`, `data.now`). */
@@ -103,6 +105,10 @@ export interface BatonApi {
   gateCheck(input: In<"gate_check">): Out;
   /** Record that I did this side effect. */
   gateMark(input: In<"gate_mark">): Out;
+  /** Gates marked recently, newest first, with the skips since each mark (`data.marks`). */
+  gateList(input: In<"gate_list">): Out;
+  /** Forget a gate's mark so it can fire again, logged (`data.outcome`: `forgotten`, `unmarked`, `refused`). */
+  gateForget(input: In<"gate_forget">): Out;
   /**
    * One step of a gate run whose effect runs with the caller: a skip (logged; `GATE_MARKED`, or
    * `CLAIM_HELD` when a sibling runs it), a sibling's lock to wait for (`CLAIM_HELD`, `data.outcome`
@@ -155,6 +161,7 @@ export const API_METHODS = {
   abandon: "abandon",
   handoff: "handoff",
   resolve: "resolve",
+  reap: "reap",
   show: "show",
   list: "list",
   log: "log",
@@ -165,6 +172,8 @@ export const API_METHODS = {
   paths_list: "pathsList",
   gate_check: "gateCheck",
   gate_mark: "gateMark",
+  gate_list: "gateList",
+  gate_forget: "gateForget",
   gate_lock: "gateLock",
   context: "context",
   note: "note",
@@ -212,6 +221,9 @@ export abstract class OperationMethods implements BatonApi {
   resolve(input: In<"resolve">): Out {
     return this.call("resolve", input);
   }
+  reap(input: In<"reap">): Out {
+    return this.call("reap", input);
+  }
   show(input: In<"show">): Out {
     return this.call("show", input);
   }
@@ -241,6 +253,12 @@ export abstract class OperationMethods implements BatonApi {
   }
   gateMark(input: In<"gate_mark">): Out {
     return this.call("gate_mark", input);
+  }
+  gateList(input: In<"gate_list">): Out {
+    return this.call("gate_list", input);
+  }
+  gateForget(input: In<"gate_forget">): Out {
+    return this.call("gate_forget", input);
   }
   gateLock(input: In<"gate_lock">): Out {
     return this.call("gate_lock", input);

@@ -15,6 +15,7 @@ import { type BatonEvent, CLAIM_STATES, type Claim, EVENT_KINDS, type PathClaim,
 import { TASK_IMPORT_BODY_LIMIT, TASK_IMPORT_MAX } from "./baton-api.js";
 import { parseRepo } from "../services/paths.js";
 import type { TaskSpec } from "../services/tasks.js";
+import { forgetAnswer, gateKey } from "../services/gates.js";
 
 /** Who calls, decided by the surface (never by the operation's input). */
 export interface OperationContext {
@@ -83,6 +84,11 @@ export interface Operation<S extends z.ZodObject = z.ZodObject, N extends string
    * HTTP clients send, kept out of the tool list's budget.
    */
   readonly toolHidden?: readonly string[];
+  /**
+   * Only an admin's token may call it through a server (`reap`): another token is refused
+   * (`FORBIDDEN`, nothing changed). In process the caller owns the registry already.
+   */
+  readonly admin?: boolean;
   /**
    * The largest request body a server accepts for it, in bytes, when more than its default
    * (64 KiB): a bulk operation's (`task_import`). Larger is 413 `BODY_TOO_LARGE`.
@@ -545,6 +551,25 @@ const OPERATIONS = [
     },
   }),
   op({
+    name: "reap",
+    summary: "Turn claims expired for at least minAge (default 24h) into abandoned loose ends (admin tokens).",
+    input: z.object({ minAge: z.string().optional().describe("e.g. 24h; 0s: every expired claim") }),
+    mutates: true,
+    idempotent: true,
+    destructive: true,
+    local: false,
+    codes: [],
+    tool: false,
+    admin: true,
+    async run(baton, input, context) {
+      // data: the claims reaped (the loose ends), their count, the path claims reaped, minAgeMs.
+      return fromAnswer({
+        ok: true,
+        ...(await baton.reap({ as: context.agent, ...(input.minAge === undefined ? {} : { minAge: input.minAge }) })),
+      });
+    },
+  }),
+  op({
     name: "show",
     summary: "Who holds a key, and its recent history.",
     input: z.object({ key, events: z.number().int().min(1).max(1000).optional() }),
@@ -798,6 +823,40 @@ const OPERATIONS = [
         ...(input.window === undefined ? {} : { window: input.window }),
       });
       return fromAnswer({ ...r, ...(r.ok ? {} : { code: "GATE_MARKED" }) });
+    },
+  }),
+  op({
+    name: "gate_list",
+    summary: "Gates marked in the last `since` (default 24h), newest first, with the skips since each mark.",
+    input: z.object({ since: z.string().optional() }),
+    mutates: false,
+    idempotent: true,
+    destructive: false,
+    local: false,
+    codes: [],
+    tool: false,
+    async run(baton, input) {
+      const marks = await baton.gates.list(input.since === undefined ? {} : { since: input.since });
+      return { ok: true, message: `${marks.length} gate marks`, data: { marks: jsonValue(marks) } };
+    },
+  }),
+  op({
+    name: "gate_forget",
+    summary: "Forget a gate's mark in the registry so it can fire again (logged); marker files stay the caller's.",
+    input: z.object({ key }),
+    mutates: true,
+    idempotent: true,
+    destructive: true,
+    local: false,
+    codes: ["NOT_FOUND", "CLAIM_HELD"],
+    tool: false,
+    async run(baton, input, context) {
+      const registry = await baton.gates.forgetMark(input.key, { as: context.agent });
+      const { ok, message } = forgetAnswer(gateKey(input.key), registry, false);
+      // data.outcome: what became of the mark, for a client that words it with its own marker files.
+      const data = { outcome: registry.outcome };
+      if (registry.outcome === "forgotten") return { ok, message, data };
+      return { ok, code: registry.outcome === "unmarked" ? "NOT_FOUND" : registry.code, message, data };
     },
   }),
   op({

@@ -122,6 +122,21 @@ export class HttpBatonApi extends OperationMethods {
     return this.#base;
   }
 
+  /**
+   * This client's server, token and transport, acting as `agent` (what a seed verb's SESSION
+   * names): the server refuses (`FORBIDDEN`, nothing changed) an agent other than the token's
+   * unless the token is an admin's.
+   */
+  actingAs(agent: string): HttpBatonApi {
+    return new HttpBatonApi({
+      url: this.#base,
+      token: this.#token,
+      as: agent,
+      timeoutMs: this.#timeoutMs,
+      transport: this.#transport,
+    });
+  }
+
   async call<N extends OperationName>(name: N, input: OperationInput<N>): Promise<OperationResult> {
     const body = { ...(input as Record<string, unknown>), ...(this.#as === undefined ? {} : { as: this.#as }) };
     const { status, value } = await this.#request("POST", `/v1/${name.replaceAll("_", "/")}`, body);

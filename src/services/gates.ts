@@ -501,24 +501,57 @@ export class GateService {
   }
 
   /** Forget a mark so the effect can fire again: logged (a reopened grant, then abandoned). */
-  async forget(
-    keyInput: string,
-    options: GateOptions & { as: string },
-  ): Promise<{ readonly ok: boolean; readonly message: string }> {
+  async forget(keyInput: string, options: GateOptions & { as: string }): Promise<GateForgetResult> {
     const key = gateKey(keyInput);
     const agent = parseAgent(options.as);
     const markers = this.#markers(options);
     const removed = markers?.remove(key) ?? false;
+    return forgetAnswer(key, await this.forgetMark(key, { as: agent }), removed);
+  }
+
+  /**
+   * The registry's part of {@link forget}, marker files aside (a server's: the caller keeps its
+   * own): the mark reopened and abandoned, logged; `unmarked` when there is none.
+   */
+  async forgetMark(keyInput: string, options: { as: string }): Promise<GateForgetOutcome> {
+    const key = gateKey(keyInput);
+    const agent = parseAgent(options.as);
     const { claim } = await this.#claims.show(key, { events: 1 });
-    if (claim === null || claim.state !== "completed") {
-      return {
-        ok: removed,
-        message: removed ? `forgot the marker file of ${key}` : `nothing to forget: ${key} has no mark`,
-      };
-    }
+    if (claim === null || claim.state !== "completed") return { outcome: "unmarked" };
     const reopened = await this.#claims.claim(key, { as: agent, reopen: true, ttl: 60_000 });
-    if (!reopened.ok) return { ok: false, message: reopened.message };
+    if (!reopened.ok) return { outcome: "refused", code: reopened.code ?? "CLAIM_HELD", message: reopened.message };
     await this.#claims.abandon(key, { as: agent, reason: `gate mark forgotten by ${agent}` });
-    return { ok: true, message: `forgot the mark of ${key} (logged)${removed ? " and its marker file" : ""}` };
+    return { outcome: "forgotten" };
+  }
+}
+
+/** What `gate forget` answers. */
+export interface GateForgetResult {
+  readonly ok: boolean;
+  readonly message: string;
+}
+
+/** What became of a gate's mark in the registry when it was forgotten. */
+export type GateForgetOutcome =
+  | { readonly outcome: "forgotten" }
+  | { readonly outcome: "unmarked" }
+  | { readonly outcome: "refused"; readonly code: string; readonly message: string };
+
+/**
+ * `gate forget`'s answer from the registry's part and whether a marker file was removed: one
+ * wording for the library and for a client whose marker files are on its machine while the
+ * registry's part ran on a server.
+ */
+export function forgetAnswer(key: string, registry: GateForgetOutcome, removedMarker: boolean): GateForgetResult {
+  switch (registry.outcome) {
+    case "forgotten":
+      return { ok: true, message: `forgot the mark of ${key} (logged)${removedMarker ? " and its marker file" : ""}` };
+    case "unmarked":
+      return {
+        ok: removedMarker,
+        message: removedMarker ? `forgot the marker file of ${key}` : `nothing to forget: ${key} has no mark`,
+      };
+    case "refused":
+      return { ok: false, message: registry.message };
   }
 }

@@ -232,6 +232,38 @@ describe.each(API_TARGETS)("BatonApi contract: $name", (target: ApiTarget) => {
     ]);
   });
 
+  it("gate_list and gate_forget: the marks newest first with the skips since, a mark forgotten (logged), nothing to forget after", async () => {
+    const { alice, bob } = await fresh();
+    expect(await alice.gateList({})).toMatchObject({ ok: true, data: { marks: [] } });
+    expect((await alice.gateMark({ key: "notify:a", note: "sent" })).ok).toBe(true);
+    expect((await bob.gateMark({ key: "notify:b" })).ok).toBe(true);
+    expect((await bob.gateLock({ key: "notify:a", giveUp: true })).code).toBe("GATE_MARKED");
+    const listed = await alice.gateList({ since: "1h" });
+    expect(listed).toMatchObject({
+      ok: true,
+      data: {
+        marks: [
+          { key: "gate:notify:b", agent: "bob", skips: 0, lastSkip: null },
+          { key: "gate:notify:a", agent: "alice", note: "sent", skips: 1, lastSkip: { agent: "bob" } },
+        ],
+      },
+    });
+    expect(await bob.gateForget({ key: "notify:a" })).toEqual({
+      ok: true,
+      message: "forgot the mark of gate:notify:a (logged)",
+      data: { outcome: "forgotten" },
+    });
+    expect(await bob.gateForget({ key: "notify:a" })).toMatchObject({
+      ok: false,
+      code: "NOT_FOUND",
+      message: "nothing to forget: gate:notify:a has no mark",
+      data: { outcome: "unmarked" },
+    });
+    expect(await alice.gateCheck({ key: "notify:a" })).toMatchObject({ data: { done: false } });
+    expect(await alice.gateList({})).toMatchObject({ data: { marks: [{ key: "gate:notify:b" }] } });
+    expect((await thrown(alice.gateList({ since: "soon" }))).code).toBe("BAD_DURATION");
+  });
+
   it("task_import: many tasks in one transaction, again unchanged; a blocker that is no task writes none of them", async () => {
     const { alice } = await fresh();
     const tasks = [

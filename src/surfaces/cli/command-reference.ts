@@ -68,7 +68,7 @@ function operationSection(spec: CliOperation, name: string): string[] {
       ? spec.throughServer === true
         ? "here or through a server (`BATON_URL`); the checkout is read here (git, the working tree, the rules file) and what it says is sent"
         : "on this machine only (it reads the checkout: git, the working tree, the rules file)"
-      : `here or through a server (\`BATON_URL\`)${(spec.flags ?? []).some((f) => f.localOnly === true) ? "; flags marked _here only_ need a registry here" : ""}`;
+      : `here or through a server (\`BATON_URL\`${operation.admin === true ? ", with an admin's token" : ""})${(spec.flags ?? []).some((f) => f.localOnly === true) ? "; flags marked _here only_ need a registry here" : ""}`;
   const agent = spec.agent === true ? "yes" : spec.agent === undefined ? "no" : `with \`--${spec.agent.when}\``;
   const lines = [
     `### \`${usage}\``,

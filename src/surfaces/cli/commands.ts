@@ -1,62 +1,46 @@
 /**
- * Handlers for the claim commands that are not catalogue operations (reap, check, the seed
+ * Handlers for the claim commands that are not catalogue operations (check, the seed
  * verbs) and `log --follow`. The catalogue's commands are generated: operations.ts.
  * Each validates its flags before the store is opened (bad input touches nothing).
  */
-import { formatDuration, parseDuration } from "../../core/duration.js";
+import { parseDuration } from "../../core/duration.js";
 import { BatonError } from "../../core/errors.js";
 import { parseAgent, parseKey, parseToken } from "../../core/identity.js";
 import { parseText } from "../../core/schemas.js";
 import { isoSeconds as iso } from "../../core/time.js";
 import type { BatonEvent, EventKind } from "../../core/types.js";
 import { type ApiEvent, eventsOf } from "../../api/baton-api.js";
-import type { OperationInput } from "../../api/catalogue.js";
+import type { OperationInput, OperationResult } from "../../api/catalogue.js";
 import type { HttpBatonApi } from "../../api/http-client.js";
 import type { Baton } from "../../baton.js";
 import { checkToken, type LogOptions } from "../../services/claims.js";
 import type { CommonFlags } from "./main.js";
+import { reapedLine, reapFromServer } from "./operations.js";
 import { emit, emitNo, type OutputMode } from "./output.js";
-import { eventFromView, shownClaim } from "./remote.js";
+import { claimFromView, eventFromView, libraryAnswer, shownClaim, ttlText } from "./remote.js";
 import { describeEvent } from "./render.js";
 import { withSession } from "./session.js";
 
-function reapWith(
-  flags: CommonFlags,
-  parseMinAge: () => number,
-  render: (count: number, minAgeMs: number) => string,
-  withList: boolean,
-): Promise<void> {
+/**
+ * `work-reap`: the reap of `baton reap` (through a server the `reap` operation, an admin token's),
+ * printed as the seed printed it (`hours` as given; no list of the loose ends).
+ */
+function reapSeed(flags: CommonFlags, parseMinAge: () => number, hours: string): Promise<void> {
   return withSession(
     flags,
     (config) => ({
       minAgeMs: parseMinAge(),
       as: config.agent === undefined ? undefined : parseAgent(config.agent),
     }),
-    async ({ baton, mode }, p) => {
-      const result = await baton.reap({ minAge: p.minAgeMs, ...(p.as === undefined ? {} : { as: p.as }) });
-      emit(mode, { ok: true, ...result }, () => {
-        const lines = [render(result.reaped.length, p.minAgeMs)];
-        if (withList) {
-          for (const c of result.reaped) {
-            lines.push(`  loose end: ${c.key}  (${c.agent}, token ${c.token}, expired ${iso(c.expiresAt)})`);
-          }
-        }
-        return lines.join("\n");
-      });
+    async (s, p) => {
+      const result = s.api
+        ? reapFromServer(await s.api.reap({ minAge: `${p.minAgeMs}ms` }))
+        : {
+            ok: true,
+            ...(await s.baton.reap({ minAge: p.minAgeMs, ...(p.as === undefined ? {} : { as: p.as }) })),
+          };
+      emit(s.mode, result, () => reapedLine(result.reaped.length, `${Number(hours)}h`));
     },
-  );
-}
-
-const reapedLine = (n: number, age: string): string =>
-  `reaped ${n} stale claim${n === 1 ? "" : "s"} (expired >${age}) -> abandoned`;
-
-export function reap(flags: CommonFlags & { minAge?: string }): Promise<void> {
-  return reapWith(
-    flags,
-    () =>
-      flags.minAge === undefined ? 24 * 3_600_000 : parseDuration(flags.minAge, { name: "--min-age", allowZero: true }),
-    (n, ms) => reapedLine(n, formatDuration(ms)),
-    true,
   );
 }
 
@@ -170,12 +154,33 @@ function minutes(ms: number): string {
   return Number.isInteger(m) ? String(m) : m.toFixed(2).replace(/\.?0+$/, "");
 }
 
+/**
+ * Through a server a seed verb's SESSION is the agent, as `--as` is: the server refuses
+ * (`FORBIDDEN`, nothing changed) a session other than the token's agent unless the token is an admin's.
+ */
+function serverAs(api: HttpBatonApi, session: string): HttpBatonApi {
+  return api.actingAs(session);
+}
+
+/** A claim-shaped answer of the server as the library's (its fields from `data`, the claim revived). */
+function claimAnswerOf<T>(result: OperationResult): T {
+  const answer = libraryAnswer(result);
+  const view = answer.claim as Record<string, unknown> | null | undefined;
+  return { ...answer, ...(view === undefined ? {} : { claim: view === null ? null : claimFromView(view) }) } as T;
+}
+
+type ClaimAnswer = Awaited<ReturnType<Baton["claim"]>>;
+type EndAnswer = Awaited<ReturnType<Baton["complete"]>>;
+
 export function workClaim(session: string, keyInput: string, flags: CommonFlags & { ttl: string }): Promise<void> {
   return withSession(
     flags,
     () => ({ key: parseKey(keyInput), as: parseAgent(session), ttl: parseDuration(flags.ttl, { name: "--ttl" }) }),
-    async ({ baton, mode }, p) => {
-      const result = await baton.claim(p.key, { as: p.as, ttl: p.ttl });
+    async (s, p) => {
+      const result = s.api
+        ? claimAnswerOf<ClaimAnswer>(await serverAs(s.api, p.as).claim({ key: p.key, ...ttlText(p.ttl) }))
+        : await s.baton.claim(p.key, { as: p.as, ttl: p.ttl });
+      const { mode } = s;
       if (result.ok) {
         emit(mode, result, `claimed ${p.key} (expires in ${minutes(p.ttl)} min)`);
       } else if (result.outcome === "denied") {
@@ -195,10 +200,13 @@ export function workComplete(
   return withSession(
     flags,
     () => ({ key: parseKey(keyInput), as: parseAgent(session), result: parseText(flags.result, "--result") }),
-    async ({ baton, mode }, p) => {
-      const result = await baton.complete(p.key, { as: p.as, ...(p.result === null ? {} : { result: p.result }) });
-      if (result.ok) emit(mode, result, `completed ${p.key}`);
-      else emitNo(mode, result, `NOT HELD: ${result.message}`);
+    async (s, p) => {
+      const extra = p.result === null ? {} : { result: p.result };
+      const result = s.api
+        ? claimAnswerOf<EndAnswer>(await serverAs(s.api, p.as).complete({ key: p.key, ...extra }))
+        : await s.baton.complete(p.key, { as: p.as, ...extra });
+      if (result.ok) emit(s.mode, result, `completed ${p.key}`);
+      else emitNo(s.mode, result, `NOT HELD: ${result.message}`);
     },
   );
 }
@@ -211,17 +219,20 @@ export function workAbandon(
   return withSession(
     flags,
     () => ({ key: parseKey(keyInput), as: parseAgent(session), reason: parseText(flags.reason, "--reason") }),
-    async ({ baton, mode }, p) => {
-      const result = await baton.abandon(p.key, { as: p.as, ...(p.reason === null ? {} : { reason: p.reason }) });
-      if (result.ok) emit(mode, result, `abandoned ${p.key}`);
-      else emitNo(mode, result, `NOT HELD: ${result.message}`);
+    async (s, p) => {
+      const extra = p.reason === null ? {} : { reason: p.reason };
+      const result = s.api
+        ? claimAnswerOf<EndAnswer>(await serverAs(s.api, p.as).abandon({ key: p.key, ...extra }))
+        : await s.baton.abandon(p.key, { as: p.as, ...extra });
+      if (result.ok) emit(s.mode, result, `abandoned ${p.key}`);
+      else emitNo(s.mode, result, `NOT HELD: ${result.message}`);
     },
   );
 }
 
 export function workReap(flags: CommonFlags & { minAgeHours: string }): Promise<void> {
   const hours = flags.minAgeHours.trim();
-  return reapWith(
+  return reapSeed(
     flags,
     () => {
       if (!/^\d+(\.\d+)?$/.test(hours)) {
@@ -232,8 +243,7 @@ export function workReap(flags: CommonFlags & { minAgeHours: string }): Promise<
       }
       return parseDuration(`${hours}h`, { name: "--min-age-hours", allowZero: true });
     },
-    (n) => reapedLine(n, `${Number(hours)}h`),
-    false,
+    hours,
   );
 }
 
@@ -241,9 +251,12 @@ export function workList(flags: CommonFlags): Promise<void> {
   return withSession(
     flags,
     () => undefined,
-    async ({ baton, mode }) => {
-      const claims = await baton.list();
-      emit(mode, { ok: true, claims }, () =>
+    async (s) => {
+      // The library's default listing: live claims, at most 1000 (the server's default is 100).
+      const claims = s.api
+        ? ((await s.api.list({ limit: 1000 })).data as { claims: Record<string, unknown>[] }).claims.map(claimFromView)
+        : await s.baton.list();
+      emit(s.mode, { ok: true, claims }, () =>
         claims.map((c) => `${c.key}  ${c.agent}  (expires ${iso(c.expiresAt)})`).join("\n"),
       );
     },

@@ -11,7 +11,7 @@ import type { SchemaStatus } from "../../store/store.js";
 import type { CliConfig } from "./config.js";
 import type { CommonFlags } from "./main.js";
 import { emit, emitError, emitNo, type OutputMode } from "./output.js";
-import { configFor, openFromConfig } from "./session.js";
+import { configFor, openFromConfig, remoteUnsupported } from "./session.js";
 
 async function statusOf(baton: Baton): Promise<{ store: string; status: SchemaStatus }> {
   try {
@@ -85,6 +85,8 @@ export async function status(flags: CommonFlags): Promise<void> {
   const mode: OutputMode = { json: flags.json === true };
   try {
     const config = await configFor(flags);
+    // The store itself, here: with a server configured its registry is not this machine's to report.
+    if (config.server !== undefined) throw remoteUnsupported();
     const registry = registryChoice(config, process.cwd(), process.env);
     const unused =
       registry.unused === undefined

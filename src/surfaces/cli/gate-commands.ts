@@ -1,5 +1,5 @@
 /**
- * `baton gate run|list|forget` and `baton audit-gates` (check and mark are generated). The gate
+ * `baton gate run` and `baton audit-gates` (check, mark, list and forget are generated). The gate
  * logic lives in services/gates.ts (`runGate`: on a registry here, or through a server over
  * remote.ts's `remoteGate`); this file spawns the command (its output passed through and
  * digested) and renders answers.
@@ -11,21 +11,13 @@ import { BatonError } from "../../core/errors.js";
 import { parseText } from "../../core/schemas.js";
 import { auditGates, extraPatterns } from "../../workspace/gate-audit.js";
 import type { Claim } from "../../core/types.js";
-import {
-  contentKey,
-  type EffectOutcome,
-  gateKey,
-  type GateRunOptions,
-  runGate,
-  skipText,
-} from "../../services/gates.js";
+import { contentKey, type EffectOutcome, gateKey, type GateRunOptions, runGate } from "../../services/gates.js";
 import { resolveCommand, runCommand } from "../../workspace/child.js";
 import { MarkerDir } from "../../workspace/markers.js";
 import type { CliConfig } from "./config.js";
 import { requireAgent } from "./config.js";
 import type { CommonFlags } from "./main.js";
 import { emit, emitError, emitNo, type OutputMode } from "./output.js";
-import { isoSeconds as iso } from "../../core/time.js";
 import { remoteGate } from "./remote.js";
 import { withSession } from "./session.js";
 
@@ -159,45 +151,6 @@ export function run(keyInput: string | undefined, argv: string[], flags: GateRun
         );
       else if (flags.quiet !== true && (!result.ok || code !== 0)) process.stderr.write(`baton: ${result.message}\n`);
       process.exitCode = code !== 0 ? code : result.ok ? 0 : 1;
-    },
-  );
-}
-
-export function list(flags: CommonFlags & { since?: string }): Promise<void> {
-  return withSession(
-    flags,
-    () => ({ since: flags.since === undefined ? undefined : parseDuration(flags.since, { name: "--since" }) }),
-    async ({ baton, mode }, p) => {
-      const marks = await baton.gates.list(p.since === undefined ? {} : { since: p.since });
-      emit(mode, { ok: true, marks }, () =>
-        marks.length === 0
-          ? "no gate fired in the window"
-          : marks
-              .map(
-                (m) =>
-                  `${iso(m.at)}  ${m.key}  ${m.agent}${m.command ? `  ${m.command}` : ""}${m.note ? `  (${m.note})` : ""}${skipText(m)}`,
-              )
-              .join("\n"),
-      );
-    },
-  );
-}
-
-export function forget(keyInput: string, flags: GateFlags): Promise<void> {
-  return withSession(
-    flags,
-    (config) => ({
-      key: gateKey(keyInput),
-      as: requireAgent(config, "gate forget"),
-      markerDir: markerDirOf(flags, config),
-    }),
-    async ({ baton, mode }, p) => {
-      const result = await baton.gates.forget(p.key, {
-        as: p.as,
-        ...(p.markerDir === undefined ? {} : { markers: new MarkerDir(p.markerDir) }),
-      });
-      if (result.ok) emit(mode, result, result.message);
-      else emitNo(mode, result, result.message);
     },
   );
 }

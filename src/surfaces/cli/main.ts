@@ -111,10 +111,7 @@ export function buildProgram(name: string, only?: string): Command {
 
   for (const name of ["claim", "renew", "complete", "release", "abandon", "handoff"] as const) place(program, name);
 
-  common(program.command("reap"))
-    .summary("turn claims expired for at least --min-age into abandoned loose ends")
-    .option("--min-age <duration>", "how long past expiry (default 24h)")
-    .action(async (flags) => (await handlers()).reap(flags));
+  place(program, "reap");
 
   for (const name of ["show", "list", "log", "context"] as const) place(program, name);
 
@@ -281,21 +278,11 @@ export function buildProgram(name: string, only?: string): Command {
   place(program, "supply");
 
   const gate = program.command("gate").summary("side effects that happen once per window across the fleet");
-  const gateOptions = (command: Command): Command =>
-    common(command)
-      .option("--window <duration>", "how long a mark holds (default 24h)")
-      .option("--marker-dir <dir>", "also keep marks as JSON files here (default: $BATON_MARKER_DIR)");
   place(gate, "gate_lock");
   place(gate, "gate_check");
   place(gate, "gate_mark");
-  common(gate.command("list"))
-    .summary("gates marked recently, newest first, with the skips since each mark")
-    .option("--since <duration>", "how far back (default 24h)")
-    .action(async (flags) => (await import("./gate-commands.js")).list(flags));
-  gateOptions(gate.command("forget"))
-    .summary("forget a gate's mark so it can fire again (logged)")
-    .argument("<key>")
-    .action(async (key: string, flags) => (await import("./gate-commands.js")).forget(key, flags));
+  place(gate, "gate_list");
+  place(gate, "gate_forget");
   common(program.command("audit-gates"))
     .summary("find side-effect calls in scripts and code that do not go through baton gate")
     .argument("[paths...]", "files or folders (default: .)")

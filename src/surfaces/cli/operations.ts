@@ -10,13 +10,16 @@
  * The services validate the input as they do for every caller.
  */
 import type { OperationResult } from "../../api/catalogue.js";
+import type { GateMarkWithSkips } from "../../services/gates.js";
 import { shown } from "../../services/claims.js";
 import { CLAIM_STATES, type BatonEvent, type Claim, EVENT_KINDS, TASK_STATES, type Task } from "../../core/types.js";
 import { resolve } from "node:path";
+import { formatDuration, parseDuration } from "../../core/duration.js";
 import { BatonError } from "../../core/errors.js";
+import { isoSeconds } from "../../core/time.js";
 import { parseAgent } from "../../core/identity.js";
 import { table } from "./output.js";
-import { claimFromView, eventFromView, inLibraryOrder } from "./remote.js";
+import { claimFromView, eventFromView, inLibraryOrder, libraryAnswer } from "./remote.js";
 import { describeClaim, describeEvent, describeTask, relative } from "./render.js";
 import type { CliFlag, CliOperations, Prepared, Rendered } from "./operation-spec.js";
 
@@ -191,6 +194,25 @@ function explanation(r: NextAnswer): string {
   return `\n${rows}\n${won}${skipped} (seed ${r.seed})`;
 }
 
+/** A reap's answer as the library gives it (the server's revived: the reaped claims' dates as dates). */
+interface ReapAnswer {
+  readonly ok: true;
+  readonly reaped: readonly Claim[];
+  readonly count: number;
+  readonly minAgeMs: number;
+  readonly message: string;
+}
+
+/** `reap`'s and `work-reap`'s first line (`age`: the min age as the command was given it). */
+export const reapedLine = (n: number, age: string): string =>
+  `reaped ${n} stale claim${n === 1 ? "" : "s"} (expired >${age}) -> abandoned`;
+
+/** A `reap` answer of the server as the library's: its `data` fields, the claims revived. */
+export function reapFromServer(result: OperationResult): ReapAnswer {
+  const answer = libraryAnswer(result) as unknown as ReapAnswer & { reaped: Record<string, unknown>[] };
+  return { ...answer, reaped: answer.reaped.map(claimFromView) };
+}
+
 export const CLI_OPERATIONS: CliOperations = {
   claim: {
     words: "claim",
@@ -362,6 +384,36 @@ export const CLI_OPERATIONS: CliOperations = {
     flags: [note("how it was settled")],
     agent: true,
     local: (baton, p) => baton.resolve(p.input.key, { as: as(p), ...defined({ note: p.input.note }) }),
+  },
+  reap: {
+    words: "reap",
+    summary: "turn claims expired for at least --min-age into abandoned loose ends",
+    flags: [
+      { flag: "--min-age", value: "duration", type: "string", description: "how long past expiry (default 24h)" },
+    ],
+    prepare(p) {
+      const text = p.flags.minAge;
+      const ms =
+        text === undefined ? 24 * 3_600_000 : parseDuration(String(text), { name: "--min-age", allowZero: true });
+      p.input.minAge = `${ms}ms`;
+      p.extra.minAgeMs = ms;
+      // Here the reap is logged as by the configured agent, if any; through a server by the token's.
+      if (p.config.agent !== undefined) p.extra.by = parseAgent(p.config.agent);
+    },
+    local: async (baton, p) => ({
+      ok: true,
+      ...(await baton.reap({
+        minAge: p.extra.minAgeMs as number,
+        ...defined({ as: p.extra.by as string | undefined }),
+      })),
+    }),
+    fromServer: reapFromServer,
+    render(answer: ReapAnswer): Rendered {
+      const lines = [reapedLine(answer.reaped.length, formatDuration(answer.minAgeMs))];
+      for (const c of answer.reaped)
+        lines.push(`  loose end: ${c.key}  (${c.agent}, token ${c.token}, expired ${isoSeconds(c.expiresAt)})`);
+      return { ok: true, json: answer, text: lines.join("\n") };
+    },
   },
   show: {
     words: "show",
@@ -728,6 +780,76 @@ export const CLI_OPERATIONS: CliOperations = {
         ...defined({ note: p.input.note, window: p.input.window, markers: p.extra.markers as never }),
       });
       return r.ok ? r : { ...r, code: "GATE_MARKED" };
+    },
+  },
+  gate_list: {
+    words: "gate list",
+    summary: "gates marked recently, newest first, with the skips since each mark",
+    flags: [
+      {
+        flag: "--since",
+        value: "duration",
+        field: "since",
+        type: "duration",
+        description: "how far back (default 24h)",
+      },
+    ],
+    async prepare(p) {
+      // The line's skip text is the gate service's (loaded for the gate commands only).
+      p.extra.skipText = (await import("../../services/gates.js")).skipText;
+    },
+    local: async (baton, p) => ({ ok: true, marks: await baton.gates.list(defined({ since: p.input.since })) }),
+    fromServer(result) {
+      const views = (result.data as { marks: Record<string, unknown>[] }).marks;
+      const date = (value: unknown): Date => new Date(String(value));
+      const marks = views.map((view) => {
+        const last = view.lastSkip as Record<string, unknown> | null;
+        return { ...view, at: date(view.at), lastSkip: last === null ? null : { ...last, at: date(last.at) } };
+      });
+      return { ok: true, marks };
+    },
+    render(answer: { ok: true; marks: GateMarkWithSkips[] }, p): Rendered {
+      const skipText = p.extra.skipText as (mark: GateMarkWithSkips) => string;
+      const line = (m: GateMarkWithSkips): string =>
+        `${isoSeconds(m.at)}  ${m.key}  ${m.agent}${m.command ? `  ${m.command}` : ""}${m.note ? `  (${m.note})` : ""}${skipText(m)}`;
+      return {
+        ok: true,
+        json: answer,
+        text: answer.marks.length === 0 ? "no gate fired in the window" : answer.marks.map(line).join("\n"),
+      };
+    },
+  },
+  gate_forget: {
+    words: "gate forget",
+    summary: "forget a gate's mark so it can fire again (logged)",
+    args: [{ name: "key", field: "key", parse: "gate-key" }],
+    flags: [
+      {
+        flag: "--window",
+        value: "duration",
+        type: "string",
+        description: "accepted as the other gate commands take it; unused",
+      },
+      markerDirFlag,
+    ],
+    agent: true,
+    prepare: markerDir,
+    local: (baton, p) =>
+      baton.gates.forget(p.input.key, { as: as(p), ...defined({ markers: p.extra.markers as never }) }),
+    // The marker file is this machine's: removed here, then the registry's mark forgotten on the server.
+    async remote(api, p) {
+      const { forgetAnswer } = await import("../../services/gates.js");
+      const markers = p.extra.markers as { remove(key: string): boolean } | undefined;
+      const removed = markers?.remove(p.input.key) ?? false;
+      const result = await api.gateForget({ key: p.input.key });
+      const outcome = (result.data as { outcome?: string } | undefined)?.outcome;
+      return forgetAnswer(
+        p.input.key,
+        outcome === "forgotten" || outcome === "unmarked"
+          ? { outcome }
+          : { outcome: "refused", code: result.code ?? "CLAIM_HELD", message: result.message },
+        removed,
+      );
     },
   },
   gate_lock: {

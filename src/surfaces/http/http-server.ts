@@ -252,6 +252,13 @@ export async function createHttpServer(baton: Baton, options: HttpServerOptions 
       if (operation.mutates && identity.role === "read-only") {
         return fail(reply, "FORBIDDEN", `${operation.name} changes state; this token is read-only`);
       }
+      if (operation.admin === true && identity.role !== "admin") {
+        return fail(
+          reply,
+          "FORBIDDEN",
+          `${operation.name} is for admin tokens (baton tokens add NAME --admin); this token is ${identity.agent}'s`,
+        );
+      }
       const stop = measured.startTimer();
       let result: OperationResult;
       try {
