@@ -552,6 +552,11 @@ export class Baton {
     return this.#claims.list(options);
   }
 
+  /** How many work claims are live now (counted in the store; a server's gauge reads it). */
+  liveClaimCount(): Promise<number> {
+    return this.#store.liveClaimCount();
+  }
+
   /** The audit log, oldest first (the newest `limit`, default 100). */
   log(options?: LogOptions): Promise<BatonEvent[]> {
     return this.#claims.log(options);

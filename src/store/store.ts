@@ -473,6 +473,8 @@ export interface Store {
   listTasks(filter: TaskFilter): Promise<Task[]>;
   /** Task counts by derived state. */
   taskCounts(): Promise<TaskCounts>;
+  /** How many work claims are live (active and not expired): counted, none read back. */
+  liveClaimCount(): Promise<number>;
   /**
    * Mark a task done or reopen it, in one transaction with its claim: done completes an
    * active claim on `task:ID` (and releases the path claims granted with it); reopen

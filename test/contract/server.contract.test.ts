@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { openBaton } from "../../src/baton.js";
 import { hashToken, newToken } from "../../src/core/tokens.js";
 import type { Store } from "../../src/store/store.js";
+import { sleepUntil } from "../helpers.js";
 import { freshStores, type StoreTarget, TARGETS } from "./targets.js";
 
 describe.each(TARGETS)("server store contract: $name", (target: StoreTarget) => {
@@ -54,6 +55,20 @@ describe.each(TARGETS)("server store contract: $name", (target: StoreTarget) => 
       await server.close();
       await other.close();
     }
+  });
+
+  it("counts the live work claims (baton_live_claims): not expired, released or completed ones", async () => {
+    const store = await fresh();
+    const claim = (key: string, ttlMs: number) =>
+      store.claim({ key, agent: "a", ttlMs, meta: null, reopen: false, doneWindowMs: 0 });
+    expect(await store.liveClaimCount()).toBe(0);
+    for (const key of ["k:1", "k:2", "k:3", "k:4"]) await claim(key, 60_000);
+    const short = await claim("k:short", 20);
+    await store.release({ key: "k:2", agent: "a" });
+    await store.complete({ key: "k:3", agent: "a", result: "ok" });
+    if (short.outcome !== "granted") throw new Error("k:short was not granted");
+    await sleepUntil(short.claim.expiresAt.getTime() + 5);
+    expect(await store.liveClaimCount()).toBe(2);
   });
 
   it("pages the log forward from a cursor, oldest first", async () => {

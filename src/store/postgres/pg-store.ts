@@ -1108,6 +1108,14 @@ export class PostgresStore implements Store {
     return (await this.#query<TaskRow>(sql, params)).map(toTask);
   }
 
+  async liveClaimCount(): Promise<number> {
+    const rows = await this.#query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM ${this.#s}.claims WHERE state = 'active' AND expires_at > ${this.#s}.now_ms()`,
+      [],
+    );
+    return Number(rows[0]?.n ?? 0);
+  }
+
   async taskCounts(): Promise<TaskCounts> {
     const now = await this.now();
     const rows = await this.#query<{ derived: TaskState; n: number }>(

@@ -1322,6 +1322,15 @@ export class SqliteStore implements Store {
     });
   }
 
+  async liveClaimCount(): Promise<number> {
+    return this.#read(
+      (now) =>
+        this.#stmt("SELECT count(*) FROM claims INDEXED BY claims_live WHERE state = 'active' AND expires_at > ?")
+          .pluck()
+          .get(now) as number,
+    );
+  }
+
   async taskCounts(): Promise<TaskCounts> {
     return this.#read((now) => {
       const rows = this.#stmt(`SELECT derived, count(*) AS n FROM (${SqliteStore.#TASK_SELECT}) GROUP BY derived`).all(

@@ -34,9 +34,6 @@ export interface OperationMetrics {
   error(): void;
 }
 
-/** Live claims counted at scrape time, up to this many (a gauge, not an inventory). */
-const LIVE_CLAIMS_CAP = 10_000;
-
 export function createMetrics(baton: Baton): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "baton_process_" });
@@ -76,10 +73,11 @@ export function createMetrics(baton: Baton): Metrics {
   });
   new Gauge({
     name: "baton_live_claims",
-    help: `Live work claims (counted at scrape time, capped at ${LIVE_CLAIMS_CAP}).`,
+    help: "Live work claims (counted at scrape time).",
     registers: [registry],
     async collect() {
-      this.set((await baton.list({ limit: LIVE_CLAIMS_CAP })).length);
+      // Counted in the store: listing them (up to 10,000 rows) took ~90 ms of the event loop a scrape.
+      this.set(await baton.liveClaimCount());
     },
   });
   // SQLite group commit, when the store does it: batches committed and the writes they carried.
