@@ -192,23 +192,35 @@ export function workClaim(session: string, keyInput: string, flags: CommonFlags 
   );
 }
 
+/** The seed's `work-complete` / `work-abandon`: end KEY for SESSION, here or through a server. */
+function endWork(
+  verb: "complete" | "abandon",
+  session: string,
+  keyInput: string,
+  flags: CommonFlags,
+  text: { flag: "--result" | "--reason"; value: string | undefined },
+): Promise<void> {
+  return withSession(
+    flags,
+    () => ({ key: parseKey(keyInput), as: parseAgent(session), text: parseText(text.value, text.flag) }),
+    async (s, p) => {
+      const field = verb === "complete" ? "result" : "reason";
+      const extra = p.text === null ? {} : { [field]: p.text };
+      const result = s.api
+        ? claimAnswerOf<EndAnswer>(await serverAs(s.api, p.as)[verb]({ key: p.key, ...extra }))
+        : await s.baton[verb](p.key, { as: p.as, ...extra });
+      if (result.ok) emit(s.mode, result, `${verb === "complete" ? "completed" : "abandoned"} ${p.key}`);
+      else emitNo(s.mode, result, `NOT HELD: ${result.message}`);
+    },
+  );
+}
+
 export function workComplete(
   session: string,
   keyInput: string,
   flags: CommonFlags & { result?: string },
 ): Promise<void> {
-  return withSession(
-    flags,
-    () => ({ key: parseKey(keyInput), as: parseAgent(session), result: parseText(flags.result, "--result") }),
-    async (s, p) => {
-      const extra = p.result === null ? {} : { result: p.result };
-      const result = s.api
-        ? claimAnswerOf<EndAnswer>(await serverAs(s.api, p.as).complete({ key: p.key, ...extra }))
-        : await s.baton.complete(p.key, { as: p.as, ...extra });
-      if (result.ok) emit(s.mode, result, `completed ${p.key}`);
-      else emitNo(s.mode, result, `NOT HELD: ${result.message}`);
-    },
-  );
+  return endWork("complete", session, keyInput, flags, { flag: "--result", value: flags.result });
 }
 
 export function workAbandon(
@@ -216,18 +228,7 @@ export function workAbandon(
   keyInput: string,
   flags: CommonFlags & { reason?: string },
 ): Promise<void> {
-  return withSession(
-    flags,
-    () => ({ key: parseKey(keyInput), as: parseAgent(session), reason: parseText(flags.reason, "--reason") }),
-    async (s, p) => {
-      const extra = p.reason === null ? {} : { reason: p.reason };
-      const result = s.api
-        ? claimAnswerOf<EndAnswer>(await serverAs(s.api, p.as).abandon({ key: p.key, ...extra }))
-        : await s.baton.abandon(p.key, { as: p.as, ...extra });
-      if (result.ok) emit(s.mode, result, `abandoned ${p.key}`);
-      else emitNo(s.mode, result, `NOT HELD: ${result.message}`);
-    },
-  );
+  return endWork("abandon", session, keyInput, flags, { flag: "--reason", value: flags.reason });
 }
 
 export function workReap(flags: CommonFlags & { minAgeHours: string }): Promise<void> {
