@@ -20,6 +20,7 @@ import { patternsOverlap } from "../src/core/paths.js";
 import { durationMs, MAX_META_BYTES, parseCommit, parseLimit, parseMeta, parseText } from "../src/core/schemas.js";
 import { inReapOrder, type ReapedColumns, sortReaped, toReapedClaims } from "../src/store/rows.js";
 import { jsonValue } from "../src/api/catalogue.js";
+import { isoString } from "../src/core/time.js";
 
 function codeOf(fn: () => unknown): string | undefined {
   try {
@@ -387,5 +388,36 @@ describe("jsonValue (an answer's data as JSON without the text round trip)", () 
     expect(JSON.stringify(jsonValue({ at: new Date(0), gone: undefined, list: [undefined, 1] }))).toBe(
       '{"at":"1970-01-01T00:00:00.000Z","list":[null,1]}',
     );
+  });
+});
+
+describe("isoString (Date#toISOString without V8's printf)", () => {
+  const same = (ms: number): void => {
+    const date = new Date(ms);
+    let native: string;
+    try {
+      native = date.toISOString();
+    } catch (error) {
+      expect(() => isoString(date)).toThrow((error as Error).constructor as new () => Error);
+      return;
+    }
+    expect(isoString(date)).toBe(native);
+  };
+
+  it("writes every instant as toISOString does, and throws where it throws", () => {
+    // The whole range of dates (years -271821 to 275760), the fast path's 1970–9999 most of all.
+    fc.assert(fc.property(fc.integer({ min: -8.64e15, max: 8.64e15 }), same), { numRuns: 2000 });
+    fc.assert(fc.property(fc.integer({ min: 0, max: 253_402_300_799_999 }), same), { numRuns: 5000 });
+    for (const ms of [0, 1, 999, 86_399_999, 86_400_000, 951_782_400_000, 951_868_800_000, 253_402_300_799_999]) {
+      same(ms);
+    }
+    for (const ms of [-1, 253_402_300_800_000, Number.NaN, 8.64e15 + 1]) same(ms);
+    // Every year's ends and leap days, consecutive days through the cache of the last day written.
+    for (let year = 1970; year < 10_000; year += 1) {
+      same(Date.UTC(year, 0, 1));
+      same(Date.UTC(year, 1, 28, 23, 59, 59, 999));
+      same(Date.UTC(year, 1, 29, 0, 0, 0, 7));
+      same(Date.UTC(year, 11, 31, 23, 59, 59, 99));
+    }
   });
 });

@@ -16,6 +16,7 @@ import { TASK_IMPORT_BODY_LIMIT, TASK_IMPORT_MAX } from "./baton-api.js";
 import { parseRepo } from "../services/paths.js";
 import type { TaskSpec } from "../services/tasks.js";
 import { forgetAnswer, gateKey } from "../services/gates.js";
+import { isoString } from "../core/time.js";
 
 /** Who calls, decided by the surface (never by the operation's input). */
 export interface OperationContext {
@@ -152,9 +153,9 @@ export function claimView(claim: Claim | null): Record<string, unknown> | null {
     agent: claim.agent,
     token: claim.token,
     state: claim.state,
-    claimedAt: claim.claimedAt.toISOString(),
-    expiresAt: claim.expiresAt.toISOString(),
-    endedAt: claim.endedAt?.toISOString() ?? null,
+    claimedAt: isoString(claim.claimedAt),
+    expiresAt: isoString(claim.expiresAt),
+    endedAt: claim.endedAt == null ? null : isoString(claim.endedAt),
     meta: claim.meta,
     result: claim.result,
     commit: claim.commit,
@@ -166,7 +167,7 @@ export function claimView(claim: Claim | null): Record<string, unknown> | null {
 export function eventView(event: BatonEvent): Record<string, unknown> {
   return {
     id: event.id,
-    at: event.at.toISOString(),
+    at: isoString(event.at),
     kind: event.kind,
     key: event.key,
     agent: event.agent,
@@ -183,7 +184,7 @@ function pathView(claim: PathClaim): Record<string, unknown> {
     mode: claim.mode,
     token: claim.token,
     state: claim.state,
-    expiresAt: claim.expiresAt.toISOString(),
+    expiresAt: isoString(claim.expiresAt),
     reason: claim.reason,
   };
 }
@@ -198,9 +199,9 @@ export function pathClaimView(claim: PathClaim): Record<string, unknown> {
     mode: claim.mode,
     token: claim.token,
     state: claim.state,
-    claimedAt: claim.claimedAt.toISOString(),
-    expiresAt: claim.expiresAt.toISOString(),
-    endedAt: claim.endedAt?.toISOString() ?? null,
+    claimedAt: isoString(claim.claimedAt),
+    expiresAt: isoString(claim.expiresAt),
+    endedAt: claim.endedAt == null ? null : isoString(claim.endedAt),
     reason: claim.reason,
     commit: claim.commit,
     workKey: claim.workKey,
@@ -209,7 +210,7 @@ export function pathClaimView(claim: PathClaim): Record<string, unknown> {
 
 function holderOf(claim: Claim | PathClaim | null): OperationResult["holder"] {
   if (claim === null) return undefined;
-  return { agent: claim.agent, token: claim.token, expiresAt: claim.expiresAt.toISOString(), state: claim.state };
+  return { agent: claim.agent, token: claim.token, expiresAt: isoString(claim.expiresAt), state: claim.state };
 }
 
 /**
@@ -246,15 +247,17 @@ function listingFilter(
  */
 function answerData(r: object, replace: Readonly<Record<string, unknown>> = {}): Record<string, unknown> {
   const rest: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(r)) {
+  for (const name of Object.keys(r)) {
     if (name === "ok" || name === "code" || name === "message" || name === "hint") continue;
     // A field the caller shows its own way keeps its place in the order.
-    const json = Object.hasOwn(replace, name) ? replace[name] : jsonValue(value);
+    const json = Object.hasOwn(replace, name) ? replace[name] : jsonValue((r as Record<string, unknown>)[name]);
     if (json !== undefined) rest[name] = json;
   }
-  for (const [name, value] of Object.entries(replace)) if (!Object.hasOwn(rest, name)) rest[name] = value;
+  for (const name of Object.keys(replace)) if (!Object.hasOwn(rest, name)) rest[name] = replace[name];
   return rest;
 }
+
+const DATE_TO_JSON = Date.prototype.toJSON;
 
 /**
  * `value` as `JSON.parse(JSON.stringify(value))` would give it back (dates as ISO text through
@@ -264,14 +267,18 @@ function answerData(r: object, replace: Readonly<Record<string, unknown>> = {}):
  */
 export function jsonValue(value: unknown): unknown {
   if (value === null || typeof value === "string" || typeof value === "boolean") return value;
-  if (typeof value === "number") return Number.isFinite(value) ? value : null;
+  // -0 is written "0", so it reads back as 0.
+  if (typeof value === "number") return Number.isFinite(value) ? (value === 0 ? 0 : value) : null;
   if (typeof value !== "object") return typeof value === "bigint" ? JSON.stringify(value) : undefined;
   const toJSON = (value as { toJSON?: unknown }).toJSON;
+  // A date as its own toJSON writes it (null when invalid), without V8's slow formatter.
+  if (toJSON === DATE_TO_JSON && value instanceof Date)
+    return Number.isFinite(value.getTime()) ? isoString(value) : null;
   if (typeof toJSON === "function") return jsonValue((toJSON as () => unknown).call(value));
   if (Array.isArray(value)) return value.map((item) => jsonValue(item) ?? null);
   const out: Record<string, unknown> = {};
-  for (const [name, item] of Object.entries(value)) {
-    const json = jsonValue(item);
+  for (const name of Object.keys(value)) {
+    const json = jsonValue((value as Record<string, unknown>)[name]);
     if (json === undefined) continue;
     // A stored object may have a "__proto__" key: an own property, as JSON.parse makes it.
     if (name === "__proto__")
@@ -585,7 +592,7 @@ const OPERATIONS = [
         ok: true,
         message:
           r.claim === null ? `${input.key} was never claimed` : `${input.key}: ${r.claim.state}, ${r.claim.agent}`,
-        data: { claim: claimView(r.claim), events: r.events.map(eventView), now: now.toISOString() },
+        data: { claim: claimView(r.claim), events: r.events.map(eventView), now: isoString(now) },
       };
     },
   }),
@@ -614,7 +621,7 @@ const OPERATIONS = [
       return {
         ok: true,
         message: `${claims.length}${live} claims`,
-        data: { claims: claims.map(claimView), now: now.toISOString() },
+        data: { claims: claims.map(claimView), now: isoString(now) },
       };
     },
   }),
@@ -938,7 +945,7 @@ const OPERATIONS = [
         ...(input.rules === undefined ? {} : { rules: input.rules }),
       });
       const { markdown, ...rest } = r;
-      return { ok: true, message: markdown, data: { ...rest, generatedAt: r.generatedAt.toISOString() } };
+      return { ok: true, message: markdown, data: { ...rest, generatedAt: isoString(r.generatedAt) } };
     },
   }),
   op({

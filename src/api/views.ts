@@ -8,6 +8,7 @@
 import { z } from "zod";
 import type { BatonEvent, EventKind } from "../core/types.js";
 import { claimView, type Operation, pathClaimView } from "./catalogue.js";
+import { isoString } from "../core/time.js";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -33,7 +34,7 @@ function op<S extends z.ZodObject>(operation: Operation<S>): Operation {
 function buckets(events: readonly BatonEvent[], now: number, spanMs: number, count: number) {
   const size = spanMs / count;
   const out = Array.from({ length: count }, (_, i) => ({
-    start: new Date(now - spanMs + i * size).toISOString(),
+    start: isoString(new Date(now - spanMs + i * size)),
     granted: 0,
     denied: 0,
   }));
@@ -82,7 +83,7 @@ export const VIEW_OPERATIONS: readonly Operation[] = [
         looseEnds.push({
           ...claimView(claim),
           note: typeof note?.detail?.text === "string" ? note.detail.text : null,
-          noteAt: note?.at.toISOString() ?? null,
+          noteAt: note === undefined || note === null ? null : isoString(note.at),
         });
       }
       // Last activity of every agent over the span (any kind), and its timeline kinds.
@@ -106,9 +107,9 @@ export const VIEW_OPERATIONS: readonly Operation[] = [
           agent,
           status,
           live: holding,
-          lastAt: last === null ? null : new Date(last).toISOString(),
+          lastAt: last === null ? null : isoString(new Date(last)),
           counts,
-          timeline: own.slice(-300).map((e) => ({ id: e.id, at: e.at.toISOString(), kind: e.kind, key: e.key })),
+          timeline: own.slice(-300).map((e) => ({ id: e.id, at: isoString(e.at), kind: e.kind, key: e.key })),
         };
       });
       const work = live.filter((c) => !c.key.startsWith("gate:"));
@@ -117,8 +118,8 @@ export const VIEW_OPERATIONS: readonly Operation[] = [
         ok: true,
         message: `${work.length} live claims, ${gates.length} gates in flight, ${paths.length} path claims, ${looseEnds.length} loose ends, ${agents.length} agents`,
         data: {
-          now: now.toISOString(),
-          since: new Date(t - spanMs).toISOString(),
+          now: isoString(now),
+          since: isoString(new Date(t - spanMs)),
           silentAfterMs: SILENT_AFTER_MS,
           claims: work.map(claimView),
           gates: gates.map(claimView),

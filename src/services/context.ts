@@ -17,7 +17,7 @@ import type { Store } from "../store/store.js";
 import type { GateMark } from "./gates.js";
 import type { RulesInfo } from "./rules.js";
 import { LAST_HOUR_DECISIONS } from "./tasks.js";
-import { isoSeconds as iso } from "../core/time.js";
+import { isoSeconds as iso, isoString } from "../core/time.js";
 
 /** Default budget, in characters. */
 export const DEFAULT_CONTEXT_BUDGET = 4000;
@@ -124,8 +124,8 @@ export async function buildContext(store: Store, input: ContextInput): Promise<C
     agent: c.agent,
     token: c.token,
     state: c.state,
-    claimedAt: c.claimedAt.toISOString(),
-    expiresAt: c.expiresAt.toISOString(),
+    claimedAt: isoString(c.claimedAt),
+    expiresAt: isoString(c.expiresAt),
   });
   const sections: { id: ContextSection["id"]; title: string; items: ContextItem[] }[] = [
     {
@@ -184,7 +184,7 @@ export async function buildContext(store: Store, input: ContextInput): Promise<C
           text: `${c.key} — done by ${c.agent} ${rel((c.endedAt as Date).getTime() - t)}${c.result ? `: ${c.result}` : ""}${c.commit ? ` (commit ${c.commit.slice(0, 10)})` : ""} — ${v ? `verified by ${v.agent}` : "unverified"}`,
           data: {
             ...claimData(c),
-            endedAt: c.endedAt?.toISOString(),
+            endedAt: c.endedAt == null ? undefined : isoString(c.endedAt),
             result: c.result,
             commit: c.commit,
             verifiedBy: v?.agent ?? null,
@@ -197,7 +197,7 @@ export async function buildContext(store: Store, input: ContextInput): Promise<C
       title: "Gates fired (24 h)",
       items: input.gates.map((m) => ({
         text: `${m.key} — by ${m.agent} ${rel(m.at.getTime() - t)}${m.note ? `: ${m.note}` : ""}`,
-        data: { key: m.key, agent: m.agent, at: m.at.toISOString(), note: m.note },
+        data: { key: m.key, agent: m.agent, at: isoString(m.at), note: m.note },
       })),
     },
     {

@@ -27,7 +27,7 @@ import type { BatonEvent, Claim } from "../core/types.js";
 import type { Store } from "../store/store.js";
 import type { ClaimService } from "./claims.js";
 import { holdLease, type LeaseHolder } from "./lease.js";
-import { isoSeconds as iso } from "../core/time.js";
+import { isoSeconds as iso, isoString } from "../core/time.js";
 
 /** Default window: a mark holds for a day. */
 export const DEFAULT_GATE_WINDOW_MS = 24 * 3_600_000;
@@ -394,7 +394,7 @@ export class GateService {
         commit: null,
         detail:
           reason === "marked" && mark !== null
-            ? { reason, markedBy: mark.agent, markedAt: mark.at.toISOString(), source: mark.source }
+            ? { reason, markedBy: mark.agent, markedAt: isoString(mark.at), source: mark.source }
             : { reason, holder },
       });
       return {

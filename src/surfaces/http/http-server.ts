@@ -21,6 +21,7 @@ import { serverContext } from "./http-context.js";
 import { registerMcpRoute } from "./http-mcp.js";
 import { createMetrics, type Metrics } from "./http-metrics.js";
 import { openApiDocument } from "./http-openapi.js";
+import { isoString } from "../../core/time.js";
 
 declare const BATON_VERSION: string | undefined;
 const VERSION = typeof BATON_VERSION === "string" ? BATON_VERSION : "0.0.0-dev";
@@ -214,7 +215,7 @@ export async function createHttpServer(baton: Baton, options: HttpServerOptions 
       return {
         ok: true,
         store: baton.store.description.replace(/:\/\/([^:@/]+):[^@/]*@/, "://$1:***@"),
-        now: now.toISOString(),
+        now: isoString(now),
       };
     } catch (error) {
       return fail(reply, isBatonError(error) ? error.code : "STORE_UNAVAILABLE", "the store is not reachable");
