@@ -86,6 +86,41 @@ describe("SQLite group commit", () => {
     }
   });
 
+  it("a batch reads the clock mark and the token counter once, and forgets them when it ends: another connection's writes between batches count", async () => {
+    const file = join(tempDir("baton-gc-"), "baton.db");
+    let now = 1_000_000;
+    const store = openSqliteStore({ path: file, groupCommit: { maxDelayMs: 0 }, clock: () => now });
+    // Another process's connection, without group commit, whose clock runs ahead.
+    const other = openSqliteStore({ path: file, clock: () => now + 50_000 });
+    try {
+      const first = await Promise.all(Array.from({ length: 5 }, (_, i) => store.claim(claim(`b1:${i}`, "a"))));
+      expect(first.map((o) => o.claim.token)).toEqual([1, 2, 3, 4, 5]);
+      // Between the batches the other connection draws a token and logs an event 50 s later.
+      const between = await other.claim(claim("other", "b"));
+      expect(between.claim.token).toBe(6);
+      // The clock even steps back in the middle of the next batch: its times never go back.
+      const second = Promise.all(
+        Array.from({ length: 5 }, (_, i) => {
+          if (i === 2) now -= 30_000;
+          return store.claim(claim(`b2:${i}`, "a"));
+        }),
+      );
+      const outcomes = await second;
+      expect(store.groupCommitStats).toMatchObject({ batches: 2, operations: 10 });
+      expect(outcomes.map((o) => o.claim.token)).toEqual([7, 8, 9, 10, 11]);
+      for (const o of outcomes) expect(o.claim.claimedAt.getTime()).toBeGreaterThanOrEqual(1_050_000);
+      const db = new Database(file, { readonly: true });
+      const times = (db.prepare("SELECT at FROM events ORDER BY id").pluck().all() as number[]).slice(5);
+      const counter = db.prepare("SELECT value FROM counters WHERE name = 'fencing_token'").pluck().get();
+      db.close();
+      for (let i = 1; i < times.length; i++) expect(times[i]).toBeGreaterThanOrEqual(times[i - 1]!);
+      expect(counter).toBe(11);
+    } finally {
+      await other.close();
+      await store.close();
+    }
+  });
+
   it("answers a write only after its commit: another connection already sees it", async () => {
     const { store, file } = open();
     const other = new Database(file, { readonly: true });

@@ -127,17 +127,27 @@ export class GroupCommit {
 
   /** Checked once a batch, under its write lock, before any decision (the store's file check). */
   readonly #guard: (() => void) | undefined;
+  /** Run when a batch's transaction has ended (committed or rolled back), before anything else runs. */
+  readonly #end: (() => void) | undefined;
 
   /**
    * `guard` runs at the start of each batch's transaction; if it throws, the batch decides
    * nothing and every operation in it answers that error. The store checks there that its
    * file is still the one at its path: once a batch instead of once an operation. With
    * `sync`, the connection commits without syncing and `sync` makes the commits durable off
-   * the event loop before they are answered (see the module's comment).
+   * the event loop before they are answered (see the module's comment). `end` runs once the
+   * batch's transaction has ended, whichever way (the store forgets what it held under the lock).
    */
-  constructor(db: Database.Database, options: GroupCommitOptions = {}, guard?: () => void, sync?: SyncOffLoop) {
+  constructor(
+    db: Database.Database,
+    options: GroupCommitOptions = {},
+    guard?: () => void,
+    sync?: SyncOffLoop,
+    end?: () => void,
+  ) {
     this.#db = db;
     this.#guard = guard;
+    this.#end = end;
     this.#sync = sync;
     this.#maxBatch = Math.max(1, Math.floor(options.maxBatch ?? 256));
     this.#maxDelayMs = Math.max(0, options.maxDelayMs ?? 1);
@@ -226,6 +236,7 @@ export class GroupCommit {
     try {
       this.#batch.immediate(ops, results);
     } catch (error) {
+      this.#end?.();
       if (results.length === 0 && !(error instanceof BatchBroken)) {
         // BEGIN or the guard failed (busy past the timeout, the file gone or replaced): nothing was decided.
         for (const op of ops) settle(op, () => op.recover(error));
@@ -250,6 +261,7 @@ export class GroupCommit {
       );
       return;
     }
+    this.#end?.();
     this.#lastSize = ops.length;
     this.#stats.batches++;
     this.#stats.operations += ops.length;

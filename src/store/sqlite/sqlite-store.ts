@@ -93,6 +93,7 @@ import {
   lostWalRefusal,
   repairLostWrites,
 } from "./sqlite-guard.js";
+import { isoString } from "../../core/time.js";
 
 /** How hard SQLite syncs to disk. `full` survives power loss; `normal` may lose the last commits. */
 export type SqliteSync = "full" | "normal";
@@ -233,6 +234,12 @@ const LIST_BY_STATE: Record<ClaimState, { term: string; index: string }> = {
 
 // The hot statements' SQL, built once: #stmt looks statements up by their text, and a
 // template rebuilt on every call was hashed again on every call.
+/** What a group-commit batch remembers under its write lock (see SqliteStore's #batch). */
+interface BatchMemo {
+  now: number | undefined;
+  token: number | undefined;
+}
+
 /** The fencing-token counter: read, then set to the token drawn (#drawToken). */
 const READ_TOKEN_SQL = "SELECT value FROM counters WHERE name = 'fencing_token'";
 const SET_TOKEN_SQL = "UPDATE counters SET value = ? WHERE name = 'fencing_token'";
@@ -370,6 +377,11 @@ export class SqliteStore implements Store {
   #markPending = -1;
   /** Live tokens found by tokenByHash, by digest, valid while `data_version` is `#tokensVersion`. */
   readonly #liveTokens = new Map<string, TokenRecord>();
+  /**
+   * While a group-commit batch holds the write lock: the last decision's time and the last
+   * token drawn, which no other connection can change until the batch ends.
+   */
+  #batch: BatchMemo | undefined;
   #tokensVersion = -1;
 
   constructor(
@@ -401,8 +413,12 @@ export class SqliteStore implements Store {
             options.groupCommit,
             () => {
               if (this.#identity !== undefined) assertSameFile(this.#path, this.#identity);
+              this.#batch = { now: undefined, token: undefined };
             },
             this.#wal?.sync,
+            () => {
+              this.#batch = undefined;
+            },
           );
     this.#path = path;
     this.#clock = clock;
@@ -471,11 +487,15 @@ export class SqliteStore implements Store {
       }
     };
     const answer = (this.#group as GroupCommit).submit(() => this.#decide(fn), recover, alone, rollbackable);
-    // As without group commit: this process's commits wake its watchers at once.
-    answer.then(
-      () => this.#watch?.committed(),
-      () => undefined,
-    );
+    // As without group commit: this process's commits wake its watchers at once. (Without a
+    // watcher now, none is waiting: one started later reads the log when it starts, then
+    // follows data_version.) Not a promise reaction a write otherwise.
+    if (this.#watch !== undefined) {
+      answer.then(
+        () => this.#watch?.committed(),
+        () => undefined,
+      );
+    }
     return answer;
   }
 
@@ -519,20 +539,34 @@ export class SqliteStore implements Store {
    * `clock_ms` counter (sqlite-guard.ts).
    */
   #decide<T>(fn: (now: number) => T): T {
-    const now = this.#readTime();
+    // In a group-commit batch the time recorded is the previous decision's own `now` (each one
+    // logs an event at it or advances clock_ms to it), so the clock is not read back from the
+    // table again: that SELECT was one of a claim's seven statements.
+    const now = this.#batch === undefined ? this.#readTime() : this.#batchTime(this.#batch);
     this.#logged = false;
     const value = fn(now);
     if (!this.#logged) this.#stmt(ADVANCE_CLOCK_SQL).run(now);
+    if (this.#batch !== undefined) this.#batch.now = now;
     return value;
+  }
+
+  /** A batch's decision time: its first one reads the table, the next ones follow the last. */
+  #batchTime(batch: BatchMemo): number {
+    return batch.now === undefined ? this.#readTime() : Math.max(this.#clock(), batch.now);
   }
 
   /**
    * The next fencing token, under the write lock: the store-wide counter read and set (an
-   * UPDATE ... RETURNING cost three times as much).
+   * UPDATE ... RETURNING cost three times as much). In a group-commit batch the counter is
+   * read once: nobody else writes while the batch holds the lock. A decision rolled back to
+   * its savepoint after drawing leaves a gap, never a repeat (tokens only need to grow).
    */
   #drawToken(): number {
-    const token = (this.#stmt(READ_TOKEN_SQL).pluck().get() as number) + 1;
+    const batch = this.#batch;
+    const last = batch?.token ?? (this.#stmt(READ_TOKEN_SQL).pluck().get() as number);
+    const token = last + 1;
     this.#stmt(SET_TOKEN_SQL).run(token);
+    if (batch !== undefined) batch.token = token;
     return token;
   }
 
@@ -606,7 +640,7 @@ export class SqliteStore implements Store {
           code: "CLAIM_HELD",
           holder: row.agent,
           holderToken: row.token,
-          expiresAt: new Date(row.expires_at).toISOString(),
+          expiresAt: isoString(new Date(row.expires_at)),
         });
         return { outcome: "denied", claim: this.#toClaim(row, now), now: new Date(now) };
       }
@@ -621,7 +655,7 @@ export class SqliteStore implements Store {
           code: "CLAIM_DONE",
           holder: row.agent,
           holderToken: row.token,
-          completedAt: new Date(row.ended_at).toISOString(),
+          completedAt: isoString(new Date(row.ended_at)),
         });
         return { outcome: "done", claim: this.#toClaim(row, now) };
       }
