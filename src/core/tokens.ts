@@ -31,7 +31,12 @@ export function newToken(): string {
 
 /** The digest stored for `token`. */
 export function hashToken(token: string): string {
-  return createHash("sha256").update(token, "utf8").digest("hex");
+  return tokenDigest(token).toString("hex");
+}
+
+/** The SHA-256 digest of `token` as bytes (hex-encode it for the stored form). */
+export function tokenDigest(token: string): Buffer {
+  return createHash("sha256").update(token, "utf8").digest();
 }
 
 /** Whether `token` has the shape of a Baton token (checked before any lookup). */
@@ -39,10 +44,10 @@ export function isTokenShaped(token: string): boolean {
   return TOKEN.test(token);
 }
 
-/** Constant-time comparison of two hex digests of equal length. */
-export function sameDigest(a: string, b: string): boolean {
+/** Constant-time comparison of two digests of equal length (hex text, or `b` as bytes). */
+export function sameDigest(a: string, b: string | Buffer): boolean {
   const x = Buffer.from(a, "hex");
-  const y = Buffer.from(b, "hex");
+  const y = typeof b === "string" ? Buffer.from(b, "hex") : b;
   return x.length === y.length && x.length > 0 && timingSafeEqual(x, y);
 }
 

@@ -10,6 +10,7 @@ import {
   newToken,
   parseRole,
   sameDigest,
+  tokenDigest,
   type TokenRecord,
   type TokenRole,
 } from "../core/tokens.js";
@@ -72,8 +73,8 @@ export class TokenService {
   /** The identity a bearer token stands for, or null (unknown, revoked or malformed). */
   async authenticate(token: string): Promise<Identity | null> {
     if (!isTokenShaped(token)) return null;
-    const digest = hashToken(token);
-    const record = await this.#store.tokenByHash(digest);
+    const digest = tokenDigest(token);
+    const record = await this.#store.tokenByHash(digest.toString("hex"));
     if (record === null || !sameDigest(record.hash, digest)) return null;
     return { agent: record.agent, role: record.role, tokenId: record.id };
   }
