@@ -289,3 +289,70 @@ describe("SQLite reap order", () => {
     await store.close();
   });
 });
+
+describe("SQLite schema 12: claim states checked without a temporary table", () => {
+  const ephemeral = (db: import("better-sqlite3").Database, sql: string, params: number): number =>
+    (db.prepare(`EXPLAIN ${sql}`).all(...Array<null>(params).fill(null)) as { opcode: string }[]).filter(
+      (op) => op.opcode === "OpenEphemeral",
+    ).length;
+  const GRANT = `INSERT INTO claims (key, agent, token, state, claimed_at, expires_at) VALUES (?, ?, ?, 'active', ?, ?)
+    ON CONFLICT (key) DO UPDATE SET state = 'active', expires_at = excluded.expires_at`;
+  const PATH = `INSERT INTO path_claims (repo, pattern, agent, mode, token, state, claimed_at, expires_at)
+    VALUES (?, ?, ?, 'exclusive', ?, 'active', ?, ?)`;
+
+  it("migrates a schema-11 database: every row, index and path-claim id kept, bad states still refused", async () => {
+    const path = databaseAt(11);
+    const now = Date.now();
+    const old = new Database(path);
+    expect(ephemeral(old, GRANT, 5)).toBe(2);
+    expect(ephemeral(old, PATH, 6)).toBe(1);
+    const claim = old.prepare(
+      "INSERT INTO claims (key, agent, token, state, claimed_at, expires_at, ended_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    );
+    ["active", "completed", "released", "abandoned"].forEach((state, i) =>
+      claim.run(`k${i}`, "a", i + 1, state, now - i, now + HOUR, state === "active" ? null : now),
+    );
+    const pathClaim = old.prepare(PATH);
+    for (let i = 0; i < 3; i++) pathClaim.run("root:r", `src/${i}.ts`, "a", 10 + i, now, now + HOUR);
+    // The newest path claim deleted: its id must not be handed out again.
+    old.prepare("DELETE FROM path_claims WHERE id = 3").run();
+    const before = {
+      claims: old.prepare("SELECT * FROM claims ORDER BY key").all(),
+      paths: old.prepare("SELECT * FROM path_claims ORDER BY id").all(),
+      indexes: old.prepare("SELECT name, sql FROM sqlite_schema WHERE type = 'index' ORDER BY name").all(),
+    };
+    old.close();
+
+    const store = openSqliteStore({ path });
+    const db = store.database;
+    expect(db.pragma("user_version", { simple: true })).toBe(SQLITE_SCHEMA_VERSION);
+    expect(db.prepare("SELECT * FROM claims ORDER BY key").all()).toEqual(before.claims);
+    expect(db.prepare("SELECT * FROM path_claims ORDER BY id").all()).toEqual(before.paths);
+    expect(db.prepare("SELECT name, sql FROM sqlite_schema WHERE type = 'index' ORDER BY name").all()).toEqual(
+      before.indexes,
+    );
+    expect(ephemeral(db, GRANT, 5)).toBe(0);
+    expect(ephemeral(db, PATH, 6)).toBe(0);
+    expect(ephemeral(db, "UPDATE claims SET state = 'completed' WHERE key = ?", 1)).toBe(0);
+    expect(() =>
+      db
+        .prepare(
+          "INSERT INTO claims (key, agent, token, state, claimed_at, expires_at) VALUES ('x', 'a', 9, 'gone', 1, 2)",
+        )
+        .run(),
+    ).toThrow(/CHECK constraint failed/);
+    expect(() => db.prepare("UPDATE path_claims SET state = 'done' WHERE id = 1").run()).toThrow(
+      /CHECK constraint failed/,
+    );
+    expect(() => db.prepare("UPDATE path_claims SET mode = 'both' WHERE id = 1").run()).toThrow(
+      /CHECK constraint failed/,
+    );
+    const next = db.prepare(PATH).run("root:r", "src/new.ts", "a", 20, now, now + HOUR);
+    expect(Number(next.lastInsertRowid)).toBe(4);
+    // The store works on the rebuilt tables: a grant, a completion, a listing by state.
+    await store.claim({ key: "k9", agent: "b", ttlMs: HOUR, meta: null, reopen: false, doneWindowMs: 0 });
+    expect((await store.complete({ key: "k9", agent: "b", result: "ok", commit: null })).ok).toBe(true);
+    expect((await store.list({ states: ["completed"], limit: 5 })).map((c) => c.key)).toEqual(["k9", "k1"]);
+    await store.close();
+  });
+});
