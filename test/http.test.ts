@@ -142,6 +142,15 @@ describe("baton serve on SQLite", () => {
     expect((await post(server, "/v1/claim", { key: "task:1" }, "not-a-token")).status).toBe(401);
     const me = await fetch(`${server.url}/v1/whoami`, { headers: { authorization: `Bearer ${bob}` } });
     expect(await me.json()).toMatchObject({ agent: "bob", role: "agent" });
+    // The scheme's case and the spaces around the token are free, as HTTP has them; nothing else is.
+    const whoami = async (authorization: string) =>
+      (await fetch(`${server.url}/v1/whoami`, { headers: { authorization } })).status;
+    expect(await whoami(`bearer ${bob}`)).toBe(200);
+    expect(await whoami(`BEARER   ${bob}  `)).toBe(200);
+    expect(await whoami(`Bearer ${bob.slice(0, -1)} `)).toBe(401);
+    expect(await whoami(`Bearer ${bob.slice(1)}x`)).toBe(401);
+    expect(await whoami(`Bearer ${bob} x`)).toBe(401);
+    expect(await whoami(`Basic ${bob}`)).toBe(401);
   });
 
   it("no token acts as another agent on any route; an admin token may", async () => {

@@ -3,6 +3,7 @@
  * SHA-256 digest, compared in constant time. A token decides who an agent is. Pure but
  * for the random source (node:crypto).
  */
+import * as crypto from "node:crypto";
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { BatonError } from "./errors.js";
 
@@ -34,9 +35,17 @@ export function hashToken(token: string): string {
   return tokenDigest(token).toString("hex");
 }
 
+/**
+ * One-shot hashing (`crypto.hash`, Node 20.12+): about half the instructions of a Hash object,
+ * on every request a server authenticates. Older Nodes build the Hash object.
+ */
+const oneShot = (crypto as { hash?: typeof crypto.hash }).hash;
+
 /** The SHA-256 digest of `token` as bytes (hex-encode it for the stored form). */
 export function tokenDigest(token: string): Buffer {
-  return createHash("sha256").update(token, "utf8").digest();
+  return oneShot === undefined
+    ? createHash("sha256").update(token, "utf8").digest()
+    : oneShot("sha256", token, "buffer");
 }
 
 /** Whether `token` has the shape of a Baton token (checked before any lookup). */
