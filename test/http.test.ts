@@ -330,6 +330,40 @@ describe("baton serve on SQLite", () => {
     expect(metrics).not.toContain(alice);
   });
 
+  it("/metrics counts every answer once, by operation, outcome and code, however often it is read", async () => {
+    const built = await openBaton({ db: join(tempDir("baton-metrics-"), "m.db") });
+    try {
+      const app = await createHttpServer(built);
+      const { token: t } = await built.tokens.add("m");
+      const call = (url: string, payload: unknown) =>
+        app.inject({ method: "POST", url, headers: { authorization: `Bearer ${t}` }, payload: payload as object });
+      expect((await call("/v1/claim", { key: "m:1" })).statusCode).toBe(200);
+      expect((await call("/v1/claim", { key: "m:2" })).statusCode).toBe(200);
+      const { token: other } = await built.tokens.add("n");
+      const held = await app.inject({
+        method: "POST",
+        url: "/v1/claim",
+        headers: { authorization: `Bearer ${other}` },
+        payload: { key: "m:1" },
+      });
+      expect(held.statusCode).toBe(409);
+      expect((await call("/v1/release", { key: "m:9" })).statusCode).toBe(404);
+      for (let read = 0; read < 3; read++) {
+        const text = (await app.inject({ method: "GET", url: "/metrics" })).body;
+        expect(text).toContain('baton_operations_total{operation="claim",outcome="ok"} 2\n');
+        expect(text).toContain('baton_operations_total{operation="claim",outcome="no"} 1\n');
+        expect(text).toContain('baton_operations_total{operation="release",outcome="no"} 1\n');
+        expect(text).toContain("baton_grants_total 2\n");
+        expect(text).toContain('baton_denials_total{code="CLAIM_HELD"} 1\n');
+        expect(text).toContain('baton_denials_total{code="NOT_FOUND"} 1\n');
+        expect(text).toContain('baton_operation_duration_seconds_count{operation="claim"} 3\n');
+      }
+      await app.close();
+    } finally {
+      await built.close();
+    }
+  });
+
   it("refuses a second server on the same file, naming the first", () => {
     const second = cli(["serve", "--port", "0"], { env });
     expect(second.code).toBe(3);
