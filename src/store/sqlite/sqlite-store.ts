@@ -247,6 +247,24 @@ const SET_TOKEN_SQL = "UPDATE counters SET value = ? WHERE name = 'fencing_token
 /** A claim's row by key. */
 const CLAIM_ROW_SQL = `SELECT ${CLAIM_COLUMNS} FROM claims WHERE key = ?`;
 
+/** A claims row read as an array in CLAIM_COLUMNS' order (see SqliteStore's #claimGet). */
+function claimRowOf(r: unknown[]): ClaimRow {
+  return {
+    key: r[0] as string,
+    agent: r[1] as string,
+    token: r[2] as number,
+    state: r[3] as ClaimRow["state"],
+    claimed_at: r[4] as number,
+    renewed_at: r[5] as number | null,
+    expires_at: r[6] as number,
+    ended_at: r[7] as number | null,
+    meta: r[8] as string | null,
+    result: r[9] as string | null,
+    commit_sha: r[10] as string | null,
+    reason: r[11] as string | null,
+  };
+}
+
 /** A holder's claim of its own live key: the lease renewed. */
 const RENEW_OWN_SQL = `UPDATE claims SET expires_at = ?, renewed_at = ?, meta = coalesce(?, meta)
   WHERE key = ? RETURNING ${CLAIM_COLUMNS}`;
@@ -348,6 +366,7 @@ export class SqliteStore implements Store {
   readonly #path: string;
   readonly #clock: () => number;
   readonly #statements = new Map<string, Database.Statement>();
+  readonly #rawStatements = new Map<string, Database.Statement>();
   /** The file opened (device, inode); undefined for `:memory:`. */
   readonly #identity: FileIdentity | undefined;
   /**
@@ -436,6 +455,31 @@ export class SqliteStore implements Store {
   /** The underlying connection, for tests and benchmarks that compare against bare SQL. */
   get database(): Database.Database {
     return this.#db;
+  }
+
+  /**
+   * A statement that answers claims rows, read as arrays (`raw`) and built here: better-sqlite3
+   * makes an object row by adding each column as a new property (twelve map transitions a
+   * row, about a sixth of an in-process claim+complete pair's instructions under callgrind);
+   * an array and one object literal cost less than half.
+   */
+  #claimGet(sql: string, ...params: unknown[]): ClaimRow | undefined {
+    const row = this.#rawStmt(sql).get(...params) as unknown[] | undefined;
+    return row === undefined ? undefined : claimRowOf(row);
+  }
+
+  /** {@link #claimGet} for every row. */
+  #claimAll(sql: string, ...params: unknown[]): ClaimRow[] {
+    return (this.#rawStmt(sql).all(...params) as unknown[][]).map(claimRowOf);
+  }
+
+  #rawStmt(sql: string): Database.Statement {
+    let statement = this.#rawStatements.get(sql);
+    if (statement === undefined) {
+      statement = this.#db.prepare(sql).raw(true);
+      this.#rawStatements.set(sql, statement);
+    }
+    return statement;
   }
 
   #stmt(sql: string): Database.Statement {
@@ -580,7 +624,7 @@ export class SqliteStore implements Store {
   }
 
   #row(key: string): ClaimRow | undefined {
-    return this.#stmt(CLAIM_ROW_SQL).get(key) as ClaimRow | undefined;
+    return this.#claimGet(CLAIM_ROW_SQL, key) as ClaimRow | undefined;
   }
 
   #event(
@@ -627,7 +671,8 @@ export class SqliteStore implements Store {
       if (row !== undefined && row.state === "active" && row.expires_at > now) {
         if (row.agent === input.agent) {
           const ttlMs = input.keepTtl === true ? row.expires_at - (row.renewed_at ?? row.claimed_at) : input.ttlMs;
-          const renewed = this.#stmt(RENEW_OWN_SQL).get(
+          const renewed = this.#claimGet(
+            RENEW_OWN_SQL,
             now + ttlMs,
             now,
             input.meta === null ? null : JSON.stringify(input.meta),
@@ -707,7 +752,7 @@ export class SqliteStore implements Store {
   async renew(input: RenewInput): Promise<MutationOutcome> {
     return this.#write((now): MutationOutcome => {
       // A null TTL keeps the lease length: the old expiry minus the old grant or renewal time.
-      const row = this.#stmt(RENEW_SQL).get(now, input.ttlMs, now, input.key, input.agent, now) as ClaimRow | undefined;
+      const row = this.#claimGet(RENEW_SQL, now, input.ttlMs, now, input.key, input.agent, now) as ClaimRow | undefined;
       if (row === undefined) return this.#notHeld(input.key, input.agent, now, false);
       this.#event(now, "renewed", input.key, input.agent, row.token, null, { ttlMs: row.expires_at - now });
       return { ok: true, claim: this.#toClaim(row, now) };
@@ -784,7 +829,8 @@ export class SqliteStore implements Store {
   // is still the last one who had it, and saying so is better than silence.
   #end(input: EndInput, state: "released" | "abandoned"): Promise<MutationOutcome> {
     const outcome = this.#write((now): MutationOutcome => {
-      const row = this.#stmt(END_SQL).get(
+      const row = this.#claimGet(
+        END_SQL,
         state,
         now,
         input.commit ?? null,
@@ -894,10 +940,13 @@ export class SqliteStore implements Store {
       const expired = row.state === "active" && row.expires_at <= now;
       if (row.state !== "abandoned" && !expired)
         return { ok: false, code: "NOT_LOOSE_END", claim: this.#toClaim(row, now) };
-      const resolved = this.#stmt(
+      const resolved = this.#claimGet(
         `UPDATE claims SET state = 'released', ended_at = coalesce(ended_at, ?), reason = ?
          WHERE key = ? RETURNING ${CLAIM_COLUMNS}`,
-      ).get(now, input.note === null ? "resolved" : `resolved: ${input.note}`, input.key) as ClaimRow;
+        now,
+        input.note === null ? "resolved" : `resolved: ${input.note}`,
+        input.key,
+      ) as ClaimRow;
       const previousState = expired ? "expired" : "abandoned";
       this.#event(now, "resolved", input.key, input.agent, row.token, null, {
         previousState,
@@ -917,10 +966,15 @@ export class SqliteStore implements Store {
       }
       const token = this.#drawToken();
       const lease = row.expires_at - (row.renewed_at ?? row.claimed_at);
-      const moved = this.#stmt(
+      const moved = this.#claimGet(
         `UPDATE claims SET agent = ?, token = ?, claimed_at = ?, renewed_at = NULL, expires_at = ?
          WHERE key = ? RETURNING ${CLAIM_COLUMNS}`,
-      ).get(input.to, token, now, now + lease, input.key) as ClaimRow;
+        input.to,
+        token,
+        now,
+        now + lease,
+        input.key,
+      ) as ClaimRow;
       const paths = this.#stmt(
         "UPDATE path_claims SET agent = ?, token = ?, expires_at = ? WHERE agent = ? AND work_key = ? AND state = 'active'",
       ).run(input.to, token, now + lease, input.agent, input.key).changes;
@@ -967,7 +1021,7 @@ export class SqliteStore implements Store {
         const sql = `SELECT ${CLAIM_COLUMNS} FROM claims${using} WHERE ${[term, ...where].join(" AND ")}
                      ORDER BY claimed_at DESC, key LIMIT ?`;
         const live = state === "active" || state === "expired" ? [now] : [];
-        return this.#stmt(sql).all(...live, ...params, filter.limit) as ClaimRow[];
+        return this.#claimAll(sql, ...live, ...params, filter.limit);
       });
       if (states.length > 1) rows.sort((a, b) => b.claimed_at - a.claimed_at || byteOrder(a.key, b.key));
       return rows.slice(0, filter.limit).map((row) => this.#toClaim(row, now));
@@ -1393,9 +1447,11 @@ export class SqliteStore implements Store {
           input.id,
         );
         if (before !== undefined && before.state === "active") {
-          changed = this.#stmt(
+          changed = this.#claimGet(
             `UPDATE claims SET state = 'completed', ended_at = ? WHERE key = ? RETURNING ${CLAIM_COLUMNS}`,
-          ).get(now, key) as ClaimRow;
+            now,
+            key,
+          ) as ClaimRow;
           this.#event(now, "completed", key, input.agent ?? before.agent, before.token, null, {
             via: "task done",
             holder: before.agent,
@@ -1407,9 +1463,10 @@ export class SqliteStore implements Store {
           "UPDATE tasks SET state = 'open', done_at = NULL, updated_at = ? WHERE id = ? AND state = 'done'",
         ).run(now, input.id);
         if (before !== undefined && before.state === "completed") {
-          changed = this.#stmt(
+          changed = this.#claimGet(
             `UPDATE claims SET state = 'released', reason = 'task reopened' WHERE key = ? RETURNING ${CLAIM_COLUMNS}`,
-          ).get(key) as ClaimRow;
+            key,
+          ) as ClaimRow;
           this.#event(now, "reopened", key, input.agent ?? before.agent, before.token, null, {
             previousAgent: before.agent,
           });
@@ -1686,6 +1743,7 @@ export class SqliteStore implements Store {
     this.#watch?.stop();
     this.#watch = undefined;
     this.#statements.clear();
+    this.#rawStatements.clear();
     this.#db.close();
     this.#wal?.close();
   }
