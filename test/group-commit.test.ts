@@ -342,25 +342,31 @@ describe("SQLite group commit", () => {
       const waiting: (() => void)[] = [];
       let failWith: Error | null = null;
       let inline = 0;
-      const group = new GroupCommit(db, { maxDelayMs: 0 }, undefined, {
-        later: (done) =>
-          waiting.push(() => {
-            if (failWith !== null) return done(failWith);
-            const fd = openSync(`${file}-wal`, "r");
-            fdatasync(fd, (error) => {
+      const group = new GroupCommit(
+        db,
+        { maxDelayMs: 0 },
+        {
+          sync: {
+            later: (done) =>
+              waiting.push(() => {
+                if (failWith !== null) return done(failWith);
+                const fd = openSync(`${file}-wal`, "r");
+                fdatasync(fd, (error) => {
+                  closeSync(fd);
+                  done(error);
+                });
+              }),
+            now: () => {
+              inline++;
+              if (failWith !== null) return failWith;
+              const fd = openSync(`${file}-wal`, "r");
+              fdatasyncSync(fd);
               closeSync(fd);
-              done(error);
-            });
-          }),
-        now: () => {
-          inline++;
-          if (failWith !== null) return failWith;
-          const fd = openSync(`${file}-wal`, "r");
-          fdatasyncSync(fd);
-          closeSync(fd);
-          return null;
+              return null;
+            },
+          },
         },
-      });
+      );
       const insert = (v: number): Promise<number> =>
         group.submit(
           () => db.prepare("INSERT INTO t (v) VALUES (?)").run(v).changes,

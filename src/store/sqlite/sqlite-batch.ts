@@ -74,6 +74,14 @@ export interface SyncOffLoop {
   readonly now: () => Error | null;
 }
 
+/** What the store does around each batch (see the GroupCommit constructor). */
+export interface BatchHooks {
+  readonly begin?: () => void;
+  readonly finish?: () => void;
+  readonly end?: () => void;
+  readonly sync?: SyncOffLoop;
+}
+
 /** Something to answer once the commits before it are durable (null: they are). */
 type AfterSync = (error: Error | null) => void;
 
@@ -127,28 +135,27 @@ export class GroupCommit {
 
   /** Checked once a batch, under its write lock, before any decision (the store's file check). */
   readonly #guard: (() => void) | undefined;
+  /** Run after a batch's decisions, in its transaction, before it commits. */
+  readonly #finish: (() => void) | undefined;
   /** Run when a batch's transaction has ended (committed or rolled back), before anything else runs. */
   readonly #end: (() => void) | undefined;
 
   /**
-   * `guard` runs at the start of each batch's transaction; if it throws, the batch decides
+   * `hooks.begin` runs at the start of each batch's transaction; if it throws, the batch decides
    * nothing and every operation in it answers that error. The store checks there that its
-   * file is still the one at its path: once a batch instead of once an operation. With
-   * `sync`, the connection commits without syncing and `sync` makes the commits durable off
-   * the event loop before they are answered (see the module's comment). `end` runs once the
-   * batch's transaction has ended, whichever way (the store forgets what it held under the lock).
+   * file is still the one at its path: once a batch instead of once an operation.
+   * `hooks.finish` runs after the batch's decisions, inside its transaction, before the COMMIT
+   * (the store writes there what it kept for the batch); if it throws, the batch is decided again
+   * operation by operation. `hooks.end` runs once the transaction has ended, whichever way. With
+   * `hooks.sync`, the connection commits without syncing and `sync` makes the commits durable
+   * off the event loop before they are answered (see the module's comment).
    */
-  constructor(
-    db: Database.Database,
-    options: GroupCommitOptions = {},
-    guard?: () => void,
-    sync?: SyncOffLoop,
-    end?: () => void,
-  ) {
+  constructor(db: Database.Database, options: GroupCommitOptions = {}, hooks: BatchHooks = {}) {
     this.#db = db;
-    this.#guard = guard;
-    this.#end = end;
-    this.#sync = sync;
+    this.#guard = hooks.begin;
+    this.#finish = hooks.finish;
+    this.#end = hooks.end;
+    this.#sync = hooks.sync;
     this.#maxBatch = Math.max(1, Math.floor(options.maxBatch ?? 256));
     this.#maxDelayMs = Math.max(0, options.maxDelayMs ?? 1);
     this.#savepoint = db.transaction((decide: () => unknown) => decide());
@@ -175,6 +182,11 @@ export class GroupCommit {
             throw new BatchBroken("the batch's transaction was rolled back", { cause: error });
           results.push({ error });
         }
+      }
+      try {
+        this.#finish?.();
+      } catch (error) {
+        throw new BatchBroken("the batch's last write failed", { cause: error });
       }
     });
   }

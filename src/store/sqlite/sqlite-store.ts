@@ -238,6 +238,8 @@ const LIST_BY_STATE: Record<ClaimState, { term: string; index: string }> = {
 interface BatchMemo {
   now: number | undefined;
   token: number | undefined;
+  /** Whether the counter row holds `token` (it is written once, before the batch commits). */
+  tokenWritten: boolean;
 }
 
 /** The fencing-token counter: read, then set to the token drawn (#drawToken). */
@@ -427,18 +429,21 @@ export class SqliteStore implements Store {
     this.#group =
       options.groupCommit === undefined || options.groupCommit === false
         ? undefined
-        : new GroupCommit(
-            db,
-            options.groupCommit,
-            () => {
+        : new GroupCommit(db, options.groupCommit, {
+            begin: () => {
               if (this.#identity !== undefined) assertSameFile(this.#path, this.#identity);
-              this.#batch = { now: undefined, token: undefined };
+              this.#batch = { now: undefined, token: undefined, tokenWritten: true };
             },
-            this.#wal?.sync,
-            () => {
+            // The token counter is written once a batch, with the last token drawn.
+            finish: () => {
+              const batch = this.#batch;
+              if (batch !== undefined && !batch.tokenWritten) this.#stmt(SET_TOKEN_SQL).run(batch.token);
+            },
+            end: () => {
               this.#batch = undefined;
             },
-          );
+            sync: this.#wal?.sync,
+          });
     this.#path = path;
     this.#clock = clock;
     this.#identity = identity;
@@ -607,10 +612,12 @@ export class SqliteStore implements Store {
    */
   #drawToken(): number {
     const batch = this.#batch;
-    const last = batch?.token ?? (this.#stmt(READ_TOKEN_SQL).pluck().get() as number);
-    const token = last + 1;
-    this.#stmt(SET_TOKEN_SQL).run(token);
-    if (batch !== undefined) batch.token = token;
+    const token = (batch?.token ?? (this.#stmt(READ_TOKEN_SQL).pluck().get() as number)) + 1;
+    if (batch === undefined) this.#stmt(SET_TOKEN_SQL).run(token);
+    else {
+      batch.token = token;
+      batch.tokenWritten = false;
+    }
     return token;
   }
 
