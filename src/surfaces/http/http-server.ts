@@ -266,7 +266,7 @@ export async function createHttpServer(baton: Baton, options: HttpServerOptions 
       const stop = measured.startTimer();
       let result: OperationResult;
       try {
-        result = await operation.run(baton, input as never, await context(agent));
+        result = await operation.run(baton, input as never, context.known(agent) ?? (await context(agent)));
       } catch (error) {
         stop();
         measured.error();
