@@ -21,6 +21,7 @@ const all = [
   "mcp",
   "serve",
   "events",
+  "instructions",
 ];
 if (args.includes("--help") || args.includes("-h")) {
   console.log(`usage: npm run bench [-- --quick] [name…]\nbenchmarks: ${all.join(", ")} (default: all)`);
