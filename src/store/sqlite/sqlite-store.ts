@@ -271,6 +271,10 @@ function claimRowOf(r: unknown[]): ClaimRow {
 const RENEW_OWN_SQL = `UPDATE claims SET expires_at = ?, renewed_at = ?, meta = coalesce(?, meta)
   WHERE key = ? RETURNING ${CLAIM_COLUMNS}`;
 
+/** A grant of a key that has no row: nothing happens when it has one (the caller then reads it). */
+const GRANT_NEW_SQL = `INSERT INTO claims (key, agent, token, state, claimed_at, renewed_at, expires_at, meta)
+  VALUES (?, ?, ?, 'active', ?, NULL, ?, ?) ON CONFLICT (key) DO NOTHING`;
+
 /** A grant: the key's row inserted or replaced, with a new token (the caller builds the row it wrote). */
 const GRANT_SQL = `INSERT INTO claims (key, agent, token, state, claimed_at, renewed_at, expires_at, meta)
   VALUES (?, ?, ?, 'active', ?, NULL, ?, ?)
@@ -611,14 +615,24 @@ export class SqliteStore implements Store {
    * its savepoint after drawing leaves a gap, never a repeat (tokens only need to grow).
    */
   #drawToken(): number {
+    const token = this.#nextToken();
+    this.#takeToken(token);
+    return token;
+  }
+
+  /** The token the next draw hands out (nothing taken yet). */
+  #nextToken(): number {
+    return (this.#batch?.token ?? (this.#stmt(READ_TOKEN_SQL).pluck().get() as number)) + 1;
+  }
+
+  /** Take `token` (the one {@link #nextToken} gave): the counter says so, or the batch will. */
+  #takeToken(token: number): void {
     const batch = this.#batch;
-    const token = (batch?.token ?? (this.#stmt(READ_TOKEN_SQL).pluck().get() as number)) + 1;
     if (batch === undefined) this.#stmt(SET_TOKEN_SQL).run(token);
     else {
       batch.token = token;
       batch.tokenWritten = false;
     }
-    return token;
   }
 
   /** The clock, never earlier than the latest time recorded (the newest event's, or `clock_ms`). */
@@ -674,6 +688,15 @@ export class SqliteStore implements Store {
   /** The claim decision, inside a write transaction. */
   #claimAt(now: number, input: ClaimInput): ClaimOutcome {
     {
+      // A key with no row yet (most grants: new work) is granted by one INSERT that does
+      // nothing when the key has a row; only then is the row read and judged. (The read that
+      // found nothing was one of a fresh grant's four statements.)
+      const meta = input.meta === null ? null : JSON.stringify(input.meta);
+      const next = this.#nextToken();
+      if (this.#stmt(GRANT_NEW_SQL).run(input.key, input.agent, next, now, now + input.ttlMs, meta).changes === 1) {
+        this.#takeToken(next);
+        return this.#granted(now, input, next, meta, undefined);
+      }
       const row = this.#row(input.key);
       if (row !== undefined && row.state === "active" && row.expires_at > now) {
         if (row.agent === input.agent) {
@@ -712,33 +735,43 @@ export class SqliteStore implements Store {
         return { outcome: "done", claim: this.#toClaim(row, now) };
       }
       const token = this.#drawToken();
-      const meta = input.meta === null ? null : JSON.stringify(input.meta);
       this.#stmt(GRANT_SQL).run(input.key, input.agent, token, now, now + input.ttlMs, meta);
-      // The row as GRANT_SQL wrote it, built here: RETURNING doubled the statement's cost.
-      const granted: ClaimRow = {
-        key: input.key,
-        agent: input.agent,
-        token,
-        state: "active",
-        claimed_at: now,
-        renewed_at: null,
-        expires_at: now + input.ttlMs,
-        ended_at: null,
-        meta,
-        result: null,
-        commit_sha: null,
-        reason: null,
-      };
-      const previous = row === undefined ? null : this.#toClaim(row, now);
-      this.#event(now, "granted", input.key, input.agent, token, null, {
-        ttlMs: input.ttlMs,
-        ...(previous === null
-          ? {}
-          : { previousAgent: previous.agent, previousState: previous.state, previousToken: previous.token }),
-        ...(input.reopen && previous?.state === "completed" ? { reopened: true } : {}),
-      });
-      return { outcome: "granted", claim: this.#toClaim(granted, now), previous };
+      return this.#granted(now, input, token, meta, row);
     }
+  }
+
+  /** A grant's answer and its event, once GRANT_SQL or GRANT_NEW_SQL wrote the row (`row`: the one it replaced). */
+  #granted(
+    now: number,
+    input: ClaimInput,
+    token: number,
+    meta: string | null,
+    row: ClaimRow | undefined,
+  ): ClaimOutcome {
+    // The row as the grant wrote it, built here: RETURNING doubled the statement's cost.
+    const granted: ClaimRow = {
+      key: input.key,
+      agent: input.agent,
+      token,
+      state: "active",
+      claimed_at: now,
+      renewed_at: null,
+      expires_at: now + input.ttlMs,
+      ended_at: null,
+      meta,
+      result: null,
+      commit_sha: null,
+      reason: null,
+    };
+    const previous = row === undefined ? null : this.#toClaim(row, now);
+    this.#event(now, "granted", input.key, input.agent, token, null, {
+      ttlMs: input.ttlMs,
+      ...(previous === null
+        ? {}
+        : { previousAgent: previous.agent, previousState: previous.state, previousToken: previous.token }),
+      ...(input.reopen && previous?.state === "completed" ? { reopened: true } : {}),
+    });
+    return { outcome: "granted", claim: this.#toClaim(granted, now), previous };
   }
 
   /** Why `agent` cannot act on `key` now (called after a guarded update matched nothing). */
