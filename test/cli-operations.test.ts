@@ -5,7 +5,7 @@
  * CLI call (real processes on the built bundle) never loads zod.
  */
 import { spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
 import type { z } from "zod";
@@ -140,5 +140,27 @@ M._load = function (request, ...rest) { if (/(^|\\/)zod(\\/|$)/.test(request)) p
     expect(control.stderr).toContain("ZOD LOADED");
     const bundle = readFileSync(join(ROOT, "dist", "cli", "baton-main.js"), "utf8");
     expect(bundle).not.toMatch(/\$ZodType|ZodError = /); // zod itself is never inlined into the bundle
+  });
+});
+
+describe("the library loads zod when the catalogue is first read", () => {
+  it("dist/index.js where zod cannot be found: openBaton claims and closes; reading CATALOGUE is what needs zod", () => {
+    // The built library beside a node_modules holding better-sqlite3 alone: an import of zod at
+    // the library's top would fail the import itself.
+    const dir = tempDir();
+    copyFileSync(join(ROOT, "dist", "index.js"), join(dir, "index.js"));
+    writeFileSync(join(dir, "package.json"), '{"type":"module"}\n');
+    mkdirSync(join(dir, "node_modules"));
+    symlinkSync(join(ROOT, "node_modules", "better-sqlite3"), join(dir, "node_modules", "better-sqlite3"));
+    const script = `const lib = await import(${JSON.stringify(join(dir, "index.js"))});
+const baton = await lib.openBaton({ db: ${JSON.stringify(join(dir, "lib.db"))} });
+const granted = await baton.claim("k:1", { as: "alice" });
+await baton.close();
+let catalogue;
+try { catalogue = lib.CATALOGUE.length; } catch (error) { catalogue = error.code; }
+console.log(JSON.stringify({ granted: granted.ok, catalogue }));`;
+    const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { cwd: dir, encoding: "utf8" });
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ granted: true, catalogue: "MODULE_NOT_FOUND" });
   });
 });

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TASK_IMPORT_BODY_LIMIT } from "../src/api/baton-api.js";
 import { readMarkdownTasks } from "../src/workspace/task-import.js";
 import { cliStores } from "./contract/targets.js";
-import { cliAsync, dumpSqlite, gitCheckout, type ServeProcess, startServe, tempDir, until } from "./helpers.js";
+import { cli, cliAsync, dumpSqlite, gitCheckout, type ServeProcess, startServe, tempDir, until } from "./helpers.js";
 
 const json = (s: string) => JSON.parse(s) as Record<string, any>;
 
@@ -48,7 +48,7 @@ describe.each(cliStores("remote_gate"))("gate run through baton serve on %s", (_
     const cwd = gitCheckout({ prefix: "baton-remote-gate-" });
     const tokens: string[] = [];
     for (let i = 0; i < 20; i++) {
-      const r = await cliAsync(["tokens", "add", `session-${i}`, "--json"], { env, cwd });
+      const r = cli(["tokens", "add", `session-${i}`, "--json"], { env, cwd });
       expect(r.code, r.stdout + r.stderr).toBe(0);
       tokens.push(json(r.stdout).token as string);
     }
@@ -72,7 +72,7 @@ describe.each(cliStores("remote_gate"))("gate run through baton serve on %s", (_
       expect(ran).toMatchObject({ ok: true, key: "gate:notify:fleet", exitCode: 0, mark: { source: "registry" } });
       // The server's audit log: one grant and one completion, 19 skips (a racer that lost between
       // the look and the claim is refused by the claim too, as on a registry here).
-      const log = await cliAsync(["log", "gate:notify:fleet", "--limit", "100", "--json"], {
+      const log = cli(["log", "gate:notify:fleet", "--limit", "100", "--json"], {
         env: { BATON_URL: server.url, BATON_TOKEN: tokens[0] ?? "" },
         cwd,
       });
@@ -96,7 +96,7 @@ describe("gate run, task import and check through baton serve", () => {
 
   beforeAll(async () => {
     for (let i = 0; i < 20; i++) {
-      const r = await cliAsync(["tokens", "add", `session-${i}`, "--json"], { env: { BATON_DB: db }, cwd: dir });
+      const r = cli(["tokens", "add", `session-${i}`, "--json"], { env: { BATON_DB: db }, cwd: dir });
       expect(r.code, r.stderr).toBe(0);
       tokens.push(json(r.stdout).token as string);
     }
@@ -118,7 +118,7 @@ describe("gate run, task import and check through baton serve", () => {
     });
     await until("the sibling's command to start", () => existsSync(started));
     // Busy at once without --wait (a skip), then a waiter that outlives the sibling's failure runs.
-    const busy = await cliAsync(["gate", "run", "notify:wait", "--json", ...effect(counter)], { env: remote(2), cwd });
+    const busy = cli(["gate", "run", "notify:wait", "--json", ...effect(counter)], { env: remote(2), cwd });
     expect(json(busy.stdout)).toMatchObject({ outcome: "skipped", reason: "busy", holder: "session-1" });
     const waiter = cliAsync(["gate", "run", "notify:wait", "--wait", "60s", "--json", ...effect(counter)], {
       env: remote(3),
@@ -130,7 +130,7 @@ describe("gate run, task import and check through baton serve", () => {
     expect(waited.code, waited.stderr).toBe(0);
     expect(json(waited.stdout)).toMatchObject({ outcome: "ran", ok: true, mark: { agent: "session-3" } });
     expect(count(counter)).toBe(1);
-    const late = await cliAsync(["gate", "run", "notify:wait", "--wait", "5s", "--json", ...effect(counter)], {
+    const late = cli(["gate", "run", "notify:wait", "--wait", "5s", "--json", ...effect(counter)], {
       env: remote(4),
       cwd,
     });
@@ -143,7 +143,7 @@ describe("gate run, task import and check through baton serve", () => {
     mkdirSync(markers);
     const counter = join(tempDir(), "sent");
     const args = ["gate", "run", "notify:marked", "--marker-dir", markers, "--json", ...effect(counter)];
-    const first = await cliAsync(args, { env: remote(5), cwd });
+    const first = cli(args, { env: remote(5), cwd });
     expect(first.code, first.stderr).toBe(0);
     expect(count(counter)).toBe(1);
     expect(json(readFileSync(join(markers, readdirSync(markers)[0] ?? ""), "utf8"))).toMatchObject({
@@ -152,10 +152,10 @@ describe("gate run, task import and check through baton serve", () => {
     });
     // A new server on a new registry knows no mark, but the client's marker file does.
     const freshDb = join(tempDir(), "fresh.db");
-    const t = await cliAsync(["tokens", "add", "late", "--json"], { env: { BATON_DB: freshDb }, cwd: dir });
+    const t = cli(["tokens", "add", "late", "--json"], { env: { BATON_DB: freshDb }, cwd: dir });
     const fresh = await startServe({ BATON_DB: freshDb });
     try {
-      const again = await cliAsync(args, {
+      const again = cli(args, {
         env: { BATON_URL: fresh.url, BATON_TOKEN: json(t.stdout).token as string },
         cwd,
       });
@@ -180,17 +180,17 @@ describe("gate run, task import and check through baton serve", () => {
     };
     // Refused here, before any request: a bad priority, named by file and line.
     const bad = folder({ "good.md": "---\ncategory: x\n---\n# good\n", "broken.md": "---\npriority: high\n---\n" });
-    const r1 = await cliAsync(["task", "import", bad, "--json"], { env: remote(0), cwd: bad });
+    const r1 = cli(["task", "import", bad, "--json"], { env: remote(0), cwd: bad });
     expect(r1.code).toBe(2);
     expect(json(r1.stdout).error.message).toMatch(/broken\.md:2: priority must be an integer/);
     // Refused by the library's check here (a task blocked by itself), before any request.
     const self = folder({ "a.md": "---\nblocked_by: [a]\n---\n# a\n", "b.md": "# b\n" });
-    const r2 = await cliAsync(["task", "import", self, "--json"], { env: remote(0), cwd: self });
+    const r2 = cli(["task", "import", self, "--json"], { env: remote(0), cwd: self });
     expect(r2.code).toBe(2);
     expect(json(r2.stdout).error).toMatchObject({ code: "BAD_INPUT", message: "task a cannot be blocked by itself" });
     // Refused by the server's transaction (a blocker no task is): the good file beside it not written either.
     const unknown = folder({ "c.md": "# c\n", "d.md": "---\nblocked_by: [c, missing]\n---\n# d\n" });
-    const r3 = await cliAsync(["task", "import", unknown, "--json"], { env: remote(0), cwd: unknown });
+    const r3 = cli(["task", "import", unknown, "--json"], { env: remote(0), cwd: unknown });
     expect(r3.code).toBe(2);
     expect(json(r3.stdout).error).toMatchObject({ code: "BLOCKER_UNKNOWN", details: { origin: "d.md:2" } });
     expect(dumpSqlite(db)).toBe(before);
@@ -201,13 +201,13 @@ describe("gate run, task import and check through baton serve", () => {
     // The request is larger than the 64 KiB the other routes take.
     const sent = JSON.stringify({ tasks: readMarkdownTasks(folder, cwd) });
     expect(Buffer.byteLength(sent)).toBeGreaterThan(64 * 1024);
-    const first = await cliAsync(["task", "import", folder, "--json"], { env: remote(0), cwd });
+    const first = cli(["task", "import", folder, "--json"], { env: remote(0), cwd });
     expect(first.code, first.stderr).toBe(0);
     expect(json(first.stdout)).toMatchObject({ ok: true, updated: [], unchanged: [] });
     expect(json(first.stdout).created).toHaveLength(1000);
-    const again = await cliAsync(["task", "import", folder, "--json"], { env: remote(0), cwd });
+    const again = cli(["task", "import", folder, "--json"], { env: remote(0), cwd });
     expect(json(again.stdout).unchanged).toHaveLength(1000);
-    const shown = await cliAsync(["task", "show", "task-0007", "--json"], { env: remote(0), cwd });
+    const shown = cli(["task", "show", "task-0007", "--json"], { env: remote(0), cwd });
     expect(json(shown.stdout).task).toMatchObject({
       blockedBy: ["task-0006"],
       paths: ["src/api/module-7/", "tests/api/"],
@@ -246,9 +246,9 @@ describe("gate run, task import and check through baton serve", () => {
     expect(huge.body.message).toContain(`/v1/task/import accepts at most ${TASK_IMPORT_BODY_LIMIT} bytes`);
     const claim = await post("/v1/claim", 100 * 1024);
     expect(claim).toMatchObject({ status: 413, body: { code: "BODY_TOO_LARGE", details: { limit: 64 * 1024 } } });
-    expect(
-      json((await cliAsync(["task", "list", "--limit", "2000", "--json"], { env: remote(0), cwd })).stdout).tasks,
-    ).toHaveLength(1000);
+    expect(json(cli(["task", "list", "--limit", "2000", "--json"], { env: remote(0), cwd }).stdout).tasks).toHaveLength(
+      1000,
+    );
   }, 120_000);
 
   it("an import a server would refuse for its size is refused here, before anything is sent: more than 10,000 tasks, more than 16 MiB", async () => {
@@ -266,7 +266,7 @@ describe("gate run, task import and check through baton serve", () => {
         })),
       ),
     );
-    const many = await cliAsync(["task", "import", issues, "--json"], { env: remote(0), cwd });
+    const many = cli(["task", "import", issues, "--json"], { env: remote(0), cwd });
     expect(many.code, many.stderr).toBe(2);
     expect(json(many.stdout).error).toMatchObject({ code: "BAD_INPUT" });
     expect(json(many.stdout).error.message).toMatch(
@@ -276,7 +276,7 @@ describe("gate run, task import and check through baton serve", () => {
     const big = tempDir("baton-big-backlog-");
     for (let i = 0; i < 1200; i++)
       writeFileSync(join(big, `big-${i}.md`), `---\nnotes: ${"n".repeat(15_000)}\n---\n# big ${i}\n`);
-    const large = await cliAsync(["task", "import", big, "--json"], { env: remote(0), cwd });
+    const large = cli(["task", "import", big, "--json"], { env: remote(0), cwd });
     expect(large.code, large.stderr).toBe(2);
     expect(json(large.stdout).error).toMatchObject({
       code: "BODY_TOO_LARGE",
@@ -286,19 +286,19 @@ describe("gate run, task import and check through baton serve", () => {
   }, 120_000);
 
   it("check through the server: --token is the fencing token, the bearer comes from BATON_TOKEN", async () => {
-    const claimed = await cliAsync(["claim", "deploy:prod", "--json"], { env: remote(6), cwd });
+    const claimed = cli(["claim", "deploy:prod", "--json"], { env: remote(6), cwd });
     const token = String(json(claimed.stdout).claim.token);
-    const ok = await cliAsync(["check", "deploy:prod", "--token", token], { env: remote(7), cwd });
+    const ok = cli(["check", "deploy:prod", "--token", token], { env: remote(7), cwd });
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.stdout).toMatch(new RegExp(`^token ${token} holds deploy:prod \\(session-6, expires `));
-    const stale = await cliAsync(["check", "deploy:prod", "--token", String(Number(token) + 1), "--json"], {
+    const stale = cli(["check", "deploy:prod", "--token", String(Number(token) + 1), "--json"], {
       env: remote(7),
       cwd,
     });
     expect(stale.code).toBe(1);
     expect(json(stale.stdout)).toMatchObject({ ok: false, code: "TOKEN_STALE" });
     // Without BATON_TOKEN there is no bearer (--token is not one here): UNAUTHENTICATED, exit 2.
-    const none = await cliAsync(["check", "deploy:prod", "--token", token, "--json"], {
+    const none = cli(["check", "deploy:prod", "--token", token, "--json"], {
       env: { BATON_URL: server.url },
       cwd,
     });

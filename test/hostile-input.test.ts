@@ -533,29 +533,35 @@ type Call = { name: string; run: (baton: Awaited<ReturnType<typeof openBaton>>, 
 
 /** One library call with exactly one bad argument (the others valid). */
 const badCall: fc.Arbitrary<Call> = fc.oneof(
-  badKey.map((k): Call => ({ name: `claim key ${String(k)}`, run: (b) => b.claim(k as string, { as: "alice" }) })),
-  badAgent.map((a): Call => ({ name: `claim as ${String(a)}`, run: (b) => b.claim("task:new", { as: a as string }) })),
+  badKey.map((k): Call => ({
+    name: `claim key ${fc.stringify(k)}`,
+    run: (b) => b.claim(k as string, { as: "alice" }),
+  })),
+  badAgent.map((a): Call => ({
+    name: `claim as ${fc.stringify(a)}`,
+    run: (b) => b.claim("task:new", { as: a as string }),
+  })),
   badDuration.map((d): Call => ({
-    name: `claim ttl ${String(d)}`,
+    name: `claim ttl ${fc.stringify(d)}`,
     run: (b) => b.claim("task:new", { as: "bob", ttl: d as string }),
   })),
   badDuration
     .filter((d) => !accepts((v) => durationMs(v as string, "x", true))(d))
     .map((d): Call => ({
-      name: `claim doneWindow ${String(d)}`,
+      name: `claim doneWindow ${fc.stringify(d)}`,
       run: (b) => b.claim("task:new", { as: "bob", doneWindow: d as string }),
     })),
   badMeta.map((m): Call => ({
-    name: `claim meta ${String(m).slice(0, 40)}`,
+    name: `claim meta ${fc.stringify(m).slice(0, 40)}`,
     run: (b) => b.claim("task:new", { as: "bob", meta: m as string }),
   })),
   fc.constantFrom("loud", "", 1).map((s): Call => ({
     name: `claim similar ${s}`,
     run: (b) => b.claim("task:new", { as: "bob", similar: s as "warn" }),
   })),
-  badKey.map((k): Call => ({ name: `renew ${String(k)}`, run: (b) => b.renew(k as string, { as: "alice" }) })),
+  badKey.map((k): Call => ({ name: `renew ${fc.stringify(k)}`, run: (b) => b.renew(k as string, { as: "alice" }) })),
   badDuration.map((d): Call => ({
-    name: `renew ttl ${String(d)}`,
+    name: `renew ttl ${fc.stringify(d)}`,
     run: (b) => b.renew("task:42", { as: "alice", ttl: d as string }),
   })),
   badText.map((t): Call => ({
@@ -563,7 +569,7 @@ const badCall: fc.Arbitrary<Call> = fc.oneof(
     run: (b) => b.complete("task:42", { as: "alice", result: t as string }),
   })),
   badCommit.map((c): Call => ({
-    name: `complete commit ${String(c)}`,
+    name: `complete commit ${fc.stringify(c)}`,
     run: (b) => b.complete("task:42", { as: "alice", commit: c as string }),
   })),
   badAgent.map((a): Call => ({ name: "release as", run: (b) => b.release("task:42", { as: a as string }) })),
@@ -577,7 +583,7 @@ const badCall: fc.Arbitrary<Call> = fc.oneof(
   })),
   badDuration
     .filter((d) => !accepts((v) => durationMs(v as string, "x", true))(d))
-    .map((d): Call => ({ name: `reap minAge ${String(d)}`, run: (b) => b.reap({ minAge: d as string }) })),
+    .map((d): Call => ({ name: `reap minAge ${fc.stringify(d)}`, run: (b) => b.reap({ minAge: d as string }) })),
   badKey.map((k): Call => ({ name: "show", run: (b) => b.show(k as string) })),
   badLimit.map((l): Call => ({ name: `list limit ${l}`, run: (b) => b.list({ limit: l as number }) })),
   fc
@@ -587,7 +593,7 @@ const badCall: fc.Arbitrary<Call> = fc.oneof(
   fc
     .constantFrom("exploded", "")
     .map((k): Call => ({ name: `log kind ${k}`, run: (b) => b.log({ kind: k as "granted" }) })),
-  badToken.map((t): Call => ({ name: `check token ${String(t)}`, run: (b) => b.check("task:42", t as number) })),
+  badToken.map((t): Call => ({ name: `check token ${fc.stringify(t)}`, run: (b) => b.check("task:42", t as number) })),
   badKey.map((k): Call => ({ name: "check key", run: (b) => b.check(k as string, 1) })),
   badText.map((t): Call => ({ name: "note text", run: (b) => b.note("task:42", { as: "alice", text: t as string }) })),
   badKey.map((k): Call => ({ name: "note key", run: (b) => b.note(k as string, { as: "alice", text: "hi" }) })),

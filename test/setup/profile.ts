@@ -4,14 +4,16 @@
  * includes the CLI calls run in worker threads) and its children's (every process it started
  * and waited for, from /proc/self/stat), how many processes it spawned (`spawns`; `cliSpawns`
  * of them the CLI), how many CLI calls ran in a thread (`cliThreads`, test/cli-thread/run.ts)
- * and the processes those started (`threadSpawns`: git, a `baton run` command). Without the
+ * and the processes those started (`threadSpawns`: git, a `baton run` command), and the worker
+ * threads those calls used (`threadWorkers`: a worker runs calls until one leaves something
+ * behind, test/cli-thread/worker.cjs). Without the
  * variable this file does nothing.
  */
 import childProcess from "node:child_process";
 import { appendFileSync, readFileSync } from "node:fs";
 import { syncBuiltinESMExports } from "node:module";
 import { afterAll, beforeAll, expect } from "vitest";
-import { threadCalls, threadSpawns } from "../cli-thread/run.js";
+import { threadCalls, threadSpawns, threadWorkers } from "../cli-thread/run.js";
 
 const out = process.env.BATON_TEST_PROFILE;
 if (out) {
@@ -40,11 +42,13 @@ if (out) {
   let before: number[] = [];
   let threadsBefore = 0;
   let threadSpawnsBefore = 0;
+  let workersBefore = 0;
   beforeAll(() => {
     start = Date.now();
     before = ticks();
     threadsBefore = threadCalls();
     threadSpawnsBefore = threadSpawns();
+    workersBefore = threadWorkers();
   });
   afterAll(() => {
     const now = ticks();
@@ -60,6 +64,7 @@ if (out) {
         cliSpawns,
         cliThreads: threadCalls() - threadsBefore,
         threadSpawns: threadSpawns() - threadSpawnsBefore,
+        threadWorkers: threadWorkers() - workersBefore,
       })}\n`,
     );
   });
