@@ -35,14 +35,12 @@ export function hashToken(token: string): string {
   return tokenDigest(token).toString("hex");
 }
 
-/**
- * One-shot hashing (`crypto.hash`, Node 20.12+): about half the instructions of a Hash object,
- * on every request a server authenticates. Older Nodes build the Hash object.
- */
-const oneShot = (crypto as { hash?: typeof crypto.hash }).hash;
-
 /** The SHA-256 digest of `token` as bytes (hex-encode it for the stored form). */
 export function tokenDigest(token: string): Buffer {
+  // One-shot hashing (`crypto.hash`, Node 20.12+) costs about half a Hash object's
+  // instructions, on every request a server authenticates; older Nodes build the object.
+  // Looked up here, not at load: the CLI loads node:crypto only when a command uses it.
+  const oneShot = (crypto as { hash?: typeof crypto.hash }).hash;
   return oneShot === undefined
     ? createHash("sha256").update(token, "utf8").digest()
     : oneShot("sha256", token, "buffer");
