@@ -14,13 +14,31 @@ import type { IncomingHttpHeaders } from "node:http";
 import { Readable } from "node:stream";
 import type { ReadableStream as NodeReadableStream } from "node:stream/web";
 import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
-import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
+import type { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Baton } from "../../baton.js";
 import { type ServerContext, serverContext } from "./http-context.js";
 import { ERROR_CODES } from "../../core/errors.js";
 import type { Identity } from "../../services/tokens.js";
-import { createMcpServer } from "../mcp/mcp-server.js";
+
+/**
+ * The MCP SDK and Baton's MCP server, loaded by the first session: ~100 ms of `baton serve`'s
+ * ~450 ms start, which a server nobody reaches over MCP never needs.
+ */
+let mcpModules:
+  | Promise<{
+      Transport: typeof WebStandardStreamableHTTPServerTransport;
+      createMcpServer: typeof import("../mcp/mcp-server.js").createMcpServer;
+    }>
+  | undefined;
+const loadMcp = () =>
+  (mcpModules ??= Promise.all([
+    import("@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js"),
+    import("../mcp/mcp-server.js"),
+  ]).then(([transport, server]) => ({
+    Transport: transport.WebStandardStreamableHTTPServerTransport,
+    createMcpServer: server.createMcpServer,
+  })));
 
 interface Session {
   readonly server: Server;
@@ -105,11 +123,12 @@ export function registerMcpRoute(app: FastifyInstance, baton: Baton, context: Se
       return send(reply, await session.transport.handleRequest(webRequest(request), { parsedBody: request.body }));
     }
     for (const [id, session] of sessions) if (now - session.lastUsed > IDLE_MS) close(id, session);
+    const { Transport, createMcpServer } = await loadMcp();
     const server = createMcpServer(baton, {
       ...(await context(identity.agent)),
       readOnly: identity.role === "read-only",
     });
-    const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
+    const transport: WebStandardStreamableHTTPServerTransport = new Transport({
       sessionIdGenerator: () => randomUUID(),
       enableJsonResponse: true,
       onsessioninitialized: (id) => {
