@@ -24,6 +24,8 @@ export interface TokenRecord {
 
 const PREFIX = "baton_";
 const TOKEN = /^baton_[A-Za-z0-9_-]{43}$/;
+/** The length of every token: `baton_` and 43 base64url characters (32 bytes). */
+export const TOKEN_LENGTH = PREFIX.length + 43;
 
 /** A new random token (`baton_` + 32 random bytes, base64url). */
 export function newToken(): string {

@@ -645,7 +645,7 @@ export class SqliteStore implements Store {
   }
 
   #row(key: string): ClaimRow | undefined {
-    return this.#claimGet(CLAIM_ROW_SQL, key) as ClaimRow | undefined;
+    return this.#claimGet(CLAIM_ROW_SQL, key);
   }
 
   #event(

@@ -18,8 +18,8 @@ export interface Metrics {
   /** Count one answered operation (grant, denial by code). */
   record(operation: string, result: OperationResult): void;
   /**
-   * One operation's counters and timer, their label sets resolved once: prom-client hashes
-   * a label object on every call otherwise, on every request.
+   * One operation's counters (plain totals, published at scrape) and its latency timer (the
+   * histogram's label set resolved once), so a request hashes no label set to be counted.
    */
   forOperation(operation: string): OperationMetrics;
 }

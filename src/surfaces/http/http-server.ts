@@ -13,6 +13,7 @@ import { inputError } from "../../api/input-errors.js";
 import { VIEW_OPERATIONS } from "../../api/views.js";
 import type { Baton } from "../../baton.js";
 import { BatonError, ERROR_CODES, type ErrorCode, type Hint, isBatonError, kindOf } from "../../core/errors.js";
+import { TOKEN_LENGTH } from "../../core/tokens.js";
 import type { Identity } from "../../services/tokens.js";
 import { registerDashboard } from "./http-dashboard.js";
 import { registerEventStream } from "./http-events.js";
@@ -76,12 +77,14 @@ function fail(
   });
 }
 
+const BEARER = "Bearer ";
+
 function bearer(request: FastifyRequest): string | null {
   const header = request.headers.authorization;
   if (typeof header !== "string") return null;
-  // What every client sends, without the regular expression: "Bearer " and a token's 49
+  // What every client sends, without the regular expression: "Bearer " and a token's length of
   // characters. (Any whitespace in them makes a value no token has, as the expression's would.)
-  if (header.length === 56 && header.startsWith("Bearer ")) return header.slice(7);
+  if (header.length === BEARER.length + TOKEN_LENGTH && header.startsWith(BEARER)) return header.slice(BEARER.length);
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
   return match?.[1] ?? null;
 }
