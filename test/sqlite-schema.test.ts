@@ -7,7 +7,7 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION } from "../src/store/sqlite/sqlite-migrations.js";
-import { openSqliteStore } from "../src/store/sqlite/sqlite-store.js";
+import { openSqliteStore, PAGE_SIZE_BYTES } from "../src/store/sqlite/sqlite-store.js";
 import { tempDir } from "./helpers.js";
 
 const require = createRequire(import.meta.url);
@@ -354,5 +354,27 @@ describe("SQLite schema 12: claim states checked without a temporary table", () 
     expect((await store.complete({ key: "k9", agent: "b", result: "ok", commit: null })).ok).toBe(true);
     expect((await store.list({ states: ["completed"], limit: 5 })).map((c) => c.key)).toEqual(["k9", "k1"]);
     await store.close();
+  });
+});
+
+describe("SQLite page size", () => {
+  it("creates a new file with 1 KiB pages, and leaves an existing file's size alone", async () => {
+    const fresh = openSqliteStore({ path: join(tempDir(), "new.db") });
+    expect(fresh.database.pragma("page_size", { simple: true })).toBe(PAGE_SIZE_BYTES);
+    expect(PAGE_SIZE_BYTES).toBe(1024);
+    await fresh.close();
+
+    // An older Baton's file (SQLite's default 4 KiB) keeps its pages and still works: a
+    // page size can only change by rewriting the whole file, which opening never does.
+    const path = databaseAt(SQLITE_SCHEMA_VERSION);
+    const old = openSqliteStore({ path });
+    expect(old.database.pragma("page_size", { simple: true })).toBe(4096);
+    const granted = await old.claim({ key: "k", agent: "a", ttlMs: HOUR, meta: null, reopen: false, doneWindowMs: 0 });
+    expect(granted.claim.agent).toBe("a");
+    await old.close();
+    const again = openSqliteStore({ path });
+    expect(again.database.pragma("page_size", { simple: true })).toBe(4096);
+    expect((await again.get("k"))?.agent).toBe("a");
+    await again.close();
   });
 });
