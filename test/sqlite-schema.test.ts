@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION } from "../src/store/sqlite/sqlite-migrations.js";
 import { openSqliteStore, PAGE_SIZE_BYTES } from "../src/store/sqlite/sqlite-store.js";
-import { tempDir } from "./helpers.js";
+import { cli, tempDir } from "./helpers.js";
 
 const require = createRequire(import.meta.url);
 const Database = require("better-sqlite3") as typeof import("better-sqlite3");
@@ -376,5 +376,75 @@ describe("SQLite page size", () => {
     expect(again.database.pragma("page_size", { simple: true })).toBe(4096);
     expect((await again.get("k"))?.agent).toBe("a");
     await again.close();
+  });
+});
+
+describe("baton db repack", () => {
+  /** A 4 KiB-page registry as an older Baton left it, with two claims and their events. */
+  async function oldRegistry(): Promise<string> {
+    const path = databaseAt(SQLITE_SCHEMA_VERSION);
+    const store = openSqliteStore({ path });
+    await store.claim({ key: "done", agent: "a", ttlMs: HOUR, meta: { n: 1 }, reopen: false, doneWindowMs: 0 });
+    await store.complete({ key: "done", agent: "a", result: "ok", commit: null });
+    await store.claim({ key: "live", agent: "b", ttlMs: HOUR, meta: null, reopen: false, doneWindowMs: 0 });
+    await store.close();
+    return path;
+  }
+  const snapshot = (path: string) => {
+    const db = new Database(path, { readonly: true });
+    try {
+      return {
+        pageSize: db.pragma("page_size", { simple: true }),
+        version: db.pragma("user_version", { simple: true }),
+        claims: db.prepare("SELECT * FROM claims ORDER BY key").all(),
+        events: db.prepare("SELECT * FROM events ORDER BY id").all(),
+        counters: db.prepare("SELECT * FROM counters ORDER BY name").all(),
+      };
+    } finally {
+      db.close();
+    }
+  };
+
+  it("rewrites an older file with 1 KiB pages keeping every row, then has nothing to do", async () => {
+    const path = await oldRegistry();
+    const before = snapshot(path);
+    expect(before.pageSize).toBe(4096);
+    const r = cli(["db", "repack", "--json"], { env: { BATON_DB: path } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      ok: true,
+      rewritten: true,
+      pageSizeBefore: 4096,
+      pageSizeAfter: 1024,
+    });
+    expect(snapshot(path)).toEqual({ ...before, pageSize: 1024 });
+    const store = openSqliteStore({ path });
+    expect(store.database.pragma("journal_mode", { simple: true })).toBe("wal");
+    const next = await store.claim({ key: "new", agent: "a", ttlMs: HOUR, meta: null, reopen: false, doneWindowMs: 0 });
+    expect(next.claim.token).toBe(3); // the fencing counter came along
+    await store.close();
+    const again = cli(["db", "repack"], { env: { BATON_DB: path } });
+    expect(again.code).toBe(0);
+    expect(again.stdout).toBe(`sqlite:${path}: already 1 KiB pages, nothing to do\n`);
+  });
+
+  it("is refused, changing nothing, while another connection has the file open; and on PostgreSQL", async () => {
+    const path = await oldRegistry();
+    const before = snapshot(path);
+    const open = openSqliteStore({ path }); // an agent's connection
+    try {
+      const r = cli(["db", "repack", "--json"], { env: { BATON_DB: path, BATON_BUSY_TIMEOUT: "100ms" } });
+      expect(r.code).toBe(3);
+      expect(JSON.parse(r.stdout || r.stderr)).toMatchObject({ ok: false, error: { code: "STORE_BUSY" } });
+      expect(r.stdout + r.stderr).toContain("another connection has it open");
+      expect(snapshot(path)).toEqual(before);
+      expect(await open.get("live")).toMatchObject({ agent: "b", state: "active" });
+    } finally {
+      await open.close();
+    }
+    const pg = cli(["db", "repack", "--json"], { env: { BATON_DATABASE_URL: "postgres://127.0.0.1:1/none" } });
+    expect(pg.code).toBe(2);
+    expect(JSON.parse(pg.stdout || pg.stderr)).toMatchObject({ ok: false, error: { code: "BAD_OPTION" } });
+    expect(pg.stdout + pg.stderr).toContain("PostgreSQL manages its own pages");
   });
 });

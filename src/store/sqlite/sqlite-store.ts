@@ -2029,3 +2029,87 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     );
   }
 }
+
+/** What {@link repackSqliteFile} did: the page size before and after, and the file's bytes. */
+export interface RepackResult {
+  readonly path: string;
+  /** Whether the file was rewritten (false: it already had {@link PAGE_SIZE_BYTES} pages). */
+  readonly rewritten: boolean;
+  readonly pageSizeBefore: number;
+  readonly pageSizeAfter: number;
+  readonly bytesBefore: number;
+  readonly bytesAfter: number;
+}
+
+/**
+ * Rewrite an existing SQLite registry with this Baton's page size ({@link PAGE_SIZE_BYTES}):
+ * the WAL is checkpointed, the file leaves WAL mode, `VACUUM` copies every row, index and the
+ * schema version into pages of the new size, and WAL mode comes back. `VACUUM` is one
+ * transaction: a crash leaves the file as it was or as it becomes, never between. It needs the
+ * file to itself, so it is refused while any other connection (an agent, a hook, `baton serve`)
+ * has it open; nothing is changed then.
+ *
+ * @throws BatonError `STORE_UNAVAILABLE` (no such file, not a database), `STORE_BUSY` (in use)
+ */
+export function repackSqliteFile(path: string, options: { busyTimeoutMs?: number } = {}): RepackResult {
+  if (!existsSync(path)) {
+    throw new BatonError("STORE_UNAVAILABLE", `no SQLite registry at ${path} to repack`, { path });
+  }
+  const bytesBefore = statSync(path).size;
+  const { Database, nativeBinding } = loadDriver();
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(path, {
+      fileMustExist: true,
+      timeout: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS,
+      ...(nativeBinding === undefined ? {} : { nativeBinding }),
+    });
+    const before = db.pragma("page_size", { simple: true }) as number;
+    if (before === PAGE_SIZE_BYTES) {
+      return {
+        path,
+        rewritten: false,
+        pageSizeBefore: before,
+        pageSizeAfter: before,
+        bytesBefore,
+        bytesAfter: bytesBefore,
+      };
+    }
+    // Leaving WAL mode takes the file for this connection alone: with another one open SQLite
+    // refuses (SQLITE_BUSY), or quietly stays in WAL (then the page size could not change).
+    const mode = db.pragma("journal_mode = DELETE", { simple: true }) as string;
+    if (mode !== "delete") throw inUse(path);
+    db.pragma(`page_size = ${PAGE_SIZE_BYTES}`);
+    db.exec("VACUUM");
+    db.pragma("journal_mode = WAL");
+    const after = db.pragma("page_size", { simple: true }) as number;
+    db.close();
+    db = undefined;
+    return {
+      path,
+      rewritten: true,
+      pageSizeBefore: before,
+      pageSizeAfter: after,
+      bytesBefore,
+      bytesAfter: statSync(path).size,
+    };
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === "string" && BUSY_CODES.has(code)) throw inUse(path, error);
+    const translated = translateError(error, path);
+    if (translated instanceof BatonError) throw translated;
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new BatonError("STORE_UNAVAILABLE", `cannot repack ${path}: ${reason}`, { path }, { cause: error });
+  } finally {
+    db?.close();
+  }
+}
+
+function inUse(path: string, cause?: unknown): BatonError {
+  return new BatonError(
+    "STORE_BUSY",
+    `cannot repack ${path}: another connection has it open (an agent, a hook or baton serve); nothing was changed: stop them all, then repack again`,
+    { path },
+    { ...(cause === undefined ? {} : { cause }), hint: { action: "retry" } },
+  );
+}

@@ -1,11 +1,13 @@
 /**
- * `baton db status` and `baton db migrate`: which registry is used and why, and the
- * store's schema for operators who want migrations explicit. Both work on SQLite
- * and PostgreSQL alike.
+ * `baton db status` and `baton db migrate`: which registry is used and why, and the store's
+ * schema for operators who want migrations explicit (SQLite and PostgreSQL alike); `baton db
+ * repack`: a SQLite file rewritten with this Baton's page size.
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Baton } from "../../baton.js";
+import { BatonError } from "../../core/errors.js";
+import { durationMs } from "../../core/schemas.js";
 import { locateRegistry, type RegistryRule } from "../../workspace/registry-location.js";
 import type { SchemaStatus } from "../../store/store.js";
 import type { CliConfig } from "./config.js";
@@ -133,6 +135,43 @@ export async function migrate(flags: CommonFlags): Promise<void> {
       applied.length === 0
         ? `${after.store}: schema version ${after.status.version}, nothing to migrate`
         : `${after.store}: migrated ${before.status.version} -> ${after.status.version}:\n${pendingText({ ...before.status, pending: applied })}`,
+    );
+  } catch (error) {
+    emitError(mode, error);
+  }
+}
+
+const kib = (bytes: number): string => `${bytes / 1024} KiB`;
+
+/**
+ * Rewrite the SQLite registry with this Baton's page size (new files get it; older ones keep
+ * SQLite's default until repacked). Refused, changing nothing, while anything else has the
+ * file open; on PostgreSQL there is nothing to repack.
+ */
+export async function repack(flags: CommonFlags): Promise<void> {
+  const mode: OutputMode = { json: flags.json === true };
+  try {
+    const config = await configFor(flags);
+    if (config.server !== undefined) throw remoteUnsupported();
+    if (config.databaseUrl !== undefined) {
+      throw new BatonError(
+        "BAD_OPTION",
+        "baton db repack rewrites a SQLite registry file; PostgreSQL manages its own pages, so there is nothing to repack",
+      );
+    }
+    const path = registryChoice(config, process.cwd(), process.env).path as string;
+    const { repackSqliteFile } = await import("../../store/sqlite/sqlite-store.js");
+    const r = repackSqliteFile(
+      path,
+      config.busyTimeout === undefined ? {} : { busyTimeoutMs: durationMs(config.busyTimeout, "busyTimeout", true) },
+    );
+    const mb = (bytes: number) => `${(bytes / 1_000_000).toFixed(1)} MB`;
+    emit(
+      mode,
+      { ok: true, store: `sqlite:${path}`, ...r },
+      r.rewritten
+        ? `sqlite:${path}: rewritten with ${kib(r.pageSizeAfter)} pages (was ${kib(r.pageSizeBefore)}), ${mb(r.bytesBefore)} -> ${mb(r.bytesAfter)}`
+        : `sqlite:${path}: already ${kib(r.pageSizeAfter)} pages, nothing to do`,
     );
   } catch (error) {
     emitError(mode, error);

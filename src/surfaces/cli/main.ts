@@ -256,6 +256,11 @@ export function buildProgram(name: string, only?: string): Command {
   common(db.command("migrate"))
     .summary("apply pending schema migrations (they also run on open)")
     .action(async (flags) => (await import("./db.js")).migrate(flags));
+  common(db.command("repack"))
+    .summary(
+      "rewrite a SQLite registry made by an older Baton with 1 KiB pages (faster commits); stop every agent first",
+    )
+    .action(async (flags) => (await import("./db.js")).repack(flags));
 
   const task = program.command("task").summary("the backlog: tasks with categories, priorities and blockers");
   place(task, "task_add");
