@@ -409,6 +409,10 @@ describe("baton db repack", () => {
     const path = await oldRegistry();
     const before = snapshot(path);
     expect(before.pageSize).toBe(4096);
+    // db status says so, and what to run.
+    expect(cli(["db", "status"], { env: { BATON_DB: path } }).stdout).toContain(
+      "up to date\n  note: its pages are 4 KiB; new files get 1 KiB, which make commits faster: baton db repack rewrites it (every agent stopped)\n",
+    );
     const r = cli(["db", "repack", "--json"], { env: { BATON_DB: path } });
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({
@@ -423,6 +427,9 @@ describe("baton db repack", () => {
     const next = await store.claim({ key: "new", agent: "a", ttlMs: HOUR, meta: null, reopen: false, doneWindowMs: 0 });
     expect(next.claim.token).toBe(3); // the fencing counter came along
     await store.close();
+    const status = cli(["db", "status", "--json"], { env: { BATON_DB: path } });
+    expect(JSON.parse(status.stdout)).toMatchObject({ ok: true, pages: { size: 1024, newFiles: 1024 } });
+    expect(cli(["db", "status"], { env: { BATON_DB: path } }).stdout).not.toContain("note:");
     const again = cli(["db", "repack"], { env: { BATON_DB: path } });
     expect(again.code).toBe(0);
     expect(again.stdout).toBe(`sqlite:${path}: already 1 KiB pages, nothing to do\n`);

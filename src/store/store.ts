@@ -351,6 +351,11 @@ export interface SchemaStatus {
   readonly supported: number;
   /** Migrations not yet applied. */
   readonly pending: readonly { readonly version: number; readonly description: string }[];
+  /**
+   * SQLite: the file's page size and the one this build gives new files (they differ for a file
+   * made by an older Baton, until `baton db repack`). Absent on PostgreSQL.
+   */
+  readonly pages?: { readonly size: number; readonly newFiles: number };
 }
 
 /** The storage contract every backend implements. */

@@ -1749,6 +1749,7 @@ export class SqliteStore implements Store {
           version,
           description,
         })),
+        pages: { size: this.#db.pragma("page_size", { simple: true }) as number, newFiles: PAGE_SIZE_BYTES },
       };
     });
   }

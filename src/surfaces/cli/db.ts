@@ -23,6 +23,8 @@ async function statusOf(baton: Baton): Promise<{ store: string; status: SchemaSt
   }
 }
 
+const kib = (bytes: number): string => `${bytes / 1024} KiB`;
+
 function pendingText(status: SchemaStatus): string {
   return status.pending.map((m) => `  ${m.version}: ${m.description}`).join("\n");
 }
@@ -107,13 +109,17 @@ export async function status(flags: CommonFlags): Promise<void> {
       await openFromConfig({ ...config, db: registry.path }, { migrate: false }),
     );
     const value = { ok: status.pending.length === 0, store, ...status, exists: true, registry };
+    const pages =
+      status.pages === undefined || status.pages.size === status.pages.newFiles
+        ? ""
+        : `\n  note: its pages are ${kib(status.pages.size)}; new files get ${kib(status.pages.newFiles)}, which make commits faster: baton db repack rewrites it (every agent stopped)`;
     if (status.pending.length === 0) {
-      emit(mode, value, `${why}\n${store}: schema version ${status.version}, up to date`);
+      emit(mode, value, `${why}\n${store}: schema version ${status.version}, up to date${pages}`);
     } else {
       emitNo(
         mode,
         value,
-        `${why}\n${store}: schema version ${status.version}, this Baton writes ${status.supported}; pending:\n${pendingText(status)}\nrun: baton db migrate`,
+        `${why}\n${store}: schema version ${status.version}, this Baton writes ${status.supported}; pending:\n${pendingText(status)}\nrun: baton db migrate${pages}`,
       );
     }
   } catch (error) {
@@ -140,8 +146,6 @@ export async function migrate(flags: CommonFlags): Promise<void> {
     emitError(mode, error);
   }
 }
-
-const kib = (bytes: number): string => `${bytes / 1024} KiB`;
 
 /**
  * Rewrite the SQLite registry with this Baton's page size (new files get it; older ones keep
