@@ -3,12 +3,14 @@
  * with every event id and claim kept, event ids keep growing without AUTOINCREMENT, and
  * every hot query still finds its rows through an index.
  */
+import { spawn } from "node:child_process";
+import { existsSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION } from "../src/store/sqlite/sqlite-migrations.js";
 import { openSqliteStore, PAGE_SIZE_BYTES } from "../src/store/sqlite/sqlite-store.js";
-import { cli, tempDir } from "./helpers.js";
+import { CLI, cleanEnv, cli, tempDir } from "./helpers.js";
 
 const require = createRequire(import.meta.url);
 const Database = require("better-sqlite3") as typeof import("better-sqlite3");
@@ -454,4 +456,61 @@ describe("baton db repack", () => {
     expect(JSON.parse(pg.stdout || pg.stderr)).toMatchObject({ ok: false, error: { code: "BAD_OPTION" } });
     expect(pg.stdout + pg.stderr).toContain("PostgreSQL manages its own pages");
   });
+});
+
+describe("baton db repack, killed", () => {
+  it("killed mid-VACUUM (its rollback journal on disk): the next open finds the file as it was", async () => {
+    const path = databaseAt(SQLITE_SCHEMA_VERSION);
+    const seed = new Database(path);
+    const insert = seed.prepare("INSERT INTO events (at, kind, key, agent, token, detail) VALUES (?, ?, ?, ?, ?, ?)");
+    seed.transaction(() => {
+      for (let i = 0; i < 200_000; i++)
+        insert.run(1_700_000_000_000 + i, "granted", `k${i % 5000}`, `a${i % 50}`, i, '{"ttlMs":1}');
+      seed.prepare("UPDATE counters SET value = 200000 WHERE name = 'fencing_token'").run();
+    })();
+    seed.close();
+    const count = () => {
+      const db = new Database(path, { readonly: true });
+      try {
+        return {
+          pageSize: db.pragma("page_size", { simple: true }),
+          events: db.prepare("SELECT count(*) AS n, sum(token) AS tokens, max(id) AS last FROM events").get(),
+          integrity: db.pragma("integrity_check", { simple: true }),
+        };
+      } finally {
+        db.close();
+      }
+    };
+    const before = count();
+    const journal = `${path}-journal`;
+    const child = spawn(process.execPath, [CLI, "db", "repack"], {
+      env: cleanEnv({ BATON_DB: path }),
+      stdio: "ignore",
+    });
+    // Kill it inside VACUUM's transaction, once its rollback journal holds over 64 KiB of the
+    // old pages it is writing over.
+    const journalBytes = (): number => statSync(journal, { throwIfNoEntry: false })?.size ?? 0;
+    const killedMidway = await new Promise<boolean>((resolve) => {
+      const poll = (): void => {
+        if (journalBytes() > 64 * 1024) {
+          child.kill("SIGKILL");
+          resolve(true);
+        } else if (child.exitCode !== null) resolve(false);
+        else setImmediate(poll);
+      };
+      poll();
+    });
+    await new Promise((resolve) =>
+      child.exitCode !== null || child.signalCode !== null ? resolve(null) : child.once("exit", resolve),
+    );
+    expect(killedMidway).toBe(true);
+    // The next open finds every row as before, the old pages, a sound file.
+    const store = openSqliteStore({ path });
+    await store.close();
+    expect(count()).toEqual(before);
+    expect(existsSync(journal)).toBe(false);
+    // And the repack, run again to its end, still works.
+    expect(cli(["db", "repack"], { env: { BATON_DB: path } }).code).toBe(0);
+    expect(count()).toEqual({ ...before, pageSize: 1024 });
+  }, 60_000);
 });
