@@ -7,9 +7,10 @@ import { spawn } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION } from "../src/store/sqlite/sqlite-migrations.js";
-import { openSqliteStore, PAGE_SIZE_BYTES } from "../src/store/sqlite/sqlite-store.js";
+import { openSqliteStore, PAGE_SIZE_BYTES, repackSqliteFile } from "../src/store/sqlite/sqlite-store.js";
 import { CLI, cleanEnv, cli, tempDir } from "./helpers.js";
 
 const require = createRequire(import.meta.url);
@@ -512,5 +513,49 @@ describe("baton db repack, killed", () => {
     // And the repack, run again to its end, still works.
     expect(cli(["db", "repack"], { env: { BATON_DB: path } }).code).toBe(0);
     expect(count()).toEqual({ ...before, pageSize: 1024 });
+  }, 60_000);
+});
+
+describe("baton db repack, any content", () => {
+  it("keeps every row of every table, values larger than a page included (fast-check)", async () => {
+    const entry = fc.record({
+      key: fc.string({ minLength: 1, maxLength: 40 }).map((s) => `k:${s.replace(/\s/g, "_")}`),
+      meta: fc.option(fc.string({ maxLength: 5000 }), { nil: null }),
+      result: fc.option(fc.string({ maxLength: 4096 }), { nil: null }),
+      complete: fc.boolean(),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(entry, { minLength: 1, maxLength: 12 }), async (entries) => {
+        const path = databaseAt(SQLITE_SCHEMA_VERSION);
+        const store = openSqliteStore({ path });
+        for (const [i, e] of entries.entries()) {
+          const agent = `a${i % 3}`;
+          const meta = e.meta === null ? null : { text: e.meta };
+          const claimed = await store.claim({ key: e.key, agent, ttlMs: HOUR, meta, reopen: true, doneWindowMs: 0 });
+          if (claimed.outcome === "granted" && e.complete)
+            await store.complete({ key: e.key, agent, result: e.result, commit: null });
+        }
+        await store.close();
+        const tables = (file: string) => {
+          const db = new Database(file, { readonly: true });
+          try {
+            const names = db
+              .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")
+              .pluck()
+              .all() as string[];
+            return Object.fromEntries(
+              names.map((name) => [name, db.prepare(`SELECT * FROM "${name}" ORDER BY 1, 2`).all()]),
+            );
+          } finally {
+            db.close();
+          }
+        };
+        const before = tables(path);
+        const r = repackSqliteFile(path);
+        expect(r).toMatchObject({ rewritten: true, pageSizeBefore: 4096, pageSizeAfter: 1024 });
+        expect(tables(path)).toEqual(before);
+      }),
+      { numRuns: 12 },
+    );
   }, 60_000);
 });
