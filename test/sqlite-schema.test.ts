@@ -551,7 +551,7 @@ describe("baton db repack, any content", () => {
           }
         };
         const before = tables(path);
-        const r = repackSqliteFile(path);
+        const r = await repackSqliteFile(path);
         expect(r).toMatchObject({ rewritten: true, pageSizeBefore: 4096, pageSizeAfter: 1024 });
         expect(tables(path)).toEqual(before);
       }),

@@ -2038,13 +2038,15 @@ export interface RepackResult {
   readonly rewritten: boolean;
   readonly pageSizeBefore: number;
   readonly pageSizeAfter: number;
+  /** The file's bytes with its WAL's, before and after. */
   readonly bytesBefore: number;
   readonly bytesAfter: number;
 }
 
 /**
  * Rewrite an existing SQLite registry with this Baton's page size ({@link PAGE_SIZE_BYTES}):
- * the WAL is checkpointed, the file leaves WAL mode, `VACUUM` copies every row, index and the
+ * opened as every command opens it first (migrations, the lost-WAL guard), then the WAL is
+ * checkpointed, the file leaves WAL mode, `VACUUM` copies every row, index and the
  * schema version into pages of the new size, and WAL mode comes back. `VACUUM` is one
  * transaction: a crash leaves the file as it was or as it becomes, never between. It needs the
  * file to itself, so it is refused while any other connection (an agent, a hook, `baton serve`)
@@ -2052,11 +2054,14 @@ export interface RepackResult {
  *
  * @throws BatonError `STORE_UNAVAILABLE` (no such file, not a database), `STORE_BUSY` (in use)
  */
-export function repackSqliteFile(path: string, options: { busyTimeoutMs?: number } = {}): RepackResult {
+export async function repackSqliteFile(path: string, options: { busyTimeoutMs?: number } = {}): Promise<RepackResult> {
   if (!existsSync(path)) {
     throw new BatonError("STORE_UNAVAILABLE", `no SQLite registry at ${path} to repack`, { path });
   }
-  const bytesBefore = statSync(path).size;
+  // Opened as every command opens it first: pending migrations run, and a lost WAL is found
+  // and answered (the fencing counter raised) before a plain connection resets the evidence.
+  await openSqliteStore({ path, ...options }).close();
+  const bytesBefore = fileAndWalBytes(path);
   const { Database, nativeBinding } = loadDriver();
   let db: Database.Database | undefined;
   try {
@@ -2092,7 +2097,7 @@ export function repackSqliteFile(path: string, options: { busyTimeoutMs?: number
       pageSizeBefore: before,
       pageSizeAfter: after,
       bytesBefore,
-      bytesAfter: statSync(path).size,
+      bytesAfter: fileAndWalBytes(path),
     };
   } catch (error) {
     const code = (error as { code?: unknown }).code;
@@ -2104,6 +2109,11 @@ export function repackSqliteFile(path: string, options: { busyTimeoutMs?: number
   } finally {
     db?.close();
   }
+}
+
+/** The database file's bytes and its WAL's. */
+function fileAndWalBytes(path: string): number {
+  return statSync(path).size + (statSync(`${path}-wal`, { throwIfNoEntry: false })?.size ?? 0);
 }
 
 function inUse(path: string, cause?: unknown): BatonError {

@@ -165,11 +165,12 @@ export async function repack(flags: CommonFlags): Promise<void> {
     }
     const path = registryChoice(config, process.cwd(), process.env).path as string;
     const { repackSqliteFile } = await import("../../store/sqlite/sqlite-store.js");
-    const r = repackSqliteFile(
+    const r = await repackSqliteFile(
       path,
       config.busyTimeout === undefined ? {} : { busyTimeoutMs: durationMs(config.busyTimeout, "busyTimeout", true) },
     );
-    const mb = (bytes: number) => `${(bytes / 1_000_000).toFixed(1)} MB`;
+    const mb = (bytes: number) =>
+      bytes < 1_000_000 ? `${Math.round(bytes / 1024)} KiB` : `${(bytes / 1_000_000).toFixed(1)} MB`;
     emit(
       mode,
       { ok: true, store: `sqlite:${path}`, ...r },
