@@ -191,6 +191,33 @@ describe("a lost write-ahead log after a crash", () => {
     await baton.close();
   });
 
+  it("the -wal of a killed writer deleted, then db repack: the repack fails loudly once too, and no token is handed out twice", async () => {
+    const dir = tempDir();
+    const db = join(dir, "baton.db");
+    expect(cli(["claim", "wal:base", "--as", "setup"], { env: { BATON_DB: db } }).code).toBe(0);
+    const script = join(dir, "writer.mjs");
+    writeFileSync(script, KILLED_WRITER);
+    const writer = spawn(process.execPath, [script, db], { stdio: ["ignore", "pipe", "inherit"] });
+    const out = await waitFor(writer, "stdout", "done\n");
+    writer.kill("SIGKILL");
+    await exited(writer);
+    const tokens = out
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .map((l) => (JSON.parse(l) as { token: number }).token);
+    expect(tokens).toHaveLength(20);
+    rmSync(`${db}-wal`);
+
+    // The repack opens the file as every command does, so the evidence in -shm is read first.
+    const first = cli(["db", "repack", "--json"], { env: { BATON_DB: db } });
+    expect(first.code, first.stdout + first.stderr).toBe(3);
+    expect(errorCode(first.stdout)).toBe("STORE_UNAVAILABLE");
+    expect(cli(["db", "repack"], { env: { BATON_DB: db } }).code).toBe(0);
+    const claimed = cli(["claim", "wal:0", "--as", "newcomer", "--json"], { env: { BATON_DB: db } });
+    expect(claimed.code, claimed.stdout + claimed.stderr).toBe(0);
+    expect((json(claimed.stdout).claim as { token: number }).token).toBeGreaterThan(Math.max(...tokens));
+  });
+
   it("a fencing counter behind a token in the log (a torn checkpoint) is raised loudly at open", async () => {
     const db = join(tempDir(), "torn.db");
     const setup = await openBaton({ db });
