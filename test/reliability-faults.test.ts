@@ -157,24 +157,33 @@ process.stdout.write("done\\n");
 setInterval(() => {}, 1000);
 `;
 
+/**
+ * A registry whose writer acknowledged 20 grants and was SIGKILLed, its -wal then deleted (the
+ * -shm left, as after a crash): the file, and the tokens the writer was given.
+ */
+async function killedWriterWithoutWal(): Promise<{ db: string; tokens: number[] }> {
+  const dir = tempDir();
+  const db = join(dir, "baton.db");
+  expect(cli(["claim", "wal:base", "--as", "setup"], { env: { BATON_DB: db } }).code).toBe(0);
+  const script = join(dir, "writer.mjs");
+  writeFileSync(script, KILLED_WRITER);
+  const writer = spawn(process.execPath, [script, db], { stdio: ["ignore", "pipe", "inherit"] });
+  const out = await waitFor(writer, "stdout", "done\n");
+  writer.kill("SIGKILL");
+  await exited(writer);
+  const tokens = out
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => (JSON.parse(l) as { token: number }).token);
+  expect(tokens).toHaveLength(20);
+  expect(existsSync(`${db}-wal`) && existsSync(`${db}-shm`)).toBe(true);
+  rmSync(`${db}-wal`);
+  return { db, tokens };
+}
+
 describe("a lost write-ahead log after a crash", () => {
   it("the -wal of a killed writer deleted: the next open fails loudly once, raises the fencing counter, and no token is handed out twice", async () => {
-    const dir = tempDir();
-    const db = join(dir, "baton.db");
-    expect(cli(["claim", "wal:base", "--as", "setup"], { env: { BATON_DB: db } }).code).toBe(0);
-    const script = join(dir, "writer.mjs");
-    writeFileSync(script, KILLED_WRITER);
-    const writer = spawn(process.execPath, [script, db], { stdio: ["ignore", "pipe", "inherit"] });
-    const out = await waitFor(writer, "stdout", "done\n");
-    writer.kill("SIGKILL");
-    await exited(writer);
-    const acknowledged = out
-      .split("\n")
-      .filter((l) => l.startsWith("{"))
-      .map((l) => JSON.parse(l) as { key: string; token: number });
-    expect(acknowledged).toHaveLength(20);
-    expect(existsSync(`${db}-wal`) && existsSync(`${db}-shm`)).toBe(true);
-    rmSync(`${db}-wal`);
+    const { db, tokens } = await killedWriterWithoutWal();
 
     const first = cli(["claim", "wal:0", "--as", "newcomer", "--json"], { env: { BATON_DB: db } });
     expect(first.code, first.stdout + first.stderr).toBe(3);
@@ -184,7 +193,7 @@ describe("a lost write-ahead log after a crash", () => {
     const second = cli(["claim", "wal:0", "--as", "newcomer", "--json"], { env: { BATON_DB: db } });
     expect(second.code, second.stdout + second.stderr).toBe(0);
     const token = (json(second.stdout).claim as { token: number }).token;
-    expect(token).toBeGreaterThan(Math.max(...acknowledged.map((a) => a.token)));
+    expect(token).toBeGreaterThan(Math.max(...tokens));
     const baton = await openBaton({ db });
     const notes = await baton.log({ key: "registry:wal", limit: 10 });
     expect(notes.map((e) => (e.detail as { code?: string } | null)?.code)).toEqual(["WAL_LOST"]);
@@ -192,21 +201,7 @@ describe("a lost write-ahead log after a crash", () => {
   });
 
   it("the -wal of a killed writer deleted, then db repack: the repack fails loudly once too, and no token is handed out twice", async () => {
-    const dir = tempDir();
-    const db = join(dir, "baton.db");
-    expect(cli(["claim", "wal:base", "--as", "setup"], { env: { BATON_DB: db } }).code).toBe(0);
-    const script = join(dir, "writer.mjs");
-    writeFileSync(script, KILLED_WRITER);
-    const writer = spawn(process.execPath, [script, db], { stdio: ["ignore", "pipe", "inherit"] });
-    const out = await waitFor(writer, "stdout", "done\n");
-    writer.kill("SIGKILL");
-    await exited(writer);
-    const tokens = out
-      .split("\n")
-      .filter((l) => l.startsWith("{"))
-      .map((l) => (JSON.parse(l) as { token: number }).token);
-    expect(tokens).toHaveLength(20);
-    rmSync(`${db}-wal`);
+    const { db, tokens } = await killedWriterWithoutWal();
 
     // The repack opens the file as every command does, so the evidence in -shm is read first.
     const first = cli(["db", "repack", "--json"], { env: { BATON_DB: db } });
